@@ -1,0 +1,87 @@
+# Device configuration: defaults in code, a site's JSON file on flash over them.
+# Every key is declared here with its type and range, so a typo or a wrong value
+# in the file is a clear error at boot instead of a surprise in the field.
+import json
+
+# key: (type, default, min, max). For str the range bounds the length.
+SCHEMA = {
+    "device_id": (str, "laddvakt-1", 1, 64),
+    "board": (str, "unix-sim", 1, 32),
+    "mqtt_host": (str, "127.0.0.1", 1, 253),
+    "mqtt_port": (int, 1883, 1, 65535),
+    "mqtt_user": (str, "", 0, 64),
+    "mqtt_password": (str, "", 0, 128),
+    "mqtt_keepalive_s": (int, 60, 0, 65535),
+    "mqtt_timeout_ms": (int, 5000, 100, 60000),
+    "topic_prefix": (str, "laddvakt/v1", 1, 64),
+    "batch_max_bytes": (int, 4096, 1024, 16384),
+    "sample_interval_ms": (int, 1000, 100, 60000),
+    "meter_value_interval_s": (int, 900, 0, 86400),
+    "currency": (str, "SEK", 3, 3),
+    "currency_minor_unit": (int, 2, 0, 4),
+    "price_minor_per_kwh": (int, 250, 0, 10000000),
+    "journal_segment_bytes": (int, 16384, 1024, 1048576),
+    "journal_max_bytes": (int, 262144, 8192, 16777216),
+    "wifi_ssid": (str, "", 0, 32),
+    "wifi_password": (str, "", 0, 64),
+}
+
+# Never printed or published; shown as "***" by anything that displays config.
+SECRETS = ("mqtt_password", "wifi_password")
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def validate(values):
+    """Check a dict of overrides against SCHEMA; raise ConfigError naming the key."""
+    if not isinstance(values, dict):
+        raise ConfigError("config must be a JSON object")
+    for key, val in values.items():
+        spec = SCHEMA.get(key)
+        if spec is None:
+            raise ConfigError("unknown key '%s'" % key)
+        typ, _, lo, hi = spec
+        # bool is an int subclass in Python; a true/false for a number is a mistake.
+        if type(val) is not typ:
+            raise ConfigError(
+                "key '%s' must be %s, got %s" % (key, typ.__name__, type(val).__name__)
+            )
+        n = len(val) if typ is str else val
+        if n < lo or n > hi:
+            what = "length" if typ is str else "value"
+            raise ConfigError("key '%s' %s %d out of range %d..%d" % (key, what, n, lo, hi))
+
+
+def defaults():
+    return {k: v[1] for k, v in SCHEMA.items()}
+
+
+def merged(overrides):
+    validate(overrides)
+    cfg = defaults()
+    cfg.update(overrides)
+    return cfg
+
+
+def load(path):
+    """Defaults overlaid with the JSON file at path; a missing file means all defaults."""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError:
+        return defaults()
+    try:
+        overrides = json.loads(text)
+    except ValueError:
+        raise ConfigError("%s is not valid JSON" % path)
+    return merged(overrides)
+
+
+def masked(cfg):
+    out = dict(cfg)
+    for k in SECRETS:
+        if out.get(k):
+            out[k] = "***"
+    return out

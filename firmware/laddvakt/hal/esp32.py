@@ -1,0 +1,91 @@
+# ESP32 board: machine peripherals, Wi-Fi, NTP, the littlefs vfs partition.
+# Peripherals are built on request from the board definition, never at import.
+import time
+
+from ..ticker import RealTicker
+
+# ESP32 MicroPython counts time from 2000-01-01 on older releases and from 1970 on
+# newer ones; convert either to Unix seconds.
+_EPOCH_2000 = 946684800
+
+
+class _NtpTime:
+    def __init__(self, host):
+        self._host = host
+        self._next_try_ms = 0
+
+    def unix_s(self, up_ms):
+        if up_ms < self._next_try_ms:
+            return None
+        self._next_try_ms = up_ms + 60000
+        try:
+            import ntptime
+
+            ntptime.host = self._host
+            ntptime.settime()
+        except (OSError, OverflowError, ImportError):
+            return None
+        t = time.time()
+        return t + _EPOCH_2000 if time.gmtime(0)[0] == 2000 else t
+
+
+class Esp32Hal:
+    name = "esp32"
+    data_dir = "/data"
+    boards_dir = "/boards"
+    bench = False
+
+    def __init__(self):
+        import os
+
+        try:
+            os.mkdir(self.data_dir)
+        except OSError:
+            pass
+
+    def urandom(self, n):
+        import os
+
+        return os.urandom(n)
+
+    def time_source(self, ntp_host="pool.ntp.org"):
+        return _NtpTime(ntp_host)
+
+    def ticker(self, period_ms):
+        return RealTicker(period_ms)
+
+    def pin(self, num, mode, pull=None):
+        from machine import Pin
+
+        return Pin(num, mode, pull)
+
+    def adc(self, num):
+        from machine import ADC, Pin
+
+        a = ADC(Pin(num))
+        a.atten(ADC.ATTN_11DB)  # full 0..3.3 V range for the scaled CP signal
+        return a
+
+    def pwm(self, num, freq, duty_u16):
+        from machine import PWM, Pin
+
+        return PWM(Pin(num), freq=freq, duty_u16=duty_u16)
+
+    def uart(self, uart_id, baudrate, tx, rx):
+        from machine import UART
+
+        return UART(uart_id, baudrate=baudrate, tx=tx, rx=rx)
+
+    def wdt(self, timeout_ms):
+        from machine import WDT
+
+        return WDT(timeout=timeout_ms)
+
+    def net_up(self, cfg):
+        import network
+
+        sta = network.WLAN(network.STA_IF)
+        sta.active(True)
+        if not sta.isconnected() and cfg["wifi_ssid"]:
+            sta.connect(cfg["wifi_ssid"], cfg["wifi_password"])
+        return sta.isconnected()

@@ -1,0 +1,39 @@
+# Device identity kept on flash: a random install id made at first boot, and a
+# boot counter. Together with the journal's sequence numbers they make record and
+# session ids unique for the lifetime of the install.
+import json
+import os
+from binascii import hexlify
+
+_INSTALL_BYTES = 6  # 12 hex characters
+
+
+class Identity:
+    def __init__(self, install, boot):
+        self.install = install
+        self.boot = boot
+
+
+def _write_atomic(path, text):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.rename(tmp, path)
+
+
+def load_and_count_boot(path, urandom):
+    """Read (or create) the identity at path and persist boot + 1."""
+    install = None
+    boot = 0
+    try:
+        with open(path) as f:
+            d = json.loads(f.read())
+        install = d["install"]
+        boot = int(d["boot"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    if not install:
+        install = hexlify(urandom(_INSTALL_BYTES)).decode()
+    ident = Identity(install, boot + 1)
+    _write_atomic(path, json.dumps({"install": ident.install, "boot": ident.boot}))
+    return ident

@@ -1,0 +1,63 @@
+# The journal's on-flash record frame. Fixed little-endian header, JSON payload, CRC32:
+#
+#   0  u8   magic 0xD7        marks a frame start, so a scan can tell data from junk
+#   1  u8   type              record type code (TYPE_*), readable without parsing JSON
+#   2  u16  length            payload length in bytes
+#   4  u32  seq               device-wide sequence number, strictly increasing
+#   8  ...  payload           UTF-8 JSON object without "seq" (the header has it)
+#   8+n u32 crc32             over bytes 0 .. 8+n-1
+#
+# A torn write leaves a frame whose length runs past the end or whose CRC fails;
+# the reader stops there and reports it.
+import struct
+from binascii import crc32
+from micropython import const
+
+MAGIC = const(0xD7)
+HEADER_SIZE = const(8)
+TRAILER_SIZE = const(4)
+MAX_PAYLOAD = const(8192)
+
+TYPE_BOOT = const(1)
+TYPE_SESSION_START = const(2)
+TYPE_METER = const(3)
+TYPE_SESSION_END = const(4)
+
+TYPE_NAMES = {
+    TYPE_BOOT: "boot",
+    TYPE_SESSION_START: "session_start",
+    TYPE_METER: "meter",
+    TYPE_SESSION_END: "session_end",
+}
+TYPE_CODES = {v: k for k, v in TYPE_NAMES.items()}
+
+_HDR = "<BBHI"
+
+
+class FrameError(ValueError):
+    pass
+
+
+def encode(rtype, seq, payload):
+    n = len(payload)
+    if n > MAX_PAYLOAD:
+        raise FrameError("payload too long: %d" % n)
+    frame = bytearray(HEADER_SIZE + n + TRAILER_SIZE)
+    struct.pack_into(_HDR, frame, 0, MAGIC, rtype, n, seq)
+    frame[HEADER_SIZE:HEADER_SIZE + n] = payload
+    struct.pack_into("<I", frame, HEADER_SIZE + n, crc32(memoryview(frame)[:HEADER_SIZE + n]))
+    return frame
+
+
+def parse_header(hdr):
+    """(type, length, seq) from 8 header bytes; FrameError if not a frame start."""
+    magic, rtype, n, seq = struct.unpack_from(_HDR, hdr, 0)
+    if magic != MAGIC or n > MAX_PAYLOAD:
+        raise FrameError("bad header")
+    return rtype, n, seq
+
+
+def check_crc(hdr, payload, trailer):
+    want = struct.unpack_from("<I", trailer, 0)[0]
+    if crc32(payload, crc32(hdr)) != want:
+        raise FrameError("crc mismatch")

@@ -1,0 +1,59 @@
+# Builders for journal record payloads (the JSON after the frame header).
+# The field names are the MQTT contract: docs/mqtt.md and docs/schemas/record.json.
+import json
+
+
+def _base(rtype, clock, up_ms, boot):
+    return {"type": rtype, "t": clock.wall_s(up_ms), "tq": clock.quality(), "boot": boot, "up": up_ms}
+
+
+def boot(clock, up_ms, ident, fw, board):
+    d = _base("boot", clock, up_ms, ident.boot)
+    d["fw"] = fw
+    d["board"] = board
+    return json.dumps(d)
+
+
+def session_start(clock, ident, s, tariff):
+    d = _base("session_start", clock, s.start_up, ident.boot)
+    d["sid"] = s.sid
+    d["meter_start_wh"] = s.meter_start_wh
+    d["id_tag"] = s.id_tag
+    d["currency"] = tariff.currency
+    d["price_minor_per_kwh"] = tariff.price_minor_per_kwh
+    return json.dumps(d)
+
+
+def meter(clock, up_ms, ident, sid, energy_wh, power_w, ctx="Sample.Periodic"):
+    d = _base("meter", clock, up_ms, ident.boot)
+    d["sid"] = sid
+    d["energy_wh"] = energy_wh
+    d["power_w"] = power_w
+    d["ctx"] = ctx
+    return json.dumps(d)
+
+
+def session_end(clock, ident, s, tariff, cost_minor):
+    d = _base("session_end", clock, s.end_up, ident.boot)
+    # A session that began before the clock synced gets its start time now, from
+    # uptime, if the clock has synced since; the quality says which it is.
+    start_t = s.start_t
+    start_tq = s.start_tq
+    if start_t is None and clock.synced:
+        start_t = clock.wall_s(s.start_up)
+        start_tq = clock.quality()
+    d["sid"] = s.sid
+    d["start_t"] = start_t
+    d["start_tq"] = start_tq
+    d["end_t"] = s.end_t
+    d["meter_start_wh"] = s.meter_start_wh
+    d["meter_stop_wh"] = s.meter_stop_wh
+    d["energy_wh"] = s.energy_wh
+    d["duration_s"] = s.duration_s()
+    d["stop_reason"] = s.stop_reason
+    d["id_tag"] = s.id_tag
+    d["currency"] = tariff.currency
+    d["minor_unit"] = tariff.minor_unit
+    d["price_minor_per_kwh"] = tariff.price_minor_per_kwh
+    d["cost_minor"] = cost_minor
+    return json.dumps(d)

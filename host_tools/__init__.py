@@ -1,0 +1,1 @@
+"""Host-side tools for laddvakt: set-up, simulation, reference backend, reports."""

@@ -1,0 +1,148 @@
+"""Run the whole system in simulation: broker, reference backend, and the agent
+under the unix-port `micropython` with a simulated EV and meter in virtual time.
+
+    python -m host_tools.sim            (what `make sim` runs)
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(ROOT, "build")
+MICROPYTHON = os.path.join(os.path.dirname(sys.executable), "micropython")
+
+# 2026-11-20 06:00:00 UTC: the simulated day starts early in the morning.
+START_EPOCH = 1795154400
+
+# Three visits: a full charge with idle time after it, an EV that leaves before it
+# is full, and a short top-up with an ID tag.
+SCENARIO = {
+    "start_epoch": START_EPOCH,
+    "sync_after_s": 120,
+    "tick_ms": 10000,
+    "end_s": 36000,
+    "meter_start_wh": 1254300,
+    "visits": [
+        {"arrive_s": 1800, "leave_s": 12600, "need_wh": 18000, "max_w": 7360},
+        {"arrive_s": 14400, "leave_s": 19800, "need_wh": 30000, "max_w": 11000},
+        {"arrive_s": 25200, "leave_s": 32400, "need_wh": 8000, "max_w": 3680, "id_tag": "04A2B3C4"},
+    ],
+}
+
+
+def device_config(port, device_id="sim-1"):
+    return {
+        "device_id": device_id,
+        "board": "unix-sim",
+        "mqtt_port": port,
+        "meter_value_interval_s": 900,
+        "currency": "SEK",
+        "currency_minor_unit": 2,
+        "price_minor_per_kwh": 325,
+    }
+
+
+def prepare_device(data_dir, port, scenario=SCENARIO, device_id="sim-1"):
+    """A fresh device data directory: config.json and scenario.json."""
+    shutil.rmtree(data_dir, ignore_errors=True)
+    os.makedirs(data_dir)
+    with open(os.path.join(data_dir, "config.json"), "w") as f:
+        json.dump(device_config(port, device_id), f, indent=1)
+    with open(os.path.join(data_dir, "scenario.json"), "w") as f:
+        json.dump(scenario, f, indent=1)
+
+
+def agent_command(data_dir, code_dir=None, heapsize=None, bench=False):
+    code_dir = code_dir or os.path.join(ROOT, "firmware")
+    cmd = [MICROPYTHON]
+    if heapsize:
+        cmd += ["-X", "heapsize=%d" % heapsize]
+    cmd += [os.path.join(code_dir, "main.py"), "--data", data_dir, "--boards", os.path.join(ROOT, "boards")]
+    if bench:
+        cmd.append("--bench")
+    env = dict(os.environ, MICROPYPATH=os.pathsep.join([".frozen", code_dir, os.path.join(BUILD, "lib")]))
+    return cmd, env
+
+
+def parse_summary(stdout):
+    for line in stdout.splitlines():
+        if line.startswith("laddvakt-summary "):
+            return json.loads(line.split(" ", 1)[1])
+    return None
+
+
+def run_agent(data_dir, code_dir=None, heapsize=None, bench=False, timeout=100):
+    cmd, env = agent_command(data_dir, code_dir, heapsize, bench)
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
+def run_sim(broker_kind="auto", code_dir=None, heapsize=None, bench=False, workdir=None, quiet=False):
+    from host_tools.backend.service import Backend
+    from host_tools.broker import Broker
+
+    workdir = workdir or os.path.join(BUILD, "sim")
+    os.makedirs(workdir, exist_ok=True)
+    db = os.path.join(workdir, "backend.db")
+    if os.path.exists(db):
+        os.remove(db)
+    data_dir = os.path.join(workdir, "device")
+    receipts = []
+
+    def on_receipt(text):
+        receipts.append(text)
+        if not quiet:
+            print(text, flush=True)
+
+    with Broker(broker_kind) as broker:
+        if not quiet:
+            print("broker: %s on 127.0.0.1:%d" % (broker.kind, broker.port), flush=True)
+        prepare_device(data_dir, broker.port)
+        backend = Backend(db, "127.0.0.1", broker.port, on_receipt=on_receipt)
+        backend.start()
+        try:
+            rc, out, err = run_agent(data_dir, code_dir, heapsize, bench)
+            summary = parse_summary(out)
+            want = summary["sessions"] if summary else 0
+            deadline = time.monotonic() + 10
+            while len(backend.store.sessions()) < want and time.monotonic() < deadline:
+                time.sleep(0.05)
+            sessions = backend.store.sessions()
+        finally:
+            backend.stop()
+    return {"rc": rc, "stdout": out, "stderr": err, "summary": summary,
+            "sessions": sessions, "receipts": receipts, "db": db, "broker": broker.kind}
+
+
+def main(argv=None):
+    from host_tools.report import render_table
+
+    ap = argparse.ArgumentParser(description="Run the agent in simulation against a broker and the backend.")
+    ap.add_argument("--broker", default="auto", choices=["auto", "mosquitto", "amqtt"])
+    args = ap.parse_args(argv)
+    t0 = time.monotonic()
+    r = run_sim(args.broker)
+    if r["rc"] != 0 or r["summary"] is None:
+        sys.stderr.write(r["stdout"] + r["stderr"])
+        print("sim: agent failed with exit code %s" % r["rc"], file=sys.stderr)
+        return 1
+    print()
+    print(render_table(r["sessions"]))
+    print()
+    s = r["summary"]
+    print("agent: %d sessions, %d records journaled, %d delivered; backend db: %s; %.1f s"
+          % (s["sessions"], s["journal_seq"], s["delivered_seq"], os.path.relpath(r["db"], ROOT),
+             time.monotonic() - t0))
+    if len(r["sessions"]) < 3 or len(r["sessions"]) != s["sessions"]:
+        print("sim: expected the backend to hold all %d sessions, it has %d"
+              % (s["sessions"], len(r["sessions"])), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
