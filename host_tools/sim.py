@@ -81,9 +81,16 @@ def run_agent(data_dir, code_dir=None, heapsize=None, bench=False, timeout=100):
     return p.returncode, p.stdout, p.stderr
 
 
-def run_sim(broker_kind="auto", code_dir=None, heapsize=None, bench=False, workdir=None, quiet=False):
+def run_sim(broker_kind="auto", code_dir=None, heapsize=None, bench=False, workdir=None, quiet=False,
+            broker=None):
+    """Run the scenario; starts its own broker unless one is passed in."""
+    if broker is None:
+        from host_tools.broker import Broker
+
+        with Broker(broker_kind) as b:
+            return run_sim(code_dir=code_dir, heapsize=heapsize, bench=bench, workdir=workdir,
+                           quiet=quiet, broker=b)
     from host_tools.backend.service import Backend
-    from host_tools.broker import Broker
 
     workdir = workdir or os.path.join(BUILD, "sim")
     os.makedirs(workdir, exist_ok=True)
@@ -98,22 +105,21 @@ def run_sim(broker_kind="auto", code_dir=None, heapsize=None, bench=False, workd
         if not quiet:
             print(text, flush=True)
 
-    with Broker(broker_kind) as broker:
-        if not quiet:
-            print("broker: %s on 127.0.0.1:%d" % (broker.kind, broker.port), flush=True)
-        prepare_device(data_dir, broker.port)
-        backend = Backend(db, "127.0.0.1", broker.port, on_receipt=on_receipt)
-        backend.start()
-        try:
-            rc, out, err = run_agent(data_dir, code_dir, heapsize, bench)
-            summary = parse_summary(out)
-            want = summary["sessions"] if summary else 0
-            deadline = time.monotonic() + 10
-            while len(backend.store.sessions()) < want and time.monotonic() < deadline:
-                time.sleep(0.05)
-            sessions = backend.store.sessions()
-        finally:
-            backend.stop()
+    if not quiet:
+        print("broker: %s on 127.0.0.1:%d" % (broker.kind, broker.port), flush=True)
+    prepare_device(data_dir, broker.port)
+    backend = Backend(db, "127.0.0.1", broker.port, on_receipt=on_receipt)
+    backend.start()
+    try:
+        rc, out, err = run_agent(data_dir, code_dir, heapsize, bench)
+        summary = parse_summary(out)
+        want = summary["sessions"] if summary else 0
+        deadline = time.monotonic() + 10
+        while len(backend.store.sessions()) < want and time.monotonic() < deadline:
+            time.sleep(0.05)
+        sessions = backend.store.sessions()
+    finally:
+        backend.stop()
     return {"rc": rc, "stdout": out, "stderr": err, "summary": summary,
             "sessions": sessions, "receipts": receipts, "db": db, "broker": broker.kind}
 

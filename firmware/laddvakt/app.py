@@ -121,7 +121,8 @@ def build(hal):
     if scenario is not None:
         from .ticker import VirtualTicker
 
-        ticker = VirtualTicker(scenario.get("tick_ms", cfg["sample_interval_ms"]))
+        ticker = VirtualTicker(scenario.get("tick_ms", cfg["sample_interval_ms"]),
+                               scenario.get("tick_real_ms", 0))
     else:
         ticker = hal.ticker(cfg["sample_interval_ms"])
     agent = Agent(hal, cfg, board, ident, journal, meter, pilot, tsrc, ticker, plant)

@@ -53,6 +53,11 @@ class CommandHandler:
         self.handlers = handlers
         self.errors = 0
 
+    def overflow_reply(self, n):
+        # The dropped commands' ids were never parsed (that would need memory we
+        # refused them); the sender sees no reply with its id and this error.
+        return _reply(None, False, "command queue full: %d command(s) dropped, resend" % n)
+
     def handle(self, payload):
         try:
             cid, cmd, args = parse(payload)

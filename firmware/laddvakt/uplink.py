@@ -9,7 +9,7 @@ from . import journal_format as jf
 _BACKOFF_MIN_MS = 1000
 _BACKOFF_MAX_MS = 60000
 _IDLE_POLL_MS = 50
-_MAX_QUEUED_CMDS = 4
+_MAX_QUEUED_CMDS = 16
 
 
 class Uplink:
@@ -34,6 +34,7 @@ class Uplink:
         self._n = 0
         self._last = 0
         self._cmds = []
+        self._dropped = 0  # commands that found the queue full; answered with one error
         self.connected = False
         self.connects = 0
         self.failures = 0
@@ -61,7 +62,7 @@ class Uplink:
         if len(self._cmds) < _MAX_QUEUED_CMDS:
             self._cmds.append(bytes(msg))
         else:
-            self.commands.errors += 1
+            self._dropped += 1
 
     # ---- batching -------------------------------------------------------------
     def _put(self, data):
@@ -103,6 +104,12 @@ class Uplink:
             reply = self.commands.handle(self._cmds.pop(0))
             self.link.publish(self.t_reply, reply, qos=1)
             busy = True
+        if self._dropped:
+            n = self._dropped
+            self._dropped = 0
+            self.commands.errors += n
+            self.link.publish(self.t_reply, self.commands.overflow_reply(n), qos=1)
+            busy = True
         if self.journal.pending():
             last = self._build_batch()
             if last:
@@ -133,7 +140,7 @@ class Uplink:
             await asyncio.sleep_ms(0 if busy else _IDLE_POLL_MS)
 
     def drained(self):
-        return self.connected and not self.journal.pending() and not self._cmds
+        return self.connected and not self.journal.pending() and not self._cmds and not self._dropped
 
     def shutdown(self):
         """Clean stop: offline status, then DISCONNECT (no Will is sent for that)."""

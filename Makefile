@@ -1,0 +1,43 @@
+# laddvakt: `make sim` runs the system in simulation, `make test` runs every test.
+# Each target installs what it needs into .venv/ and build/ by itself.
+
+VENV      := .venv
+PY        := $(VENV)/bin/python
+STAMP     := $(VENV)/.installed
+UMQTT     := build/lib/umqtt/simple.py
+PYTEST_ARGS ?=
+
+.PHONY: setup sim test check bench clean help
+
+help:
+	@echo "make setup   create .venv/ and fetch umqtt.simple into build/lib (idempotent)"
+	@echo "make sim     broker + backend + agent in simulation; prints the priced sessions"
+	@echo "make test    the whole test suite (firmware under micropython, integration, host)"
+	@echo "make check   compile every firmware module with mpy-cross into build/mpy/"
+	@echo "make bench   write build/bench.json (heap figures under a 64 KiB runtime budget)"
+
+$(STAMP): host_tools/requirements.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r host_tools/requirements.txt
+	touch $@
+
+$(UMQTT): host_tools/fetch_umqtt.py $(STAMP)
+	$(PY) -m host_tools.fetch_umqtt --dest build/lib
+	touch $@
+
+setup: $(STAMP) $(UMQTT)
+
+sim: setup
+	$(PY) -m host_tools.sim
+
+check: setup
+	$(PY) -m host_tools.build_mpy
+
+test: check
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: check
+	$(PY) -m host_tools.bench
+
+clean:
+	rm -rf build

@@ -1,0 +1,50 @@
+"""Run the reference backend: python -m host_tools.backend --broker HOST:PORT --db PATH."""
+import argparse
+import os
+import signal
+import sys
+import threading
+
+from .service import Backend
+
+
+def _host_port(text):
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise argparse.ArgumentTypeError("expected HOST:PORT, got %r" % text)
+    return host, int(port)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m host_tools.backend", description=__doc__)
+    ap.add_argument("--broker", type=_host_port, default=("127.0.0.1", 1883), help="HOST:PORT")
+    ap.add_argument("--db", default="build/backend.db", help="SQLite file (created if missing)")
+    ap.add_argument("--client-id", default="laddvakt-backend")
+    args = ap.parse_args(argv)
+
+    if os.path.dirname(args.db):
+        os.makedirs(os.path.dirname(args.db), exist_ok=True)
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+
+    host, port = args.broker
+    backend = Backend(args.db, host, port, client_id=args.client_id,
+                      on_receipt=lambda text: print(text, flush=True))
+    try:
+        backend.start()
+    except (OSError, TimeoutError) as e:
+        print("backend: cannot start on %s:%d: %s" % (host, port, e), file=sys.stderr)
+        return 1
+    print("backend: listening on %s:%d, db %s" % (host, port, args.db), file=sys.stderr, flush=True)
+    # Event.wait with a timeout so the signal handler gets a chance to run on the main thread.
+    while not done.wait(0.5):
+        pass
+    backend.stop()
+    print("backend: stopped; %d rejected, %d errors" % (backend.rejected, backend.errors),
+          file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

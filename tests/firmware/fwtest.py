@@ -1,0 +1,39 @@
+# Minimal test runner for firmware tests. The same file runs under the unix port
+# (driven by tests/test_firmware.py) and on a board with `mpremote run`.
+# Each test file ends with `run(globals())`; a failing test makes the exit code 1.
+import sys
+
+
+class Skip(Exception):
+    pass
+
+
+def raises(exc, fn, *args, **kw):
+    try:
+        fn(*args, **kw)
+    except exc as e:
+        return e
+    raise AssertionError("%s not raised by %s" % (exc.__name__, fn))
+
+
+def run(ns):
+    names = sorted(k for k in ns if k.startswith("test_") and callable(ns[k]))
+    failed = 0
+    skipped = 0
+    for name in names:
+        try:
+            ns[name]()
+            print("ok", name)
+        except Skip as e:
+            skipped += 1
+            print("SKIP", name, e)
+        except Exception as e:
+            failed += 1
+            print("FAIL", name)
+            sys.print_exception(e)
+    print("%d passed, %d failed, %d skipped" % (len(names) - failed - skipped, failed, skipped))
+    if failed:
+        sys.exit(1)
+    if not names:
+        print("no tests")
+        sys.exit(1)

@@ -1,0 +1,57 @@
+"""A paho subscriber that records every message under laddvakt/#, for assertions."""
+import json
+import os
+import threading
+import time
+
+import paho.mqtt.client as mqtt
+
+from host_tools.backend.store import load_validator
+
+SCHEMAS = {name: load_validator(name) for name in ("status.json", "batch.json", "reply.json", "command.json")}
+
+
+class Capture:
+    def __init__(self, port, topic="laddvakt/#"):
+        self.msgs = []
+        self._lock = threading.Lock()
+        self._subscribed = threading.Event()
+        self.c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="capture-%d" % os.getpid())
+        self.c.on_message = self._on_message
+        self.c.on_subscribe = lambda *a: self._subscribed.set()
+        self.c.connect("127.0.0.1", port)
+        self.c.subscribe(topic, qos=1)
+        self.c.loop_start()
+        assert self._subscribed.wait(5), "capture did not subscribe"
+
+    def _on_message(self, c, u, m):
+        with self._lock:
+            self.msgs.append((m.topic, bytes(m.payload), m.retain))
+
+    def publish(self, topic, payload):
+        self.c.publish(topic, payload, qos=1).wait_for_publish(5)
+
+    def on(self, suffix):
+        with self._lock:
+            return [(t, p) for t, p, _ in self.msgs if t.endswith(suffix)]
+
+    def wait(self, pred, timeout=10):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if pred():
+                return True
+            time.sleep(0.02)
+        return False
+
+    def stop(self):
+        self.c.loop_stop()
+        self.c.disconnect()
+
+
+def validate(topic, payload):
+    """Validate one agent payload against the schema its topic names."""
+    kind = topic.rsplit("/", 1)[1]
+    schema = {"status": "status.json", "recs": "batch.json", "reply": "reply.json", "cmd": "command.json"}[kind]
+    doc = json.loads(payload)
+    SCHEMAS[schema].validate(doc)
+    return doc
