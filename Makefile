@@ -33,8 +33,10 @@ sim: setup
 check: setup
 	$(PY) -m host_tools.build_mpy
 
+# pytest's exit code 5 means no test ran: that is a failure too, and says so.
 test: check
-	$(PY) -m pytest $(PYTEST_ARGS)
+	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: no tests ran" >&2; fi; exit $$rc
 
 bench: check
 	$(PY) -m host_tools.bench
