@@ -13,7 +13,7 @@ help:
 	@echo "make setup   create .venv/ and fetch umqtt.simple into build/lib (idempotent)"
 	@echo "make sim     broker + backend + agent in simulation; prints the priced sessions"
 	@echo "make test    the whole test suite (firmware under micropython, integration, host)"
-	@echo "make check   compile every firmware module with mpy-cross into build/mpy/"
+	@echo "make check   compile the firmware with mpy-cross; type-check it against the ESP32 stubs"
 	@echo "make bench   write build/bench.json (heap figures under a 64 KiB runtime budget)"
 
 $(STAMP): host_tools/requirements.txt
@@ -32,6 +32,7 @@ sim: setup
 
 check: setup
 	$(PY) -m host_tools.build_mpy
+	$(PY) -m host_tools.typecheck
 
 # pytest's exit code 5 means no test ran: that is a failure too, and says so.
 test: check
