@@ -170,7 +170,12 @@ def main(argv=None):
     from . import hal as halmod
 
     hal = halmod.load(argv)
-    agent, scenario = build(hal)
+    try:
+        agent, scenario = build(hal)
+    except (config.ConfigError, boards.BoardError) as e:
+        # A site's config or board file is wrong: say which key, and do not start.
+        print("laddvakt: cannot start: %s" % e)
+        return 2
     hal.net_up(agent.cfg)
     uplink = make_uplink(agent)
     asyncio.run(_run(agent, uplink, scenario))

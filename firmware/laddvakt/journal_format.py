@@ -16,7 +16,7 @@ from micropython import const
 MAGIC = const(0xD7)
 HEADER_SIZE = const(8)
 TRAILER_SIZE = const(4)
-MAX_PAYLOAD = const(8192)
+MAX_PAYLOAD = const(2048)
 
 TYPE_BOOT = const(1)
 TYPE_SESSION_START = const(2)
