@@ -39,7 +39,7 @@ class Agent:
 
     def _new_sid(self):
         # The install id plus the seq of the session's start record: unique for
-        # the install's lifetime, and 25 characters (OCPP 2.0.1 allows 36).
+        # the install's lifetime, and 21 characters (OCPP 2.0.1 allows 36).
         return "%s-%08x" % (self.ident.install, self.journal.seq + 1)
 
     def _log(self, rtype, payload):

@@ -14,6 +14,16 @@ class Identity:
         self.boot = boot
 
 
+def _valid_install(v):
+    # Session ids embed it, and must stay within 36 characters.
+    if not isinstance(v, str) or len(v) != 2 * _INSTALL_BYTES:
+        return False
+    for c in v:
+        if c not in "0123456789abcdef":
+            return False
+    return True
+
+
 def _write_atomic(path, text):
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
@@ -32,7 +42,7 @@ def load_and_count_boot(path, urandom):
         boot = int(d["boot"])
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    if not install:
+    if not _valid_install(install):
         install = hexlify(urandom(_INSTALL_BYTES)).decode()
     ident = Identity(install, boot + 1)
     _write_atomic(path, json.dumps({"install": ident.install, "boot": ident.boot}))

@@ -49,6 +49,11 @@ class Journal:
             if end < size:
                 # A torn or corrupt tail: keep it for forensics, append elsewhere.
                 self.corrupt.append((_seg_name(first), end))
+                if not last_seq:
+                    # Nothing valid in it: set it aside under a name the listing
+                    # ignores, or the new segment would reuse its name and seq.
+                    self._segs.pop()
+                    os.rename(self._file(first), self.path + "/%010d.bad" % first)
                 self._start_segment()
             else:
                 self._f = open(self._file(first), "ab")

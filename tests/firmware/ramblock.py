@@ -15,6 +15,8 @@ class RAMBlockDev:
         self.data = bytearray(blocks * block_size)
         self.writes = 0
         self.fail_after = None
+        # Allocated once: littlefs may erase from a gc finaliser, where the heap is locked.
+        self._blank = b"\xff" * block_size
 
     def _tick(self):
         if self.fail_after is not None:
@@ -44,7 +46,7 @@ class RAMBlockDev:
         if op == 6:  # erase
             self._tick()
             addr = arg * self.block_size
-            self.data[addr:addr + self.block_size] = b"\xff" * self.block_size
+            self.data[addr:addr + self.block_size] = self._blank
             return 0
         return 0
 

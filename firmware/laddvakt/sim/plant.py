@@ -15,6 +15,7 @@ class SimPlant:
         self._visit = None
         self._got_mwh = 0
         self._up_ms = 0
+        self._rem = 0  # W*ms not yet a whole mWh
 
     def _visit_at(self, t_s):
         for v in self.visits:
@@ -27,9 +28,10 @@ class SimPlant:
         dt = up_ms - self._up_ms
         self._up_ms = up_ms
         if dt > 0 and self.power_w:
-            # W x ms / 3600 = mWh
-            self.register_mwh += self.power_w * dt // 3600
-            self._got_mwh += self.power_w * dt // 3600
+            # W x ms / 3600 = mWh; the remainder carries over so no energy is lost.
+            mwh, self._rem = divmod(self.power_w * dt + self._rem, 3600)
+            self.register_mwh += mwh
+            self._got_mwh += mwh
         v = self._visit_at(up_ms // 1000)
         if v is not self._visit:
             self._visit = v

@@ -1,0 +1,125 @@
+# Commands: every payload gets exactly one reply; nothing raises into the agent.
+import json
+
+from fwtest import run
+from laddvakt.commands import CommandError, CommandHandler, parse
+
+
+def _handler():
+    def boom(args):
+        raise KeyError("oops")
+
+    def picky(args):
+        if "n" not in args:
+            raise CommandError("'n' is required")
+        return {"n2": args["n"] * 2}
+
+    return CommandHandler({
+        "ping": lambda a: {"pong": True},
+        "status": lambda a: {"session": None, "journal_seq": 7, "delivered_seq": 5, "uptime_ms": 1234},
+        "boom": boom,
+        "picky": picky,
+    })
+
+
+def _reply(h, payload):
+    r = json.loads(h.handle(payload))
+    assert r["v"] == 1
+    assert type(r["ok"]) is bool
+    if r["ok"]:
+        assert "error" not in r
+    else:
+        assert type(r["error"]) is str and r["error"] and "result" not in r
+    return r
+
+
+def test_ping_and_status():
+    h = _handler()
+    r = _reply(h, '{"id": "a1", "cmd": "ping"}')
+    assert r == {"v": 1, "id": "a1", "ok": True, "result": {"pong": True}}
+    r = _reply(h, b'{"id": "s-2", "cmd": "status"}')  # MQTT hands over bytes
+    assert r["ok"] and r["id"] == "s-2"
+    assert r["result"] == {"session": None, "journal_seq": 7, "delivered_seq": 5, "uptime_ms": 1234}
+    assert h.errors == 0
+
+
+def test_args_reach_handler():
+    h = _handler()
+    r = _reply(h, '{"id": "p", "cmd": "picky", "n": 21}')
+    assert r["ok"] and r["result"] == {"n2": 42}
+    r = _reply(h, '{"id": "p2", "cmd": "picky"}')
+    assert not r["ok"] and r["id"] == "p2" and r["error"] == "'n' is required"
+
+
+def test_not_json():
+    h = _handler()
+    for bad in ("", "{", "ping", b"\xff\xfe", '{"id": "x", "cmd": "ping"'):
+        r = _reply(h, bad)
+        assert not r["ok"] and r["id"] is None, bad
+        assert "JSON" in r["error"], r["error"]
+
+
+def test_not_an_object():
+    h = _handler()
+    for bad in ('[{"id": "x", "cmd": "ping"}]', "42", '"ping"', "null"):
+        r = _reply(h, bad)
+        assert not r["ok"] and r["id"] is None
+        assert "object" in r["error"], r["error"]
+
+
+def test_bad_id():
+    h = _handler()
+    for bad in ('{"cmd": "ping"}', '{"id": "", "cmd": "ping"}', '{"id": 5, "cmd": "ping"}',
+                '{"id": null, "cmd": "ping"}', '{"id": "%s", "cmd": "ping"}' % ("x" * 65)):
+        r = _reply(h, bad)
+        assert not r["ok"] and r["id"] is None, bad
+        assert "'id'" in r["error"] and "64" in r["error"], r["error"]
+    r = _reply(h, '{"id": "%s", "cmd": "ping"}' % ("y" * 64))  # the longest allowed
+    assert r["ok"] and r["id"] == "y" * 64
+
+
+def test_missing_or_bad_cmd_keeps_id():
+    h = _handler()
+    for bad in ('{"id": "c1"}', '{"id": "c1", "cmd": 3}', '{"id": "c1", "cmd": ["ping"]}'):
+        r = _reply(h, bad)
+        assert not r["ok"] and r["id"] == "c1", bad
+        assert "'cmd'" in r["error"], r["error"]
+
+
+def test_unknown_cmd_lists_known():
+    h = _handler()
+    r = _reply(h, '{"id": "u1", "cmd": "reboot"}')
+    assert not r["ok"] and r["id"] == "u1"
+    assert "unknown command 'reboot'" in r["error"]
+    assert "ping" in r["error"] and "status" in r["error"]
+
+
+def test_handler_exception_becomes_reply():
+    h = _handler()
+    out = h.handle('{"id": "b1", "cmd": "boom"}')  # must not raise
+    r = json.loads(out)
+    assert r["ok"] is False and r["id"] == "b1"
+    assert r["error"].startswith("internal error") and "oops" in r["error"]
+
+
+def test_errors_counter():
+    h = _handler()
+    payloads = ['{"id": "a", "cmd": "ping"}', "nope", "[]", '{"cmd": "ping"}', '{"id": "b"}',
+                '{"id": "c", "cmd": "zap"}', '{"id": "d", "cmd": "boom"}', '{"id": "e", "cmd": "status"}']
+    oks = [json.loads(h.handle(p))["ok"] for p in payloads]
+    assert oks == [True, False, False, False, False, False, False, True]
+    assert h.errors == 6
+
+
+def test_parse():
+    cid, cmd, args = parse('{"id": "q", "cmd": "ping", "x": 1}')
+    assert (cid, cmd, args["x"]) == ("q", "ping", 1)
+    try:
+        parse("[]")
+    except CommandError as e:
+        assert "object" in str(e)
+    else:
+        raise AssertionError("parse accepted an array")
+
+
+run(globals())

@@ -1,0 +1,123 @@
+# Device config: defaults, validated overrides, errors that name the key, secrets masked.
+import json
+
+from fwtest import raises, run
+from ramblock import mount_fresh, umount
+from laddvakt import config
+from laddvakt.config import ConfigError
+
+
+def test_defaults_cover_schema():
+    d = config.defaults()
+    assert sorted(d) == sorted(config.SCHEMA)
+    assert d["mqtt_port"] == 1883
+    assert d["currency"] == "SEK"
+    assert d["journal_segment_bytes"] == 16384
+    for key, (typ, default, lo, hi) in config.SCHEMA.items():
+        assert type(d[key]) is typ, key
+        config.validate({key: default})  # every default is itself valid
+
+
+def test_valid_override_merges():
+    cfg = config.merged({"mqtt_port": 8883, "device_id": "garage", "price_minor_per_kwh": 0})
+    assert cfg["mqtt_port"] == 8883
+    assert cfg["device_id"] == "garage"
+    assert cfg["price_minor_per_kwh"] == 0
+    assert cfg["mqtt_host"] == "127.0.0.1"  # untouched keys keep their defaults
+    assert config.merged({}) == config.defaults()
+
+
+def test_range_bounds_inclusive():
+    config.validate({"mqtt_port": 1, "mqtt_keepalive_s": 0, "currency": "EUR"})
+    config.validate({"mqtt_port": 65535, "device_id": "x" * 64, "mqtt_user": ""})
+
+
+def _err(values):
+    return str(raises(ConfigError, config.merged, values))
+
+
+def test_unknown_key_named():
+    msg = _err({"mqtt_prot": 1883})
+    assert "mqtt_prot" in msg and "unknown" in msg
+
+
+def test_wrong_types_named():
+    msg = _err({"mqtt_port": "1883"})
+    assert "mqtt_port" in msg and "int" in msg
+    # JSON true is a bool, and bool is an int subclass: still refused.
+    msg = _err({"mqtt_port": True})
+    assert "mqtt_port" in msg and "bool" in msg
+    msg = _err({"device_id": 7})
+    assert "device_id" in msg and "str" in msg
+    msg = _err({"price_minor_per_kwh": 2.5})
+    assert "price_minor_per_kwh" in msg
+    msg = _err({"mqtt_host": None})
+    assert "mqtt_host" in msg
+
+
+def test_out_of_range_int_named():
+    msg = _err({"mqtt_port": 0})
+    assert "mqtt_port" in msg and "range" in msg
+    msg = _err({"mqtt_port": 65536})
+    assert "mqtt_port" in msg
+    msg = _err({"sample_interval_ms": -1})
+    assert "sample_interval_ms" in msg
+
+
+def test_string_length_named():
+    msg = _err({"device_id": "x" * 65})
+    assert "device_id" in msg and "length" in msg
+    msg = _err({"device_id": ""})
+    assert "device_id" in msg
+    msg = _err({"currency": "SEKK"})
+    assert "currency" in msg
+
+
+def test_not_an_object():
+    raises(ConfigError, config.merged, [1, 2])
+    raises(ConfigError, config.merged, "mqtt_port")
+    raises(ConfigError, config.merged, None)
+
+
+def _write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def test_load_from_flash():
+    mount_fresh(16, "/cfg1")
+    try:
+        assert config.load("/cfg1/config.json") == config.defaults()  # missing file
+        _write("/cfg1/config.json", json.dumps({"device_id": "site-7", "mqtt_port": 1884}))
+        cfg = config.load("/cfg1/config.json")
+        assert cfg["device_id"] == "site-7" and cfg["mqtt_port"] == 1884
+        assert cfg["board"] == "unix-sim"
+        _write("/cfg1/config.json", '{"mqtt_port": 1884,')
+        msg = str(raises(ConfigError, config.load, "/cfg1/config.json"))
+        assert "/cfg1/config.json" in msg and "JSON" in msg
+        _write("/cfg1/config.json", '{"mqtt_port": 99999}')
+        assert "mqtt_port" in str(raises(ConfigError, config.load, "/cfg1/config.json"))
+    finally:
+        umount("/cfg1")
+
+
+def test_masked_hides_secrets():
+    secret_m, secret_w = "hunter2-mqtt", "hunter2-wifi"
+    cfg = config.merged({"mqtt_password": secret_m, "wifi_password": secret_w, "mqtt_user": "u"})
+    m = config.masked(cfg)
+    assert m["mqtt_password"] == "***" and m["wifi_password"] == "***"
+    assert m["mqtt_user"] == "u" and m["device_id"] == cfg["device_id"]
+    text = json.dumps(m) + repr(m)
+    assert secret_m not in text and secret_w not in text
+    # masking is a copy: the live config keeps the real secret
+    assert cfg["mqtt_password"] == secret_m
+
+
+def test_errors_never_echo_secrets():
+    for key in config.SECRETS:
+        secret = "s3cret-" + "x" * 200
+        msg = str(raises(ConfigError, config.merged, {key: secret}))
+        assert key in msg and "s3cret" not in msg
+
+
+run(globals())

@@ -1,0 +1,249 @@
+# The journal on littlefs in RAM: order, segments, cursor, trimming, torn tails, power cuts.
+import os
+import vfs
+
+from fwtest import run
+from ramblock import RAMBlockDev, mount_fresh, umount
+from laddvakt import journal_format as jf
+from laddvakt.journal import Journal
+
+D = "/jt/j"
+
+
+def ram(fn):
+    # Each test gets a fresh littlefs at /jt, unmounted afterwards.
+    def wrapped():
+        mount_fresh(64, "/jt")
+        try:
+            fn()
+        finally:
+            umount("/jt")
+    return wrapped
+
+
+def pay(seq):
+    # 88 bytes, so one frame is exactly 100 bytes and segment arithmetic is exact.
+    return ('{"n":%06d,"p":"%s"}' % (seq, "x" * 69)).encode()
+
+
+def rtype(seq):
+    return (jf.TYPE_BOOT, jf.TYPE_SESSION_START, jf.TYPE_METER, jf.TYPE_SESSION_END)[seq % 4]
+
+
+def fill(j, n):
+    out = []
+    for _ in range(n):
+        s = j.seq + 1
+        assert j.append(rtype(s), pay(s)) == s
+        out.append(s)
+    return out
+
+
+def read_all(j, after=0):
+    got = []
+    j.read_after(after, lambda seq, t, p: got.append((seq, t, bytes(p))) or True)
+    for seq, t, p in got:
+        assert t == rtype(seq) and p == pay(seq), seq  # exact type and payload
+    return got
+
+
+def seqs(j, after=0):
+    return [g[0] for g in read_all(j, after)]
+
+
+def _rewrite(path, data):
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def _read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+@ram
+def test_append_and_read_in_order():
+    j = Journal(D, 16384, 262144).open()
+    assert j.seq == 0 and j.pending() == 0
+    assert fill(j, 10) == list(range(1, 11))
+    assert seqs(j) == list(range(1, 11))
+    assert seqs(j, 4) == list(range(5, 11))
+    assert seqs(j, 10) == []
+    assert j.pending() == 10
+    visited = []
+    j.read_after(2, lambda seq, t, p: visited.append(seq) or len(visited) < 3)
+    assert visited == [3, 4, 5]  # stopped when visit returned False
+    j.close()
+
+
+@ram
+def test_segments_rotate_by_size():
+    j = Journal(D, 512, 1 << 20).open()
+    fill(j, 12)  # 5 frames of 100 bytes fit 512
+    names = sorted(os.listdir(D))
+    assert names == ["0000000001.jl", "0000000006.jl", "0000000011.jl"], names
+    assert [os.stat(D + "/" + n)[6] for n in names] == [500, 500, 200]
+    for k in (0, 5, 6, 7, 10, 11):
+        assert seqs(j, k) == list(range(k + 1, 13)), k
+    j.close()
+
+
+@ram
+def test_reopen_recovers_seq_and_cursor():
+    j = Journal(D, 512, 1 << 20).open()
+    fill(j, 12)
+    j.set_delivered(7)
+    j.set_delivered(3)  # the cursor never moves back
+    assert j.delivered == 7
+    j.close()
+    j = Journal(D, 512, 1 << 20).open()
+    assert j.seq == 12 and j.delivered == 7 and j.pending() == 5 and j.corrupt == []
+    assert seqs(j, j.delivered) == [8, 9, 10, 11, 12]
+    assert j.append(rtype(13), pay(13)) == 13
+    j.set_delivered(13)
+    j.close()
+    j = Journal(D, 512, 1 << 20).open()
+    assert j.seq == 13 and j.delivered == 13 and j.pending() == 0
+    assert seqs(j, 12) == [13]
+    j.close()
+
+
+@ram
+def test_trim_only_delivered_segments():
+    j = Journal(D, 512, 2048).open()
+    fill(j, 40)  # 4000 bytes, over budget, nothing delivered: nothing dropped
+    assert j._segs == [1, 6, 11, 16, 21, 26, 31, 36]
+    assert seqs(j) == list(range(1, 41))
+    j.set_delivered(20)
+    fill(j, 10)  # the rotation at 41 trims delivered segments until under budget
+    assert j._segs == [21, 26, 31, 36, 41, 46], j._segs
+    assert sorted(os.listdir(D)) == sorted(["cursor"] + ["%010d.jl" % s for s in j._segs])
+    assert seqs(j, 20) == list(range(21, 51))
+    assert seqs(j) == list(range(21, 51))
+    j.set_delivered(50)
+    fill(j, 1)
+    assert j._segs == [31, 36, 41, 46, 51]  # trimmed to 2000 bytes, then 51 written
+    assert j.bytes_used() == 2100
+    j.close()
+    j = Journal(D, 512, 2048).open()
+    assert j.seq == 51 and seqs(j) == list(range(31, 52))
+    j.close()
+
+
+@ram
+def test_chopped_tail_detected():
+    j = Journal(D, 16384, 1 << 20).open()
+    fill(j, 5)
+    j.close()
+    seg = D + "/0000000001.jl"
+    _rewrite(seg, _read(seg)[:-3])  # frame 5 loses part of its CRC
+    j = Journal(D, 16384, 1 << 20).open()
+    assert j.corrupt == [("0000000001.jl", 400)], j.corrupt
+    assert j.seq == 4 and seqs(j) == [1, 2, 3, 4]
+    assert fill(j, 2) == [5, 6]
+    assert "0000000005.jl" in os.listdir(D)
+    assert len(_read(seg)) == 497  # the torn data is kept, not appended to
+    assert seqs(j) == [1, 2, 3, 4, 5, 6]
+    j.close()
+
+
+@ram
+def test_garbage_tail_detected():
+    j = Journal(D, 16384, 1 << 20).open()
+    fill(j, 3)
+    j.close()
+    seg = D + "/0000000001.jl"
+    _rewrite(seg, _read(seg) + b"\xd7\x03\x20\x00\x04\x00\x00\x00garbage")
+    j = Journal(D, 16384, 1 << 20).open()
+    assert j.corrupt == [("0000000001.jl", 300)]
+    assert j.seq == 3 and fill(j, 1) == [4]
+    assert seqs(j) == [1, 2, 3, 4]
+    j.close()
+
+
+@ram
+def test_torn_first_frame_of_newest_segment():
+    # The newest segment holds only a torn frame: appends must still be readable
+    # and a sequence number must never be handed out twice.
+    j = Journal(D, 512, 1 << 20).open()
+    fill(j, 6)  # segment 6 holds one frame
+    j.close()
+    seg = D + "/0000000006.jl"
+    _rewrite(seg, _read(seg)[:50])
+    j = Journal(D, 512, 1 << 20).open()
+    assert j.corrupt and j.seq == 5
+    assert fill(j, 1) == [6]
+    assert seqs(j, 5) == [6], "record 6, appended after the torn frame, is unreadable"
+    j.close()
+    j = Journal(D, 512, 1 << 20).open()
+    assert j.seq == 6, "seq %d reused after reopen" % j.seq
+    j.close()
+
+
+# ---- power cut after every block write -------------------------------------
+_BLOCKS = 24
+
+
+def _scenario(j, done, cursor):
+    # Segments of 4 frames; delivered up to 8, so the rotation at 13 trims segment 1.
+    for s in range(1, 15):
+        assert j.append(rtype(s), pay(s)) == s
+        done.append(s)
+        if s == 9:
+            cursor[1] = 8
+            j.set_delivered(8)
+            cursor[0] = 8
+
+
+def _cut_at(k):
+    """Cut power at the k-th block write, remount a copy of the flash, check; True if cut."""
+    bdev = RAMBlockDev(_BLOCKS)
+    vfs.VfsLfs2.mkfs(bdev)
+    vfs.mount(vfs.VfsLfs2(bdev), "/pc")
+    bdev.fail_after = bdev.writes + k
+    done = []  # seqs whose append() returned
+    cursor = [0, 0]  # last set_delivered that returned, the one in progress
+    cut = False
+    try:
+        _scenario(Journal("/pc/j", 400, 800).open(), done, cursor)
+    except OSError:
+        # The PowerCut, or what it leads to (mkdir's error is swallowed, listdir's is not).
+        cut = bdev.writes >= bdev.fail_after
+        assert cut, "an OSError before the power cut"
+    bdev.fail_after = None
+    umount("/pc")
+    copy = RAMBlockDev(_BLOCKS)
+    copy.data[:] = bdev.data
+    vfs.mount(vfs.VfsLfs2(copy), "/pc")
+    try:
+        j = Journal("/pc/j", 400, 800).open()
+        if not cut:
+            assert done[-1] == 14 and j._segs[0] == 5, j._segs  # trimmed
+        assert cursor[0] <= j.delivered <= max(cursor), (k, j.delivered, cursor)
+        have = seqs(j)
+        assert have == sorted(set(have)), (k, have)
+        for s in done:
+            assert s in have or s <= j.delivered, (k, s, have)
+        last = max(have + done + [j.delivered])
+        assert j.seq >= last, (k, j.seq, last)
+        more = fill(j, 3)
+        assert more[0] > last, (k, more)
+        # These appends may rotate and trim delivered records, never others.
+        have2 = seqs(j)
+        assert have2 == [s for s in have + more if s in have2], (k, have2)
+        assert [s for s in have + more if s > j.delivered] == [s for s in have2 if s > j.delivered]
+        j.close()
+        return cut
+    finally:
+        umount("/pc")
+
+
+def test_power_cut_sweep():
+    k = 0
+    while _cut_at(k):
+        k += 1
+    assert k > 20, k  # the scenario took k block writes, each one cut in turn
+    print("power cut at each of", k, "block writes")
+
+
+run(globals())
