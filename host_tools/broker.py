@@ -42,7 +42,10 @@ def _wait_listening(port, proc, timeout=10.0):
 class Broker:
     """A broker subprocess; use as a context manager."""
 
-    def __init__(self, kind="auto", port=None, extra_conf=""):
+    def __init__(self, kind="auto", port=None, extra_conf="", files=None):
+        """extra_conf: mosquitto config lines; "{dir}" in them names the broker's
+        own directory, where `files` ({name: text}) are written. mosquitto drops
+        root privileges before reading them, so that directory is world-readable."""
         if kind == "auto":
             kind = "mosquitto" if find_mosquitto() else "amqtt"
         if kind == "mosquitto" and not find_mosquitto():
@@ -50,17 +53,26 @@ class Broker:
         self.kind = kind
         self.port = port or free_port()
         self.extra_conf = extra_conf
+        self.files = files or {}
         self.proc = None
         self._dir = None
 
     def start(self):
         self._dir = tempfile.mkdtemp(prefix="laddvakt-broker-")
+        os.chmod(self._dir, 0o755)
+        for name, text in self.files.items():
+            with open(os.path.join(self._dir, name), "w") as f:
+                f.write(text)
+            os.chmod(os.path.join(self._dir, name), 0o644)
+        extra = self.extra_conf.replace("{dir}", self._dir)
         log = open(os.path.join(self._dir, "broker.log"), "wb")
         if self.kind == "mosquitto":
             conf = os.path.join(self._dir, "mosquitto.conf")
             with open(conf, "w") as f:
-                f.write("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n" % self.port)
-                f.write(self.extra_conf)
+                f.write("listener %d 127.0.0.1\npersistence false\n" % self.port)
+                if "allow_anonymous" not in extra:
+                    f.write("allow_anonymous true\n")
+                f.write(extra)
             cmd = [find_mosquitto(), "-c", conf]
         else:
             conf = os.path.join(self._dir, "amqtt.yaml")

@@ -14,7 +14,7 @@ SCHEMA = {
     "mqtt_keepalive_s": (int, 60, 0, 65535),
     "mqtt_timeout_ms": (int, 5000, 100, 60000),
     "topic_prefix": (str, "laddvakt/v1", 1, 64),
-    "batch_max_bytes": (int, 4096, 1024, 16384),
+    "batch_max_bytes": (int, 4096, 2560, 16384),
     "sample_interval_ms": (int, 1000, 100, 60000),
     "meter_value_interval_s": (int, 900, 0, 86400),
     "currency": (str, "SEK", 3, 3),

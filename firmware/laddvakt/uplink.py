@@ -76,8 +76,8 @@ class Uplink:
         need = len(prefix) + len(payload) - 1 + 3
         if self._last and self._n + need > len(self._batch):
             return False
-        if self._n + need > len(self._batch):
-            raise ValueError("record %d larger than batch_max_bytes" % seq)
+        # config bounds batch_max_bytes above the largest frame payload, so a
+        # single record always fits an empty batch.
         if self._last:
             self._put(b",")
         self._put(prefix)
@@ -126,7 +126,10 @@ class Uplink:
                 try:
                     self._connect()
                     backoff = _BACKOFF_MIN_MS
-                except OSError as e:
+                except Exception as e:
+                    # OSError from the network, MQTTException for a refused CONNECT,
+                    # AssertionError from umqtt on a malformed reply: all mean retry.
+                    # (CancelledError is a BaseException and still ends the task.)
                     self._drop(e)
                     # Exponential backoff with jitter, so a fleet does not reconnect in step.
                     await asyncio.sleep_ms(backoff // 2 + self._rand(backoff // 2 + 1))
@@ -134,7 +137,7 @@ class Uplink:
                     continue
             try:
                 busy = self._service()
-            except OSError as e:
+            except Exception as e:
                 self._drop(e)
                 continue
             await asyncio.sleep_ms(0 if busy else _IDLE_POLL_MS)

@@ -120,4 +120,12 @@ def test_errors_never_echo_secrets():
         assert key in msg and "s3cret" not in msg
 
 
+def test_smallest_batch_holds_the_largest_record():
+    # The uplink sends a record alone if it must; it must never be unsendable.
+    from laddvakt import journal_format as jf
+
+    head = len('{"v":1,"dev":"","install":"","recs":[{"seq":4294967295,]}') + 64 + 12
+    assert config.SCHEMA["batch_max_bytes"][2] >= jf.MAX_PAYLOAD + head
+
+
 run(globals())
