@@ -9,14 +9,10 @@ import subprocess
 import sys
 
 from host_tools import build_mpy
-from host_tools.sim import BUILD, MICROPYTHON, ROOT
+from host_tools.sim import BUILD, MICROPYTHON, ROOT, micropython_env
 
 RUNTIME_BUDGET = 65536
 MPY_DIR = os.path.join(BUILD, "mpy")
-
-
-def mpy_env():
-    return dict(os.environ, MICROPYPATH=os.pathsep.join([".frozen", MPY_DIR]))
 
 
 def code_heap_bytes():
@@ -28,7 +24,7 @@ def code_heap_bytes():
     script = "import gc\n%s\ngc.collect()\nprint(gc.mem_alloc())\n" % "\n".join(
         "import " + n for n in names
     )
-    p = subprocess.run([MICROPYTHON, "-c", script], env=mpy_env(), capture_output=True, text=True,
+    p = subprocess.run([MICROPYTHON, "-c", script], env=micropython_env(MPY_DIR), capture_output=True, text=True,
                        cwd=ROOT, timeout=60)
     if p.returncode:
         raise RuntimeError("importing the .mpy modules failed:\n" + p.stdout + p.stderr)

@@ -56,6 +56,12 @@ def prepare_device(data_dir, port, scenario=SCENARIO, device_id="sim-1"):
         json.dump(scenario, f, indent=1)
 
 
+def micropython_env(*dirs):
+    """Environment for `micropython` with dirs on its module path. MICROPYPATH
+    replaces the default path, so ".frozen" (asyncio and friends) goes back in."""
+    return dict(os.environ, MICROPYPATH=os.pathsep.join((".frozen",) + dirs))
+
+
 def agent_command(data_dir, code_dir=None, heapsize=None, bench=False):
     code_dir = code_dir or os.path.join(ROOT, "firmware")
     cmd = [MICROPYTHON]
@@ -64,8 +70,7 @@ def agent_command(data_dir, code_dir=None, heapsize=None, bench=False):
     cmd += [os.path.join(code_dir, "main.py"), "--data", data_dir, "--boards", os.path.join(ROOT, "boards")]
     if bench:
         cmd.append("--bench")
-    env = dict(os.environ, MICROPYPATH=os.pathsep.join([".frozen", code_dir, os.path.join(BUILD, "lib")]))
-    return cmd, env
+    return cmd, micropython_env(code_dir, os.path.join(BUILD, "lib"))
 
 
 def parse_summary(stdout):

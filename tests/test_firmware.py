@@ -5,17 +5,14 @@ import sys
 
 import pytest
 
+from host_tools.sim import micropython_env
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 FW_TESTS = os.path.join(HERE, "firmware")
 MICROPYTHON = os.path.join(os.path.dirname(sys.executable), "micropython")
 
 FILES = sorted(f for f in os.listdir(FW_TESTS) if f.startswith("test_") and f.endswith(".py"))
-
-
-def micropython_env():
-    path = [".frozen", os.path.join(ROOT, "firmware"), os.path.join(ROOT, "build", "lib"), FW_TESTS]
-    return dict(os.environ, MICROPYPATH=os.pathsep.join(path))
 
 
 def test_firmware_tests_exist():
@@ -26,7 +23,7 @@ def test_firmware_tests_exist():
 def test_firmware_file(name, tmp_path):
     p = subprocess.run(
         [MICROPYTHON, os.path.join(FW_TESTS, name)],
-        cwd=tmp_path, env=micropython_env(), capture_output=True, text=True, timeout=300,
+        cwd=tmp_path, env=micropython_env(os.path.join(ROOT, "firmware"), os.path.join(ROOT, "build", "lib"), FW_TESTS), capture_output=True, text=True, timeout=300,
     )
     out = p.stdout + p.stderr
     assert p.returncode == 0, out

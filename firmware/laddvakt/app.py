@@ -34,8 +34,6 @@ class Agent:
         self.meter_errors = 0
         self.up_ms = 0
         self._next_mv_ms = 0
-        self.energy_wh = 0
-        self.power_w = 0
 
     def _new_sid(self):
         # The install id plus the seq of the session's start record: unique for
@@ -64,8 +62,6 @@ class Agent:
             # Meter health and faults come with the Modbus layer; never book a guess.
             self.meter_errors += 1
             return
-        self.energy_wh = energy
-        self.power_w = power
         tag = self.plant.id_tag() if self.plant else None
         ev = self.tracker.on_sample(up_ms, clock.wall_s(up_ms), clock.quality(),
                                     self.pilot.read(), energy, tag)

@@ -37,9 +37,8 @@ class Session:
         d = stop - self.meter_start_wh
         return d if d > 0 else 0
 
-    def duration_s(self, up_ms=None):
-        end = self.end_up if up_ms is None else up_ms
-        return (end - self.start_up) // 1000
+    def duration_s(self):
+        return (self.end_up - self.start_up) // 1000
 
 
 class SessionTracker:

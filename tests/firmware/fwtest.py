@@ -16,6 +16,11 @@ def raises(exc, fn, *args, **kw):
     raise AssertionError("%s not raised by %s" % (exc.__name__, fn))
 
 
+def write_file(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+
 def run(ns):
     names = sorted(k for k in ns if k.startswith("test_") and callable(ns[k]))
     failed = 0

@@ -1,7 +1,7 @@
 # Device config: defaults, validated overrides, errors that name the key, secrets masked.
 import json
 
-from fwtest import raises, run
+from fwtest import raises, run, write_file
 from ramblock import mount_fresh, umount
 from laddvakt import config
 from laddvakt.config import ConfigError
@@ -79,23 +79,18 @@ def test_not_an_object():
     raises(ConfigError, config.merged, None)
 
 
-def _write(path, text):
-    with open(path, "w") as f:
-        f.write(text)
-
-
 def test_load_from_flash():
     mount_fresh(16, "/cfg1")
     try:
         assert config.load("/cfg1/config.json") == config.defaults()  # missing file
-        _write("/cfg1/config.json", json.dumps({"device_id": "site-7", "mqtt_port": 1884}))
+        write_file("/cfg1/config.json", json.dumps({"device_id": "site-7", "mqtt_port": 1884}))
         cfg = config.load("/cfg1/config.json")
         assert cfg["device_id"] == "site-7" and cfg["mqtt_port"] == 1884
         assert cfg["board"] == "unix-sim"
-        _write("/cfg1/config.json", '{"mqtt_port": 1884,')
+        write_file("/cfg1/config.json", '{"mqtt_port": 1884,')
         msg = str(raises(ConfigError, config.load, "/cfg1/config.json"))
         assert "/cfg1/config.json" in msg and "JSON" in msg
-        _write("/cfg1/config.json", '{"mqtt_port": 99999}')
+        write_file("/cfg1/config.json", '{"mqtt_port": 99999}')
         assert "mqtt_port" in str(raises(ConfigError, config.load, "/cfg1/config.json"))
     finally:
         umount("/cfg1")

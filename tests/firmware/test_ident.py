@@ -2,7 +2,7 @@
 import json
 import os
 
-from fwtest import run
+from fwtest import run, write_file
 from ramblock import mount_fresh, umount
 from laddvakt.ident import load_and_count_boot
 
@@ -68,17 +68,12 @@ def test_two_installs_differ():
         umount("/id3")
 
 
-def _write(path, text):
-    with open(path, "w") as f:
-        f.write(text)
-
-
 def test_corrupt_file_gets_fresh_id():
     mount_fresh(16, "/id4")
     try:
         p = "/id4/ident.json"
         for i, junk in enumerate(("", "{", "\x00\xff garbage", "[1, 2]", '"abc"', "{}", '{"boot": 4}')):
-            _write(p, junk)
+            write_file(p, junk)
             urandom, _ = _fixed(i + 1)
             ident = load_and_count_boot(p, urandom)
             assert ident.install == ("%02x" % (i + 1)) * 6, (junk, ident.install)
@@ -94,7 +89,7 @@ def test_bad_boot_counter_keeps_install():
     mount_fresh(16, "/id5")
     try:
         p = "/id5/ident.json"
-        _write(p, '{"install": "0123456789ab", "boot": "many"}')
+        write_file(p, '{"install": "0123456789ab", "boot": "many"}')
         ident = load_and_count_boot(p, os.urandom)
         assert ident.install == "0123456789ab" and ident.boot == 1
     finally:

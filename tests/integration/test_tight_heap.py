@@ -4,8 +4,6 @@ from host_tools.heap import RUNTIME_BUDGET, run_tight
 
 
 def test_sim_runs_from_mpy_within_64k_runtime_heap(mosquitto, tmp_path):
-    from host_tools.sim import run_sim  # noqa: F401  (run_tight uses it)
-
     r = run_tight(workdir=str(tmp_path))
     assert r["rc"] == 0, r["stdout"] + r["stderr"]
     assert "MemoryError" not in r["stderr"]
