@@ -14,7 +14,7 @@ help:
 	@echo "make sim     broker + backend + agent in simulation; prints the priced sessions"
 	@echo "make test    the whole test suite (firmware under micropython, integration, host)"
 	@echo "make check   compile the firmware with mpy-cross; type-check it against the ESP32 stubs"
-	@echo "make bench   write build/bench.json (heap figures under a 64 KiB runtime budget)"
+	@echo "make bench   write build/bench.json (every area's measured figures; see docs/bench.md)"
 
 $(STAMP): host_tools/requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
