@@ -8,6 +8,7 @@ from . import VERSION, board as boards, config, ident as identity, records
 from . import journal_format as jf
 from .clock import Clock
 from .commands import CommandHandler
+from .faults import Faults
 from .journal import Journal
 from .memstat import MemStat
 from .tariff import FlatTariff
@@ -29,6 +30,7 @@ class Agent:
         self.clock = Clock()
         self.tariff = FlatTariff.from_config(cfg)
         self.tracker = SessionTracker(self._new_sid)
+        self.faults = Faults()
         self.mem = MemStat(hal.bench)
         self.sessions = 0
         self.meter_errors = 0
@@ -42,6 +44,16 @@ class Agent:
 
     def _log(self, rtype, payload):
         return self.journal.append(rtype, payload.encode())
+
+    def set_fault(self, code, on, info=None):
+        """Detectors call this every tick; an edge (raised or cleared) is journaled, and so
+        published. Returns True on an edge."""
+        if not self.faults.update(code, on, info):
+            return False
+        s = self.tracker.session
+        self._log(jf.TYPE_FAULT, records.fault(self.clock, self.up_ms, self.ident, code, on,
+                                               info, s.sid if s else None))
+        return True
 
     def start(self):
         self._log(jf.TYPE_BOOT, records.boot(self.clock, 0, self.ident, VERSION, self.board["name"]))
@@ -93,6 +105,7 @@ class Agent:
             "journal_seq": self.journal.seq,
             "delivered_seq": self.journal.delivered,
             "uptime_ms": self.up_ms,
+            "faults": self.faults.codes(),
         }
 
 

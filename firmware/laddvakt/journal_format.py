@@ -22,12 +22,14 @@ TYPE_BOOT = const(1)
 TYPE_SESSION_START = const(2)
 TYPE_METER = const(3)
 TYPE_SESSION_END = const(4)
+TYPE_FAULT = const(5)
 
 TYPE_NAMES = {
     TYPE_BOOT: "boot",
     TYPE_SESSION_START: "session_start",
     TYPE_METER: "meter",
     TYPE_SESSION_END: "session_end",
+    TYPE_FAULT: "fault",
 }
 TYPE_CODES = {v: k for k, v in TYPE_NAMES.items()}
 

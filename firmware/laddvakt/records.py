@@ -57,3 +57,13 @@ def session_end(clock, ident, s, tariff, cost_minor):
     d["price_minor_per_kwh"] = tariff.price_minor_per_kwh
     d["cost_minor"] = cost_minor
     return json.dumps(d)
+
+
+def fault(clock, up_ms, ident, code, active, info, sid):
+    # One record per edge: raised (active true) or cleared (active false).
+    d = _base("fault", clock, up_ms, ident.boot)
+    d["code"] = code
+    d["active"] = active
+    d["info"] = info
+    d["sid"] = sid
+    return json.dumps(d)

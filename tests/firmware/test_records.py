@@ -21,6 +21,7 @@ REQUIRED = {
     "session_end": ("sid", "start_t", "start_tq", "end_t", "meter_start_wh", "meter_stop_wh",
                     "energy_wh", "duration_s", "stop_reason", "id_tag", "currency",
                     "minor_unit", "price_minor_per_kwh", "cost_minor"),
+    "fault": ("code", "active", "info", "sid"),
 }
 STOP_REASONS = ("EmergencyStop", "EVDisconnected", "HardReset", "Local", "Other", "PowerLoss",
                 "Reboot", "Remote", "SoftReset", "UnlockCommand", "DeAuthorized")
@@ -78,6 +79,10 @@ def check(text):
     assert _int(d["boot"], 1) and _int(d["up"], 0)
     if rtype == "boot":
         assert type(d["fw"]) is str and type(d["board"]) is str
+    elif rtype == "fault":
+        assert type(d["code"]) is str and type(d["active"]) is bool
+        assert d["info"] is None or (type(d["info"]) is str and len(d["info"]) <= 50)
+        assert d["sid"] is None or _sid(d["sid"])
     elif rtype == "meter":
         assert d["sid"] is None or _sid(d["sid"])
         assert _int(d["energy_wh"], 0) and _int(d["power_w"])
@@ -170,6 +175,24 @@ def test_unsynced_throughout():
     d = check(records.session_end(c, Identity(INSTALL, 1), e, TARIFF, TARIFF.session_cost(e)))
     assert d["start_t"] is None and d["start_tq"] == "unsynced" and d["end_t"] is None
     assert d["stop_reason"] == "Other" and d["energy_wh"] == 10 and d["cost_minor"] == 3
+
+
+def test_fault_records_on_edges_only():
+    from laddvakt.faults import Faults
+
+    f = Faults()
+    assert f.update("PowerMeterFailure", True, "3 polls failed")
+    assert not f.update("PowerMeterFailure", True, "4 polls failed")  # still the same fault
+    assert f.is_active("PowerMeterFailure") and f.codes() == ["PowerMeterFailure"]
+    assert not f.update("GroundFailure", False)  # never raised: no edge
+    assert f.update("PowerMeterFailure", False)
+    assert f.codes() == []
+    c = Clock()
+    c.sync(0, T0)
+    d = check(records.fault(c, 7000, Identity(INSTALL, 2), "PowerMeterFailure", True,
+                            "3 polls failed", INSTALL + "-00000002"))
+    assert (d["code"], d["active"], d["info"], d["t"]) == ("PowerMeterFailure", True,
+                                                           "3 polls failed", T0 + 7)
 
 
 def test_sid_length():
