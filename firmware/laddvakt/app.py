@@ -140,22 +140,30 @@ def build(hal):
 
 def make_uplink(agent):
     from .mqtt_client import MQTTLink
+    from .mqtt_tls import context
     from .uplink import Uplink
 
     cfg = agent.cfg
     link = MQTTLink(
         "laddvakt-" + agent.ident.install, cfg["mqtt_host"], cfg["mqtt_port"],
-        cfg["mqtt_timeout_ms"], cfg["batch_max_bytes"] + 256,
+        cfg["mqtt_timeout_ms"], cfg["batch_max_bytes"] + 1024, cfg["cmd_max_bytes"] + 320,
+        tls=context(cfg), tls_host=cfg["mqtt_tls_host"] or None,
         user=cfg["mqtt_user"] or None, password=cfg["mqtt_password"] or None,
         keepalive=cfg["mqtt_keepalive_s"],
     )
-    cmds = CommandHandler({"ping": lambda a: {"pong": True}, "status": agent.status})
+    cmds = CommandHandler({"ping": lambda a: {"pong": True}, "status": agent.status},
+                          cfg["cmd_max_bytes"])
     rnd = agent.hal.urandom
 
     def rand(n):
         return int.from_bytes(rnd(2), "little") % n
 
-    return Uplink(link, agent.journal, cfg, agent.ident, VERSION, cmds, rand)
+    extra = None
+    if cfg["ha_discovery"]:
+        from .ha import Discovery
+
+        extra = Discovery(agent, cfg)
+    return Uplink(link, agent.journal, cfg, agent.ident, VERSION, cmds, rand, extra)
 
 
 async def _run(agent, uplink, scenario):
@@ -186,7 +194,12 @@ def main(argv=None):
         print("laddvakt: cannot start: %s" % e)
         return 2
     hal.net_up(agent.cfg)
-    uplink = make_uplink(agent)
+    try:
+        uplink = make_uplink(agent)
+    except OSError as e:
+        # A TLS file named in config is missing or unreadable.
+        print("laddvakt: cannot start: tls files: %s" % e)
+        return 2
     asyncio.run(_run(agent, uplink, scenario))
     summary = {
         "sessions": agent.sessions,
@@ -195,6 +208,8 @@ def main(argv=None):
         "heap_peak_bytes": agent.mem.peak,
         "meter_errors": agent.meter_errors,
         "uplink_failures": uplink.failures,
+        "uplink": uplink.stats(),
+        "drain_ms": uplink.drain_ms,
     }
     agent.journal.close()
     print("laddvakt-summary " + json.dumps(summary))

@@ -24,6 +24,19 @@ SCHEMA = {
     "journal_max_bytes": (int, 262144, 8192, 16777216),
     "wifi_ssid": (str, "", 0, 32),
     "wifi_password": (str, "", 0, 64),
+    # uplink (issue 5): in-flight window, ack mode, commands, TLS, Home Assistant.
+    "mqtt_window": (int, 8, 1, 32),
+    "uplink_ack": (str, "broker", 6, 7),  # "broker" or "backend"
+    "ack_timeout_ms": (int, 30000, 1000, 3600000),
+    "cmd_max_bytes": (int, 4096, 256, 16384),
+    "mqtt_tls": (bool, False, 0, 1),
+    "mqtt_ca": (str, "", 0, 128),  # CA file on flash; required with mqtt_tls
+    "mqtt_cert": (str, "", 0, 128),  # optional client certificate file
+    "mqtt_key": (str, "", 0, 128),  # and its key file
+    "mqtt_tls_host": (str, "", 0, 253),  # name to verify; default mqtt_host
+    "ha_discovery": (bool, False, 0, 1),
+    "ha_prefix": (str, "homeassistant", 1, 64),
+    "ha_interval_s": (int, 10, 1, 3600),
 }
 
 # Never printed or published; shown as "***" by anything that displays config.
@@ -54,6 +67,14 @@ def validate(values):
             raise ConfigError("key '%s' %s %d out of range %d..%d" % (key, what, n, lo, hi))
 
 
+def check_choices(cfg):
+    # Keys whose value is one of a few words (SCHEMA bounds only their length).
+    if cfg["uplink_ack"] not in ("broker", "backend"):
+        raise ConfigError("key 'uplink_ack' must be \"broker\" or \"backend\"")
+    if cfg["mqtt_tls"] and not cfg["mqtt_ca"]:
+        raise ConfigError("key 'mqtt_ca' is required when mqtt_tls is true")
+
+
 def defaults():
     return {k: v[1] for k, v in SCHEMA.items()}
 
@@ -62,6 +83,7 @@ def merged(overrides):
     validate(overrides)
     cfg = defaults()
     cfg.update(overrides)
+    check_choices(cfg)
     return cfg
 
 

@@ -1,96 +1,384 @@
-# umqtt.simple, extended (never copied): every packet leaves in one write, and
-# reads time out instead of hanging.
+# umqtt.simple, extended (never copied) into a link that never blocks the asyncio loop.
 #
-# umqtt.simple writes each packet in several small pieces. On TCP those meet
-# Nagle's algorithm and delayed ACK, so each QoS 1 publish waits ~40 ms. We hand
-# it a socket wrapper that gathers writes and sends them when the client next
-# reads (it always reads after a packet that expects an answer) or on flush().
-from umqtt.simple import MQTTClient
+# umqtt.simple encodes CONNECT, PUBLISH, SUBSCRIBE and PINGREQ, and parses incoming
+# PUBLISH packets (calling back and answering QoS 1 with PUBACK). What it lacks we add
+# around it, by handing it a socket-like _Wire instead of a socket:
+# - every packet is gathered and leaves in one write (no Nagle/delayed-ACK stalls);
+# - reads come from a receive buffer filled without blocking, and umqtt is only asked
+#   to parse a packet once it is whole, so it never waits on the network;
+# - its wait for PUBACK/SUBACK is cut short (_Pending), which turns stop-and-wait QoS 1
+#   into a window: acks are matched later by packet id (on_ack);
+# - connect is ours up to the TCP/TLS stream (non-blocking, polled), then umqtt writes
+#   CONNECT and we collect CONNACK without blocking;
+# - packet ids wrap 1..65535, never 0, and a resend reuses its original id with DUP.
+import asyncio
+import errno
+import select
+import socket
+import time
+
+import umqtt.simple as _umqtt
+from umqtt.simple import MQTTClient, MQTTException
+
+_DNS_TTL_MS = 300000
+_POLL_MS = 5
 
 
-class _GatheringSocket:
-    def __init__(self, sock, buf):
-        self._s = sock
-        self._buf = buf
-        self._mv = memoryview(buf)
-        self._n = 0
+class _Pending(Exception):
+    """umqtt asked to read something that has not arrived yet."""
+
+
+class _Wire:
+    def __init__(self, wbuf, rbuf):
+        self.s = None
+        self._w = wbuf
+        self._wmv = memoryview(wbuf)
+        self._wn = 0  # bytes gathered
+        self._wo = 0  # of which already sent
+        self._r = rbuf
+        self._rmv = memoryview(rbuf)
+        self._r0 = 0  # next unread byte
+        self._r1 = 0  # end of received data
+        self.skip = 0  # bytes of an oversized packet still to discard
+        self.hold = False  # make umqtt's next read give way (its wait for an ack)
+
+    def reset(self, sock):
+        self.s = sock
+        self._wn = self._wo = self._r0 = self._r1 = self.skip = 0
+        self.hold = False
+
+    # ---- the socket face umqtt sees -------------------------------------------
+    def connect(self, addr):
+        pass  # already connected by MQTTLink.open
 
     def write(self, data, n=None):
         if n is None:
             n = len(data)
-        if self._n + n > len(self._buf):
-            self.flush()
-            if n > len(self._buf):
-                self._s.write(memoryview(data)[:n])
-                return n
-        self._mv[self._n:self._n + n] = memoryview(data)[:n]
-        self._n += n
+        if self._wn + n > len(self._w):
+            # The uplink only starts a publish on an idle wire with room to spare.
+            raise OSError(errno.ENOBUFS)
+        self._wmv[self._wn:self._wn + n] = memoryview(data)[:n]
+        self._wn += n
         return n
 
-    def flush(self):
-        if self._n:
-            mv = self._mv[: self._n]
-            self._n = 0
-            sent = 0
-            while sent < len(mv):
-                w = self._s.write(mv[sent:])
-                if w is None:
-                    # Non-blocking socket with a full send buffer: treat as a dead link.
-                    raise OSError(11)
-                sent += w
-
     def read(self, n):
-        self.flush()
-        return self._s.read(n)
+        if self.hold or self._r1 - self._r0 < n:
+            raise _Pending()
+        b = bytes(self._rmv[self._r0:self._r0 + n])
+        self._r0 += n
+        return b
 
     def setblocking(self, flag):
-        self.flush()
-        self._s.setblocking(flag)
-        if flag:
-            self._s.settimeout(self.timeout_s)
+        pass  # always non-blocking; completeness is checked before umqtt reads
 
     def close(self):
-        # umqtt's disconnect() writes DISCONNECT and closes at once: send it first.
-        try:
-            self.flush()
-        finally:
-            self._s.close()
+        s = self.s
+        if s:
+            try:
+                self.send()
+            except OSError:
+                pass
+            self.s = None
+            s.close()
+
+    # ---- the link's side ------------------------------------------------------
+    def idle(self):
+        return self._wn == 0
+
+    def send(self):
+        """Write what the socket takes now; True when nothing is left to send."""
+        while self._wo < self._wn:
+            w = self.s.write(self._wmv[self._wo:self._wn])
+            if not w:
+                return False  # would block (or TLS handshake still in progress)
+            self._wo += w
+        self._wo = self._wn = 0
+        return True
+
+    def fill(self):
+        """Append what has arrived, without blocking. A closed peer is an OSError."""
+        if self._r0:
+            n = self._r1 - self._r0
+            if n:
+                self._rmv[:n] = self._rmv[self._r0:self._r1]
+            self._r0 = 0
+            self._r1 = n
+        if self._r1 == len(self._r):
+            return
+        n = self.s.readinto(self._rmv[self._r1:])
+        if n is None:
+            return
+        if n == 0:
+            raise OSError(errno.ECONNRESET)
+        if self.skip:
+            d = min(n, self.skip)
+            self.skip -= d
+            if d < n:
+                self._rmv[self._r1:self._r1 + n - d] = self._rmv[self._r1 + d:self._r1 + n]
+            n -= d
+        self._r1 += n
+
+    def avail(self):
+        return self._r1 - self._r0
+
+    def head(self):
+        """(first byte, header length, total length) of the next packet, or None
+        while its fixed header is incomplete."""
+        r = self._r
+        i = self._r0 + 1
+        rem = 0
+        sh = 0
+        while i < self._r1:
+            b = r[i]
+            rem |= (b & 0x7F) << sh
+            i += 1
+            if not b & 0x80:
+                hl = i - self._r0
+                return r[self._r0], hl, hl + rem
+            sh += 7
+            if sh > 21:
+                raise OSError(errno.EPROTO)
+        return None
+
+    def drop(self, n):
+        """Discard n bytes of the current packet, some of which may not have arrived."""
+        have = min(n, self.avail())
+        self._r0 += have
+        self.skip += n - have
+
+    def u16(self, off):
+        i = self._r0 + off
+        return self._r[i] << 8 | self._r[i + 1]
+
+    def cap(self):
+        return len(self._r)
+
+
+class _Shim:
+    # Stands in for umqtt's `socket` module during connect(): our stream is already open.
+    def __init__(self, wire):
+        self._wire = wire
+
+    def socket(self):
+        return self._wire
+
+    def getaddrinfo(self, host, port):
+        return ((0, 0, 0, "", None),)
 
 
 class MQTTLink(MQTTClient):
-    """MQTTClient with gathered writes, socket timeouts and wrapping packet ids."""
+    """Non-blocking MQTT over umqtt.simple; see the module comment."""
 
-    def __init__(self, client_id, server, port, timeout_ms, buf_size, **kw):
+    def __init__(self, client_id, server, port, timeout_ms, wbuf_size, rbuf_size, tls=None,
+                 tls_host=None, **kw):
         super().__init__(client_id, server, port, **kw)
-        self._timeout_s = timeout_ms / 1000
-        self._wbuf = bytearray(buf_size)
+        self.timeout_ms = timeout_ms
+        self._wire = _Wire(bytearray(wbuf_size), bytearray(rbuf_size))
+        self._tls = tls  # an ssl.SSLContext set up to verify the server, or None
+        self._tls_host = tls_host or server
+        self._addr = None
+        self._addr_ms = 0
+        self.on_ack = None  # fn(pid) for each PUBACK
+        self.on_oversize = None  # fn(topic, size) for a PUBLISH too big to receive
+        self.last_rx_ms = 0
+        self.suback_pending = 0
 
-    def connect(self, clean_session=True):
-        # umqtt.simple creates the socket inside connect(); it is wrapped afterwards,
-        # so CONNECT itself still goes out in pieces (once per connection).
+    # ---- connect --------------------------------------------------------------
+    def _resolve(self, now):
+        # getaddrinfo blocks and MicroPython has no asynchronous resolver, so the
+        # answer is cached: a flaky link costs one lookup per TTL, not per retry.
+        if self._addr is None or time.ticks_diff(now, self._addr_ms) > _DNS_TTL_MS:
+            try:
+                self._addr = socket.getaddrinfo(self.server, self.port)[0][-1]
+            except (OSError, IndexError) as e:
+                raise OSError("dns: cannot resolve %s: %s" % (self.server, e))
+            self._addr_ms = now
+        return self._addr
+
+    async def _until(self, deadline, what, cond):
+        while not cond():
+            if time.ticks_diff(time.ticks_ms(), deadline) > 0:
+                raise OSError("%s: timed out" % what)
+            await asyncio.sleep_ms(_POLL_MS)
+
+    async def open(self, clean_session=False):
+        """Connect, yielding to the loop while the network is slow; returns the
+        CONNACK session-present flag. Raises OSError/MQTTException on failure."""
+        self.close()
+        now = time.ticks_ms()
+        deadline = time.ticks_add(now, self.timeout_ms)
+        addr = self._resolve(now)
+        s = socket.socket()
         try:
-            rc = super().connect(clean_session)
-        except (IndexError, AssertionError) as e:
-            # A peer that closes during CONNACK gives an empty read; make it an OSError.
-            raise OSError("bad CONNACK: %r" % (e,))
-        raw = self.sock
-        raw.settimeout(self._timeout_s)
-        g = _GatheringSocket(raw, self._wbuf)
-        g.timeout_s = self._timeout_s
-        self.sock = g
-        return rc
+            s.setblocking(False)
+            try:
+                s.connect(addr)
+            except OSError as e:
+                if e.errno not in (errno.EINPROGRESS, errno.EAGAIN):
+                    raise
+            p = select.poll()
+            p.register(s, select.POLLOUT)
+            ev = []
+            await self._until(deadline, "tcp connect", lambda: ev.extend(p.poll(0)) or ev)
+            if ev[0][1] & (select.POLLERR | select.POLLHUP):
+                # The error itself surfaces on the first use of the socket.
+                s.write(b"")
+                raise OSError(errno.ECONNREFUSED)
+            if self._tls:
+                s = self._tls.wrap_socket(s, server_hostname=self._tls_host,
+                                          do_handshake_on_connect=False)
+        except BaseException:
+            s.close()
+            raise
+        w = self._wire
+        w.reset(s)
+        self.sock = w
+        saved = _umqtt.socket
+        _umqtt.socket = _Shim(w)
+        try:
+            super().connect(clean_session)
+        except _Pending:
+            pass  # CONNECT is gathered; CONNACK is collected below
+        finally:
+            _umqtt.socket = saved
+        try:
+            # Sending also drives the TLS handshake, which a verify failure ends here.
+            await self._until(deadline, "tls handshake" if self._tls else "connack",
+                              lambda: w.send() and (w.fill() or w.avail() >= 4))
+        except OSError as e:
+            self.close()
+            # mbedTLS reports a failed verification or handshake as a negative code.
+            if self._tls and e.args and isinstance(e.args[0], int) and e.args[0] < 0:
+                raise OSError("tls: %s" % (e,))
+            raise
+        except BaseException:
+            self.close()
+            raise
+        resp = w.read(4)
+        if resp[0] != 0x20 or resp[1] != 2:
+            self.close()
+            raise OSError("bad CONNACK")
+        if resp[3]:
+            self.close()
+            raise MQTTException(resp[3])
+        self.last_rx_ms = time.ticks_ms()
+        return resp[2] & 1
 
-    def publish(self, topic, msg, retain=False, qos=0):
-        # MQTT 3.1.1: a packet id is 1..65535 and never 0; umqtt.simple only counts up.
+    # ---- sending --------------------------------------------------------------
+    def idle(self):
+        return self._wire.idle()
+
+    def room(self):
+        return len(self._wire._w) - self._wire._wn
+
+    def publish(self, topic, msg, retain=False, qos=0, pid=0):
+        """Send one PUBLISH without waiting for its PUBACK; returns its packet id.
+        pid: resend under this original id, with the DUP flag (MQTT 3.1.1 §4.4)."""
+        w = self._wire
+        start = w._wn
+        keep = self.pid
+        if pid:
+            self.pid = pid - 1
+        elif self.pid >= 65535:
+            self.pid = 0  # ids are 1..65535, never 0
+        w.hold = True
+        try:
+            super().publish(topic, msg, retain, qos)
+        except _Pending:
+            pass
+        finally:
+            w.hold = False
+        sent = self.pid if qos else 0
+        if pid:
+            w._w[start] |= 0x08
+            self.pid = keep
+        w.send()
+        return sent
+
+    def subscribe(self, topic, qos=0):
+        """Send SUBSCRIBE; its SUBACK is checked by poll()."""
         if self.pid >= 65535:
             self.pid = 0
-        super().publish(topic, msg, retain, qos)
-        self.sock.flush()
+        w = self._wire
+        w.hold = True
+        try:
+            super().subscribe(topic, qos)
+        except _Pending:
+            pass
+        finally:
+            w.hold = False
+        self.suback_pending += 1
+        w.send()
+
+    def ping(self):
+        super().ping()
+        self._wire.send()
+
+    # ---- receiving ------------------------------------------------------------
+    def poll(self):
+        """Handle every whole packet received so far; never blocks. Returns how many."""
+        w = self._wire
+        if not w.send():
+            pass  # the rest goes out on a later poll
+        w.fill()
+        n = 0
+        while True:
+            h = w.head()
+            if h is None:
+                break
+            first, hl, total = h
+            if total > w.avail():
+                if total <= w.cap():
+                    break  # not all here yet
+                self._oversize(first, hl, total)
+                n += 1
+                continue
+            n += 1
+            op = first & 0xF0
+            if op == 0x30:
+                self.wait_msg()  # umqtt parses it, calls back, answers QoS 1
+            elif op == 0x40:
+                pid = w.u16(hl)
+                w.drop(total)
+                if self.on_ack:
+                    self.on_ack(pid)
+            elif op == 0x90:
+                rc = w._r[w._r0 + hl + 2]
+                w.drop(total)
+                self.suback_pending -= 1
+                if rc == 0x80:
+                    raise MQTTException("subscription refused")
+            else:
+                w.drop(total)  # PINGRESP and anything we do not use
+        if n:
+            self.last_rx_ms = time.ticks_ms()
+        w.send()
+        return n
+
+    def _oversize(self, first, hl, total):
+        # Too big for the receive buffer: read its topic (and id, to PUBACK it),
+        # report it, and discard the rest as it arrives.
+        w = self._wire
+        tl = w.u16(hl)
+        qos = (first >> 1) & 3
+        if w.avail() < hl + 2 + tl + 2 or first & 0xF0 != 0x30:
+            raise OSError(errno.EMSGSIZE)
+        i = w._r0 + hl + 2
+        topic = bytes(w._rmv[i:i + tl])
+        if qos == 1:
+            pid = w.u16(hl + 2 + tl)
+            w.drop(total)
+            w.write(b"\x40\x02%c%c" % (pid >> 8, pid & 0xFF))
+        else:
+            w.drop(total)
+        if self.on_oversize:
+            self.on_oversize(topic, total - hl - 2 - tl - (2 if qos else 0))
 
     def close(self):
-        if self.sock:
+        w = self._wire
+        if w.s:
             try:
-                self.sock.close()
+                w.close()
             except OSError:
                 pass
-            self.sock = None
+        self.sock = None
