@@ -36,6 +36,8 @@ class Agent:
         self.meter_errors = 0
         self.up_ms = 0
         self._next_mv_ms = 0
+        self.energy_wh = None  # last reading, for live status (Home Assistant)
+        self.power_w = None
 
     def _new_sid(self):
         # The install id plus the seq of the session's start record: unique for
@@ -70,6 +72,7 @@ class Agent:
             self.plant.step(up_ms)
         try:
             energy, power = self.meter.read()
+            self.energy_wh, self.power_w = energy, power
         except OSError:
             # Meter health and faults come with the Modbus layer; never book a guess.
             self.meter_errors += 1
@@ -132,6 +135,10 @@ def build(hal):
 
         ticker = VirtualTicker(scenario.get("tick_ms", cfg["sample_interval_ms"]),
                                scenario.get("tick_real_ms", 0))
+        if scenario.get("jitter"):  # the uplink bench measures sampling jitter
+            from .jitter import JitterTicker
+
+            ticker = JitterTicker(ticker, scenario.get("tick_real_ms", 0))
     else:
         ticker = hal.ticker(cfg["sample_interval_ms"])
     agent = Agent(hal, cfg, board, ident, journal, meter, pilot, tsrc, ticker, plant)
@@ -211,6 +218,9 @@ def main(argv=None):
         "uplink": uplink.stats(),
         "drain_ms": uplink.drain_ms,
     }
+    if hasattr(agent.ticker, "p99_ms"):
+        summary["jitter_p99_ms"] = agent.ticker.p99_ms()
+        summary["jitter_samples"] = agent.ticker.n
     agent.journal.close()
     print("laddvakt-summary " + json.dumps(summary))
     return 0 if not agent.journal.pending() else 1
