@@ -75,6 +75,10 @@ class TcpProxy:
         self._loop.run_forever()
         self._abort_all()
         self._server.close()
+        tasks = asyncio.all_tasks(self._loop)
+        for t in tasks:
+            t.cancel()
+        self._loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
         self._loop.close()
 
     def _abort_all(self):

@@ -10,7 +10,9 @@ from .receipt import format_receipt
 from .store import Store, check, load_validator
 
 PREFIX = "laddvakt/v1/"
-SUBSCRIPTIONS = [(PREFIX + "+/recs", 1), (PREFIX + "+/status", 1)]
+SUBSCRIPTIONS = [(PREFIX + "+/recs", 1), (PREFIX + "+/status", 1), (PREFIX + "+/reply", 1)]
+# A gap is asked to be replayed at most this often (the replay itself takes a moment).
+REPLAY_EVERY_S = 2.0
 
 
 def wait_for(predicate, timeout=5.0, interval=0.02):
@@ -40,6 +42,11 @@ class Backend:
                             # so the broker sends it again on the next connection
         self._subscribed = threading.Event()
         self._status_schema = load_validator("status.json")
+        self.contig = {}    # install -> highest seq with no gap before it (what we ack)
+        self.replays = 0    # replay commands sent to mend gaps
+        self._asked = {}    # install -> (from seq, monotonic time) of the last replay request
+        self.lose_batches = set()  # fault injection for tests: these batch numbers (1 = first
+        self._batches = 0          # received) are acked to the broker but never stored
         # A persistent session (clean_session=False) keeps QoS 1 batches queued at the broker
         # while the backend is down. Manual ack: PUBACK only once the batch is committed.
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
@@ -47,6 +54,8 @@ class Backend:
         self.client.on_connect = self._on_connect
         self.client.on_subscribe = self._on_subscribe
         self.client.on_message = self._on_message
+        # Back quickly after a broker restart: devices wait on our acks.
+        self.client.reconnect_delay_set(0.05, 2)
 
     def start(self, timeout=10.0):
         """Connect and return once the subscriptions are granted; raise TimeoutError otherwise."""
@@ -98,6 +107,8 @@ class Backend:
                 receipts = self._handle_batch(parts[2], msg.payload)
             elif parts[3] == "status":
                 self._handle_status(parts[2], msg.payload)
+            elif parts[3] == "reply":
+                self._handle_reply(parts[2], msg.payload)
         except ValueError as e:
             self.rejected += 1
             _log("rejected %s: %s" % (msg.topic, e))
@@ -116,12 +127,18 @@ class Backend:
                 _log("receipt handler failed: %r" % e)
 
     def _handle_batch(self, dev, payload):
+        self._batches += 1
+        if self._batches in self.lose_batches:
+            _log("losing batch %d on purpose" % self._batches)
+            return []
         batch = _decode(payload)
         # A dev that is missing or of the wrong type is left to the schema's clearer message.
         if isinstance(batch, dict) and isinstance(batch.get("dev"), str) and batch["dev"] != dev:
             raise ValueError("batch dev %r does not match topic device %r" % (batch.get("dev"), dev))
         receipts = []
-        for rec in self.store.ingest_batch(batch):
+        new = self.store.ingest_batch(batch)
+        self._ack_and_mend(dev, batch)
+        for rec in new:
             if rec["type"] != "session_end":
                 continue
             session = self.store.session(rec["sid"])
@@ -129,6 +146,42 @@ class Backend:
             if session and session["install"] == batch["install"] and session["end_seq"] == rec["seq"]:
                 receipts.append(format_receipt(session))
         return receipts
+
+    def _ack_and_mend(self, dev, batch):
+        """Cumulative ack of what is stored without gaps (docs/mqtt.md, Acknowledgements),
+        and a replay request when a batch shows records are missing before it."""
+        inst = batch["install"]
+        n = self.store.contiguous(inst, self.contig.get(inst, 0))
+        self.contig[inst] = n
+        self.client.publish(PREFIX + dev + "/ack", json.dumps({"v": 1, "seq": n}), qos=1)
+        if max(r["seq"] for r in batch["recs"]) > n:
+            asked = self._asked.get(inst)
+            now = time.monotonic()
+            if asked and asked[0] == n + 1 and now - asked[1] < REPLAY_EVERY_S:
+                return
+            self._asked[inst] = (n + 1, now)
+            self.replays += 1
+            first_after = min(r["seq"] for r in batch["recs"] if r["seq"] > n)
+            to = max(first_after - 1, n + 1)
+            cmd = {"id": "gap-%s-%d" % (inst, n + 1), "from_seq": n + 1, "to_seq": to}
+            _log("gap in %s after seq %d: asking for a replay up to %d" % (inst, n, to))
+            self.client.publish(PREFIX + dev + "/cmd/replay", json.dumps(cmd), qos=1)
+
+    def _handle_reply(self, dev, payload):
+        # A reply to our own replay request: records that are no longer retained on the
+        # device can never come, so the ack moves past them instead of waiting forever.
+        reply = _decode(payload)
+        rid = reply.get("id") if isinstance(reply, dict) else None
+        if not (isinstance(rid, str) and rid.startswith("gap-")):
+            return
+        _, inst, frm = rid.rsplit("-", 2)
+        if reply.get("ok"):
+            first = reply["result"].get("from_seq", int(frm))
+            if first > int(frm) and self.contig.get(inst, 0) < first - 1:
+                _log("%s: records %s..%d are lost on the device" % (inst, frm, first - 1))
+                self.contig[inst] = first - 1
+        else:
+            _log("replay refused by %s: %s" % (dev, reply.get("error")))
 
     def _handle_status(self, dev, payload):
         if not payload:  # an empty retained message clears the status

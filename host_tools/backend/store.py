@@ -140,6 +140,18 @@ class Store:
     def count_records(self):
         return self._query("SELECT COUNT(*) AS n FROM records")[0]["n"]
 
+    def contiguous(self, install, after=0):
+        """The highest N >= after such that every seq in after+1..N is stored (given that
+        every seq up to after is): how far a cumulative ack may go."""
+        rows = self._query("SELECT seq FROM records WHERE install = ? AND seq > ? ORDER BY seq",
+                           (install, after))
+        n = after
+        for r in rows:
+            if r["seq"] != n + 1:
+                break
+            n += 1
+        return n
+
     def last_seq(self, install):
         """Highest stored seq for install, or 0 when none (seq starts at 1)."""
         row = self._query("SELECT MAX(seq) AS m FROM records WHERE install = ?", (install,))[0]

@@ -1,0 +1,129 @@
+"""Delivery through broker restarts, a network partition and a lost batch: nothing lost,
+every record stored once. The agent runs under micropython against real mosquitto."""
+import json
+import time
+
+import pytest
+
+from host_tools import backlog, sim
+from host_tools.backend.service import Backend
+from host_tools.broker import Broker
+from host_tools.tcpproxy import TcpProxy
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return str(tmp_path_factory.mktemp("backlog-cache"))
+
+
+def _finish(agent, timeout=120):
+    out, err = agent.communicate(timeout=timeout)
+    assert "Traceback" not in err, out + err
+    s = sim.parse_summary(out)
+    assert s is not None, out + err
+    return s, out + err
+
+
+def _assert_all_once(backend, inst, last):
+    seqs = [r["seq"] for r in backend.store.records(inst)]
+    assert seqs == list(range(1, last + 1)), "missing %s" % sorted(set(range(1, last + 1)) - set(seqs))[:20]
+
+
+def _kill_and_restart(b):
+    b.proc.kill()  # SIGKILL: no clean shutdown, no persistence (mosquitto default)
+    b.proc.wait()
+    b.stop()
+    b.start()
+
+
+def test_drain_survives_20_broker_kills(tmp_path, cache):
+    n = 10000
+    with Broker("mosquitto") as b, TcpProxy(b.port, latency_ms=5) as proxy:
+        data = str(tmp_path / "dev")
+        # A window of 2 through 5 ms of latency: slow enough for the kills to land mid-drain.
+        backlog.prepare(data, proxy.port, n, cache_dir=cache, uplink_ack="backend",
+                        mqtt_window=2, batch_max_bytes=2560, ack_timeout_ms=1500)
+        inst = backlog.install_id(data)
+        backend = Backend(str(tmp_path / "db.sqlite"), "127.0.0.1", b.port).start()
+        agent = backlog.start_agent(data)
+        try:
+            kills = 0
+            for k in range(1, 21):
+                target = k * n // 22
+                deadline = time.monotonic() + 30
+                while backend.store.count_records() < target and time.monotonic() < deadline:
+                    time.sleep(0.005)
+                assert agent.poll() is None, agent.communicate()
+                _kill_and_restart(b)
+                kills += 1
+            s, log = _finish(agent, 120)
+            assert backend.wait_for(lambda: backend.store.count_records() >= s["journal_seq"], 10)
+            _assert_all_once(backend, inst, n + 1)
+        finally:
+            if agent.poll() is None:
+                agent.kill()
+            backend.stop()
+    assert kills == 20
+    assert s["delivered_seq"] == s["journal_seq"] == n + 1, log
+    assert s["uplink"]["connects"] >= 21, log
+
+
+def test_partition_loses_nothing_and_link_recovers(tmp_path, cache):
+    n = 3000
+    with Broker("mosquitto") as b, TcpProxy(b.port, latency_ms=20) as proxy:
+        data = str(tmp_path / "dev")
+        backlog.prepare(data, proxy.port, n, cache_dir=cache, mqtt_window=2, batch_max_bytes=2560)
+        inst = backlog.install_id(data)
+        backend = Backend(str(tmp_path / "db.sqlite"), "127.0.0.1", b.port).start()
+        agent = backlog.start_agent(data)
+        try:
+            assert backend.wait_for(lambda: backend.store.count_records() >= 300, 20)
+            proxy.set_mode("blackhole")  # half-open: TCP stays up, nothing gets through
+            time.sleep(3)
+            assert agent.poll() is None
+            proxy.set_mode("drop")  # then resets
+            time.sleep(1)
+            proxy.set_mode("pass")
+            s, log = _finish(agent, 90)
+            assert backend.wait_for(lambda: backend.store.count_records() >= s["journal_seq"], 10)
+            _assert_all_once(backend, inst, n + 1)
+        finally:
+            if agent.poll() is None:
+                agent.kill()
+            backend.stop()
+    assert s["delivered_seq"] == s["journal_seq"] == n + 1, log
+    assert s["uplink"]["failures"] >= 1 and s["uplink"]["resent"] >= 1, log
+
+
+def test_lost_batch_is_mended_by_a_replay(tmp_path, cache):
+    n = 1000
+    with Broker("mosquitto") as b:
+        data = str(tmp_path / "dev")
+        # The device would resend on its own only after a minute: the replay must do it.
+        backlog.prepare(data, b.port, n, cache_dir=cache, uplink_ack="backend", ack_timeout_ms=60000,
+                        scenario=dict(backlog.DRAIN, drain_timeout_ms=20000))
+        inst = backlog.install_id(data)
+        backend = Backend(str(tmp_path / "db.sqlite"), "127.0.0.1", b.port)
+        backend.lose_batches = {3}
+        backend.start()
+        agent = backlog.start_agent(data)
+        try:
+            s, log = _finish(agent, 60)
+            _assert_all_once(backend, inst, n + 1)
+        finally:
+            if agent.poll() is None:
+                agent.kill()
+            backend.stop()
+    assert backend.replays >= 1
+    assert s["delivered_seq"] == s["journal_seq"] == n + 1, log
+
+
+def test_failed_dns_is_retried(tmp_path):
+    data = str(tmp_path / "dev")
+    scen = dict(backlog.DRAIN, end_s=600, tick_real_ms=20, drain_timeout_ms=500)
+    backlog.prepare(data, 1883, 5, scenario=scen, mqtt_host="no-such-broker.invalid")
+    rc, out, err = sim.run_agent(data, timeout=60)
+    assert "Traceback" not in err, out + err
+    s = sim.parse_summary(out)
+    assert rc == 1 and s["uplink"]["failures"] >= 1, out + err
+    assert s["uplink"]["error"].startswith("dns:"), s
