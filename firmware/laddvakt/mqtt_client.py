@@ -274,6 +274,11 @@ class MQTTLink(MQTTClient):
     def publish(self, topic, msg, retain=False, qos=0, pid=0):
         """Send one PUBLISH without waiting for its PUBACK; returns its packet id.
         pid: resend under this original id, with the DUP flag (MQTT 3.1.1 §4.4)."""
+        # umqtt takes len() of a str for its byte count: wrong for non-ASCII text.
+        if type(msg) is str:
+            msg = msg.encode()
+        if type(topic) is str:
+            topic = topic.encode()
         w = self._wire
         start = w._wn
         keep = self.pid

@@ -13,9 +13,9 @@ SLOW = dict(sim.SCENARIO, tick_real_ms=5, end_s=3000, visits=[
     {"arrive_s": 600, "leave_s": 2400, "need_wh": 5000, "max_w": 7360}])
 
 
-def start_agent(tmp_path, port):
+def start_agent(tmp_path, port, scenario=SLOW):
     data = str(tmp_path / "dev")
-    sim.prepare_device(data, port, SLOW)
+    sim.prepare_device(data, port, scenario)
     cmd, env = sim.agent_command(data)
     return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
