@@ -203,8 +203,8 @@ def main(argv=None):
     hal.net_up(agent.cfg)
     try:
         uplink = make_uplink(agent)
-    except OSError as e:
-        # A TLS file named in config is missing or unreadable.
+    except (OSError, ValueError) as e:
+        # A TLS file named in config is missing, unreadable or not a certificate/key.
         print("laddvakt: cannot start: tls files: %s" % e)
         return 2
     asyncio.run(_run(agent, uplink, scenario))

@@ -154,6 +154,11 @@ class _Wire:
         return len(self._r)
 
 
+def _tls_error(e):
+    a = e.args
+    return OSError("tls: %s" % (a[0].strip() if len(a) == 1 and isinstance(a[0], str) else e,))
+
+
 class _Shim:
     # Stands in for umqtt's `socket` module during connect(): our stream is already open.
     def __init__(self, wire):
@@ -225,8 +230,11 @@ class MQTTLink(MQTTClient):
                 s.write(b"")
                 raise OSError(errno.ECONNREFUSED)
             if self._tls:
-                s = self._tls.wrap_socket(s, server_hostname=self._tls_host,
-                                          do_handshake_on_connect=False)
+                try:
+                    s = self._tls.wrap_socket(s, server_hostname=self._tls_host,
+                                              do_handshake_on_connect=False)
+                except (OSError, ValueError) as e:
+                    raise _tls_error(e)
         except BaseException:
             s.close()
             raise
@@ -242,15 +250,16 @@ class MQTTLink(MQTTClient):
         finally:
             _umqtt.socket = saved
         try:
-            # Sending also drives the TLS handshake, which a verify failure ends here.
-            await self._until(deadline, "tls handshake" if self._tls else "connack",
-                              lambda: w.send() and (w.fill() or w.avail() >= 4))
-        except OSError as e:
+            # Sending CONNECT also drives the TLS handshake, which a failed verification
+            # ends here or at the first read.
+            await self._until(deadline, "tls handshake" if self._tls else "tcp send", w.send)
+            await self._until(deadline, "connack", lambda: w.fill() or w.avail() >= 4)
+        except (OSError, ValueError) as e:
+            # MicroPython's mbedTLS binding reports a failed verification as ValueError.
             self.close()
-            # mbedTLS reports a failed verification or handshake as a negative code.
-            if self._tls and e.args and isinstance(e.args[0], int) and e.args[0] < 0:
-                raise OSError("tls: %s" % (e,))
-            raise
+            if not self._tls or str(e).endswith("timed out"):
+                raise
+            raise _tls_error(e)
         except BaseException:
             self.close()
             raise

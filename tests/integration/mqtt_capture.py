@@ -8,7 +8,9 @@ import paho.mqtt.client as mqtt
 
 from host_tools.backend.store import load_validator
 
-SCHEMAS = {name: load_validator(name) for name in ("status.json", "batch.json", "reply.json", "command.json")}
+SCHEMAS = {name: load_validator(name) for name in (
+    "status.json", "batch.json", "reply.json", "command.json", "ack.json", "state.json",
+    "cmd-ping.json", "cmd-status.json", "cmd-replay.json")}
 
 
 class Capture:
@@ -50,8 +52,12 @@ class Capture:
 
 def validate(topic, payload):
     """Validate one agent payload against the schema its topic names."""
-    kind = topic.rsplit("/", 1)[1]
-    schema = {"status": "status.json", "recs": "batch.json", "reply": "reply.json", "cmd": "command.json"}[kind]
+    parts = topic.split("/")
+    if len(parts) == 5 and parts[3] == "cmd":
+        schema = "cmd-%s.json" % parts[4]
+    else:
+        schema = {"status": "status.json", "recs": "batch.json", "reply": "reply.json",
+                  "cmd": "command.json", "ack": "ack.json", "state": "state.json"}[parts[3]]
     doc = json.loads(payload)
     SCHEMAS[schema].validate(doc)
     return doc
