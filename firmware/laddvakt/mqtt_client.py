@@ -97,26 +97,28 @@ class _Wire:
 
     def fill(self):
         """Append what has arrived, without blocking. A closed peer is an OSError."""
-        if self._r0:
-            n = self._r1 - self._r0
-            if n:
-                self._rmv[:n] = self._rmv[self._r0:self._r1]
-            self._r0 = 0
-            self._r1 = n
-        if self._r1 == len(self._r):
-            return
-        n = self.s.readinto(self._rmv[self._r1:])
-        if n is None:
-            return
-        if n == 0:
-            raise OSError(errno.ECONNRESET)
-        if self.skip:
-            d = min(n, self.skip)
-            self.skip -= d
-            if d < n:
-                self._rmv[self._r1:self._r1 + n - d] = self._rmv[self._r1 + d:self._r1 + n]
-            n -= d
-        self._r1 += n
+        while True:
+            if self._r0:
+                n = self._r1 - self._r0
+                if n:
+                    self._rmv[:n] = self._rmv[self._r0:self._r1]
+                self._r0 = 0
+                self._r1 = n
+            if self._r1 == len(self._r):
+                return
+            n = self.s.readinto(self._rmv[self._r1:])
+            if n is None:
+                return
+            if n == 0:
+                raise OSError(errno.ECONNRESET)
+            if self.skip:
+                # The tail of an oversized packet: drop it as it arrives.
+                d = min(n, self.skip)
+                self.skip -= d
+                if d < n:
+                    self._rmv[self._r1:self._r1 + n - d] = self._rmv[self._r1 + d:self._r1 + n]
+                n -= d
+            self._r1 += n
 
     def avail(self):
         return self._r1 - self._r0
@@ -376,7 +378,7 @@ class MQTTLink(MQTTClient):
         tl = w.u16(hl)
         qos = (first >> 1) & 3
         if w.avail() < hl + 2 + tl + 2 or first & 0xF0 != 0x30:
-            raise OSError(errno.EMSGSIZE)
+            raise OSError("oversized packet %d with its topic unread" % total)
         i = w._r0 + hl + 2
         topic = bytes(w._rmv[i:i + tl])
         if qos == 1:

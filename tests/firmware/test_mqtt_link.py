@@ -1,0 +1,154 @@
+# The MQTT link's wire format, byte for byte, over a socket double that records every
+# write and hands out received bytes in the chunks a test chooses.
+from fwtest import raises, run
+from laddvakt.mqtt_client import MQTTLink
+from umqtt.simple import MQTTException
+
+
+class WireSock:
+    def __init__(self, max_write=None):
+        self.writes = []
+        self.rx = []
+        self.max_write = max_write
+        self.blocked = False
+
+    def write(self, data):
+        if self.blocked:
+            return None
+        n = len(data) if self.max_write is None else min(len(data), self.max_write)
+        self.writes.append(bytes(data[:n]))
+        return n
+
+    def readinto(self, mv):
+        if not self.rx:
+            return None
+        chunk = self.rx.pop(0)
+        n = min(len(chunk), len(mv))
+        if n < len(chunk):
+            self.rx.insert(0, chunk[n:])
+        mv[:n] = chunk[:n]
+        return n
+
+    def close(self):
+        pass
+
+
+def _link(sock, rbuf=256):
+    link = MQTTLink("dev", "127.0.0.1", 1883, 1000, 512, rbuf)
+    link._wire.reset(sock)
+    link.sock = link._wire
+    link.set_callback(lambda t, m: None)
+    return link
+
+
+def test_publish_qos1_is_one_write_and_does_not_wait():
+    s = WireSock()
+    link = _link(s)
+    pid = link.publish("t/x", b"hello", qos=1)
+    assert pid == 1
+    assert s.writes == [b"\x32\x0c\x00\x03t/x\x00\x01hello"]
+    assert link.publish("t/x", b"hi", qos=1) == 2  # a window: no PUBACK awaited
+    assert len(s.writes) == 2 and link.idle()
+
+
+def test_packet_ids_wrap_and_are_never_zero():
+    s = WireSock()
+    link = _link(s)
+    link.pid = 65534
+    assert [link.publish("t", b"", qos=1) for _ in range(3)] == [65535, 1, 2]
+
+
+def test_resend_keeps_original_id_with_dup_flag():
+    s = WireSock()
+    link = _link(s)
+    link.pid = 40
+    assert link.publish("t", b"x", qos=1, pid=7) == 7
+    assert s.writes[-1] == b"\x3a\x06\x00\x01t\x00\x07x"
+    assert link.publish("t", b"x", qos=1) == 41  # the counter is untouched
+
+
+def test_text_is_counted_in_bytes():
+    s = WireSock()
+    link = _link(s)
+    link.publish("t", "\u00e9", qos=0)
+    assert s.writes[-1] == b"\x30\x05\x00\x01t\xc3\xa9"
+
+
+def test_partial_and_blocked_writes_keep_the_rest():
+    s = WireSock(max_write=4)
+    link = _link(s)
+    link.publish("t/x", b"hello", qos=1)
+    assert b"".join(s.writes) == b"\x32\x0c\x00\x03t/x\x00\x01hello" and link.idle()
+    s.blocked = True
+    link.publish("t", b"a", qos=0)
+    assert not link.idle()
+    s.blocked = False
+    link.poll()
+    assert link.idle() and b"".join(s.writes).endswith(b"\x30\x04\x00\x01ta")
+
+
+def test_puback_split_across_reads():
+    s = WireSock()
+    link = _link(s)
+    acks = []
+    link.on_ack = acks.append
+    s.rx = [b"\x40"]
+    assert link.poll() == 0 and acks == []
+    s.rx = [b"\x02\x01", b"\x02\x40\x02\x00\x09"]
+    link.poll()
+    link.poll()
+    assert acks == [258, 9]
+
+
+def test_incoming_publish_reaches_callback_and_is_acked():
+    s = WireSock()
+    link = _link(s)
+    got = []
+    link.set_callback(lambda t, m: got.append((t, m)))
+    s.rx = [b"\x32\x0c\x00\x03c/p\x00\x05", b"{}{}"]
+    link.poll()
+    assert got == []  # not whole yet: umqtt is not asked to wait for it
+    s.rx = [b"!"]
+    link.poll()
+    assert got == [(b"c/p", b"{}{}!")]
+    assert s.writes[-1] == b"\x40\x02\x00\x05"
+
+
+def test_oversized_publish_is_reported_acked_and_skipped():
+    s = WireSock()
+    link = _link(s, rbuf=32)
+    big = []
+    link.on_oversize = lambda t, n: big.append((t, n))
+    acks = []
+    link.on_ack = acks.append
+    payload = b"x" * 100
+    pkt = b"\x32\x6b\x00\x03c/p\x00\x06" + payload  # remaining 2+3+2+100 = 107
+    s.rx = [pkt[:30], pkt[30:60], pkt[60:] + b"\x40\x02\x00\x03"]
+    for _ in range(4):
+        link.poll()
+    assert big == [(b"c/p", 100)]
+    assert b"\x40\x02\x00\x06" in s.writes
+    assert acks == [3]
+
+
+def test_refused_subscription_raises():
+    s = WireSock()
+    link = _link(s)
+    link.subscribe("c/#", qos=1)
+    assert s.writes[-1] == b"\x82\x08\x00\x01\x00\x03c/#\x01"
+    s.rx = [b"\x90\x03\x00\x01\x80"]
+    raises(MQTTException, link.poll)
+
+
+def test_peer_close_is_an_error():
+    s = WireSock()
+    link = _link(s)
+
+    def closed(mv):
+        return 0
+
+    s.readinto = closed
+    raises(OSError, link.poll)
+
+
+run(globals())
