@@ -1,4 +1,5 @@
 """A paho subscriber that records every message under laddvakt/#, for assertions."""
+import itertools
 import json
 import os
 import threading
@@ -13,12 +14,15 @@ SCHEMAS = {name: load_validator(name) for name in (
     "cmd-ping.json", "cmd-status.json", "cmd-replay.json")}
 
 
+_IDS = itertools.count()
+
+
 class Capture:
     def __init__(self, port, topic="laddvakt/#"):
         self.msgs = []
         self._lock = threading.Lock()
         self._subscribed = threading.Event()
-        self.c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="capture-%d" % os.getpid())
+        self.c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="capture-%d-%d" % (os.getpid(), next(_IDS)))
         self.c.on_message = self._on_message
         self.c.on_subscribe = lambda *a: self._subscribed.set()
         self.c.connect("127.0.0.1", port)
