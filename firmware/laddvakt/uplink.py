@@ -139,9 +139,9 @@ class Uplink:
         else:
             return  # a reply's or status's PUBACK: nothing waits on it
         while fl and fl[0][_ACKED]:
+            # Only resent entries can be acked, and those are ahead of the ones
+            # still to resend, so _resend (counted from the tail) stays right.
             e = fl.pop(0)
-            if self._resend:
-                self._resend -= 1
             if e[_KIND] == 0 and not self.ack_backend:
                 self.journal.set_delivered(e[_LAST])
 
@@ -339,6 +339,9 @@ class Uplink:
                 busy = self._service(time.ticks_ms())
             except Exception as e:
                 self._drop(e)
+                # A link that was up: the first retry comes within a second, spread
+                # at random so a broker restart does not meet its whole fleet at once.
+                await asyncio.sleep_ms(self._rand(_BACKOFF_MIN_MS))
                 continue
             if busy:
                 await asyncio.sleep_ms(0)

@@ -78,11 +78,17 @@ def test_partition_loses_nothing_and_link_recovers(tmp_path, cache):
         agent = backlog.start_agent(data)
         try:
             assert backend.wait_for(lambda: backend.store.count_records() >= 300, 20)
+            before = proxy.accepted
             proxy.set_mode("blackhole")  # half-open: TCP stays up, nothing gets through
-            time.sleep(3)
+            # The PINGRESP watchdog (a probe after 1 s without acks, 2 s to answer) must
+            # find the link dead by itself and connect again.
+            deadline = time.monotonic() + 8
+            while proxy.accepted == before and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert proxy.accepted > before, "half-open link not detected"
             assert agent.poll() is None
             proxy.set_mode("drop")  # then resets
-            time.sleep(1)
+            time.sleep(0.5)
             proxy.set_mode("pass")
             s, log = _finish(agent, 90)
             assert backend.wait_for(lambda: backend.store.count_records() >= s["journal_seq"], 10)
