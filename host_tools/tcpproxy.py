@@ -69,6 +69,7 @@ class TcpProxy:
     # ---- the loop ------------------------------------------------------------------
     def _main(self, ready):
         self._loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self._loop)
         self._server = self._loop.run_until_complete(
             asyncio.start_server(self._handle, "127.0.0.1", self.port))
         ready.set()
@@ -99,6 +100,8 @@ class TcpProxy:
         self._conns.update((writer, uw))
         try:
             await asyncio.gather(self._pipe(reader, uw), self._pipe(ur, writer))
+        except asyncio.CancelledError:
+            pass  # the proxy is stopping
         finally:
             for w in (writer, uw):
                 self._conns.discard(w)

@@ -15,6 +15,7 @@ _BACKOFF_MAX_MS = 60000
 _IDLE_POLL_MS = 50
 _MAX_QUEUED_CMDS = 16
 _ACK_WAIT_MS = 2  # sleep while waiting for acks: short, the loop must stay responsive
+_MAX_SKIP = 64  # records a session replay may pass over in one round
 # In-flight entry fields: [pid, first seq, last seq, acked, sid filter (replay) or None,
 # kind]. Kind 0 = the main stream, 1 = a replay (never moves the cursor).
 _PID = 0
@@ -60,6 +61,7 @@ class Uplink:
         self._scan = 0
         self._upto = 0
         self._sid = None
+        self._skipped = 0
         self._fl = []  # in flight, in send order
         self._resend = 0  # how many of _fl still need resending after a reconnect
         self._sent = journal.delivered  # main stream: last seq handed to the broker
@@ -171,7 +173,9 @@ class Uplink:
         if self._sid is not None:
             if bytes(payload).find(self._sid) < 0:
                 self._scan = seq
-                return True
+                # Bound the work per round: the loop must not stall on a long journal.
+                self._skipped += 1
+                return self._skipped < _MAX_SKIP
             if rtype == jf.TYPE_SESSION_END:
                 self._upto = seq  # the session's last record
         # Each record goes out as {"seq":N, <payload fields>}: splice, don't re-parse.
@@ -199,6 +203,7 @@ class Uplink:
         self._scan = after
         self._upto = upto
         self._sid = sid
+        self._skipped = 0
         self._put(self._head)
         self.journal.read_after(after, self._visit)
         if not self._last:
@@ -249,18 +254,22 @@ class Uplink:
         # Resend after a reconnect first, in the original order with the original ids.
         while self._resend and link.idle():
             e = self._fl[len(self._fl) - self._resend]
+            self._resend -= 1
             if self._build(e[_FIRST] - 1, e[_LAST], e[_SID]):
                 self._send_batch(e[_KIND], e[_SID], e[_PID])
-            self._resend -= 1
+            else:
+                self._on_puback(e[_PID])  # history trimmed meanwhile: nothing to resend
             self.resent += 1
             busy = True
         while not self._resend and len(self._fl) < self.window and link.idle():
             r = self._replay
             if r:
+                start = r[0]
                 if self._build(r[0], r[1], r[2]):
                     self._send_batch(1, r[2])
                 r[0] = self._scan
-                if not self._last or r[0] >= r[1]:
+                r[1] = self._upto  # a session replay ends at the session's end
+                if r[0] >= r[1] or r[0] == start:
                     self._replay = None
                 busy = True
                 continue

@@ -59,13 +59,17 @@ def test_fuzzed_commands_never_crash_the_agent(mosquitto, tmp_path):
     try:
         assert cap.wait(lambda: cap.on("/status"), 10)
         base = "laddvakt/v1/sim-1/cmd"
-        infos = []
+        msgs = []
         for i in range(10000):
             name = rnd.choice(NAMES)
             topic = base if rnd.random() < 0.15 else base + "/" + name
             if topic.endswith("/"):
                 topic = base
-            infos.append(cap.c.publish(topic, _payload(rnd), qos=1))
+            msgs.append((topic, _payload(rnd)))
+        infos = []
+        t0 = time.monotonic()
+        for i, (topic, payload) in enumerate(msgs):
+            infos.append(cap.c.publish(topic, payload, qos=1))
             if i % 200 == 199:
                 infos[-1].wait_for_publish(10)
                 # Let the agent keep up; a full command queue is answered, not a crash.
@@ -73,6 +77,7 @@ def test_fuzzed_commands_never_crash_the_agent(mosquitto, tmp_path):
                 assert agent.poll() is None, agent.communicate()
         for info in infos[-50:]:
             info.wait_for_publish(10)
+        t_sent = time.monotonic()
         # mosquitto drops what exceeds its queue for a busy client (1000 messages), so ask
         # again until the agent has worked through the flood.
         ok = False
@@ -82,6 +87,8 @@ def test_fuzzed_commands_never_crash_the_agent(mosquitto, tmp_path):
             if ok:
                 break
         assert ok, (len(cap.on("/reply")), cap.on("/status")[-3:], cap.on("/reply")[-3:])
+        print("fuzz: sent in %.1f s, alive after %.1f s, %d replies"
+              % (t_sent - t0, time.monotonic() - t_sent, len(cap.on("/reply"))))
         bad = []
         for _, p in cap.on("/reply"):
             try:

@@ -6,7 +6,7 @@ import pytest
 
 from host_tools import backlog, sim
 from host_tools.broker import Broker, free_port
-from tests.integration import tlscerts
+from host_tools import tlscerts
 
 SCEN = dict(backlog.DRAIN, drain_timeout_ms=3000)
 
