@@ -68,6 +68,8 @@ class Uplink:
         self._progress_ms = 0  # last time the backend's ack moved the cursor (backend mode)
         self._replay = None  # [after seq, up to seq, sid bytes or None]
         self._cmds = []
+        self._cmd_bytes = 0
+        self._cmd_cap = 2 * cfg["cmd_max_bytes"]
         self._dropped = 0  # commands that found the queue full; answered with one error
         self._ping_ms = None  # when the outstanding PINGREQ went out
         self.connected = False
@@ -120,8 +122,10 @@ class Uplink:
         if topic == self.t_ack.encode():
             self._on_backend_ack(msg)
             return
-        if len(self._cmds) < _MAX_QUEUED_CMDS:
+        # Bounded in count and in bytes: 16 commands of 4 KiB would not fit the heap.
+        if len(self._cmds) < _MAX_QUEUED_CMDS and self._cmd_bytes + len(msg) <= self._cmd_cap:
             self._cmds.append((topic, msg))
+            self._cmd_bytes += len(msg)
         else:
             self._dropped += 1
 
@@ -241,6 +245,8 @@ class Uplink:
         self._keepalive(now)
         while self._cmds and link.idle():
             topic, msg = self._cmds.pop(0)
+            if type(msg) is not int:
+                self._cmd_bytes -= len(msg)
             link.publish(self.t_reply, self._answer(topic, msg), qos=1)
             busy = True
         if self._dropped and link.idle():
