@@ -114,7 +114,12 @@ class Uplink:
         self.connected = False
         self.failures += 1
         a = err.args
-        self.last_error = a[0] if len(a) == 1 and isinstance(a[0], str) else repr(err)
+        msg = a[0] if len(a) == 1 and isinstance(a[0], str) else repr(err)
+        if msg != self.last_error:
+            # The console is where a site sees why a board stays offline (a wrong CA...);
+            # a repeat of the same reason is not printed again.
+            print("uplink: %s" % msg)
+        self.last_error = msg
         self.link.close()
 
     def _on_msg(self, topic, msg):
