@@ -21,6 +21,9 @@ import umqtt.simple as _umqtt
 from umqtt.simple import MQTTClient, MQTTException
 
 _DNS_TTL_MS = 300000
+# CONNACK return codes 1..5 (MQTT 3.1.1 §3.2.2.3).
+_REFUSED = ("protocol version", "identifier rejected", "server unavailable",
+            "bad user name or password", "not authorized")
 _POLL_MS = 5
 
 
@@ -271,16 +274,15 @@ class MQTTLink(MQTTClient):
             raise OSError("bad CONNACK")
         if resp[3]:
             self.close()
-            raise MQTTException(resp[3])
+            rc = resp[3]
+            raise MQTTException("connect refused: code %d (%s)" % (
+                rc, _REFUSED[rc - 1] if rc <= len(_REFUSED) else "unknown"))
         self.last_rx_ms = time.ticks_ms()
         return resp[2] & 1
 
     # ---- sending --------------------------------------------------------------
     def idle(self):
         return self._wire.idle()
-
-    def room(self):
-        return len(self._wire._w) - self._wire._wn
 
     def publish(self, topic, msg, retain=False, qos=0, pid=0):
         """Send one PUBLISH without waiting for its PUBACK; returns its packet id.
@@ -334,8 +336,7 @@ class MQTTLink(MQTTClient):
     def poll(self):
         """Handle every whole packet received so far; never blocks. Returns how many."""
         w = self._wire
-        if not w.send():
-            pass  # the rest goes out on a later poll
+        w.send()  # what does not fit now goes out on a later poll
         w.fill()
         n = 0
         while True:

@@ -20,4 +20,5 @@ def test_refused_connect_is_retried_not_fatal(tmp_path):
     # Undelivered records: exit 1 by design; the uplink retried with backoff.
     assert rc == 1
     assert summary["uplink_failures"] >= 2
+    assert summary["uplink"]["error"] == "connect refused: code 5 (not authorized)"
     assert summary["delivered_seq"] == 0 < summary["journal_seq"]
