@@ -43,12 +43,14 @@ class _Wire:
         self._r0 = 0  # next unread byte
         self._r1 = 0  # end of received data
         self.skip = 0  # bytes of an oversized packet still to discard
+        self.eof = False
         self.hold = False  # make umqtt's next read give way (its wait for an ack)
 
     def reset(self, sock):
         self.s = sock
         self._wn = self._wo = self._r0 = self._r1 = self.skip = 0
         self.hold = False
+        self.eof = False
 
     # ---- the socket face umqtt sees -------------------------------------------
     def connect(self, addr):
@@ -113,7 +115,10 @@ class _Wire:
             if n is None:
                 return
             if n == 0:
-                raise OSError(errno.ECONNRESET)
+                # Closed by the peer: what came before (a refusing CONNACK, say) is
+                # still handled; the caller raises once it has used it (check_eof).
+                self.eof = True
+                return
             if self.skip:
                 # The tail of an oversized packet: drop it as it arrives.
                 d = min(n, self.skip)
@@ -125,6 +130,10 @@ class _Wire:
 
     def avail(self):
         return self._r1 - self._r0
+
+    def check_eof(self):
+        if self.eof:
+            raise OSError(errno.ECONNRESET)
 
     def head(self):
         """(first byte, header length, total length) of the next packet, or None
@@ -258,7 +267,8 @@ class MQTTLink(MQTTClient):
             # Sending CONNECT also drives the TLS handshake, which a failed verification
             # ends here or at the first read.
             await self._until(deadline, "tls handshake" if self._tls else "tcp send", w.send)
-            await self._until(deadline, "connack", lambda: w.fill() or w.avail() >= 4)
+            await self._until(deadline, "connack",
+                              lambda: w.fill() or w.avail() >= 4 or w.check_eof())
         except (OSError, ValueError) as e:
             # MicroPython's mbedTLS binding reports a failed verification as ValueError.
             self.close()
@@ -369,6 +379,7 @@ class MQTTLink(MQTTClient):
                 w.drop(total)  # PINGRESP and anything we do not use
         if n:
             self.last_rx_ms = time.ticks_ms()
+        w.check_eof()
         w.send()
         return n
 
