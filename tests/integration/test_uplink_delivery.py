@@ -124,6 +124,32 @@ def test_lost_batch_is_mended_by_a_replay(tmp_path, cache):
     assert s["delivered_seq"] == s["journal_seq"] == n + 1, log
 
 
+def test_lost_acks_are_mended_by_resending_from_the_cursor(tmp_path, cache):
+    n = 1000
+    with Broker("mosquitto") as b:
+        data = str(tmp_path / "dev")
+        backlog.prepare(data, b.port, n, cache_dir=cache, uplink_ack="backend", ack_timeout_ms=1000,
+                        scenario=dict(backlog.DRAIN, drain_timeout_ms=20000))
+        inst = backlog.install_id(data)
+        backend = Backend(str(tmp_path / "db.sqlite"), "127.0.0.1", b.port)
+        backend.lose_acks = 10 ** 6  # every ack of the first pass is lost
+        backend.start()
+        agent = backlog.start_agent(data)
+        try:
+            assert backend.wait_for(lambda: backend.store.count_records() == n + 1, 20)
+            time.sleep(0.3)
+            assert agent.poll() is None  # nothing acked: the device keeps it all
+            backend.lose_acks = 0
+            s, log = _finish(agent, 60)
+            _assert_all_once(backend, inst, n + 1)
+        finally:
+            if agent.poll() is None:
+                agent.kill()
+            backend.stop()
+    # The cursor moved only on the backend's acks, which came after the device sent again.
+    assert s["delivered_seq"] == s["journal_seq"] == n + 1, log
+
+
 def test_failed_dns_is_retried(tmp_path):
     data = str(tmp_path / "dev")
     scen = dict(backlog.DRAIN, end_s=600, tick_real_ms=20, drain_timeout_ms=500)
