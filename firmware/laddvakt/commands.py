@@ -77,7 +77,7 @@ class CommandHandler:
         # Never parsed (that is the point of the limit), so its id is unknown.
         self.errors += 1
         return _reply(None, False, "payload of %d bytes exceeds the %d-byte limit%s"
-                      % (size, self.max_bytes, " (command '%s')" % name if name else ""))
+                      % (size, self.max_bytes, " (command '%s')" % name[:64] if name else ""))
 
     def overflow_reply(self, n):
         # The dropped commands' ids were never parsed (that would need memory we
@@ -99,7 +99,8 @@ class CommandHandler:
             fn = self.handlers.get(cmd)
             if fn is None:
                 raise CommandError(
-                    "unknown command '%s' (known: %s)" % (cmd, ", ".join(sorted(self.handlers)))
+                    # Truncated: the reply must fit the uplink's send buffer whatever was sent.
+                    "unknown command '%s' (known: %s)" % (cmd[:64], ", ".join(sorted(self.handlers)))
                 )
             schema = SCHEMAS.get(cmd)
             if schema is not None:

@@ -306,7 +306,10 @@ class Uplink:
     def _answer(self, topic, msg):
         name = None
         if topic.startswith(self._cmd_prefix):
-            name = topic[len(self._cmd_prefix):].decode()
+            try:
+                name = topic[len(self._cmd_prefix):].decode()
+            except UnicodeError:
+                name = "?"  # brokers refuse such topics; never let one stop the uplink
         if type(msg) is int:  # too big to receive: only its size is known
             return self.commands.oversized(name, msg)
         return self.commands.handle(msg, name)
