@@ -355,9 +355,8 @@ class MQTTLink(MQTTClient):
                 break
             first, hl, total = h
             if total > w.avail():
-                if total <= w.cap():
-                    break  # not all here yet
-                self._oversize(first, hl, total)
+                if total <= w.cap() or not self._oversize(first, hl, total):
+                    break  # not all here yet (of an oversized one: its topic and id)
                 n += 1
                 continue
             n += 1
@@ -384,13 +383,22 @@ class MQTTLink(MQTTClient):
         return n
 
     def _oversize(self, first, hl, total):
-        # Too big for the receive buffer: read its topic (and id, to PUBACK it),
-        # report it, and discard the rest as it arrives.
+        """A PUBLISH too big for the receive buffer: once its topic (and id, to PUBACK
+        it) are in, report it and discard the rest as it arrives. False: wait for more.
+        With clean session off the broker sends an unacked command again after every
+        reconnect, so this must never fail on one: it would poison the link for good."""
         w = self._wire
-        tl = w.u16(hl)
+        if first & 0xF0 != 0x30:
+            raise OSError("oversized packet type 0x%02x" % first)
         qos = (first >> 1) & 3
-        if w.avail() < hl + 2 + tl + 2 or first & 0xF0 != 0x30:
-            raise OSError("oversized packet %d with its topic unread" % total)
+        if w.avail() < hl + 2:
+            return False
+        tl = w.u16(hl)
+        need = hl + 2 + tl + (2 if qos else 0)
+        if w.avail() < need:
+            if need > w.cap():
+                raise OSError("topic of %d bytes does not fit the receive buffer" % tl)
+            return False
         i = w._r0 + hl + 2
         topic = bytes(w._rmv[i:i + tl])
         if qos == 1:
@@ -400,7 +408,8 @@ class MQTTLink(MQTTClient):
         else:
             w.drop(total)
         if self.on_oversize:
-            self.on_oversize(topic, total - hl - 2 - tl - (2 if qos else 0))
+            self.on_oversize(topic, total - need)
+        return True
 
     def close(self):
         w = self._wire

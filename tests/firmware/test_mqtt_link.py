@@ -131,6 +131,20 @@ def test_oversized_publish_is_reported_acked_and_skipped():
     assert acks == [3]
 
 
+def test_oversized_publish_arriving_a_byte_at_a_time():
+    # Its topic arrives after the fixed header: wait for it, never give up on the link.
+    s = WireSock()
+    link = _link(s, rbuf=32)
+    big = []
+    link.on_oversize = lambda t, n: big.append((t, n))
+    pkt = b"\x32\x6b\x00\x03c/p\x00\x06" + b"y" * 100 + b"\xd0\x00"
+    for i in range(len(pkt)):
+        s.rx = [pkt[i:i + 1]]
+        link.poll()
+    assert big == [(b"c/p", 100)]
+    assert link._wire.avail() == 0 and link._wire.skip == 0
+
+
 def test_refused_subscription_raises():
     s = WireSock()
     link = _link(s)
