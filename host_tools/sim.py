@@ -43,6 +43,8 @@ def device_config(port, device_id="sim-1"):
         "currency": "SEK",
         "currency_minor_unit": 2,
         "price_minor_per_kwh": 325,
+        # A 10 s sample is far longer than any pilot glitch: adopt a state on its first reading.
+        "pilot_debounce": 1,
     }
 
 

@@ -8,6 +8,7 @@ from . import VERSION, board as boards, config, ident as identity, records
 from . import journal_format as jf
 from .clock import Clock
 from .commands import CommandHandler
+from .control import Controller
 from .faults import Faults
 from .journal import Journal
 from .memstat import MemStat
@@ -31,6 +32,9 @@ class Agent:
         self.tariff = FlatTariff.from_config(cfg)
         self.tracker = SessionTracker(self._new_sid)
         self.faults = Faults()
+        # `pilot` is the control hardware: CP ADC and PWM, contactor, RCD (sim/ev.py, cp_hw.py).
+        self.control = Controller(cfg, pilot, self.faults, self.set_fault)
+        self.control.on_plan = self._log_plan
         self.mem = MemStat(hal.bench)
         self.sessions = 0
         self.meter_errors = 0
@@ -73,19 +77,19 @@ class Agent:
         except OSError:
             # Meter health and faults come with the Modbus layer; never book a guess.
             self.meter_errors += 1
+            energy = power = None
+        # Control runs every tick, meter or not: safety does not wait for a reading.
+        ctl = self.control
+        wall = clock.wall_s(up_ms)
+        reason = ctl.tick(up_ms, wall, self._current_da(power), self.tracker.session)
+        if reason:
+            s = self.tracker.session
+            self._on_event(self.tracker.stop(up_ms, wall, s.meter_last_wh if energy is None else energy,
+                                             reason), up_ms)
+        if energy is None:
             return
-        tag = self.plant.id_tag() if self.plant else None
-        ev = self.tracker.on_sample(up_ms, clock.wall_s(up_ms), clock.quality(),
-                                    self.pilot.read(), energy, tag)
-        if ev:
-            kind, s = ev
-            if kind == "start":
-                self._log(jf.TYPE_SESSION_START, records.session_start(clock, self.ident, s, self.tariff))
-                self._next_mv_ms = up_ms + self.cfg["meter_value_interval_s"] * 1000
-            else:
-                cost = self.tariff.session_cost(s)
-                self._log(jf.TYPE_SESSION_END, records.session_end(clock, self.ident, s, self.tariff, cost))
-                self.sessions += 1
+        self._on_event(self.tracker.on_sample(up_ms, wall, clock.quality(), ctl.session_pilot(),
+                                              energy, ctl.auth.tag), up_ms)
         s = self.tracker.session
         iv = self.cfg["meter_value_interval_s"]
         if s is not None and iv and up_ms >= self._next_mv_ms:
@@ -93,6 +97,36 @@ class Agent:
             self._next_mv_ms += iv * 1000
             self._log(jf.TYPE_METER, records.meter(clock, up_ms, self.ident, s.sid, energy, power))
         self.mem.note()
+
+    def _log_plan(self, p, vehicle, need_wh, by_t):
+        s = self.tracker.session
+        self._log(jf.TYPE_PLAN, records.plan(self.clock, self.up_ms, self.ident, s.sid if s else None,
+                                             vehicle, need_wh, by_t, p))
+
+    def _current_da(self, power_w):
+        # Per-phase current: from the meter if it measures it, else from power at nominal voltage.
+        f = getattr(self.meter, "current_da", None)
+        if f is not None:
+            return f()
+        if not power_w:
+            return 0
+        return power_w * 10 // (self.cfg["voltage_v"] * self.cfg["phases"])
+
+    def _on_event(self, ev, up_ms):
+        if not ev:
+            return
+        clock = self.clock
+        kind, s = ev
+        if kind == "start":
+            s.vehicle_id = self.control.auth.vehicle or self.pilot.vehicle_id()
+            self.control.session_started(s, clock.wall_s(up_ms))
+            self._log(jf.TYPE_SESSION_START, records.session_start(clock, self.ident, s, self.tariff))
+            self._next_mv_ms = up_ms + self.cfg["meter_value_interval_s"] * 1000
+        else:
+            self.control.session_ended()
+            cost = self.tariff.session_cost(s)
+            self._log(jf.TYPE_SESSION_END, records.session_end(clock, self.ident, s, self.tariff, cost))
+            self.sessions += 1
 
     async def sample_loop(self, until_ms=None):
         while until_ms is None or self.up_ms < until_ms:
@@ -106,18 +140,21 @@ class Agent:
             "delivered_seq": self.journal.delivered,
             "uptime_ms": self.up_ms,
             "faults": self.faults.codes(),
+            "connector": self.control.status,
         }
 
 
 def _build_meter_and_pilot(hal, board, data_dir):
     kind = board["meter"]["type"]
     if kind == "sim":
-        from .sim.plant import SimMeter, SimPilot, SimPlant, SimTimeSource
+        from .sim.ev import SimStation
+        from .sim.plant import SimTimeSource
 
         with open(data_dir + "/scenario.json") as f:
             scenario = json.loads(f.read())
-        plant = SimPlant(scenario)
-        return SimMeter(plant), SimPilot(plant), SimTimeSource(scenario), plant, scenario
+        # The simulated station is the meter and the control hardware at once.
+        station = SimStation(scenario)
+        return station, station, SimTimeSource(scenario), station, scenario
     raise config.ConfigError("meter type '%s' is not supported on this build" % kind)
 
 
@@ -139,6 +176,7 @@ def build(hal):
 
 
 def make_uplink(agent):
+    from .control_cmds import control_commands
     from .mqtt_client import MQTTLink
     from .uplink import Uplink
 
@@ -149,13 +187,17 @@ def make_uplink(agent):
         user=cfg["mqtt_user"] or None, password=cfg["mqtt_password"] or None,
         keepalive=cfg["mqtt_keepalive_s"],
     )
-    cmds = CommandHandler({"ping": lambda a: {"pong": True}, "status": agent.status})
+    handlers = {"ping": lambda a: {"pong": True}, "status": agent.status}
+    handlers.update(control_commands(agent))
+    cmds = CommandHandler(handlers)
     rnd = agent.hal.urandom
 
     def rand(n):
         return int.from_bytes(rnd(2), "little") % n
 
-    return Uplink(link, agent.journal, cfg, agent.ident, VERSION, cmds, rand)
+    up = Uplink(link, agent.journal, cfg, agent.ident, VERSION, cmds, rand)
+    up.retained.append(("connector", agent.control.status_json))
+    return up
 
 
 async def _run(agent, uplink, scenario):

@@ -5,7 +5,9 @@ import json
 _MAX_ID = 64
 
 
-class CommandError(Exception):
+class CommandError(ValueError):
+    # A ValueError, so command handlers in other modules reject bad arguments with a plain
+    # ValueError and the sender gets its text as the error.
     pass
 
 
@@ -67,7 +69,7 @@ class CommandHandler:
                     "unknown command '%s' (known: %s)" % (cmd, ", ".join(sorted(self.handlers)))
                 )
             return _reply(cid, True, fn(args))
-        except CommandError as e:
+        except ValueError as e:
             self.errors += 1
             return _reply(_safe_id(payload), False, str(e))
         except Exception as e:  # a handler bug must not take the agent down

@@ -24,6 +24,21 @@ SCHEMA = {
     "journal_max_bytes": (int, 262144, 8192, 16777216),
     "wifi_ssid": (str, "", 0, 32),
     "wifi_password": (str, "", 0, 64),
+    # Charging control (issue 7; docs/control.md).
+    "max_current_a": (int, 32, 6, 80),
+    "phases": (int, 3, 1, 3),
+    "voltage_v": (int, 230, 100, 400),
+    "pilot_debounce": (int, 2, 1, 10),
+    "overcurrent_margin_a": (int, 2, 0, 20),
+    "temp_derate_c": (int, 70, 0, 150),
+    "temp_stop_c": (int, 85, 0, 150),
+    "auth_mode": (str, "free", 4, 4),
+    "auth_list": (str, "", 0, 1024),
+    "auth_timeout_s": (int, 60, 5, 3600),
+    "failsafe_current_a": (int, 6, 0, 80),
+    "failsafe_timeout_s": (int, 0, 0, 86400),
+    "session_max_wh": (int, 0, 0, 1000000),
+    "session_max_s": (int, 0, 0, 604800),
 }
 
 # Never printed or published; shown as "***" by anything that displays config.

@@ -19,6 +19,7 @@ def session_start(clock, ident, s, tariff):
     d["sid"] = s.sid
     d["meter_start_wh"] = s.meter_start_wh
     d["id_tag"] = s.id_tag
+    d["vehicle_id"] = s.vehicle_id
     d["currency"] = tariff.currency
     d["price_minor_per_kwh"] = tariff.price_minor_per_kwh
     return json.dumps(d)
@@ -52,6 +53,7 @@ def session_end(clock, ident, s, tariff, cost_minor):
     d["duration_s"] = s.duration_s()
     d["stop_reason"] = s.stop_reason
     d["id_tag"] = s.id_tag
+    d["vehicle_id"] = s.vehicle_id
     d["currency"] = tariff.currency
     d["minor_unit"] = tariff.minor_unit
     d["price_minor_per_kwh"] = tariff.price_minor_per_kwh
@@ -66,4 +68,19 @@ def fault(clock, up_ms, ident, code, active, info, sid):
     d["active"] = active
     d["info"] = info
     d["sid"] = sid
+    return json.dumps(d)
+
+
+def plan(clock, up_ms, ident, sid, vehicle, need_wh, by_t, p):
+    # Charging control (issue 7): a fleet plan made for a session, above all when the vehicle's
+    # target cannot be met by its deadline.
+    d = _base("plan", clock, up_ms, ident.boot)
+    d["sid"] = sid
+    d["vehicle_id"] = vehicle
+    d["need_wh"] = need_wh
+    d["by_t"] = by_t
+    d["feasible"] = p.feasible
+    d["shortfall_wh"] = p.shortfall_wh
+    d["cost_minor"] = p.cost_minor
+    d["windows"] = [[a, b] for a, b in p.windows[:16]]  # bounded: a frame holds 2 KB
     return json.dumps(d)

@@ -22,6 +22,8 @@ REQUIRED = {
                     "energy_wh", "duration_s", "stop_reason", "id_tag", "currency",
                     "minor_unit", "price_minor_per_kwh", "cost_minor"),
     "fault": ("code", "active", "info", "sid"),
+    "plan": ("sid", "vehicle_id", "need_wh", "by_t", "feasible", "shortfall_wh", "cost_minor",
+             "windows"),
 }
 STOP_REASONS = ("EmergencyStop", "EVDisconnected", "HardReset", "Local", "Other", "PowerLoss",
                 "Reboot", "Remote", "SoftReset", "UnlockCommand", "DeAuthorized")
