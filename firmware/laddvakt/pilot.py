@@ -53,8 +53,11 @@ def duty_for_current(limit_da):
         return DUTY_OFF
     if limit_da > MAX_DA:
         limit_da = MAX_DA
-    if limit_da <= 510:
-        return limit_da * 10 // 6
+    if limit_da < 525:
+        # The two formulas do not meet: 85 % reads as 51 A, and the second formula only
+        # gives more than 85 % from 52.5 A. In between, 85 % is the most that is safe.
+        d = limit_da * 10 // 6
+        return d if d < 850 else 850
     return limit_da * 2 // 5 + 640
 
 
