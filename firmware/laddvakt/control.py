@@ -277,8 +277,8 @@ class Controller:
         close = self.watch.decide(now_ms, st, self.offer_da if reason is None else 0, stop is not None)
         if self.watch.command(now_ms, close):
             self.hw.set_contactor(close)
-        self.status = connector_status(st, stop is not None, self.unavailable, self.in_session
-                                       and reason is None, self.finishing, self.offer_da,
+        self.status = connector_status(st, stop is not None, self.unavailable, self.in_session,
+                                       self.finishing or reason is not None, self.offer_da,
                                        self.watch.closed)
         return reason
 
@@ -286,7 +286,10 @@ class Controller:
     def session_pilot(self):
         """The pilot state the session tracker should see: an EV that is not authorized (or
         whose session was stopped while it stays plugged) is not a session yet."""
-        if self.finishing or not self.auth.granted or self.unavailable and not self.in_session:
+        if self.in_session:
+            return self.state
+        if (self.finishing or not self.auth.granted or self.unavailable
+                or fr.stopping(self.faults.active) is not None):
             return "A"
         return self.state
 
