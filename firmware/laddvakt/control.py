@@ -74,6 +74,7 @@ class Controller:
         self.finishing = False
         self.in_session = False
         self.sid = None
+        self.vehicle = None  # the session's vehicle id: fleet schedules are by vehicle
         self.tx_start = None  # the session's start in wall seconds, for Relative profiles
         self.session_wh = 0
         self.session_up = 0
@@ -126,7 +127,7 @@ class Controller:
 
     # ---- limits ----------------------------------------------------------------------
     def _fleet_allows(self, now_ms, wall):
-        v = self.auth.vehicle
+        v = self.vehicle
         want = self.fleet.get(v) if v is not None else None
         if want is None or wall is None or not self.in_session:
             self.plan = None
@@ -296,6 +297,7 @@ class Controller:
     def session_started(self, s, wall):
         self.in_session = True
         self.sid = s.sid
+        self.vehicle = s.vehicle_id
         self.tx_start = wall
         self.session_wh = 0
         self._plan_key = None

@@ -1,0 +1,95 @@
+# Fleet schedules: the plan picks the cheapest price periods before the deadline, reports a
+# target that cannot be met, and the controller charges only in the planned windows.
+from ctlrig import T0, Rig
+from fwtest import raises, run
+from laddvakt import fleet
+from laddvakt.control_cmds import control_commands
+
+H = 3600
+
+
+def test_cheapest_periods_first():
+    pr = fleet.Prices(T0, H, [300, 100, 200, 50, 400])
+    # 10 kW for 25 kWh: 2.5 h. Cheapest: 50 (h3), 100 (h1), then half of 200 (h2).
+    p = fleet.plan(T0, 25000, T0 + 5 * H, 10000, pr)
+    assert p.feasible and p.shortfall_wh == 0
+    assert p.windows == [(T0 + H, T0 + 2 * H + 1800), (T0 + 3 * H, T0 + 4 * H)], p.windows
+    assert p.cost_minor == (10000 * 50 + 10000 * 100 + 5000 * 200) // 1000
+    assert p.charging_at(T0 + H) and not p.charging_at(T0) and not p.charging_at(T0 + 2 * H + 1800)
+
+
+def test_equal_prices_earliest_first_and_partial_hour():
+    p = fleet.plan(T0 + 600, 1000, T0 + 3 * H, 4000, fleet.Prices(T0, H, [100, 100, 100]))
+    assert p.windows == [(T0 + 600, T0 + 600 + 900)]
+
+
+def test_deadline_cuts_and_shortfall_reported():
+    p = fleet.plan(T0, 50000, T0 + 2 * H, 11000, fleet.Prices(T0, H, [100, 100, 100, 100]))
+    assert not p.feasible and p.shortfall_wh == 50000 - 22000
+    assert p.windows == [(T0, T0 + 2 * H)]
+
+
+def test_unpriced_time_used_last():
+    p = fleet.plan(T0, 15000, T0 + 4 * H, 10000, fleet.Prices(T0 + H, H, [100, 100]))
+    # 2 priced hours give 20 kWh: the unpriced first hour is not needed.
+    assert p.windows == [(T0 + H, T0 + H + 5400)]
+    p = fleet.plan(T0, 35000, T0 + 4 * H, 10000, fleet.Prices(T0 + H, H, [100, 100]))
+    assert p.windows == [(T0, T0 + 3 * H + 1800)] and p.feasible
+    assert fleet.plan(T0, 5000, T0 + H, 10000, None).windows == [(T0, T0 + 1800)]
+
+
+def test_price_errors():
+    raises(ValueError, fleet.Prices, T0, 10, [1])
+    raises(ValueError, fleet.Prices, T0, H, [])
+    raises(ValueError, fleet.Prices, T0, H, [1.5])
+    raises(ValueError, fleet.Prices, "now", H, [1])
+
+
+VISIT = {"arrive_s": 60, "leave_s": 8 * H, "max_w": 11000, "phases": 3, "vehicle_id": "VAN-1"}
+
+
+def test_controller_charges_in_cheap_hours_only():
+    r = Rig([dict(VISIT)])
+    cmds = control_commands(r.agent)
+    cmds["prices"]({"start": T0, "step_s": H, "prices": [500, 400, 90, 80, 300, 600, 700, 800]})
+    cmds["fleet_schedule"]({"vehicles": [{"vehicle_id": "VAN-1", "need_wh": 20000,
+                                          "by": T0 + 6 * H, "max_w": 11000}]})
+    r.run_to(H * 1000)
+    assert r.ctl.status == "SuspendedEVSE" and r.st.power_w == 0
+    assert r.ctl.plan.feasible and r.ctl.plan.windows[0][0] == T0 + 2 * H
+    r.run_to(2 * H * 1000 + 60000)
+    assert r.ctl.status == "Charging" and r.st.power_w == 11000
+    r.run_to(6 * H * 1000)
+    got = r.agent.tracker.session.energy_wh
+    assert 20000 <= got <= 20000 + 11000 * 2 // 60, got  # the 15-min re-plan may add a little
+    (rec,) = r.records("plan")
+    assert rec["vehicle_id"] == "VAN-1" and rec["feasible"] and rec["need_wh"] == 20000
+
+
+def test_target_that_cannot_be_met_is_reported_and_charges_flat_out():
+    r = Rig([dict(VISIT)])
+    cmds = control_commands(r.agent)
+    cmds["prices"]({"start": T0, "step_s": H, "prices": [500, 400, 90]})
+    res = cmds["fleet_schedule"]({"vehicles": [{"vehicle_id": "VAN-1", "need_wh": 60000,
+                                                "by": T0 + 3 * H, "max_w": 11000}]})
+    assert res["plan"] is None  # not plugged in yet
+    r.run_to(120000)
+    (rec,) = r.records("plan")
+    assert not rec["feasible"] and rec["shortfall_wh"] > 20000
+    assert r.st.power_w == 11000
+
+
+def test_demand_response_moves_charging_to_later_hours():
+    r = Rig([dict(VISIT)])
+    cmds = control_commands(r.agent)
+    cmds["prices"]({"start": T0, "step_s": H, "prices": [100, 100, 900, 900, 900, 900]})
+    cmds["fleet_schedule"]({"vehicles": [{"vehicle_id": "VAN-1", "need_wh": 15000,
+                                          "by": T0 + 6 * H, "max_w": 11000}]})
+    r.run_to(600000)
+    cmds["limit"]({"current_a": 6, "duration_s": 3 * H})  # 4.1 kW for three hours
+    r.run_to(6 * H * 1000)
+    assert r.agent.tracker.session.energy_wh >= 15000
+    assert r.records("plan")[-1]["feasible"]
+
+
+run(globals())
