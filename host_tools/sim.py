@@ -136,7 +136,14 @@ def main(argv=None):
 
     ap = argparse.ArgumentParser(description="Run the agent in simulation against a broker and the backend.")
     ap.add_argument("--broker", default="auto", choices=["auto", "mosquitto", "amqtt"])
+    ap.add_argument("--scenario", default="day", choices=["day", "fleet-night"],
+                    help="day: three visits through broker and backend (default); fleet-night: "
+                         "ten chargers, spot prices and a demand-response event (control)")
     args = ap.parse_args(argv)
+    if args.scenario == "fleet-night":
+        from host_tools import fleet_night
+
+        return fleet_night.main()
     t0 = time.monotonic()
     r = run_sim(args.broker)
     if r["rc"] != 0 or r["summary"] is None:

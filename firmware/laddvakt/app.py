@@ -81,7 +81,7 @@ class Agent:
         # Control runs every tick, meter or not: safety does not wait for a reading.
         ctl = self.control
         wall = clock.wall_s(up_ms)
-        reason = ctl.tick(up_ms, wall, self._current_da(power), self.tracker.session)
+        reason = ctl.tick(up_ms, wall, self._current_da(power), self.tracker.session, power or 0)
         if reason:
             s = self.tracker.session
             self._on_event(self.tracker.stop(up_ms, wall, s.meter_last_wh if energy is None else energy,

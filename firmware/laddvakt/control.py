@@ -80,6 +80,7 @@ class Controller:
         self.session_up = 0
         self._plugged = False
         self._f_since = None
+        self._obs_w = 0  # the session's last measured power while charging uncapped
         self._settle = 0
         self._stop_req = None
         self._now = 0
@@ -132,22 +133,35 @@ class Controller:
         if want is None or wall is None or not self.in_session:
             self.plan = None
             return True
-        if self._plan_key is not want or now_ms >= self._plan_due:
-            if self._plan_key is not want:
-                self._plan_wh0 = self.session_wh
-            self._plan_key = want
+        if self._plan_key is not want:
+            self._plan_wh0 = self.session_wh
+            self._plan_due = now_ms
+        self._plan_key = want
+        need_wh, by_t, max_w = want
+        left = need_wh - (self.session_wh - self._plan_wh0)
+        if left <= 0:
+            return False  # target reached: pause until the EV leaves or a new schedule comes
+        if wall >= by_t:
+            return True  # deadline passed short of the target: best effort, flat out
+        if now_ms >= self._plan_due:
             self._plan_due = now_ms + _REPLAN_MS
-            need_wh, by_t, max_w = want
-            left = need_wh - (self.session_wh - self._plan_wh0)
+            # A demand response cap is left out: it is temporary, and each re-plan counts
+            # the energy really delivered.
             da = self.profiles.limit_at(wall, self.tx_start)
-            cap = self.dr.limit(now_ms)
-            if cap is not None and cap < da:
-                da = cap
             p_w = da * self.volts * self.phases // 10
             if max_w and max_w < p_w:
                 p_w = max_w
+            # What the EV really drew at full offer (its phases, its taper) beats the nominal.
+            if self._obs_w and self._obs_w < p_w:
+                p_w = self._obs_w
             old = self.plan
-            self.plan = fleetmod.plan(wall, left, by_t, p_w, self.prices)
+            # Plan one hour of charging more than needed: a taper, a demand response event or
+            # a pause cannot be foreseen, and charging stops at the target anyway. The plan
+            # is reported unfeasible only if the target itself cannot be met.
+            self.plan = fleetmod.plan(wall, left + p_w, by_t, p_w, self.prices)
+            if self.plan.shortfall_wh <= p_w:
+                self.plan.feasible = True
+                self.plan.shortfall_wh = 0
             if self.on_plan and (old is None or old.feasible != self.plan.feasible):
                 self.on_plan(self.plan, v, need_wh, by_t)
         return self.plan.charging_at(wall)
@@ -224,12 +238,14 @@ class Controller:
             elif t < self.temp_derate_c - _COOL_C:
                 sf("HighTemperature", False)
 
-    def tick(self, now_ms, wall, current_da, session):
+    def tick(self, now_ms, wall, current_da, session, power_w=0):
         """One control step. `session` is the tracker's open session or None. Returns the
         OCPP stop reason if that session must end now, else None."""
         self._now = now_ms
         self._wall = wall
         self._current = current_da
+        if power_w and self.watch.closed and self.dr.limit_da is None and not self.dr.stale:
+            self._obs_w = power_w
         self.in_session = session is not None
         if session is not None:
             self.session_wh = session.energy_wh
@@ -300,6 +316,7 @@ class Controller:
         self.vehicle = s.vehicle_id
         self.tx_start = wall
         self.session_wh = 0
+        self._obs_w = 0
         self._plan_key = None
 
     def session_ended(self):

@@ -1,7 +1,8 @@
 # Fleet schedules, pure: "vehicle X needs E Wh by time T". Given a dynamic price schedule
 # (equal periods from a start time, integer minor units per kWh) the plan charges at full power
 # in the cheapest periods before the deadline, earliest first among equal prices; time the price
-# schedule does not cover is used only after every priced period, in time order. The plan is
+# schedule does not cover is used only after every priced period, in time order. Charging stops
+# when the target is reached; past the deadline with the target unmet it runs flat out. The plan is
 # redone with the energy still missing (every few minutes and on new input), so a demand
 # response event or a slow EV moves charging into the next cheapest periods.
 from micropython import const
@@ -78,8 +79,8 @@ def plan(now_t, need_wh, by_t, power_w, prices):
             break
         cap = power_w * (b - a) // 3600
         if cap >= left:
-            # Only the part of the period needed, at its start (ceil, so no Wh is short).
-            b = a + (left * 3600 + power_w - 1) // power_w
+            # The last period is needed only in part, but stays whole in the plan: the
+            # controller stops at the target, and an EV slower than planned still gets there.
             cap = left
         if b > a:
             windows.append((a, b))
