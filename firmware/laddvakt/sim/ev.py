@@ -4,6 +4,8 @@
 # An EV follows the PWM limit after `react_ms` (IEC 61851-1 allows 3 s), tapers above 80 %
 # state of charge, may pause, and can be told to misbehave (ignore the limit, a shorted diode,
 # state E) for the fault tests. Energy is integrated in integer mWh with the remainder kept.
+import time
+
 from micropython import const
 
 from ..pilot import DUTY_F, DUTY_OFF, current_for_duty
@@ -89,6 +91,8 @@ class SimStation:
         self._tag = None
         self._ei = 0
         self.duty_log = None  # (up_ms, duty) changes, when a test wants them
+        # Bench (limit_to_pwm_ms): each PWM change printed with the host's wall clock in ns.
+        self._print_pwm = scenario.get("log_pwm", False)
 
     # ---- physics -------------------------------------------------------------------
     def _integrate(self, a, b):
@@ -169,6 +173,8 @@ class SimStation:
             self.duty = duty
             if self.duty_log is not None:
                 self.duty_log.append((self._up, duty))
+            if self._print_pwm:
+                print("pwm-change %d %d" % (time.time_ns(), duty))
             self._retarget(self._up)
 
     def set_contactor(self, on):
