@@ -59,6 +59,16 @@ class Esp32Hal:
 
         return Pin(num, mode, pull)
 
+    def pin_out(self, num):
+        from machine import Pin
+
+        return Pin(num, Pin.OUT)
+
+    def pin_in(self, num):
+        from machine import Pin
+
+        return Pin(num, Pin.IN)
+
     def adc(self, num):
         from machine import ADC, Pin
 
