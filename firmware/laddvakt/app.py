@@ -2,6 +2,7 @@
 # sampling loop and the uplink as two asyncio tasks. Sampling never waits on the
 # network; the journal sits between them.
 import asyncio
+import gc
 import json
 
 from . import VERSION, board as boards, config, ident as identity, records
@@ -60,6 +61,9 @@ class Agent:
         return True
 
     def start(self):
+        # A quiet point: building the agent left garbage behind (parsed JSON files, loaded
+        # modules) that the sampling loop should not start with.
+        gc.collect()
         self._log(jf.TYPE_BOOT, records.boot(self.clock, 0, self.ident, VERSION, self.board["name"]))
 
     def step(self, up_ms):
