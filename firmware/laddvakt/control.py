@@ -10,6 +10,7 @@ from micropython import const
 from . import faultrules as fr
 from . import fleet as fleetmod
 from .auth import Authorizer
+from .config import ConfigError
 from .contactor import ContactorWatch
 from .demand import DemandResponse
 from .pilot import DUTY_F, DUTY_OFF, MIN_DA, PilotDecoder, duty_for_current
@@ -58,6 +59,10 @@ class Controller:
         self.profiles = Profiles(self.station_da, self.volts)
         self.dr = DemandResponse(cfg["failsafe_current_a"] * 10, cfg["failsafe_timeout_s"] * 1000)
         allow = set(t for t in cfg["auth_list"].split(",") if t)
+        if cfg["auth_mode"] not in ("free", "list"):
+            raise ConfigError("key 'auth_mode' must be free or list, got '%s'" % cfg["auth_mode"])
+        if self.temp_stop_c < self.temp_derate_c:
+            raise ConfigError("key 'temp_stop_c' must not be under 'temp_derate_c'")
         self.auth = Authorizer(cfg["auth_mode"], allow, cfg["auth_timeout_s"] * 1000)
         self.prices = None
         self.fleet = {}  # vehicle id -> (need_wh, by_t, max_w)

@@ -112,18 +112,3 @@ class PilotDecoder:
                 self.diode_ok = True
         return self.state
 
-
-class PilotReader:
-    """Debounced pilot state from a source with read_mv() -> CP high level in mV (no diode
-    check): for boards whose front end only gives the high level."""
-
-    def __init__(self, source, debounce=3):
-        self._src = source
-        self._dec = PilotDecoder(debounce, 0)
-
-    @property
-    def state(self):
-        return self._dec.state
-
-    def read(self):
-        return self._dec.feed(self._src.read_mv(), -12000, False)

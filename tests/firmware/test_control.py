@@ -2,7 +2,8 @@
 # connector statuses, pausing below 6 A, demand response and the fail-safe, session limits,
 # availability. Faults have their own file (test_control_faults.py).
 from ctlrig import Rig
-from fwtest import run
+from fwtest import raises, run
+from laddvakt.config import ConfigError
 from laddvakt.control_cmds import control_commands
 from laddvakt.pilot import DUTY_OFF, current_for_duty, duty_for_current
 
@@ -145,6 +146,38 @@ def test_unavailable_connector():
     cmds["availability"]({"available": True})
     r.run_to(61000)
     assert r.ctl.status == "Preparing"
+
+
+def test_bad_control_config_is_refused_with_the_key_named():
+    e = raises(ConfigError, Rig, [_visit()], auth_mode="open")
+    assert "auth_mode" in str(e)
+    e = raises(ConfigError, Rig, [_visit()], temp_derate_c=80, temp_stop_c=70)
+    assert "temp_stop_c" in str(e)
+
+
+def test_ev_pause_is_suspended_ev_and_resumes():
+    r = Rig([_visit(pauses=[[100, 200]])])
+    r.run_to(99000)
+    assert r.ctl.status == "Charging"
+    r.run_to(105000)
+    assert r.ctl.status == "SuspendedEV" and r.st.power_w == 0 and not r.st.closed
+    assert r.ctl.state == "B" and r.st.duty == duty_for_current(320)  # still offered
+    r.run_to(205000)
+    assert r.ctl.status == "Charging" and r.st.power_w == 11000 and not r.ends()
+
+
+def test_soc_taper_lowers_the_draw_above_80_percent():
+    # 10 kWh battery at 7.5 kWh: tapers from 8 kWh (80 %) towards a tenth of its power.
+    r = Rig([_visit(capacity_wh=10000, soc_start_wh=7500, need_wh=2500, leave_s=6000)])
+    r.run_to(100000)
+    assert r.st.power_w == 11000
+    seen = []
+    for t in range(200, 3000, 100):
+        r.run_to(t * 1000)
+        seen.append(r.st.power_w)
+    assert min(p for p in seen if p) < 11000 // 2
+    assert all(a >= b for a, b in zip(seen, seen[1:]) if b), seen  # never rises again
+    assert r.ctl.status == "SuspendedEV"  # full: the EV went to B
 
 
 def test_status_json_is_cached_until_it_changes():

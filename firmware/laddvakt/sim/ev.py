@@ -111,8 +111,12 @@ class SimStation:
             self.power_w = 0
             self._pending = None
             return
-        cur = self._pending[1] if self._pending else self.power_w
-        if t != cur:
+        p = self._pending
+        if p is not None:
+            # Already reacting: a target that keeps moving (a taper) must not postpone it.
+            if t != p[1]:
+                self._pending = (p[0], t)
+        elif t != self.power_w:
             self._pending = (now + (ev.react_ms if ev else 0), t)
 
     def step(self, up_ms):
