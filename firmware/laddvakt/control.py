@@ -91,6 +91,7 @@ class Controller:
         self._now = 0
         self._wall = None
         self._status_json = None
+        self._status_key = [None, None, None, None]
         self.hw.set_duty(DUTY_OFF)
         self.hw.set_contactor(False)
 
@@ -343,10 +344,16 @@ class Controller:
     # ---- reporting -----------------------------------------------------------------------
     def status_json(self):
         """The retained connector status payload; rebuilt only when something in it changed."""
+        # Called by the uplink every round: compare without building anything.
         stop = fr.stopping(self.faults.active)
-        key = (self.status, stop, self.offer_da, self.state)
-        if self._status_json is None or self._status_json[0] != key:
+        k = self._status_key
+        if (self._status_json is None or k[0] != self.status or k[1] != stop
+                or k[2] != self.offer_da or k[3] != self.state):
+            k[0] = self.status
+            k[1] = stop
+            k[2] = self.offer_da
+            k[3] = self.state
             d = {"v": 1, "status": self.status, "error_code": stop or "NoError",
                  "pilot": self.state, "offer_a": self.offer_da / 10, "up": self._now}
-            self._status_json = (key, json.dumps(d))
-        return self._status_json[1]
+            self._status_json = json.dumps(d)
+        return self._status_json
