@@ -218,16 +218,16 @@ class Controller:
     # ---- the tick --------------------------------------------------------------------
     def _detect(self, now_ms, st, reading):
         sf = self._set_fault
-        active = self.faults.is_active
+        faults = self.faults  # (not faults.is_active: a bound method would be allocated)
         hw = self.hw
         rcd = hw.rcd_tripped()
         if rcd:
             sf("GroundFailure", True, "RCD tripped")
-        elif active("GroundFailure") and reading and st == "A":
+        elif faults.is_active("GroundFailure") and reading and st == "A":
             sf("GroundFailure", False)
         if reading and (st in "EF" or not self.pilot.diode_ok):
             sf(_EVC, True, "diode check failed" if st not in "EF" else "pilot state " + st)
-        elif active(_EVC) and reading and st == "A":
+        elif faults.is_active(_EVC) and reading and st == "A":
             sf(_EVC, False)
         self.watch.check(now_ms, hw.contactor_feedback(), self._current, self.limit_da
                          if self.offer_da >= MIN_DA else 0)
@@ -235,7 +235,7 @@ class Controller:
             sf("PowerSwitchFailure", True, "contactor welded")
         if self.watch.overcurrent:
             sf("OverCurrentFailure", True, "%d dA over a %d dA limit" % (self._current, self.offer_da))
-        elif active("OverCurrentFailure") and reading and st == "A":
+        elif faults.is_active("OverCurrentFailure") and reading and st == "A":
             sf("OverCurrentFailure", False)
         t = hw.temp_c()
         if t is not None:
