@@ -52,6 +52,9 @@ class Controller:
         self.session_max_wh = cfg["session_max_wh"]
         self.session_max_s = cfg["session_max_s"]
         self.on_plan = None  # fn(plan, vehicle, need_wh, by_t): a new fleet plan to report
+        # fn() -> True while another part of the agent wants charging paused during an
+        # InternalError (the journal's on_journal_full policy); None: pause on InternalError.
+        self.suspend_check = None
         self.temp_derate_c = cfg["temp_derate_c"]
         self.temp_stop_c = cfg["temp_stop_c"]
         self.pilot = PilotDecoder(cfg["pilot_debounce"], 300)
@@ -180,6 +183,9 @@ class Controller:
         if self.faults.is_active("HighTemperature"):
             t = self.hw.temp_c()
             lim = 0 if t is not None and t >= self.temp_stop_c else lim // 2
+        if self.faults.is_active("InternalError") and (
+                self.suspend_check is None or self.suspend_check()):
+            lim = 0
         self.limit_da = lim
         if not self._fleet_allows(now_ms, wall):
             return 0
@@ -345,7 +351,7 @@ class Controller:
     def status_json(self):
         """The retained connector status payload; rebuilt only when something in it changed."""
         # Called by the uplink every round: compare without building anything.
-        stop = fr.stopping(self.faults.active)
+        stop = fr.reported(self.faults.active)
         k = self._status_key
         if (self._status_json is None or k[0] != self.status or k[1] != stop
                 or k[2] != self.offer_da or k[3] != self.state):
@@ -353,7 +359,7 @@ class Controller:
             k[1] = stop
             k[2] = self.offer_da
             k[3] = self.state
-            d = {"v": 1, "status": self.status, "error_code": stop or "NoError",
+            d = {"v": 1, "status": self.status, "error_code": stop,
                  "pilot": self.state, "offer_a": self.offer_da / 10, "up": self._now}
             self._status_json = json.dumps(d)
         return self._status_json

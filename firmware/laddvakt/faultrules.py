@@ -20,8 +20,23 @@ RULES = {
     "OverCurrentFailure": (STOP, "EmergencyStop", UNPLUG),
     "HighTemperature": (DERATE, None, SELF),
     "PowerMeterFailure": (STOP, "Other", OWNER),
-    "InternalError": (STOP, "Other", OWNER),
+    # The journal raises it when full and its on_journal_full policy decides whether charging
+    # goes on: control pauses while Controller.suspend_check() says so (no check wired: pause).
+    "InternalError": (DERATE, None, OWNER),
 }
+
+
+def reported(active):
+    """The error code to show with the connector status: a stopping fault first, then any
+    other fault of the table, else NoError."""
+    s = stopping(active)
+    if s is not None:
+        return s
+    found = None
+    for code in active:
+        if code in RULES and (found is None or code < found):
+            found = code
+    return found or "NoError"
 
 
 def stopping(active):

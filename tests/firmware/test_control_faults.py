@@ -150,8 +150,27 @@ def test_power_meter_failure_from_the_meter_layer():
     _external("PowerMeterFailure")
 
 
-def test_internal_error_from_the_journal():
-    _external("InternalError")
+def test_internal_error_from_the_journal_pauses():
+    r = Rig([_visit()])
+    r.run_to(100000)
+    r.agent.set_fault("InternalError", True, "journal_full")
+    r.run_to(110000)
+    # Paused, not ended: the journal's policy may let charging go on (below).
+    assert r.ctl.status == "SuspendedEVSE" and r.st.power_w == 0 and not r.ends()
+    assert '"InternalError"' in r.ctl.status_json()
+    r.agent.set_fault("InternalError", False)
+    r.run_to(120000)
+    assert r.ctl.status == "Charging" and '"NoError"' in r.ctl.status_json()
+
+
+def test_internal_error_with_keep_charging_policy():
+    r = Rig([_visit()])
+    r.ctl.suspend_check = lambda: False  # on_journal_full = keep_charging
+    r.run_to(100000)
+    r.agent.set_fault("InternalError", True, "journal_full")
+    r.run_to(110000)
+    assert r.ctl.status == "Charging" and r.st.power_w == 11000
+    assert '"InternalError"' in r.ctl.status_json()
 
 
 def test_other_codes_are_reported_but_do_not_stop():
