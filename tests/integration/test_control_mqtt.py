@@ -13,7 +13,8 @@ from tests.integration.mqtt_capture import Capture, validate
 
 SLOW = dict(sim.SCENARIO, sync_after_s=0, tick_real_ms=50, tick_ms=1000, end_s=200, visits=[
     {"arrive_s": 5, "leave_s": 190, "need_wh": 50000, "max_w": 11000, "phases": 3,
-     "id_tag": "CARD-1", "vehicle_id": "VAN-9"}])
+     "id_tag": "CARD-1", "vehicle_id": "VAN-9"}],
+    events=[{"at_s": 120, "rcd": True}, {"at_s": 140, "rcd": False}])
 T = "laddvakt/v1/sim-1/cmd"
 
 
@@ -78,6 +79,10 @@ def test_control_over_mqtt(mosquitto, tmp_path):
         r = ask("stop", {"cmd": "remote_stop"})
         assert r["ok"]
         assert cap.wait(lambda: connector(cap)[-1]["status"] == "Finishing", 10)
+        # The RCD trips while the EV is still plugged in: Faulted, until it is clear and the
+        # EV has left.
+        assert cap.wait(lambda: connector(cap)[-1]["status"] == "Faulted", 20)
+        assert connector(cap)[-1]["error_code"] == "GroundFailure"
         out, err = agent.communicate(timeout=60)
         assert agent.returncode == 0, out + err
     finally:
@@ -91,5 +96,8 @@ def test_control_over_mqtt(mosquitto, tmp_path):
     assert len(ends) == 1
     e = ends[0]
     assert e["stop_reason"] == "Remote" and e["id_tag"] == "CARD-1" and e["vehicle_id"] == "VAN-9"
+    faults = [(r["code"], r["active"], r["sid"]) for t, p, _ in cap.msgs if t.endswith("/recs")
+              for r in json.loads(p)["recs"] if r["type"] == "fault"]
+    assert faults == [("GroundFailure", True, None), ("GroundFailure", False, None)]
     statuses = [c["status"] for c in connector(cap)]
     assert statuses[-1] == "Available"
