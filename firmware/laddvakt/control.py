@@ -85,7 +85,6 @@ class Controller:
         self.vehicle = None  # the session's vehicle id: fleet schedules are by vehicle
         self.tx_start = None  # the session's start in wall seconds, for Relative profiles
         self.session_wh = 0
-        self.session_up = 0
         self._plugged = False
         self._f_since = None
         self._obs_w = 0  # the session's last measured power while charging uncapped
@@ -113,8 +112,7 @@ class Controller:
             raise ValueError("a session is already open")
         if self.unavailable:
             raise ValueError("the connector is unavailable")
-        r = self.auth.present(self._now, tag, vehicle, remote)
-        return r
+        return self.auth.present(self._now, tag, vehicle, remote)
 
     def clear_fault(self, code):
         """Service reset of a fault that clears only on command (a welded contactor)."""
@@ -171,6 +169,8 @@ class Controller:
             if self.plan.shortfall_wh <= p_w:
                 self.plan.feasible = True
                 self.plan.shortfall_wh = 0
+            else:
+                self.plan.shortfall_wh -= p_w
             if self.on_plan and (old is None or old.feasible != self.plan.feasible):
                 self.on_plan(self.plan, v, need_wh, by_t)
         return self.plan.charging_at(wall)

@@ -78,7 +78,8 @@ def test_target_that_cannot_be_met_is_reported_and_charges_flat_out():
     assert res["plan"] is None  # not plugged in yet
     r.run_to(120000)
     (rec,) = r.records("plan")
-    assert not rec["feasible"] and rec["shortfall_wh"] > 20000
+    # 3 h at 11 kW from 60 s, first tick: 33 kWh less about a minute; 60 kWh asked.
+    assert not rec["feasible"] and 27000 <= rec["shortfall_wh"] <= 27000 + 11000 // 60 * 2, rec
     assert r.st.power_w == 11000
 
 
