@@ -6,6 +6,7 @@ from laddvakt import fleet
 from laddvakt.control_cmds import control_commands
 
 H = 3600
+TICK = 10000  # hours of virtual time: 10 s control ticks keep the test quick
 
 
 def test_cheapest_periods_first():
@@ -56,14 +57,15 @@ def test_controller_charges_in_cheap_hours_only():
     cmds["prices"]({"start": T0, "step_s": H, "prices": [500, 400, 90, 80, 300, 600, 700, 800]})
     cmds["fleet_schedule"]({"vehicles": [{"vehicle_id": "VAN-1", "need_wh": 20000,
                                           "by": T0 + 6 * H, "max_w": 11000}]})
-    r.run_to(H * 1000)
+    r.run_to(H * 1000, TICK)
     assert r.ctl.status == "SuspendedEVSE" and r.st.power_w == 0
     assert r.ctl.plan.feasible and r.ctl.plan.windows[0][0] == T0 + 2 * H
-    r.run_to(2 * H * 1000 + 60000)
+    r.run_to(2 * H * 1000 + 60000, TICK)
     assert r.ctl.status == "Charging" and r.st.power_w == 11000
-    r.run_to(6 * H * 1000)
+    r.run_to(6 * H * 1000, TICK)
     got = r.agent.tracker.session.energy_wh
-    assert 20000 <= got <= 20000 + 11000 * 2 // 3600 + 1, got  # stops at the target
+    # Stops at the target: within a tick to notice it and a tick for the EV to ramp down.
+    assert 20000 <= got <= 20000 + 11000 * 20 // 3600 + 1, got
     assert r.ctl.status == "SuspendedEVSE"
     (rec,) = r.records("plan")
     assert rec["vehicle_id"] == "VAN-1" and rec["feasible"] and rec["need_wh"] == 20000
@@ -76,10 +78,10 @@ def test_target_that_cannot_be_met_is_reported_and_charges_flat_out():
     res = cmds["fleet_schedule"]({"vehicles": [{"vehicle_id": "VAN-1", "need_wh": 60000,
                                                 "by": T0 + 3 * H, "max_w": 11000}]})
     assert res["plan"] is None  # not plugged in yet
-    r.run_to(120000)
+    r.run_to(120000, TICK)
     (rec,) = r.records("plan")
     # 3 h at 11 kW from 60 s, first tick: 33 kWh less about a minute; 60 kWh asked.
-    assert not rec["feasible"] and 27000 <= rec["shortfall_wh"] <= 27000 + 11000 // 60 * 2, rec
+    assert not rec["feasible"] and 27000 <= rec["shortfall_wh"] <= 27000 + 11000 // 60 * 3, rec
     assert r.st.power_w == 11000
 
 
@@ -89,9 +91,9 @@ def test_demand_response_moves_charging_to_later_hours():
     cmds["prices"]({"start": T0, "step_s": H, "prices": [100, 100, 900, 900, 900, 900]})
     cmds["fleet_schedule"]({"vehicles": [{"vehicle_id": "VAN-1", "need_wh": 15000,
                                           "by": T0 + 6 * H, "max_w": 11000}]})
-    r.run_to(600000)
+    r.run_to(600000, TICK)
     cmds["limit"]({"current_a": 6, "duration_s": 3 * H})  # 4.1 kW for three hours
-    r.run_to(6 * H * 1000)
+    r.run_to(6 * H * 1000, TICK)
     assert r.agent.tracker.session.energy_wh >= 15000
     assert r.records("plan")[-1]["feasible"]
 
