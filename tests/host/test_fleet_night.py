@@ -7,7 +7,7 @@ from host_tools import fleet_night
 
 @pytest.fixture(scope="module")
 def night():
-    return fleet_night.run()
+    return fleet_night.run(tick_ms=60000)  # 60 s ticks: half the time of the CLI run
 
 
 def test_commands_accepted(night):
