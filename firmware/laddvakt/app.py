@@ -11,12 +11,14 @@ from .commands import CommandHandler
 from .faults import Faults
 from .journal import Journal
 from .memstat import MemStat
+from .meters.service import MeterService
 from .tariff import FlatTariff
 from .tracker import SessionTracker
 
 
 class Agent:
-    def __init__(self, hal, cfg, board, ident, journal, meter, pilot, time_source, ticker, plant=None):
+    def __init__(self, hal, cfg, board, ident, journal, meter, pilot, time_source, ticker, plant=None,
+                 meter_profile=None):
         self.hal = hal
         self.cfg = cfg
         self.board = board
@@ -33,7 +35,7 @@ class Agent:
         self.faults = Faults()
         self.mem = MemStat(hal.bench)
         self.sessions = 0
-        self.meter_errors = 0
+        self.metering = MeterService(meter, cfg, self.set_fault, self._meter_event, meter_profile)
         self.up_ms = 0
         self._next_mv_ms = 0
 
@@ -55,6 +57,11 @@ class Agent:
                                                info, s.sid if s else None))
         return True
 
+    def _meter_event(self, event, reason, value_dwh):
+        s = self.tracker.session
+        self._log(jf.TYPE_METER_EVENT, records.meter_event(self.clock, self.up_ms, self.ident, event, reason,
+                                                           value_dwh, s.sid if s else None))
+
     def start(self):
         self._log(jf.TYPE_BOOT, records.boot(self.clock, 0, self.ident, VERSION, self.board["name"]))
 
@@ -68,23 +75,23 @@ class Agent:
                 clock.sync(up_ms, ts)
         if self.plant:
             self.plant.step(up_ms)
-        try:
-            energy, power = self.meter.read()
-        except OSError:
-            # Meter health and faults come with the Modbus layer; never book a guess.
-            self.meter_errors += 1
-            return
+        mt = self.metering
+        if not mt.sample(up_ms):
+            return  # no usable reading: counted, faulted after the grace; never book a guess
+        energy, power = mt.energy_wh, mt.power_w
         tag = self.plant.id_tag() if self.plant else None
-        ev = self.tracker.on_sample(up_ms, clock.wall_s(up_ms), clock.quality(),
-                                    self.pilot.read(), energy, tag)
+        ev = mt.split(self.tracker, up_ms, clock.wall_s(up_ms)) or self.tracker.on_sample(
+            up_ms, clock.wall_s(up_ms), clock.quality(), self.pilot.read(), energy, tag)
         if ev:
             kind, s = ev
             if kind == "start":
+                mt.mark()
                 self._log(jf.TYPE_SESSION_START, records.session_start(clock, self.ident, s, self.tariff))
                 self._next_mv_ms = up_ms + self.cfg["meter_value_interval_s"] * 1000
             else:
                 cost = self.tariff.session_cost(s)
-                self._log(jf.TYPE_SESSION_END, records.session_end(clock, self.ident, s, self.tariff, cost))
+                self._log(jf.TYPE_SESSION_END, records.session_end(clock, self.ident, s, self.tariff, cost,
+                                                                   mt.session_flags()))
                 self.sessions += 1
         s = self.tracker.session
         iv = self.cfg["meter_value_interval_s"]
@@ -106,19 +113,25 @@ class Agent:
             "delivered_seq": self.journal.delivered,
             "uptime_ms": self.up_ms,
             "faults": self.faults.codes(),
+            "meter": self.metering.status(),
         }
 
 
-def _build_meter_and_pilot(hal, board, data_dir):
+def _build_meter_and_pilot(hal, board, data_dir, cfg):
     kind = board["meter"]["type"]
-    if kind == "sim":
+    meter = profile = None
+    if kind != "sim":
+        from .meters.build import build_meter
+
+        meter, profile = build_meter(hal, board, cfg)
+    if kind == "sim" or board["pilot"]["type"] == "sim":
         from .sim.plant import SimMeter, SimPilot, SimPlant, SimTimeSource
 
         with open(data_dir + "/scenario.json") as f:
             scenario = json.loads(f.read())
         plant = SimPlant(scenario)
-        return SimMeter(plant), SimPilot(plant), SimTimeSource(scenario), plant, scenario
-    raise config.ConfigError("meter type '%s' is not supported on this build" % kind)
+        return meter or SimMeter(plant), SimPilot(plant), SimTimeSource(scenario), plant, scenario, profile
+    raise config.ConfigError("pilot type '%s' is not supported on this build" % board["pilot"]["type"])
 
 
 def build(hal):
@@ -126,7 +139,7 @@ def build(hal):
     board = boards.load(hal.boards_dir, cfg["board"])
     ident = identity.load_and_count_boot(hal.data_dir + "/ident.json", hal.urandom)
     journal = Journal(hal.data_dir + "/journal", cfg["journal_segment_bytes"], cfg["journal_max_bytes"]).open()
-    meter, pilot, tsrc, plant, scenario = _build_meter_and_pilot(hal, board, hal.data_dir)
+    meter, pilot, tsrc, plant, scenario, profile = _build_meter_and_pilot(hal, board, hal.data_dir, cfg)
     if scenario is not None:
         from .ticker import VirtualTicker
 
@@ -134,7 +147,7 @@ def build(hal):
                                scenario.get("tick_real_ms", 0))
     else:
         ticker = hal.ticker(cfg["sample_interval_ms"])
-    agent = Agent(hal, cfg, board, ident, journal, meter, pilot, tsrc, ticker, plant)
+    agent = Agent(hal, cfg, board, ident, journal, meter, pilot, tsrc, ticker, plant, profile)
     return agent, scenario
 
 
@@ -193,7 +206,7 @@ def main(argv=None):
         "journal_seq": agent.journal.seq,
         "delivered_seq": agent.journal.delivered,
         "heap_peak_bytes": agent.mem.peak,
-        "meter_errors": agent.meter_errors,
+        "meter_errors": agent.metering.health.failed_polls,
         "uplink_failures": uplink.failures,
     }
     agent.journal.close()

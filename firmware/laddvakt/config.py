@@ -24,6 +24,18 @@ SCHEMA = {
     "journal_max_bytes": (int, 262144, 8192, 16777216),
     "wifi_ssid": (str, "", 0, 32),
     "wifi_password": (str, "", 0, 64),
+    # meters (issue 3): docs/meters.md
+    "meter_device": (str, "", 0, 64),  # unix: the tty/pty of the Modbus line ("" = board's)
+    "meter_profile": (str, "", 0, 16),  # "" = the board's profile
+    "meter_address": (int, 0, 0, 247),  # 0 = the board's address
+    "meter_timeout_ms": (int, 300, 20, 5000),
+    "meter_retries": (int, 1, 0, 5),
+    "meter_grace_polls": (int, 3, 1, 1000),
+    "meter_grace_ms": (int, 10000, 0, 3600000),
+    "meter_max_power_w": (int, 22080, 100, 1000000),
+    "meter_serial_check_polls": (int, 60, 0, 1000000),
+    "s0_pulses_per_kwh": (int, 1000, 1, 100000),
+    "s0_debounce_ms": (int, 20, 0, 1000),
 }
 
 # Never printed or published; shown as "***" by anything that displays config.

@@ -76,6 +76,22 @@ class Esp32Hal:
 
         return UART(uart_id, baudrate=baudrate, tx=tx, rx=rx)
 
+    def rs485(self, meter, pins, cfg):
+        """The meter's RS485 line: a UART, and the transceiver's DE pin where the board has one."""
+        from machine import UART, Pin
+
+        from .esp32_uart import Rs485Uart
+
+        u = UART(meter["uart"], baudrate=meter.get("baudrate", 9600), tx=pins["rs485_tx"], rx=pins["rs485_rx"])
+        de = pins.get("rs485_de")
+        return Rs485Uart(u, Pin(de, Pin.OUT) if de is not None else None)
+
+    def s0_input(self, num):
+        """The S0 pulse input (open collector: pulled up, a pulse pulls it low)."""
+        from machine import Pin
+
+        return Pin(num, Pin.IN, Pin.PULL_UP), Pin.IRQ_FALLING
+
     def wdt(self, timeout_ms):
         from machine import WDT
 

@@ -60,3 +60,12 @@ class UnixHal:
     def wdt(self, timeout_ms):
         # No hardware watchdog on a host; the process supervisor plays that role.
         return None
+
+    def rs485(self, meter, pins, cfg):
+        """The meter's serial line: a tty or pty path (config meter_device, else the board's)."""
+        from .unix_uart import PtyUart
+
+        path = cfg["meter_device"] or meter.get("device", "")
+        if not path:
+            raise ValueError("no serial device: set meter_device in the config")
+        return PtyUart(path, meter.get("baudrate", 9600))
