@@ -2,7 +2,7 @@
 # timeouts. VMIN=0/VTIME=0 makes a read return what is there instead of waiting for a
 # full buffer, so one readinto() never blocks once poll() has said "readable".
 import select
-import termios
+import termios  # type: ignore[import-not-found]  # the unix HAL only; never imported on a board
 
 _VTIME = 5
 _VMIN = 6
