@@ -47,7 +47,7 @@ class MeterService:
         self._check_serial = meter.serial_spec is not None
         self._since_serial = 0
         self._split_wh = None
-        self._rejecting = False
+        self._rejecting = en.OK
         self.energy_wh = None
         self.power_w = 0
 
@@ -90,15 +90,15 @@ class MeterService:
             v = g.feed(up_ms, r)
             if v == en.RESYNC:
                 self._report("resync", None, r)
-                self._rejecting = False
+                self._rejecting = en.OK
             elif v != en.OK:
-                if not self._rejecting:
-                    # Journal the first of a run; the counters have them all.
+                if v != self._rejecting:
+                    # Journal the first of a run of one kind; the counters have them all.
                     self._report("rejected", en.VERDICTS[v], r)
-                self._rejecting = True
+                self._rejecting = v
                 self._check_serial = m.serial_spec is not None
             else:
-                self._rejecting = False
+                self._rejecting = en.OK
         if new_serial is not None:
             self.serial = new_serial
         if g.booked is None:
