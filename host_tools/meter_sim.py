@@ -210,6 +210,7 @@ class MeterSim:
         self.requests = 0
         self.replies = 0
         self.log = []  # (request bytes, reply bytes or None)
+        self.served_wh = set()  # import energy (Wh, as an exact reader sees it) ever served
         self._stop = threading.Event()
         self._thread = None
         self._framer = FramerRTU(DecodePDU(is_server=True))
@@ -259,6 +260,9 @@ class MeterSim:
         with meter.lock:
             meter.advance()
             regs = meter.registers()
+            e = meter.expected(regs)["e_imp"]
+            if e is not None:
+                self.served_wh.add(e // 10)
         words = [regs.get((pdu.function_code, pdu.address + i)) for i in range(pdu.count)]
         if name == "exception":
             resp = ExceptionResponse(pdu.function_code, arg, device_id=meter.address)

@@ -25,7 +25,7 @@ SCHEMA = {
     "wifi_ssid": (str, "", 0, 32),
     "wifi_password": (str, "", 0, 64),
     # meters (issue 3): docs/meters.md
-    "meter_device": (str, "", 0, 64),  # unix: the tty/pty of the Modbus line ("" = board's)
+    "meter_device": (str, "", 0, 128),  # unix: the tty/pty of the Modbus line ("" = board's)
     "meter_profile": (str, "", 0, 16),  # "" = the board's profile
     "meter_address": (int, 0, 0, 247),  # 0 = the board's address
     "meter_timeout_ms": (int, 300, 20, 5000),
