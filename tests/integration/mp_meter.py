@@ -62,9 +62,14 @@ while True:
         # Steady-state heap growth per poll with no collection in between.
         n = int(cmd[1])
         svc.sample(0)
+        svc.sample(1000)
         gc.collect()
+        gc.disable()  # no collection in between: every byte allocated is counted
         a0 = gc.mem_alloc()
         for i in range(n):
-            svc.sample(1000 * (i + 1))
-        out({"alloc_per_poll": (gc.mem_alloc() - a0) // n, "ok_polls": svc.health.polls - svc.health.failed_polls})
+            svc.sample(1000 * (i + 2))
+        total = gc.mem_alloc() - a0
+        gc.enable()
+        out({"alloc_per_poll": (total + n - 1) // n, "alloc_total": total,
+             "ok_polls": svc.health.polls - svc.health.failed_polls})
     sys.stdout.flush() if hasattr(sys.stdout, "flush") else None
