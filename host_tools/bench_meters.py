@@ -4,6 +4,7 @@ time against the pymodbus simulator over a pty, and the heap allocated per poll.
 All figures are measured with the firmware's meter code running under the unix-port
 micropython (tests/integration/mp_meter.py) against host_tools.meter_sim on a socat pty."""
 import statistics
+import time
 
 from host_tools.meter_sim import PF, Load, MeterModel, MeterSim, PtyPair
 
@@ -35,11 +36,17 @@ def measure():
         pair, sim, fw = _rig(profile)
         try:
             fw.cmd("poll")  # warm up: first use of each code path
+            # The simulator logs a reply just after sending it: let the log settle.
+            time.sleep(0.1)
             n0 = len(sim.log)
             r = fw.cmd("poll")
             if not r["ok"]:
                 raise RuntimeError("poll of %s failed: %s" % (profile, r))
+            time.sleep(0.1)
             one = sim.log[n0:]
+            if len(one) != r["counters"]["requests"] // 2:
+                raise RuntimeError("%s: the simulator saw %d requests, the firmware sent %d"
+                                   % (profile, len(one), r["counters"]["requests"] // 2))
             requests[profile] = len(one)
             wire[profile] = sum(len(q) + len(a or b"") for q, a in one)
             if profile == "sdm630":
