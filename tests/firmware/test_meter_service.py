@@ -136,4 +136,52 @@ def test_serial_is_checked_at_start_and_every_n_polls():
     assert s.status()["serial"] == "1234"
 
 
+def test_a_meter_without_energy_register_integrates_power_flagged_estimated():
+    d, s, _, _ = setup()
+    d.has_energy = False
+    d.serial_spec = None
+    d.values[pf.P] = 3600
+    for t in range(0, 10001, 1000):
+        assert s.sample(t)
+    assert s.energy_wh == 10  # 3600 W for 10 s
+    assert s.session_flags() == ["estimated"]
+
+
+class Hal:
+    data_dir = "."
+
+    def __init__(self):
+        self.opened = []
+
+    def rs485(self, meter, pins, cfg):
+        self.opened.append((meter["uart"], pins["rs485_de"]))
+        return object()
+
+
+BOARD = {"name": "b", "pins": {"rs485_de": 4},
+         "meter": {"type": "modbus", "uart": 2, "baudrate": 9600, "address": 1, "profile": "sdm630"}}
+
+
+def test_board_meter_is_built_from_board_and_config():
+    from laddvakt.meters.build import build_meter
+
+    hal = Hal()
+    m, prof = build_meter(hal, BOARD, config.merged({"meter_profile": "em340", "meter_address": 9}))
+    assert prof == "em340" and m.addr == 9 and m.master.baud == 9600 and hal.opened == [(2, 4)]
+    m, prof = build_meter(hal, BOARD, config.defaults())
+    assert prof == "sdm630" and m.addr == 1 and len(m.plan) == 3
+    e = None
+    try:
+        build_meter(hal, BOARD, config.merged({"meter_profile": "nope"}))
+    except config.ConfigError as x:
+        e = x
+    assert e is not None and "unknown meter profile 'nope'" in str(e)
+    for kind in ("s0", "pulse"):
+        try:
+            build_meter(hal, dict(BOARD, meter={"type": kind}), config.defaults())
+            assert False
+        except config.ConfigError as x:
+            assert "meter" in str(x)
+
+
 run(globals())
