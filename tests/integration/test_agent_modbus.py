@@ -22,18 +22,22 @@ def records(cap):
     return out
 
 
+def start_agent(tmp_path, port, pty, profile="sdm630"):
+    data = str(tmp_path / "dev")
+    sim.prepare_device(data, port, SCENARIO)
+    cfg = dict(sim.device_config(port), board="unix-modbus", meter_device=pty,
+               meter_timeout_ms=60, meter_value_interval_s=10, meter_profile=profile)
+    with open(os.path.join(data, "config.json"), "w") as f:
+        json.dump(cfg, f)
+    cmd, env = sim.agent_command(data)
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
 def test_agent_books_sessions_from_the_modbus_meter_and_reports_its_health(mosquitto, tmp_path):
     model = MeterModel("sdm630", 1, load=Load(7000, speed=20), energy_dwh=54321000)
     cap = Capture(mosquitto.port)
     with PtyPair(str(tmp_path)) as pair, MeterSim(pair.sim_path, [model]) as msim:
-        data = str(tmp_path / "dev")
-        sim.prepare_device(data, mosquitto.port, SCENARIO)
-        cfg = dict(sim.device_config(mosquitto.port), board="unix-modbus", meter_device=pair.agent_path,
-                   meter_timeout_ms=60, meter_value_interval_s=10)
-        with open(os.path.join(data, "config.json"), "w") as f:
-            json.dump(cfg, f)
-        cmd, env = sim.agent_command(data)
-        agent = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        agent = start_agent(tmp_path, mosquitto.port, pair.agent_path)
         try:
             assert cap.wait(lambda: any(r["type"] == "session_start" for r in records(cap)), 20), \
                 agent.communicate(timeout=30) if agent.poll() is not None else cap.msgs
@@ -63,3 +67,32 @@ def test_agent_books_sessions_from_the_modbus_meter_and_reports_its_health(mosqu
     assert m["failed_polls"] >= 3 and m["serial"] == "%x" % model.serial
     summary = json.loads(out.split("laddvakt-summary ", 1)[1])
     assert summary["meter_errors"] >= 3
+
+
+def test_meter_replaced_mid_session_splits_it(mosquitto, tmp_path):
+    model = MeterModel("em340", 1, load=Load(7000, speed=20), energy_dwh=77700000)
+    cap = Capture(mosquitto.port)
+    with PtyPair(str(tmp_path)) as pair, MeterSim(pair.sim_path, [model]):
+        agent = start_agent(tmp_path, mosquitto.port, pair.agent_path, "em340")
+        try:
+            assert cap.wait(lambda: any(r["type"] == "session_start" for r in records(cap)), 20)
+            with model.lock:
+                model.serial = 0x5EC0D
+                model.e_imp = 10000  # the new meter's register: 1 kWh
+            out, err = agent.communicate(timeout=60)
+        finally:
+            if agent.poll() is None:
+                agent.kill()
+            cap.stop()
+    assert agent.returncode == 0, out + err
+    recs = records(cap)
+    ends = [r for r in recs if r["type"] == "session_end"]
+    starts = [r for r in recs if r["type"] == "session_start"]
+    assert len(starts) == len(ends) == 2
+    first, second = ends
+    assert first["stop_reason"] == "Other" and first["energy_flags"] == ["meter_replaced"]
+    assert first["meter_stop_wh"] >= 7770000 and first["energy_wh"] == first["meter_stop_wh"] - first["meter_start_wh"]
+    assert 1000 <= starts[1]["meter_start_wh"] < 1100
+    assert second["stop_reason"] == "EVDisconnected" and "energy_flags" not in second
+    events = [(r["event"], r["sid"]) for r in recs if r["type"] == "meter_event"]
+    assert ("replaced", first["sid"]) in events
