@@ -15,6 +15,7 @@ prints the pty the agent should open (config key meter_device) and serves until 
 """
 import argparse
 import fractions
+import math
 import os
 import struct
 import subprocess
@@ -56,7 +57,8 @@ _NAN_WORDS = {PF.F32: [0x7FC0, 0], PF.I32: [0x7FFF, 0xFFFF], PF.U32: [0xFFFF, 0x
 def encode(value, typ, wo, exp):
     """Registers holding `value` (the measurand in its firmware unit) as the meter would."""
     scaled = fractions.Fraction(value) / fractions.Fraction(10) ** exp
-    v = float(scaled) if typ == PF.F32 else round(scaled)
+    # An integer register shows the whole units reached so far, as a meter's counter does.
+    v = float(scaled) if typ == PF.F32 else math.floor(scaled)
     return ModbusClientMixin.convert_to_registers(v, _DTYPES[typ], word_order="little" if wo == PF.LO else "big")
 
 
@@ -123,14 +125,13 @@ class MeterModel:
         now = self.clock()
         dt = now - self._last
         self._last = now
-        t_s = (now - self.t0) * self.load.speed
-        p = self.load.power(t_s, self.e_imp)
-        # W x s x speed / 360 = 0.1 Wh; keep the remainder so no energy is lost.
+        # The last interval's power, W x s x speed / 360 = 0.1 Wh; the remainder is kept so
+        # no energy is lost. Then the load sets the power for the next interval.
         q = fractions.Fraction(self.power_w) * fractions.Fraction(dt) * fractions.Fraction(self.load.speed) / 360 + self._rem
         whole = int(q)
         self._rem = q - whole
         self.e_imp += whole
-        self.power_w = p
+        self.power_w = self.load.power((now - self.t0) * self.load.speed, self.e_imp)
 
     def measurands(self):
         """The values the meter shows now, by measurand index (firmware units)."""
