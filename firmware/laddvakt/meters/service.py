@@ -127,6 +127,7 @@ class MeterService:
              "failed_in_a_row": h.in_a_row, "rejected_nan": g.rejected[en.NAN],
              "rejected_backwards": g.rejected[en.BACKWARDS], "rejected_jump": g.rejected[en.JUMP],
              "resyncs": g.resyncs, "replaced": self.replaced, "energy_wh": self.energy_wh,
-             "power_w": self.power_w, "serial": None if self.serial is None else "%x" % self.serial}
+             "power_w": self.power_w, "serial": None if self.serial is None else "%x" % self.serial,
+             "last_error": None if h.last_error is None else str(h.last_error)}
         d.update(self.meter.counters())
         return d
