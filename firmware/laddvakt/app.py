@@ -209,6 +209,7 @@ def main(argv=None):
         "meter_errors": agent.metering.health.failed_polls,
         "uplink_failures": uplink.failures,
     }
+    agent.metering.close()
     agent.journal.close()
     print("laddvakt-summary " + json.dumps(summary))
     return 0 if not agent.journal.pending() else 1

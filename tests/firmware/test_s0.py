@@ -77,6 +77,25 @@ def test_count_survives_a_reboot():
     fresh()
 
 
+def test_clean_shutdown_saves_the_count():
+    from laddvakt import config
+    from laddvakt.meters.service import MeterService
+
+    fresh()
+    clk = Clock()
+    pin, m = make(clk)
+    svc = MeterService(m, config.defaults(), lambda *a: None, lambda *a: None)
+    pulse(pin, clk, 1500)
+    svc.sample(1500)  # saved: a change, a second after the last write
+    pulse(pin, clk, 1600)
+    pulse(pin, clk, 1700)
+    svc.sample(1700)  # within the second: not yet
+    assert m.saved == 1
+    svc.close()
+    assert make(Clock())[1].count == 3
+    fresh()
+
+
 def test_writes_are_rate_limited():
     fresh()
     clk = Clock()

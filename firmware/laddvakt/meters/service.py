@@ -117,6 +117,12 @@ class MeterService:
     def mark(self):
         self.guard.mark()
 
+    def close(self):
+        """Clean shutdown: a meter that keeps state (the S0 count) saves it now."""
+        save = getattr(self.meter, "save", None)
+        if save:
+            save()
+
     def session_flags(self):
         return en.flag_names(self.guard.session_flags())
 
