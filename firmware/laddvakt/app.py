@@ -76,9 +76,12 @@ class Agent:
         if self.plant:
             self.plant.step(up_ms)
         mt = self.metering
-        if not mt.sample(up_ms):
-            return  # no usable reading: counted, faulted after the grace; never book a guess
-        energy, power = mt.energy_wh, mt.power_w
+        fresh = mt.sample(up_ms)
+        if not fresh and (self.tracker.session is None or mt.energy_wh is None):
+            return  # no reading: counted, faulted after the grace; no session opens on a stale one
+        # Without a fresh reading an open session can still end (the EV leaves), at the last
+        # booked reading, flagged unverified_end (docs/meters.md); nothing is guessed.
+        energy, power = mt.energy_wh, mt.power_w if fresh else 0
         tag = self.plant.id_tag() if self.plant else None
         ev = mt.split(self.tracker, up_ms, clock.wall_s(up_ms)) or self.tracker.on_sample(
             up_ms, clock.wall_s(up_ms), clock.quality(), self.pilot.read(), energy, tag)
@@ -98,7 +101,8 @@ class Agent:
         if s is not None and iv and up_ms >= self._next_mv_ms:
             # OCPP MeterValueSampleInterval: counted from the session's start.
             self._next_mv_ms += iv * 1000
-            self._log(jf.TYPE_METER, records.meter(clock, up_ms, self.ident, s.sid, energy, power))
+            if fresh:
+                self._log(jf.TYPE_METER, records.meter(clock, up_ms, self.ident, s.sid, energy, power))
         self.mem.note()
 
     async def sample_loop(self, until_ms=None):

@@ -96,3 +96,26 @@ def test_meter_replaced_mid_session_splits_it(mosquitto, tmp_path):
     assert second["stop_reason"] == "EVDisconnected" and "energy_flags" not in second
     events = [(r["event"], r["sid"]) for r in recs if r["type"] == "meter_event"]
     assert ("replaced", first["sid"]) in events
+
+
+def test_session_ends_on_time_while_the_meter_is_silent(mosquitto, tmp_path):
+    model = MeterModel("abb_b23", 1, load=Load(7000, speed=20), energy_dwh=11100000)
+    cap = Capture(mosquitto.port)
+    with PtyPair(str(tmp_path)) as pair, MeterSim(pair.sim_path, [model]) as msim:
+        agent = start_agent(tmp_path, mosquitto.port, pair.agent_path, "abb_b23")
+        try:
+            assert cap.wait(lambda: len([r for r in records(cap) if r["type"] == "meter"]) >= 1, 20)
+            msim.inject(*["none"] * 100000)  # dead until the end of the run
+            out, err = agent.communicate(timeout=90)
+        finally:
+            if agent.poll() is None:
+                agent.kill()
+            cap.stop()
+    assert agent.returncode == 0, out + err
+    recs = records(cap)
+    ends = [r for r in recs if r["type"] == "session_end"]
+    assert len(ends) == 1
+    e = ends[0]
+    assert e["stop_reason"] == "EVDisconnected" and e["energy_flags"] == ["unverified_end"]
+    assert e["meter_stop_wh"] in msim.served_wh and e["energy_wh"] == e["meter_stop_wh"] - e["meter_start_wh"]
+    assert [(r["code"], r["active"]) for r in recs if r["type"] == "fault"] == [("PowerMeterFailure", True)]

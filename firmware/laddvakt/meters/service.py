@@ -70,6 +70,8 @@ class MeterService:
                 self._set_fault(_FAULT, True, ("%d failed polls: %s" % (self.health.in_a_row, e))[:50])
             # The meter may have been swapped while it was silent.
             self._check_serial = m.serial_spec is not None
+            self.guard.last_ok = False  # a session ending now ends on an unverified reading
+            self.power_w = 0
             return False
         self.health.note(up_ms, True)
         self._set_fault(_FAULT, False)
