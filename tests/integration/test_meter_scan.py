@@ -20,3 +20,22 @@ def test_scan_finds_and_identifies_every_meter(tmp_path, capsys):
     assert summary["scanned"] == [1, 247] and summary["found"] == 4
     out = capsys.readouterr().out
     assert "address   7: em340" in out and "1 meter(s)" in out
+
+
+def test_simulator_command_line_serves_a_meter_the_scan_finds():
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    p = subprocess.Popen([sys.executable, "-m", "host_tools.meter_sim", "--profile", "dtsu666", "--address", "3",
+                          "--power", "1500"], stdout=subprocess.PIPE, text=True,
+                         cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    try:
+        line = p.stdout.readline()
+        assert line.startswith("meter_sim: dtsu666 at address 3 on "), line
+        found, _ = meter_scan.scan(line.rsplit(" ", 1)[1].strip(), first=1, last=4, probe_timeout_ms=20)
+        assert [(d["address"], d["profile"]) for d in found] == [(3, "dtsu666")]
+    finally:
+        p.send_signal(signal.SIGINT)
+        p.wait(10)
