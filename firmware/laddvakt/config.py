@@ -32,6 +32,7 @@ SCHEMA = {
     "meter_retries": (int, 1, 0, 5),
     "meter_grace_polls": (int, 3, 1, 1000),
     "meter_grace_ms": (int, 10000, 0, 3600000),
+    "meter_retry_ms": (int, 5000, 0, 3600000),  # a failed meter is polled at most this often
     "meter_max_power_w": (int, 22080, 100, 1000000),
     "meter_serial_check_polls": (int, 60, 0, 1000000),
     "s0_pulses_per_kwh": (int, 1000, 1, 100000),

@@ -62,10 +62,28 @@ def test_fault_after_three_failed_polls_and_cleared_on_recovery():
     assert not s.sample(3000)
     assert edges(faults) == [True]
     d.fail = None
-    assert s.sample(4000)
+    assert not s.sample(4000)  # within meter_retry_ms of the last try: not polled
+    assert s.sample(8000)
     assert edges(faults) == [True, False]
     st = s.status()
     assert (st["polls"], st["failed_polls"], st["failed_in_a_row"]) == (5, 3, 0)
+
+
+def test_a_failed_meter_is_polled_only_every_retry_interval():
+    d, s, faults, _ = setup(meter_retry_ms=5000)
+    d.values[pf.E_IMP] = 1
+    s.sample(0)
+    d.fail = "timeout"
+    for t in range(1, 4):
+        s.sample(t * 1000)
+    assert edges(faults) == [True] and s.health.polls == 4
+    for t in range(4, 8):
+        assert not s.sample(t * 1000)
+    assert s.health.polls == 4  # skipped: no timeout spent
+    d.fail = None
+    assert s.sample(8000) and s.health.polls == 5
+    assert edges(faults) == [True, False]
+    assert s.sample(9000) and s.health.polls == 6
 
 
 def test_fault_after_the_grace_time_even_with_slow_polls():

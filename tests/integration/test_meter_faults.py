@@ -70,7 +70,7 @@ def test_power_meter_failure_after_three_failed_polls_and_cleared():
         assert [f[:2] for f in r["faults"]] == [["PowerMeterFailure", True]]
         assert "3 failed polls" in r["faults"][0][2]
         sim.faults.clear()
-        r = sample(fw)
+        r = fw.cmd("sample %d" % ((next(_t) + 5) * 1000))  # after meter_retry_ms
         assert r["ok"]
         assert [f[:2] for f in r["faults"]] == [["PowerMeterFailure", True], ["PowerMeterFailure", False]]
 

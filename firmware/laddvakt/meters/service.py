@@ -40,6 +40,9 @@ class MeterService:
         self.guard = en.EnergyGuard(cfg["meter_max_power_w"], meter.res_dwh)
         self.health = MeterHealth(cfg["meter_grace_polls"], cfg["meter_grace_ms"])
         self.serial_every = cfg["meter_serial_check_polls"]
+        self.retry_ms = cfg["meter_retry_ms"]
+        self._failing = False
+        self._tried_ms = 0
         self._set_fault = set_fault
         self._report = report  # fn(event, reason, value_dwh): journals a meter_event record
         self.serial = None
@@ -55,6 +58,11 @@ class MeterService:
         """Poll once. True when energy_wh and power_w hold a reading to use; False when
         the meter gave nothing usable (the sample is skipped, nothing is guessed)."""
         m = self.meter
+        if self._failing and up_ms - self._tried_ms < self.retry_ms:
+            # A dead meter costs one timeout per retry interval, not one per sample, so the
+            # pilot and the session keep being sampled on time.
+            return False
+        self._tried_ms = up_ms
         new_serial = None
         try:
             vals = m.poll()
@@ -65,7 +73,7 @@ class MeterService:
                     self._since_serial = 0
                     self._check_serial = False
         except OSError as e:
-            failing = self.health.note(up_ms, False, e)
+            failing = self._failing = self.health.note(up_ms, False, e)
             if failing:
                 self._set_fault(_FAULT, True, ("%d failed polls: %s" % (self.health.in_a_row, e))[:50])
             # The meter may have been swapped while it was silent.
@@ -74,6 +82,7 @@ class MeterService:
             self.power_w = 0
             return False
         self.health.note(up_ms, True)
+        self._failing = False
         self._set_fault(_FAULT, False)
         g = self.guard
         p = vals[P]
