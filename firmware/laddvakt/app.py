@@ -81,7 +81,7 @@ class Agent:
             return  # no reading: counted, faulted after the grace; no session opens on a stale one
         # Without a fresh reading an open session can still end (the EV leaves), at the last
         # booked reading, flagged unverified_end (docs/meters.md); nothing is guessed.
-        energy, power = mt.energy_wh, mt.power_w if fresh else 0
+        energy, power = mt.energy_wh, mt.power_w
         tag = self.plant.id_tag() if self.plant else None
         ev = mt.split(self.tracker, up_ms, clock.wall_s(up_ms)) or self.tracker.on_sample(
             up_ms, clock.wall_s(up_ms), clock.quality(), self.pilot.read(), energy, tag)
