@@ -3,6 +3,7 @@
 # network; the journal sits between them.
 import asyncio
 import json
+import os
 
 from . import VERSION, board as boards, config, ident as identity, records
 from . import journal_format as jf
@@ -34,6 +35,8 @@ class Agent:
         self.mem = MemStat(hal.bench)
         self.sessions = 0
         self.meter_errors = 0
+        self.reading = None  # (energy_wh, power_w) of the last good meter read
+        self.uplink = None
         self.up_ms = 0
         self._next_mv_ms = 0
 
@@ -74,6 +77,7 @@ class Agent:
             # Meter health and faults come with the Modbus layer; never book a guess.
             self.meter_errors += 1
             return
+        self.reading = (energy, power)
         tag = self.plant.id_tag() if self.plant else None
         ev = self.tracker.on_sample(up_ms, clock.wall_s(up_ms), clock.quality(),
                                     self.pilot.read(), energy, tag)
@@ -97,6 +101,36 @@ class Agent:
     async def sample_loop(self, until_ms=None):
         while until_ms is None or self.up_ms < until_ms:
             self.step(await self.ticker.next())
+
+    # ---- accessors for the serial console (console.py) ---------------------------
+    def meter_status(self):
+        r = self.reading
+        return (("type", self.board["meter"]["type"]),
+                ("energy_wh", r[0] if r else "-"), ("power_w", r[1] if r else "-"),
+                ("read_errors", self.meter_errors))
+
+    def journal_status(self):
+        j = self.journal
+        used = j.bytes_used()
+        return (("seq", j.seq), ("delivered", j.delivered), ("pending", j.pending()),
+                ("bytes_used", used), ("capacity", j.max_bytes),
+                ("fill_pct", used * 100 // j.max_bytes), ("segment_bytes", j.segment_bytes),
+                ("segments", len(j._segs)), ("corrupt_tails", len(j.corrupt)))
+
+    def save_config(self, changes):
+        """Validate changes over the site file and write it atomically; the running config
+        is untouched until the next boot."""
+        path = self.hal.data_dir + "/config.json"
+        try:
+            with open(path) as f:
+                cur = json.loads(f.read())
+        except (OSError, ValueError):
+            cur = {}
+        cur.update(changes)
+        config.validate(cur)
+        with open(path + ".tmp", "w") as f:
+            f.write(json.dumps(cur))
+        os.rename(path + ".tmp", path)
 
     def status(self, args):
         s = self.tracker.session
@@ -158,9 +192,13 @@ def make_uplink(agent):
     return Uplink(link, agent.journal, cfg, agent.ident, VERSION, cmds, rand)
 
 
-async def _run(agent, uplink, scenario):
+async def _run(agent, uplink, scenario, console=None):
     agent.start()
     up_task = asyncio.create_task(uplink.run())
+    if console:
+        from .console import Console
+
+        asyncio.create_task(Console(agent, console[0], console[1], agent.hal.reboot).run())
     if scenario is None:
         await agent.sample_loop()
         return
@@ -187,7 +225,8 @@ def main(argv=None):
         return 2
     hal.net_up(agent.cfg)
     uplink = make_uplink(agent)
-    asyncio.run(_run(agent, uplink, scenario))
+    agent.uplink = uplink
+    asyncio.run(_run(agent, uplink, scenario, hal.console()))
     summary = {
         "sessions": agent.sessions,
         "journal_seq": agent.journal.seq,

@@ -76,6 +76,18 @@ class Esp32Hal:
 
         return UART(uart_id, baudrate=baudrate, tx=tx, rx=rx)
 
+    def console(self):
+        """The REPL UART: sys.stdin can be polled without blocking on the ESP32 port, and
+        Ctrl-C still reaches the REPL, so mpremote can always take the board back."""
+        import sys
+
+        return sys.stdin, sys.stdout.write
+
+    def reboot(self):
+        import machine
+
+        machine.reset()
+
     def wdt(self, timeout_ms):
         from machine import WDT
 

@@ -1,0 +1,196 @@
+"""Every serial console command against the unix agent, through a pty pair made by socat and
+host_tools.console (pyserial) on the other end, while the simulation runs in real time."""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+from host_tools import console as hc
+from host_tools.sim import agent_command, prepare_device
+
+pytestmark = pytest.mark.skipif(shutil.which("socat") is None, reason="socat is not installed")
+
+# A minute of virtual time per 10 ms tick: two sessions end within about a second, and the
+# agent runs on for minutes, until the test reboots it.
+SCENARIO = {
+    "start_epoch": 1795154400,
+    "sync_after_s": 60,
+    "tick_ms": 60000,
+    "tick_real_ms": 10,
+    "end_s": 3000000,
+    "meter_start_wh": 1000000,
+    "visits": [
+        {"arrive_s": 600, "leave_s": 3000, "need_wh": 5000, "max_w": 7360},
+        {"arrive_s": 3600, "leave_s": 5400, "need_wh": 3000, "max_w": 3680, "id_tag": "04A2B3C4"},
+        {"arrive_s": 7200, "leave_s": 2900000, "need_wh": 900000, "max_w": 11000},
+    ],
+}
+
+
+@pytest.fixture
+def pty_pair(tmp_path):
+    a, b = str(tmp_path / "dev-tty"), str(tmp_path / "host-tty")
+    p = subprocess.Popen(["socat", "pty,raw,echo=0,link=" + a, "pty,raw,echo=0,link=" + b],
+                         stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 5
+    while not (os.path.exists(a) and os.path.exists(b)):
+        assert time.monotonic() < deadline, "socat made no pty pair"
+        time.sleep(0.02)
+    yield a, b
+    p.terminate()
+    p.wait(5)
+
+
+@pytest.fixture
+def agent(tmp_path, pty_pair, mosquitto):
+    data = str(tmp_path / "device")
+    prepare_device(data, mosquitto.port, SCENARIO)
+    cmd, env = agent_command(data)
+    cmd += ["--console", pty_pair[0]]
+    p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    dev = hc.DeviceConsole(pty_pair[1], timeout_s=10)
+    dev.sync()
+    yield p, dev, data
+    dev.close()
+    if p.poll() is None:
+        p.kill()
+    p.wait(5)
+
+
+def _wait_sessions(dev, n):
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        out = dev.command("sessions 20")
+        if len(re.findall(r"^\w{12}-[0-9a-f]{8} ", out, re.M)) >= n and out.startswith("active"):
+            return out
+        time.sleep(0.2)
+    raise AssertionError("fewer than %d sessions, or none active:\n%s" % (n, out))
+
+
+def test_every_command_over_a_pty(agent):
+    p, dev, data = agent
+    help_text = dev.command("help")
+    names = ("help", "status", "sessions", "session", "meter", "faults", "config", "journal",
+             "replay", "tariff", "limit", "reboot")
+    for name in names:
+        assert re.search(r"^  %s " % name, help_text, re.M), name
+
+    st = dev.command("status")
+    assert re.search(r"^device\s+sim-1$", st, re.M) and re.search(r"^board\s+unix-sim$", st, re.M)
+    up1 = int(re.search(r"^uptime_s\s+(\d+)", st, re.M).group(1))
+
+    out = _wait_sessions(dev, 2)
+    rows = re.findall(r"^(\w{12}-[0-9a-f]{8}) .*EVDisconnected$", out, re.M)
+    assert len(rows) >= 2
+    assert "2026-11-20T06:10:00Z" in out  # first visit arrives at 600 s
+    assert re.search(r"^active\s+\w{12}-[0-9a-f]{8}", out, re.M)  # the third EV is charging
+    one = dev.command("sessions 1")
+    assert len(re.findall(r"EVDisconnected", one)) == 1
+
+    s = dev.command("session " + rows[1])
+    assert re.search(r"^id_tag\s+04A2B3C4$", s, re.M)
+    assert re.search(r"^stop_reason\s+EVDisconnected$", s, re.M)
+    assert re.search(r"^energy_wh\s+1840$", s, re.M)  # 30 min at 3680 W, then it left
+    install = rows[0].split("-")[0]
+    assert dev.command("session %s-0fffffff" % install).startswith("error: session")
+
+    m = dev.command("meter")
+    assert re.search(r"^type\s+sim$", m, re.M) and re.search(r"^read_errors\s+0$", m, re.M)
+    assert re.search(r"^power_w\s+11000$", m, re.M)  # the third EV draws its maximum
+    energy = int(re.search(r"^energy_wh\s+(\d+)$", m, re.M).group(1))
+    assert energy > 1000000 + 8000
+    assert "has no bus to scan" in dev.command("meter scan")
+
+    assert dev.command("faults") == "no active faults\n"
+
+    cfg = dev.command("config get")
+    assert 'device_id = "sim-1"' in cfg and "mqtt_port = " in cfg
+    assert dev.command("config get price_minor_per_kwh") == "price_minor_per_kwh = 325\n"
+    assert "saved" in dev.command("config set wifi_password hunter2-secret")
+    assert "hunter2" not in dev.command("config get wifi_password")
+    assert dev.command("config get wifi_password") == 'wifi_password = ""\n'  # running value
+    assert "saved" in dev.command("config set wifi_ssid Garage Net 2")
+    assert "saved" in dev.command("config set mqtt_keepalive_s 30")
+    with open(os.path.join(data, "config.json")) as f:
+        saved = json.load(f)
+    assert saved["wifi_password"] == "hunter2-secret" and saved["wifi_ssid"] == "Garage Net 2"
+    assert saved["mqtt_keepalive_s"] == 30 and saved["device_id"] == "sim-1"
+
+    j = dev.command("journal")
+    for key in ("seq", "delivered", "pending", "bytes_used", "capacity", "fill_pct", "corrupt_tails"):
+        assert re.search(r"^%s\s+\d+$" % key, j, re.M), key
+    assert re.search(r"^capacity\s+262144$", j, re.M)
+
+    r = dev.command("replay")
+    assert r.startswith("pending ") or r.startswith("nothing pending")
+    assert "not in this build" in dev.command("replay 1")
+
+    t = dev.command("tariff")
+    assert re.search(r"^energy\s+3\.25 SEK/kWh$", t, re.M)
+    assert "no charging current control" in dev.command("limit")
+
+    up2 = int(re.search(r"^uptime_s\s+(\d+)", dev.command("status"), re.M).group(1))
+    assert up2 > up1, "sampling went on while the console was busy"
+
+    assert dev.ser.write(b"reboot\r")
+    p.wait(10)
+    assert p.returncode == 3, p.stdout.read()
+
+
+@pytest.mark.parametrize("line, words", [
+    ("frobnicate", "error: unknown command 'frobnicate'; type 'help'"),
+    ("sessions many", "error: sessions n must be a whole number 1..20, got 'many'; usage: sessions [n]"),
+    ("sessions 0", "error: sessions n must be a whole number 1..20"),
+    ("sessions 1 2", "error: sessions takes at most one argument"),
+    ("session", "error: session takes one session id; usage: session <id>"),
+    ("session nope", "error: session 'nope' is not a session id of this device"),
+    ("meter bogus", "error: meter unknown argument 'bogus'; usage: meter [scan]"),
+    ("faults now", "error: faults takes no arguments"),
+    ("config", "error: config needs get or set; usage: config get [key] | config set <key> <value>"),
+    ("config get mqtt_prot", "error: config unknown key 'mqtt_prot'"),
+    ("config set mqtt_port", "error: config set needs a key and a value"),
+    ("config set mqtt_port eighty", "error: config mqtt_port must be a whole number, got 'eighty'"),
+    ("config set mqtt_port 70000", "error: config key 'mqtt_port' value 70000 out of range 1..65535"),
+    ("config set currency EURO", "error: config key 'currency' length 4 out of range 3..3"),
+    ("replay x", "error: replay seq must be a whole number"),
+    ("limit 5", "error: limit amps must be a whole number 6..80, got '5'"),
+    ("limit 16 32", "error: limit takes at most one value"),
+    ("reboot now", "error: reboot takes no arguments"),
+    ("x" * 200, "error: line longer than 160 characters"),
+])
+def test_bad_input_gets_an_error_and_a_hint(agent, line, words):
+    p, dev, data = agent
+    assert dev.command(line).startswith(words)
+    # The agent runs on and nothing was written.
+    assert dev.command("faults") == "no active faults\n"
+    with open(os.path.join(data, "config.json")) as f:
+        assert json.load(f)["mqtt_port"] != 70000
+
+
+def test_console_cli_with_history(agent, tmp_path, monkeypatch):
+    p, dev, data = agent
+    dev.close()
+    port = dev.ser.port
+    r = subprocess.run([sys.executable, "-m", "host_tools.console", "--port", port,
+                        "-c", "tariff", "-c", "config get mqtt_password"],
+                       capture_output=True, text=True, timeout=30, cwd=os.path.dirname(hc.__file__) + "/..")
+    assert r.returncode == 0, r.stderr
+    assert "3.25 SEK/kWh" in r.stdout and 'mqtt_password = ""' in r.stdout
+    r = subprocess.run([sys.executable, "-m", "host_tools.console", "--port", port, "-c", "nosuch"],
+                       capture_output=True, text=True, timeout=30, cwd=os.path.dirname(hc.__file__) + "/..")
+    assert r.returncode == 1 and "unknown command" in r.stdout
+    # Interactive: lines from stdin, kept in the history file.
+    home = tmp_path / "home"
+    home.mkdir()
+    r = subprocess.run([sys.executable, "-m", "host_tools.console", "--port", port],
+                       input="journal\nfaults\n", capture_output=True, text=True, timeout=30,
+                       env=dict(os.environ, HOME=str(home)), cwd=os.path.dirname(hc.__file__) + "/..")
+    assert r.returncode == 0, r.stderr
+    assert "capacity" in r.stdout and "no active faults" in r.stdout
+    hist = (home / ".laddvakt_console_history").read_text()
+    assert "journal" in hist and "faults" in hist
