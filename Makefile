@@ -7,7 +7,14 @@ STAMP     := $(VENV)/.installed
 UMQTT     := build/lib/umqtt/simple.py
 PYTEST_ARGS ?=
 
-.PHONY: setup sim test check bench clean help
+PORT      ?=
+FIRMWARE  ?=
+CHIP      ?=
+DRY_RUN   ?=
+BOARD     ?=
+CONFIG    ?= build/device/config.json
+
+.PHONY: setup sim test check bench clean help flash deploy test-board lint
 
 help:
 	@echo "make setup   create .venv/ and fetch umqtt.simple into build/lib (idempotent)"
@@ -15,6 +22,10 @@ help:
 	@echo "make test    the whole test suite (firmware under micropython, integration, host)"
 	@echo "make check   compile the firmware with mpy-cross; type-check it against the ESP32 stubs"
 	@echo "make bench   write build/bench.json (every area's measured figures; see docs/bench.md)"
+	@echo "make lint    ruff on everything; mypy on firmware/ (ESP32 stubs) and host_tools/"
+	@echo "make flash PORT=/dev/ttyUSB0 FIRMWARE=ESP32_GENERIC-….bin [CHIP=esp32] [DRY_RUN=1]"
+	@echo "make deploy PORT=/dev/ttyUSB0 [BOARD=esp32-devkitc] [CONFIG=build/device/config.json] [DRY_RUN=1]"
+	@echo "make test-board PORT=/dev/ttyUSB0 [DRY_RUN=1]   firmware tests on a real board"
 
 $(STAMP): host_tools/requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -41,6 +52,11 @@ test: check
 
 bench: check
 	$(PY) -m host_tools.bench
+
+# ---- technician tools (host_tools/flash.py, deploy.py, board_tests.py) --------
+flash: $(STAMP)
+	@test -n "$(PORT)" -a -n "$(FIRMWARE)" || { echo "usage: make flash PORT=/dev/ttyUSB0 FIRMWARE=ESP32_GENERIC-….bin" >&2; exit 2; }
+	$(PY) -m host_tools.flash --port $(PORT) --firmware $(FIRMWARE) $(if $(CHIP),--chip $(CHIP)) $(if $(DRY_RUN),--dry-run)
 
 clean:
 	rm -rf build
