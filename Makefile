@@ -58,5 +58,9 @@ flash: $(STAMP)
 	@test -n "$(PORT)" -a -n "$(FIRMWARE)" || { echo "usage: make flash PORT=/dev/ttyUSB0 FIRMWARE=ESP32_GENERIC-….bin" >&2; exit 2; }
 	$(PY) -m host_tools.flash --port $(PORT) --firmware $(FIRMWARE) $(if $(CHIP),--chip $(CHIP)) $(if $(DRY_RUN),--dry-run)
 
+deploy: setup
+	@test -n "$(PORT)" || { echo "usage: make deploy PORT=/dev/ttyUSB0 [BOARD=…] [CONFIG=…] [DRY_RUN=1] [FROZEN=1]" >&2; exit 2; }
+	$(PY) -m host_tools.deploy --port $(PORT) --config $(CONFIG) $(if $(BOARD),--board $(BOARD)) $(if $(DRY_RUN),--dry-run) $(if $(FROZEN),--frozen)
+
 clean:
 	rm -rf build

@@ -70,13 +70,10 @@ def detect_chip(port):
     from esptool.cmds import detect_chip as _detect
 
     try:
-        esp = _detect(port=port, baud=115200)
+        with _detect(port=port, baud=115200) as esp:
+            label = esp.CHIP_NAME
     except Exception as e:  # esptool raises its own FatalError and serial errors
         raise FlashError("no ESP32 answered on %s: %s" % (port, e)) from e
-    try:
-        label = esp.CHIP_NAME
-    finally:
-        esp._port.close()
     for name, cls in CHIP_DEFS.items():
         if cls.CHIP_NAME == label:
             return name
