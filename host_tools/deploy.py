@@ -232,6 +232,12 @@ def main(argv=None):
         wanted["/boards/%s.json" % board] = os.path.join(fw.BOARDS, board + ".json")
         if cfg is not None:
             wanted[CONFIG_REMOTE] = args.config
+            if cfg.get("mqtt_ca_file"):
+                # provision copies the CA beside the config as ca.pem.
+                ca = os.path.join(os.path.dirname(os.path.abspath(args.config)), "ca.pem")
+                if not os.path.exists(ca):
+                    raise DeployError("the config names a TLS CA but %s is missing (run provision --tls-ca)" % ca)
+                wanted[cfg["mqtt_ca_file"]] = ca
         dirs = code_dirs(code)
         singles = sorted(p for p in wanted if p not in code)
         query = query_command(args.port, hash_script(dirs, singles))

@@ -24,10 +24,17 @@ SCHEMA = {
     "journal_max_bytes": (int, 262144, 8192, 16777216),
     "wifi_ssid": (str, "", 0, 32),
     "wifi_password": (str, "", 0, 64),
+    # tools: what host_tools.provision asks for whose users come with other areas. mqtt_tls 1
+    # means TLS to the broker, checked against the PEM CA file at mqtt_ca_file on flash;
+    # meter_profile ("" = the board's) names the register map; device_key (hex) signs records.
+    "mqtt_tls": (int, 0, 0, 1),
+    "mqtt_ca_file": (str, "", 0, 64),
+    "meter_profile": (str, "", 0, 32),
+    "device_key": (str, "", 0, 128),
 }
 
 # Never printed or published; shown as "***" by anything that displays config.
-SECRETS = ("mqtt_password", "wifi_password")
+SECRETS = ("mqtt_password", "wifi_password", "device_key")
 
 
 class ConfigError(ValueError):
