@@ -62,5 +62,9 @@ deploy: setup
 	@test -n "$(PORT)" || { echo "usage: make deploy PORT=/dev/ttyUSB0 [BOARD=…] [CONFIG=…] [DRY_RUN=1] [FROZEN=1]" >&2; exit 2; }
 	$(PY) -m host_tools.deploy --port $(PORT) --config $(CONFIG) $(if $(BOARD),--board $(BOARD)) $(if $(DRY_RUN),--dry-run) $(if $(FROZEN),--frozen)
 
+test-board: setup
+	@test -n "$(PORT)" || { echo "usage: make test-board PORT=/dev/ttyUSB0 [DRY_RUN=1]" >&2; exit 2; }
+	$(PY) -m host_tools.board_tests --port $(PORT) $(if $(DRY_RUN),--dry-run)
+
 clean:
 	rm -rf build
