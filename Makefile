@@ -50,6 +50,15 @@ test: check
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: no tests ran" >&2; fi; exit $$rc
 
+# ruff (rules in ruff.toml); mypy on the firmware against the ESP32 stubs, and on host_tools as
+# the CPython it is (libraries without type hints count as Any).
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(PY) -m host_tools.typecheck
+	$(PY) -m mypy --python-version 3.10 --ignore-missing-imports --no-error-summary \
+		--cache-dir build/mypy_host_cache -p host_tools
+	@echo "lint: clean"
+
 bench: check
 	$(PY) -m host_tools.bench
 

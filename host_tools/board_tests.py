@@ -39,7 +39,10 @@ def select(test_dir=FW_TESTS):
     return run, left
 
 
-def stage(test_dir=FW_TESTS, out=STAGE, mpy_dir=os.path.join(ROOT, "build", "mpy")):
+MPY = os.path.join(ROOT, "build", "mpy")
+
+
+def stage(test_dir=FW_TESTS, out=STAGE, mpy_dir=MPY):
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
     for f in os.listdir(test_dir):
@@ -67,7 +70,7 @@ def main(argv=None):
     if left:
         print("left out (need a host peer): %s" % " ".join(left))
     if not args.dry_run:
-        failures = build_mpy.build(os.path.join(ROOT, "build", "mpy"))
+        failures = build_mpy.build(MPY)
         if failures:
             print("test-board: mpy-cross failed:\n  " + "\n  ".join(failures), file=sys.stderr)
             return 2
@@ -80,10 +83,8 @@ def main(argv=None):
             continue
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
         sys.stdout.write(r.stdout)
-        m = None
-        for m in _SUMMARY.finditer(r.stdout):
-            pass
-        if r.returncode or m is None or m.group(2) != "0":
+        found = _SUMMARY.findall(r.stdout)
+        if r.returncode or not found or found[-1][1] != "0":
             bad.append(name)
             sys.stderr.write(r.stderr)
     cmd = reset_command(args.port)

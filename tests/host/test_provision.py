@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from host_tools import fw, provision
+from host_tools import fw
 
 ROOT = fw.ROOT
 CA = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ0\n-----END CERTIFICATE-----\n"
