@@ -210,8 +210,6 @@ def main(argv=None):
         cfg = None
         if os.path.exists(args.config):
             cfg = load_config(args.config)
-        elif not args.dry_run:
-            raise DeployError("no device config at %s: make one with python -m host_tools.provision" % args.config)
         board = args.board or (cfg or {}).get("board") or "esp32-devkitc"
         if cfg is not None and cfg.get("board", board) != board:
             raise DeployError("the config says board '%s' but --board is '%s'" % (cfg.get("board"), board))
@@ -261,8 +259,9 @@ def main(argv=None):
         if unchanged:
             print("  %d file(s) unchanged" % len(unchanged))
         if cfg is None:
-            print("  no device config at %s: %s not written (python -m host_tools.provision makes one)"
-                  % (os.path.relpath(args.config, ROOT), CONFIG_REMOTE))
+            print("  no device config at %s: %s not written; the agent starts once it has one "
+                  "(python -m host_tools.provision --port %s)" % (os.path.relpath(args.config, ROOT),
+                                                                 CONFIG_REMOTE, args.port))
         if not copy and not remove:
             print("nothing to do: the board is up to date")
             return 0

@@ -16,7 +16,9 @@ import json
 import os
 import re
 import secrets
+import shlex
 import shutil
+import subprocess
 import sys
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
@@ -198,8 +200,10 @@ def main(argv=None, stdin=None, stdout=None):
     ap.add_argument("--minor-unit", dest="minor_unit", type=int, help="decimals of the currency (default 2)")
     ap.add_argument("--price", help="energy price per kWh in the currency, e.g. 3.25")
     ap.add_argument("--device-key", dest="device_key", help="hex, or 'generate' for 32 random bytes")
+    ap.add_argument("--port", help="also write the config to the board on this port (mpremote) and reset it")
+    ap.add_argument("--dry-run", action="store_true", help="with --port: print the mpremote command, touch no board")
     args = ap.parse_args(argv)
-    values = {k: v for k, v in vars(args).items() if k not in ("out", "interactive")}
+    values = {k: v for k, v in vars(args).items() if k not in ("out", "interactive", "port", "dry_run")}
     for key, env in (("wifi_password", "LADDVAKT_WIFI_PASSWORD"), ("mqtt_password", "LADDVAKT_MQTT_PASSWORD")):
         if values[key] is None and os.environ.get(env) is not None:
             values[key] = os.environ[env]
@@ -226,9 +230,36 @@ def main(argv=None, stdin=None, stdout=None):
     stdout.write("\nwrote %s%s:\n" % (args.out, " and ca.pem beside it" if ca else ""))
     for k in sorted(shown):
         stdout.write("  %-22s %s\n" % (k, json.dumps(shown[k])))
-    stdout.write("next: make deploy PORT=/dev/ttyUSB0%s\n" % (
-        "" if os.path.abspath(args.out) == DEFAULT_OUT else " CONFIG=" + args.out))
+    if not args.port:
+        stdout.write("next: python -m host_tools.provision ... --port /dev/ttyUSB0, or make deploy PORT=/dev/ttyUSB0%s\n"
+                     % ("" if os.path.abspath(args.out) == DEFAULT_OUT else " CONFIG=" + args.out))
+        return 0
+    cmd = push_command(args.port, args.out, bool(ca))
+    stdout.write(("would run: " if args.dry_run else "run: ") + shlex.join(cmd) + "\n")
+    stdout.flush()
+    if args.dry_run:
+        return 0
+    r = subprocess.run(cmd)
+    if r.returncode:
+        print("provision: mpremote failed (exit %d); the config is in %s, run again" % (r.returncode, args.out),
+              file=sys.stderr)
+        return 2
+    stdout.write("the board is resetting with its new config. Next: python -m host_tools.console --port %s\n"
+                 % args.port)
     return 0
+
+
+MPREMOTE = os.path.join(os.path.dirname(sys.executable), "mpremote")
+# One statement, so the command line stays one readable line: /data may exist already.
+_MKDIR_DATA = "import os; 'data' in os.listdir('/') or os.mkdir('/data')"
+
+
+def push_command(port, config_path, with_ca):
+    cmd = [MPREMOTE, "connect", port, "exec", _MKDIR_DATA,
+           "+", "fs", "cp", config_path, ":/data/config.json"]
+    if with_ca:
+        cmd += ["+", "fs", "cp", os.path.join(os.path.dirname(os.path.abspath(config_path)), "ca.pem"), ":" + CA_REMOTE]
+    return cmd + ["+", "reset"]
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from host_tools import fw
+from host_tools import fw, provision
 
 ROOT = fw.ROOT
 CA = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ0\n-----END CERTIFICATE-----\n"
@@ -129,3 +129,26 @@ def test_provision_then_deploy_dry_run_lines(tmp_path):
     assert "fs cp %s :/boards/olimex-esp32-evb.json" % os.path.join(ROOT, "boards", "olimex-esp32-evb.json") in steps
     for s in SECRETS:
         assert s not in r.stdout + r.stderr
+
+
+def test_provision_dry_run_prints_the_mpremote_line(tmp_path):
+    r = _run(*_flags(tmp_path, "--port", "/dev/ttyUSB0", "--dry-run"))
+    assert r.returncode == 0, r.stderr
+    cfgp = str(tmp_path / "dev" / "config.json")
+    mpremote = os.path.join(os.path.dirname(sys.executable), "mpremote")
+    want = [mpremote, "connect", "/dev/ttyUSB0", "exec", "import os; 'data' in os.listdir('/') or os.mkdir('/data')",
+            "+", "fs", "cp", cfgp, ":/data/config.json",
+            "+", "fs", "cp", str(tmp_path / "dev" / "ca.pem"), ":/data/ca.pem", "+", "reset"]
+    assert "would run: " + shlex.join(want) in r.stdout.splitlines()
+    for s in SECRETS:
+        assert s not in r.stdout + r.stderr
+
+
+def test_mkdir_data_statement_runs_on_micropython(tmp_path):
+    # The one-liner the board executes, run under the unix port in a scratch root.
+    mp = os.path.join(os.path.dirname(sys.executable), "micropython")
+    stmt = provision._MKDIR_DATA.replace("'/'", repr(str(tmp_path))).replace("'/data'", repr(str(tmp_path / "data")))
+    for _ in range(2):  # the second time /data exists: no error
+        r = subprocess.run([mp, "-c", stmt], capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+    assert (tmp_path / "data").is_dir()
