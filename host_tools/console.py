@@ -2,6 +2,7 @@
 
     python -m host_tools.console --port /dev/ttyUSB0            interactive, with history
     python -m host_tools.console --port /dev/ttyUSB0 -c status  one command, then exit
+    python -m host_tools.console --sim      the unix agent in simulation, on a pty (socat)
 
 Each answer ends with the device's prompt, which is how we know it is complete. The history
 is kept in ~/.laddvakt_console_history (readline: arrow keys, Ctrl-R).
@@ -14,6 +15,22 @@ import time
 import serial
 
 PROMPT = b"lv> "
+
+# For --sim: a minute of virtual time per 10 ms tick, so sessions come and go while you type;
+# the third EV stays for weeks, so the agent runs until you leave.
+SIM_SCENARIO = {
+    "start_epoch": 1795154400,
+    "sync_after_s": 60,
+    "tick_ms": 60000,
+    "tick_real_ms": 10,
+    "end_s": 3000000,
+    "meter_start_wh": 1000000,
+    "visits": [
+        {"arrive_s": 600, "leave_s": 3000, "need_wh": 5000, "max_w": 7360},
+        {"arrive_s": 3600, "leave_s": 5400, "need_wh": 3000, "max_w": 3680, "id_tag": "04A2B3C4"},
+        {"arrive_s": 7200, "leave_s": 2900000, "need_wh": 900000, "max_w": 11000},
+    ],
+}
 HISTORY = os.path.expanduser("~/.laddvakt_console_history")
 
 
@@ -102,14 +119,59 @@ def _interactive(dev):
             readline.write_history_file(HISTORY)
 
 
+def _sim(args):
+    """A broker, the unix agent with its console on one end of a socat pty pair, and us on
+    the other end."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    from host_tools.broker import Broker
+    from host_tools.sim import agent_command, prepare_device
+
+    if shutil.which("socat") is None:
+        print("console: --sim needs socat (apt-get install socat)", file=sys.stderr)
+        return 2
+    work = tempfile.mkdtemp(prefix="laddvakt-console-")
+    dev_tty, host_tty = os.path.join(work, "dev-tty"), os.path.join(work, "host-tty")
+    socat = subprocess.Popen(["socat", "pty,raw,echo=0,link=" + dev_tty, "pty,raw,echo=0,link=" + host_tty],
+                             stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 5
+        while not (os.path.exists(dev_tty) and os.path.exists(host_tty)) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        with Broker("auto") as broker:
+            data = os.path.join(work, "device")
+            prepare_device(data, broker.port, SIM_SCENARIO)
+            cmd, env = agent_command(data)
+            agent = subprocess.Popen(cmd + ["--console", dev_tty], env=env, stdout=subprocess.DEVNULL)
+            try:
+                args.port = host_tty
+                return _connect(args)
+            finally:
+                if agent.poll() is None:
+                    agent.terminate()
+                agent.wait(5)
+    finally:
+        socat.terminate()
+        socat.wait(5)
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="The laddvakt serial console.")
-    ap.add_argument("--port", required=True, help="serial port, e.g. /dev/ttyUSB0")
+    where = ap.add_mutually_exclusive_group(required=True)
+    where.add_argument("--port", help="serial port, e.g. /dev/ttyUSB0")
+    where.add_argument("--sim", action="store_true", help="start the unix agent in simulation and connect to it")
     ap.add_argument("--baud", type=int, default=115200)
     ap.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for an answer")
     ap.add_argument("-c", "--command", action="append", default=[],
                     help="run this command and exit (repeatable)")
     args = ap.parse_args(argv)
+    return _sim(args) if args.sim else _connect(args)
+
+
+def _connect(args):
     try:
         dev = DeviceConsole(args.port, args.baud, args.timeout)
         try:

@@ -15,21 +15,7 @@ from host_tools.sim import agent_command, prepare_device
 
 pytestmark = pytest.mark.skipif(shutil.which("socat") is None, reason="socat is not installed")
 
-# A minute of virtual time per 10 ms tick: two sessions end within about a second, and the
-# agent runs on for minutes, until the test reboots it.
-SCENARIO = {
-    "start_epoch": 1795154400,
-    "sync_after_s": 60,
-    "tick_ms": 60000,
-    "tick_real_ms": 10,
-    "end_s": 3000000,
-    "meter_start_wh": 1000000,
-    "visits": [
-        {"arrive_s": 600, "leave_s": 3000, "need_wh": 5000, "max_w": 7360},
-        {"arrive_s": 3600, "leave_s": 5400, "need_wh": 3000, "max_w": 3680, "id_tag": "04A2B3C4"},
-        {"arrive_s": 7200, "leave_s": 2900000, "need_wh": 900000, "max_w": 11000},
-    ],
-}
+SCENARIO = hc.SIM_SCENARIO
 
 
 @pytest.fixture
@@ -177,6 +163,14 @@ def test_bad_input_gets_an_error_and_a_hint(agent):
     with open(os.path.join(data, "config.json")) as f:
         assert f.read() == before, "a refused config set wrote the file"
     assert p.poll() is None
+
+
+def test_console_sim_mode():
+    # What a newcomer runs: broker, agent and pty made by the tool itself.
+    r = subprocess.run([sys.executable, "-m", "host_tools.console", "--sim", "-c", "status", "-c", "tariff"],
+                       capture_output=True, text=True, timeout=60, cwd=os.path.dirname(hc.__file__) + "/..")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert re.search(r"^board\s+unix-sim$", r.stdout, re.M) and "3.25 SEK/kWh" in r.stdout
 
 
 def test_console_cli_with_history(agent, tmp_path, monkeypatch):
