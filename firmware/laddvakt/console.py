@@ -100,6 +100,8 @@ class Console:
     def _read_ready(self, poller):
         """Take what has arrived, without waiting; a complete line or None."""
         while poller.poll(0):
+            # One byte per poll: after a poll, read(1) returns at once on every port, while
+            # read() with no size blocks on a board's stdin (micropython issue #16550).
             c = self.inp.read(1)
             if not c:
                 return None  # peer hung up: poll stays readable, so don't spin on it
