@@ -87,6 +87,13 @@ class DeviceConsole:
         return self._read_to_prompt().decode("utf-8", "replace").replace("\r\n", "\n")
 
 
+def _sets_secret(line):
+    from host_tools import fw
+
+    w = line.split()
+    return len(w) >= 3 and w[0] == "config" and w[1] == "set" and w[2] in fw.module("config").SECRETS
+
+
 def _interactive(dev):
     try:
         import readline
@@ -108,8 +115,12 @@ def _interactive(dev):
                 return 0
             if not line.strip():
                 continue
-            if readline and not sys.stdin.isatty():
-                readline.add_history(line)  # input() records only what a terminal typed
+            if readline:
+                if not sys.stdin.isatty():
+                    readline.add_history(line)  # input() records only what a terminal typed
+                if _sets_secret(line):
+                    # The history file is plain text on the laptop: a password stays out of it.
+                    readline.remove_history_item(readline.get_current_history_length() - 1)
             sys.stdout.write(dev.command(line))
             sys.stdout.flush()
             if line.strip() == "reboot":

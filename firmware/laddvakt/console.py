@@ -99,7 +99,7 @@ class Console:
 
     def _read_ready(self, poller):
         """Take what has arrived, without waiting; a complete line or None."""
-        while poller.poll(0):
+        while _ready(poller):
             # One byte per poll: after a poll, read(1) returns at once on every port, while
             # read() with no size blocks on a board's stdin (micropython issue #16550).
             c = self.inp.read(1)
@@ -361,6 +361,13 @@ class Console:
             if not st[1]:
                 break
             await asyncio.sleep_ms(0)
+
+
+def _ready(poller):
+    # ipoll reuses one result tuple: polling every 50 ms allocates nothing.
+    for _ in poller.ipoll(0):
+        return True
+    return False
 
 
 def _none(args, usage):

@@ -189,9 +189,10 @@ def test_console_cli_with_history(agent, tmp_path, monkeypatch):
     home = tmp_path / "home"
     home.mkdir()
     r = subprocess.run([sys.executable, "-m", "host_tools.console", "--port", port],
-                       input="journal\nfaults\n", capture_output=True, text=True, timeout=30,
+                       input="journal\nconfig set mqtt_password pw-Secret9\nfaults\n", capture_output=True, text=True, timeout=30,
                        env=dict(os.environ, HOME=str(home)), cwd=os.path.dirname(hc.__file__) + "/..")
     assert r.returncode == 0, r.stderr
     assert "capacity" in r.stdout and "no active faults" in r.stdout
     hist = (home / ".laddvakt_console_history").read_text()
     assert "journal" in hist and "faults" in hist
+    assert "Secret9" not in hist and "Secret9" not in r.stdout
