@@ -224,7 +224,10 @@ def main(argv=None):
         if failures:
             raise DeployError("mpy-cross failed:\n  " + "\n  ".join(failures))
         print("compiled with mpy-cross into %s" % os.path.relpath(MPY, ROOT))
-        code = {} if args.frozen else manifest_code()
+        manifest = manifest_code()
+        # With the agent frozen in, code files on the filesystem would shadow it ('' comes
+        # before '.frozen' in sys.path): the code directories are still scanned, to clear them.
+        code = {} if args.frozen else manifest
         wanted = dict(code)
         wanted["/main.py"] = os.path.join(ROOT, "firmware", "main.py")
         wanted["/boards/%s.json" % board] = os.path.join(fw.BOARDS, board + ".json")
@@ -236,7 +239,7 @@ def main(argv=None):
                 if not os.path.exists(ca):
                     raise DeployError("the config names a TLS CA but %s is missing (run provision --tls-ca)" % ca)
                 wanted[cfg["mqtt_ca_file"]] = ca
-        dirs = code_dirs(code)
+        dirs = code_dirs(manifest)
         singles = sorted(p for p in wanted if p not in code)
         query = query_command(args.port, hash_script(dirs, singles))
 
@@ -255,7 +258,7 @@ def main(argv=None):
         for local, remote in copy:
             print("  copy   %-32s <- %s" % (remote, os.path.relpath(local, ROOT)))
         for remote in remove:
-            print("  remove %s (not in the manifest)" % remote)
+            print("  remove %s (%s)" % (remote, "frozen into the image" if args.frozen else "not in the manifest"))
         if unchanged:
             print("  %d file(s) unchanged" % len(unchanged))
         if cfg is None:

@@ -134,3 +134,20 @@ def test_only_changed_files_copied_and_stale_removed(tmp_path, built):
                    "fs", "cp", built["/laddvakt/tracker.mpy"], ":/laddvakt/tracker.mpy", "+",
                    "fs", "rm", ":/laddvakt/app.py", "+",
                    "fs", "rm", ":/laddvakt/gone.mpy", "+", "reset"]
+
+
+def test_frozen_plan_clears_code_from_the_filesystem(tmp_path, built):
+    # A board that had the .mpy deploy, now running an image with the agent frozen in.
+    board = tmp_path / "board"
+    for remote, local in built.items():
+        dst = board / remote.lstrip("/")
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(local, dst)
+    wanted = {"/main.py": os.path.join(ROOT, "firmware", "main.py")}
+    dirs = deploy.code_dirs(built)
+    r = subprocess.run([MICROPYTHON, "-c", deploy.hash_script(dirs, ["/main.py"], root=str(board))],
+                       capture_output=True, text=True, timeout=60)
+    hashes, _ = deploy.parse_hashes(r.stdout)
+    copy, remove, _ = deploy.make_plan(wanted, hashes, dirs)
+    assert copy == [(wanted["/main.py"], "/main.py")]
+    assert remove == sorted(built)
