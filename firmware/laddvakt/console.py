@@ -95,7 +95,10 @@ class Console:
             if line is None:
                 await asyncio.sleep_ms(_POLL_MS)
                 continue
-            await self._say(await self.execute(line) + PROMPT)
+            try:
+                await self._say(await self.execute(line) + PROMPT)
+            except OSError:
+                pass  # the terminal went away mid-answer; the next one may be back
 
     def _read_ready(self, poller):
         """Take what has arrived, without waiting; a complete line or None."""
@@ -152,6 +155,10 @@ class Console:
         except UsageError as e:
             self.errors += 1
             return "error: %s %s\n" % (name, e)
+        except Exception as e:
+            # A record this build cannot read, a flash error: say so, and keep the console.
+            self.errors += 1
+            return "error: %s failed: %s %s\n" % (name, type(e).__name__, e)
 
     # ---- commands -----------------------------------------------------------------
     def c_help(self, args, line):

@@ -114,6 +114,11 @@ def test_counts_commands_and_errors():
         _exec(c, "nope")
         _exec(c, "faults x")
         assert (c.commands, c.errors) == (2, 2)
+        # A session record this build cannot read: an error answer, and the console goes on.
+        a.journal.append(jf.TYPE_SESSION_END, b'{"type":"session_end","sid":"x"}')
+        out = _exec(c, "sessions")
+        assert out.startswith("error: sessions failed: KeyError"), out
+        assert _exec(c, "faults") == "no active faults\n"
         a.set_fault("PowerMeterFailure", True, "no reply")
         assert _exec(c, "faults") == "PowerMeterFailure  no reply\n"
     finally:
