@@ -46,7 +46,7 @@ for n in range(1, %(n)d + 1):
     d = {"type": "session_end", "sid": "0123456789ab-%%08x" %% n, "start_t": 1795154400 + n, "energy_wh": n,
          "cost_minor": n, "minor_unit": 2, "currency": "SEK", "stop_reason": "EVDisconnected", "t": 1795154400 + n}
     j.append(jf.TYPE_SESSION_END if n %% 3 == 0 else jf.TYPE_METER, json.dumps(d).encode())
-c = Console(a, None, lambda s: None, lambda: None)
+c = Console(a.hal, a, None, lambda s: None)
 gap = [0, None, 0]
 done = [False]
 async def sampler():

@@ -3,7 +3,6 @@
 # network; the journal sits between them.
 import asyncio
 import json
-import os
 
 from . import VERSION, board as boards, config, ident as identity, records
 from . import journal_format as jf
@@ -117,21 +116,6 @@ class Agent:
                 ("fill_pct", used * 100 // j.max_bytes), ("segment_bytes", j.segment_bytes),
                 ("segments", len(j._segs)), ("corrupt_tails", len(j.corrupt)))
 
-    def save_config(self, changes):
-        """Validate changes over the site file and write it atomically; the running config
-        is untouched until the next boot."""
-        path = self.hal.data_dir + "/config.json"
-        try:
-            with open(path) as f:
-                cur = json.loads(f.read())
-        except (OSError, ValueError):
-            cur = {}
-        cur.update(changes)
-        config.validate(cur)
-        with open(path + ".tmp", "w") as f:
-            f.write(json.dumps(cur))
-        os.rename(path + ".tmp", path)
-
     def status(self, args):
         s = self.tracker.session
         return {
@@ -198,7 +182,7 @@ async def _run(agent, uplink, scenario, console=None):
     if console:
         from .console import Console
 
-        asyncio.create_task(Console(agent, console[0], console[1], agent.hal.reboot).run())
+        asyncio.create_task(Console(agent.hal, agent, console[0], console[1]).run())
     if scenario is None:
         await agent.sample_loop()
         return
@@ -220,8 +204,14 @@ def main(argv=None):
     try:
         agent, scenario = build(hal)
     except (config.ConfigError, boards.BoardError) as e:
-        # A site's config or board file is wrong: say which key, and do not start.
+        # A site's config or board file is wrong: say which key, and do not start. The console
+        # still answers, so a technician can see why and fix the config.
         print("laddvakt: cannot start: %s" % e)
+        console = hal.console()
+        if console:
+            from .console import Console
+
+            asyncio.run(Console(hal, None, console[0], console[1], str(e)).run())
         return 2
     hal.net_up(agent.cfg)
     uplink = make_uplink(agent)

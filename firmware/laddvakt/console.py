@@ -23,7 +23,7 @@ _HELP = (
     ("session", "<id>", "one session's records"),
     ("meter", "[scan]", "live reading and meter health; scan: look for meters on the bus"),
     ("faults", "", "active faults (OCPP 1.6 ErrorCode)"),
-    ("config", "get [key] | set <key> <value>", "show (secrets masked) or change a key"),
+    ("config", "get [key]|set <key> <v>|unset <key>", "show (secrets masked), change, or remove a key"),
     ("journal", "", "records written, delivered, pending; flash used and capacity"),
     ("replay", "[seq]", "what the uplink will resend; seq: resend from there"),
     ("tariff", "", "the price in force"),
@@ -74,11 +74,12 @@ def _int_arg(text, name, lo, hi, usage):
 
 
 class Console:
-    def __init__(self, agent, inp, write, reboot):
-        self.agent = agent
+    def __init__(self, hal, agent, inp, write, error=None):
+        self.hal = hal
+        self.agent = agent  # None when it could not start: then `error` says why
+        self.error = error
         self.inp = inp  # a stream select.poll can watch; read(1) gives str or bytes
         self._write = write  # callable(str)
-        self._reboot = reboot
         self._line = bytearray(_LINE_MAX)
         self._n = 0
         self._overflow = False
@@ -146,6 +147,10 @@ class Console:
         if fn is None:
             self.errors += 1
             return "error: unknown command '%s'; type 'help' for the list\n" % name
+        if self.agent is None and name not in _SAFE:
+            self.errors += 1
+            return "error: the agent is not running (%s); fix the config ('config get', 'config set', " \
+                   "'config unset'), then 'reboot'\n" % self.error
         self.commands += 1
         try:
             r = fn(words[1:], line)
@@ -162,11 +167,15 @@ class Console:
 
     # ---- commands -----------------------------------------------------------------
     def c_help(self, args, line):
-        return "".join("  %-9s %-30s %s\n" % c for c in _HELP)
+        return "".join("  %-9s %-36s %s\n" % c for c in _HELP)
 
     def c_status(self, args, line):
         _none(args, "status")
         a = self.agent
+        if a is None:
+            return _kv((("agent", "not running: %s" % self.error),
+                        ("fix", "config get / config set / config unset, then reboot"),
+                        ("heap_free", _mem_free())))
         s = a.tracker.session
         cfg = a.cfg
         up = a.uplink
@@ -273,18 +282,26 @@ class Console:
         return "".join("%s  %s\n" % (code, active[code] or "") for code in sorted(active))
 
     def c_config(self, args, line):
-        usage = "config get [key] | config set <key> <value>"
-        if not args or args[0] not in ("get", "set"):
-            raise UsageError("needs get or set; usage: " + usage)
-        cfg = config.masked(self.agent.cfg)
+        usage = "config get [key] | config set <key> <value> | config unset <key>"
+        if not args or args[0] not in ("get", "set", "unset"):
+            raise UsageError("needs get, set or unset; usage: " + usage)
         if args[0] == "get":
             if len(args) > 2:
                 raise UsageError("get takes at most one key; usage: " + usage)
+            # The running config; without a running agent, the file over the defaults as it is.
+            cfg = self.agent.cfg if self.agent else _file_over_defaults(self._path())
+            cfg = config.masked(cfg)
             keys = args[1:] or sorted(cfg)
             for k in keys:
-                if k not in config.SCHEMA:
+                if k not in cfg:
                     raise UsageError("unknown key '%s'; 'config get' lists them" % k)
             return "".join("%s = %s\n" % (k, json.dumps(cfg[k])) for k in keys)
+        if args[0] == "unset":
+            if len(args) != 2:
+                raise UsageError("unset takes one key; usage: " + usage)
+            # Any key, known or not: removing a mistyped key is how a refused config is fixed.
+            self._save({}, args[1])
+            return "%s removed (back to its default); takes effect at the next reboot\n" % args[1]
         if len(args) < 3:
             raise UsageError("set needs a key and a value; usage: " + usage)
         key = args[1]
@@ -300,12 +317,32 @@ class Console:
                 raise UsageError("%s must be a whole number, got '%s'" % (key, raw))
         else:
             val = raw
-        try:
-            self.agent.save_config({key: val})
-        except config.ConfigError as e:
-            raise UsageError(str(e))
+        self._save({key: val})
         shown = "***" if key in config.SECRETS else json.dumps(val)
         return "%s = %s saved; takes effect at the next reboot\n" % (key, shown)
+
+    def _path(self):
+        return self.hal.data_dir + "/config.json"
+
+    def _save(self, changes, drop=None):
+        """Validate the file with the change applied and write it atomically (rename); the
+        running config is untouched until the next boot."""
+        import os
+
+        path = self._path()
+        cur = _read_json(path)
+        if drop is not None:
+            if drop not in cur:
+                raise UsageError("'%s' is not in %s" % (drop, path))
+            del cur[drop]
+        cur.update(changes)
+        try:
+            config.validate(cur)
+        except config.ConfigError as e:
+            raise UsageError(str(e))
+        with open(path + ".tmp", "w") as f:
+            f.write(json.dumps(cur))
+        os.rename(path + ".tmp", path)
 
     def c_journal(self, args, line):
         _none(args, "journal")
@@ -344,7 +381,7 @@ class Console:
     def c_reboot(self, args, line):
         _none(args, "reboot")
         self._write("rebooting\r\n")
-        self._reboot()
+        self.hal.reboot()
         return ""
 
     # ---- helpers --------------------------------------------------------------------
@@ -368,6 +405,24 @@ class Console:
             if not st[1]:
                 break
             await asyncio.sleep_ms(0)
+
+
+_SAFE = ("help", "status", "config", "reboot")  # what answers while the agent is not running
+
+
+def _read_json(path):
+    try:
+        with open(path) as f:
+            d = json.loads(f.read())
+    except (OSError, ValueError):
+        return {}
+    return d if isinstance(d, dict) else {}
+
+
+def _file_over_defaults(path):
+    cfg = config.defaults()
+    cfg.update(_read_json(path))
+    return cfg
 
 
 def _ready(poller):

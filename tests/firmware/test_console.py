@@ -58,7 +58,7 @@ def test_scan_yields_to_sampling():
     try:
         for n in range(1, 241):
             a.journal.append(jf.TYPE_SESSION_END if n % 3 == 0 else jf.TYPE_METER, _end(n))
-        c = Console(a, None, lambda s: None, lambda: None)
+        c = Console(a.hal, a, None, lambda s: None)
         ticks = [0]
         done = [False]
 
@@ -89,7 +89,7 @@ def test_scan_yields_to_sampling():
 def test_config_set_is_validated_and_secret():
     a = _agent()
     try:
-        c = Console(a, None, lambda s: None, lambda: None)
+        c = Console(a.hal, a, None, lambda s: None)
         out = _exec(c, "config set mqtt_password s3cret!")
         assert "***" in out and "s3cret" not in out
         with open("/ct/config.json") as f:
@@ -108,7 +108,7 @@ def test_config_set_is_validated_and_secret():
 def test_counts_commands_and_errors():
     a = _agent()
     try:
-        c = Console(a, None, lambda s: None, lambda: None)
+        c = Console(a.hal, a, None, lambda s: None)
         assert _exec(c, "") == ""
         _exec(c, "faults")
         _exec(c, "nope")

@@ -137,7 +137,9 @@ BAD = [
     ("session nope", "error: session 'nope' is not a session id of this device"),
     ("meter bogus", "error: meter unknown argument 'bogus'; usage: meter [scan]"),
     ("faults now", "error: faults takes no arguments"),
-    ("config", "error: config needs get or set; usage: config get [key] | config set <key> <value>"),
+    ("config", "error: config needs get, set or unset; usage: config get [key] | config set <key> <value> | config unset <key>"),
+    ("config unset", "error: config unset takes one key"),
+    ("config unset mqtt_user", "error: config 'mqtt_user' is not in "),
     ("config get mqtt_prot", "error: config unknown key 'mqtt_prot'"),
     ("config set mqtt_port", "error: config set needs a key and a value"),
     ("config set mqtt_port eighty", "error: config mqtt_port must be a whole number, got 'eighty'"),
@@ -196,3 +198,49 @@ def test_console_cli_with_history(agent, tmp_path, monkeypatch):
     hist = (home / ".laddvakt_console_history").read_text()
     assert "journal" in hist and "faults" in hist
     assert "Secret9" not in hist and "Secret9" not in r.stdout
+
+
+def test_safe_mode_console_fixes_a_refused_config(tmp_path, pty_pair):
+    # A config the agent refuses at boot: the console still answers, says why, and fixes it.
+    data = str(tmp_path / "device")
+    prepare_device(data, 1, SCENARIO)
+    cfg_path = os.path.join(data, "config.json")
+    with open(cfg_path) as f:
+        cfg = json.load(f)
+    cfg["mqtt_prot"] = 1883
+    with open(cfg_path, "w") as f:
+        json.dump(cfg, f)
+    cmd, env = agent_command(data)
+    p = subprocess.Popen(cmd + ["--console", pty_pair[0]], env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True)
+    dev = hc.DeviceConsole(pty_pair[1], timeout_s=10)
+    try:
+        dev.sync()
+        st = dev.command("status")
+        assert re.search(r"^agent\s+not running: unknown key 'mqtt_prot'$", st, re.M), st
+        assert dev.command("sessions").startswith("error: the agent is not running (unknown key 'mqtt_prot')")
+        assert 'mqtt_prot = 1883' in dev.command("config get")
+        assert dev.command("config set device_id site-2").startswith("error: config unknown key 'mqtt_prot'")
+        assert "removed" in dev.command("config unset mqtt_prot")
+        assert "saved" in dev.command("config set device_id site-2")
+        dev.ser.write(b"reboot\r")
+        p.wait(10)
+        assert p.returncode == 3
+    finally:
+        dev.close()
+        if p.poll() is None:
+            p.kill()
+            p.wait(5)
+    with open(cfg_path) as f:
+        fixed = json.load(f)
+    assert "mqtt_prot" not in fixed and fixed["device_id"] == "site-2"
+    # The "rebooted" agent starts with the fixed config.
+    p = subprocess.Popen(cmd + ["--console", pty_pair[0]], env=env, stdout=subprocess.DEVNULL)
+    dev = hc.DeviceConsole(pty_pair[1], timeout_s=10)
+    try:
+        dev.sync()
+        assert re.search(r"^device\s+site-2$", dev.command("status"), re.M)
+    finally:
+        dev.close()
+        p.kill()
+        p.wait(5)
