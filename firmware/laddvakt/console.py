@@ -83,6 +83,7 @@ class Console:
         self._line = bytearray(_LINE_MAX)
         self._n = 0
         self._overflow = False
+        self._cr = False
         self.commands = 0
         self.errors = 0
 
@@ -110,6 +111,10 @@ class Console:
             if not c:
                 return None  # peer hung up: poll stays readable, so don't spin on it
             b = c[0] if isinstance(c, bytes) else ord(c)
+            after_cr = self._cr
+            self._cr = b == 13
+            if b == 10 and after_cr:
+                continue  # CR LF is one line end, not a line and an empty one
             if b in (10, 13):
                 if self._overflow:
                     self._overflow = False

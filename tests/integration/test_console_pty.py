@@ -120,6 +120,13 @@ def test_every_command_over_a_pty(agent):
     assert re.search(r"^energy\s+3\.25 SEK/kWh$", t, re.M)
     assert "no charging current control" in dev.command("limit")
 
+    # Line ends: CR (terminals), LF, or CR LF (one answer, not a second prompt).
+    dev.ser.write(b"faults\r\n")
+    assert dev._read_to_prompt() == b"no active faults\r\n"
+    assert dev.command("faults") == "no active faults\n"
+    dev.ser.write(b"tariff\n")
+    assert b"SEK/kWh" in dev._read_to_prompt()
+
     up2 = int(re.search(r"^uptime_s\s+(\d+)", dev.command("status"), re.M).group(1))
     assert up2 > up1, "sampling went on while the console was busy"
 
