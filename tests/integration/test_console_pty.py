@@ -251,3 +251,31 @@ def test_safe_mode_console_fixes_a_refused_config(tmp_path, pty_pair):
         dev.close()
         p.kill()
         p.wait(5)
+
+
+def test_console_within_the_tight_heap(tmp_path, pty_pair, mosquitto):
+    # The .mpy build in a heap of the code's size plus the 64 KiB runtime budget, as on a
+    # board without PSRAM: every command answers, none runs out of memory.
+    from host_tools.heap import MPY_DIR, RUNTIME_BUDGET, code_heap_bytes
+
+    data = str(tmp_path / "device")
+    prepare_device(data, mosquitto.port, SCENARIO)
+    cmd, env = agent_command(data, code_dir=MPY_DIR, heapsize=code_heap_bytes() + RUNTIME_BUDGET)
+    p = subprocess.Popen(cmd + ["--console", pty_pair[0]], env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True)
+    dev = hc.DeviceConsole(pty_pair[1], timeout_s=10)
+    try:
+        dev.sync()
+        out = _wait_sessions(dev, 2)
+        sid = re.findall(r"^(\w{12}-[0-9a-f]{8}) ", out, re.M)[0]
+        for line in ("help", "status", "sessions 20", "session " + sid, "meter", "meter scan", "faults",
+                     "config get", "journal", "replay", "tariff", "limit"):
+            ans = dev.command(line)
+            assert "MemoryError" not in ans and not ans.startswith("error: %s failed" % line.split()[0]), (line, ans)
+        assert p.poll() is None
+    finally:
+        dev.close()
+        if p.poll() is None:
+            p.kill()
+        out = p.communicate(timeout=10)[0]
+    assert "MemoryError" not in out, out
