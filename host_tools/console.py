@@ -127,7 +127,10 @@ def _interactive(dev):
                 return 0
     finally:
         if readline:
-            readline.write_history_file(HISTORY)
+            try:
+                readline.write_history_file(HISTORY)
+            except OSError as e:
+                print("console: history not saved to %s: %s" % (HISTORY, e.strerror), file=sys.stderr)
 
 
 def _sim(args):
