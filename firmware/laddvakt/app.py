@@ -36,6 +36,7 @@ class Agent:
         self.mem = MemStat(hal.bench)
         self.sessions = 0
         self.metering = MeterService(meter, cfg, self.set_fault, self._meter_event, meter_profile)
+        self.uplink = None
         self.up_ms = 0
         self._next_mv_ms = 0
 
@@ -109,6 +110,22 @@ class Agent:
         while until_ms is None or self.up_ms < until_ms:
             self.step(await self.ticker.next())
 
+    # ---- accessors for the serial console (console.py) ---------------------------
+    def meter_status(self):
+        m = self.metering
+        return (("type", self.board["meter"]["type"]), ("profile", m.profile or "-"),
+                ("energy_wh", "-" if m.energy_wh is None else m.energy_wh), ("power_w", m.power_w),
+                ("read_errors", m.health.failed_polls), ("failed_in_a_row", m.health.in_a_row),
+                ("rejected", sum(m.guard.rejected)))
+
+    def journal_status(self):
+        j = self.journal
+        used = j.bytes_used()
+        return (("seq", j.seq), ("delivered", j.delivered), ("pending", j.pending()),
+                ("bytes_used", used), ("capacity", j.max_bytes),
+                ("fill_pct", used * 100 // j.max_bytes), ("segment_bytes", j.segment_bytes),
+                ("segments", len(j._segs)), ("corrupt_tails", len(j.corrupt)))
+
     def status(self, args):
         s = self.tracker.session
         return {
@@ -175,9 +192,13 @@ def make_uplink(agent):
     return Uplink(link, agent.journal, cfg, agent.ident, VERSION, cmds, rand)
 
 
-async def _run(agent, uplink, scenario):
+async def _run(agent, uplink, scenario, console=None):
     agent.start()
     up_task = asyncio.create_task(uplink.run())
+    if console:
+        from .console import Console
+
+        asyncio.create_task(Console(agent.hal, agent, console[0], console[1]).run())
     if scenario is None:
         await agent.sample_loop()
         return
@@ -199,12 +220,19 @@ def main(argv=None):
     try:
         agent, scenario = build(hal)
     except (config.ConfigError, boards.BoardError) as e:
-        # A site's config or board file is wrong: say which key, and do not start.
+        # A site's config or board file is wrong: say which key, and do not start. The console
+        # still answers, so a technician can see why and fix the config.
         print("laddvakt: cannot start: %s" % e)
+        console = hal.console()
+        if console:
+            from .console import Console
+
+            asyncio.run(Console(hal, None, console[0], console[1], str(e)).run())
         return 2
     hal.net_up(agent.cfg)
     uplink = make_uplink(agent)
-    asyncio.run(_run(agent, uplink, scenario))
+    agent.uplink = uplink
+    asyncio.run(_run(agent, uplink, scenario, hal.console()))
     summary = {
         "sessions": agent.sessions,
         "journal_seq": agent.journal.seq,

@@ -1,6 +1,6 @@
 # The meter service: health counters, PowerMeterFailure after the grace and cleared on
 # recovery, guarded energy, and the split when the meter is replaced.
-from fwtest import run
+from fwtest import raises, run
 from laddvakt import config
 from laddvakt.meters import profiles as pf
 from laddvakt.meters.service import MeterService
@@ -44,7 +44,7 @@ def setup(**over):
 def edges(faults):
     out = []
     state = False
-    for c, on in faults:
+    for _code, on in faults:
         if on != state:
             out.append(on)
             state = on
@@ -195,11 +195,8 @@ def test_board_meter_is_built_from_board_and_config():
         e = x
     assert e is not None and "unknown meter profile 'nope'" in str(e)
     for kind in ("s0", "pulse"):
-        try:
-            build_meter(hal, dict(BOARD, meter={"type": kind}), config.defaults())
-            assert False
-        except config.ConfigError as x:
-            assert "meter" in str(x)
+        e = raises(config.ConfigError, build_meter, hal, dict(BOARD, meter={"type": kind}), config.defaults())
+        assert "meter" in str(e)
 
 
 run(globals())

@@ -64,7 +64,7 @@ def test_power_meter_failure_after_three_failed_polls_and_cleared():
     with meter_rig("dtsu666", load=Load(0), clock=lambda: 0.0) as (model, sim, fw):
         assert sample(fw)["ok"]
         sim.inject(*["none"] * 12)  # 4 polls x 3 requests would time out; the first fails each poll
-        for i in range(3):
+        for _ in range(3):
             r = sample(fw)
             assert not r["ok"]
         assert [f[:2] for f in r["faults"]] == [["PowerMeterFailure", True]]

@@ -92,6 +92,18 @@ class Esp32Hal:
 
         return Pin(num, Pin.IN, Pin.PULL_UP), Pin.IRQ_FALLING
 
+    def console(self):
+        """The REPL UART: sys.stdin can be polled without blocking on the ESP32 port, and
+        Ctrl-C still reaches the REPL, so mpremote can always take the board back."""
+        import sys
+
+        return sys.stdin, sys.stdout.write
+
+    def reboot(self):
+        import machine
+
+        machine.reset()
+
     def wdt(self, timeout_ms):
         from machine import WDT
 

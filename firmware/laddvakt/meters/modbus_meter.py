@@ -47,3 +47,15 @@ class ModbusMeter:
 
     def counters(self):
         return self.master.counters()
+
+    def scan(self):
+        """Console `meter scan`: every device on this meter's line, one line each. It holds
+        the line (and the sampling step) for about 247 x 50 ms when few devices answer."""
+        from .scan import scan
+
+        lines = []
+        for d in scan(self.master):
+            alt = [c for c in d["candidates"] if c != d["profile"]]
+            lines.append("address %d: %s%s\n" % (d["address"], d["profile"] or "unknown device",
+                                                  " (also matches %s)" % ", ".join(alt) if alt else ""))
+        return "".join(lines) or "no device answered on addresses 1-247\n"
