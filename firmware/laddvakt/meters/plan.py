@@ -50,28 +50,43 @@ def _scale(v, exp):
     return (v + d // 2) // d if v >= 0 else -((-v + d // 2) // d)
 
 
-def _f32(bits, exp):
-    e2 = (bits >> 23) & 0xFF
+def _f32(hi, lo, exp):
+    # From the two words, never as one 32-bit integer: on an ESP32 a small int has 31 bits,
+    # and anything larger is a heap allocation in the hot path.
+    e2 = (hi >> 7) & 0xFF
     if e2 == 0xFF:
         return None  # NaN or infinity: the meter has no valid value
-    m = bits & 0x7FFFFF
+    m = ((hi & 0x7F) << 16) | lo
     if e2:
         m |= 0x800000
         e2 -= 150
     else:
         e2 = -149
-    num = m
-    den = 1
-    if exp >= 0:
-        num *= 10 ** exp
-    else:
-        den = 10 ** -exp
     if e2 >= 0:
-        num <<= e2
+        v = _scale(m << e2, exp)  # 2**23 register units or more: the value itself is large
+    elif exp >= 0:
+        # m x 10**exp / 2**s = m x 5**exp / 2**(s - exp), rounded half up. With m split into
+        # 12-bit halves no intermediate outgrows a small int unless the result does.
+        p5 = 5 ** exp
+        t = -e2 - exp
+        a = (m >> 12) * p5
+        b = (m & 0xFFF) * p5
+        if t <= 0:
+            v = ((a << 12) + b) << -t
+        elif t <= 12:
+            v = (a << (12 - t)) + ((b + (1 << (t - 1))) >> t)
+        elif t < 40:
+            v = (a + (1 << (t - 13)) + (b >> 12)) >> (t - 12)
+        else:
+            v = 0  # below half a unit: m x 5**exp < 2**38
     else:
-        den <<= -e2
-    v = (num + den // 2) // den
-    return -v if bits >> 31 else v
+        s = -e2
+        if s >= 26:
+            v = 0  # m / 2**s < 0.25 before the division by 10**-exp
+        else:
+            den = (10 ** -exp) << s
+            v = (m + den // 2) // den
+    return -v if hi & 0x8000 else v
 
 
 def decode(b, o, typ, wo, exp):
@@ -86,18 +101,23 @@ def decode(b, o, typ, wo, exp):
         return _scale(v - 0x10000 if v & 0x8000 else v, exp)
     if typ == U64:
         v = 0
+        ones = 0
         for k in range(4):
-            v = (v << 16) | _word(b, o + 2 * (3 - k if wo == LO else k))
-        return None if v == 0xFFFFFFFFFFFFFFFF else _scale(v, exp)
+            w = _word(b, o + 2 * (3 - k if wo == LO else k))
+            ones += w == 0xFFFF
+            v = (v << 16) | w
+        return None if ones == 4 else _scale(v, exp)
     hi = _word(b, o + 2 if wo == LO else o)
     lo = _word(b, o if wo == LO else o + 2)
-    v = (hi << 16) | lo
     if typ == F32:
-        return _f32(v, exp)
+        return _f32(hi, lo, exp)
     if typ == U32:
-        return None if v == 0xFFFFFFFF else _scale(v, exp)
+        return None if hi == 0xFFFF and lo == 0xFFFF else _scale((hi << 16) | lo, exp)
     if typ == I32:
-        if v == 0x7FFFFFFF:
+        if hi == 0x7FFF and lo == 0xFFFF:
             return None
-        return _scale(v - 0x100000000 if v & 0x80000000 else v, exp)
+        if hi & 0x8000:
+            # Two's complement by words, so a small negative value stays a small int.
+            return -_scale((((hi ^ 0xFFFF) << 16) | (lo ^ 0xFFFF)) + 1, exp)
+        return _scale((hi << 16) | lo, exp)
     raise ValueError("register type %d" % typ)
