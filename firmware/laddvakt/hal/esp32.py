@@ -87,10 +87,15 @@ class Esp32Hal:
         return Rs485Uart(u, Pin(de, Pin.OUT) if de is not None else None)
 
     def s0_input(self, num):
-        """The S0 pulse input (open collector: pulled up, a pulse pulls it low)."""
+        """The S0 pulse input (open collector: pulled up, a pulse pulls it low). GPIO 34-39 of
+        the ESP32 are input-only without internal pull-ups: the board pulls those up itself
+        (docs/boards.md)."""
+        import sys
+
         from machine import Pin
 
-        return Pin(num, Pin.IN, Pin.PULL_UP), Pin.IRQ_FALLING
+        pull = None if sys.platform == "esp32" and 34 <= num <= 39 else Pin.PULL_UP
+        return Pin(num, Pin.IN, pull), Pin.IRQ_FALLING
 
     def console(self):
         """The REPL UART: sys.stdin can be polled without blocking on the ESP32 port, and
