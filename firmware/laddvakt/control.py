@@ -74,6 +74,7 @@ class Controller:
         self._plan_due = 0
         self._plan_wh0 = 0
         self.unavailable = False
+        self.local_cap_da = self.station_da  # the console's `limit`
         self.duty = DUTY_OFF
         self.offer_da = 0
         self.limit_da = self.station_da  # the offer before pausing rules (for the overcurrent check)
@@ -133,6 +134,19 @@ class Controller:
         self.prices = prices
         self._plan_key = None
 
+    def console(self, amps):
+        """The serial console's `limit [amps]` (console.py): a technician's cap on the offer,
+        kept until changed (80 lifts it); without amps, what limits the offer now."""
+        if amps is not None:
+            self.local_cap_da = amps * 10
+            self.refresh()
+        dr = self.dr.limit(self._now)
+        return ("offer %d.%d A (pilot %s, %s); station %d A, console cap %d A, demand response %s%s\n"
+                % (self.offer_da // 10, self.offer_da % 10, self.state, self.status,
+                   self.station_da // 10, self.local_cap_da // 10,
+                   "-" if dr is None else "%d.%d A" % (dr // 10, dr % 10),
+                   ", fail-safe" if self.dr.stale else ""))
+
     # ---- limits ----------------------------------------------------------------------
     def _fleet_allows(self, now_ms, wall):
         v = self.vehicle
@@ -177,14 +191,17 @@ class Controller:
 
     def _offer(self, now_ms, wall):
         lim = self.profiles.limit_at(wall, self.tx_start)
+        if self.local_cap_da < lim:
+            lim = self.local_cap_da
         cap = self.dr.limit(now_ms)
         if cap is not None and cap < lim:
             lim = cap
         if self.faults.is_active("HighTemperature"):
             t = self.hw.temp_c()
             lim = 0 if t is not None and t >= self.temp_stop_c else lim // 2
-        if self.faults.is_active("InternalError") and (
-                self.suspend_check is None or self.suspend_check()):
+        if self.faults.is_active("PowerMeterFailure") or (
+                self.faults.is_active("InternalError")
+                and (self.suspend_check is None or self.suspend_check())):
             lim = 0
         self.limit_da = lim
         if not self._fleet_allows(now_ms, wall):
@@ -331,12 +348,15 @@ class Controller:
         self._obs_w = 0
         self._plan_key = None
 
-    def session_ended(self):
+    def session_ended(self, resume=False):
+        """resume: the session was split (a meter replaced), the next one continues it."""
         self.in_session = False
         self.sid = None
         self.tx_start = None
         self.plan = None
         self._plan_key = None
+        if resume:
+            return
         self.profiles.end_session()
         self.auth.revoke()
         # A session_limit command lasts one session.

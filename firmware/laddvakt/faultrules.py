@@ -19,7 +19,9 @@ RULES = {
     "PowerSwitchFailure": (STOP, "EmergencyStop", RESET),
     "OverCurrentFailure": (STOP, "EmergencyStop", UNPLUG),
     "HighTemperature": (DERATE, None, SELF),
-    "PowerMeterFailure": (STOP, "Other", OWNER),
+    # Paused, not stopped: no energy flows unmetered, and the session stays open to end when
+    # the EV leaves, at the last booked reading (the meter layer flags it, docs/meters.md).
+    "PowerMeterFailure": (DERATE, None, OWNER),
     # The journal raises it when full and its on_journal_full policy decides whether charging
     # goes on: control pauses while Controller.suspend_check() says so (no check wired: pause).
     "InternalError": (DERATE, None, OWNER),

@@ -180,6 +180,18 @@ def test_soc_taper_lowers_the_draw_above_80_percent():
     assert r.ctl.status == "SuspendedEV"  # full: the EV went to B
 
 
+def test_console_limit():
+    r = Rig([_visit()])
+    r.run_to(30000)
+    text = r.agent.limits.console(10)
+    assert r.ctl.offer_da == 100 and r.st.duty == duty_for_current(100)
+    assert text.startswith("offer 10.0 A (pilot C, Charging)") and "console cap 10 A" in text, text
+    assert "offer 10.0 A" in r.agent.limits.console(None)
+    r.agent.limits.console(80)
+    r.run_to(31000)
+    assert r.ctl.offer_da == 320
+
+
 def test_status_json_is_cached_until_it_changes():
     r = Rig([_visit()])
     r.run_to(5000)

@@ -131,23 +131,25 @@ def test_high_temperature_derates_then_pauses_then_recovers():
     assert r.ctl.status == "Charging" and not r.ends()  # derate never ends the session
 
 
-def _external(code):
-    r = Rig([_visit()])
-    r.run_to(100000)
-    r.agent.set_fault(code, True, "raised elsewhere")
-    r.run_to(101000)
-    _stopped(r, code, "Other")
-    r.run_to(150000)
-    r.agent.set_fault(code, False)
-    r.run_to(151000)
-    # Cleared by its owner; the EV is still plugged in, its session over.
-    assert r.ctl.status == "Finishing" and not r.st.closed
-    r.run_to(305000)
-    assert r.ctl.status == "Available" and len(r.ends()) == 1
-
-
 def test_power_meter_failure_from_the_meter_layer():
-    _external("PowerMeterFailure")
+    # The simulated meter stops answering; the meter layer raises the fault after its grace.
+    r = Rig([_visit()], [{"at_s": 100, "meter_down": True}, {"at_s": 200, "meter_down": False}])
+    r.run_to(99000)
+    assert r.ctl.status == "Charging"
+    while not r.agent.faults.is_active("PowerMeterFailure") and r.up < 160000:
+        r.run_to(r.up + 1000)
+    assert r.agent.faults.is_active("PowerMeterFailure"), r.up
+    r.run_to(r.up + 8000)
+    # Paused, not ended: nothing flows unmetered, the session stays open.
+    assert r.ctl.status == "SuspendedEVSE" and r.st.power_w == 0 and not r.st.closed
+    assert not r.ends() and '"PowerMeterFailure"' in r.ctl.status_json()
+    r.run_to(215000)
+    # The meter answers again and the meter layer clears it: charging resumes.
+    assert not r.agent.faults.is_active("PowerMeterFailure")
+    assert r.ctl.status == "Charging" and r.st.power_w == 11000
+    r.run_to(305000)
+    (e,) = r.ends()
+    assert e["stop_reason"] == "EVDisconnected" and r.ctl.status == "Available"
 
 
 def test_internal_error_from_the_journal_pauses():

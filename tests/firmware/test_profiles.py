@@ -11,8 +11,8 @@ V = 230
 def prof(pid, purpose, kind, periods, stack=0, unit="A", start=None, dur=None, recur=None,
          vf=None, vt=None):
     sch = {"chargingRateUnit": unit,
-           "chargingSchedulePeriod": [dict(startPeriod=s, limit=l, numberPhases=n)
-                                      for s, l, n in periods]}
+           "chargingSchedulePeriod": [dict(startPeriod=s, limit=lim, numberPhases=n)
+                                      for s, lim, n in periods]}
     if start is not None:
         sch["startSchedule"] = start
     if dur is not None:

@@ -84,6 +84,7 @@ class SimStation:
         self.welded = False
         self.rcd = False
         self.temp = scenario.get("temp_c")
+        self.meter_down = False  # the meter stops answering (PowerMeterFailure tests)
         self.power_w = 0
         self._pending = None  # (effective at ms, power)
         self._up = 0
@@ -135,6 +136,7 @@ class SimStation:
             self._ei += 1
             self.rcd = e.get("rcd", self.rcd)
             self.temp = e.get("temp_c", self.temp)
+            self.meter_down = e.get("meter_down", self.meter_down)
             if e.get("weld"):
                 self.welded = self.closed
         i = -1
@@ -206,6 +208,8 @@ class SimStation:
     # ---- the meter -------------------------------------------------------------------
     def read(self):
         """(import energy in Wh, active power in W)."""
+        if self.meter_down:
+            raise OSError(110, "simulated meter does not answer")
         return self.register_mwh // _MWH_PER_WH, self.power_w
 
     def current_da(self):
