@@ -5,9 +5,7 @@ import json
 _MAX_ID = 64
 
 
-class CommandError(ValueError):
-    # A ValueError, so command handlers in other modules reject bad arguments with a plain
-    # ValueError and the sender gets its text as the error.
+class CommandError(Exception):
     pass
 
 
@@ -69,7 +67,7 @@ class CommandHandler:
                     "unknown command '%s' (known: %s)" % (cmd, ", ".join(sorted(self.handlers)))
                 )
             return _reply(cid, True, fn(args))
-        except ValueError as e:
+        except CommandError as e:
             self.errors += 1
             return _reply(_safe_id(payload), False, str(e))
         except Exception as e:  # a handler bug must not take the agent down

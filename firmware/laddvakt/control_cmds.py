@@ -1,8 +1,10 @@
-# MQTT/console commands of charging control: name -> handler(args) -> result dict. A bad
-# argument raises ValueError with the reason; the command transport turns it into an error
-# reply. Kept apart from the transport so either can change alone. docs/mqtt.md lists them.
+# MQTT/console commands of charging control: name -> handler(args) -> result dict. The
+# control code rejects a bad argument with ValueError; each handler hands that to the
+# transport as its CommandError, so the sender gets the reason as an error reply. Kept apart
+# from the transport so either can change alone. docs/mqtt.md lists them.
 from . import fleet
 from . import profiles as prof
+from .commands import CommandError
 
 _FAULT_CODES = ("PowerSwitchFailure",)
 
@@ -167,13 +169,23 @@ def control_commands(agent):
         ctl.clear_fault(code)
         return {"faults": agent.faults.codes()}
 
-    return {
+    def rejecting(fn):
+        def handler(args):
+            try:
+                return fn(args)
+            except ValueError as e:
+                raise CommandError(str(e))
+
+        return handler
+
+    table = {
         "authorize": authorize, "remote_start": remote_start, "remote_stop": remote_stop,
         "set_profile": set_profile, "clear_profile": clear_profile, "get_profiles": get_profiles,
         "get_composite_schedule": get_composite_schedule, "limit": limit,
         "session_limit": session_limit, "prices": prices, "fleet_schedule": fleet_schedule,
         "availability": availability, "clear_fault": clear_fault,
     }
+    return {name: rejecting(fn) for name, fn in table.items()}
 
 
 def plan_json(p):

@@ -3,6 +3,7 @@
 # availability. Faults have their own file (test_control_faults.py).
 from ctlrig import Rig
 from fwtest import raises, run
+from laddvakt.commands import CommandError
 from laddvakt.config import ConfigError
 from laddvakt.control_cmds import control_commands
 from laddvakt.pilot import DUTY_OFF, current_for_duty, duty_for_current
@@ -91,7 +92,7 @@ def test_limit_command_errors():
                 {"current_a": -1, "duration_s": 5}, {"current_a": "x", "duration_s": 5}):
         try:
             cmds["limit"](bad)
-        except ValueError:
+        except CommandError:
             continue
         raise AssertionError(bad)
 

@@ -2,6 +2,7 @@
 # stop; the ID tag and vehicle id land on the session records.
 from ctlrig import Rig
 from fwtest import raises, run
+from laddvakt.commands import CommandError
 from laddvakt.auth import Authorizer
 from laddvakt.control_cmds import control_commands
 
@@ -86,7 +87,7 @@ def test_same_tag_again_stops_locally():
     r = Rig([_visit(id_tag="AAA")], auth_mode="list", auth_list="AAA,BBB")
     cmds = control_commands(r.agent)
     r.run_to(60000)
-    raises(ValueError, cmds["authorize"], {"id_tag": "BBB"})  # someone else's card: no
+    raises(CommandError, cmds["authorize"], {"id_tag": "BBB"})  # someone else's card: no
     cmds["authorize"]({"id_tag": "AAA"})
     r.run_to(61000)
     assert r.ends()[0]["stop_reason"] == "Local"
@@ -101,7 +102,7 @@ def test_remote_start_and_stop():
     cmds = control_commands(r.agent)
     r.run_to(30000)
     assert r.ctl.status == "Preparing"
-    raises(ValueError, cmds["remote_stop"], {})  # no session yet
+    raises(CommandError, cmds["remote_stop"], {})  # no session yet
     assert cmds["remote_start"]({"id_tag": "FLEET-7", "vehicle_id": "BUS-7"})["status"] == "Accepted"
     r.run_to(32000)
     (s,) = r.records("session_start")
@@ -121,7 +122,7 @@ def test_command_argument_errors():
     for name, args in (("authorize", {}), ("authorize", {"id_tag": "X" * 21}),
                        ("remote_start", {"id_tag": 5}), ("availability", {"available": 1}),
                        ("clear_fault", {"code": "GroundFailure"})):
-        raises(ValueError, cmds[name], args)
+        raises(CommandError, cmds[name], args)
 
 
 run(globals())

@@ -3,6 +3,7 @@
 from ctlrig import T0, Rig
 from fwtest import raises, run
 from laddvakt import profiles as P
+from laddvakt.commands import CommandError
 from laddvakt.control_cmds import control_commands
 
 V = 230
@@ -156,9 +157,9 @@ def test_commands_set_get_clear_composite():
     assert cmds["clear_profile"]({"id": 7}) == {"status": "Accepted", "cleared": 1}
     assert cmds["clear_profile"]({"id": 7})["status"] == "Unknown"
     assert r.ctl.offer_da == 320
-    raises(ValueError, cmds["set_profile"], {"profile": {"chargingProfileId": 1}})
-    raises(ValueError, cmds["clear_profile"], {"purpose": "Nope"})
-    raises(ValueError, cmds["get_composite_schedule"], {"duration": 0})
+    raises(CommandError, cmds["set_profile"], {"profile": {"chargingProfileId": 1}})
+    raises(CommandError, cmds["clear_profile"], {"purpose": "Nope"})
+    raises(CommandError, cmds["get_composite_schedule"], {"duration": 0})
 
 
 def test_profile_limits_the_ev():
