@@ -11,7 +11,7 @@ from .commands import CommandHandler
 from .faults import Faults
 from .journal import Journal
 from .memstat import MemStat
-from .tariff import FlatTariff
+from .pricing import Pricing, charge_state
 from .tracker import SessionTracker
 
 
@@ -28,7 +28,7 @@ class Agent:
         self.ticker = ticker
         self.plant = plant  # the simulated EV and meter, on the unix-sim board
         self.clock = Clock()
-        self.tariff = FlatTariff.from_config(cfg)
+        self.pricing = Pricing(cfg, hal.data_dir, self._log, self.clock, ident)
         self.tracker = SessionTracker(self._new_sid)
         self.faults = Faults()
         self.mem = MemStat(hal.bench)
@@ -57,6 +57,7 @@ class Agent:
 
     def start(self):
         self._log(jf.TYPE_BOOT, records.boot(self.clock, 0, self.ident, VERSION, self.board["name"]))
+        self.pricing.start(0)
 
     def step(self, up_ms):
         """One sample: clock sync, readings, session tracking, periodic values."""
@@ -75,24 +76,53 @@ class Agent:
             self.meter_errors += 1
             return
         tag = self.plant.id_tag() if self.plant else None
-        ev = self.tracker.on_sample(up_ms, clock.wall_s(up_ms), clock.quality(),
-                                    self.pilot.read(), energy, tag)
+        pilot = self.pilot.read()
+        wall = clock.wall_s(up_ms)
+        ev = self.tracker.on_sample(up_ms, wall, clock.quality(), pilot, energy, tag)
+        pr = self.pricing
+        st = charge_state(pilot, power)
+        reading = None
         if ev:
             kind, s = ev
             if kind == "start":
-                self._log(jf.TYPE_SESSION_START, records.session_start(clock, self.ident, s, self.tariff))
+                self._log(jf.TYPE_SESSION_START, records.session_start(
+                    clock, self.ident, s, pr.tariff, pr.open(s, wall, up_ms, energy, st)))
                 self._next_mv_ms = up_ms + self.cfg["meter_value_interval_s"] * 1000
             else:
-                cost = self.tariff.session_cost(s)
-                self._log(jf.TYPE_SESSION_END, records.session_end(clock, self.ident, s, self.tariff, cost))
-                self.sessions += 1
+                self.end_session(s)
+        elif self.tracker.session is not None:
+            reading = pr.sample(up_ms, wall, self.tracker.session.sid, energy, st)
         s = self.tracker.session
+        if s is None:
+            pr.idle_step(up_ms, wall, energy)
         iv = self.cfg["meter_value_interval_s"]
         if s is not None and iv and up_ms >= self._next_mv_ms:
             # OCPP MeterValueSampleInterval: counted from the session's start.
             self._next_mv_ms += iv * 1000
-            self._log(jf.TYPE_METER, records.meter(clock, up_ms, self.ident, s.sid, energy, power))
+            self._log(jf.TYPE_METER, records.meter(clock, up_ms, self.ident, s.sid, energy, power,
+                                                   extra=pr.reading_fields()))
+        elif reading is not None and s is not None:
+            # The price or the charge state changed here: the backend's recomputation needs
+            # the register at this point (docs/tariffs.md).
+            self._log(jf.TYPE_METER, records.meter(clock, up_ms, self.ident, s.sid, energy, power,
+                                                   reading.pop("ctx"), pr.reading_fields()))
         self.mem.note()
+
+    def end_session(self, s):
+        """Journal the end of session s (already closed by the tracker): priced, signed."""
+        pr = self.pricing
+        up = s.end_up
+        meter_serial = getattr(self.meter, "serial", None) or self.cfg["meter_serial"]
+        bill = pr.close(s, s.end_t, up, s.meter_stop_wh, self.cfg["device_id"], VERSION,
+                        meter_serial, "T%d" % (self.journal.seq + 1))
+        text = records.session_end(self.clock, self.ident, s, pr.tariff, bill["cost_minor"], bill)
+        if len(text) > jf.MAX_PAYLOAD:
+            # Many tariff changes: keep the totals and the signature, drop the line detail.
+            for seg in bill["receipt"]["segs"]:
+                seg["lines"] = None
+            text = records.session_end(self.clock, self.ident, s, pr.tariff, bill["cost_minor"], bill)
+        self._log(jf.TYPE_SESSION_END, text)
+        self.sessions += 1
 
     async def sample_loop(self, until_ms=None):
         while until_ms is None or self.up_ms < until_ms:
@@ -106,6 +136,7 @@ class Agent:
             "delivered_seq": self.journal.delivered,
             "uptime_ms": self.up_ms,
             "faults": self.faults.codes(),
+            "cost_minor": self.pricing.cost.running_minor() if self.pricing.cost else None,
         }
 
 
@@ -150,6 +181,9 @@ def make_uplink(agent):
         keepalive=cfg["mqtt_keepalive_s"],
     )
     cmds = CommandHandler({"ping": lambda a: {"pong": True}, "status": agent.status})
+    pr = agent.pricing
+    cmds.handlers.update({"tariff_set": pr.cmd_tariff_set, "prices_set": pr.cmd_prices_set,
+                          "tariff_get": pr.cmd_tariff_get})
     rnd = agent.hal.urandom
 
     def rand(n):

@@ -24,10 +24,14 @@ SCHEMA = {
     "journal_max_bytes": (int, 262144, 8192, 16777216),
     "wifi_ssid": (str, "", 0, 32),
     "wifi_password": (str, "", 0, 64),
+    # billing (issue 6): the HMAC key that signs session_end records (hex, provisioned
+    # per device; empty = unsigned) and the meter's serial for the signed payload.
+    "sign_key": (str, "", 0, 128),
+    "meter_serial": (str, "", 0, 32),
 }
 
 # Never printed or published; shown as "***" by anything that displays config.
-SECRETS = ("mqtt_password", "wifi_password")
+SECRETS = ("mqtt_password", "wifi_password", "sign_key")
 
 
 class ConfigError(ValueError):
