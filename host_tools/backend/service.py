@@ -39,6 +39,7 @@ class Backend:
         self.subscriptions = [(("$share/%s/" % share if share else "") + PREFIX + "+/recs", 1),
                               (PREFIX + "+/status", 1)]
         self.keys = keys or {}
+        self.batches = 0  # recs messages this worker handled
         self.flagged = []  # verdicts of sessions whose cost or signature failed a check
         self.host, self.port = host, port
         self.on_receipt = on_receipt
@@ -124,6 +125,7 @@ class Backend:
                 _log("receipt handler failed: %r" % e)
 
     def _handle_batch(self, dev, payload):
+        self.batches += 1
         batch = _decode(payload)
         # A dev that is missing or of the wrong type is left to the schema's clearer message.
         if isinstance(batch, dict) and isinstance(batch.get("dev"), str) and batch["dev"] != dev:
