@@ -144,7 +144,7 @@ class Backend:
             session = self.store.session(rec["sid"])
             # A sid already billed under another record keeps its first receipt only.
             if session and session["install"] == batch["install"] and session["end_seq"] == rec["seq"]:
-                receipts.append(format_receipt(session))
+                receipts.append(format_receipt(session, self.store.receipt(rec["sid"])))
         return receipts
 
     def _handle_status(self, dev, payload):

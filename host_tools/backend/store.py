@@ -194,6 +194,11 @@ class Store:
             out += [json.loads(r["body"]) for r in rows]
         return out
 
+    def receipt(self, sid):
+        """The device's receipt of session sid (the session_end's `receipt`), or None."""
+        rows = self._query("SELECT receipt FROM receipts WHERE sid = ?", (sid,))
+        return json.loads(rows[0]["receipt"]) if rows and rows[0]["receipt"] else None
+
     def records_of_type(self, install, rtype):
         rows = self._query("SELECT body FROM records WHERE install = ? AND type = ? ORDER BY seq",
                            (install, rtype))
