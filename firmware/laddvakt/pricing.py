@@ -175,6 +175,20 @@ class Pricing:
         """Every sample without a session: updates apply at once."""
         self._apply_pending(up, t, None, wh, None)
 
+    # ---- a seam for session continuity (journal): the open session's pricing state ----------
+    def session_state(self):
+        """JSON-able state of the open session's pricing, or None; resume() takes it back."""
+        if self.cost is None:
+            return None
+        return {"cost": self.cost.to_dict(), "signed": self._signed, "start_price": self._start_price}
+
+    def resume(self, state):
+        """Continue a session priced before a restart. The tariff and schedule in force must
+        be the ones the state names (they are on flash: tariff.json, prices.json)."""
+        self.cost = SessionCost.from_dict(state["cost"], self.tariff, self.sched)
+        self._signed = state["signed"]
+        self._start_price = state["start_price"]
+
     def reading_fields(self):
         """Fields a periodic meter record of the open session carries: state and running cost."""
         c = self.cost

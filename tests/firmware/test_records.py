@@ -23,6 +23,9 @@ REQUIRED = {
                     "energy_wh", "duration_s", "stop_reason", "id_tag", "currency",
                     "minor_unit", "price_minor_per_kwh", "cost_minor"),
     "fault": ("code", "active", "info", "sid"),
+    # billing (pricing.py; tests/firmware/test_pricing.py checks their contents)
+    "tariff_change": ("sid", "energy_wh", "st", "tariff", "sched"),
+    "price_schedule": ("id", "start", "step_s", "prices", "parts"),
 }
 STOP_REASONS = ("EmergencyStop", "EVDisconnected", "HardReset", "Local", "Other", "PowerLoss",
                 "Reboot", "Remote", "SoftReset", "UnlockCommand", "DeAuthorized")
