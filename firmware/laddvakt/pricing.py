@@ -10,7 +10,7 @@ from micropython import const
 from . import sign
 from .commands import CommandError
 from .config import ConfigError
-from .billing import CHARGING, EDGE, IDLE, PRICE, STATES, SessionCost
+from .billing import CHARGING, IDLE, PRICE, STATES, SessionCost
 from .cost import round_div_half_up
 from .prices import PriceSchedule, ScheduleError
 from .tariff import PRICE_SCALE, Tariff, TariffError
@@ -136,6 +136,10 @@ class Pricing:
     def _apply_pending(self, up, t, sid, wh, st):
         if self._pending_t is None and self._pending_s is None:
             return
+        c = self.cost
+        t_new = self._pending_t
+        if c is not None and t_new is not None and (t_new.currency, t_new.minor_unit) != (c.currency, c.minor_unit):
+            return  # a session is billed in one currency: a new currency waits for its end
         if self._pending_t is not None:
             self.tariff = self._pending_t
             _write_atomic(self._tpath, self.tariff.to_json())

@@ -110,6 +110,21 @@ def test_session_split_and_signature():
     assert bill2 == bill
 
 
+def test_a_new_currency_waits_for_the_session_to_end():
+    fresh()
+    pr, recs = make()
+    pr.start(0)
+    s = Session("5f0c2a9e81d3-00000002", 1000, T0 + 1, "synced", 100, None)
+    pr.open(s, T0 + 1, 1000, 100, CHARGING)
+    pr.cmd_tariff_set({"tariff": dict(TARIFF, currency="EUR")})
+    pr.sample(61000, T0 + 61, s.sid, 200, CHARGING)
+    assert pr.tariff.id == "config" and len(recs) == 1
+    s.end_up, s.end_t, s.meter_stop_wh = 121000, T0 + 121, 300
+    assert pr.close(s, T0 + 121, 121000, 300, "d", "0", "", "T3")["currency"] == "SEK"
+    pr.idle_step(181000, T0 + 181, 300)
+    assert pr.tariff.currency == "EUR" and recs[-1][1]["tariff"]["currency"] == "EUR"
+
+
 def test_signing_key_is_a_secret():
     cfg = config.merged({"sign_key": "abcd" * 8})
     assert config.masked(cfg)["sign_key"] == "***"

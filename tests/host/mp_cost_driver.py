@@ -3,6 +3,7 @@
 # (Pricing, SessionCost, Tariff) the way app.Agent.step does, and answers with the
 # records the agent would journal plus the device's receipt.
 import json
+import os
 import sys
 
 from laddvakt.clock import Clock
@@ -11,10 +12,6 @@ from laddvakt.pricing import Pricing
 from laddvakt.tracker import Session
 
 STATE = {"charging": 1, "idle": 2, "suspended": 0}
-
-
-class _Cfg(dict):
-    pass
 
 
 def run_case(case, data_dir):
@@ -31,7 +28,6 @@ def run_case(case, data_dir):
            "sign_key": case.get("key", "")}
     for name in ("tariff.json", "prices.json"):
         try:
-            import os
             os.remove(data_dir + "/" + name)
         except OSError:
             pass

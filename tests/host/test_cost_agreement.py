@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import date, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -76,8 +77,13 @@ def cases(draw):
     steps = draw(st.lists(st.tuples(st.integers(0, 7200000), st.integers(0, 9000),
                                     st.sampled_from(["charging", "idle", "suspended"])),
                           min_size=1, max_size=40))
+    tariff = draw(tariffs())
+    # Holidays around the session, so the weekday-7 rule is exercised.
+    day0 = t0 // 86400
+    tariff["holidays"] = sorted({(date(1970, 1, 1) + timedelta(days=day0 + d)).isoformat()
+                                 for d in draw(st.lists(st.integers(-1, 4), max_size=3))})
     case = {"t0": t0, "wh0": draw(st.integers(0, 10 ** 8)), "st0": draw(st.sampled_from(["charging", "idle"])),
-            "steps": steps, "tariff": draw(tariffs()),
+            "steps": steps, "tariff": tariff,
             "sync_at": draw(st.sampled_from([0, 0, 0, 1, len(steps) // 2, len(steps) + 1]))}
     span = sum(s[0] for s in steps) // 1000 + 7200
     if draw(st.booleans()):

@@ -2,7 +2,6 @@
 three backend workers on one mosquitto splitting a fleet by a shared subscription."""
 import copy
 import json
-import threading
 
 import paho.mqtt.client as mqtt
 import pytest
