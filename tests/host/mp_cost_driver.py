@@ -6,6 +6,7 @@ import json
 import os
 import sys
 
+from laddvakt import records
 from laddvakt.clock import Clock
 from laddvakt.ident import Identity
 from laddvakt.pricing import Pricing
@@ -31,7 +32,8 @@ def run_case(case, data_dir):
             os.remove(data_dir + "/" + name)
         except OSError:
             pass
-    pr = Pricing(cfg, data_dir, log, clock, Identity("5f0c2a9e81d3", 1))
+    ident = Identity("5f0c2a9e81d3", 1)
+    pr = Pricing(cfg, data_dir, log, clock, ident)
     t0 = case["t0"]
     if case["sync_at"] == 0:
         clock.sync(0, t0)
@@ -43,9 +45,7 @@ def run_case(case, data_dir):
     pr.idle_step(up, clock.wall_s(up), wh)
     s = Session("5f0c2a9e81d3-00000009", up, clock.wall_s(up), clock.quality(), wh, None)
     st = STATE[case["st0"]]
-    d = {"type": "session_start", "t": clock.wall_s(up), "up": up, "sid": s.sid, "meter_start_wh": wh}
-    d.update(pr.open(s, clock.wall_s(up), up, wh, st))
-    log(0, json.dumps(d))
+    log(0, records.session_start(clock, ident, s, pr.tariff, pr.open(s, clock.wall_s(up), up, wh, st)))
     for i, (dt, dwh, stn) in enumerate(case["steps"]):
         up += dt
         wh += dwh
@@ -60,17 +60,14 @@ def run_case(case, data_dir):
         st = STATE[stn]
         r = pr.sample(up, t, s.sid, wh, st)
         if r is not None or i % 7 == 6:
-            d = {"type": "meter", "t": t, "up": up, "sid": s.sid, "energy_wh": wh}
-            d.update(pr.reading_fields())
-            log(0, json.dumps(d))
+            ctx = r["ctx"] if r is not None else "Sample.Periodic"
+            log(0, records.meter(clock, up, ident, s.sid, wh, 0, ctx, pr.reading_fields()))
     s.end_up = up
     s.end_t = clock.wall_s(up)
     s.meter_stop_wh = wh
+    s.stop_reason = "EVDisconnected"
     bill = pr.close(s, s.end_t, up, wh, "dev", "0", "SN1", "T1")
-    d = {"type": "session_end", "t": s.end_t, "up": up, "sid": s.sid, "meter_start_wh": s.meter_start_wh,
-         "meter_stop_wh": wh, "energy_wh": s.energy_wh}
-    d.update(bill)
-    log(0, json.dumps(d))
+    log(0, records.session_end(clock, ident, s, pr.tariff, bill["cost_minor"], bill))
     return {"recs": recs, "total": bill["cost_minor"], "receipt": bill["receipt"]}
 
 

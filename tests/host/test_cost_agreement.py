@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from host_tools.backend.recompute import recompute
+from host_tools.backend.store import check, load_validator
 from host_tools.sim import micropython_env
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -132,3 +133,6 @@ def test_a_mid_session_tariff_change_is_billed_in_two_parts(device):
     assert recompute(out["recs"], "5f0c2a9e81d3-00000009")["total"] == 3900
     end = out["recs"][-1]
     assert end["tariffs"] == [["home", 1], ["home", 2]]
+    v = load_validator("record.json")
+    for r in out["recs"]:
+        check(v, r)  # the firmware's own record builders: the contract holds
