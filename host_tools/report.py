@@ -1,6 +1,6 @@
 """Reports from a backend database: python -m host_tools.report --db PATH|URL [options].
 
-  (no option)            the ended sessions as a table; --csv for CSV
+  (no option)            the ended sessions as a table (also --group session); --csv for CSV
   --group tag|station|day|month
                          sessions, energy, cost and hours per ID tag (vehicle), station,
                          day or month (UTC dates); --csv for CSV
@@ -157,7 +157,8 @@ def main(argv=None):
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--db", required=True, help="the backend's SQLite file or postgresql:// URL")
     ap.add_argument("--csv", action="store_true", help="CSV instead of a table")
-    ap.add_argument("--group", choices=GROUPS, help="aggregate per ID tag, station, day or month")
+    ap.add_argument("--group", choices=("session",) + GROUPS,
+                    help="one row per session (the default), or per ID tag, station, day or month")
     ap.add_argument("--invoices", metavar="FILE", help="customers: JSON {name: [ID tags]}")
     ap.add_argument("--month", metavar="YYYY-MM", help="the month to invoice")
     ap.add_argument("--html", metavar="OUT", help="write a self-contained HTML report with charts")
@@ -189,7 +190,7 @@ def main(argv=None):
     if customers:
         for inv in invoices(sessions, receipts, customers, args.month):
             sys.stdout.write(render_invoice(inv) + "\n")
-    elif args.group:
+    elif args.group and args.group != "session":
         groups = grouped(sessions, args.group)
         if args.csv:
             w = csv.writer(sys.stdout, lineterminator="\n")
