@@ -13,6 +13,7 @@ GOAL_RECORDS_PER_S = 1000
 SAMPLES = 20000
 
 _MP_SCRIPT = """
+import gc
 import time
 from laddvakt.billing import SessionCost
 from laddvakt.prices import PriceSchedule
@@ -34,13 +35,21 @@ for i in range(n):
     wh += 20
     c.on_sample(tt, up, wh, 1 if (i // 500) % 2 == 0 else 2)
 dt = time.ticks_diff(time.ticks_us(), t0)
+gc.collect()
+a0 = gc.mem_alloc()
+for i in range(1000):
+    up += 10000
+    tt += 10
+    wh += 20
+    c.on_sample(tt, up, wh, 1)
+alloc = (gc.mem_alloc() - a0) / 1000
 t0 = time.ticks_us()
 for i in range(n):
     up += 10000
     tt += 10
     wh += 20
 dl = time.ticks_diff(time.ticks_us(), t0)
-print((dt - dl) / n)
+print((dt - dl) / n, alloc)
 """.replace("SAMPLES", str(SAMPLES))
 
 
@@ -49,7 +58,8 @@ def cost_us_per_sample():
                        capture_output=True, text=True, timeout=120)
     if p.returncode:
         raise RuntimeError("micropython cost bench failed:\n" + p.stdout + p.stderr)
-    return round(float(p.stdout.split()[-1]), 2)
+    us, alloc = p.stdout.split()[-2:]
+    return round(float(us), 2), round(float(alloc), 1)
 
 
 def _fleet(devices=10, batches=50, per=20):
@@ -105,7 +115,8 @@ def ingest_rate(db, workers, port):
 def measure():
     from host_tools.broker import Broker
 
-    fig = {"tariff_cost_us_per_sample": cost_us_per_sample()}
+    us, alloc = cost_us_per_sample()
+    fig = {"tariff_cost_us_per_sample": us, "tariff_cost_alloc_bytes_per_sample": alloc}
     work = os.path.join(BUILD, "bench_billing")
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
