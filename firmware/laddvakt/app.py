@@ -119,12 +119,8 @@ class Agent:
         meter_serial = getattr(self.meter, "serial", None) or self.cfg["meter_serial"]
         bill = pr.close(s, s.end_t, up, s.meter_stop_wh, self.cfg["device_id"], VERSION,
                         meter_serial, "T%d" % (self.journal.seq + 1))
-        text = records.session_end(self.clock, self.ident, s, pr.tariff, bill["cost_minor"], bill)
-        if len(text) > jf.MAX_PAYLOAD:
-            # Many tariff changes: keep the totals and the signature, drop the line detail.
-            for seg in bill["receipt"]["segs"]:
-                seg["lines"] = None
-            text = records.session_end(self.clock, self.ident, s, pr.tariff, bill["cost_minor"], bill)
+        text = pr.fit(lambda b: records.session_end(self.clock, self.ident, s, pr.tariff, b["cost_minor"], b),
+                      bill, jf.MAX_PAYLOAD)
         self._log(jf.TYPE_SESSION_END, text)
         self.sessions += 1
 

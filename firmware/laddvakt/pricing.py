@@ -17,7 +17,8 @@ from .tariff import PRICE_SCALE, Tariff, TariffError
 
 TYPE_TARIFF_CHANGE = const(60)
 TYPE_PRICE_SCHEDULE = const(61)
-_MAX_SIGNED_READINGS = const(6)  # begin, tariff changes, end: bounded for the frame
+_MAX_SEGS = const(4)  # tariffs (or schedules) per session: later changes wait for its end
+_MAX_SIGNED_READINGS = const(5)  # begin, up to 3 tariff changes, end
 
 
 def charge_state(pilot, power_w, paused=False):
@@ -140,6 +141,8 @@ class Pricing:
         t_new = self._pending_t
         if c is not None and t_new is not None and (t_new.currency, t_new.minor_unit) != (c.currency, c.minor_unit):
             return  # a session is billed in one currency: a new currency waits for its end
+        if c is not None and len(c.segs) + 1 >= _MAX_SEGS:
+            return  # the session_end record must fit one journal frame
         if self._pending_t is not None:
             self.tariff = self._pending_t
             _write_atomic(self._tpath, self.tariff.to_json())
@@ -178,6 +181,21 @@ class Pricing:
     def idle_step(self, up, t, wh):
         """Every sample without a session: updates apply at once."""
         self._apply_pending(up, t, None, wh, None)
+
+    @staticmethod
+    def fit(build, bill, limit):
+        """build(bill) -> the session_end payload; shrink the receipt until it fits limit bytes:
+        first without energy lines, then without segments (totals only). The backend
+        recomputes from the readings either way, and the signature covers neither."""
+        text = build(bill)
+        if len(text) > limit:
+            for seg in bill["receipt"]["segs"]:
+                seg["lines"] = None
+            text = build(bill)
+        if len(text) > limit:
+            bill["receipt"]["segs"] = None
+            text = build(bill)
+        return text
 
     # ---- a seam for session continuity (journal): the open session's pricing state ----------
     def session_state(self):

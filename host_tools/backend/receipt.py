@@ -54,7 +54,9 @@ def receipt_lines(receipt, minor_unit, currency):
     exact sum, so the lines may differ from it by rounding (docs/tariffs.md)."""
     out = []
     money = lambda m: format_money(m, minor_unit, currency)  # noqa: E731
-    for seg in receipt["segs"]:
+    if receipt["segs"] is None:
+        out.append(("Detail", "not carried (record size); totals only"))
+    for seg in receipt["segs"] or []:
         out.append(("Tariff", "%s v%d from %s" % (seg["tariff"], seg["ver"], format_utc(seg["from"]))))
         for t, wh, price in seg["lines"] or []:
             if price is None:

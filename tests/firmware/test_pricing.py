@@ -125,6 +125,37 @@ def test_a_new_currency_waits_for_the_session_to_end():
     assert pr.tariff.currency == "EUR" and recs[-1][1]["tariff"]["currency"] == "EUR"
 
 
+def test_at_most_four_tariffs_per_session():
+    fresh()
+    pr, recs = make()
+    pr.start(0)
+    s = Session("5f0c2a9e81d3-00000002", 1000, T0 + 1, "synced", 100, None)
+    pr.open(s, T0 + 1, 1000, 100, CHARGING)
+    for v in range(4, 9):
+        pr.cmd_tariff_set({"tariff": dict(TARIFF, version=v)})
+        pr.sample(1000 + v * 60000, T0 + 1 + v * 60, s.sid, 100 + v, CHARGING)
+    s.end_up, s.end_t, s.meter_stop_wh = 600000, T0 + 600, 200
+    bill = pr.close(s, T0 + 600, 600000, 200, "d", "0", "", "T3")
+    assert bill["tariffs"] == [["config", 0], ["home", 4], ["home", 5], ["home", 6]]
+    assert len(json.loads(bill["ocmf"])["RD"]) == 5  # B, 3 x T, E
+    pr.idle_step(660000, T0 + 660, 200)
+    assert pr.tariff.version == 8  # the last one pushed, once the session is over
+
+
+def test_receipt_shrinks_to_fit_a_frame():
+    bill = {"receipt": {"segs": [{"lines": [[1, 2, 3]] * 10}, {"lines": [[1, 2, 3]]}]}}
+
+    def build(b):
+        return json.dumps(b)
+
+    full = len(build(bill))
+    assert Pricing.fit(build, bill, full) == build(bill) and bill["receipt"]["segs"][0]["lines"]
+    text = Pricing.fit(build, bill, full - 1)
+    assert json.loads(text)["receipt"]["segs"] == [{"lines": None}, {"lines": None}]
+    text = Pricing.fit(build, bill, 30)
+    assert json.loads(text)["receipt"]["segs"] is None
+
+
 def test_signing_key_is_a_secret():
     cfg = config.merged({"sign_key": "abcd" * 8})
     assert config.masked(cfg)["sign_key"] == "***"
