@@ -2,7 +2,8 @@
 
 - recomputation: the cost again, from the stored readings and tariff (recompute.py), against
   the device's cost_minor: status ok, mismatch, pending (records still missing) or
-  unverifiable (a record without tariff data, from firmware before billing);
+  unverifiable (a record without tariff data, from firmware before billing), or error (the
+  records broke the recomputation itself; flagged);
 - signature: the HMAC-SHA256 of the signed payload with the device's key, and the payload
   against the record's fields: valid, invalid, tampered, unsigned or no_key.
 """
@@ -13,7 +14,7 @@ import time
 
 from .recompute import Incomplete, recompute
 
-FLAG_STATUS = ("mismatch",)
+FLAG_STATUS = ("mismatch", "error")
 FLAG_SIGNATURE = ("invalid", "tampered", "missing")
 
 
@@ -104,7 +105,16 @@ def check_pending(store, install=None, keys=None):
     if install:
         where, args = where + " AND install = ?", (install,)
     rows = store.query("SELECT install, sid FROM checks WHERE %s ORDER BY end_seq" % where, args)
-    return [check_session(store, r["install"], r["sid"], keys) for r in rows]
+    out = []
+    for r in rows:
+        try:
+            out.append(check_session(store, r["install"], r["sid"], keys))
+        except Exception as e:  # records that pass the schema yet break the pricing
+            detail = "check failed: %r" % (e,)
+            store.db.execute("UPDATE checks SET status = 'error', detail = ? WHERE sid = ?", (detail[:500], r["sid"]))
+            out.append({"sid": r["sid"], "status": "error", "backend_minor": None, "signature": "pending",
+                        "detail": detail, "flagged": True})
+    return out
 
 
 def checks(store):

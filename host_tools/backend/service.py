@@ -133,7 +133,8 @@ class Backend:
         receipts = []
         new = self.store.ingest_batch(batch)
         if new:
-            # A batch may complete a session another batch (or worker) left pending.
+            # A batch may complete a session another batch (or worker) left pending. The batch
+            # is stored already; billing.check_pending never raises, so it is acked either way.
             for verdict in billing.check_pending(self.store, batch["install"], self.keys):
                 if verdict["flagged"]:
                     self.flagged.append(verdict)

@@ -87,3 +87,17 @@ def test_a_changed_cost_is_a_mismatch(device_records, tmp_path):
     assert v["status"] == "mismatch" and v["signature"] == "tampered" and v["flagged"]
     assert "device" in v["detail"]
     store.close()
+
+
+def test_a_check_that_fails_is_flagged_not_fatal(device_records, tmp_path, monkeypatch):
+    # A bug (or data the recomputation cannot price) must not stop ingest or the ack.
+    def broken(recs, sid):
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setattr(billing, "recompute", broken)
+    store = Store(tmp_path / "b.db")
+    store.ingest_batch(batch(device_records))
+    [v] = billing.check_pending(store)
+    assert v["status"] == "error" and v["flagged"] and "boom" in v["detail"]
+    assert billing.check_pending(store) == []  # not retried on every batch
+    store.close()
