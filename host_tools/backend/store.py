@@ -135,6 +135,9 @@ def _ints(value):
     return value
 
 
+_CHUNK = 200  # rows per multi-row INSERT: 2200 parameters, within SQLite's limit
+
+
 def _j(value):
     return None if value is None else json.dumps(value, sort_keys=True, separators=(",", ":"))
 
@@ -167,20 +170,38 @@ class Store:
         batch = _ints(batch)
         received = int(time.time()) if now is None else now
         new = []
+        recs = batch["recs"]
         with self.db.transaction() as db:
-            for rec in batch["recs"]:
-                n = db.execute(
+            # One multi-row statement per chunk, RETURNING the seqs really inserted: a round
+            # trip per chunk instead of per record, which is what PostgreSQL pays for.
+            stored = set()
+            for i in range(0, len(recs), _CHUNK):
+                part = recs[i:i + _CHUNK]
+                rows = db.query(
                     "INSERT INTO records (install, seq, dev, type, t, tq, boot, up, body, received_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    (batch["install"], rec["seq"], batch["dev"], rec["type"], rec["t"], rec["tq"],
-                     rec["boot"], rec["up"], _j(rec), received))
-                if n != 1:
-                    continue  # at-least-once delivery: a repeat is expected, not an error
-                new.append(rec)
-                self._insert_billing(db, batch, rec)
+                    " VALUES %s ON CONFLICT DO NOTHING RETURNING seq"
+                    % ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(part)),
+                    [v for rec in part for v in (
+                        batch["install"], rec["seq"], batch["dev"], rec["type"], rec["t"], rec["tq"],
+                        rec["boot"], rec["up"], _j(rec), received)])
+                stored.update(r["seq"] for r in rows)
+            for rec in recs:
+                # at-least-once delivery: a repeat is expected, not an error
+                if rec["seq"] in stored:
+                    stored.discard(rec["seq"])  # a seq twice in one batch counts once
+                    new.append(rec)
+            readings = []
+            for rec in new:
+                self._insert_billing(db, batch, rec, readings)
+            for i in range(0, len(readings), _CHUNK):
+                part = readings[i:i + _CHUNK]
+                db.execute("INSERT INTO readings (install, seq, sid, type, t, up, energy_wh, power_w, ctx,"
+                           " st, cost_minor) VALUES %s ON CONFLICT DO NOTHING"
+                           % ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(part)),
+                           [v for row in part for v in row])
         return new
 
-    def _insert_billing(self, db, batch, rec):
+    def _insert_billing(self, db, batch, rec, readings):
         typ, install = rec["type"], batch["install"]
         if typ == "session_end":
             values = [rec["sid"], batch["dev"], install]
@@ -200,11 +221,8 @@ class Store:
                 wh = rec["meter_start_wh"]
             elif typ == "session_end":
                 wh = rec["meter_stop_wh"]
-            db.execute("INSERT INTO readings (install, seq, sid, type, t, up, energy_wh, power_w, ctx,"
-                       " st, cost_minor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                       (install, rec["seq"], rec.get("sid"), typ, rec["t"], rec["up"], wh,
-                        rec.get("power_w"), rec.get("ctx"), rec.get("st"),
-                        rec.get("cost_minor") if typ != "session_end" else rec["cost_minor"]))
+            readings.append((install, rec["seq"], rec.get("sid"), typ, rec["t"], rec["up"], wh,
+                             rec.get("power_w"), rec.get("ctx"), rec.get("st"), rec.get("cost_minor")))
         if typ == "tariff_change":
             sched = rec.get("sched") or {}
             db.execute("INSERT INTO tariffs (install, seq, tariff_id, version, sched_id, body)"
