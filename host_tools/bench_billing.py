@@ -127,8 +127,12 @@ def measure():
     from host_tools.pg import PgServer, find_bin
 
     if find_bin():
-        with PgServer() as pg, Broker("mosquitto") as b:
-            fig["backend_ingest_records_per_s_postgresql"] = ingest_rate(pg.create_db("bench"), 1, b.port)
+        with PgServer() as pg:
+            with Broker("mosquitto") as b:
+                fig["backend_ingest_records_per_s_postgresql"] = ingest_rate(pg.create_db("one"), 1, b.port)
+            with Broker("mosquitto") as b:
+                fig["backend_ingest_records_per_s_postgresql_3workers"] = ingest_rate(
+                    pg.create_db("three"), 3, b.port)
     return fig
 
 
