@@ -12,12 +12,14 @@ from .commands import CommandHandler
 from .faults import Faults
 from .journal import Journal
 from .memstat import MemStat
+from .meters.service import MeterService
 from .pricing import Pricing, charge_state
 from .tracker import SessionTracker
 
 
 class Agent:
-    def __init__(self, hal, cfg, board, ident, journal, meter, pilot, time_source, ticker, plant=None):
+    def __init__(self, hal, cfg, board, ident, journal, meter, pilot, time_source, ticker, plant=None,
+                 meter_profile=None):
         self.hal = hal
         self.cfg = cfg
         self.board = board
@@ -34,7 +36,8 @@ class Agent:
         self.faults = Faults()
         self.mem = MemStat(hal.bench)
         self.sessions = 0
-        self.meter_errors = 0
+        self.metering = MeterService(meter, cfg, self.set_fault, self._meter_event, meter_profile)
+        self.uplink = None
         self.up_ms = 0
         self._next_mv_ms = 0
 
@@ -56,6 +59,11 @@ class Agent:
                                                info, s.sid if s else None))
         return True
 
+    def _meter_event(self, event, reason, value_dwh):
+        s = self.tracker.session
+        self._log(jf.TYPE_METER_EVENT, records.meter_event(self.clock, self.up_ms, self.ident, event, reason,
+                                                           value_dwh, s.sid if s else None))
+
     def start(self):
         self._log(jf.TYPE_BOOT, records.boot(self.clock, 0, self.ident, VERSION, self.board["name"]))
         self.pricing.start(0)
@@ -73,22 +81,26 @@ class Agent:
                 clock.sync(up_ms, ts)
         if self.plant:
             self.plant.step(up_ms)
-        try:
-            energy, power = self.meter.read()
-        except OSError:
-            # Meter health and faults come with the Modbus layer; never book a guess.
-            self.meter_errors += 1
-            return
+        mt = self.metering
+        fresh = mt.sample(up_ms)
+        if not fresh and (self.tracker.session is None or mt.energy_wh is None):
+            return  # no reading: counted, faulted after the grace; no session opens on a stale one
+        # Without a fresh reading an open session can still end (the EV leaves), at the last
+        # booked reading, flagged unverified_end (docs/meters.md); nothing is guessed.
+        energy, power = mt.energy_wh, mt.power_w
         tag = self.plant.id_tag() if self.plant else None
         pilot = self.pilot.read()
         wall = clock.wall_s(up_ms)
-        ev = self.tracker.on_sample(up_ms, wall, clock.quality(), pilot, energy, tag)
+        ev = mt.split(self.tracker, up_ms, wall) or self.tracker.on_sample(
+            up_ms, wall, clock.quality(), pilot, energy, tag)
         pr = self.pricing
-        st = charge_state(pilot, power)
+        # A silent meter says nothing about charging: the state holds until it answers again.
+        st = charge_state(pilot, power) if fresh else pr.held_state()
         reading = None
         if ev:
             kind, s = ev
             if kind == "start":
+                mt.mark()
                 self._log(jf.TYPE_SESSION_START, records.session_start(
                     clock, self.ident, s, pr.tariff, pr.open(s, wall, up_ms, energy, st)))
                 self._next_mv_ms = up_ms + self.cfg["meter_value_interval_s"] * 1000
@@ -103,30 +115,55 @@ class Agent:
         if s is not None and iv and up_ms >= self._next_mv_ms:
             # OCPP MeterValueSampleInterval: counted from the session's start.
             self._next_mv_ms += iv * 1000
-            self._log(jf.TYPE_METER, records.meter(clock, up_ms, self.ident, s.sid, energy, power,
-                                                   extra=pr.reading_fields()))
-        elif reading is not None and s is not None:
+            if fresh:
+                self._log(jf.TYPE_METER, records.meter(clock, up_ms, self.ident, s.sid, energy, power,
+                                                       extra=pr.reading_fields()))
+                reading = None
+        if reading is not None and s is not None:
             # The price or the charge state changed here: the backend's recomputation needs
-            # the register at this point (docs/tariffs.md).
+            # the register at this point, fresh or last booked (docs/tariffs.md).
             self._log(jf.TYPE_METER, records.meter(clock, up_ms, self.ident, s.sid, energy, power,
                                                    reading.pop("ctx"), pr.reading_fields()))
         self.mem.note()
+
+    @property
+    def tariff(self):
+        """The tariff in force (the console's `tariff` command reads it)."""
+        return self.pricing.tariff
 
     def end_session(self, s):
         """Journal the end of session s (already closed by the tracker): priced, signed."""
         pr = self.pricing
         up = s.end_up
-        meter_serial = getattr(self.meter, "serial", None) or self.cfg["meter_serial"]
+        serial = self.metering.serial
+        meter_serial = self.cfg["meter_serial"] if serial is None else "%x" % serial
         bill = pr.close(s, s.end_t, up, s.meter_stop_wh, self.cfg["device_id"], VERSION,
                         meter_serial, "T%d" % (self.journal.seq + 1))
-        text = pr.fit(lambda b: records.session_end(self.clock, self.ident, s, pr.tariff, b["cost_minor"], b),
-                      bill, jf.MAX_PAYLOAD)
+        flags = self.metering.session_flags()
+        text = pr.fit(lambda b: records.session_end(self.clock, self.ident, s, pr.tariff, b["cost_minor"],
+                                                    flags, b), bill, jf.MAX_PAYLOAD)
         self._log(jf.TYPE_SESSION_END, text)
         self.sessions += 1
 
     async def sample_loop(self, until_ms=None):
         while until_ms is None or self.up_ms < until_ms:
             self.step(await self.ticker.next())
+
+    # ---- accessors for the serial console (console.py) ---------------------------
+    def meter_status(self):
+        m = self.metering
+        return (("type", self.board["meter"]["type"]), ("profile", m.profile or "-"),
+                ("energy_wh", "-" if m.energy_wh is None else m.energy_wh), ("power_w", m.power_w),
+                ("read_errors", m.health.failed_polls), ("failed_in_a_row", m.health.in_a_row),
+                ("rejected", sum(m.guard.rejected)))
+
+    def journal_status(self):
+        j = self.journal
+        used = j.bytes_used()
+        return (("seq", j.seq), ("delivered", j.delivered), ("pending", j.pending()),
+                ("bytes_used", used), ("capacity", j.max_bytes),
+                ("fill_pct", used * 100 // j.max_bytes), ("segment_bytes", j.segment_bytes),
+                ("segments", len(j._segs)), ("corrupt_tails", len(j.corrupt)))
 
     def status(self, args):
         s = self.tracker.session
@@ -136,20 +173,26 @@ class Agent:
             "delivered_seq": self.journal.delivered,
             "uptime_ms": self.up_ms,
             "faults": self.faults.codes(),
+            "meter": self.metering.status(),
             "cost_minor": self.pricing.cost.running_minor() if self.pricing.cost else None,
         }
 
 
-def _build_meter_and_pilot(hal, board, data_dir):
+def _build_meter_and_pilot(hal, board, data_dir, cfg):
     kind = board["meter"]["type"]
-    if kind == "sim":
+    meter = profile = None
+    if kind != "sim":
+        from .meters.build import build_meter
+
+        meter, profile = build_meter(hal, board, cfg)
+    if kind == "sim" or board["pilot"]["type"] == "sim":
         from .sim.plant import SimMeter, SimPilot, SimPlant, SimTimeSource
 
         with open(data_dir + "/scenario.json") as f:
             scenario = json.loads(f.read())
         plant = SimPlant(scenario)
-        return SimMeter(plant), SimPilot(plant), SimTimeSource(scenario), plant, scenario
-    raise config.ConfigError("meter type '%s' is not supported on this build" % kind)
+        return meter or SimMeter(plant), SimPilot(plant), SimTimeSource(scenario), plant, scenario, profile
+    raise config.ConfigError("pilot type '%s' is not supported on this build" % board["pilot"]["type"])
 
 
 def build(hal):
@@ -157,7 +200,7 @@ def build(hal):
     board = boards.load(hal.boards_dir, cfg["board"])
     ident = identity.load_and_count_boot(hal.data_dir + "/ident.json", hal.urandom)
     journal = Journal(hal.data_dir + "/journal", cfg["journal_segment_bytes"], cfg["journal_max_bytes"]).open()
-    meter, pilot, tsrc, plant, scenario = _build_meter_and_pilot(hal, board, hal.data_dir)
+    meter, pilot, tsrc, plant, scenario, profile = _build_meter_and_pilot(hal, board, hal.data_dir, cfg)
     if scenario is not None:
         from .ticker import VirtualTicker
 
@@ -165,7 +208,7 @@ def build(hal):
                                scenario.get("tick_real_ms", 0))
     else:
         ticker = hal.ticker(cfg["sample_interval_ms"])
-    agent = Agent(hal, cfg, board, ident, journal, meter, pilot, tsrc, ticker, plant)
+    agent = Agent(hal, cfg, board, ident, journal, meter, pilot, tsrc, ticker, plant, profile)
     return agent, scenario
 
 
@@ -192,9 +235,13 @@ def make_uplink(agent):
     return Uplink(link, agent.journal, cfg, agent.ident, VERSION, cmds, rand)
 
 
-async def _run(agent, uplink, scenario):
+async def _run(agent, uplink, scenario, console=None):
     agent.start()
     up_task = asyncio.create_task(uplink.run())
+    if console:
+        from .console import Console
+
+        asyncio.create_task(Console(agent.hal, agent, console[0], console[1]).run())
     if scenario is None:
         await agent.sample_loop()
         return
@@ -216,20 +263,31 @@ def main(argv=None):
     try:
         agent, scenario = build(hal)
     except (config.ConfigError, boards.BoardError) as e:
-        # A site's config or board file is wrong: say which key, and do not start.
+        # A site's config or board file is wrong: say which key, and do not start. The console
+        # still answers, so a technician can see why and fix the config.
         print("laddvakt: cannot start: %s" % e)
+        console = hal.console()
+        if console:
+            from .console import Console
+
+            asyncio.run(Console(hal, None, console[0], console[1], str(e)).run())
         return 2
+    # A quiet point: build's garbage (config text, parsed JSON) collected before the uplink's
+    # buffers are allocated, so they find contiguous room instead of a fragmented heap.
+    gc.collect()
     hal.net_up(agent.cfg)
     uplink = make_uplink(agent)
-    asyncio.run(_run(agent, uplink, scenario))
+    agent.uplink = uplink
+    asyncio.run(_run(agent, uplink, scenario, hal.console()))
     summary = {
         "sessions": agent.sessions,
         "journal_seq": agent.journal.seq,
         "delivered_seq": agent.journal.delivered,
         "heap_peak_bytes": agent.mem.peak,
-        "meter_errors": agent.meter_errors,
+        "meter_errors": agent.metering.health.failed_polls,
         "uplink_failures": uplink.failures,
     }
+    agent.metering.close()
     agent.journal.close()
     print("laddvakt-summary " + json.dumps(summary))
     return 0 if not agent.journal.pending() else 1

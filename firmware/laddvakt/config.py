@@ -24,14 +24,32 @@ SCHEMA = {
     "journal_max_bytes": (int, 262144, 8192, 16777216),
     "wifi_ssid": (str, "", 0, 32),
     "wifi_password": (str, "", 0, 64),
-    # billing (issue 6): the HMAC key that signs session_end records (hex, provisioned
-    # per device; empty = unsigned) and the meter's serial for the signed payload.
-    "sign_key": (str, "", 0, 128),
+    # tools: what host_tools.provision asks for whose users come with other areas. mqtt_tls 1
+    # means TLS to the broker, checked against the PEM CA file at mqtt_ca_file on flash;
+    # meter_profile ("" = the board's) names the register map; device_key (hex) signs records.
+    "mqtt_tls": (int, 0, 0, 1),
+    "mqtt_ca_file": (str, "", 0, 64),
+    "meter_profile": (str, "", 0, 32),
+    "device_key": (str, "", 0, 128),
+    # meters (issue 3): docs/meters.md (meter_profile is above, with the tools keys)
+    "meter_device": (str, "", 0, 128),  # unix: the tty/pty of the Modbus line ("" = board's)
+    "meter_address": (int, 0, 0, 247),  # 0 = the board's address
+    "meter_timeout_ms": (int, 300, 20, 5000),
+    "meter_retries": (int, 1, 0, 5),
+    "meter_grace_polls": (int, 3, 1, 1000),
+    "meter_grace_ms": (int, 10000, 0, 3600000),
+    "meter_retry_ms": (int, 5000, 0, 3600000),  # a failed meter is polled at most this often
+    "meter_max_power_w": (int, 22080, 100, 1000000),
+    "meter_serial_check_polls": (int, 60, 0, 1000000),
+    "s0_pulses_per_kwh": (int, 1000, 1, 100000),
+    "s0_debounce_ms": (int, 20, 0, 1000),
+    # billing (issue 6): device_key (above) signs session_end records (docs/tariffs.md); the
+    # meter's serial for the signed payload when the meter cannot tell its own (S0, sim).
     "meter_serial": (str, "", 0, 32),
 }
 
 # Never printed or published; shown as "***" by anything that displays config.
-SECRETS = ("mqtt_password", "wifi_password", "sign_key")
+SECRETS = ("mqtt_password", "wifi_password", "device_key")
 
 
 class ConfigError(ValueError):

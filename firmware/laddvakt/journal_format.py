@@ -23,6 +23,7 @@ TYPE_SESSION_START = const(2)
 TYPE_METER = const(3)
 TYPE_SESSION_END = const(4)
 TYPE_FAULT = const(5)
+TYPE_METER_EVENT = const(10)  # meters: 10-19
 
 TYPE_NAMES = {
     TYPE_BOOT: "boot",
@@ -30,6 +31,7 @@ TYPE_NAMES = {
     TYPE_METER: "meter",
     TYPE_SESSION_END: "session_end",
     TYPE_FAULT: "fault",
+    TYPE_METER_EVENT: "meter_event",
 }
 TYPE_CODES = {v: k for k, v in TYPE_NAMES.items()}
 

@@ -62,11 +62,11 @@ class Pricing:
         self._pending_s = None
         self.cost = None
         self.tc_seq = 0  # seq of the tariff_change record now in force
-        key = cfg.get("sign_key", "")
+        key = cfg.get("device_key", "")
         try:
             self._key = unhexlify(key) if key else None
         except ValueError:
-            raise ConfigError("key 'sign_key' must be an even number of hex digits")
+            raise ConfigError("key 'device_key' must be an even number of hex digits")
         self._start_price = 0
         self._signed = []  # OCMF readings of the open session
 
@@ -177,6 +177,10 @@ class Pricing:
         if not why:
             return None
         return {"ctx": "Sample.Clock" if why & PRICE else "Trigger", "st": STATES[st]}
+
+    def held_state(self):
+        """The open session's charge state (IDLE when none), for a sample without a reading."""
+        return self.cost.st if self.cost is not None else IDLE
 
     def idle_step(self, up, t, wh):
         """Every sample without a session: updates apply at once."""

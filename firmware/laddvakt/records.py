@@ -37,7 +37,7 @@ def meter(clock, up_ms, ident, sid, energy_wh, power_w, ctx="Sample.Periodic", e
     return json.dumps(d)
 
 
-def session_end(clock, ident, s, tariff, cost_minor, extra=None):
+def session_end(clock, ident, s, tariff, cost_minor, energy_flags=None, extra=None):
     d = _base("session_end", clock, s.end_up, ident.boot)
     # A session that began before the clock synced gets its start time now, from
     # uptime, if the clock has synced since; the quality says which it is.
@@ -60,6 +60,9 @@ def session_end(clock, ident, s, tariff, cost_minor, extra=None):
     d["minor_unit"] = tariff.minor_unit
     d["price_minor_per_kwh"] = tariff.price_minor_per_kwh
     d["cost_minor"] = cost_minor
+    if energy_flags:
+        # Why energy_wh cannot be taken at face value (docs/meters.md).
+        d["energy_flags"] = energy_flags
     if extra:
         d.update(extra)  # receipt, tariffs used, signature (pricing.py)
     return json.dumps(d)
@@ -71,5 +74,15 @@ def fault(clock, up_ms, ident, code, active, info, sid):
     d["code"] = code
     d["active"] = active
     d["info"] = info
+    d["sid"] = sid
+    return json.dumps(d)
+
+
+def meter_event(clock, up_ms, ident, event, reason, value_dwh, sid):
+    # A reading the integrity rules refused, a re-taken baseline, or a replaced meter.
+    d = _base("meter_event", clock, up_ms, ident.boot)
+    d["event"] = event
+    d["reason"] = reason
+    d["value_dwh"] = value_dwh
     d["sid"] = sid
     return json.dumps(d)

@@ -4,8 +4,6 @@
 import asyncio
 import json
 
-from . import journal_format as jf
-
 _BACKOFF_MIN_MS = 1000
 _BACKOFF_MAX_MS = 60000
 _IDLE_POLL_MS = 50

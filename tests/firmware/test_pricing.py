@@ -37,7 +37,7 @@ def make(key=""):
 
     c = Clock()
     c.sync(0, T0)
-    cfg = config.merged({"sign_key": key})
+    cfg = config.merged({"device_key": key})
     return Pricing(cfg, DIR, log, c, Identity("5f0c2a9e81d3", 1)), recs
 
 
@@ -157,8 +157,8 @@ def test_receipt_shrinks_to_fit_a_frame():
 
 
 def test_signing_key_is_a_secret():
-    cfg = config.merged({"sign_key": "abcd" * 8})
-    assert config.masked(cfg)["sign_key"] == "***"
+    cfg = config.merged({"device_key": "abcd" * 8})
+    assert config.masked(cfg)["device_key"] == "***"
     fresh()
     raises(config.ConfigError, make, "xyz")
 

@@ -26,7 +26,7 @@ def run_case(case, data_dir):
 
     clock = Clock()
     cfg = {"currency": "SEK", "currency_minor_unit": 2, "price_minor_per_kwh": 100,
-           "sign_key": case.get("key", "")}
+           "device_key": case.get("key", "")}
     for name in ("tariff.json", "prices.json"):
         try:
             os.remove(data_dir + "/" + name)
@@ -67,7 +67,7 @@ def run_case(case, data_dir):
     s.meter_stop_wh = wh
     s.stop_reason = "EVDisconnected"
     bill = pr.close(s, s.end_t, up, wh, "dev", "0", "SN1", "T1")
-    log(0, records.session_end(clock, ident, s, pr.tariff, bill["cost_minor"], bill))
+    log(0, records.session_end(clock, ident, s, pr.tariff, bill["cost_minor"], extra=bill))
     return {"recs": recs, "total": bill["cost_minor"], "receipt": bill["receipt"]}
 
 
