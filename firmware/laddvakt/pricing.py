@@ -8,6 +8,7 @@ from binascii import unhexlify
 from micropython import const
 
 from . import sign
+from .journal_format import TYPE_PRICE_SCHEDULE, TYPE_TARIFF_CHANGE
 from .commands import CommandError
 from .config import ConfigError
 from .billing import CHARGING, IDLE, PRICE, STATES, SessionCost
@@ -15,8 +16,6 @@ from .cost import round_div_half_up
 from .prices import PriceSchedule, ScheduleError
 from .tariff import PRICE_SCALE, Tariff, TariffError
 
-TYPE_TARIFF_CHANGE = const(60)
-TYPE_PRICE_SCHEDULE = const(61)
 _MAX_SEGS = const(4)  # tariffs (or schedules) per session: later changes wait for its end
 _MAX_SIGNED_READINGS = const(5)  # begin, up to 3 tariff changes, end
 
