@@ -14,7 +14,7 @@ from .faults import Faults
 from .journal import Journal
 from .memstat import MemStat
 from .meters.service import MeterService
-from .tariff import FlatTariff
+from .pricing import Pricing, charge_state
 from .tracker import SessionTracker
 
 
@@ -32,7 +32,7 @@ class Agent:
         self.ticker = ticker
         self.plant = plant  # the simulated EV and meter, on the unix-sim board
         self.clock = Clock()
-        self.tariff = FlatTariff.from_config(cfg)
+        self.pricing = Pricing(cfg, hal.data_dir, self._log, self.clock, ident)
         self.tracker = SessionTracker(self._new_sid)
         self.faults = Faults()
         # `pilot` is the control hardware: CP ADC and PWM, contactor, RCD (sim/ev.py, cp_hw.py).
@@ -74,6 +74,10 @@ class Agent:
         # modules) that the sampling loop should not start with.
         gc.collect()
         self._log(jf.TYPE_BOOT, records.boot(self.clock, 0, self.ident, VERSION, self.board["name"]))
+        self.pricing.start(0)
+        # A quiet point: start-up leaves import and config garbage behind; collect it before
+        # the loop, so the heap then holds live data plus one step's garbage.
+        gc.collect()
 
     def step(self, up_ms):
         """One sample: clock sync, readings, session tracking, periodic values."""
@@ -95,25 +99,43 @@ class Agent:
         if reason:
             s = self.tracker.session
             self._on_event(self.tracker.stop(up_ms, wall, s.meter_last_wh if mt.energy_wh is None
-                                             else mt.energy_wh, reason), up_ms)
+                                             else mt.energy_wh, reason), up_ms, None)
         if not fresh and (self.tracker.session is None or mt.energy_wh is None):
             return  # no reading: counted, faulted after the grace; no session opens on a stale one
         # Without a fresh reading an open session can still end (the EV leaves), at the last
         # booked reading, flagged unverified_end (docs/meters.md); nothing is guessed.
         energy, power = mt.energy_wh, mt.power_w
+        pilot = ctl.session_pilot()
+        pr = self.pricing
+        # A silent meter says nothing about charging: the state holds until it answers again.
+        # An EV held back by the EVSE (a pause, a limit under 6 A) owes no idle fee.
+        st = charge_state(pilot, power, ctl.status == "SuspendedEVSE") if fresh else pr.held_state()
+        reading = None
         split = mt.split(self.tracker, up_ms, wall)
         if split:
-            self._on_event(split, up_ms, True)
+            self._on_event(split, up_ms, st, True)
         else:
-            self._on_event(self.tracker.on_sample(up_ms, wall, clock.quality(), ctl.session_pilot(),
-                                                  energy, ctl.auth.tag), up_ms)
+            ev = self.tracker.on_sample(up_ms, wall, clock.quality(), pilot, energy, ctl.auth.tag)
+            if ev:
+                self._on_event(ev, up_ms, st)
+            elif self.tracker.session is not None:
+                reading = pr.sample(up_ms, wall, self.tracker.session.sid, energy, st)
         s = self.tracker.session
+        if s is None:
+            pr.idle_step(up_ms, wall, energy)
         iv = self.cfg["meter_value_interval_s"]
         if s is not None and iv and up_ms >= self._next_mv_ms:
             # OCPP MeterValueSampleInterval: counted from the session's start.
             self._next_mv_ms += iv * 1000
             if fresh:
-                self._log(jf.TYPE_METER, records.meter(clock, up_ms, self.ident, s.sid, energy, power))
+                self._log(jf.TYPE_METER, records.meter(clock, up_ms, self.ident, s.sid, energy, power,
+                                                       extra=pr.reading_fields()))
+                reading = None
+        if reading is not None and s is not None:
+            # The price or the charge state changed here: the backend's recomputation needs
+            # the register at this point, fresh or last booked (docs/tariffs.md).
+            self._log(jf.TYPE_METER, records.meter(clock, up_ms, self.ident, s.sid, energy, power,
+                                                   reading.pop("ctx"), pr.reading_fields()))
         self.mem.note()
 
     def _log_plan(self, p, vehicle, need_wh, by_t):
@@ -130,7 +152,7 @@ class Agent:
             return 0
         return power_w * 10 // (self.cfg["voltage_v"] * self.cfg["phases"])
 
-    def _on_event(self, ev, up_ms, split=False):
+    def _on_event(self, ev, up_ms, st, split=False):
         # split: a meter replacement ended the session; the next one starts on the new meter
         # for the same EV and authorization (docs/meters.md), so control does not finish.
         if not ev:
@@ -141,14 +163,32 @@ class Agent:
             self.metering.mark()
             s.vehicle_id = self.control.auth.vehicle or self.pilot.vehicle_id()
             self.control.session_started(s, clock.wall_s(up_ms))
-            self._log(jf.TYPE_SESSION_START, records.session_start(clock, self.ident, s, self.tariff))
+            pr = self.pricing
+            self._log(jf.TYPE_SESSION_START, records.session_start(
+                clock, self.ident, s, pr.tariff, pr.open(s, s.start_t, up_ms, s.meter_start_wh, st)))
             self._next_mv_ms = up_ms + self.cfg["meter_value_interval_s"] * 1000
         else:
             self.control.session_ended(split)
-            cost = self.tariff.session_cost(s)
-            self._log(jf.TYPE_SESSION_END, records.session_end(clock, self.ident, s, self.tariff, cost,
-                                                               self.metering.session_flags()))
-            self.sessions += 1
+            self.end_session(s)
+
+    @property
+    def tariff(self):
+        """The tariff in force (the console's `tariff` command reads it)."""
+        return self.pricing.tariff
+
+    def end_session(self, s):
+        """Journal the end of session s (already closed by the tracker): priced, signed."""
+        pr = self.pricing
+        up = s.end_up
+        serial = self.metering.serial
+        meter_serial = self.cfg["meter_serial"] if serial is None else "%x" % serial
+        bill = pr.close(s, s.end_t, up, s.meter_stop_wh, self.cfg["device_id"], VERSION,
+                        meter_serial, "T%d" % (self.journal.seq + 1))
+        flags = self.metering.session_flags()
+        text = pr.fit(lambda b: records.session_end(self.clock, self.ident, s, pr.tariff, b["cost_minor"],
+                                                    flags, b), bill, jf.MAX_PAYLOAD)
+        self._log(jf.TYPE_SESSION_END, text)
+        self.sessions += 1
 
     async def sample_loop(self, until_ms=None):
         while until_ms is None or self.up_ms < until_ms:
@@ -180,6 +220,7 @@ class Agent:
             "faults": self.faults.codes(),
             "connector": self.control.status,
             "meter": self.metering.status(),
+            "cost_minor": self.pricing.cost.running_minor() if self.pricing.cost else None,
         }
 
 
@@ -238,6 +279,9 @@ def make_uplink(agent):
     )
     handlers = {"ping": lambda a: {"pong": True}, "status": agent.status}
     handlers.update(control_commands(agent))
+    pr = agent.pricing
+    handlers.update({"tariff_set": pr.cmd_tariff_set, "prices_set": pr.cmd_prices_set,
+                     "tariff_get": pr.cmd_tariff_get})
     cmds = CommandHandler(handlers)
     rnd = agent.hal.urandom
 
@@ -286,6 +330,9 @@ def main(argv=None):
 
             asyncio.run(Console(hal, None, console[0], console[1], str(e)).run())
         return 2
+    # A quiet point: build's garbage (config text, parsed JSON) collected before the uplink's
+    # buffers are allocated, so they find contiguous room instead of a fragmented heap.
+    gc.collect()
     hal.net_up(agent.cfg)
     # Building left garbage between the modules it loaded: collect before the uplink asks for
     # its large buffers, so they find room in a tight heap.
