@@ -1,7 +1,6 @@
 """Bench area `uplink`: backlog drain speed against paho-mqtt, through 50 ms latency, and
 sampling jitter while the broker is blackholed. See docs/bench.md."""
 import glob
-import json
 import os
 import shutil
 import struct
@@ -85,7 +84,7 @@ def _jitter(port, work, tls=False):
             ca = os.path.join(work, "ca.pem")
             with open(ca, "w") as f:
                 f.write(tlscerts.make()["ca.pem"])
-            cfg = {"mqtt_tls": True, "mqtt_ca": ca}
+            cfg = {"mqtt_tls": 1, "mqtt_ca_file": ca}
         backlog.prepare(d, proxy.port, 200, scenario=scen, cache_dir=work, **cfg)
         rc, out, err = sim.run_agent(d, timeout=120)
         s = sim.parse_summary(out)

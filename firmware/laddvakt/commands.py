@@ -5,13 +5,13 @@
 # against docs/schemas/cmd-<name>.json (cmd_schemas.py holds the same schemas).
 import json
 
-from .cmd_schemas import SCHEMAS
+from . import cmd_schemas
 from .schema import check
 
 _MAX_ID = 64
 
 
-class CommandError(Exception):
+class CommandError(ValueError):
     pass
 
 
@@ -102,7 +102,7 @@ class CommandHandler:
                     # Truncated: the reply must fit the uplink's send buffer whatever was sent.
                     "unknown command '%s' (known: %s)" % (cmd[:64], ", ".join(sorted(self.handlers)))
                 )
-            schema = SCHEMAS.get(cmd)
+            schema = cmd_schemas.get(cmd)
             if schema is not None:
                 err = check(schema, args)
                 if err:

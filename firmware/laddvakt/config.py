@@ -24,13 +24,49 @@ SCHEMA = {
     "journal_max_bytes": (int, 262144, 8192, 16777216),
     "wifi_ssid": (str, "", 0, 32),
     "wifi_password": (str, "", 0, 64),
-    # uplink (issue 5): in-flight window, ack mode, commands, TLS, Home Assistant.
+    # tools: what host_tools.provision asks for whose users come with other areas. mqtt_tls 1
+    # means TLS to the broker, checked against the PEM CA file at mqtt_ca_file on flash;
+    # meter_profile ("" = the board's) names the register map; device_key (hex) signs records.
+    "mqtt_tls": (int, 0, 0, 1),
+    "mqtt_ca_file": (str, "", 0, 128),
+    "meter_profile": (str, "", 0, 32),
+    "device_key": (str, "", 0, 128),
+    # meters (issue 3): docs/meters.md (meter_profile is above, with the tools keys)
+    "meter_device": (str, "", 0, 128),  # unix: the tty/pty of the Modbus line ("" = board's)
+    "meter_address": (int, 0, 0, 247),  # 0 = the board's address
+    "meter_timeout_ms": (int, 300, 20, 5000),
+    "meter_retries": (int, 1, 0, 5),
+    "meter_grace_polls": (int, 3, 1, 1000),
+    "meter_grace_ms": (int, 10000, 0, 3600000),
+    "meter_retry_ms": (int, 5000, 0, 3600000),  # a failed meter is polled at most this often
+    "meter_max_power_w": (int, 22080, 100, 1000000),
+    "meter_serial_check_polls": (int, 60, 0, 1000000),
+    "s0_pulses_per_kwh": (int, 1000, 1, 100000),
+    "s0_debounce_ms": (int, 20, 0, 1000),
+    # Charging control (issue 7; docs/control.md).
+    "max_current_a": (int, 32, 6, 80),
+    "phases": (int, 3, 1, 3),
+    "voltage_v": (int, 230, 100, 400),
+    "pilot_debounce": (int, 2, 1, 10),
+    "overcurrent_margin_a": (int, 2, 0, 20),
+    "temp_derate_c": (int, 70, 0, 150),
+    "temp_stop_c": (int, 85, 0, 150),
+    "auth_mode": (str, "free", 4, 4),
+    "auth_list": (str, "", 0, 1024),
+    "auth_timeout_s": (int, 60, 5, 3600),
+    "failsafe_current_a": (int, 6, 0, 80),
+    "failsafe_timeout_s": (int, 0, 0, 86400),
+    "session_max_wh": (int, 0, 0, 1000000),
+    "session_max_s": (int, 0, 0, 604800),
+    # billing (issue 6): device_key (above) signs session_end records (docs/tariffs.md); the
+    # meter's serial for the signed payload when the meter cannot tell its own (S0, sim).
+    "meter_serial": (str, "", 0, 32),
+    # uplink (issue 5): in-flight window, ack mode, commands, TLS, Home Assistant. TLS is
+    # mqtt_tls with the CA file mqtt_ca_file (the tools block above); a client certificate is optional.
     "mqtt_window": (int, 8, 1, 32),
     "uplink_ack": (str, "broker", 6, 7),  # "broker" or "backend"
     "ack_timeout_ms": (int, 30000, 1000, 3600000),
     "cmd_max_bytes": (int, 4096, 256, 16384),
-    "mqtt_tls": (bool, False, 0, 1),
-    "mqtt_ca": (str, "", 0, 128),  # CA file on flash; required with mqtt_tls
     "mqtt_cert": (str, "", 0, 128),  # optional client certificate file
     "mqtt_key": (str, "", 0, 128),  # and its key file
     "mqtt_tls_host": (str, "", 0, 253),  # name to verify; default mqtt_host
@@ -40,7 +76,7 @@ SCHEMA = {
 }
 
 # Never printed or published; shown as "***" by anything that displays config.
-SECRETS = ("mqtt_password", "wifi_password")
+SECRETS = ("mqtt_password", "wifi_password", "device_key")
 
 
 class ConfigError(ValueError):
@@ -71,8 +107,8 @@ def check_choices(cfg):
     # Keys whose value is one of a few words (SCHEMA bounds only their length).
     if cfg["uplink_ack"] not in ("broker", "backend"):
         raise ConfigError("key 'uplink_ack' must be \"broker\" or \"backend\"")
-    if cfg["mqtt_tls"] and not cfg["mqtt_ca"]:
-        raise ConfigError("key 'mqtt_ca' is required when mqtt_tls is true")
+    if cfg["mqtt_tls"] and not cfg["mqtt_ca_file"]:
+        raise ConfigError("key 'mqtt_ca_file' is required when mqtt_tls is 1")
 
 
 def defaults():

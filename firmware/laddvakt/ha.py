@@ -60,18 +60,13 @@ class Discovery:
     def state(self):
         a = self.agent
         s = a.tracker.session
-        power = a.power_w
-        if a.faults.codes():
-            status = "Faulted"
-        elif s is None:
-            status = "Available"
-        else:
-            status = "Charging" if power else "SuspendedEV"
+        m = a.metering
+        cost = a.pricing.cost
         return json.dumps({
-            "power_w": power, "energy_wh": a.energy_wh,
+            "power_w": m.power_w, "energy_wh": m.energy_wh,
             "session_wh": s.energy_wh if s else 0,
-            "cost_minor": a.tariff.session_cost(s) if s else 0,
-            "currency": self.cfg["currency"], "status": status,
+            "cost_minor": cost.running_minor() if s and cost else 0,
+            "currency": a.pricing.tariff.currency, "status": a.control.status,
             "session": s.sid if s else None,
         })
 

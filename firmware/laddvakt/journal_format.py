@@ -23,6 +23,10 @@ TYPE_SESSION_START = const(2)
 TYPE_METER = const(3)
 TYPE_SESSION_END = const(4)
 TYPE_FAULT = const(5)
+TYPE_METER_EVENT = const(10)  # meters: 10-19
+TYPE_PLAN = const(40)  # charging control: control uses 40-49
+TYPE_TARIFF_CHANGE = const(60)  # billing: 60-69
+TYPE_PRICE_SCHEDULE = const(61)
 
 TYPE_NAMES = {
     TYPE_BOOT: "boot",
@@ -30,6 +34,10 @@ TYPE_NAMES = {
     TYPE_METER: "meter",
     TYPE_SESSION_END: "session_end",
     TYPE_FAULT: "fault",
+    TYPE_METER_EVENT: "meter_event",
+    TYPE_PLAN: "plan",
+    TYPE_TARIFF_CHANGE: "tariff_change",
+    TYPE_PRICE_SCHEDULE: "price_schedule",
 }
 TYPE_CODES = {v: k for k, v in TYPE_NAMES.items()}
 

@@ -30,7 +30,7 @@ def context(cfg):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     # MicroPython's default for a client context does not verify: ask for it.
     ctx.verify_mode = ssl.CERT_REQUIRED
-    ctx.load_verify_locations(cadata=_der(cfg["mqtt_ca"]))
+    ctx.load_verify_locations(cadata=_der(cfg["mqtt_ca_file"]))
     if cfg["mqtt_cert"]:
         ctx.load_cert_chain(_der(cfg["mqtt_cert"]), _der(cfg["mqtt_key"] or cfg["mqtt_cert"]))
     return ctx

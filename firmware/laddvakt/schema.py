@@ -1,7 +1,7 @@
 # A JSON Schema (draft 2020-12) validator for the small subset our command schemas
 # use, since jsonschema does not run on MicroPython. Keywords: type, properties,
 # required, additionalProperties (false), anyOf, enum, const, minLength, maxLength,
-# minimum, maximum. tests/host/test_cmd_schemas.py checks that it agrees with
+# minimum, maximum, items, minItems, maxItems. tests/host/test_cmd_schemas.py checks that it agrees with
 # jsonschema on the schema files.
 
 
@@ -72,6 +72,17 @@ def check(schema, v, path="(root)"):
             err = check(sub, v[k], "'%s'" % k)
             if err:
                 return err
+    if type(v) is list:
+        if len(v) < schema.get("minItems", 0):
+            return "%s must have at least %d items" % (path, schema["minItems"])
+        if "maxItems" in schema and len(v) > schema["maxItems"]:
+            return "%s must have at most %d items" % (path, schema["maxItems"])
+        sub = schema.get("items")
+        if sub is not None:
+            for i in range(len(v)):
+                err = check(sub, v[i], "%s[%d]" % (path, i))
+                if err:
+                    return err
     any_of = schema.get("anyOf")
     if any_of is not None and all(check(s, v, path) for s in any_of):
         return check(any_of[0], v, path)

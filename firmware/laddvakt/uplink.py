@@ -70,6 +70,10 @@ class Uplink:
         self._cmds = []
         self._cmd_bytes = 0
         self._cmd_cap = 2 * cfg["cmd_max_bytes"]
+        # (topic suffix, fn() -> payload): state published retained whenever fn's payload
+        # differs from the last one sent on this connection (the connector status).
+        self.retained = []
+        self._sent_retained = {}
         self._dropped = 0  # commands that found the queue full; answered with one error
         self._ping_ms = None  # when the outstanding PINGREQ went out
         self.connected = False
@@ -91,6 +95,7 @@ class Uplink:
         # Clean session off: the broker keeps our subscriptions and queued commands,
         # and MQTT 3.1.1 §4.4 has us resend unacked publishes with their ids.
         await self.link.open(clean_session=False)
+        self._sent_retained = {}
         self.connected = True
         self.connects += 1
         self._ping_ms = None
@@ -260,6 +265,12 @@ class Uplink:
             self.commands.errors += n
             link.publish(self.t_reply, self.commands.overflow_reply(n), qos=1)
             busy = True
+        for sub, fn in self.retained:
+            payload = fn()
+            if link.idle() and self._sent_retained.get(sub) is not payload:
+                link.publish(self.root + sub, payload, retain=True, qos=1)
+                self._sent_retained[sub] = payload
+                busy = True
         if self.extra and link.idle():
             busy = self.extra.step(self, now) or busy
         # Resend after a reconnect first, in the original order with the original ids.

@@ -6,6 +6,7 @@ import time
 
 import paho.mqtt.client as mqtt
 
+from . import billing
 from .receipt import format_receipt
 from .store import Store, check, load_validator
 
@@ -13,6 +14,7 @@ PREFIX = "laddvakt/v1/"
 SUBSCRIPTIONS = [(PREFIX + "+/recs", 1), (PREFIX + "+/status", 1), (PREFIX + "+/reply", 1)]
 # A gap is asked to be replayed at most this often (the replay itself takes a moment).
 REPLAY_EVERY_S = 2.0
+GAP_GRACE_S = 1.0
 
 
 def wait_for(predicate, timeout=5.0, interval=0.02):
@@ -32,8 +34,16 @@ def _log(msg):
 class Backend:
     """Subscribes to every agent's recs and status; stores batches, emits receipts."""
 
-    def __init__(self, db_path, host, port, client_id="laddvakt-backend", on_receipt=print):
+    def __init__(self, db_path, host, port, client_id="laddvakt-backend", on_receipt=print,
+                 share=None, keys=None):
         self.store = Store(db_path)
+        # share: a group name; workers with the same group split the fleet's recs between
+        # them (MQTT shared subscription). keys: {dev: HMAC key} to verify signed sessions.
+        self.subscriptions = [(("$share/%s/" % share if share else "") + PREFIX + "+/recs", 1),
+                              (PREFIX + "+/status", 1), (PREFIX + "+/reply", 1)]
+        self.keys = keys or {}
+        self.batches = 0  # recs messages this worker handled
+        self.flagged = []  # verdicts of sessions whose cost or signature failed a check
         self.host, self.port = host, port
         self.on_receipt = on_receipt
         self.status = {}    # dev -> last status payload (dict)
@@ -42,11 +52,12 @@ class Backend:
                             # so the broker sends it again on the next connection
         self._subscribed = threading.Event()
         self._status_schema = load_validator("status.json")
-        self.contig = {}    # install -> highest seq with no gap before it (what we ack)
         self.replays = 0    # replay commands sent to mend gaps
-        self._asked = {}    # install -> (from seq, monotonic time) of the last replay request
+        # Sharing workers see a device's batches out of order: a gap must stay open this long
+        # before it is worth a replay (one worker alone receives them in order).
+        self.gap_grace_s = GAP_GRACE_S if share else 0.0
         self.lose_batches = set()  # fault injection for tests: these batch numbers (1 = first
-        self._batches = 0          # received) are acked to the broker but never stored
+                                   # received) are acked to the broker but never stored
         self.lose_acks = 0         # and this many of our acks are never sent
         # A persistent session (clean_session=False) keeps QoS 1 batches queued at the broker
         # while the backend is down. Manual ack: PUBACK only once the batch is committed.
@@ -90,7 +101,7 @@ class Backend:
             _log("connect refused: %s" % reason_code)
             return
         # Subscribe on every connect: a broker that lost its session state forgets them.
-        client.subscribe(SUBSCRIPTIONS)
+        client.subscribe(self.subscriptions)
 
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties):
         if any(rc.is_failure for rc in reason_codes):
@@ -128,9 +139,9 @@ class Backend:
                 _log("receipt handler failed: %r" % e)
 
     def _handle_batch(self, dev, payload):
-        self._batches += 1
-        if self._batches in self.lose_batches:
-            _log("losing batch %d on purpose" % self._batches)
+        self.batches += 1
+        if self.batches in self.lose_batches:
+            _log("losing batch %d on purpose" % self.batches)
             return []
         batch = _decode(payload)
         # A dev that is missing or of the wrong type is left to the schema's clearer message.
@@ -138,6 +149,13 @@ class Backend:
             raise ValueError("batch dev %r does not match topic device %r" % (batch.get("dev"), dev))
         receipts = []
         new = self.store.ingest_batch(batch)
+        if new:
+            # A batch may complete a session another batch (or worker) left pending. The batch
+            # is stored already; billing.check_pending never raises, so it is acked either way.
+            for verdict in billing.check_pending(self.store, batch["install"], self.keys):
+                if verdict["flagged"]:
+                    self.flagged.append(verdict)
+                    _log("flagged session %(sid)s: cost %(status)s, signature %(signature)s" % verdict)
         self._ack_and_mend(dev, batch)
         for rec in new:
             if rec["type"] != "session_end":
@@ -145,25 +163,21 @@ class Backend:
             session = self.store.session(rec["sid"])
             # A sid already billed under another record keeps its first receipt only.
             if session and session["install"] == batch["install"] and session["end_seq"] == rec["seq"]:
-                receipts.append(format_receipt(session))
+                receipts.append(format_receipt(session, self.store.receipt(rec["sid"])))
         return receipts
 
     def _ack_and_mend(self, dev, batch):
         """Cumulative ack of what is stored without gaps (docs/mqtt.md, Acknowledgements),
-        and a replay request when a batch shows records are missing before it."""
+        and a replay request when a batch shows records are missing before it. Both come
+        from the database, so workers sharing a fleet ack what all of them stored."""
         inst = batch["install"]
-        n = self.store.contiguous(inst, self.contig.get(inst, 0))
-        self.contig[inst] = n
+        n = self.store.advance_ack(inst)
         if self.lose_acks > 0:
             self.lose_acks -= 1
         else:
             self.client.publish(PREFIX + dev + "/ack", json.dumps({"v": 1, "seq": n}), qos=1)
-        if max(r["seq"] for r in batch["recs"]) > n:
-            asked = self._asked.get(inst)
-            now = time.monotonic()
-            if asked and asked[0] == n + 1 and now - asked[1] < REPLAY_EVERY_S:
-                return
-            self._asked[inst] = (n + 1, now)
+        if max(r["seq"] for r in batch["recs"]) > n and self.store.claim_replay(
+                inst, n + 1, time.time(), self.gap_grace_s, REPLAY_EVERY_S):
             self.replays += 1
             first_after = min(r["seq"] for r in batch["recs"] if r["seq"] > n)
             to = max(first_after - 1, n + 1)
@@ -181,9 +195,10 @@ class Backend:
         _, inst, frm = rid.rsplit("-", 2)
         if reply.get("ok"):
             first = reply["result"].get("from_seq", int(frm))
-            if first > int(frm) and self.contig.get(inst, 0) < first - 1:
+            if first > int(frm) and self.store.acked(inst) < first - 1:
                 _log("%s: records %s..%d are lost on the device" % (inst, frm, first - 1))
-                self.contig[inst] = first - 1
+                n = self.store.advance_ack(inst, first - 1)
+                self.client.publish(PREFIX + dev + "/ack", json.dumps({"v": 1, "seq": n}), qos=1)
         else:
             _log("replay refused by %s: %s" % (dev, reply.get("error")))
 

@@ -7,7 +7,8 @@ from laddvakt import records
 from laddvakt.app import Agent
 from laddvakt.clock import Clock
 from laddvakt.ident import Identity
-from laddvakt.tariff import FlatTariff
+from laddvakt.cost import flat_energy_cost
+from laddvakt.tariff import Tariff
 from laddvakt.tracker import SessionTracker
 
 T0 = 1763704800
@@ -22,6 +23,12 @@ REQUIRED = {
                     "energy_wh", "duration_s", "stop_reason", "id_tag", "currency",
                     "minor_unit", "price_minor_per_kwh", "cost_minor"),
     "fault": ("code", "active", "info", "sid"),
+    "meter_event": ("event", "reason", "value_dwh", "sid"),
+    "plan": ("sid", "vehicle_id", "need_wh", "by_t", "feasible", "shortfall_wh", "cost_minor",
+             "windows"),
+    # billing (pricing.py; tests/firmware/test_pricing.py checks their contents)
+    "tariff_change": ("sid", "energy_wh", "st", "tariff", "sched"),
+    "price_schedule": ("id", "start", "step_s", "prices", "parts"),
 }
 STOP_REASONS = ("EmergencyStop", "EVDisconnected", "HardReset", "Local", "Other", "PowerLoss",
                 "Reboot", "Remote", "SoftReset", "UnlockCommand", "DeAuthorized")
@@ -83,6 +90,11 @@ def check(text):
         assert type(d["code"]) is str and type(d["active"]) is bool
         assert d["info"] is None or (type(d["info"]) is str and len(d["info"]) <= 50)
         assert d["sid"] is None or _sid(d["sid"])
+    elif rtype == "meter_event":
+        assert d["event"] in ("rejected", "resync", "replaced")
+        assert d["reason"] in ("nan", "backwards", "jump", None)
+        assert d["value_dwh"] is None or _int(d["value_dwh"])
+        assert d["sid"] is None or _sid(d["sid"])
     elif rtype == "meter":
         assert d["sid"] is None or _sid(d["sid"])
         assert _int(d["energy_wh"], 0) and _int(d["power_w"])
@@ -98,6 +110,9 @@ def check(text):
         assert d["start_tq"] in ("synced", "unsynced")
         assert d["stop_reason"] in STOP_REASONS
         assert _int(d["minor_unit"], 0) and d["minor_unit"] <= 4
+        flags = d.get("energy_flags")
+        assert flags is None or (flags and all(f in ("discontinuity", "meter_replaced", "estimated",
+                                                     "unverified_end") for f in flags))
     return d
 
 
@@ -116,7 +131,7 @@ class _Sids:
         return Agent._new_sid(self)
 
 
-TARIFF = FlatTariff("SEK", 2, 250)
+TARIFF = Tariff.flat("SEK", 2, 250)
 
 
 def test_boot_record():
@@ -144,7 +159,7 @@ def test_session_records_synced():
     d = check(records.meter(c, 9_000_000, ident, None, 2500, 0))
     assert d["sid"] is None
     _, e = t.on_sample(7_200_000, c.wall_s(7_200_000), c.quality(), "A", 8561)
-    d = check(records.session_end(c, ident, e, TARIFF, TARIFF.session_cost(e)))
+    d = check(records.session_end(c, ident, e, TARIFF, flat_energy_cost(e.energy_wh, 250)))
     assert d["start_t"] == T0 + 3600 and d["start_tq"] == "synced" and d["end_t"] == T0 + 7200
     assert (d["meter_start_wh"], d["meter_stop_wh"], d["energy_wh"]) == (1200, 8561, 7361)
     assert d["duration_s"] == 3600 and d["stop_reason"] == "EVDisconnected"
@@ -161,7 +176,7 @@ def test_unsynced_start_gets_start_t_after_sync():
     assert d["t"] is None and d["tq"] == "unsynced" and d["up"] == 20_000
     assert c.sync(65_000, T0)  # NTP answers 65 s after boot
     _, e = t.on_sample(3_620_000, c.wall_s(3_620_000), c.quality(), "A", 7360)
-    d = check(records.session_end(c, ident, e, TARIFF, TARIFF.session_cost(e)))
+    d = check(records.session_end(c, ident, e, TARIFF, flat_energy_cost(e.energy_wh, 250)))
     assert d["start_t"] == T0 - 45 and d["start_tq"] == "synced"
     assert d["end_t"] == T0 + 3555 and d["t"] == T0 + 3555
     assert d["duration_s"] == 3600
@@ -172,7 +187,7 @@ def test_unsynced_throughout():
     t = SessionTracker(_Sids(1))
     t.on_sample(1000, None, "unsynced", "C", 10)
     _, e = t.on_sample(61_000, None, "unsynced", "F", 20)
-    d = check(records.session_end(c, Identity(INSTALL, 1), e, TARIFF, TARIFF.session_cost(e)))
+    d = check(records.session_end(c, Identity(INSTALL, 1), e, TARIFF, flat_energy_cost(e.energy_wh, 250)))
     assert d["start_t"] is None and d["start_tq"] == "unsynced" and d["end_t"] is None
     assert d["stop_reason"] == "Other" and d["energy_wh"] == 10 and d["cost_minor"] == 3
 
@@ -201,6 +216,19 @@ def test_sid_length():
         assert _sid(sid), sid
         assert sid.startswith(INSTALL + "-")
     assert _Sids(0)() != _Sids(1)()
+
+
+def test_meter_event_and_energy_flags():
+    c = Clock()
+    c.sync(0, T0)
+    d = check(records.meter_event(c, 5000, Identity(INSTALL, 2), "rejected", "backwards", 1234, None))
+    assert (d["event"], d["reason"], d["value_dwh"], d["sid"]) == ("rejected", "backwards", 1234, None)
+    tr = SessionTracker(_Sids())
+    tr.on_sample(0, T0, "synced", "C", 100)
+    _, s = tr.stop(60000, T0 + 60, 150, "Other")
+    d = check(records.session_end(c, Identity(INSTALL, 2), s, TARIFF, 13, ["meter_replaced"]))
+    assert d["energy_flags"] == ["meter_replaced"]
+    assert "energy_flags" not in check(records.session_end(c, Identity(INSTALL, 2), s, TARIFF, 13, []))
 
 
 run(globals())

@@ -2,11 +2,11 @@
 import json
 
 from fwtest import run
-from laddvakt.cmd_schemas import SCHEMAS
+from laddvakt.cmd_schemas import get
 from laddvakt.commands import CommandHandler
 from laddvakt.schema import check
 
-REPLAY = SCHEMAS["replay"]
+REPLAY = get("replay")
 
 
 def test_valid_replays():

@@ -9,9 +9,10 @@ import paho.mqtt.client as mqtt
 
 from host_tools.backend.store import load_validator
 
-SCHEMAS = {name: load_validator(name) for name in (
+_SCHEMA_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "schemas")
+SCHEMAS = {name: load_validator(name) for name in [
     "status.json", "batch.json", "reply.json", "command.json", "ack.json", "state.json",
-    "cmd-ping.json", "cmd-status.json", "cmd-replay.json")}
+    "connector.json"] + sorted(n for n in os.listdir(_SCHEMA_DIR) if n.startswith("cmd-"))}
 
 
 _IDS = itertools.count()
@@ -61,7 +62,8 @@ def validate(topic, payload):
         schema = "cmd-%s.json" % parts[4]
     else:
         schema = {"status": "status.json", "recs": "batch.json", "reply": "reply.json",
-                  "cmd": "command.json", "ack": "ack.json", "state": "state.json"}[parts[3]]
+                  "cmd": "command.json", "ack": "ack.json", "state": "state.json",
+                  "connector": "connector.json"}[parts[3]]
     doc = json.loads(payload)
     SCHEMAS[schema].validate(doc)
     return doc

@@ -60,7 +60,7 @@ def test_fuzzed_commands_never_crash_the_agent(mosquitto, tmp_path):
         assert cap.wait(lambda: cap.on("/status"), 10)
         base = "laddvakt/v1/sim-1/cmd"
         msgs = []
-        for i in range(10000):
+        for _ in range(10000):
             name = rnd.choice(NAMES)
             topic = base if rnd.random() < 0.15 else base + "/" + name
             if topic.endswith("/"):

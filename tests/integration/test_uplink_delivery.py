@@ -1,6 +1,5 @@
 """Delivery through broker restarts, a network partition and a lost batch: nothing lost,
 every record stored once. The agent runs under micropython against real mosquitto."""
-import json
 import time
 
 import pytest

@@ -5,7 +5,6 @@ import os
 from host_tools import sim
 from tests.integration.mqtt_capture import Capture, validate
 from tests.integration.test_command_fuzz import LONG
-from tests.integration.test_commands_and_will import start_agent
 
 
 
@@ -67,7 +66,7 @@ def test_replay_a_session_and_from_a_seq(mosquitto, tmp_path):
                                ("r6", {}, "'from_seq' is required")):
             body["id"] = rid
             cap.publish("laddvakt/v1/sim-1/cmd/replay", json.dumps(body).encode())
-            assert cap.wait(lambda: _reply(cap, rid), 10)
+            assert cap.wait(lambda rid=rid: _reply(cap, rid), 10)
             r = _reply(cap, rid)
             assert not r["ok"] and err in r["error"], r
         assert agent.poll() is None

@@ -25,7 +25,7 @@ def tls_broker():
 
 def _run(tmp_path, b, ca="ca.pem", host="localhost", client_cert=True):
     data = str(tmp_path / "dev")
-    cfg = {"mqtt_tls": True, "mqtt_ca": os.path.join(data, ca), "mqtt_host": "127.0.0.1",
+    cfg = {"mqtt_tls": 1, "mqtt_ca_file": os.path.join(data, ca), "mqtt_host": "127.0.0.1",
            "mqtt_tls_host": host}
     if client_cert:
         cfg.update(mqtt_cert=os.path.join(data, "client.pem"), mqtt_key=os.path.join(data, "client.key"))
