@@ -192,3 +192,45 @@ def test_any_interleaving_and_duplication_stores_the_same(slices, data):
     assert sorted(r["seq"] for r in returned) == [r["seq"] for r in store.records()]
     reference.close()
     store.close()
+
+
+def _meters(lo, hi):
+    return batch(*[rec(s, "meter", sid=None, energy_wh=s, power_w=0, ctx="Sample.Periodic")
+                   for s in range(lo, hi + 1)])
+
+
+def test_ack_floor_comes_from_what_is_stored(tmp_path):
+    # Two stores on one file stand for two workers of a shared subscription.
+    a, b = Store(tmp_path / "s.db"), Store(tmp_path / "s.db")
+    try:
+        a.ingest_batch(_meters(1, 5))
+        assert a.advance_ack(INSTALL) == 5
+        a.ingest_batch(_meters(11, 15))  # 6..10 are with the other worker
+        assert a.advance_ack(INSTALL) == 5
+        b.ingest_batch(_meters(6, 10))
+        assert b.advance_ack(INSTALL) == 15  # b never saw 1..5 or 11..15
+        assert a.advance_ack(INSTALL) == 15 and a.acked(INSTALL) == 15
+        # Records the device no longer has: the floor moves past them, and never back.
+        a.ingest_batch(_meters(21, 22))
+        assert b.advance_ack(INSTALL, lost_upto=20) == 22
+        assert a.advance_ack(INSTALL, lost_upto=3) == 22
+    finally:
+        a.close()
+        b.close()
+
+
+def test_one_replay_request_per_gap_after_the_grace(tmp_path):
+    a, b = Store(tmp_path / "s.db"), Store(tmp_path / "s.db")
+    try:
+        a.ingest_batch(_meters(1, 5))
+        a.advance_ack(INSTALL)
+        # Seen first: maybe just a batch another worker is still storing.
+        assert not a.claim_replay(INSTALL, 6, 100.0, 1.0, 2.0)
+        assert not b.claim_replay(INSTALL, 6, 100.5, 1.0, 2.0)
+        assert b.claim_replay(INSTALL, 6, 101.0, 1.0, 2.0)  # still open after the grace
+        assert not a.claim_replay(INSTALL, 6, 101.5, 1.0, 2.0)  # asked already
+        assert a.claim_replay(INSTALL, 6, 103.5, 1.0, 2.0)  # asked again after the interval
+        assert not a.claim_replay(INSTALL, 9, 104.0, 1.0, 2.0)  # another gap: a new grace
+    finally:
+        a.close()
+        b.close()

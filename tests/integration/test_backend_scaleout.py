@@ -77,6 +77,17 @@ def test_three_workers_store_every_record_once(engine, mosquitto, tmp_path, requ
                        on_receipt=lambda t: None, share="fleet") for i in range(3)]
     for w in workers:
         w.start()
+    acks = {}  # dev -> highest cumulative ack heard
+
+    def on_ack(client, userdata, msg):
+        dev = msg.topic.split("/")[2]
+        acks[dev] = max(acks.get(dev, 0), json.loads(msg.payload)["seq"])
+
+    sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="ack-listener")
+    sub.on_message = on_ack
+    sub.connect("127.0.0.1", mosquitto.port)
+    sub.subscribe("laddvakt/v1/+/ack", 1)
+    sub.loop_start()
     try:
         fleet = fleet_batches()
         _publish_all(mosquitto.port, fleet)
@@ -90,6 +101,13 @@ def test_three_workers_store_every_record_once(engine, mosquitto, tmp_path, requ
         assert all(w.batches > 0 for w in workers), [w.batches for w in workers]
         assert sum(w.batches for w in workers) >= len(expect) // 10
         assert all(w.errors == 0 and w.rejected == 0 for w in workers)
+        # Each worker stored only part of every device's batches, out of order, yet the acks
+        # (from the database, not a worker's memory) reach every device's last record.
+        last = {dev: bs[-1]["recs"][-1]["seq"] for dev, bs in fleet.items()}
+        assert wait_for(lambda: acks == last, 10), (acks, last)
+        assert all(store.acked(bs[0]["install"]) == last[dev] for dev, bs in fleet.items())
     finally:
+        sub.loop_stop()
+        sub.disconnect()
         for w in workers:
             w.stop()

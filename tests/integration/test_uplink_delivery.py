@@ -15,6 +15,9 @@ def cache(tmp_path_factory):
     return str(tmp_path_factory.mktemp("backlog-cache"))
 
 
+# The agent's own records at boot: `boot` and `tariff_change` (the pricing in force).
+BOOT_RECS = 2
+
 def _finish(agent, timeout=120):
     out, err = agent.communicate(timeout=timeout)
     assert "Traceback" not in err, out + err
@@ -57,13 +60,13 @@ def test_drain_survives_20_broker_kills(tmp_path, cache):
                 kills += 1
             s, log = _finish(agent, 120)
             assert backend.wait_for(lambda: backend.store.count_records() >= s["journal_seq"], 10)
-            _assert_all_once(backend, inst, n + 1)
+            _assert_all_once(backend, inst, n + BOOT_RECS)
         finally:
             if agent.poll() is None:
                 agent.kill()
             backend.stop()
     assert kills == 20
-    assert s["delivered_seq"] == s["journal_seq"] == n + 1, log
+    assert s["delivered_seq"] == s["journal_seq"] == n + BOOT_RECS, log
     assert s["uplink"]["connects"] >= 21, log
 
 
@@ -91,12 +94,12 @@ def test_partition_loses_nothing_and_link_recovers(tmp_path, cache):
             proxy.set_mode("pass")
             s, log = _finish(agent, 90)
             assert backend.wait_for(lambda: backend.store.count_records() >= s["journal_seq"], 10)
-            _assert_all_once(backend, inst, n + 1)
+            _assert_all_once(backend, inst, n + BOOT_RECS)
         finally:
             if agent.poll() is None:
                 agent.kill()
             backend.stop()
-    assert s["delivered_seq"] == s["journal_seq"] == n + 1, log
+    assert s["delivered_seq"] == s["journal_seq"] == n + BOOT_RECS, log
     assert s["uplink"]["failures"] >= 1 and s["uplink"]["resent"] >= 1, log
 
 
@@ -114,13 +117,13 @@ def test_lost_batch_is_mended_by_a_replay(tmp_path, cache):
         agent = backlog.start_agent(data)
         try:
             s, log = _finish(agent, 60)
-            _assert_all_once(backend, inst, n + 1)
+            _assert_all_once(backend, inst, n + BOOT_RECS)
         finally:
             if agent.poll() is None:
                 agent.kill()
             backend.stop()
     assert backend.replays >= 1
-    assert s["delivered_seq"] == s["journal_seq"] == n + 1, log
+    assert s["delivered_seq"] == s["journal_seq"] == n + BOOT_RECS, log
 
 
 def test_lost_acks_are_mended_by_resending_from_the_cursor(tmp_path, cache):
@@ -135,18 +138,18 @@ def test_lost_acks_are_mended_by_resending_from_the_cursor(tmp_path, cache):
         backend.start()
         agent = backlog.start_agent(data)
         try:
-            assert backend.wait_for(lambda: backend.store.count_records() == n + 1, 20)
+            assert backend.wait_for(lambda: backend.store.count_records() == n + BOOT_RECS, 20)
             time.sleep(0.3)
             assert agent.poll() is None  # nothing acked: the device keeps it all
             backend.lose_acks = 0
             s, log = _finish(agent, 60)
-            _assert_all_once(backend, inst, n + 1)
+            _assert_all_once(backend, inst, n + BOOT_RECS)
         finally:
             if agent.poll() is None:
                 agent.kill()
             backend.stop()
     # The cursor moved only on the backend's acks, which came after the device sent again.
-    assert s["delivered_seq"] == s["journal_seq"] == n + 1, log
+    assert s["delivered_seq"] == s["journal_seq"] == n + BOOT_RECS, log
 
 
 def test_failed_dns_is_retried(tmp_path):

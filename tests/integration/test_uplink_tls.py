@@ -42,7 +42,7 @@ def _run(tmp_path, b, ca="ca.pem", host="localhost", client_cert=True):
 
 def test_tls_with_verified_server_and_client_certificate(tmp_path, tls_broker):
     rc, s = _run(tmp_path, tls_broker)
-    assert rc == 0 and s["delivered_seq"] == s["journal_seq"] == 51, s
+    assert rc == 0 and s["delivered_seq"] == s["journal_seq"] == 52, s  # 50 + boot + tariff_change
 
 
 def test_wrong_ca_is_refused_with_a_clear_status(tmp_path, tls_broker):
