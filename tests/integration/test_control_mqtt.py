@@ -62,13 +62,19 @@ def test_control_over_mqtt(mosquitto, tmp_path):
             assert cap.wait(lambda: reply(cap, cid) is not None, 10), cid
             return reply(cap, cid)
 
+        def ask_on(name, cid, body):
+            # The per-topic transport: .../cmd/<name>, checked against cmd-<name>.json.
+            cap.publish(T + "/" + name, json.dumps(dict(body, id=cid)))
+            assert cap.wait(lambda: reply(cap, cid) is not None, 10), cid
+            return reply(cap, cid)
+
         prof = {"chargingProfileId": 3, "stackLevel": 1, "chargingProfilePurpose": "TxProfile",
                 "chargingProfileKind": "Relative",
                 "chargingSchedule": {"chargingRateUnit": "W", "chargingSchedulePeriod": [
                     {"startPeriod": 0, "limit": 6900, "numberPhases": 3}]}}
         r = ask("sp", {"cmd": "set_profile", "profile": prof})
         assert r["ok"] and r["result"]["offer_a"] == 10
-        r = ask("gc", {"cmd": "get_composite_schedule", "duration": 600})
+        r = ask_on("get_composite_schedule", "gc", {"duration": 600})
         sch = r["result"]["chargingSchedule"]
         assert sch["chargingSchedulePeriod"][0]["limit"] == 10
         r = ask("lim", {"cmd": "limit", "current_a": 8, "duration_s": 60})
@@ -76,6 +82,14 @@ def test_control_over_mqtt(mosquitto, tmp_path):
         assert cap.wait(lambda: connector(cap)[-1]["offer_a"] == 8, 10)
         bad = ask("bad", {"cmd": "limit", "current_a": 500, "duration_s": 60})
         assert not bad["ok"] and "current_a" in bad["error"]
+        bad = ask_on("availability", "bad2", {"available": "yes"})
+        assert not bad["ok"] and bad["error"] == "'available' must be boolean", bad
+        r = ask_on("tariff_get", "tg", {})
+        assert r["ok"] and r["result"]["tariff"]["currency"] == "SEK", r
+        r = ask_on("clear_profile", "cp", {"profile_id": 3})
+        assert r["ok"] and r["result"] == {"status": "Accepted", "cleared": 1}, r
+        r = ask("cp2", {"cmd": "clear_profile", "profile_id": 3})
+        assert r["ok"] and r["result"]["status"] == "Unknown", r
         r = ask("stop", {"cmd": "remote_stop"})
         assert r["ok"]
         assert cap.wait(lambda: connector(cap)[-1]["status"] == "Finishing", 10)
@@ -90,7 +104,8 @@ def test_control_over_mqtt(mosquitto, tmp_path):
             agent.kill()
         cap.stop()
     for t, p, _ in cap.msgs:
-        validate(t, p)
+        if not t.endswith("/cmd/availability"):  # "bad2" breaks its schema on purpose
+            validate(t, p)
     ends = [r for t, p, _ in cap.msgs if t.endswith("/recs")
             for r in json.loads(p)["recs"] if r["type"] == "session_end"]
     assert len(ends) == 1
