@@ -39,6 +39,11 @@ class Agent:
         self.control = Controller(cfg, pilot, self.faults, self.set_fault)
         self.control.on_plan = self._log_plan
         self.limits = self.control  # the console's `limit [amps]` (console.py)
+        # One dynamic price schedule: the one billing prices sessions with also steers fleet
+        # charging into the cheapest periods (docs/control.md, docs/tariffs.md).
+        self.pricing.on_schedule = self._plan_prices
+        if self.pricing.sched is not None:
+            self._plan_prices(self.pricing.sched)
         self.mem = MemStat(hal.bench)
         self.sessions = 0
         self.metering = MeterService(meter, cfg, self.set_fault, self._meter_event, meter_profile)
@@ -137,6 +142,14 @@ class Agent:
             self._log(jf.TYPE_METER, records.meter(clock, up_ms, self.ident, s.sid, energy, power,
                                                    reading.pop("ctx"), pr.reading_fields()))
         self.mem.note()
+
+    def _plan_prices(self, sched):
+        from .fleet import Prices
+
+        # The planner ranks periods in whole minor units per kWh, >= 0: a negative spot price
+        # plans as free, which it is for ranking against any positive one.
+        self.control.set_prices(Prices(sched.start, sched.step_s,
+                                       [self.pricing.price_minor(p) for p in sched.prices]))
 
     def _log_plan(self, p, vehicle, need_wh, by_t):
         s = self.tracker.session
