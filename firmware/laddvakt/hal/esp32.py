@@ -124,6 +124,18 @@ class Esp32Hal:
 
         return WDT(timeout=timeout_ms)
 
+    def reset_cause(self):
+        """'watchdog' after a reset by the watchdog, else None."""
+        import machine
+
+        return "watchdog" if machine.reset_cause() == machine.WDT_RESET else None
+
+    def wiegand_input(self, num):
+        """A Wiegand data line (D0 or D1): idle high, a bit is a ~50 us low pulse, so the
+        same pulled-up falling-edge input as S0 (docs/boards.md: 5 V readers need a level
+        shifter)."""
+        return self.s0_input(num)
+
     def net_up(self, cfg):
         import network
 
