@@ -39,6 +39,10 @@ class Faults:
     def is_active(self, code):
         return code in self.active
 
+    def held_by(self, code, src):
+        held = self._held.get(code)
+        return held is not None and src in held
+
     def sources(self, code):
         """The sources holding `code` now (sorted; None for the unnamed default source)."""
         held = self._held.get(code)

@@ -27,6 +27,8 @@ def test_two_sources_hold_one_code():
     assert f.update("InternalError", True, "watchdog reset", "watchdog") is True
     assert f.update("InternalError", True, "journal full") is False  # already on: no edge
     assert f.sources("InternalError") == [None, "watchdog"]
+    assert f.held_by("InternalError", "watchdog") and f.held_by("InternalError", None)
+    assert not f.held_by("GroundFailure", None)
     assert f.update("InternalError", False, None, "watchdog") is False  # the journal still holds it
     assert f.is_active("InternalError")
     assert f.active["InternalError"] == "journal full"  # the info of the source still holding it

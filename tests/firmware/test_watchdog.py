@@ -90,6 +90,17 @@ def test_watchdog_reset_raises_then_clears_after_stable_uptime():
     assert len(_internal(r)) == 2  # cleared once
 
 
+def test_charging_pauses_until_the_reset_fault_clears():
+    r = Rig([EV], watchdog_clear_s=60)
+    _start(r, "watchdog")
+    # The journal's policy (suspend_check) says charge on: the watchdog's hold pauses anyway.
+    r.ctl.suspend_check = lambda: False
+    _loop(r, 59000)
+    assert r.ctl.status == "SuspendedEVSE" and r.st.power_w == 0 and not r.st.closed
+    _loop(r, 70000)
+    assert r.ctl.status == "Charging" and r.st.power_w > 0
+
+
 def test_watchdog_off_still_reports_the_reset():
     r = Rig([EV], watchdog_s=0, watchdog_clear_s=5)
     assert _start(r, "watchdog") == []  # no watchdog made
