@@ -167,6 +167,58 @@ def test_build_from_the_board_spec():
     assert rfid.build(hal, None) is None
 
 
+class _Io:
+    """Stand-in ADC/PWM/GPIO for cp_hw.BoardControl: the CP reads +12 V (state A)."""
+
+    def read_uv(self):
+        return 1650000 + 12000 * 11000 // 80
+
+    def duty_u16(self, d):
+        pass
+
+    def value(self, v=None):
+        return 0
+
+
+class _BoardHal(_Hal):
+    def adc(self, n):
+        return _Io()
+
+    def pwm(self, n, freq, d):
+        return _Io()
+
+    def pin_out(self, n):
+        return _Io()
+
+    pin_in = pin_out
+
+
+def test_a_tapped_card_authorizes_like_the_authorize_command():
+    from laddvakt import config
+    from laddvakt.control import Controller
+    from laddvakt.cp_hw import BoardControl
+    from laddvakt.faults import Faults
+
+    board = {"pins": {"contactor": 26, "contactor_fb": None, "rcd": None},
+             "pilot": {"adc_pin": 36, "pwm_pin": 25}, "rfid": {"type": "wiegand", "d0": 19, "d1": 22}}
+    hal = _BoardHal()
+    cfg = config.merged({"auth_mode": "list", "auth_list": "CARD-9,123039"})
+    ctl = Controller(cfg, BoardControl(hal, board), Faults(), lambda *a: False)
+    d0, d1 = hal.inputs[19], hal.inputs[22]
+    ctl.tick(1000, None, 0, None)
+    assert not ctl.auth.granted
+    _send(d0, d1, F34)  # a card not on the list
+    _gap()
+    ctl.tick(2000, None, 0, None)
+    assert not ctl.auth.granted and ctl.auth.tag is None
+    _send(d0, d1, F26)  # on the list: accepted, waiting for the EV (OCPP ConnectionTimeOut)
+    ctl.tick(3000, None, 0, None)
+    assert not ctl.auth.granted  # the frame has not ended yet
+    _gap()
+    ctl.tick(4000, None, 0, None)
+    assert ctl.auth.granted and ctl.auth.tag == "123039"
+
+
 def test_unsupported_or_incomplete_readers_are_refused_at_boot():
     e = raises(BoardError, rfid.build, _Hal(), {"type": "pn532-uart", "tx": 1, "rx": 2})
     assert "pn532-uart" in str(e) and "wiegand" in str(e), str(e)
