@@ -2,7 +2,7 @@
 # tests of the RC522 driver. It speaks the chip's SPI framing (datasheet §8.1.2: an address
 # byte, MSB 1 = read, then data bytes; a read answers each address in the next byte), keeps
 # the registers, FIFO and interrupt bits the driver uses, and runs Transceive when StartSend
-# is set. Cards follow ISO 14443-3's IDLE/READY states for REQA and CL1 anticollision.
+# is set. Cards follow ISO 14443-3's states for REQA, anticollision and SELECT (CRC_A checked).
 _COMMAND = 0x01
 _COMIRQ = 0x04
 _ERROR = 0x06
@@ -16,26 +16,61 @@ _TRANSCEIVE = 0x0C
 _SOFTRESET = 0x0F
 
 
+def crc_a(data):
+    # ISO 14443-3 Annex B, bit by bit (the driver computes it bytewise).
+    crc = 0x6363
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x8408 if crc & 1 else crc >> 1
+    return bytes([crc & 0xFF, crc >> 8])
+
+
+def _bcc(b):
+    x = 0
+    for v in b:
+        x ^= v
+    return x
+
+
 class Card:
+    """A card with a 4- or 7-byte UID. States: IDLE, READY (CL1), READY2 (CL1 selected,
+    waiting for CL2); `bcc` overrides CL1's BCC to corrupt the answer."""
+
     def __init__(self, uid, bcc=None):
         self.uid = bytes(uid)
-        b = 0
-        for x in self.uid[:4]:
-            b ^= x
-        self.bcc = b if bcc is None else bcc  # a wrong bcc makes a corrupted answer
-        self.ready = False
+        self.cl1 = self.uid if len(self.uid) == 4 else b"\x88" + self.uid[:3]
+        self.bcc = _bcc(self.cl1) if bcc is None else bcc
+        self.state = "IDLE"
+        self.selects = 0
 
     def answer(self, frame, bits):
         """The card's answer to a frame (bytes, bits in the last byte), or None."""
+        st = self.state
         if bits == 7 and frame == b"\x26":  # REQA
-            if self.ready:
-                self.ready = False  # REQA is not valid in READY: back to IDLE, silent
+            if st != "IDLE":
+                self.state = "IDLE"  # REQA is not valid once out of IDLE: back, silent
                 return None
-            self.ready = True
-            return b"\x04\x00"  # ATQA: single-size UID, bit frame anticollision
-        if bits == 0 and frame == b"\x93\x20" and self.ready:
-            return self.uid[:4] + bytes([self.bcc])
-        self.ready = False
+            self.state = "READY"
+            return b"\x04\x00" if len(self.uid) == 4 else b"\x44\x00"  # ATQA: UID size
+        if bits == 0 and frame == b"\x93\x20" and st == "READY":
+            return self.cl1 + bytes([self.bcc])
+        if bits == 0 and len(frame) == 9 and frame[:2] == b"\x93\x70" and st == "READY":
+            if frame[7:] != crc_a(frame[:7]) or frame[2:7] != self.cl1 + bytes([self.bcc]):
+                self.state = "IDLE"
+                return None
+            self.selects += 1
+            if len(self.uid) == 4:
+                self.state = "ACTIVE"
+                sak = b"\x08"
+            else:
+                self.state = "READY2"
+                sak = b"\x04"  # UID not complete
+            return sak + crc_a(sak)
+        if bits == 0 and frame == b"\x95\x20" and st == "READY2":
+            cl2 = self.uid[3:7]
+            return cl2 + bytes([_bcc(cl2)])
+        self.state = "IDLE"
         return None
 
 
@@ -54,7 +89,7 @@ class Chip:
         self.fifo = bytearray()
 
     def place(self, card):
-        card.ready = False  # a card entering the field powers up in IDLE
+        card.state = "IDLE"  # a card entering the field powers up in IDLE
         self.cards.append(card)
 
     def take(self, card):
