@@ -14,8 +14,8 @@ class _HostTime:
 
 class SoftWdt:
     # A host process has no hardware watchdog, and one thread cannot watch itself: a hung
-    # loop would hang the check too. So this only records the feeds (for tests and the
-    # console); the host's supervisor (systemd WatchdogSec=, a container's health check)
+    # loop would hang the check too. So this only records the feeds (tests read them); the
+    # host's supervisor (systemd WatchdogSec=, a container's health check)
     # restarts a hung process, and passes --reset-cause watchdog to the new one. No reset
     # is faked here.
     def __init__(self, timeout_ms):
