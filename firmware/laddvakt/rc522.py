@@ -34,7 +34,7 @@ _NVB_ANTICOLL = const(0x20)  # 2 bytes sent: the card answers the level's 4 UID 
 _NVB_SELECT = const(0x70)  # 7 bytes sent: SEL, NVB, 4 UID bytes, BCC (+ CRC_A)
 _CASCADE_TAG = const(0x88)  # first byte of a level whose UID goes on at the next level
 
-_POLLS = const(200)  # ComIrqReg reads before giving up on a chip that never answers
+_WAIT_MS = const(20)  # the chip's own 5 ms timer fires first; this bounds a chip gone quiet
 _ABSENT = const(3)  # empty polls before the card counts as gone (see read_tag)
 
 NO_CARD = const(-1)
@@ -108,15 +108,15 @@ class Rc522:
             w(_FIFODATA, tx[i])
         w(_COMMAND, _TRANSCEIVE)
         w(_BITFRAMING, 0x80 | last_bits)  # StartSend
-        for _ in range(_POLLS):
+        t0 = time.ticks_ms()
+        while True:
             irq = self._r(_COMIRQ)
             if irq & 0x30:  # RxIRq or IdleIRq: an answer is in
                 break
-            if irq & 0x01:  # TimerIRq: nobody answered
+            if irq & 0x01 or time.ticks_diff(time.ticks_ms(), t0) > _WAIT_MS:
+                # TimerIRq: nobody answered; or the chip itself went quiet.
                 w(_BITFRAMING, 0)
                 return NO_CARD
-        else:
-            return NO_CARD
         w(_BITFRAMING, 0)
         if self._r(_ERROR) & 0x1B:  # BufferOvfl, CollErr, ParityErr, ProtocolErr
             return ERROR

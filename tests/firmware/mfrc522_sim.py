@@ -80,6 +80,7 @@ class Chip:
         self.cards = []  # cards in the field; two or more collide
         self.frames = []  # (bytes, bits) transmitted over the air
         self.cs_low = False
+        self.quiet = False  # a chip that stops raising interrupts (brown-out, loose wire)
         self._reset()
 
     def _reset(self):
@@ -163,6 +164,8 @@ class Chip:
         self.frames.append((frame, last_bits))
         self.regs[_ERROR] = 0
         self.regs[_CONTROL] &= ~0x07
+        if self.quiet:
+            return
         field = self.regs[_TXCONTROL] & 0x03 == 0x03
         answers = [a for a in (c.answer(frame, last_bits) for c in self.cards) if a] if field else []
         if not answers:

@@ -117,6 +117,18 @@ def test_antenna_off_means_no_card_answers():
     assert r.read_tag() is None
 
 
+def test_a_chip_gone_quiet_costs_a_bounded_wait():
+    import time
+
+    r, chip = _reader(Card(b"\x12\x34\x56\x78"))
+    chip.quiet = True  # no TimerIRq, no RxIRq: the driver's own bound ends the wait
+    t0 = time.ticks_ms()
+    assert r.read_tag() is None
+    assert time.ticks_diff(time.ticks_ms(), t0) < 200
+    chip.quiet = False
+    assert r.read_tag() == "12345678"
+
+
 class _Hal:
     def __init__(self, chip):
         self.chip = chip
