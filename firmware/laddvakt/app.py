@@ -16,6 +16,7 @@ from .memstat import MemStat
 from .meters.service import MeterService
 from .pricing import Pricing, charge_state
 from .tracker import SessionTracker
+from .watchdog import Watchdog
 
 
 class Agent:
@@ -45,6 +46,7 @@ class Agent:
         if self.pricing.sched is not None:
             self._plan_prices(self.pricing.sched)
         self.mem = MemStat(hal.bench)
+        self.watchdog = Watchdog(cfg, self.set_fault)
         self.sessions = 0
         self.metering = MeterService(meter, cfg, self.set_fault, self._meter_event, meter_profile)
         self.uplink = None
@@ -59,10 +61,11 @@ class Agent:
     def _log(self, rtype, payload):
         return self.journal.append(rtype, payload.encode())
 
-    def set_fault(self, code, on, info=None):
+    def set_fault(self, code, on, info=None, src=None):
         """Detectors call this every tick; an edge (raised or cleared) is journaled, and so
-        published. Returns True on an edge."""
-        if not self.faults.update(code, on, info):
+        published. Returns True on an edge. `src` names the owner where a code has several
+        (faults.py): the code clears when its last owner clears it."""
+        if not self.faults.update(code, on, info, src):
             return False
         s = self.tracker.session
         self._log(jf.TYPE_FAULT, records.fault(self.clock, self.up_ms, self.ident, code, on,
@@ -204,8 +207,10 @@ class Agent:
         self.sessions += 1
 
     async def sample_loop(self, until_ms=None):
+        wd = self.watchdog
         while until_ms is None or self.up_ms < until_ms:
             self.step(await self.ticker.next())
+            wd.feed(self.up_ms)  # only after a whole step: a stuck step resets the board
 
     # ---- accessors for the serial console (console.py) ---------------------------
     def meter_status(self):
@@ -308,6 +313,7 @@ def make_uplink(agent):
 
 async def _run(agent, uplink, scenario, console=None):
     agent.start()
+    agent.watchdog.start(agent.hal.wdt, agent.hal.reset_cause())
     up_task = asyncio.create_task(uplink.run())
     if console:
         from .console import Console
