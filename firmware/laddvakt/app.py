@@ -16,6 +16,7 @@ from .memstat import MemStat
 from .meters.service import MeterService
 from .pricing import Pricing, charge_state
 from .tracker import SessionTracker
+from .watchdog import Watchdog
 
 
 class Agent:
@@ -39,7 +40,13 @@ class Agent:
         self.control = Controller(cfg, pilot, self.faults, self.set_fault)
         self.control.on_plan = self._log_plan
         self.limits = self.control  # the console's `limit [amps]` (console.py)
+        # One dynamic price schedule: the one billing prices sessions with also steers fleet
+        # charging into the cheapest periods (docs/control.md, docs/tariffs.md).
+        self.pricing.on_schedule = self._plan_prices
+        if self.pricing.sched is not None:
+            self._plan_prices(self.pricing.sched)
         self.mem = MemStat(hal.bench)
+        self.watchdog = Watchdog(cfg, self.set_fault)
         self.sessions = 0
         self.metering = MeterService(meter, cfg, self.set_fault, self._meter_event, meter_profile)
         self.uplink = None
@@ -54,10 +61,11 @@ class Agent:
     def _log(self, rtype, payload):
         return self.journal.append(rtype, payload.encode())
 
-    def set_fault(self, code, on, info=None):
+    def set_fault(self, code, on, info=None, src=None):
         """Detectors call this every tick; an edge (raised or cleared) is journaled, and so
-        published. Returns True on an edge."""
-        if not self.faults.update(code, on, info):
+        published. Returns True on an edge. `src` names the owner where a code has several
+        (faults.py): the code clears when its last owner clears it."""
+        if not self.faults.update(code, on, info, src):
             return False
         s = self.tracker.session
         self._log(jf.TYPE_FAULT, records.fault(self.clock, self.up_ms, self.ident, code, on,
@@ -138,6 +146,14 @@ class Agent:
                                                    reading.pop("ctx"), pr.reading_fields()))
         self.mem.note()
 
+    def _plan_prices(self, sched):
+        from .fleet import Prices
+
+        # The planner ranks periods in whole minor units per kWh, >= 0: a negative spot price
+        # plans as free, which it is for ranking against any positive one.
+        self.control.set_prices(Prices(sched.start, sched.step_s,
+                                       [self.pricing.price_minor(p) for p in sched.prices]))
+
     def _log_plan(self, p, vehicle, need_wh, by_t):
         s = self.tracker.session
         self._log(jf.TYPE_PLAN, records.plan(self.clock, self.up_ms, self.ident, s.sid if s else None,
@@ -191,8 +207,10 @@ class Agent:
         self.sessions += 1
 
     async def sample_loop(self, until_ms=None):
+        wd = self.watchdog
         while until_ms is None or self.up_ms < until_ms:
             self.step(await self.ticker.next())
+            wd.feed(self.up_ms)  # only after a whole step: a stuck step resets the board
 
     # ---- accessors for the serial console (console.py) ---------------------------
     def meter_status(self):
@@ -306,6 +324,7 @@ def make_uplink(agent):
 
 async def _run(agent, uplink, scenario, console=None):
     agent.start()
+    agent.watchdog.start(agent.hal.wdt, agent.hal.reset_cause())
     up_task = asyncio.create_task(uplink.run())
     if console:
         from .console import Console

@@ -61,6 +61,10 @@ SCHEMA = {
     # billing (issue 6): device_key (above) signs session_end records (docs/tariffs.md); the
     # meter's serial for the signed payload when the meter cannot tell its own (S0, sim).
     "meter_serial": (str, "", 0, 32),
+    # control (issue 7, watchdog; docs/control.md): the hardware watchdog's timeout (0 = off),
+    # and the stable uptime after which a watchdog reset's InternalError clears.
+    "watchdog_s": (int, 30, 0, 3600),
+    "watchdog_clear_s": (int, 300, 0, 86400),
     # uplink (issue 5): in-flight window, ack mode, commands, TLS, Home Assistant. TLS is
     # mqtt_tls with the CA file mqtt_ca_file (the tools block above); a client certificate is optional.
     "mqtt_window": (int, 8, 1, 32),

@@ -199,14 +199,22 @@ class Controller:
         if self.faults.is_active("HighTemperature"):
             t = self.hw.temp_c()
             lim = 0 if t is not None and t >= self.temp_stop_c else lim // 2
-        if self.faults.is_active("PowerMeterFailure") or (
-                self.faults.is_active("InternalError")
-                and (self.suspend_check is None or self.suspend_check())):
+        if self.faults.is_active("PowerMeterFailure") or self._internal_pause():
             lim = 0
         self.limit_da = lim
         if not self._fleet_allows(now_ms, wall):
             return 0
         return lim
+
+    def _internal_pause(self):
+        # InternalError has two owners (faults.py): after a watchdog reset charging pauses until
+        # the agent has run stably (watchdog.py); the journal's hold follows its own policy.
+        f = self.faults
+        if not f.is_active("InternalError"):
+            return False
+        if f.held_by("InternalError", "watchdog"):
+            return True
+        return self.suspend_check is None or self.suspend_check()
 
     def _duty(self, now_ms, stop_code):
         if stop_code is not None:

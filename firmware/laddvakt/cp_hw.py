@@ -4,6 +4,8 @@
 # board file (boards/*.json, "pins" and "pilot"); the peripherals come from the HAL.
 from micropython import const
 
+from . import rfid
+
 _SAMPLES = const(24)  # ADC reads per tick: more than one 1 kHz period, so both halves are seen
 
 
@@ -26,6 +28,7 @@ class BoardControl:
         rcd = pins.get("rcd")
         self._rcd = hal.pin_in(rcd) if rcd is not None else None
         self._rcd_active = p.get("rcd_active", 1)
+        self.reader = rfid.build(hal, board.get("rfid"))
 
     def cp_read(self):
         """(high, low) CP levels in mV: the extremes of a burst of reads spanning a period."""
@@ -58,7 +61,10 @@ class BoardControl:
         return None  # no temperature sensor on the boards defined so far
 
     def read_tag(self):
-        return None  # no RFID reader yet: tags come from `authorize` (MQTT or console)
+        """A card at the board's reader (rfid.py), else None; `authorize` (MQTT or console)
+        presents tags the same way."""
+        r = self.reader
+        return None if r is None else r.read_tag()
 
     def vehicle_id(self):
         return None

@@ -57,6 +57,7 @@ class Pricing:
         self._spath = data_dir + "/prices.json"
         self.tariff = self._load(self._tpath, Tariff) or Tariff.from_config(cfg)
         self.sched = self._load(self._spath, PriceSchedule)
+        self.on_schedule = None  # called with each schedule put in force (the fleet planner)
         self._pending_t = None
         self._pending_s = None
         self.cost = None
@@ -148,6 +149,8 @@ class Pricing:
         if self._pending_s is not None:
             self.sched = self._pending_s
             _write_atomic(self._spath, json.dumps(self.sched.to_dict()))
+            if self.on_schedule:
+                self.on_schedule(self.sched)
         self._pending_t = self._pending_s = None
         if self.cost is not None:
             self.cost.change(self.tariff, self.sched, t, up, wh, st)

@@ -64,3 +64,17 @@ def test_broken_board_refused_by_both(tmp_path, mutate, words):
     with pytest.raises(board.BoardError) as e:
         board.load(str(tmp_path), "esp32-devkitc")
     assert words in str(e.value)
+
+
+@pytest.mark.parametrize("name", [n for n in BOARDS if not n.startswith("unix-")])
+def test_board_reader_is_supported_and_on_free_pins(name):
+    # A board whose reader the firmware refuses would not boot (rfid.py); its pins must not
+    # sit on a signal the board already uses.
+    b = fw.module("board").load(fw.BOARDS, name)
+    spec = b.get("rfid")
+    if spec is None:
+        return
+    assert spec["type"] in fw.module("rfid").SUPPORTED
+    used = {v for v in b["pins"].values() if v is not None}
+    mine = [v for k, v in spec.items() if k != "type"]
+    assert len(set(mine)) == len(mine) and not used & set(mine), (mine, used)

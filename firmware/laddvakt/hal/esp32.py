@@ -124,6 +124,24 @@ class Esp32Hal:
 
         return WDT(timeout=timeout_ms)
 
+    def reset_cause(self):
+        """'watchdog' after a reset by the watchdog, else None."""
+        import machine
+
+        return "watchdog" if machine.reset_cause() == machine.WDT_RESET else None
+
+    def spi(self, sck, mosi, miso, baudrate):
+        """An SPI bus in mode 0 on any pins (the GPIO matrix routes them)."""
+        from machine import SPI, Pin
+
+        return SPI(1, baudrate=baudrate, polarity=0, phase=0, sck=Pin(sck), mosi=Pin(mosi), miso=Pin(miso))
+
+    def wiegand_input(self, num):
+        """A Wiegand data line (D0 or D1): idle high, a bit is a ~50 us low pulse, so the
+        same pulled-up falling-edge input as S0 (docs/boards.md: 5 V readers need a level
+        shifter)."""
+        return self.s0_input(num)
+
     def net_up(self, cfg):
         import network
 

@@ -12,14 +12,31 @@ class _HostTime:
         return int(time.time())
 
 
+class SoftWdt:
+    # A host process has no hardware watchdog, and one thread cannot watch itself: a hung
+    # loop would hang the check too. So this only records the feeds (tests read them); the
+    # host's supervisor (systemd WatchdogSec=, a container's health check)
+    # restarts a hung process, and passes --reset-cause watchdog to the new one. No reset
+    # is faked here.
+    def __init__(self, timeout_ms):
+        self.timeout_ms = timeout_ms
+        self.fed_ms = time.ticks_ms()
+        self.feeds = 0
+
+    def feed(self):
+        self.fed_ms = time.ticks_ms()
+        self.feeds += 1
+
+
 class UnixHal:
     name = "unix"
 
     # What a reboot from the serial console exits with: the supervisor starts the agent again.
     REBOOT_EXIT = 3
 
-    def __init__(self, data_dir, boards_dir, bench=False, console=None):
+    def __init__(self, data_dir, boards_dir, bench=False, console=None, reset=None):
         self.data_dir = data_dir
+        self._reset = reset
         self.console_path = console
         self.boards_dir = boards_dir
         self.bench = bench
@@ -30,8 +47,9 @@ class UnixHal:
 
     @classmethod
     def from_argv(cls, argv):
-        """micropython main.py [--data DIR] [--boards DIR] [--bench] [--console TTY]"""
-        data, boards, bench, console = "data", "boards", False, None
+        """micropython main.py [--data DIR] [--boards DIR] [--bench] [--console TTY]
+        [--reset-cause watchdog]"""
+        data, boards, bench, console, reset = "data", "boards", False, None, None
         i = 1
         while i < len(argv):
             a = argv[i]
@@ -44,12 +62,18 @@ class UnixHal:
             elif a == "--console" and i + 1 < len(argv):
                 console = argv[i + 1]
                 i += 1
+            elif a == "--reset-cause" and i + 1 < len(argv):
+                # Why the previous run ended, as the supervisor that restarted us saw it.
+                reset = argv[i + 1]
+                if reset != "watchdog":
+                    raise ValueError("--reset-cause: only 'watchdog' is known, got %s" % reset)
+                i += 1
             elif a == "--bench":
                 bench = True
             else:
                 raise ValueError("unknown argument: %s" % a)
             i += 1
-        return cls(data, boards, bench, console)
+        return cls(data, boards, bench, console, reset)
 
     def urandom(self, n):
         return os.urandom(n)
@@ -80,8 +104,11 @@ class UnixHal:
         raise SystemExit(self.REBOOT_EXIT)
 
     def wdt(self, timeout_ms):
-        # No hardware watchdog on a host; the process supervisor plays that role.
-        return None
+        return SoftWdt(timeout_ms)
+
+    def reset_cause(self):
+        """'watchdog' when started with --reset-cause watchdog, else None (a plain start)."""
+        return self._reset
 
     def rs485(self, meter, pins, cfg):
         """The meter's serial line: a tty or pty path (config meter_device, else the board's)."""
