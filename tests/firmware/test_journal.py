@@ -80,7 +80,7 @@ def test_append_and_read_in_order():
 def test_segments_rotate_by_size():
     j = Journal(D, 512, 1 << 20).open()
     fill(j, 12)  # 5 frames of 100 bytes fit 512
-    names = sorted(os.listdir(D))
+    names = sorted(n for n in os.listdir(D) if n.endswith(".jl"))
     assert names == ["0000000001.jl", "0000000006.jl", "0000000011.jl"], names
     assert [os.stat(D + "/" + n)[6] for n in names] == [500, 500, 200]
     for k in (0, 5, 6, 7, 10, 11):
