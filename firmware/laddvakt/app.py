@@ -10,7 +10,10 @@ from .clock import Clock
 from .commands import CommandHandler
 from .faults import Faults
 from .journal import Journal
+from .journal_guard import JournalGuard
+from .journal_records import time_sync
 from .memstat import MemStat
+from .session_store import Continuity, SessionStore
 from .tariff import FlatTariff
 from .tracker import SessionTracker
 
@@ -36,6 +39,9 @@ class Agent:
         self.meter_errors = 0
         self.up_ms = 0
         self._next_mv_ms = 0
+        # Journal area: the open session on flash, and the journal's capacity policy.
+        self.keeper = Continuity(SessionStore(hal.data_dir + "/session.json"), self)
+        self.guard = JournalGuard(self)
 
     def _new_sid(self):
         # The install id plus the seq of the session's start record: unique for
@@ -56,6 +62,7 @@ class Agent:
         return True
 
     def start(self):
+        self.keeper.on_boot()
         self._log(jf.TYPE_BOOT, records.boot(self.clock, 0, self.ident, VERSION, self.board["name"]))
 
     def step(self, up_ms):
@@ -64,8 +71,8 @@ class Agent:
         clock = self.clock
         if not clock.synced:
             ts = self.time_source.unix_s(up_ms)
-            if ts is not None:
-                clock.sync(up_ms, ts)
+            if ts is not None and clock.sync(up_ms, ts):
+                self._log(jf.TYPE_TIME_SYNC, time_sync(clock, up_ms, self.ident))
         if self.plant:
             self.plant.step(up_ms)
         try:
@@ -75,23 +82,34 @@ class Agent:
             self.meter_errors += 1
             return
         tag = self.plant.id_tag() if self.plant else None
-        ev = self.tracker.on_sample(up_ms, clock.wall_s(up_ms), clock.quality(),
-                                    self.pilot.read(), energy, tag)
+        pilot = self.pilot.read()
+        keeper = self.keeper
+        if keeper.saved:
+            keeper.resume(up_ms, pilot, energy)
+        ev = self.tracker.on_sample(up_ms, clock.wall_s(up_ms), clock.quality(), pilot, energy, tag)
         if ev:
             kind, s = ev
             if kind == "start":
-                self._log(jf.TYPE_SESSION_START, records.session_start(clock, self.ident, s, self.tariff))
+                rec = records.session_start(clock, self.ident, s, self.tariff)
+                keeper.opened(s, rec, self.tariff)
+                self._log(jf.TYPE_SESSION_START, rec)
                 self._next_mv_ms = up_ms + self.cfg["meter_value_interval_s"] * 1000
             else:
-                cost = self.tariff.session_cost(s)
-                self._log(jf.TYPE_SESSION_END, records.session_end(clock, self.ident, s, self.tariff, cost))
+                tariff = keeper.tariff_for(self.tariff)
+                rec = records.session_end(clock, self.ident, s, tariff, tariff.session_cost(s))
+                keeper.ending(rec)
+                self._log(jf.TYPE_SESSION_END, rec)
+                keeper.ended()
                 self.sessions += 1
         s = self.tracker.session
         iv = self.cfg["meter_value_interval_s"]
         if s is not None and iv and up_ms >= self._next_mv_ms:
             # OCPP MeterValueSampleInterval: counted from the session's start.
             self._next_mv_ms += iv * 1000
-            self._log(jf.TYPE_METER, records.meter(clock, up_ms, self.ident, s.sid, energy, power))
+            keeper.progress(s, energy, up_ms)
+            if self.guard.keep_periodic():
+                self._log(jf.TYPE_METER, records.meter(clock, up_ms, self.ident, s.sid, energy, power))
+        self.guard.step(up_ms)
         self.mem.note()
 
     async def sample_loop(self, until_ms=None):
@@ -106,6 +124,9 @@ class Agent:
             "delivered_seq": self.journal.delivered,
             "uptime_ms": self.up_ms,
             "faults": self.faults.codes(),
+            "journal_bytes": self.journal.bytes_used(),
+            "journal_skipped": self.journal.skipped,
+            "journal_full": self.journal.full,
         }
 
 

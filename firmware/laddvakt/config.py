@@ -24,6 +24,9 @@ SCHEMA = {
     "journal_max_bytes": (int, 262144, 8192, 16777216),
     "wifi_ssid": (str, "", 0, 32),
     "wifi_password": (str, "", 0, 64),
+    # journal (issue 4): what to do when the journal is full even after thinning;
+    # keep_charging or suspend (checked in journal_guard.py).
+    "on_journal_full": (str, "keep_charging", 7, 13),
 }
 
 # Never printed or published; shown as "***" by anything that displays config.

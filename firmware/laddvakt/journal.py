@@ -27,7 +27,6 @@ class Journal:
         self.corrupt = []  # (segment, offset) of each bad tail found at recovery
         self.skipped = 0  # corrupt frames stepped over (reported in status)
         self.gaps = []  # (first, last) seq ranges lost to corruption, not yet reported
-        self.full = False  # over max_bytes with nothing left to delete or thin
         self.thinned = 0  # periodic meter records dropped by thinning
         self.recovered_from = 0  # offset recovery started scanning at (the checkpoint)
         self._segs = []  # first seq of each segment, ascending
@@ -201,7 +200,16 @@ class Journal:
             first = self._segs.pop(0)
             self._used -= os.stat(self._file(first))[6]
             os.remove(self._file(first))
-        self.full = self._used > self.max_bytes and self.thin_candidate() is None
+
+    def make_room(self):
+        """Delete delivered history while over the size limit."""
+        if self._used > self.max_bytes:
+            self._trim()
+
+    @property
+    def full(self):
+        """Over the size limit with nothing left to delete or thin."""
+        return self._used > self.max_bytes and self.thin_candidate() is None
 
     def bytes_used(self):
         return self._used
@@ -248,7 +256,6 @@ class Journal:
         self._used += new - old
         self.thinned += dropped
         self._hint = (0, 0, 0)
-        self.full = self._used > self.max_bytes and self.thin_candidate() is None
         return dropped
 
     # ---- reading and delivery -------------------------------------------------

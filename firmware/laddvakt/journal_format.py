@@ -23,6 +23,10 @@ TYPE_SESSION_START = const(2)
 TYPE_METER = const(3)
 TYPE_SESSION_END = const(4)
 TYPE_FAULT = const(5)
+# journal area (20-29): docs/journal.md
+TYPE_TARIFF = const(20)
+TYPE_GAP = const(21)
+TYPE_TIME_SYNC = const(22)
 
 TYPE_NAMES = {
     TYPE_BOOT: "boot",
@@ -30,6 +34,9 @@ TYPE_NAMES = {
     TYPE_METER: "meter",
     TYPE_SESSION_END: "session_end",
     TYPE_FAULT: "fault",
+    TYPE_TARIFF: "tariff",
+    TYPE_GAP: "gap",
+    TYPE_TIME_SYNC: "time_sync",
 }
 TYPE_CODES = {v: k for k, v in TYPE_NAMES.items()}
 

@@ -22,6 +22,9 @@ REQUIRED = {
                     "energy_wh", "duration_s", "stop_reason", "id_tag", "currency",
                     "minor_unit", "price_minor_per_kwh", "cost_minor"),
     "fault": ("code", "active", "info", "sid"),
+    "tariff": ("version", "currency", "minor_unit", "price_minor_per_kwh"),
+    "gap": ("first", "last", "why"),
+    "time_sync": (),
 }
 STOP_REASONS = ("EmergencyStop", "EVDisconnected", "HardReset", "Local", "Other", "PowerLoss",
                 "Reboot", "Remote", "SoftReset", "UnlockCommand", "DeAuthorized")
@@ -86,7 +89,15 @@ def check(text):
     elif rtype == "meter":
         assert d["sid"] is None or _sid(d["sid"])
         assert _int(d["energy_wh"], 0) and _int(d["power_w"])
-        assert d["ctx"] == "Sample.Periodic"
+        assert d["ctx"] in ("Sample.Periodic", "Interruption.Begin", "Interruption.End")
+    elif rtype == "tariff":
+        assert _int(d["version"], 1) and _currency(d["currency"])
+        assert _int(d["minor_unit"], 0) and _int(d["price_minor_per_kwh"], 0)
+    elif rtype == "gap":
+        assert _int(d["first"], 1) and _int(d["last"], d["first"])
+        assert d["why"] in ("corrupt", "thinned")
+    elif rtype == "time_sync":
+        assert d["tq"] == "synced"
     else:
         assert _sid(d["sid"]) and _tag(d["id_tag"]) and _currency(d["currency"])
         assert _int(d["meter_start_wh"], 0) and _int(d["price_minor_per_kwh"], 0)

@@ -1,0 +1,47 @@
+# The journal's capacity policy, run once per sample: report corrupt ranges, thin
+# periodic meter values when over the size limit, raise or clear the journal_full
+# fault, and tell the control layer whether to suspend charging. docs/journal.md.
+from . import journal_format as jf
+from .config import ConfigError
+from .journal_records import gap
+
+_POLICIES = ("keep_charging", "suspend")
+
+
+class JournalGuard:
+    def __init__(self, agent):
+        self.a = agent
+        self.policy = agent.cfg["on_journal_full"]
+        if self.policy not in _POLICIES:
+            raise ConfigError("key 'on_journal_full' must be keep_charging or suspend")
+        self.skipped_meter = 0  # periodic meter values not journaled while full
+        self._reported = []
+
+    @property
+    def suspend(self):
+        """True while the journal is full and the site chose to stop charging then.
+        The control layer reads this; it owns the contactor."""
+        return self.policy == "suspend" and self.a.journal.full
+
+    def keep_periodic(self):
+        """Whether a periodic meter value may be journaled now (not while full)."""
+        if self.a.journal.full:
+            self.skipped_meter += 1
+            return False
+        return True
+
+    def step(self, up_ms):
+        a = self.a
+        j = a.journal
+        while j.gaps:
+            r = j.gaps.pop(0)
+            if r not in self._reported:
+                self._reported.append(r)
+                a._log(jf.TYPE_GAP, gap(a.clock, up_ms, a.ident, r[0], r[1], "corrupt"))
+        j.make_room()
+        c = j.thin_candidate()
+        if c is not None:
+            # Report first, then drop: a cut in between over-reports, never hides a gap.
+            a._log(jf.TYPE_GAP, gap(a.clock, up_ms, a.ident, c[0], c[1], "thinned"))
+            j.thin(c[0])
+        a.set_fault("InternalError", j.full, "journal_full")
