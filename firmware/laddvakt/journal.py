@@ -38,6 +38,8 @@ class Journal:
         self._trl = bytearray(jf.TRAILER_SIZE)
         self._buf = bytearray(jf.MAX_PAYLOAD)
         self._hint = (0, 0, 0)  # (segment first seq, offset, seq before offset)
+        self._saved_delivered = 0
+        self.cursor_every = 16
 
     # ---- recovery -------------------------------------------------------------
     def open(self):
@@ -57,20 +59,28 @@ class Journal:
                 os.remove(self.path + "/" + _seg_name(first))
                 segs.remove(first)
         self._segs = sorted(segs + self._thin_done)
+        if self._thin_done and segs:
+            self._stat_used()  # a thinning was cut short: the recorded size is stale
         try:
             os.remove(self.path + "/thin.tmp")  # a thinning the power cut interrupted
         except OSError:
             pass
-        for first in self._segs:
-            self._used += os.stat(self._file(first))[6]
-        cp_seg, cp_off, cp_seq = self._read_state()
+        cp_seg, cp_off, cp_seq, cp_used = self._read_state()
         self.seq = self.delivered
         if self._segs:
             first = self._segs[-1]
-            if cp_seg != first:
+            if cp_seg != first or cp_used < cp_off:
                 cp_off, cp_seq = 0, first - 1
+                cp_used = -1
             self.recovered_from = cp_off
             last_seq, end, size = self._scan(first, cp_off, cp_seq)
+            if self._used == 0:
+                if cp_used < 0:
+                    self._stat_used()
+                else:
+                    # The checkpoint knows the size of all but the newest segment's tail,
+                    # so boot never visits every segment.
+                    self._used = cp_used - cp_off + size
             self.seq = max(self.seq, last_seq, first - 1)
             if end < size:
                 # A torn or corrupt tail: keep it for forensics, append elsewhere.
@@ -90,6 +100,11 @@ class Journal:
         else:
             self._start_segment()
         return self
+
+    def _stat_used(self):
+        self._used = 0
+        for first in self._segs:
+            self._used += os.stat(self._file(first))[6]
 
     def _scan(self, first, off, seq):
         """(last valid seq, end offset of valid data, file size) of one segment, from a
@@ -181,8 +196,8 @@ class Journal:
         seq = self.seq + 1
         frame = jf.encode(rtype, seq, payload)
         if self._size and self._size + len(frame) > self.segment_bytes:
-            self._start_segment()
             self._trim()
+            self._start_segment()
         self._f.write(frame)
         # littlefs commits file data only on flush or close.
         self._f.flush()
@@ -204,7 +219,10 @@ class Journal:
     def make_room(self):
         """Delete delivered history while over the size limit."""
         if self._used > self.max_bytes:
+            n = len(self._segs)
             self._trim()
+            if len(self._segs) != n:
+                self._checkpoint()
 
     @property
     def full(self):
@@ -256,6 +274,7 @@ class Journal:
         self._used += new - old
         self.thinned += dropped
         self._hint = (0, 0, 0)
+        self._checkpoint()
         return dropped
 
     # ---- reading and delivery -------------------------------------------------
@@ -299,6 +318,13 @@ class Journal:
         if seq <= self.delivered:
             return
         self.delivered = seq
+        # The cursor goes to flash every CURSOR_EVERY records, not at every batch: after
+        # a reset at most that many delivered records go out again (at-least-once, and
+        # the backend drops repeats by seq), and a live uplink costs far fewer writes.
+        if seq - self._saved_delivered >= self.cursor_every:
+            self._checkpoint()
+
+    def _checkpoint(self):
         self._save_state(self._segs[-1], self._size, self.seq)
 
     def _save_state(self, seg, off, seq):
@@ -307,8 +333,9 @@ class Journal:
         # renamed, atomic on littlefs and POSIX: old or new, never torn.
         tmp = self.path + "/" + _STATE + ".tmp"
         with open(tmp, "w") as f:
-            f.write("%d %d %d %d" % (self.delivered, seg, off, seq))
+            f.write("%d %d %d %d %d" % (self.delivered, seg, off, seq, self._used))
         os.rename(tmp, self.path + "/" + _STATE)
+        self._saved_delivered = self.delivered
 
     def _read_state(self):
         """(segment, offset, seq) of the checkpoint; sets self.delivered."""
@@ -317,12 +344,14 @@ class Journal:
                 v = [int(x) for x in f.read().split()]
         except (OSError, ValueError):
             v = []
-        self.delivered = v[0] if v else 0
-        if len(v) == 4:
-            return v[1], v[2], v[3]
-        return 0, 0, 0
+        self.delivered = self._saved_delivered = v[0] if v else 0
+        if len(v) == 5:
+            return v[1], v[2], v[3], v[4]
+        return 0, 0, 0, -1
 
     def close(self):
         if self._f:
+            if self.delivered != self._saved_delivered:
+                self._checkpoint()
             self._f.close()
             self._f = None

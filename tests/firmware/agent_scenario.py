@@ -154,15 +154,28 @@ class Run:
             self.bdev.torn = self.torn
         a = None
         t = 0
+        fresh = False
         try:
-            while t <= END_MS:
+            while True:
                 try:
                     if a is None:
                         a = self._boot()
-                    w.advance(t)
-                    a.step(t - self.boot_ms)
-                    self._events(a, t)
-                    t += STEP_MS
+                        fresh = True
+                    if t <= END_MS:
+                        w.advance(t)
+                        a.step(t - self.boot_ms)
+                        self._events(a, t)
+                        t += STEP_MS
+                        fresh = False
+                    else:
+                        if fresh:
+                            # Cut in the last step: one more step settles the saved
+                            # session, then the rest is delivered.
+                            w.advance(t)
+                            a.step(t - self.boot_ms)
+                            self._deliver(10**6)
+                        a.journal.close()
+                        break
                 except OSError:
                     # littlefs turns the cut into some OSError, or code may swallow one:
                     # the device's flag says whether power was lost.
@@ -173,13 +186,6 @@ class Run:
                     a = None
                     t = w.now + OUTAGE_MS
                     w.advance(t, dark=True)
-            if a is None:
-                # Cut in the last step: boot once more, then deliver what is left.
-                a = self._boot()
-                w.advance(t)
-                a.step(t - self.boot_ms)
-                self._deliver(10**6)
-            a.journal.close()
             self.final = self._read_all(a.journal)
             self.energy = (1000, w.plant.register_mwh // 1000)
         finally:
