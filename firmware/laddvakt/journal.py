@@ -11,6 +11,7 @@ _STATE = "cursor"
 _SUFFIX = ".jl"
 _THIN = ".jt"  # a segment already thinned: never thinned twice, even across boots
 _PERIODIC = b"Sample.Periodic"
+_CP_EVERY = 4096  # bytes appended between checkpoints: the most recovery scans
 
 
 def _seg_name(first_seq):
@@ -29,7 +30,8 @@ class Journal:
         self.gaps = []  # (first, last) seq ranges lost to corruption, not yet reported
         self.thinned = 0  # periodic meter records dropped by thinning
         self.recovered_from = 0  # offset recovery started scanning at (the checkpoint)
-        self._segs = []  # first seq of each segment, ascending
+        self._segs = None  # first seq of each segment, ascending (None: not listed yet)
+        self._newest = 0  # first seq of the newest segment
         self._thin_done = []  # segments already thinned (first seq)
         self._used = 0  # bytes in all segments
         self._f = None  # open append handle of the newest segment
@@ -39,48 +41,43 @@ class Journal:
         self._buf = bytearray(jf.MAX_PAYLOAD)
         self._hint = (0, 0, 0)  # (segment first seq, offset, seq before offset)
         self._saved_delivered = 0
+        self._cp_off = 0  # segment offset of the last checkpoint
         self.cursor_every = 16
 
     # ---- recovery -------------------------------------------------------------
     def open(self):
-        try:
-            os.mkdir(self.path)
-        except OSError:
-            pass
-        segs = []
-        for n in os.listdir(self.path):
-            if n.endswith(_THIN):
-                self._thin_done.append(int(n[:-3]))
-            elif n.endswith(_SUFFIX):
-                segs.append(int(n[:-3]))
-        for first in self._thin_done:
-            if first in segs:
-                # A cut between thinning's rename and the removal of the original.
-                os.remove(self.path + "/" + _seg_name(first))
-                segs.remove(first)
-        self._segs = sorted(segs + self._thin_done)
-        if self._thin_done and segs:
-            self._stat_used()  # a thinning was cut short: the recorded size is stale
-        try:
-            os.remove(self.path + "/thin.tmp")  # a thinning the power cut interrupted
-        except OSError:
-            pass
+        for d in (self.path, self.path + "/old"):
+            try:
+                os.mkdir(d)
+            except OSError:
+                pass
         cp_seg, cp_off, cp_seq, cp_used = self._read_state()
         self.seq = self.delivered
-        if self._segs:
-            first = self._segs[-1]
-            if cp_seg != first or cp_used < cp_off:
+        first = 0
+        if cp_seg and cp_used >= cp_off:
+            try:
+                os.stat(self.path + "/" + _seg_name(cp_seg))
+                # The checkpoint names the newest segment (it is written before a segment
+                # is made), so boot needs no listing; readers list the rest when needed.
+                first = cp_seg
+            except OSError:
+                pass
+        if not first:
+            segs = self._list()
+            first = segs[-1] if segs else 0
+            cp_used = -1
+        if first:
+            self._newest = first
+            if cp_seg != first:
                 cp_off, cp_seq = 0, first - 1
-                cp_used = -1
             self.recovered_from = cp_off
             last_seq, end, size = self._scan(first, cp_off, cp_seq)
-            if self._used == 0:
-                if cp_used < 0:
-                    self._stat_used()
-                else:
-                    # The checkpoint knows the size of all but the newest segment's tail,
-                    # so boot never visits every segment.
-                    self._used = cp_used - cp_off + size
+            if cp_used < 0:
+                self._stat_used()
+            else:
+                # The checkpoint knows the size of all but the newest segment's tail,
+                # so boot never visits every segment.
+                self._used = cp_used - cp_off + size
             self.seq = max(self.seq, last_seq, first - 1)
             if end < size:
                 # A torn or corrupt tail: keep it for forensics, append elsewhere.
@@ -89,9 +86,10 @@ class Journal:
                 if last_seq < first:
                     # Nothing valid in it: set it aside under a name the listing
                     # ignores, or the new segment would reuse its name and seq.
-                    self._segs.pop()
+                    self._list().pop()
                     self._used -= size
                     os.rename(self._file(first), self.path + "/%010d.bad" % first)
+                    self._newest = 0
                 self._start_segment()
             else:
                 self._f = open(self._file(first), "ab")
@@ -101,9 +99,50 @@ class Journal:
             self._start_segment()
         return self
 
+    def _list(self):
+        """First seqs of all segments, ascending; listed once, on first need."""
+        if self._segs is not None:
+            return self._segs
+        old = self.path + "/old/"
+        top = []
+        segs = []
+        thin = self._thin_done
+        for n in os.listdir(self.path + "/old"):
+            if n.endswith(_THIN):
+                thin.append(int(n[:-3]))
+            elif n.endswith(_SUFFIX):
+                segs.append(int(n[:-3]))
+        for n in os.listdir(self.path):
+            if n.endswith(_SUFFIX):
+                top.append(int(n[:-3]))
+        stale = False
+        for first in thin:
+            if first in segs:
+                # A cut between thinning's rename and the removal of the original.
+                os.remove(old + _seg_name(first))
+                segs.remove(first)
+                stale = True
+        try:
+            os.remove(self.path + "/thin.tmp")  # a thinning the power cut interrupted
+        except OSError:
+            pass
+        allsegs = sorted(segs + thin + top)
+        # A cut in a rotation may leave the newest in old/ or an older one on top.
+        newest = allsegs[-1] if allsegs else 0
+        for first in top:
+            if first != newest:
+                os.rename(self.path + "/" + _seg_name(first), old + _seg_name(first))
+        if newest and newest not in top:
+            os.rename(old + _seg_name(newest), self.path + "/" + _seg_name(newest))
+        self._newest = newest
+        self._segs = allsegs
+        if stale:
+            self._stat_used()
+        return self._segs
+
     def _stat_used(self):
         self._used = 0
-        for first in self._segs:
+        for first in self._list():
             self._used += os.stat(self._file(first))[6]
 
     def _scan(self, first, off, seq):
@@ -177,19 +216,29 @@ class Journal:
 
     # ---- writing --------------------------------------------------------------
     def _file(self, first):
+        # The newest segment lives beside the state file; closed ones in old/. Boot
+        # touches only the small top directory, however long the backlog.
+        if first == self._newest:
+            return self.path + "/" + _seg_name(first)
         if first in self._thin_done:
-            return self.path + "/%010d%s" % (first, _THIN)
-        return self.path + "/" + _seg_name(first)
+            return self.path + "/old/%010d%s" % (first, _THIN)
+        return self.path + "/old/" + _seg_name(first)
 
     def _start_segment(self):
         if self._f:
             self._f.close()
         first = self.seq + 1
-        if first not in self._segs:
-            self._segs.append(first)
+        segs = self._list()
+        # Checkpoint first: at boot, the segment it names is the newest there is.
+        self._save_state(first, 0, self.seq)
+        prev = self._newest
+        if prev and prev != first:
+            os.rename(self.path + "/" + _seg_name(prev), self.path + "/old/" + _seg_name(prev))
+        if first not in segs:
+            segs.append(first)
+        self._newest = first
         self._f = open(self._file(first), "ab")
         self._size = self._f.seek(0, 2)
-        self._save_state(first, self._size, self.seq)
 
     def append(self, rtype, payload):
         """Write one record and commit it to flash; returns its sequence number."""
@@ -204,22 +253,26 @@ class Journal:
         self._size += len(frame)
         self._used += len(frame)
         self.seq = seq
+        if self._size - self._cp_off >= _CP_EVERY:
+            # Bounds what boot must scan, whatever the backlog.
+            self._checkpoint()
         return seq
 
     def _trim(self):
         # Delete the oldest segments while over budget, but only fully delivered ones:
         # delivered records stay as history until their space is needed.
-        while len(self._segs) > 1 and self._used > self.max_bytes:
-            if self._segs[1] - 1 > self.delivered:
+        segs = self._list()
+        while len(segs) > 1 and self._used > self.max_bytes:
+            if segs[1] - 1 > self.delivered:
                 break
-            first = self._segs.pop(0)
+            first = segs.pop(0)
             self._used -= os.stat(self._file(first))[6]
             os.remove(self._file(first))
 
     def make_room(self):
         """Delete delivered history while over the size limit."""
         if self._used > self.max_bytes:
-            n = len(self._segs)
+            n = len(self._list())
             self._trim()
             if len(self._segs) != n:
                 self._checkpoint()
@@ -238,7 +291,7 @@ class Journal:
         journal is over budget; None otherwise."""
         if self._used <= self.max_bytes:
             return None
-        segs = self._segs
+        segs = self._list()
         for i in range(len(segs) - 1):
             if segs[i] not in self._thin_done:
                 return segs[i], segs[i + 1] - 1
@@ -281,7 +334,7 @@ class Journal:
     def read_after(self, after_seq, visit):
         """Call visit(seq, type, payload_mv) for records after after_seq, in order,
         until it returns False. payload_mv is only valid during the call."""
-        segs = self._segs
+        segs = self._list()
         i = len(segs) - 1
         while i > 0 and segs[i] > after_seq + 1:
             i -= 1
@@ -325,7 +378,7 @@ class Journal:
             self._checkpoint()
 
     def _checkpoint(self):
-        self._save_state(self._segs[-1], self._size, self.seq)
+        self._save_state(self._newest, self._size, self.seq)
 
     def _save_state(self, seg, off, seq):
         # The delivery cursor and the checkpoint (newest segment, offset and seq of
@@ -336,6 +389,7 @@ class Journal:
             f.write("%d %d %d %d %d" % (self.delivered, seg, off, seq, self._used))
         os.rename(tmp, self.path + "/" + _STATE)
         self._saved_delivered = self.delivered
+        self._cp_off = off
 
     def _read_state(self):
         """(segment, offset, seq) of the checkpoint; sets self.delivered."""

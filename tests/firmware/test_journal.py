@@ -80,9 +80,11 @@ def test_append_and_read_in_order():
 def test_segments_rotate_by_size():
     j = Journal(D, 512, 1 << 20).open()
     fill(j, 12)  # 5 frames of 100 bytes fit 512
-    names = sorted(n for n in os.listdir(D) if n.endswith(".jl"))
-    assert names == ["0000000001.jl", "0000000006.jl", "0000000011.jl"], names
-    assert [os.stat(D + "/" + n)[6] for n in names] == [500, 500, 200]
+    names = sorted(n for n in os.listdir(D + "/old") if n.endswith(".jl"))
+    assert names == ["0000000001.jl", "0000000006.jl"], names  # closed ones
+    assert [n for n in os.listdir(D) if n.endswith(".jl")] == ["0000000011.jl"]  # the newest
+    assert [os.stat(D + "/old/" + n)[6] for n in names] == [500, 500]
+    assert os.stat(D + "/0000000011.jl")[6] == 200
     for k in (0, 5, 6, 7, 10, 11):
         assert seqs(j, k) == list(range(k + 1, 13)), k
     j.close()
@@ -112,17 +114,17 @@ def test_reopen_recovers_seq_and_cursor():
 def test_trim_only_delivered_segments():
     j = Journal(D, 512, 2048).open()
     fill(j, 40)  # 4000 bytes, over budget, nothing delivered: nothing dropped
-    assert j._segs == [1, 6, 11, 16, 21, 26, 31, 36]
+    assert j._list() == [1, 6, 11, 16, 21, 26, 31, 36]
     assert seqs(j) == list(range(1, 41))
     j.set_delivered(20)
     fill(j, 10)  # the rotation at 41 trims delivered segments until under budget
-    assert j._segs == [21, 26, 31, 36, 41, 46], j._segs
-    assert sorted(os.listdir(D)) == sorted(["cursor"] + ["%010d.jl" % s for s in j._segs])
+    assert j._list() == [21, 26, 31, 36, 41, 46], j._list()
+    assert sorted(os.listdir(D + "/old")) == ["%010d.jl" % s for s in j._list()[:-1]]
     assert seqs(j, 20) == list(range(21, 51))
     assert seqs(j) == list(range(21, 51))
     j.set_delivered(50)
     fill(j, 1)
-    assert j._segs == [31, 36, 41, 46, 51]  # trimmed to 2000 bytes, then 51 written
+    assert j._list() == [31, 36, 41, 46, 51]  # trimmed to 2000 bytes, then 51 written
     assert j.bytes_used() == 2100
     j.close()
     j = Journal(D, 512, 2048).open()
@@ -142,7 +144,7 @@ def test_chopped_tail_detected():
     assert j.seq == 4 and seqs(j) == [1, 2, 3, 4]
     assert fill(j, 2) == [5, 6]
     assert "0000000005.jl" in os.listdir(D)
-    assert len(_read(seg)) == 497  # the torn data is kept, not appended to
+    assert len(_read(D + "/old/0000000001.jl")) == 497  # the torn data is kept, not appended to
     assert seqs(j) == [1, 2, 3, 4, 5, 6]
     j.close()
 
@@ -220,7 +222,7 @@ def _cut_at(k):
     try:
         j = Journal("/pc/j", 400, 800).open()
         if not cut:
-            assert done[-1] == 14 and j._segs[0] == 5, j._segs  # trimmed
+            assert done[-1] == 14 and j._list()[0] == 5, j._list()  # trimmed
         assert cursor[0] <= j.delivered <= max(cursor), (k, j.delivered, cursor)
         have = seqs(j)
         assert have == sorted(set(have)), (k, have)
