@@ -126,7 +126,7 @@ class Agent:
             "faults": self.faults.codes(),
             "journal_bytes": self.journal.bytes_used(),
             "journal_skipped": self.journal.skipped,
-            "journal_full": self.journal.full,
+            "journal_full": self.guard.full,
         }
 
 

@@ -14,6 +14,13 @@ _PERIODIC = b"Sample.Periodic"
 _CP_EVERY = 4096  # bytes appended between checkpoints: the most recovery scans
 
 
+_BLOCK = 4096  # littlefs block on the ESP32 vfs partition
+
+
+def _blocks(n):
+    return (n + _BLOCK - 1) // _BLOCK * _BLOCK
+
+
 def _seg_name(first_seq):
     return "%010d%s" % (first_seq, _SUFFIX)
 
@@ -33,7 +40,9 @@ class Journal:
         self._segs = None  # first seq of each segment, ascending (None: not listed yet)
         self._newest = 0  # first seq of the newest segment
         self._thin_done = []  # segments already thinned (first seq)
-        self._used = 0  # bytes in all segments
+        # Flash taken by segments: closed ones in whole littlefs blocks (a file's last
+        # block is its own), the newest in bytes.
+        self._used = 0
         self._f = None  # open append handle of the newest segment
         self._size = 0  # its size
         self._hdr = bytearray(jf.HEADER_SIZE)
@@ -79,6 +88,7 @@ class Journal:
                 # so boot never visits every segment.
                 self._used = cp_used - cp_off + size
             self.seq = max(self.seq, last_seq, first - 1)
+            self._size = size
             if end < size:
                 # A torn or corrupt tail: keep it for forensics, append elsewhere.
                 self.corrupt.append((_seg_name(first), end))
@@ -143,7 +153,8 @@ class Journal:
     def _stat_used(self):
         self._used = 0
         for first in self._list():
-            self._used += os.stat(self._file(first))[6]
+            n = os.stat(self._file(first))[6]
+            self._used += n if first == self._newest else _blocks(n)
 
     def _scan(self, first, off, seq):
         """(last valid seq, end offset of valid data, file size) of one segment, from a
@@ -229,9 +240,11 @@ class Journal:
             self._f.close()
         first = self.seq + 1
         segs = self._list()
+        prev = self._newest
+        if prev and prev != first:
+            self._used += _blocks(self._size) - self._size  # it is closed now
         # Checkpoint first: at boot, the segment it names is the newest there is.
         self._save_state(first, 0, self.seq)
-        prev = self._newest
         if prev and prev != first:
             os.rename(self.path + "/" + _seg_name(prev), self.path + "/old/" + _seg_name(prev))
         if first not in segs:
@@ -266,7 +279,7 @@ class Journal:
             if segs[1] - 1 > self.delivered:
                 break
             first = segs.pop(0)
-            self._used -= os.stat(self._file(first))[6]
+            self._used -= _blocks(os.stat(self._file(first))[6])
             os.remove(self._file(first))
 
     def make_room(self):
@@ -324,7 +337,7 @@ class Journal:
         self._thin_done.append(first)
         os.rename(tmp, self._file(first))
         os.remove(src)
-        self._used += new - old
+        self._used += _blocks(new) - _blocks(old)
         self.thinned += dropped
         self._hint = (0, 0, 0)
         self._checkpoint()

@@ -15,17 +15,21 @@ class JournalGuard:
         if self.policy not in _POLICIES:
             raise ConfigError("key 'on_journal_full' must be keep_charging or suspend")
         self.skipped_meter = 0  # periodic meter values not journaled while full
+        # Latched: raised when nothing is left to delete or thin, cleared only once the
+        # journal is back under its limit (delivery freed space), so it does not flap
+        # at every segment rotation.
+        self.full = False
         self._reported = []
 
     @property
     def suspend(self):
         """True while the journal is full and the site chose to stop charging then.
         The control layer reads this; it owns the contactor."""
-        return self.policy == "suspend" and self.a.journal.full
+        return self.policy == "suspend" and self.full
 
     def keep_periodic(self):
         """Whether a periodic meter value may be journaled now (not while full)."""
-        if self.a.journal.full:
+        if self.full:
             self.skipped_meter += 1
             return False
         return True
@@ -44,4 +48,8 @@ class JournalGuard:
             # Report first, then drop: a cut in between over-reports, never hides a gap.
             a._log(jf.TYPE_GAP, gap(a.clock, up_ms, a.ident, c[0], c[1], "thinned"))
             j.thin(c[0])
-        a.set_fault("InternalError", j.full, "journal_full")
+        if j.full:
+            self.full = True
+        elif j.bytes_used() <= j.max_bytes:
+            self.full = False
+        a.set_fault("InternalError", self.full, "journal_full")

@@ -112,23 +112,25 @@ def test_reopen_recovers_seq_and_cursor():
 
 @ram
 def test_trim_only_delivered_segments():
-    j = Journal(D, 512, 2048).open()
-    fill(j, 40)  # 4000 bytes, over budget, nothing delivered: nothing dropped
-    assert j._list() == [1, 6, 11, 16, 21, 26, 31, 36]
-    assert seqs(j) == list(range(1, 41))
-    j.set_delivered(20)
-    fill(j, 10)  # the rotation at 41 trims delivered segments until under budget
-    assert j._list() == [21, 26, 31, 36, 41, 46], j._list()
+    # 40 frames of 100 bytes per segment; a closed segment costs whole 4096-byte blocks.
+    j = Journal(D, 4000, 3 * 4096).open()
+    fill(j, 400)  # 10 segments, over budget, nothing delivered: nothing dropped
+    assert j._list() == list(range(1, 400, 40))
+    assert seqs(j) == list(range(1, 401))
+    j.set_delivered(200)
+    fill(j, 40)  # the rotation at 401 trims delivered segments, oldest first
+    assert j._list() == [201, 241, 281, 321, 361, 401], j._list()
     assert sorted(os.listdir(D + "/old")) == ["%010d.jl" % s for s in j._list()[:-1]]
-    assert seqs(j, 20) == list(range(21, 51))
-    assert seqs(j) == list(range(21, 51))
-    j.set_delivered(50)
+    assert seqs(j, 200) == list(range(201, 441))
+    assert seqs(j) == list(range(201, 441))
+    j.set_delivered(440)
     fill(j, 1)
-    assert j._list() == [31, 36, 41, 46, 51]  # trimmed to 2000 bytes, then 51 written
-    assert j.bytes_used() == 2100
+    assert j._list() == [321, 361, 401, 441], j._list()  # trimmed to the limit, then 441
+    assert j.bytes_used() == 3 * 4096 + 100
     j.close()
-    j = Journal(D, 512, 2048).open()
-    assert j.seq == 51 and seqs(j) == list(range(31, 52))
+    j = Journal(D, 4000, 3 * 4096).open()
+    assert j.seq == 441 and seqs(j) == list(range(321, 442))
+    assert j.bytes_used() == 3 * 4096 + 100  # from the checkpoint, no listing
     j.close()
 
 
@@ -255,7 +257,7 @@ def _cut_at(k):
     try:
         j = Journal("/pc/j", 400, 800).open()
         if not cut:
-            assert done[-1] == 14 and j._list()[0] == 5, j._list()  # trimmed
+            assert done[-1] == 14 and j._list()[0] == 9, j._list()  # delivered ones trimmed
         assert cursor[0] <= j.delivered <= max(cursor), (k, j.delivered, cursor)
         have = seqs(j)
         assert have == sorted(set(have)), (k, have)

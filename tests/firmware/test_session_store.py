@@ -1,0 +1,255 @@
+# Session continuity and the journal's capacity policy, with the real Agent on littlefs
+# in RAM: resume with an Interruption pair, end with PowerLoss, finish a start record a
+# cut interrupted, thin periodic values when full, journal_full, time_sync.
+import json
+import os
+
+from fwtest import raises, run
+from ramblock import mount_fresh, umount
+from laddvakt import config, ident as identity, journal_format as jf
+from laddvakt.app import Agent
+from laddvakt.journal import Journal
+from laddvakt.session_store import Continuity, SessionStore
+
+MNT = "/ss"
+D = MNT + "/data"
+EPOCH = 1763700000
+
+
+class Box:
+    """Meter, pilot and time source the test sets by hand."""
+
+    def __init__(self):
+        self.energy = 1000
+        self.power = 7400
+        self.pilot = "A"
+        self.synced_after = 0
+
+    def read(self):  # the meter
+        return self.energy, self.power
+
+    def unix_s(self, up_ms):
+        return EPOCH + up_ms // 1000 if up_ms >= self.synced_after else None
+
+
+class _Pilot:
+    def __init__(self, box):
+        self.box = box
+
+    def read(self):
+        return self.box.pilot
+
+
+class _Hal:
+    bench = False
+    data_dir = D
+
+
+def boot(box, **cfg):
+    c = {"meter_value_interval_s": 900}
+    c.update(cfg)
+    ident = identity.load_and_count_boot(D + "/ident.json", os.urandom)
+    cfgm = config.merged(c)
+    j = Journal(D + "/journal", cfgm["journal_segment_bytes"], cfgm["journal_max_bytes"]).open()
+    a = Agent(_Hal(), cfgm, {"name": "t"}, ident, j, box, _Pilot(box), box, None)
+    a.start()
+    return a
+
+
+def recs(a):
+    out = []
+    a.journal.read_after(0, lambda s, t, p: out.append(json.loads(bytes(p))) or True)
+    return out
+
+
+def fs(fn):
+    def wrapped():
+        mount_fresh(64, MNT)
+        os.mkdir(D)
+        try:
+            fn()
+        finally:
+            umount(MNT)
+    return wrapped
+
+
+def charge(a, box, t0, t1, step=300_000):
+    t = t0
+    while t <= t1:
+        a.step(t)
+        box.energy += box.power * step // 3_600_000
+        t += step
+
+
+@fs
+def test_resume_after_reboot_with_interruption_pair():
+    box = Box()
+    a = boot(box)
+    box.pilot = "C"
+    charge(a, box, 0, 2_000_000)  # session open, two meter values persisted
+    sid = a.tracker.session.sid
+    m_persisted = json.loads(open(D + "/session.json").read())["m"]
+    e_cut = box.energy
+    # Power lost: no close, nothing else written. The EV stays; the meter is continuous.
+    a = boot(box)
+    box.energy += 5  # a little counted while the agent was down
+    a.step(60_000)
+    s = a.tracker.session
+    assert s is not None and s.sid == sid and a.keeper.resumed == 1
+    r = recs(a)
+    ib, ie = r[-2], r[-1]
+    assert (ib["ctx"], ib["energy_wh"], ib["boot"], ib["sid"]) == ("Interruption.Begin", m_persisted, 1, sid)
+    assert (ie["ctx"], ie["energy_wh"], ie["boot"], ie["sid"]) == ("Interruption.End", e_cut + 5, 2, sid)
+    box.pilot = "A"
+    a.step(120_000)
+    end = recs(a)[-1]
+    assert end["type"] == "session_end" and end["sid"] == sid
+    assert end["meter_stop_wh"] == e_cut + 5 and end["energy_wh"] == e_cut + 5 - 1000
+    assert end["stop_reason"] == "EVDisconnected"
+    assert [x["sid"] for x in recs(a) if x["type"] == "session_start"] == [sid]
+    assert "session.json" not in os.listdir(D)
+
+
+@fs
+def test_powerloss_end_at_last_persisted_value():
+    box = Box()
+    box.synced_after = 10**9  # never synced: the end carries the old boot and uptime
+    a = boot(box)
+    box.pilot = "C"
+    charge(a, box, 0, 2_000_000)
+    sid = a.tracker.session.sid
+    st = json.loads(open(D + "/session.json").read())
+    box.pilot = "A"  # the EV left during the outage
+    a = boot(box)
+    a.step(60_000)
+    assert a.tracker.session is None and a.keeper.powerloss == 1
+    end = [x for x in recs(a) if x["type"] == "session_end"]
+    assert len(end) == 1
+    end = end[0]
+    assert end["sid"] == sid and end["stop_reason"] == "PowerLoss"
+    assert end["meter_stop_wh"] == st["m"] and end["energy_wh"] == st["m"] - 1000
+    assert (end["boot"], end["up"], end["t"], end["tq"]) == (1, st["u"], None, "unsynced")
+    assert end["duration_s"] == st["d"] // 1000
+
+
+@fs
+def test_meter_stepped_back_ends_and_starts_anew():
+    box = Box()
+    a = boot(box)
+    box.pilot = "C"
+    charge(a, box, 0, 1_000_000)
+    sid = a.tracker.session.sid
+    box.energy = 10  # a replaced meter: not continuous
+    a = boot(box)
+    a.step(60_000)
+    ends = [x for x in recs(a) if x["type"] == "session_end"]
+    assert [(e["sid"], e["stop_reason"]) for e in ends] == [(sid, "PowerLoss")]
+    s = a.tracker.session
+    assert s is not None and s.sid != sid and s.meter_start_wh == 10
+
+
+@fs
+def test_start_record_finished_after_cut():
+    # The store was written, then power went before the start record was journaled.
+    box = Box()
+    a = boot(box)
+    box.pilot = "C"
+    from laddvakt import records
+    from laddvakt.tracker import Session
+
+    s = Session(a._new_sid(), 1000, None, "unsynced", 1000, None)
+    want = a.journal.seq + 1
+    a.keeper.opened(s, records.session_start(a.clock, a.ident, s, a.tariff), a.tariff)
+    a = boot(box)
+    starts = [x for x in recs(a) if x["type"] == "session_start"]
+    assert [x["sid"] for x in starts] == [s.sid]
+    assert int(s.sid[-8:], 16) == want
+    seen = []
+    a.journal.read_after(0, lambda q, t, p: seen.append((q, t)) or True)
+    assert (want, jf.TYPE_SESSION_START) in seen
+
+
+@fs
+def test_end_record_finished_after_cut():
+    box = Box()
+    a = boot(box)
+    box.pilot = "C"
+    charge(a, box, 0, 1_000_000)
+    # Power lost between the store's "ending" and the end record.
+    a.keeper.ending('{"type": "session_end", "sid": "x"}')
+    want = a.journal.seq + 1
+    a = boot(box)
+    seen = []
+    a.journal.read_after(0, lambda q, t, p: seen.append((q, t)) or True)
+    assert (want, jf.TYPE_SESSION_END) in seen
+    assert a.keeper.saved is None and "session.json" not in os.listdir(D)
+
+
+@fs
+def test_thinning_then_full_then_suspend():
+    box = Box()
+    a = boot(box, journal_segment_bytes=8192, journal_max_bytes=40960,
+             meter_value_interval_s=60, on_journal_full="suspend")
+    box.pilot = "C"
+    t = 0
+    while not a.guard.full and t < 200 * 3_600_000:
+        a.step(t)
+        box.energy += 1
+        t += 60_000
+    assert a.guard.full and a.guard.suspend
+    r = recs(a)
+    gaps = [x for x in r if x["type"] == "gap" and x["why"] == "thinned"]
+    assert gaps and a.journal.thinned > 0
+    assert [x for x in r if x["type"] == "session_start"]  # never thinned
+    faults = [x for x in r if x["type"] == "fault"]
+    assert faults[-1]["code"] == "InternalError" and faults[-1]["active"]
+    assert faults[-1]["info"] == "journal_full"
+    # Every seq is present or inside a reported gap.
+    have = set()
+    a.journal.read_after(0, lambda q, t, p: have.add(q) or True)
+    covered = set()
+    for g in gaps:
+        covered.update(range(g["first"], g["last"] + 1))
+    first = min(have)
+    assert all(q in have or q in covered for q in range(first, a.journal.seq + 1))
+    n = a.guard.skipped_meter
+    a.step(t)
+    a.step(t + 60_000)
+    assert a.guard.skipped_meter > n  # periodic values wait while full
+    box.pilot = "A"
+    a.step(t + 120_000)
+    assert [x["type"] for x in recs(a)[-3:]], recs(a)[-3:]
+    assert "session_end" in [x["type"] for x in recs(a)[-3:]], recs(a)[-3:]  # never dropped
+    a.journal.set_delivered(a.journal.seq)
+    a.step(t + 180_000)
+    a.step(t + 240_000)
+    assert not a.guard.full and not a.guard.suspend
+    assert not a.faults.is_active("InternalError")
+
+
+@fs
+def test_keep_charging_is_default_and_bad_policy_refused():
+    box = Box()
+    a = boot(box)
+    assert a.guard.policy == "keep_charging" and not a.guard.suspend
+    raises(config.ConfigError, boot, box, on_journal_full="stop")
+
+
+@fs
+def test_time_sync_record_places_unsynced_records():
+    box = Box()
+    box.synced_after = 600_000
+    a = boot(box)
+    box.pilot = "C"
+    charge(a, box, 0, 1_200_000)
+    r = recs(a)
+    unsynced = [x for x in r if x["tq"] == "unsynced"]
+    assert unsynced and all(x["t"] is None and x["boot"] == 1 for x in unsynced)
+    ts = [x for x in r if x["type"] == "time_sync"]
+    assert len(ts) == 1 and ts[0]["tq"] == "synced" and ts[0]["boot"] == 1
+    # The rule a backend applies (docs/records.md): t = sync t + (up - sync up) / 1000.
+    for x in unsynced:
+        assert ts[0]["t"] + (x["up"] - ts[0]["up"]) // 1000 == EPOCH + x["up"] // 1000
+
+
+run(globals())
