@@ -153,8 +153,26 @@ def erases_per_year(days):
     return worst, total, sessions
 
 
+def sweep():
+    # The power-cut sweep of test_powercut_agent.py, plain and torn: every cut point.
+    import agent_scenario as sc
+
+    points = failures = 0
+    for torn in (False, True):
+        total = sc.Run().play().bdev.writes
+        for k in range(total):
+            gc.collect()
+            r = sc.Run(cut=k, torn=torn).play()
+            points += 1
+            if r.cuts != 1 or sc.check(r):
+                failures += 1
+    return points, failures
+
+
 def main(what):
     out = {}
+    if "sweep" in what:
+        out["powercut_points_tested"], out["powercut_failures"] = sweep()
     if "flash" in what:
         out["flash_bytes_per_session"] = flash_per_session()
     if "recovery" in what:
