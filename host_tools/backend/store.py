@@ -111,7 +111,21 @@ class Store:
                 new.append(rec)
                 if rec["type"] == "session_end":
                     self._insert_session(batch, rec)
+                self._place_in_time(batch["install"], rec)
         return new
+
+    def _place_in_time(self, install, rec):
+        # docs/mqtt.md, time_sync: unsynced records of a boot get t once that boot's clock
+        # synced, whichever arrives first. The body is kept as the agent sent it.
+        fix = "UPDATE records SET t = (? * 1000 + up - ?) / 1000 WHERE install = ? AND boot = ? AND t IS NULL"
+        if rec["type"] == "time_sync":
+            self._conn.execute(fix, (rec["t"], rec["up"], install, rec["boot"]))
+        elif rec["t"] is None:
+            row = self._conn.execute(
+                "SELECT t, up FROM records WHERE install = ? AND boot = ? AND type = 'time_sync'",
+                (install, rec["boot"])).fetchone()
+            if row is not None:
+                self._conn.execute(fix + " AND seq = ?", (row[0], row[1], install, rec["boot"], rec["seq"]))
 
     def _insert_session(self, batch, rec):
         values = [rec["sid"], batch["dev"], batch["install"]]

@@ -247,9 +247,9 @@ def test_time_sync_record_places_unsynced_records():
     assert unsynced and all(x["t"] is None and x["boot"] == 1 for x in unsynced)
     ts = [x for x in r if x["type"] == "time_sync"]
     assert len(ts) == 1 and ts[0]["tq"] == "synced" and ts[0]["boot"] == 1
-    # The rule a backend applies (docs/records.md): t = sync t + (up - sync up) / 1000.
+    # The rule a backend applies (docs/mqtt.md): t = (sync t * 1000 + up - sync up) div 1000.
     for x in unsynced:
-        assert ts[0]["t"] + (x["up"] - ts[0]["up"]) // 1000 == EPOCH + x["up"] // 1000
+        assert (ts[0]["t"] * 1000 + x["up"] - ts[0]["up"]) // 1000 == EPOCH + x["up"] // 1000
 
 
 run(globals())
