@@ -40,7 +40,7 @@ class Agent:
         self.up_ms = 0
         self._next_mv_ms = 0
         # Journal area: the open session on flash, and the journal's capacity policy.
-        self.keeper = Continuity(SessionStore(hal.data_dir + "/session.json"), self)
+        self.keeper = Continuity(SessionStore(hal.data_dir + "/session", ident.install), self)
         self.guard = JournalGuard(self)
 
     def _new_sid(self):

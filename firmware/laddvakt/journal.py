@@ -395,12 +395,10 @@ class Journal:
 
     def _save_state(self, seg, off, seq):
         # The delivery cursor and the checkpoint (newest segment, offset and seq of
-        # its data known good) in one small file. Written to a temporary file and
-        # renamed, atomic on littlefs and POSIX: old or new, never torn.
-        tmp = self.path + "/" + _STATE + ".tmp"
-        with open(tmp, "w") as f:
+        # its data known good) in one small file, rewritten in place: littlefs commits
+        # the new content at close, atomically (old or new, never torn).
+        with open(self.path + "/" + _STATE, "w") as f:
             f.write("%d %d %d %d %d" % (self.delivered, seg, off, seq, self._used))
-        os.rename(tmp, self.path + "/" + _STATE)
         self._saved_delivered = self.delivered
         self._cp_off = off
 

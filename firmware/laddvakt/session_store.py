@@ -16,24 +16,65 @@ from .tracker import Session
 _CONNECTED = "BCD"
 
 
+_FIELDS = ("seq0", "st", "stq", "m0", "cur", "mu", "p", "tv", "m", "d", "b", "u", "t", "c")
+
+
+def _enc(v):
+    return "-" if v is None else str(v)
+
+
+def _dec(v):
+    if v == "-":
+        return None
+    if v[0] in "-0123456789":
+        return int(v)
+    return v
+
+
 class SessionStore:
-    def __init__(self, path):
+    """One small file: a line of space-separated fields (short enough for littlefs to keep
+    inline in its metadata, so a save programs about 100 bytes, not a block), then, at a
+    session's start or end, the text of the record announced."""
+
+    def __init__(self, path, install):
         self.path = path
+        self.install = install
         self.writes = 0
 
     def load(self):
         try:
             with open(self.path) as f:
-                d = json.loads(f.read())
-            return d if isinstance(d, dict) and "sid" in d else None
-        except (OSError, ValueError):
+                text = f.read()
+            head, _, rec = text.partition("\n")
+            v = head.split(" ", len(_FIELDS) + 1)
+            if v[0] == "E":
+                d = {"sid": "", "end": int(v[1])}
+            elif v[0] == "O" and len(v) == len(_FIELDS) + 2:
+                d = {k: _dec(x) for k, x in zip(_FIELDS, v[1:])}
+                d["tag"] = None if v[-1] == "-" else v[-1][1:]
+                d["sid"] = "%s-%08x" % (self.install, d["seq0"])
+            else:
+                return None
+            if rec:
+                d["rec"] = rec
+            return d
+        except (OSError, ValueError, IndexError):
             return None
 
     def save(self, d):
-        tmp = self.path + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(json.dumps(d))
-        os.rename(tmp, self.path)  # atomic: the old state or the new, never torn
+        if "end" in d:
+            text = "E %d" % d["end"]
+        else:
+            tag = d["tag"]
+            text = "O %s %s" % (" ".join(_enc(d[k]) for k in _FIELDS),
+                                "-" if tag is None else "=" + tag)
+        if "rec" in d:
+            text += "\n" + d["rec"]
+        # Written in place: littlefs commits a file's new content at close, in one atomic
+        # metadata commit (the old content stays until then), which costs under half of
+        # a temporary file and a rename. The power-cut sweep checks it.
+        with open(self.path, "w") as f:
+            f.write(text)
         self.writes += 1
 
     def clear(self):

@@ -88,7 +88,7 @@ def test_resume_after_reboot_with_interruption_pair():
     box.pilot = "C"
     charge(a, box, 0, 2_000_000)  # session open, two meter values persisted
     sid = a.tracker.session.sid
-    m_persisted = json.loads(open(D + "/session.json").read())["m"]
+    m_persisted = SessionStore(D + "/session", a.ident.install).load()["m"]
     e_cut = box.energy
     # Power lost: no close, nothing else written. The EV stays; the meter is continuous.
     a = boot(box)
@@ -107,7 +107,7 @@ def test_resume_after_reboot_with_interruption_pair():
     assert end["meter_stop_wh"] == e_cut + 5 and end["energy_wh"] == e_cut + 5 - 1000
     assert end["stop_reason"] == "EVDisconnected"
     assert [x["sid"] for x in recs(a) if x["type"] == "session_start"] == [sid]
-    assert "session.json" not in os.listdir(D)
+    assert "session" not in os.listdir(D)
 
 
 @fs
@@ -118,7 +118,7 @@ def test_powerloss_end_at_last_persisted_value():
     box.pilot = "C"
     charge(a, box, 0, 2_000_000)
     sid = a.tracker.session.sid
-    st = json.loads(open(D + "/session.json").read())
+    st = SessionStore(D + "/session", a.ident.install).load()
     box.pilot = "A"  # the EV left during the outage
     a = boot(box)
     a.step(60_000)
@@ -182,7 +182,7 @@ def test_end_record_finished_after_cut():
     seen = []
     a.journal.read_after(0, lambda q, t, p: seen.append((q, t)) or True)
     assert (want, jf.TYPE_SESSION_END) in seen
-    assert a.keeper.saved is None and "session.json" not in os.listdir(D)
+    assert a.keeper.saved is None and "session" not in os.listdir(D)
 
 
 @fs
@@ -225,6 +225,31 @@ def test_thinning_then_full_then_suspend():
     a.step(t + 240_000)
     assert not a.guard.full and not a.guard.suspend
     assert not a.faults.is_active("InternalError")
+
+
+@fs
+def test_store_line_is_small_and_round_trips():
+    st = SessionStore(D + "/session", "5f0c2a9e81d3")
+    d = {"seq0": 4242, "st": None, "stq": "unsynced", "m0": 123456, "cur": "SEK", "mu": 2,
+         "p": 250, "tv": 17, "m": 130000, "d": 7_200_000, "b": 12, "u": 86_400_000,
+         "t": 1763700000, "c": 1640, "tag": "A TAG with spaces 20"}
+    st.save(d)
+    # Short enough for littlefs to keep inline (128 bytes with the default mount).
+    assert os.stat(D + "/session")[6] <= 128, os.stat(D + "/session")[6]
+    got = st.load()
+    assert got.pop("sid") == "5f0c2a9e81d3-00001092"
+    assert got == d, got
+    d["tag"] = None
+    d["rec"] = '{"type": "session_start"}'
+    st.save(d)
+    got = st.load()
+    got.pop("sid")
+    assert got == d
+    st.save({"sid": "", "end": 99, "rec": "{}"})
+    assert st.load() == {"sid": "", "end": 99, "rec": "{}"}
+    with open(D + "/session", "w") as f:
+        f.write("garbage")
+    assert st.load() is None
 
 
 @fs
