@@ -176,8 +176,8 @@ class Continuity:
         """At the first good sample after boot: continue the saved session or end it."""
         st = self.saved
         self.saved = None
-        if st is None:
-            return
+        if st is None or "end" in st:
+            return  # an end record is on_boot's to finish
         a = self.a
         self.tariff = FlatTariff(st["cur"], st["mu"], st["p"])
         self.tariff_version = st.get("tv", 0)

@@ -40,7 +40,8 @@ class Site:
     """One charger on a fresh littlefs of `blocks` 4096-byte blocks; visits is a list of
     (arrive_s, leave_s); `online` delivers every record at once (a live uplink)."""
 
-    def __init__(self, blocks, cfg, visits, online):
+    def __init__(self, blocks, cfg, visits, online, step_ms=STEP_MS):
+        self.step_ms = step_ms
         self.bdev = RAMBlockDev(blocks)
         vfs.VfsLfs2.mkfs(self.bdev)
         vfs.mount(vfs.VfsLfs2(self.bdev), MNT)
@@ -67,7 +68,7 @@ class Site:
         j = a.journal
         t = self.now[0]
         while t < ms:
-            t += STEP_MS
+            t += self.step_ms
             self.now[0] = t
             self.plant.step(t)
             a.step(t)
@@ -125,10 +126,10 @@ def capacity_1mib():
     # thinning; the limit leaves littlefs its working room.
     cfg = {"meter_value_interval_s": 900, "journal_max_bytes": 900 * 1024}
     visits = [(600 + i * 9000, 600 + i * 9000 + 7200) for i in range(100000)]
-    s = Site(256, cfg, visits, False)
+    s = Site(256, cfg, visits, False, 900_000)
     a = s.agent
     t = 0
-    while not a.journal.full:
+    while not a.guard.full:
         t += 9000 * 1000
         s.run_until(t)
     n = a.sessions
@@ -143,8 +144,8 @@ def erases_per_year(days):
     for d in range(days):
         for i in range(20):
             a = d * 86400 + 1800 + i * 4200
-            visits.append((a, a + 2700))
-    s = Site(256, cfg, visits, True)
+            visits.append((a, a + 2700))  # 45 min, then 25 min free
+    s = Site(256, cfg, visits, True, 900_000)
     s.run_until(days * 86400 * 1000)
     worst = max(s.bdev.erases)
     total = sum(s.bdev.erases)

@@ -252,6 +252,35 @@ def test_store_line_is_small_and_round_trips():
     assert st.load() is None
 
 
+def test_ids_unique_across_reflash_and_format():
+    # Reflashing keeps the filesystem: same install, seq goes on. Formatting loses both
+    # ident.json and the journal: a new random install id, so (install, seq) and session
+    # ids never repeat even though seq starts again at 1.
+    bdev = mount_fresh(64, MNT)
+    try:
+        os.mkdir(D)
+        box = Box()
+        a = boot(box)
+        box.pilot = "C"
+        charge(a, box, 0, 1_000_000)
+        first = (a.ident.install, a.journal.seq, a.tracker.session.sid)
+        a = boot(box)  # a reboot, as after reflashing: same filesystem
+        assert a.ident.install == first[0] and a.journal.seq > first[1]
+        umount(MNT)
+        import vfs
+
+        vfs.VfsLfs2.mkfs(bdev)
+        vfs.mount(vfs.VfsLfs2(bdev), MNT)
+        os.mkdir(D)
+        a = boot(box)
+        charge(a, box, 0, 300_000)
+        assert a.ident.install != first[0] and a.journal.seq < first[1]
+        sid = a.tracker.session.sid
+        assert sid != first[2] and len(sid) <= 36
+    finally:
+        umount(MNT)
+
+
 @fs
 def test_keep_charging_is_default_and_bad_policy_refused():
     box = Box()
