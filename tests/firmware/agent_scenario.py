@@ -199,6 +199,13 @@ class Run:
         # Everything in RAM is gone: move the flash to a fresh device (the old littlefs
         # object may still flush from a finaliser) and let it boot again.
         self.cuts += 1
+        a = self.agent
+        if a is not None and a.journal._f is not None:
+            # Closed now, while every write fails, so no finaliser tries it later.
+            try:
+                a.journal._f.close()
+            except OSError:
+                pass
         self.bdev.fail_after = None
         try:
             vfs.umount(MNT)
