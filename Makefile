@@ -7,7 +7,14 @@ STAMP     := $(VENV)/.installed
 UMQTT     := build/lib/umqtt/simple.py
 PYTEST_ARGS ?=
 
-.PHONY: setup sim test check bench clean help
+PORT      ?=
+FIRMWARE  ?=
+CHIP      ?=
+DRY_RUN   ?=
+BOARD     ?=
+CONFIG    ?= build/device/config.json
+
+.PHONY: setup sim test check bench clean help flash deploy test-board lint
 
 help:
 	@echo "make setup   create .venv/ and fetch umqtt.simple into build/lib (idempotent)"
@@ -15,6 +22,10 @@ help:
 	@echo "make test    the whole test suite (firmware under micropython, integration, host)"
 	@echo "make check   compile the firmware with mpy-cross; type-check it against the ESP32 stubs"
 	@echo "make bench   write build/bench.json (every area's measured figures; see docs/bench.md)"
+	@echo "make lint    ruff on everything; mypy on firmware/ (ESP32 stubs) and host_tools/"
+	@echo "make flash PORT=/dev/ttyUSB0 FIRMWARE=ESP32_GENERIC-….bin [CHIP=esp32] [DRY_RUN=1]"
+	@echo "make deploy PORT=/dev/ttyUSB0 [BOARD=esp32-devkitc] [CONFIG=build/device/config.json] [DRY_RUN=1]"
+	@echo "make test-board PORT=/dev/ttyUSB0 [DRY_RUN=1]   firmware tests on a real board"
 
 $(STAMP): host_tools/requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -39,8 +50,30 @@ test: check
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: no tests ran" >&2; fi; exit $$rc
 
+# ruff (rules in ruff.toml); mypy on the firmware against the ESP32 stubs, and on host_tools as
+# the CPython it is (libraries without type hints count as Any).
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(PY) -m host_tools.typecheck
+	$(PY) -m mypy --python-version 3.10 --ignore-missing-imports --no-error-summary \
+		--cache-dir build/mypy_host_cache -p host_tools
+	@echo "lint: clean"
+
 bench: check
 	$(PY) -m host_tools.bench
+
+# ---- technician tools (host_tools/flash.py, deploy.py, board_tests.py) --------
+flash: $(STAMP)
+	@test -n "$(PORT)" -a -n "$(FIRMWARE)" || { echo "usage: make flash PORT=/dev/ttyUSB0 FIRMWARE=ESP32_GENERIC-….bin" >&2; exit 2; }
+	$(PY) -m host_tools.flash --port $(PORT) --firmware $(FIRMWARE) $(if $(CHIP),--chip $(CHIP)) $(if $(DRY_RUN),--dry-run)
+
+deploy: setup
+	@test -n "$(PORT)" || { echo "usage: make deploy PORT=/dev/ttyUSB0 [BOARD=…] [CONFIG=…] [DRY_RUN=1] [FROZEN=1]" >&2; exit 2; }
+	$(PY) -m host_tools.deploy --port $(PORT) --config $(CONFIG) $(if $(BOARD),--board $(BOARD)) $(if $(DRY_RUN),--dry-run) $(if $(FROZEN),--frozen)
+
+test-board: setup
+	@test -n "$(PORT)" || { echo "usage: make test-board PORT=/dev/ttyUSB0 [DRY_RUN=1]" >&2; exit 2; }
+	$(PY) -m host_tools.board_tests --port $(PORT) $(if $(DRY_RUN),--dry-run)
 
 clean:
 	rm -rf build

@@ -1,8 +1,17 @@
 """Heap figures of the agent as a deployed board runs it: from .mpy files.
 
-heap_code_bytes: gc.mem_alloc() once every module is imported and collected.
-The agent then runs the sim scenario with `micropython -X heapsize=` that plus
-64 KiB, so the runtime data must fit the budget an ESP32 without PSRAM leaves.
+On a board without PSRAM the agent's code is frozen into flash, so the GC heap holds only its
+runtime data; that must fit in 64 KiB. On the unix port the code is loaded from .mpy files into
+the heap instead, so the measurement subtracts it:
+
+- a probe run of the sim scenario (with room to spare) lists the modules the agent loads;
+- heap_code_bytes is gc.mem_alloc() after importing exactly those modules and collecting;
+- the scenario then runs again with `micropython -X heapsize=` code plus 64 KiB, and
+  heap_peak_bytes − heap_code_bytes is the runtime data.
+
+Counting only the modules the run loads keeps the figure honest: code the scenario never
+imports must not be subtracted from data it does allocate. The unix port is 64-bit, so its
+objects are larger than the ESP32's: the figure errs on the safe side.
 """
 import os
 import subprocess
@@ -13,13 +22,21 @@ from host_tools.sim import BUILD, MICROPYTHON, ROOT, micropython_env
 
 RUNTIME_BUDGET = 65536
 MPY_DIR = os.path.join(BUILD, "mpy")
+_PROBE_ENTRY = "probe_main.py"
+_MODULES = "laddvakt-modules "
 
 
-def code_heap_bytes():
+def build():
     failures = build_mpy.build(MPY_DIR)
     if failures:
         raise RuntimeError("mpy-cross failed: %s" % failures)
-    names = build_mpy.module_names(MPY_DIR)
+
+
+def code_heap_bytes(names=None, rebuild=True):
+    """The heap that importing `names` (default: every firmware module) takes."""
+    if rebuild:
+        build()
+    names = names or build_mpy.module_names(MPY_DIR)
     # hal.esp32 imports `machine` only inside methods, so it imports on unix too.
     script = "import gc\n%s\ngc.collect()\nprint(gc.mem_alloc())\n" % "\n".join(
         "import " + n for n in names
@@ -37,14 +54,34 @@ def micropython_version():
     return p.stdout.strip()
 
 
-def run_tight(broker_kind="auto", workdir=None):
-    """The sim scenario on .mpy code with a heap of code + 64 KiB, in bench mode."""
+def loaded_modules(broker_kind="auto", workdir=None):
+    """Modules the agent has loaded by the end of the sim scenario (from the .mpy build)."""
     from host_tools.sim import run_sim
 
-    code = code_heap_bytes()
+    with open(os.path.join(MPY_DIR, "main.py")) as f:
+        main = f.read()
+    with open(os.path.join(MPY_DIR, _PROBE_ENTRY), "w") as f:
+        f.write(main + "\nprint(%r + ' '.join(sorted(sys.modules)))\n" % _MODULES)
+    r = run_sim(broker_kind, code_dir=MPY_DIR, heapsize=4 * RUNTIME_BUDGET + 512 * 1024, bench=True,
+                workdir=workdir or os.path.join(BUILD, "bench-probe"), quiet=True, entry=_PROBE_ENTRY)
+    for line in r["stdout"].splitlines():
+        if line.startswith(_MODULES):
+            return [m for m in line[len(_MODULES):].split() if m != "__main__"]
+    raise RuntimeError("the probe run did not list its modules:\n" + r["stdout"] + r["stderr"])
+
+
+def run_tight(broker_kind="auto", workdir=None):
+    """The sim scenario on .mpy code with a heap of its loaded code + 64 KiB, in bench mode."""
+    from host_tools.sim import run_sim
+
+    build()
+    workdir = workdir or os.path.join(BUILD, "bench")
+    mods = loaded_modules(broker_kind, os.path.join(workdir, "probe"))
+    code = code_heap_bytes(mods, rebuild=False)
     r = run_sim(broker_kind, code_dir=MPY_DIR, heapsize=code + RUNTIME_BUDGET, bench=True,
-                workdir=workdir or os.path.join(BUILD, "bench"), quiet=True)
+                workdir=workdir, quiet=True)
     r["heap_code_bytes"] = code
+    r["modules"] = mods
     return r
 
 

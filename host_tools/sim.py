@@ -43,6 +43,8 @@ def device_config(port, device_id="sim-1"):
         "currency": "SEK",
         "currency_minor_unit": 2,
         "price_minor_per_kwh": 325,
+        # A 10 s sample is far longer than any pilot glitch: adopt a state on its first reading.
+        "pilot_debounce": 1,
     }
 
 
@@ -62,12 +64,12 @@ def micropython_env(*dirs):
     return dict(os.environ, MICROPYPATH=os.pathsep.join((".frozen",) + dirs))
 
 
-def agent_command(data_dir, code_dir=None, heapsize=None, bench=False):
+def agent_command(data_dir, code_dir=None, heapsize=None, bench=False, entry="main.py"):
     code_dir = code_dir or os.path.join(ROOT, "firmware")
     cmd = [MICROPYTHON]
     if heapsize:
         cmd += ["-X", "heapsize=%d" % heapsize]
-    cmd += [os.path.join(code_dir, "main.py"), "--data", data_dir, "--boards", os.path.join(ROOT, "boards")]
+    cmd += [os.path.join(code_dir, entry), "--data", data_dir, "--boards", os.path.join(ROOT, "boards")]
     if bench:
         cmd.append("--bench")
     return cmd, micropython_env(code_dir, os.path.join(BUILD, "lib"))
@@ -80,21 +82,21 @@ def parse_summary(stdout):
     return None
 
 
-def run_agent(data_dir, code_dir=None, heapsize=None, bench=False, timeout=100):
-    cmd, env = agent_command(data_dir, code_dir, heapsize, bench)
+def run_agent(data_dir, code_dir=None, heapsize=None, bench=False, timeout=100, entry="main.py"):
+    cmd, env = agent_command(data_dir, code_dir, heapsize, bench, entry)
     p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
     return p.returncode, p.stdout, p.stderr
 
 
 def run_sim(broker_kind="auto", code_dir=None, heapsize=None, bench=False, workdir=None, quiet=False,
-            broker=None):
+            broker=None, entry="main.py"):
     """Run the scenario; starts its own broker unless one is passed in."""
     if broker is None:
         from host_tools.broker import Broker
 
         with Broker(broker_kind) as b:
             return run_sim(code_dir=code_dir, heapsize=heapsize, bench=bench, workdir=workdir,
-                           quiet=quiet, broker=b)
+                           quiet=quiet, broker=b, entry=entry)
     from host_tools.backend.service import Backend
 
     workdir = workdir or os.path.join(BUILD, "sim")
@@ -116,7 +118,7 @@ def run_sim(broker_kind="auto", code_dir=None, heapsize=None, bench=False, workd
     backend = Backend(db, "127.0.0.1", broker.port, on_receipt=on_receipt)
     backend.start()
     try:
-        rc, out, err = run_agent(data_dir, code_dir, heapsize, bench)
+        rc, out, err = run_agent(data_dir, code_dir, heapsize, bench, entry=entry)
         summary = parse_summary(out)
         want = summary["sessions"] if summary else 0
         deadline = time.monotonic() + 10
@@ -134,7 +136,14 @@ def main(argv=None):
 
     ap = argparse.ArgumentParser(description="Run the agent in simulation against a broker and the backend.")
     ap.add_argument("--broker", default="auto", choices=["auto", "mosquitto", "amqtt"])
+    ap.add_argument("--scenario", default="day", choices=["day", "fleet-night"],
+                    help="day: three visits through broker and backend (default); fleet-night: "
+                         "ten chargers, spot prices and a demand-response event (control)")
     args = ap.parse_args(argv)
+    if args.scenario == "fleet-night":
+        from host_tools import fleet_night
+
+        return fleet_night.main()
     t0 = time.monotonic()
     r = run_sim(args.broker)
     if r["rc"] != 0 or r["summary"] is None:

@@ -2,24 +2,28 @@
 # sampling loop and the uplink as two asyncio tasks. Sampling never waits on the
 # network; the journal sits between them.
 import asyncio
+import gc
 import json
 
 from . import VERSION, board as boards, config, ident as identity, records
 from . import journal_format as jf
 from .clock import Clock
 from .commands import CommandHandler
+from .control import Controller
 from .faults import Faults
 from .journal import Journal
 from .journal_guard import JournalGuard
 from .journal_records import time_sync
 from .memstat import MemStat
+from .meters.service import MeterService
 from .session_store import Continuity, SessionStore
 from .tariff import FlatTariff
 from .tracker import SessionTracker
 
 
 class Agent:
-    def __init__(self, hal, cfg, board, ident, journal, meter, pilot, time_source, ticker, plant=None):
+    def __init__(self, hal, cfg, board, ident, journal, meter, pilot, time_source, ticker, plant=None,
+                 meter_profile=None):
         self.hal = hal
         self.cfg = cfg
         self.board = board
@@ -34,14 +38,21 @@ class Agent:
         self.tariff = FlatTariff.from_config(cfg)
         self.tracker = SessionTracker(self._new_sid)
         self.faults = Faults()
+        # `pilot` is the control hardware: CP ADC and PWM, contactor, RCD (sim/ev.py, cp_hw.py).
+        self.control = Controller(cfg, pilot, self.faults, self.set_fault)
+        self.control.on_plan = self._log_plan
+        self.limits = self.control  # the console's `limit [amps]` (console.py)
         self.mem = MemStat(hal.bench)
         self.sessions = 0
-        self.meter_errors = 0
+        self.metering = MeterService(meter, cfg, self.set_fault, self._meter_event, meter_profile)
+        self.uplink = None
         self.up_ms = 0
         self._next_mv_ms = 0
-        # Journal area: the open session on flash, and the journal's capacity policy.
-        self.keeper = Continuity(SessionStore(hal.data_dir + "/session", ident.install), self)
+        # Journal area: the open session on flash, and the journal's capacity policy, which
+        # decides whether control pauses on the journal's InternalError (docs/journal.md).
+        self.keeper = Continuity(SessionStore(journal.path + "/session", ident.install), self)
         self.guard = JournalGuard(self)
+        self.control.suspend_check = self.guard.suspended
 
     def _new_sid(self):
         # The install id plus the seq of the session's start record: unique for
@@ -61,7 +72,15 @@ class Agent:
                                                info, s.sid if s else None))
         return True
 
+    def _meter_event(self, event, reason, value_dwh):
+        s = self.tracker.session
+        self._log(jf.TYPE_METER_EVENT, records.meter_event(self.clock, self.up_ms, self.ident, event, reason,
+                                                           value_dwh, s.sid if s else None))
+
     def start(self):
+        # A quiet point: building the agent left garbage behind (parsed JSON files, loaded
+        # modules) that the sampling loop should not start with.
+        gc.collect()
         self.keeper.on_boot()
         self._log(jf.TYPE_BOOT, records.boot(self.clock, 0, self.ident, VERSION, self.board["name"]))
 
@@ -75,46 +94,105 @@ class Agent:
                 self._log(jf.TYPE_TIME_SYNC, time_sync(clock, up_ms, self.ident))
         if self.plant:
             self.plant.step(up_ms)
-        try:
-            energy, power = self.meter.read()
-        except OSError:
-            # Meter health and faults come with the Modbus layer; never book a guess.
-            self.meter_errors += 1
-            return
-        tag = self.plant.id_tag() if self.plant else None
-        pilot = self.pilot.read()
-        keeper = self.keeper
-        if keeper.saved:
-            keeper.resume(up_ms, pilot, energy)
-        ev = self.tracker.on_sample(up_ms, clock.wall_s(up_ms), clock.quality(), pilot, energy, tag)
-        if ev:
-            kind, s = ev
-            if kind == "start":
-                rec = records.session_start(clock, self.ident, s, self.tariff)
-                keeper.opened(s, rec, self.tariff)
-                self._log(jf.TYPE_SESSION_START, rec)
-                self._next_mv_ms = up_ms + self.cfg["meter_value_interval_s"] * 1000
-            else:
-                tariff = keeper.tariff_for(self.tariff)
-                rec = records.session_end(clock, self.ident, s, tariff, tariff.session_cost(s))
-                keeper.ending(rec)
-                self._log(jf.TYPE_SESSION_END, rec)
-                keeper.ended()
-                self.sessions += 1
+        mt = self.metering
+        fresh = mt.sample(up_ms)
+        # Control runs every tick, reading or not: safety does not wait for the meter.
+        ctl = self.control
+        wall = clock.wall_s(up_ms)
+        power = mt.power_w if fresh else 0
+        reason = ctl.tick(up_ms, wall, self._current_da(power), self.tracker.session, power)
+        if self.keeper.saved and fresh and ctl.pilot._count >= ctl.pilot._debounce:
+            # The session open at the last reset goes on or ends (PowerLoss), once the pilot
+            # reading has settled (docs/journal.md, Session continuity).
+            s = self.keeper.resume(up_ms, ctl.state, mt.energy_wh)
+            if s is not None:
+                mt.mark()
+                ctl.session_started(s, wall)
+        if reason:
+            s = self.tracker.session
+            self._on_event(self.tracker.stop(up_ms, wall, s.meter_last_wh if mt.energy_wh is None
+                                             else mt.energy_wh, reason), up_ms)
+        if not fresh and (self.tracker.session is None or mt.energy_wh is None):
+            return  # no reading: counted, faulted after the grace; no session opens on a stale one
+        # Without a fresh reading an open session can still end (the EV leaves), at the last
+        # booked reading, flagged unverified_end (docs/meters.md); nothing is guessed.
+        energy, power = mt.energy_wh, mt.power_w
+        split = mt.split(self.tracker, up_ms, wall)
+        if split:
+            self._on_event(split, up_ms, True)
+        else:
+            self._on_event(self.tracker.on_sample(up_ms, wall, clock.quality(), ctl.session_pilot(),
+                                                  energy, ctl.auth.tag), up_ms)
         s = self.tracker.session
         iv = self.cfg["meter_value_interval_s"]
         if s is not None and iv and up_ms >= self._next_mv_ms:
             # OCPP MeterValueSampleInterval: counted from the session's start.
             self._next_mv_ms += iv * 1000
-            keeper.progress(s, energy, up_ms)
-            if self.guard.keep_periodic():
-                self._log(jf.TYPE_METER, records.meter(clock, up_ms, self.ident, s.sid, energy, power))
+            if fresh:
+                self.keeper.progress(s, energy, up_ms)
+                if self.guard.keep_periodic():
+                    self._log(jf.TYPE_METER, records.meter(clock, up_ms, self.ident, s.sid, energy, power))
         self.guard.step(up_ms)
         self.mem.note()
+
+    def _log_plan(self, p, vehicle, need_wh, by_t):
+        s = self.tracker.session
+        self._log(jf.TYPE_PLAN, records.plan(self.clock, self.up_ms, self.ident, s.sid if s else None,
+                                             vehicle, need_wh, by_t, p))
+
+    def _current_da(self, power_w):
+        # Per-phase current: from the meter if it measures it, else from power at nominal voltage.
+        f = getattr(self.meter, "current_da", None)
+        if f is not None:
+            return f()
+        if not power_w:
+            return 0
+        return power_w * 10 // (self.cfg["voltage_v"] * self.cfg["phases"])
+
+    def _on_event(self, ev, up_ms, split=False):
+        # split: a meter replacement ended the session; the next one starts on the new meter
+        # for the same EV and authorization (docs/meters.md), so control does not finish.
+        if not ev:
+            return
+        clock = self.clock
+        kind, s = ev
+        if kind == "start":
+            self.metering.mark()
+            s.vehicle_id = self.control.auth.vehicle or self.pilot.vehicle_id()
+            self.control.session_started(s, clock.wall_s(up_ms))
+            rec = records.session_start(clock, self.ident, s, self.tariff)
+            self.keeper.opened(s, rec, self.tariff)  # on flash before the record: docs/journal.md
+            self._log(jf.TYPE_SESSION_START, rec)
+            self._next_mv_ms = up_ms + self.cfg["meter_value_interval_s"] * 1000
+        else:
+            self.control.session_ended(split)
+            tariff = self.keeper.tariff_for(self.tariff)
+            rec = records.session_end(clock, self.ident, s, tariff, tariff.session_cost(s),
+                                      self.metering.session_flags())
+            self.keeper.ending(rec)
+            self._log(jf.TYPE_SESSION_END, rec)
+            self.keeper.ended()
+            self.sessions += 1
 
     async def sample_loop(self, until_ms=None):
         while until_ms is None or self.up_ms < until_ms:
             self.step(await self.ticker.next())
+
+    # ---- accessors for the serial console (console.py) ---------------------------
+    def meter_status(self):
+        m = self.metering
+        return (("type", self.board["meter"]["type"]), ("profile", m.profile or "-"),
+                ("energy_wh", "-" if m.energy_wh is None else m.energy_wh), ("power_w", m.power_w),
+                ("read_errors", m.health.failed_polls), ("failed_in_a_row", m.health.in_a_row),
+                ("rejected", sum(m.guard.rejected)))
+
+    def journal_status(self):
+        j = self.journal
+        used = j.bytes_used()
+        return (("seq", j.seq), ("delivered", j.delivered), ("pending", j.pending()),
+                ("bytes_used", used), ("capacity", j.max_bytes),
+                ("fill_pct", used * 100 // j.max_bytes), ("segment_bytes", j.segment_bytes),
+                ("segments", len(j._segs)), ("corrupt_tails", len(j.corrupt)))
 
     def status(self, args):
         s = self.tracker.session
@@ -124,22 +202,36 @@ class Agent:
             "delivered_seq": self.journal.delivered,
             "uptime_ms": self.up_ms,
             "faults": self.faults.codes(),
+            "connector": self.control.status,
+            "meter": self.metering.status(),
             "journal_bytes": self.journal.bytes_used(),
             "journal_skipped": self.journal.skipped,
             "journal_full": self.guard.full,
         }
 
 
-def _build_meter_and_pilot(hal, board, data_dir):
+def _build_meter_and_pilot(hal, board, data_dir, cfg):
     kind = board["meter"]["type"]
-    if kind == "sim":
-        from .sim.plant import SimMeter, SimPilot, SimPlant, SimTimeSource
+    meter = profile = None
+    if kind != "sim":
+        from .meters.build import build_meter
+
+        meter, profile = build_meter(hal, board, cfg)
+    if kind == "sim" or board["pilot"]["type"] == "sim":
+        from .sim.ev import SimStation
+        from .sim.plant import SimTimeSource
 
         with open(data_dir + "/scenario.json") as f:
             scenario = json.loads(f.read())
-        plant = SimPlant(scenario)
-        return SimMeter(plant), SimPilot(plant), SimTimeSource(scenario), plant, scenario
-    raise config.ConfigError("meter type '%s' is not supported on this build" % kind)
+        # The simulated station is the control hardware, and the meter unless the board has
+        # a real one.
+        station = SimStation(scenario)
+        return meter or station, station, SimTimeSource(scenario), station, scenario, profile
+    if board["pilot"]["type"] == "adc":
+        from .cp_hw import BoardControl
+
+        return meter, BoardControl(hal, board), hal.time_source(), None, None, profile
+    raise config.ConfigError("pilot type '%s' is not supported on this build" % board["pilot"]["type"])
 
 
 def build(hal):
@@ -147,7 +239,7 @@ def build(hal):
     board = boards.load(hal.boards_dir, cfg["board"])
     ident = identity.load_and_count_boot(hal.data_dir + "/ident.json", hal.urandom)
     journal = Journal(hal.data_dir + "/journal", cfg["journal_segment_bytes"], cfg["journal_max_bytes"]).open()
-    meter, pilot, tsrc, plant, scenario = _build_meter_and_pilot(hal, board, hal.data_dir)
+    meter, pilot, tsrc, plant, scenario, profile = _build_meter_and_pilot(hal, board, hal.data_dir, cfg)
     if scenario is not None:
         from .ticker import VirtualTicker
 
@@ -155,11 +247,12 @@ def build(hal):
                                scenario.get("tick_real_ms", 0))
     else:
         ticker = hal.ticker(cfg["sample_interval_ms"])
-    agent = Agent(hal, cfg, board, ident, journal, meter, pilot, tsrc, ticker, plant)
+    agent = Agent(hal, cfg, board, ident, journal, meter, pilot, tsrc, ticker, plant, profile)
     return agent, scenario
 
 
 def make_uplink(agent):
+    from .control_cmds import control_commands
     from .mqtt_client import MQTTLink
     from .uplink import Uplink
 
@@ -170,18 +263,26 @@ def make_uplink(agent):
         user=cfg["mqtt_user"] or None, password=cfg["mqtt_password"] or None,
         keepalive=cfg["mqtt_keepalive_s"],
     )
-    cmds = CommandHandler({"ping": lambda a: {"pong": True}, "status": agent.status})
+    handlers = {"ping": lambda a: {"pong": True}, "status": agent.status}
+    handlers.update(control_commands(agent))
+    cmds = CommandHandler(handlers)
     rnd = agent.hal.urandom
 
     def rand(n):
         return int.from_bytes(rnd(2), "little") % n
 
-    return Uplink(link, agent.journal, cfg, agent.ident, VERSION, cmds, rand)
+    up = Uplink(link, agent.journal, cfg, agent.ident, VERSION, cmds, rand)
+    up.retained.append(("connector", agent.control.status_json))
+    return up
 
 
-async def _run(agent, uplink, scenario):
+async def _run(agent, uplink, scenario, console=None):
     agent.start()
     up_task = asyncio.create_task(uplink.run())
+    if console:
+        from .console import Console
+
+        asyncio.create_task(Console(agent.hal, agent, console[0], console[1]).run())
     if scenario is None:
         await agent.sample_loop()
         return
@@ -203,20 +304,31 @@ def main(argv=None):
     try:
         agent, scenario = build(hal)
     except (config.ConfigError, boards.BoardError) as e:
-        # A site's config or board file is wrong: say which key, and do not start.
+        # A site's config or board file is wrong: say which key, and do not start. The console
+        # still answers, so a technician can see why and fix the config.
         print("laddvakt: cannot start: %s" % e)
+        console = hal.console()
+        if console:
+            from .console import Console
+
+            asyncio.run(Console(hal, None, console[0], console[1], str(e)).run())
         return 2
     hal.net_up(agent.cfg)
+    # Building left garbage between the modules it loaded: collect before the uplink asks for
+    # its large buffers, so they find room in a tight heap.
+    gc.collect()
     uplink = make_uplink(agent)
-    asyncio.run(_run(agent, uplink, scenario))
+    agent.uplink = uplink
+    asyncio.run(_run(agent, uplink, scenario, hal.console()))
     summary = {
         "sessions": agent.sessions,
         "journal_seq": agent.journal.seq,
         "delivered_seq": agent.journal.delivered,
         "heap_peak_bytes": agent.mem.peak,
-        "meter_errors": agent.meter_errors,
+        "meter_errors": agent.metering.health.failed_polls,
         "uplink_failures": uplink.failures,
     }
+    agent.metering.close()
     agent.journal.close()
     print("laddvakt-summary " + json.dumps(summary))
     return 0 if not agent.journal.pending() else 1

@@ -1,7 +1,11 @@
 # Board definitions (boards/*.json): pins and peripherals, as data.
 import json
 
-_REQUIRED = ("name", "mcu", "meter", "pilot")
+_REQUIRED = ("name", "mcu", "psram", "description", "pins", "meter", "pilot")
+# Every board names each of these signals: a GPIO number, or null where it has none.
+# docs/schemas/board.json requires the same list; tests/host/test_boards.py keeps them equal.
+PINS = ("cp_adc", "cp_pwm", "contactor", "contactor_fb", "rcd", "rs485_tx", "rs485_rx",
+        "rs485_de", "s0", "led", "button")
 
 
 class BoardError(ValueError):
@@ -20,6 +24,15 @@ def load(boards_dir, name):
     for k in _REQUIRED:
         if k not in b:
             raise BoardError("%s lacks '%s'" % (path, k))
+    pins = b["pins"]
+    if not isinstance(pins, dict):
+        raise BoardError("%s: 'pins' must be an object" % path)
+    for k in PINS:
+        if k not in pins:
+            raise BoardError("%s lacks pin '%s'" % (path, k))
+        v = pins[k]
+        if v is not None and (type(v) is not int or v < 0 or v > 48):
+            raise BoardError("%s: pin '%s' must be a GPIO number 0..48 or null" % (path, k))
     if b["name"] != name:
         raise BoardError("%s names itself '%s'" % (path, b["name"]))
     return b

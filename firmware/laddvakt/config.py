@@ -24,13 +24,47 @@ SCHEMA = {
     "journal_max_bytes": (int, 262144, 8192, 16777216),
     "wifi_ssid": (str, "", 0, 32),
     "wifi_password": (str, "", 0, 64),
+    # tools: what host_tools.provision asks for whose users come with other areas. mqtt_tls 1
+    # means TLS to the broker, checked against the PEM CA file at mqtt_ca_file on flash;
+    # meter_profile ("" = the board's) names the register map; device_key (hex) signs records.
+    "mqtt_tls": (int, 0, 0, 1),
+    "mqtt_ca_file": (str, "", 0, 64),
+    "meter_profile": (str, "", 0, 32),
+    "device_key": (str, "", 0, 128),
+    # meters (issue 3): docs/meters.md (meter_profile is above, with the tools keys)
+    "meter_device": (str, "", 0, 128),  # unix: the tty/pty of the Modbus line ("" = board's)
+    "meter_address": (int, 0, 0, 247),  # 0 = the board's address
+    "meter_timeout_ms": (int, 300, 20, 5000),
+    "meter_retries": (int, 1, 0, 5),
+    "meter_grace_polls": (int, 3, 1, 1000),
+    "meter_grace_ms": (int, 10000, 0, 3600000),
+    "meter_retry_ms": (int, 5000, 0, 3600000),  # a failed meter is polled at most this often
+    "meter_max_power_w": (int, 22080, 100, 1000000),
+    "meter_serial_check_polls": (int, 60, 0, 1000000),
+    "s0_pulses_per_kwh": (int, 1000, 1, 100000),
+    "s0_debounce_ms": (int, 20, 0, 1000),
+    # Charging control (issue 7; docs/control.md).
+    "max_current_a": (int, 32, 6, 80),
+    "phases": (int, 3, 1, 3),
+    "voltage_v": (int, 230, 100, 400),
+    "pilot_debounce": (int, 2, 1, 10),
+    "overcurrent_margin_a": (int, 2, 0, 20),
+    "temp_derate_c": (int, 70, 0, 150),
+    "temp_stop_c": (int, 85, 0, 150),
+    "auth_mode": (str, "free", 4, 4),
+    "auth_list": (str, "", 0, 1024),
+    "auth_timeout_s": (int, 60, 5, 3600),
+    "failsafe_current_a": (int, 6, 0, 80),
+    "failsafe_timeout_s": (int, 0, 0, 86400),
+    "session_max_wh": (int, 0, 0, 1000000),
+    "session_max_s": (int, 0, 0, 604800),
     # journal (issue 4): what to do when the journal is full even after thinning;
     # keep_charging or suspend (checked in journal_guard.py).
     "on_journal_full": (str, "keep_charging", 7, 13),
 }
 
 # Never printed or published; shown as "***" by anything that displays config.
-SECRETS = ("mqtt_password", "wifi_password")
+SECRETS = ("mqtt_password", "wifi_password", "device_key")
 
 
 class ConfigError(ValueError):

@@ -23,6 +23,8 @@ TYPE_SESSION_START = const(2)
 TYPE_METER = const(3)
 TYPE_SESSION_END = const(4)
 TYPE_FAULT = const(5)
+TYPE_METER_EVENT = const(10)  # meters: 10-19
+TYPE_PLAN = const(40)  # charging control: control uses 40-49
 # journal area (20-29): docs/journal.md
 TYPE_TARIFF = const(20)
 TYPE_GAP = const(21)
@@ -34,6 +36,8 @@ TYPE_NAMES = {
     TYPE_METER: "meter",
     TYPE_SESSION_END: "session_end",
     TYPE_FAULT: "fault",
+    TYPE_METER_EVENT: "meter_event",
+    TYPE_PLAN: "plan",
     TYPE_TARIFF: "tariff",
     TYPE_GAP: "gap",
     TYPE_TIME_SYNC: "time_sync",

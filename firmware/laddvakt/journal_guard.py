@@ -27,6 +27,11 @@ class JournalGuard:
         The control layer reads this; it owns the contactor."""
         return self.policy == "suspend" and self.full
 
+    def suspended(self):
+        """Controller.suspend_check, asked while InternalError is active: for the journal's
+        own (full) the policy decides; someone else's InternalError pauses as control says."""
+        return self.policy == "suspend" or not self.full
+
     def keep_periodic(self):
         """Whether a periodic meter value may be journaled now (not while full)."""
         if self.full:
@@ -48,8 +53,11 @@ class JournalGuard:
             # Report first, then drop: a cut in between over-reports, never hides a gap.
             a._log(jf.TYPE_GAP, gap(a.clock, up_ms, a.ident, c[0], c[1], "thinned"))
             j.thin(c[0])
+        was = self.full
         if j.full:
             self.full = True
         elif j.bytes_used() <= j.max_bytes:
             self.full = False
-        a.set_fault("InternalError", self.full, "journal_full")
+        if self.full != was:
+            # Only our own edges: another part may raise InternalError for its own reasons.
+            a.set_fault("InternalError", self.full, "journal_full")

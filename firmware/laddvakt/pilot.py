@@ -1,13 +1,24 @@
-# IEC 61851-1 control pilot: the high level of the CP signal, in millivolts, to a
-# state letter. Thresholds sit midway between the nominal levels (12, 9, 6, 3, 0,
-# -12 V) and a reading must hold for `debounce` samples before the state changes.
+# IEC 61851-1 control pilot, both directions, pure:
+# - reading: CP high and low levels in mV to a state letter A..F, with hysteresis around each
+#   threshold, debounce over consecutive samples, and the diode check (the EV's diode keeps the
+#   low half of the PWM at -12 V in B, C and D);
+# - writing: the PWM duty for a current limit, and the current an EV reads from a duty.
+# Currents are integer deciamps (dA) and duties integer per mille, so nothing here allocates.
 from micropython import const
 
+# Thresholds sit midway between the nominal levels 12, 9, 6, 3, 0 and -12 V.
 _A_MIN = const(10500)
 _B_MIN = const(7500)
 _C_MIN = const(4500)
 _D_MIN = const(1500)
 _E_MIN = const(-1500)
+# The low half must read below this with a working diode (nominal -12 V).
+_DIODE_MAX_LOW = const(-10500)
+
+DUTY_OFF = const(1000)  # steady +12 V: no PWM, the EV may not charge (state x1)
+DUTY_F = const(0)  # steady -12 V: state F, EVSE not available
+MIN_DA = const(60)  # 6 A, the least current the PWM can advertise
+MAX_DA = const(800)  # 80 A, the most
 
 
 def classify_mv(high_mv):
@@ -24,22 +35,80 @@ def classify_mv(high_mv):
     return "F"
 
 
-class PilotReader:
-    """Debounced pilot state from a source with read_mv() -> CP high level in mV."""
+def classify_hyst(high_mv, current, hyst_mv):
+    """classify_mv, but a reading within hyst_mv of the current state's band keeps it, so a
+    level sitting on a threshold does not chatter between two states."""
+    s = classify_mv(high_mv)
+    if s != current and hyst_mv and (classify_mv(high_mv - hyst_mv) == current
+                                     or classify_mv(high_mv + hyst_mv) == current):
+        return current
+    return s
 
-    def __init__(self, source, debounce=3):
-        self._src = source
+
+def duty_for_current(limit_da):
+    """Per-mille duty advertising at most limit_da (IEC 61851-1 Annex A): duty = I / 0.6 A up to
+    51 A, duty = I / 2.5 A + 64 % above. Below 6 A: DUTY_OFF (pause). Rounded down, so the EV is
+    never offered more than the limit."""
+    if limit_da < MIN_DA:
+        return DUTY_OFF
+    if limit_da > MAX_DA:
+        limit_da = MAX_DA
+    if limit_da < 525:
+        # The two formulas do not meet: 85 % reads as 51 A, and the second formula only
+        # gives more than 85 % from 52.5 A. In between, 85 % is the most that is safe.
+        d = limit_da * 10 // 6
+        return d if d < 850 else 850
+    return limit_da * 2 // 5 + 640
+
+
+def current_for_duty(duty_pm):
+    """What an EV may draw (dA) for a duty (per mille): the reading side of the same table."""
+    if duty_pm < 80 or duty_pm > 970:
+        return 0
+    if duty_pm < 100:
+        return MIN_DA
+    if duty_pm <= 850:
+        return duty_pm * 6 // 10
+    d = (duty_pm - 640) * 25 // 10
+    return d if d < MAX_DA else MAX_DA
+
+
+class PilotDecoder:
+    """Debounced pilot state from (high, low) samples. feed() returns the adopted state;
+    `diode_ok` is False once the low level has been wrong for `debounce` samples in B/C/D
+    while the PWM runs (with steady +12 V there is no low half to check)."""
+
+    def __init__(self, debounce=3, hyst_mv=300):
         self._debounce = debounce
+        self._hyst = hyst_mv
         self.state = "A"
+        self.diode_ok = True
         self._cand = "A"
         self._count = 0
+        self._bad_diode = 0
 
-    def read(self):
-        s = classify_mv(self._src.read_mv())
+    def reset(self, state="A"):
+        self.state = state
+        self._cand = state
+        self._count = 0
+        self._bad_diode = 0
+        self.diode_ok = True
+
+    def feed(self, high_mv, low_mv, pwm_on):
+        s = classify_hyst(high_mv, self.state, self._hyst)
         if s != self._cand:
             self._cand = s
             self._count = 0
         self._count += 1
         if self._count >= self._debounce:
             self.state = s
+        if pwm_on and s in "BCD" and low_mv > _DIODE_MAX_LOW:
+            self._bad_diode += 1
+            if self._bad_diode >= self._debounce:
+                self.diode_ok = False
+        else:
+            self._bad_diode = 0
+            if s == "A":
+                self.diode_ok = True
         return self.state
+

@@ -19,6 +19,7 @@ def session_start(clock, ident, s, tariff):
     d["sid"] = s.sid
     d["meter_start_wh"] = s.meter_start_wh
     d["id_tag"] = s.id_tag
+    d["vehicle_id"] = s.vehicle_id
     d["currency"] = tariff.currency
     d["price_minor_per_kwh"] = tariff.price_minor_per_kwh
     return json.dumps(d)
@@ -33,7 +34,7 @@ def meter(clock, up_ms, ident, sid, energy_wh, power_w, ctx="Sample.Periodic"):
     return json.dumps(d)
 
 
-def session_end(clock, ident, s, tariff, cost_minor):
+def session_end(clock, ident, s, tariff, cost_minor, energy_flags=None):
     d = _base("session_end", clock, s.end_up, ident.boot)
     # A session that began before the clock synced gets its start time now, from
     # uptime, if the clock has synced since; the quality says which it is.
@@ -52,10 +53,14 @@ def session_end(clock, ident, s, tariff, cost_minor):
     d["duration_s"] = s.duration_s()
     d["stop_reason"] = s.stop_reason
     d["id_tag"] = s.id_tag
+    d["vehicle_id"] = s.vehicle_id
     d["currency"] = tariff.currency
     d["minor_unit"] = tariff.minor_unit
     d["price_minor_per_kwh"] = tariff.price_minor_per_kwh
     d["cost_minor"] = cost_minor
+    if energy_flags:
+        # Why energy_wh cannot be taken at face value (docs/meters.md).
+        d["energy_flags"] = energy_flags
     return json.dumps(d)
 
 
@@ -66,4 +71,29 @@ def fault(clock, up_ms, ident, code, active, info, sid):
     d["active"] = active
     d["info"] = info
     d["sid"] = sid
+    return json.dumps(d)
+
+
+def meter_event(clock, up_ms, ident, event, reason, value_dwh, sid):
+    # A reading the integrity rules refused, a re-taken baseline, or a replaced meter.
+    d = _base("meter_event", clock, up_ms, ident.boot)
+    d["event"] = event
+    d["reason"] = reason
+    d["value_dwh"] = value_dwh
+    d["sid"] = sid
+    return json.dumps(d)
+
+
+def plan(clock, up_ms, ident, sid, vehicle, need_wh, by_t, p):
+    # Charging control (issue 7): a fleet plan made for a session, above all when the vehicle's
+    # target cannot be met by its deadline.
+    d = _base("plan", clock, up_ms, ident.boot)
+    d["sid"] = sid
+    d["vehicle_id"] = vehicle
+    d["need_wh"] = need_wh
+    d["by_t"] = by_t
+    d["feasible"] = p.feasible
+    d["shortfall_wh"] = p.shortfall_wh
+    d["cost_minor"] = p.cost_minor
+    d["windows"] = [[a, b] for a, b in p.windows[:16]]  # bounded: a frame holds 2 KB
     return json.dumps(d)

@@ -173,11 +173,12 @@ class Continuity:
             j.append(jf.TYPE_SESSION_START, st["rec"].encode())
 
     def resume(self, up_ms, pilot, energy_wh):
-        """At the first good sample after boot: continue the saved session or end it."""
+        """At the first good sample after boot: continue the saved session or end it.
+        Returns the session if it goes on (the caller tells control), else None."""
         st = self.saved
         self.saved = None
         if st is None or "end" in st:
-            return  # an end record is on_boot's to finish
+            return None  # an end record is on_boot's to finish
         a = self.a
         self.tariff = FlatTariff(st["cur"], st["mu"], st["p"])
         self.tariff_version = st.get("tv", 0)
@@ -196,7 +197,7 @@ class Continuity:
             self.progress(s, energy_wh, up_ms)
             a._next_mv_ms = up_ms + a.cfg["meter_value_interval_s"] * 1000
             self.resumed += 1
-            return
+            return s
         # End at the last persisted meter value; what the meter counted since is
         # outside any session, never booked to this one or the next.
         s.end_up = up_ms
@@ -215,6 +216,7 @@ class Continuity:
         self.ended()
         a.sessions += 1
         self.powerloss += 1
+        return None
 
 
 def change_tariff(agent, price_minor_per_kwh):

@@ -13,7 +13,7 @@ _ERROR = "EF"
 class Session:
     __slots__ = (
         "sid", "start_up", "start_t", "start_tq", "meter_start_wh", "meter_last_wh",
-        "id_tag", "end_up", "end_t", "meter_stop_wh", "stop_reason",
+        "id_tag", "end_up", "end_t", "meter_stop_wh", "stop_reason", "vehicle_id",
     )
 
     def __init__(self, sid, up_ms, wall_t, tq, energy_wh, id_tag):
@@ -28,6 +28,7 @@ class Session:
         self.end_t = None
         self.meter_stop_wh = None
         self.stop_reason = None
+        self.vehicle_id = None  # set by charging control (remote start, fleet, the EV)
 
     @property
     def energy_wh(self):

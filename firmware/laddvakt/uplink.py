@@ -4,8 +4,6 @@
 import asyncio
 import json
 
-from . import journal_format as jf
-
 _BACKOFF_MIN_MS = 1000
 _BACKOFF_MAX_MS = 60000
 _IDLE_POLL_MS = 50
@@ -34,6 +32,11 @@ class Uplink:
         self._n = 0
         self._last = 0
         self._cmds = []
+        # (topic suffix, fn() -> payload): state published retained whenever fn's payload
+        # differs from the last one sent on this connection (the connector status).
+        self.retained = []
+        self._root = root
+        self._sent_retained = {}
         self._dropped = 0  # commands that found the queue full; answered with one error
         self.connected = False
         self.connects = 0
@@ -48,6 +51,7 @@ class Uplink:
         self.link.connect(clean_session=True)
         self.link.publish(self.t_status, self.online, retain=True, qos=1)
         self.link.subscribe(self.t_cmd, qos=1)
+        self._sent_retained = {}
         self.connected = True
         self.connects += 1
 
@@ -110,6 +114,12 @@ class Uplink:
             self.commands.errors += n
             self.link.publish(self.t_reply, self.commands.overflow_reply(n), qos=1)
             busy = True
+        for sub, fn in self.retained:
+            payload = fn()
+            if self._sent_retained.get(sub) is not payload:
+                self.link.publish(self._root + sub, payload, retain=True, qos=1)
+                self._sent_retained[sub] = payload
+                busy = True
         if self.journal.pending():
             last = self._build_batch()
             if last:

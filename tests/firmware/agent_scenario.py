@@ -13,7 +13,8 @@ from laddvakt import config, ident as identity
 from laddvakt.app import Agent
 from laddvakt.journal import Journal
 from laddvakt.session_store import change_tariff
-from laddvakt.sim.plant import SimMeter, SimPilot, SimPlant
+from laddvakt.pilot import DUTY_OFF
+from laddvakt.sim.ev import SimStation
 
 MNT = "/pc"
 EPOCH = 1763700000
@@ -56,17 +57,24 @@ class _Time:
 
 
 class World:
-    """The physical side: the EV, the meter, wall time. It survives power cuts."""
+    """The physical side: the station (EV, pilot, contactor, meter) and wall time. It
+    survives power cuts; the station runs on world time, not the agent's uptime."""
 
     def __init__(self):
-        self.plant = SimPlant({"visits": VISITS, "meter_start_wh": 1000})
+        self.station = SimStation({"visits": VISITS, "meter_start_wh": 1000})
         self.now = 0
 
     def advance(self, ms, dark=False):
         self.now = ms
         if dark:
-            self.plant.power_w = 0  # the charger is off: nothing flows while dark
-        self.plant.step(ms)
+            # The charger is off: the contactor drops and the PWM stops, nothing flows.
+            self.station.set_contactor(False)
+            self.station.set_duty(DUTY_OFF)
+        self.station.step(ms)
+
+    @property
+    def register_wh(self):
+        return self.station.register_mwh // 1000
 
 
 class Run:
@@ -100,8 +108,8 @@ class Run:
         j.open()
         self._wrap(j)
         w = self.world
-        a = Agent(_Hal(d), self.cfg, {"name": "unix-sim"}, ident, j, SimMeter(w.plant),
-                  SimPilot(w.plant), _Time(w), None)
+        a = Agent(_Hal(d), self.cfg, {"name": "unix-sim"}, ident, j, w.station, w.station,
+                  _Time(w), None)
         self.agent = a
         self.boot_ms = w.now
         self.boots += 1
@@ -140,9 +148,10 @@ class Run:
         if t == TARIFF_AT_MS:
             change_tariff(a, 310)
         if FAULT_ON_MS <= t < FAULT_OFF_MS:
-            a.set_fault("PowerMeterFailure", True, "simulated")
+            # A fault no rule acts on (faultrules.py), so the scenario's sessions run on.
+            a.set_fault("ReaderFailure", True, "simulated")
         elif t >= FAULT_OFF_MS:
-            a.set_fault("PowerMeterFailure", False)
+            a.set_fault("ReaderFailure", False)
         n = DELIVER.get(t)
         if n:
             self._deliver(n)
@@ -187,7 +196,7 @@ class Run:
                     t = w.now + OUTAGE_MS
                     w.advance(t, dark=True)
             self.final = self._read_all(a.journal)
-            self.energy = (1000, w.plant.register_mwh // 1000)
+            self.energy = (1000, w.register_wh)
         finally:
             try:
                 vfs.umount(MNT)

@@ -12,7 +12,7 @@ from ramblock import RAMBlockDev
 from laddvakt import config, ident as identity
 from laddvakt.app import Agent
 from laddvakt.journal import Journal
-from laddvakt.sim.plant import SimMeter, SimPilot, SimPlant
+from laddvakt.sim.ev import SimStation
 
 MNT = "/jb"
 STEP_MS = 300_000
@@ -48,7 +48,7 @@ class Site:
         os.mkdir(MNT + "/data")
         self.now = [0]
         vs = [{"arrive_s": a, "leave_s": b, "need_wh": 10**6, "max_w": 7400} for a, b in visits]
-        self.plant = SimPlant({"visits": vs})
+        self.plant = SimStation({"visits": vs})
         self.cfg = config.merged(cfg)
         self.online = online
         self.visits = visits
@@ -58,8 +58,8 @@ class Site:
         d = MNT + "/data"
         ident = identity.load_and_count_boot(d + "/ident.json", os.urandom)
         j = Journal(d + "/journal", self.cfg["journal_segment_bytes"], self.cfg["journal_max_bytes"]).open()
-        a = Agent(_Hal(d), self.cfg, {"name": "bench"}, ident, j, SimMeter(self.plant),
-                  SimPilot(self.plant), _Time(self.now), None)
+        a = Agent(_Hal(d), self.cfg, {"name": "bench"}, ident, j, self.plant, self.plant,
+                  _Time(self.now), None)
         a.start()
         return a
 

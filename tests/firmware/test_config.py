@@ -13,7 +13,7 @@ def test_defaults_cover_schema():
     assert d["mqtt_port"] == 1883
     assert d["currency"] == "SEK"
     assert d["journal_segment_bytes"] == 16384
-    for key, (typ, default, lo, hi) in config.SCHEMA.items():
+    for key, (typ, default, _lo, _hi) in config.SCHEMA.items():
         assert type(d[key]) is typ, key
         config.validate({key: default})  # every default is itself valid
 

@@ -22,6 +22,9 @@ REQUIRED = {
                     "energy_wh", "duration_s", "stop_reason", "id_tag", "currency",
                     "minor_unit", "price_minor_per_kwh", "cost_minor"),
     "fault": ("code", "active", "info", "sid"),
+    "meter_event": ("event", "reason", "value_dwh", "sid"),
+    "plan": ("sid", "vehicle_id", "need_wh", "by_t", "feasible", "shortfall_wh", "cost_minor",
+             "windows"),
     "tariff": ("version", "currency", "minor_unit", "price_minor_per_kwh"),
     "gap": ("first", "last", "why"),
     "time_sync": (),
@@ -86,6 +89,11 @@ def check(text):
         assert type(d["code"]) is str and type(d["active"]) is bool
         assert d["info"] is None or (type(d["info"]) is str and len(d["info"]) <= 50)
         assert d["sid"] is None or _sid(d["sid"])
+    elif rtype == "meter_event":
+        assert d["event"] in ("rejected", "resync", "replaced")
+        assert d["reason"] in ("nan", "backwards", "jump", None)
+        assert d["value_dwh"] is None or _int(d["value_dwh"])
+        assert d["sid"] is None or _sid(d["sid"])
     elif rtype == "meter":
         assert d["sid"] is None or _sid(d["sid"])
         assert _int(d["energy_wh"], 0) and _int(d["power_w"])
@@ -109,6 +117,9 @@ def check(text):
         assert d["start_tq"] in ("synced", "unsynced")
         assert d["stop_reason"] in STOP_REASONS
         assert _int(d["minor_unit"], 0) and d["minor_unit"] <= 4
+        flags = d.get("energy_flags")
+        assert flags is None or (flags and all(f in ("discontinuity", "meter_replaced", "estimated",
+                                                     "unverified_end") for f in flags))
     return d
 
 
@@ -212,6 +223,19 @@ def test_sid_length():
         assert _sid(sid), sid
         assert sid.startswith(INSTALL + "-")
     assert _Sids(0)() != _Sids(1)()
+
+
+def test_meter_event_and_energy_flags():
+    c = Clock()
+    c.sync(0, T0)
+    d = check(records.meter_event(c, 5000, Identity(INSTALL, 2), "rejected", "backwards", 1234, None))
+    assert (d["event"], d["reason"], d["value_dwh"], d["sid"]) == ("rejected", "backwards", 1234, None)
+    tr = SessionTracker(_Sids())
+    tr.on_sample(0, T0, "synced", "C", 100)
+    _, s = tr.stop(60000, T0 + 60, 150, "Other")
+    d = check(records.session_end(c, Identity(INSTALL, 2), s, TARIFF, 13, ["meter_replaced"]))
+    assert d["energy_flags"] == ["meter_replaced"]
+    assert "energy_flags" not in check(records.session_end(c, Identity(INSTALL, 2), s, TARIFF, 13, []))
 
 
 run(globals())

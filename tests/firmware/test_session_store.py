@@ -9,7 +9,9 @@ from ramblock import mount_fresh, umount
 from laddvakt import config, ident as identity, journal_format as jf
 from laddvakt.app import Agent
 from laddvakt.journal import Journal
-from laddvakt.session_store import Continuity, SessionStore
+from laddvakt.pilot import DUTY_OFF
+from laddvakt.session_store import SessionStore
+from laddvakt.sim.ev import cp_high_mv
 
 MNT = "/ss"
 D = MNT + "/data"
@@ -17,13 +19,15 @@ EPOCH = 1763700000
 
 
 class Box:
-    """Meter, pilot and time source the test sets by hand."""
+    """Meter, control hardware (the pilot an EV shows) and time source, set by hand."""
 
     def __init__(self):
         self.energy = 1000
         self.power = 7400
         self.pilot = "A"
         self.synced_after = 0
+        self.duty = DUTY_OFF
+        self.closed = False
 
     def read(self):  # the meter
         return self.energy, self.power
@@ -31,13 +35,31 @@ class Box:
     def unix_s(self, up_ms):
         return EPOCH + up_ms // 1000 if up_ms >= self.synced_after else None
 
+    # the control hardware (sim/ev.py has the full model)
+    def cp_read(self):
+        high = cp_high_mv(self.pilot)
+        return (high, high) if self.duty == DUTY_OFF else (high, -12000)
 
-class _Pilot:
-    def __init__(self, box):
-        self.box = box
+    def set_duty(self, duty):
+        self.duty = duty
 
-    def read(self):
-        return self.box.pilot
+    def set_contactor(self, on):
+        self.closed = on
+
+    def contactor_feedback(self):
+        return self.closed
+
+    def rcd_tripped(self):
+        return False
+
+    def temp_c(self):
+        return None
+
+    def read_tag(self):
+        return None
+
+    def vehicle_id(self):
+        return None
 
 
 class _Hal:
@@ -46,12 +68,12 @@ class _Hal:
 
 
 def boot(box, **cfg):
-    c = {"meter_value_interval_s": 900}
+    c = {"meter_value_interval_s": 900, "pilot_debounce": 1}
     c.update(cfg)
     ident = identity.load_and_count_boot(D + "/ident.json", os.urandom)
     cfgm = config.merged(c)
     j = Journal(D + "/journal", cfgm["journal_segment_bytes"], cfgm["journal_max_bytes"]).open()
-    a = Agent(_Hal(), cfgm, {"name": "t"}, ident, j, box, _Pilot(box), box, None)
+    a = Agent(_Hal(), cfgm, {"name": "t"}, ident, j, box, box, box, None)
     a.start()
     return a
 
@@ -88,7 +110,7 @@ def test_resume_after_reboot_with_interruption_pair():
     box.pilot = "C"
     charge(a, box, 0, 2_000_000)  # session open, two meter values persisted
     sid = a.tracker.session.sid
-    m_persisted = SessionStore(D + "/session", a.ident.install).load()["m"]
+    m_persisted = SessionStore(D + "/journal/session", a.ident.install).load()["m"]
     e_cut = box.energy
     # Power lost: no close, nothing else written. The EV stays; the meter is continuous.
     a = boot(box)
@@ -107,7 +129,7 @@ def test_resume_after_reboot_with_interruption_pair():
     assert end["meter_stop_wh"] == e_cut + 5 and end["energy_wh"] == e_cut + 5 - 1000
     assert end["stop_reason"] == "EVDisconnected"
     assert [x["sid"] for x in recs(a) if x["type"] == "session_start"] == [sid]
-    assert "session" not in os.listdir(D)
+    assert "session" not in os.listdir(D + "/journal")
 
 
 @fs
@@ -118,7 +140,7 @@ def test_powerloss_end_at_last_persisted_value():
     box.pilot = "C"
     charge(a, box, 0, 2_000_000)
     sid = a.tracker.session.sid
-    st = SessionStore(D + "/session", a.ident.install).load()
+    st = SessionStore(D + "/journal/session", a.ident.install).load()
     box.pilot = "A"  # the EV left during the outage
     a = boot(box)
     a.step(60_000)
@@ -182,7 +204,7 @@ def test_end_record_finished_after_cut():
     seen = []
     a.journal.read_after(0, lambda q, t, p: seen.append((q, t)) or True)
     assert (want, jf.TYPE_SESSION_END) in seen
-    assert a.keeper.saved is None and "session" not in os.listdir(D)
+    assert a.keeper.saved is None and "session" not in os.listdir(D + "/journal")
 
 
 @fs

@@ -8,7 +8,8 @@ import paho.mqtt.client as mqtt
 
 from host_tools.backend.store import load_validator
 
-SCHEMAS = {name: load_validator(name) for name in ("status.json", "batch.json", "reply.json", "command.json")}
+SCHEMAS = {name: load_validator(name) for name in ("status.json", "batch.json", "reply.json", "command.json",
+                                                 "connector.json")}
 
 
 class Capture:
@@ -51,7 +52,8 @@ class Capture:
 def validate(topic, payload):
     """Validate one agent payload against the schema its topic names."""
     kind = topic.rsplit("/", 1)[1]
-    schema = {"status": "status.json", "recs": "batch.json", "reply": "reply.json", "cmd": "command.json"}[kind]
+    schema = {"status": "status.json", "recs": "batch.json", "reply": "reply.json", "cmd": "command.json",
+              "connector": "connector.json"}[kind]
     doc = json.loads(payload)
     SCHEMAS[schema].validate(doc)
     return doc

@@ -3,7 +3,6 @@ import json
 import os
 import signal
 import subprocess
-import time
 
 from host_tools import sim
 from tests.integration.mqtt_capture import Capture, validate

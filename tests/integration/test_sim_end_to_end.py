@@ -78,8 +78,10 @@ def test_session_energy_follows_the_simulated_ev(run):
         assert s["end_t"] == sim.START_EPOCH + v["leave_s"]
         assert s["duration_s"] == v["leave_s"] - v["arrive_s"]
         charge_s = min(v["leave_s"] - v["arrive_s"], -(-v["need_wh"] * 3600 // v["max_w"]))
-        # Within one 10 s sample of the EV's own energy.
-        assert abs(s["energy_wh"] - min(v["need_wh"], v["max_w"] * charge_s // 3600)) <= v["max_w"] * 10 // 3600 + 1
+        # Within one 10 s sample plus 3 s of the EV's own energy: the EV sees the PWM offered at
+        # plug-in, shows C at the next sample, the contactor closes, and the EV takes up to 3 s
+        # (IEC 61851-1) to draw.
+        assert abs(s["energy_wh"] - min(v["need_wh"], v["max_w"] * charge_s // 3600)) <= v["max_w"] * 13 // 3600 + 1
     assert by_start[2]["id_tag"] == "04A2B3C4"
 
 

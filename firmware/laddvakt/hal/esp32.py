@@ -59,6 +59,16 @@ class Esp32Hal:
 
         return Pin(num, mode, pull)
 
+    def pin_out(self, num):
+        from machine import Pin
+
+        return Pin(num, Pin.OUT)
+
+    def pin_in(self, num):
+        from machine import Pin
+
+        return Pin(num, Pin.IN)
+
     def adc(self, num):
         from machine import ADC, Pin
 
@@ -75,6 +85,39 @@ class Esp32Hal:
         from machine import UART
 
         return UART(uart_id, baudrate=baudrate, tx=tx, rx=rx)
+
+    def rs485(self, meter, pins, cfg):
+        """The meter's RS485 line: a UART, and the transceiver's DE pin where the board has one."""
+        from machine import UART, Pin
+
+        from .esp32_uart import Rs485Uart
+
+        u = UART(meter["uart"], baudrate=meter.get("baudrate", 9600), tx=pins["rs485_tx"], rx=pins["rs485_rx"])
+        de = pins.get("rs485_de")
+        return Rs485Uart(u, Pin(de, Pin.OUT) if de is not None else None)
+
+    def s0_input(self, num):
+        """The S0 pulse input (open collector: pulled up, a pulse pulls it low). GPIO 34-39 of
+        the ESP32 are input-only without internal pull-ups: the board pulls those up itself
+        (docs/boards.md)."""
+        import sys
+
+        from machine import Pin
+
+        pull = None if sys.platform == "esp32" and 34 <= num <= 39 else Pin.PULL_UP
+        return Pin(num, Pin.IN, pull), Pin.IRQ_FALLING
+
+    def console(self):
+        """The REPL UART: sys.stdin can be polled without blocking on the ESP32 port, and
+        Ctrl-C still reaches the REPL, so mpremote can always take the board back."""
+        import sys
+
+        return sys.stdin, sys.stdout.write
+
+    def reboot(self):
+        import machine
+
+        machine.reset()
 
     def wdt(self, timeout_ms):
         from machine import WDT

@@ -1,0 +1,55 @@
+# A serial port on the unix port: a tty or pty in termios raw mode, read with poll() for
+# timeouts. VMIN=0/VTIME=0 makes a read return what is there instead of waiting for a
+# full buffer, so one readinto() never blocks once poll() has said "readable".
+import select
+import termios  # type: ignore[import-not-found]  # the unix HAL only; never imported on a board
+
+_VTIME = 5
+_VMIN = 6
+_CHUNK = 64
+
+
+class PtyUart:
+    def __init__(self, path, baud):
+        self._f = open(path, "r+b")
+        fd = self._f.fileno()
+        termios.setraw(fd)
+        a = termios.tcgetattr(fd)
+        a[6][_VMIN] = 0
+        a[6][_VTIME] = 0
+        speed = getattr(termios, "B%d" % baud, None)
+        if speed is not None:
+            a[4] = speed
+            a[5] = speed
+        termios.tcsetattr(fd, termios.TCSANOW, a)
+        self._poll = select.poll()
+        self._poll.register(self._f, select.POLLIN)
+        self._chunk = bytearray(_CHUNK)
+
+    def write(self, buf, n):
+        self._f.write(buf if n == len(buf) else memoryview(buf)[:n])
+
+    def _ready(self, timeout_ms):
+        # ipoll reuses one tuple: no allocation per call.
+        for _ in self._poll.ipoll(timeout_ms):
+            return True
+        return False
+
+    def read_into(self, buf, off, timeout_ms):
+        """Wait up to timeout_ms for input; copy what is there into buf[off:]. Returns the count."""
+        if not self._ready(timeout_ms):
+            return 0
+        room = len(buf) - off
+        n = self._f.readinto(self._chunk, room if room < _CHUNK else _CHUNK) or 0
+        c = self._chunk
+        for i in range(n):
+            buf[off + i] = c[i]
+        return n
+
+    def drain(self):
+        while self._ready(0):
+            if not self._f.readinto(self._chunk):
+                break
+
+    def close(self):
+        self._f.close()

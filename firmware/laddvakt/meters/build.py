@@ -1,0 +1,36 @@
+# Builds the board's meter from its definition and the device config (app.py calls this
+# once at start-up). The HAL makes the hardware objects; everything else is the same on
+# every port.
+from ..config import ConfigError
+
+
+def build_meter(hal, board, cfg):
+    """(driver, profile name or None) for board["meter"]; ConfigError if it cannot be built."""
+    mb = board["meter"]
+    kind = mb["type"]
+    pins = board.get("pins", {})
+    if kind == "modbus":
+        from ..modbus import RtuMaster
+        from .modbus_meter import ModbusMeter
+
+        profile = cfg["meter_profile"] or mb.get("profile", "")
+        addr = cfg["meter_address"] or mb.get("address", 1)
+        baud = mb.get("baudrate", 9600)
+        try:
+            port = hal.rs485(mb, pins, cfg)
+            meter = ModbusMeter(RtuMaster(port, baud, cfg["meter_timeout_ms"], cfg["meter_retries"]),
+                                addr, profile)
+        except (ValueError, OSError) as e:
+            raise ConfigError("meter: %s" % e)
+        return meter, profile
+    if kind == "s0":
+        from .s0 import S0Meter
+
+        num = mb.get("pin", pins.get("s0"))
+        try:
+            pin, trigger = hal.s0_input(num)
+        except (ValueError, OSError, AttributeError) as e:
+            raise ConfigError("meter: S0 input: %s" % e)
+        return S0Meter(pin, trigger, cfg["s0_pulses_per_kwh"], hal.data_dir + "/s0_count",
+                       cfg["s0_debounce_ms"]), None
+    raise ConfigError("meter type '%s' is not supported on this build" % kind)

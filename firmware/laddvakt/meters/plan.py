@@ -1,0 +1,123 @@
+# Request planner and register decoding for profile-driven Modbus meters.
+# Pure: a profile in, a plan out; bytes in, integers out. Floats are decoded with integer
+# arithmetic, so the result is exact and the same on a board (single-precision floats)
+# as on the unix port (double).
+from micropython import const
+
+from .profiles import F32, I16, I32, LO, U16, U32, U64, WORDS
+
+MAX_REGS = const(125)
+
+
+def plan(entries, gap=0, max_regs=MAX_REGS):
+    """Merge the entries' registers into the fewest reads: same function code, at most
+    `gap` unread registers between neighbours, at most max_regs per read.
+    Returns a tuple of (fc, start, count, items); an item is
+    (measurand, byte offset in the response data, type, word order, exponent)."""
+    es = sorted(entries, key=lambda e: (e[1], e[2]))
+    blocks = []
+    cur = None
+    for e in es:
+        fc, reg = e[1], e[2]
+        end = reg + WORDS[e[3]]
+        if cur is not None and fc == cur[0] and reg <= cur[2] + gap and max(end, cur[2]) - cur[1] <= max_regs:
+            cur[2] = max(end, cur[2])
+            cur[3].append(e)
+        else:
+            cur = [fc, reg, end, [e]]
+            blocks.append(cur)
+    out = []
+    for fc, start, end, items in blocks:
+        out.append((fc, start, end - start,
+                    tuple((e[0], 2 * (e[2] - start), e[3], e[4], e[5]) for e in items)))
+    return tuple(out)
+
+
+def wire_bytes(p):
+    """Bytes on the wire for one poll of plan p: 8 per request, 5 + 2 per register back."""
+    return sum(8 + 5 + 2 * b[2] for b in p)
+
+
+def _word(b, o):
+    return (b[o] << 8) | b[o + 1]
+
+
+def _scale(v, exp):
+    if exp >= 0:
+        return v * 10 ** exp
+    d = 10 ** -exp
+    # Round half away from zero, the same for both signs.
+    return (v + d // 2) // d if v >= 0 else -((-v + d // 2) // d)
+
+
+def _f32(hi, lo, exp):
+    # From the two words, never as one 32-bit integer: on an ESP32 a small int has 31 bits,
+    # and anything larger is a heap allocation in the hot path.
+    e2 = (hi >> 7) & 0xFF
+    if e2 == 0xFF:
+        return None  # NaN or infinity: the meter has no valid value
+    m = ((hi & 0x7F) << 16) | lo
+    if e2:
+        m |= 0x800000
+        e2 -= 150
+    else:
+        e2 = -149
+    if e2 >= 0:
+        v = _scale(m << e2, exp)  # 2**23 register units or more: the value itself is large
+    elif exp >= 0:
+        # m x 10**exp / 2**s = m x 5**exp / 2**(s - exp), rounded half up. With m split into
+        # 12-bit halves no intermediate outgrows a small int unless the result does.
+        p5 = 5 ** exp
+        t = -e2 - exp
+        a = (m >> 12) * p5
+        b = (m & 0xFFF) * p5
+        if t <= 0:
+            v = ((a << 12) + b) << -t
+        elif t <= 12:
+            v = (a << (12 - t)) + ((b + (1 << (t - 1))) >> t)
+        elif t < 40:
+            v = (a + (1 << (t - 13)) + (b >> 12)) >> (t - 12)
+        else:
+            v = 0  # below half a unit: m x 5**exp < 2**38
+    else:
+        s = -e2
+        if s >= 26:
+            v = 0  # m / 2**s < 0.25 before the division by 10**-exp
+        else:
+            den = (10 ** -exp) << s
+            v = (m + den // 2) // den
+    return -v if hi & 0x8000 else v
+
+
+def decode(b, o, typ, wo, exp):
+    """The register value at b[o:] as an integer in the measurand's unit, or None when
+    the meter marks it invalid (float NaN/inf, or the all-ones/max "not available" code)."""
+    if typ == U16 or typ == I16:
+        v = _word(b, o)
+        if typ == U16:
+            return None if v == 0xFFFF else _scale(v, exp)
+        if v == 0x7FFF:
+            return None
+        return _scale(v - 0x10000 if v & 0x8000 else v, exp)
+    if typ == U64:
+        v = 0
+        ones = 0
+        for k in range(4):
+            w = _word(b, o + 2 * (3 - k if wo == LO else k))
+            ones += w == 0xFFFF
+            v = (v << 16) | w
+        return None if ones == 4 else _scale(v, exp)
+    hi = _word(b, o + 2 if wo == LO else o)
+    lo = _word(b, o if wo == LO else o + 2)
+    if typ == F32:
+        return _f32(hi, lo, exp)
+    if typ == U32:
+        return None if hi == 0xFFFF and lo == 0xFFFF else _scale((hi << 16) | lo, exp)
+    if typ == I32:
+        if hi == 0x7FFF and lo == 0xFFFF:
+            return None
+        if hi & 0x8000:
+            # Two's complement by words, so a small negative value stays a small int.
+            return -_scale((((hi ^ 0xFFFF) << 16) | (lo ^ 0xFFFF)) + 1, exp)
+        return _scale((hi << 16) | lo, exp)
+    raise ValueError("register type %d" % typ)

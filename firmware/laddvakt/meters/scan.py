@@ -1,0 +1,108 @@
+# `meter scan`: probe Modbus addresses 1-247 on the meter's line and name the profile of
+# each meter that answers, from the reads that succeed. The same code runs on a board
+# (console: `import laddvakt.meters.scan as s; s.board()`) and on the unix port against a
+# tty or pty (`micropython -m laddvakt.meters.scan --device PATH`, which the host tool
+# `python -m host_tools.meter_scan` wraps).
+import json
+import sys
+
+from .. import modbus
+from . import profiles
+from .modbus_meter import ModbusMeter
+
+
+def present(master, addr):
+    """Anything that answers, even with an exception, is a device at addr."""
+    try:
+        master.read(addr, modbus.FC_HOLDING, 0, 1)
+    except modbus.ModbusError as e:
+        return e.kind == modbus.EXCEPTION
+    return True
+
+
+def _plausible(v):
+    # A wrong profile can read registers that exist but mean something else.
+    if v[profiles.E_IMP] is None or v[profiles.E_IMP] < 0:
+        return False
+    f = v[profiles.F]
+    if f is not None and f != 0 and not 4000 <= f <= 7000:
+        return False
+    for i in (profiles.U1, profiles.U2, profiles.U3):
+        if v[i] is not None and not 0 <= v[i] <= 5000:
+            return False
+    return True
+
+
+def identify(master, addr, names=profiles.ORDER):
+    """Every profile whose whole poll succeeds with plausible values, most specific first."""
+    out = []
+    for name in names:
+        m = ModbusMeter(master, addr, name)
+        try:
+            if _plausible(m.poll()):
+                out.append(name)
+        except modbus.ModbusError:
+            pass
+    return out
+
+
+def scan(master, first=1, last=247, probe_timeout_ms=50, log=None):
+    """[{address, profile, candidates}] for each device found."""
+    keep = master.timeout_ms, master.retries
+    found = []
+    try:
+        for addr in range(first, last + 1):
+            master.timeout_ms, master.retries = probe_timeout_ms, 0
+            if not present(master, addr):
+                continue
+            master.timeout_ms, master.retries = keep
+            c = identify(master, addr)
+            found.append({"address": addr, "profile": c[0] if c else None, "candidates": c})
+            if log:
+                log(found[-1])
+    finally:
+        master.timeout_ms, master.retries = keep
+    return found
+
+
+def board():
+    """Console command on a board: scan the meter line named by the board definition."""
+    from .. import board as boards, config
+    from ..hal import load
+
+    hal = load()
+    cfg = config.load(hal.data_dir + "/config.json")
+    b = boards.load(hal.boards_dir, cfg["board"])
+    mb = b["meter"]
+    baud = mb.get("baudrate", 9600)
+    master = modbus.RtuMaster(hal.rs485(mb, b.get("pins", {}), cfg), baud, cfg["meter_timeout_ms"], 0)
+    return scan(master, log=print)
+
+
+def main(argv):
+    """micropython -m laddvakt.meters.scan --device PATH [--baud N] [--first A] [--last B]
+    [--probe-timeout-ms T]: one JSON line per device found, then a summary line."""
+    from ..hal.unix_uart import PtyUart
+
+    opts = {"--device": None, "--baud": "9600", "--first": "1", "--last": "247", "--probe-timeout-ms": "50"}
+    i = 1
+    while i < len(argv):
+        if argv[i] not in opts or i + 1 >= len(argv):
+            print("usage: " + main.__doc__.split(":")[0])
+            return 2
+        opts[argv[i]] = argv[i + 1]
+        i += 2
+    if not opts["--device"]:
+        print("meter scan: --device is required")
+        return 2
+    baud = int(opts["--baud"])
+    master = modbus.RtuMaster(PtyUart(opts["--device"], baud), baud, 300, 0)
+    found = scan(master, int(opts["--first"]), int(opts["--last"]), int(opts["--probe-timeout-ms"]),
+                 lambda d: print(json.dumps(d)))
+    print(json.dumps({"scanned": [int(opts["--first"]), int(opts["--last"])], "found": len(found),
+                      "requests": master.requests}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

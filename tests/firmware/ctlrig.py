@@ -1,0 +1,77 @@
+# A whole agent (real journal, tracker, controller) on the simulated station, stepped in
+# virtual time: the rig the control tests drive. Runs on the unix port and on a board.
+import json
+import os
+
+from laddvakt import config
+from laddvakt.app import Agent
+from laddvakt.ident import Identity
+from laddvakt.journal import Journal
+from laddvakt.sim.ev import SimStation
+from laddvakt.sim.plant import SimTimeSource
+
+T0 = 1795154400
+_n = [0]
+
+
+class _Hal:
+    bench = False
+
+
+def _rmtree(path):
+    try:
+        names = os.listdir(path)
+    except OSError:
+        return
+    for n in names:
+        try:
+            os.remove(path + "/" + n)
+        except OSError:
+            _rmtree(path + "/" + n)  # the journal's old/ directory
+    os.rmdir(path)
+
+
+class Rig:
+    def __init__(self, visits, events=(), **cfg):
+        _n[0] += 1
+        path = "ctlrig-j%d" % _n[0]
+        _rmtree(path)
+        over = {"pilot_debounce": 1}
+        over.update(cfg)
+        self.cfg = config.merged(over)
+        sc = {"visits": visits, "events": list(events), "start_epoch": T0, "meter_start_wh": 1000}
+        sc.update(cfg.get("_scenario", {}))
+        self.st = SimStation(sc)
+        self.st.duty_log = []
+        j = Journal(path, 16384, 262144).open()
+        self.agent = Agent(_Hal(), self.cfg, {"name": "unix-sim"}, Identity("5f0c2a9e81d3", 1), j,
+                           self.st, self.st, SimTimeSource(sc), None, self.st)
+        self.ctl = self.agent.control
+        self.up = 0
+        self.statuses = []
+
+    def run_to(self, t_ms, tick_ms=1000):
+        while self.up < t_ms:
+            self.up += tick_ms
+            self.agent.step(self.up)
+            s = self.ctl.status
+            if not self.statuses or self.statuses[-1] != s:
+                self.statuses.append(s)
+
+    def records(self, rtype=None):
+        out = []
+
+        def visit(seq, t, mv):
+            d = json.loads(bytes(mv))
+            if rtype is None or d["type"] == rtype:
+                out.append(d)
+            return True
+
+        self.agent.journal.read_after(0, visit)
+        return out
+
+    def faults(self):
+        return [(d["code"], d["active"]) for d in self.records("fault")]
+
+    def ends(self):
+        return self.records("session_end")

@@ -1,0 +1,57 @@
+# The board loader on the device: every signal named, pins are GPIO numbers or null, and a
+# broken file is refused with the field named.
+import json
+
+from fwtest import raises, run, write_file
+from ramblock import mount_fresh, umount
+from laddvakt import board
+from laddvakt.board import BoardError
+
+PINS = {"cp_adc": 36, "cp_pwm": 25, "contactor": 26, "contactor_fb": 27, "rcd": 34, "rs485_tx": 17,
+        "rs485_rx": 16, "rs485_de": 4, "s0": 35, "led": 2, "button": 0}
+
+
+def _board(**changes):
+    b = {"name": "b1", "mcu": "esp32", "psram": False, "description": "x", "pins": dict(PINS),
+         "meter": {"type": "modbus"}, "pilot": {"type": "adc"}}
+    b.update(changes)
+    return b
+
+
+def _load(b):
+    mount_fresh(16, "/bd")
+    try:
+        write_file("/bd/b1.json", json.dumps(b))
+        return board.load("/bd", "b1")
+    finally:
+        umount("/bd")
+
+
+def test_valid_board_loads():
+    assert _load(_board())["pins"]["cp_adc"] == 36
+    nulls = dict((k, None) for k in PINS)
+    assert _load(_board(pins=nulls))["pins"]["led"] is None
+
+
+def test_every_signal_required():
+    assert sorted(board.PINS) == sorted(PINS)
+    for k in PINS:
+        pins = dict(PINS)
+        del pins[k]
+        msg = str(raises(BoardError, _load, _board(pins=pins)))
+        assert "lacks pin '%s'" % k in msg, msg
+
+
+def test_bad_pins_and_fields_named():
+    for bad in (49, -1, "2", True, 2.0):
+        pins = dict(PINS)
+        pins["led"] = bad
+        assert "pin 'led'" in str(raises(BoardError, _load, _board(pins=pins)))
+    b = _board()
+    del b["psram"]
+    assert "lacks 'psram'" in str(raises(BoardError, _load, b))
+    assert "'pins' must be an object" in str(raises(BoardError, _load, _board(pins=[1, 2])))
+    assert "names itself 'b2'" in str(raises(BoardError, _load, _board(name="b2")))
+
+
+run(globals())

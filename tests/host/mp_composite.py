@@ -1,0 +1,19 @@
+# Runs under micropython (never CPython): reads one JSON case per line on stdin, answers the
+# firmware's composite schedule as one JSON line. Driven by test_composite_property.py.
+import json
+import sys
+
+from laddvakt import profiles as P
+
+while True:
+    line = sys.stdin.readline()
+    if not line:
+        break
+    c = json.loads(line)
+    s = P.Profiles(c["station_da"], c["volts"])
+    for p in c["profiles"]:
+        s.install(P.parse(p), True)
+    out = s.composite(c["t0"], c["duration"], c["tx_start"])
+    limits = [s.limit_at(t, c["tx_start"]) for t in c["probes"]]
+    sys.stdout.write(json.dumps({"composite": out, "probes": limits}) + "\n")
+    sys.stdout.flush()

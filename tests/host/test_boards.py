@@ -1,0 +1,66 @@
+"""Every board definition is valid against docs/schemas/board.json, and the firmware's loader
+demands the same fields the schema does."""
+import json
+import os
+
+import jsonschema
+import pytest
+
+from host_tools import fw
+
+SCHEMA = json.load(open(os.path.join(fw.ROOT, "docs", "schemas", "board.json")))
+BOARDS = fw.board_names()
+
+
+def test_the_four_boards_exist():
+    for name in ("esp32-devkitc", "esp32-s3-devkitc", "olimex-esp32-evb", "unix-sim"):
+        assert name in BOARDS
+
+
+@pytest.mark.parametrize("name", BOARDS)
+def test_board_valid_against_schema(name):
+    with open(os.path.join(fw.BOARDS, name + ".json")) as f:
+        b = json.load(f)
+    jsonschema.Draft202012Validator(SCHEMA).validate(b)
+    assert b["name"] == name
+    assert fw.module("board").load(fw.BOARDS, name)["name"] == name
+
+
+@pytest.mark.parametrize("name", [n for n in BOARDS if not n.startswith("unix-")])
+def test_real_board_wires_every_pin_once(name):
+    b = fw.module("board").load(fw.BOARDS, name)
+    pins = [v for v in b["pins"].values() if v is not None]
+    assert len(pins) == len(fw.module("board").PINS), "a real board wires every signal"
+    assert len(set(pins)) == len(pins), "two signals on one GPIO"
+    assert b["pilot"]["adc_pin"] == b["pins"]["cp_adc"] and b["pilot"]["pwm_pin"] == b["pins"]["cp_pwm"]
+
+
+def test_loader_and_schema_require_the_same_fields():
+    board = fw.module("board")
+    assert sorted(SCHEMA["required"]) == sorted(board._REQUIRED)
+    assert sorted(SCHEMA["properties"]["pins"]["required"]) == sorted(board.PINS)
+
+
+def _broken(tmp_path, mutate):
+    with open(os.path.join(fw.BOARDS, "esp32-devkitc.json")) as f:
+        b = json.load(f)
+    mutate(b)
+    with open(tmp_path / "esp32-devkitc.json", "w") as f:
+        json.dump(b, f)
+    return b
+
+
+@pytest.mark.parametrize("mutate, words", [
+    (lambda b: b["pins"].pop("rcd"), "pin 'rcd'"),
+    (lambda b: b["pins"].update(led=49), "pin 'led'"),
+    (lambda b: b["pins"].update(led="2"), "pin 'led'"),
+    (lambda b: b.pop("psram"), "'psram'"),
+])
+def test_broken_board_refused_by_both(tmp_path, mutate, words):
+    b = _broken(tmp_path, mutate)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft202012Validator(SCHEMA).validate(b)
+    board = fw.module("board")
+    with pytest.raises(board.BoardError) as e:
+        board.load(str(tmp_path), "esp32-devkitc")
+    assert words in str(e.value)

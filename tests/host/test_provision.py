@@ -1,0 +1,154 @@
+"""host_tools.provision: flags or prompts in, a config the firmware's own schema accepts out,
+no secret echoed; and the deploy dry run of what it made."""
+import json
+import re
+import os
+import shlex
+import stat
+import subprocess
+import sys
+
+import pytest
+
+from host_tools import fw, provision
+
+ROOT = fw.ROOT
+CA = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ0\n-----END CERTIFICATE-----\n"
+SECRETS = ("wifi-pw-Secret1", "mqtt-pw-Secret2", "ab" * 32)
+
+
+def _run(*args, stdin=None, env=None):
+    return subprocess.run([sys.executable, "-m", "host_tools.provision", *args], cwd=ROOT, input=stdin,
+                          capture_output=True, text=True, timeout=60, env=dict(os.environ, **(env or {})))
+
+
+def _flags(tmp_path, *extra):
+    ca = tmp_path / "ca.src.pem"
+    ca.write_text(CA)
+    return ["--out", str(tmp_path / "dev" / "config.json"), "--device-id", "cp-0042", "--board", "olimex-esp32-evb",
+            "--wifi-ssid", "garage", "--wifi-password", SECRETS[0], "--broker", "mqtts://mqtt.example.net",
+            "--mqtt-user", "cp-0042", "--mqtt-password", SECRETS[1], "--tls-ca", str(ca),
+            "--meter-profile", "sdm72", "--currency", "EUR", "--price", "0.315", "--minor-unit", "3",
+            "--device-key", SECRETS[2], *extra]
+
+
+def test_schema_is_the_firmwares():
+    config = fw.module("config")
+    assert os.path.samefile(config.__file__, os.path.join(ROOT, "firmware", "laddvakt", "config.py"))
+
+
+def test_flags_make_a_valid_config_and_print_no_secret(tmp_path):
+    r = _run(*_flags(tmp_path))
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "dev" / "config.json"
+    cfg = json.loads(out.read_text())
+    assert cfg == {
+        "device_id": "cp-0042", "board": "olimex-esp32-evb", "wifi_ssid": "garage", "wifi_password": SECRETS[0],
+        "mqtt_host": "mqtt.example.net", "mqtt_port": 8883, "mqtt_tls": 1, "mqtt_user": "cp-0042",
+        "mqtt_password": SECRETS[1], "mqtt_ca_file": "/data/ca.pem", "meter_profile": "sdm72",
+        "currency": "EUR", "currency_minor_unit": 3, "price_minor_per_kwh": 315, "device_key": SECRETS[2]}
+    fw.module("config").validate(cfg)
+    assert (tmp_path / "dev" / "ca.pem").read_text() == CA
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
+    for s in SECRETS:
+        assert s not in r.stdout + r.stderr
+    assert re.search(r"^  wifi_password +\"\*\*\*\"$", r.stdout, re.M)
+
+
+def test_generated_key_and_env_password(tmp_path):
+    out = tmp_path / "c.json"
+    r = _run("--out", str(out), "--device-id", "sim-9", "--board", "unix-sim", "--broker", "127.0.0.1:1884",
+             "--device-key", "generate", "--mqtt-user", "u", env={"LADDVAKT_MQTT_PASSWORD": "env-Secret3"})
+    assert r.returncode == 0, r.stderr
+    cfg = json.loads(out.read_text())
+    assert len(cfg["device_key"]) == 64 and int(cfg["device_key"], 16) >= 0
+    assert cfg["mqtt_password"] == "env-Secret3" and cfg["mqtt_port"] == 1884 and cfg["mqtt_tls"] == 0
+    assert cfg["device_key"] not in r.stdout and "env-Secret3" not in r.stdout
+
+
+@pytest.mark.parametrize("extra, words", [
+    (["--device-id", "x" * 65], "key 'device_id' length 65 out of range 1..64"),
+    (["--currency", "EURO"], "key 'currency' length 4 out of range 3..3"),
+    (["--board", "no-such"], "no board definition"),
+    (["--broker", "http://x"], "must start with mqtt:// or mqtts://"),
+    (["--broker", "mqtt://user:pw@host"], "not in the URL"),
+    (["--broker", "mqtt://host:99999"], "broker URL 'mqtt://host:99999'"),
+    (["--price", "0.3155"], "more decimals than the currency's 3"),
+    (["--price", "cheap"], "is not a number"),
+    (["--device-key", "xyz"], "device key must be 16 to 64 bytes in hex"),
+    (["--wifi-password", "p" * 65], "key 'wifi_password' length 65 out of range 0..64"),
+])
+def test_bad_values_refused_naming_the_key(tmp_path, extra, words):
+    r = _run(*_flags(tmp_path, *extra))
+    assert r.returncode == 2 and words in r.stderr, r.stderr
+    assert not (tmp_path / "dev" / "config.json").exists()
+    assert "p" * 65 not in r.stderr
+
+
+def test_tls_needs_a_ca(tmp_path):
+    r = _run("--out", str(tmp_path / "c.json"), "--device-id", "a", "--board", "esp32-devkitc", "--wifi-ssid", "w",
+             "--broker", "mqtts://h")
+    assert r.returncode == 2 and "needs --tls-ca" in r.stderr
+
+
+def test_interactive_prompts(tmp_path):
+    ca = tmp_path / "ca.pem"
+    ca.write_text(CA)
+    out = tmp_path / "i" / "config.json"
+    answers = "\n".join(["cp-7", "esp32-s3-devkitc", "home net", SECRETS[0], "mqtts://broker.lan:8884", "cp-7",
+                         SECRETS[1], str(ca), "", "SEK", "2.5", "generate"]) + "\n"
+    r = _run("--interactive", "--out", str(out), stdin=answers)
+    assert r.returncode == 0, r.stderr
+    for q in ("device id", "board (esp32-devkitc, esp32-s3-devkitc, olimex-esp32-evb, unix-modbus, unix-sim)", "Wi-Fi password",
+              "broker URL", "TLS CA file", "device key"):
+        assert q in r.stdout
+    cfg = json.loads(out.read_text())
+    assert cfg["wifi_ssid"] == "home net" and cfg["mqtt_port"] == 8884 and cfg["price_minor_per_kwh"] == 250
+    assert "meter_profile" not in cfg  # left empty: the board's profile
+    for s in SECRETS[:2] + (cfg["device_key"],):
+        assert s not in r.stdout + r.stderr
+
+
+def test_interactive_input_ends_early(tmp_path):
+    r = _run("--interactive", "--out", str(tmp_path / "c.json"), stdin="cp-1\n")
+    assert r.returncode == 2 and "input ended" in r.stderr
+
+
+def test_provision_then_deploy_dry_run_lines(tmp_path):
+    assert _run(*_flags(tmp_path)).returncode == 0
+    cfgp = str(tmp_path / "dev" / "config.json")
+    r = subprocess.run(["make", "-s", "deploy", "PORT=/dev/ttyUSB1", "CONFIG=" + cfgp, "DRY_RUN=1"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    apply = [ln for ln in r.stdout.splitlines() if ln.startswith("would run: ") and ln.endswith(" reset")][0]
+    steps = " ".join(shlex.split(apply[len("would run: "):])).split(" + ")
+    assert steps[0].startswith("%s connect /dev/ttyUSB1 fs mkdir :/boards" % os.path.join(os.path.dirname(sys.executable), "mpremote"))
+    assert "fs mkdir :/data" in steps
+    assert "fs cp %s :/data/config.json" % cfgp in steps
+    assert "fs cp %s :/data/ca.pem" % os.path.join(str(tmp_path / "dev"), "ca.pem") in steps
+    assert "fs cp %s :/boards/olimex-esp32-evb.json" % os.path.join(ROOT, "boards", "olimex-esp32-evb.json") in steps
+    for s in SECRETS:
+        assert s not in r.stdout + r.stderr
+
+
+def test_provision_dry_run_prints_the_mpremote_line(tmp_path):
+    r = _run(*_flags(tmp_path, "--port", "/dev/ttyUSB0", "--dry-run"))
+    assert r.returncode == 0, r.stderr
+    cfgp = str(tmp_path / "dev" / "config.json")
+    mpremote = os.path.join(os.path.dirname(sys.executable), "mpremote")
+    want = [mpremote, "connect", "/dev/ttyUSB0", "exec", "import os; 'data' in os.listdir('/') or os.mkdir('/data')",
+            "+", "fs", "cp", cfgp, ":/data/config.json",
+            "+", "fs", "cp", str(tmp_path / "dev" / "ca.pem"), ":/data/ca.pem", "+", "reset"]
+    assert "would run: " + shlex.join(want) in r.stdout.splitlines()
+    for s in SECRETS:
+        assert s not in r.stdout + r.stderr
+
+
+def test_mkdir_data_statement_runs_on_micropython(tmp_path):
+    # The one-liner the board executes, run under the unix port in a scratch root.
+    mp = os.path.join(os.path.dirname(sys.executable), "micropython")
+    stmt = provision._MKDIR_DATA.replace("'/'", repr(str(tmp_path))).replace("'/data'", repr(str(tmp_path / "data")))
+    for _ in range(2):  # the second time /data exists: no error
+        r = subprocess.run([mp, "-c", stmt], capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+    assert (tmp_path / "data").is_dir()

@@ -1,0 +1,121 @@
+"""The agent on the unix port with a real Modbus meter: the pymodbus simulator on a pty.
+Sessions are booked from the meter's register; a dead meter raises PowerMeterFailure after
+the grace and clears it on recovery, both journaled and published; `status` shows the
+meter's counters."""
+import json
+import os
+import subprocess
+
+from host_tools import sim
+from host_tools.meter_sim import Load, MeterModel, MeterSim, PtyPair
+from tests.integration.mqtt_capture import Capture, validate
+
+SCENARIO = dict(sim.SCENARIO, sync_after_s=0, tick_ms=1000, tick_real_ms=40, end_s=45,
+                drain_timeout_ms=10000,
+                visits=[{"arrive_s": 3, "leave_s": 40, "need_wh": 100000, "max_w": 7360}])
+
+
+def records(cap):
+    out = []
+    for t, p in cap.on("/recs"):
+        out += validate(t, p)["recs"]
+    return out
+
+
+def start_agent(tmp_path, port, pty, profile="sdm630"):
+    data = str(tmp_path / "dev")
+    sim.prepare_device(data, port, SCENARIO)
+    cfg = dict(sim.device_config(port), board="unix-modbus", meter_device=pty,
+               meter_timeout_ms=60, meter_value_interval_s=10, meter_profile=profile)
+    with open(os.path.join(data, "config.json"), "w") as f:
+        json.dump(cfg, f)
+    cmd, env = sim.agent_command(data)
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_agent_books_sessions_from_the_modbus_meter_and_reports_its_health(mosquitto, tmp_path):
+    model = MeterModel("sdm630", 1, load=Load(7000, speed=20), energy_dwh=54321000)
+    cap = Capture(mosquitto.port)
+    with PtyPair(str(tmp_path)) as pair, MeterSim(pair.sim_path, [model]) as msim:
+        agent = start_agent(tmp_path, mosquitto.port, pair.agent_path)
+        try:
+            assert cap.wait(lambda: any(r["type"] == "session_start" for r in records(cap)), 20), \
+                agent.communicate(timeout=30) if agent.poll() is not None else cap.msgs
+            msim.inject(*["none"] * 12)  # a dead meter for six polls (a request and its retry each)
+            assert cap.wait(lambda: [r for r in records(cap) if r["type"] == "fault" and not r["active"]], 20)
+            cap.publish("laddvakt/v1/sim-1/cmd", b'{"id":"st","cmd":"status"}')
+            assert cap.wait(lambda: cap.on("/reply"), 10)
+            out, err = agent.communicate(timeout=60)
+        finally:
+            if agent.poll() is None:
+                agent.kill()
+            cap.stop()
+    assert agent.returncode == 0, out + err
+    recs = records(cap)
+    faults = [(r["code"], r["active"]) for r in recs if r["type"] == "fault"]
+    assert faults == [("PowerMeterFailure", True), ("PowerMeterFailure", False)]
+    assert all(r["sid"] for r in recs if r["type"] == "fault")
+    ends = [r for r in recs if r["type"] == "session_end"]
+    assert len(ends) == 1
+    e = ends[0]
+    assert e["meter_start_wh"] in msim.served_wh and e["meter_stop_wh"] in msim.served_wh
+    assert e["energy_wh"] == e["meter_stop_wh"] - e["meter_start_wh"] > 0
+    assert "energy_flags" not in e
+    reply = validate(*cap.on("/reply")[0])
+    m = reply["result"]["meter"]
+    assert m["profile"] == "sdm630" and m["timeouts"] >= 6 and m["requests"] > m["timeouts"]
+    assert m["failed_polls"] >= 3 and m["serial"] == "%x" % model.serial
+    summary = json.loads(out.split("laddvakt-summary ", 1)[1])
+    assert summary["meter_errors"] >= 3
+
+
+def test_meter_replaced_mid_session_splits_it(mosquitto, tmp_path):
+    model = MeterModel("em340", 1, load=Load(7000, speed=20), energy_dwh=77700000)
+    cap = Capture(mosquitto.port)
+    with PtyPair(str(tmp_path)) as pair, MeterSim(pair.sim_path, [model]):
+        agent = start_agent(tmp_path, mosquitto.port, pair.agent_path, "em340")
+        try:
+            assert cap.wait(lambda: any(r["type"] == "session_start" for r in records(cap)), 20)
+            with model.lock:
+                model.serial = 0x5EC0D
+                model.e_imp = 10000  # the new meter's register: 1 kWh
+            out, err = agent.communicate(timeout=60)
+        finally:
+            if agent.poll() is None:
+                agent.kill()
+            cap.stop()
+    assert agent.returncode == 0, out + err
+    recs = records(cap)
+    ends = [r for r in recs if r["type"] == "session_end"]
+    starts = [r for r in recs if r["type"] == "session_start"]
+    assert len(starts) == len(ends) == 2
+    first, second = ends
+    assert first["stop_reason"] == "Other" and first["energy_flags"] == ["meter_replaced"]
+    assert first["meter_stop_wh"] >= 7770000 and first["energy_wh"] == first["meter_stop_wh"] - first["meter_start_wh"]
+    assert 1000 <= starts[1]["meter_start_wh"] < 1100
+    assert second["stop_reason"] == "EVDisconnected" and "energy_flags" not in second
+    events = [(r["event"], r["sid"]) for r in recs if r["type"] == "meter_event"]
+    assert ("replaced", first["sid"]) in events
+
+
+def test_session_ends_on_time_while_the_meter_is_silent(mosquitto, tmp_path):
+    model = MeterModel("abb_b23", 1, load=Load(7000, speed=20), energy_dwh=11100000)
+    cap = Capture(mosquitto.port)
+    with PtyPair(str(tmp_path)) as pair, MeterSim(pair.sim_path, [model]) as msim:
+        agent = start_agent(tmp_path, mosquitto.port, pair.agent_path, "abb_b23")
+        try:
+            assert cap.wait(lambda: len([r for r in records(cap) if r["type"] == "meter"]) >= 1, 20)
+            msim.inject(*["none"] * 100000)  # dead until the end of the run
+            out, err = agent.communicate(timeout=90)
+        finally:
+            if agent.poll() is None:
+                agent.kill()
+            cap.stop()
+    assert agent.returncode == 0, out + err
+    recs = records(cap)
+    ends = [r for r in recs if r["type"] == "session_end"]
+    assert len(ends) == 1
+    e = ends[0]
+    assert e["stop_reason"] == "EVDisconnected" and e["energy_flags"] == ["unverified_end"]
+    assert e["meter_stop_wh"] in msim.served_wh and e["energy_wh"] == e["meter_stop_wh"] - e["meter_start_wh"]
+    assert [(r["code"], r["active"]) for r in recs if r["type"] == "fault"] == [("PowerMeterFailure", True)]

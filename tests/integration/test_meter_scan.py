@@ -1,0 +1,41 @@
+"""`meter scan` over the whole address range against simulated meters on one line."""
+from host_tools import meter_scan
+from host_tools.meter_sim import Load, MeterModel, MeterSim, PtyPair
+
+
+def test_scan_finds_and_identifies_every_meter(tmp_path, capsys):
+    meters = [MeterModel("em340", 7, load=Load(3000)), MeterModel("sdm120", 200, load=Load(0)),
+              MeterModel("abb_b23", 247, load=Load(0)), MeterModel("dtsu666", 1, load=Load(0))]
+    with PtyPair(str(tmp_path)) as pair, MeterSim(pair.sim_path, meters):
+        found, summary = meter_scan.scan(pair.agent_path, probe_timeout_ms=20)
+        assert meter_scan.main(["--device", pair.agent_path, "--first", "5", "--last", "8",
+                                "--probe-timeout-ms", "20"]) == 0
+    got = {d["address"]: d for d in found}
+    assert sorted(got) == [1, 7, 200, 247]
+    assert got[7]["profile"] == "em340" and got[7]["candidates"] == ["em340"]
+    assert got[247]["profile"] == "abb_b23"
+    assert got[1]["profile"] == "dtsu666"
+    # The SDM120 and SDM230 share their register map: both match, the first is named.
+    assert got[200]["candidates"] == ["sdm230", "sdm120"]
+    assert summary["scanned"] == [1, 247] and summary["found"] == 4
+    out = capsys.readouterr().out
+    assert "address   7: em340" in out and "1 meter(s)" in out
+
+
+def test_simulator_command_line_serves_a_meter_the_scan_finds():
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    p = subprocess.Popen([sys.executable, "-m", "host_tools.meter_sim", "--profile", "dtsu666", "--address", "3",
+                          "--power", "1500"], stdout=subprocess.PIPE, text=True,
+                         cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    try:
+        line = p.stdout.readline()
+        assert line.startswith("meter_sim: dtsu666 at address 3 on "), line
+        found, _ = meter_scan.scan(line.rsplit(" ", 1)[1].strip(), first=1, last=4, probe_timeout_ms=20)
+        assert [(d["address"], d["profile"]) for d in found] == [(3, "dtsu666")]
+    finally:
+        p.send_signal(signal.SIGINT)
+        p.wait(10)
