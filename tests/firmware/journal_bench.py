@@ -49,7 +49,10 @@ class Site:
         self.now = [0]
         vs = [{"arrive_s": a, "leave_s": b, "need_wh": 10**6, "max_w": 7400} for a, b in visits]
         self.plant = SimStation({"visits": vs})
-        self.cfg = config.merged(cfg)
+        # One settled pilot sample is enough at these coarse steps (as the control tests' rig).
+        c = {"pilot_debounce": 1}
+        c.update(cfg)
+        self.cfg = config.merged(c)
         self.online = online
         self.visits = visits
         self.agent = self._boot()
