@@ -1,3 +1,5 @@
+# mypy: disable-error-code="attr-defined"
+# (This script runs under the unix-port micropython, whose gc and time have mem_alloc and ticks_us.)
 # Runs under micropython (bench area `control`): the cost of one control tick (pilot decode,
 # limits from profiles + demand response + fail-safe, fault detectors, contactor) on a charging
 # station, in microseconds and heap bytes per tick. The station's physics is stepped outside

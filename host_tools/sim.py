@@ -48,12 +48,16 @@ def device_config(port, device_id="sim-1"):
     }
 
 
-def prepare_device(data_dir, port, scenario=SCENARIO, device_id="sim-1"):
-    """A fresh device data directory: config.json and scenario.json."""
+def prepare_device(data_dir, port, scenario=SCENARIO, device_id="sim-1", config=None, tariff=None):
+    """A fresh device data directory: config.json and scenario.json; config overrides
+    device_config(), tariff (a dict, docs/tariffs.md) is the tariff in force at boot."""
     shutil.rmtree(data_dir, ignore_errors=True)
     os.makedirs(data_dir)
     with open(os.path.join(data_dir, "config.json"), "w") as f:
-        json.dump(device_config(port, device_id), f, indent=1)
+        json.dump(dict(device_config(port, device_id), **(config or {})), f, indent=1)
+    if tariff is not None:
+        with open(os.path.join(data_dir, "tariff.json"), "w") as f:
+            json.dump(tariff, f)
     with open(os.path.join(data_dir, "scenario.json"), "w") as f:
         json.dump(scenario, f, indent=1)
 

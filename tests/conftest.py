@@ -19,3 +19,21 @@ def mosquitto():
     """A real mosquitto on a free loopback port, for one test."""
     with Broker("mosquitto") as b:
         yield b
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server (Debian's package) for the whole run (billing, issue 6)."""
+    from host_tools.pg import PgServer
+
+    with PgServer() as pg:
+        yield pg
+
+
+@pytest.fixture
+def pg_url(postgres, request):
+    """A fresh database on that server for one test."""
+    import re
+
+    name = "t_" + re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:50]
+    return postgres.create_db(name)

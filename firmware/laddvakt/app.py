@@ -16,8 +16,8 @@ from .journal_guard import JournalGuard
 from .journal_records import time_sync
 from .memstat import MemStat
 from .meters.service import MeterService
+from .pricing import Pricing, charge_state
 from .session_store import Continuity, SessionStore
-from .tariff import FlatTariff
 from .tracker import SessionTracker
 
 
@@ -35,13 +35,18 @@ class Agent:
         self.ticker = ticker
         self.plant = plant  # the simulated EV and meter, on the unix-sim board
         self.clock = Clock()
-        self.tariff = FlatTariff.from_config(cfg)
+        self.pricing = Pricing(cfg, hal.data_dir, self._log, self.clock, ident)
         self.tracker = SessionTracker(self._new_sid)
         self.faults = Faults()
         # `pilot` is the control hardware: CP ADC and PWM, contactor, RCD (sim/ev.py, cp_hw.py).
         self.control = Controller(cfg, pilot, self.faults, self.set_fault)
         self.control.on_plan = self._log_plan
         self.limits = self.control  # the console's `limit [amps]` (console.py)
+        # One dynamic price schedule: the one billing prices sessions with also steers fleet
+        # charging into the cheapest periods (docs/control.md, docs/tariffs.md).
+        self.pricing.on_schedule = self._plan_prices
+        if self.pricing.sched is not None:
+            self._plan_prices(self.pricing.sched)
         self.mem = MemStat(hal.bench)
         self.sessions = 0
         self.metering = MeterService(meter, cfg, self.set_fault, self._meter_event, meter_profile)
@@ -53,6 +58,7 @@ class Agent:
         self.keeper = Continuity(SessionStore(journal.path + "/session", ident.install), self)
         self.guard = JournalGuard(self)
         self.control.suspend_check = self.guard.suspended
+        self.pricing.on_change = self._cost_split
 
     def _new_sid(self):
         # The install id plus the seq of the session's start record: unique for
@@ -83,6 +89,10 @@ class Agent:
         gc.collect()
         self.keeper.on_boot()
         self._log(jf.TYPE_BOOT, records.boot(self.clock, 0, self.ident, VERSION, self.board["name"]))
+        self.pricing.start(0)
+        # A quiet point: start-up leaves import and config garbage behind; collect it before
+        # the loop, so the heap then holds live data plus one step's garbage.
+        gc.collect()
 
     def step(self, up_ms):
         """One sample: clock sync, readings, session tracking, periodic values."""
@@ -111,19 +121,30 @@ class Agent:
         if reason:
             s = self.tracker.session
             self._on_event(self.tracker.stop(up_ms, wall, s.meter_last_wh if mt.energy_wh is None
-                                             else mt.energy_wh, reason), up_ms)
+                                             else mt.energy_wh, reason), up_ms, None)
         if not fresh and (self.tracker.session is None or mt.energy_wh is None):
             return  # no reading: counted, faulted after the grace; no session opens on a stale one
         # Without a fresh reading an open session can still end (the EV leaves), at the last
         # booked reading, flagged unverified_end (docs/meters.md); nothing is guessed.
         energy, power = mt.energy_wh, mt.power_w
+        pilot = ctl.session_pilot()
+        pr = self.pricing
+        # A silent meter says nothing about charging: the state holds until it answers again.
+        # An EV held back by the EVSE (a pause, a limit under 6 A) owes no idle fee.
+        st = charge_state(pilot, power, ctl.status == "SuspendedEVSE") if fresh else pr.held_state()
+        reading = None
         split = mt.split(self.tracker, up_ms, wall)
         if split:
-            self._on_event(split, up_ms, True)
+            self._on_event(split, up_ms, st, True)
         else:
-            self._on_event(self.tracker.on_sample(up_ms, wall, clock.quality(), ctl.session_pilot(),
-                                                  energy, ctl.auth.tag), up_ms)
+            ev = self.tracker.on_sample(up_ms, wall, clock.quality(), pilot, energy, ctl.auth.tag)
+            if ev:
+                self._on_event(ev, up_ms, st)
+            elif self.tracker.session is not None:
+                reading = pr.sample(up_ms, wall, self.tracker.session.sid, energy, st)
         s = self.tracker.session
+        if s is None:
+            pr.idle_step(up_ms, wall, energy)
         iv = self.cfg["meter_value_interval_s"]
         if s is not None and iv and up_ms >= self._next_mv_ms:
             # OCPP MeterValueSampleInterval: counted from the session's start.
@@ -131,9 +152,26 @@ class Agent:
             if fresh:
                 self.keeper.progress(s, energy, up_ms)
                 if self.guard.keep_periodic():
-                    self._log(jf.TYPE_METER, records.meter(clock, up_ms, self.ident, s.sid, energy, power))
+                    self._log(jf.TYPE_METER, records.meter(clock, up_ms, self.ident, s.sid, energy, power,
+                                                           extra=pr.reading_fields()))
+                reading = None
+        if reading is not None and s is not None:
+            # The price or the charge state changed here: the backend's recomputation needs
+            # the register at this point, fresh or last booked (docs/tariffs.md). The session
+            # store keeps the cost booked up to it, so a resumed session prices alike.
+            self.keeper.progress(s, energy, up_ms)
+            self._log(jf.TYPE_METER, records.meter(clock, up_ms, self.ident, s.sid, energy, power,
+                                                   reading.pop("ctx"), pr.reading_fields()))
         self.guard.step(up_ms)
         self.mem.note()
+
+    def _plan_prices(self, sched):
+        from .fleet import Prices
+
+        # The planner ranks periods in whole minor units per kWh, >= 0: a negative spot price
+        # plans as free, which it is for ranking against any positive one.
+        self.control.set_prices(Prices(sched.start, sched.step_s,
+                                       [self.pricing.price_minor(p) for p in sched.prices]))
 
     def _log_plan(self, p, vehicle, need_wh, by_t):
         s = self.tracker.session
@@ -149,7 +187,7 @@ class Agent:
             return 0
         return power_w * 10 // (self.cfg["voltage_v"] * self.cfg["phases"])
 
-    def _on_event(self, ev, up_ms, split=False):
+    def _on_event(self, ev, up_ms, st, split=False):
         # split: a meter replacement ended the session; the next one starts on the new meter
         # for the same EV and authorization (docs/meters.md), so control does not finish.
         if not ev:
@@ -160,19 +198,46 @@ class Agent:
             self.metering.mark()
             s.vehicle_id = self.control.auth.vehicle or self.pilot.vehicle_id()
             self.control.session_started(s, clock.wall_s(up_ms))
-            rec = records.session_start(clock, self.ident, s, self.tariff)
-            self.keeper.opened(s, rec, self.tariff)  # on flash before the record: docs/journal.md
+            pr = self.pricing
+            rec = records.session_start(clock, self.ident, s, pr.tariff,
+                                        pr.open(s, s.start_t, up_ms, s.meter_start_wh, st))
+            self.keeper.opened(s, rec)  # on flash before the record: docs/journal.md
             self._log(jf.TYPE_SESSION_START, rec)
             self._next_mv_ms = up_ms + self.cfg["meter_value_interval_s"] * 1000
         else:
             self.control.session_ended(split)
-            tariff = self.keeper.tariff_for(self.tariff)
-            rec = records.session_end(clock, self.ident, s, tariff, tariff.session_cost(s),
-                                      self.metering.session_flags())
-            self.keeper.ending(rec)
-            self._log(jf.TYPE_SESSION_END, rec)
-            self.keeper.ended()
-            self.sessions += 1
+            self.end_session(s)
+
+    def _cost_split(self, wh, up, n):
+        # A tariff or schedule update split the open session's cost at register wh: on flash,
+        # with the seq of the tariff_change record that follows n records from now.
+        s = self.tracker.session
+        if s is not None:
+            self.keeper.progress(s, wh, up, [self.journal.seq + n, self.pricing.tariff.to_dict()])
+
+    @property
+    def tariff(self):
+        """The tariff in force (the console's `tariff` command reads it)."""
+        return self.pricing.tariff
+
+    def end_session(self, s):
+        """Journal the end of session s (already closed by the tracker): priced, signed."""
+        text = self.session_end_text(s)
+        self.keeper.ending(text)  # on flash with its seq before the record: docs/journal.md
+        self._log(jf.TYPE_SESSION_END, text)
+        self.keeper.ended()
+        self.sessions += 1
+
+    def session_end_text(self, s):
+        pr = self.pricing
+        up = s.end_up
+        serial = self.metering.serial
+        meter_serial = self.cfg["meter_serial"] if serial is None else "%x" % serial
+        bill = pr.close(s, s.end_t, up, s.meter_stop_wh, self.cfg["device_id"], VERSION,
+                        meter_serial, "T%d" % (self.journal.seq + 1))
+        flags = self.metering.session_flags()
+        return pr.fit(lambda b: records.session_end(self.clock, self.ident, s, pr.tariff, b["cost_minor"],
+                                                    flags, b), bill, jf.MAX_PAYLOAD)
 
     async def sample_loop(self, until_ms=None):
         while until_ms is None or self.up_ms < until_ms:
@@ -207,6 +272,7 @@ class Agent:
             "journal_bytes": self.journal.bytes_used(),
             "journal_skipped": self.journal.skipped,
             "journal_full": self.guard.full,
+            "cost_minor": self.pricing.cost.running_minor() if self.pricing.cost else None,
         }
 
 
@@ -265,6 +331,9 @@ def make_uplink(agent):
     )
     handlers = {"ping": lambda a: {"pong": True}, "status": agent.status}
     handlers.update(control_commands(agent))
+    pr = agent.pricing
+    handlers.update({"tariff_set": pr.cmd_tariff_set, "prices_set": pr.cmd_prices_set,
+                     "tariff_get": pr.cmd_tariff_get})
     cmds = CommandHandler(handlers)
     rnd = agent.hal.urandom
 
@@ -313,6 +382,9 @@ def main(argv=None):
 
             asyncio.run(Console(hal, None, console[0], console[1], str(e)).run())
         return 2
+    # A quiet point: build's garbage (config text, parsed JSON) collected before the uplink's
+    # buffers are allocated, so they find contiguous room instead of a fragmented heap.
+    gc.collect()
     hal.net_up(agent.cfg)
     # Building left garbage between the modules it loaded: collect before the uplink asks for
     # its large buffers, so they find room in a tight heap.

@@ -5,7 +5,7 @@ import json
 _MAX_ID = 64
 
 
-class CommandError(Exception):
+class CommandError(ValueError):
     pass
 
 

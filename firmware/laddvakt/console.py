@@ -28,6 +28,7 @@ _HELP = (
     ("replay", "[seq]", "what the uplink will resend; seq: resend from there"),
     ("tariff", "", "the price in force"),
     ("limit", "[amps]", "the charging current limit"),
+    ("authorize", "<id_tag>", "present an ID tag, as at the card reader"),
     ("reboot", "", "restart the device (the journal is already on flash)"),
 )
 
@@ -382,6 +383,21 @@ class Console:
             return "error: no charging current control in this build: the pilot is %s and nothing limits it\n" % (
                 self.agent.board["pilot"]["type"])
         return lim.console(amps)
+
+    def c_authorize(self, args, line):
+        usage = "authorize <id_tag>"
+        if len(args) != 1:
+            raise UsageError("takes one ID tag; usage: " + usage)
+        if len(args[0]) > 20:
+            raise UsageError("an ID tag has at most 20 characters (OCPP IdToken); usage: " + usage)
+        ctl = getattr(self.agent, "control", None)
+        if ctl is None:
+            return "error: no charging control in this build\n"
+        # The same path as the card reader: the local list decides, as for a card.
+        try:
+            return "authorize %s: %s\n" % (args[0], ctl.present_tag(args[0]))
+        except ValueError as e:
+            return "error: authorize: %s\n" % e
 
     def c_reboot(self, args, line):
         _none(args, "reboot")

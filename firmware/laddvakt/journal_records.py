@@ -1,17 +1,9 @@
-# Builders for the journal area's own records (types 20-29): tariff change, gap report
-# and time sync. Fields: docs/records.md and docs/schemas/record.json.
+# Builders for the journal area's own records (types 20-29): gap report and time sync
+# (a tariff change is billing's tariff_change record, pricing.py).
+# Fields: docs/records.md and docs/schemas/record.json.
 import json
 
 from .records import _base
-
-
-def tariff_record(clock, up_ms, ident, version, tariff):
-    d = _base("tariff", clock, up_ms, ident.boot)
-    d["version"] = version
-    d["currency"] = tariff.currency
-    d["minor_unit"] = tariff.minor_unit
-    d["price_minor_per_kwh"] = tariff.price_minor_per_kwh
-    return json.dumps(d)
 
 
 def gap(clock, up_ms, ident, first, last, why):

@@ -14,7 +14,7 @@ def boot(clock, up_ms, ident, fw, board):
     return json.dumps(d)
 
 
-def session_start(clock, ident, s, tariff):
+def session_start(clock, ident, s, tariff, extra=None):
     d = _base("session_start", clock, s.start_up, ident.boot)
     d["sid"] = s.sid
     d["meter_start_wh"] = s.meter_start_wh
@@ -22,19 +22,23 @@ def session_start(clock, ident, s, tariff):
     d["vehicle_id"] = s.vehicle_id
     d["currency"] = tariff.currency
     d["price_minor_per_kwh"] = tariff.price_minor_per_kwh
+    if extra:
+        d.update(extra)  # billing fields (pricing.py)
     return json.dumps(d)
 
 
-def meter(clock, up_ms, ident, sid, energy_wh, power_w, ctx="Sample.Periodic"):
+def meter(clock, up_ms, ident, sid, energy_wh, power_w, ctx="Sample.Periodic", extra=None):
     d = _base("meter", clock, up_ms, ident.boot)
     d["sid"] = sid
     d["energy_wh"] = energy_wh
     d["power_w"] = power_w
     d["ctx"] = ctx
+    if extra:
+        d.update(extra)  # billing fields: charge state, running cost (pricing.py)
     return json.dumps(d)
 
 
-def session_end(clock, ident, s, tariff, cost_minor, energy_flags=None):
+def session_end(clock, ident, s, tariff, cost_minor, energy_flags=None, extra=None):
     d = _base("session_end", clock, s.end_up, ident.boot)
     # A session that began before the clock synced gets its start time now, from
     # uptime, if the clock has synced since; the quality says which it is.
@@ -61,6 +65,8 @@ def session_end(clock, ident, s, tariff, cost_minor, energy_flags=None):
     if energy_flags:
         # Why energy_wh cannot be taken at face value (docs/meters.md).
         d["energy_flags"] = energy_flags
+    if extra:
+        d.update(extra)  # receipt, tariffs used, signature (pricing.py)
     return json.dumps(d)
 
 

@@ -1,4 +1,9 @@
-"""Run the reference backend: python -m host_tools.backend --broker HOST:PORT --db PATH."""
+"""Run the reference backend: python -m host_tools.backend --broker HOST:PORT --db PATH|URL.
+
+--db takes a SQLite file or a postgresql://user@host:port/db URL (same schema). Several
+workers started with the same --share GROUP split the fleet's records (MQTT shared
+subscription). --keys FILE ({"<dev>": "<hex key>"}) lets the backend verify signed sessions.
+"""
 import argparse
 import os
 import signal
@@ -18,11 +23,18 @@ def _host_port(text):
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m host_tools.backend", description=__doc__)
     ap.add_argument("--broker", type=_host_port, default=("127.0.0.1", 1883), help="HOST:PORT")
-    ap.add_argument("--db", default="build/backend.db", help="SQLite file (created if missing)")
+    ap.add_argument("--db", default="build/backend.db",
+                    help="SQLite file (created if missing) or postgresql://… URL")
     ap.add_argument("--client-id", default="laddvakt-backend")
+    ap.add_argument("--share", metavar="GROUP", help="join shared subscription group GROUP")
+    ap.add_argument("--keys", metavar="FILE", help="JSON {device id: hex HMAC key}")
     args = ap.parse_args(argv)
 
-    if os.path.dirname(args.db):
+    from .billing import load_keys
+    from .db import is_postgres
+
+    keys = load_keys(args.keys) if args.keys else None
+    if not is_postgres(args.db) and os.path.dirname(args.db):
         os.makedirs(os.path.dirname(args.db), exist_ok=True)
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -30,13 +42,14 @@ def main(argv=None):
 
     host, port = args.broker
     backend = Backend(args.db, host, port, client_id=args.client_id,
-                      on_receipt=lambda text: print(text, flush=True))
+                      on_receipt=lambda text: print(text, flush=True), share=args.share, keys=keys)
     try:
         backend.start()
     except (OSError, TimeoutError) as e:
         print("backend: cannot start on %s:%d: %s" % (host, port, e), file=sys.stderr)
         return 1
-    print("backend: listening on %s:%d, db %s" % (host, port, args.db), file=sys.stderr, flush=True)
+    where = args.db.split("@")[-1] if is_postgres(args.db) else args.db  # no password in logs
+    print("backend: listening on %s:%d, db %s" % (host, port, where), file=sys.stderr, flush=True)
     # Event.wait with a timeout so the signal handler gets a chance to run on the main thread.
     while not done.wait(0.5):
         pass

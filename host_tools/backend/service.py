@@ -6,6 +6,7 @@ import time
 
 import paho.mqtt.client as mqtt
 
+from . import billing
 from .receipt import format_receipt
 from .store import Store, check, load_validator
 
@@ -30,8 +31,16 @@ def _log(msg):
 class Backend:
     """Subscribes to every agent's recs and status; stores batches, emits receipts."""
 
-    def __init__(self, db_path, host, port, client_id="laddvakt-backend", on_receipt=print):
+    def __init__(self, db_path, host, port, client_id="laddvakt-backend", on_receipt=print,
+                 share=None, keys=None):
         self.store = Store(db_path)
+        # share: a group name; workers with the same group split the fleet's recs between
+        # them (MQTT shared subscription). keys: {dev: HMAC key} to verify signed sessions.
+        self.subscriptions = [(("$share/%s/" % share if share else "") + PREFIX + "+/recs", 1),
+                              (PREFIX + "+/status", 1)]
+        self.keys = keys or {}
+        self.batches = 0  # recs messages this worker handled
+        self.flagged = []  # verdicts of sessions whose cost or signature failed a check
         self.host, self.port = host, port
         self.on_receipt = on_receipt
         self.status = {}    # dev -> last status payload (dict)
@@ -80,7 +89,7 @@ class Backend:
             _log("connect refused: %s" % reason_code)
             return
         # Subscribe on every connect: a broker that lost its session state forgets them.
-        client.subscribe(SUBSCRIPTIONS)
+        client.subscribe(self.subscriptions)
 
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties):
         if any(rc.is_failure for rc in reason_codes):
@@ -116,18 +125,27 @@ class Backend:
                 _log("receipt handler failed: %r" % e)
 
     def _handle_batch(self, dev, payload):
+        self.batches += 1
         batch = _decode(payload)
         # A dev that is missing or of the wrong type is left to the schema's clearer message.
         if isinstance(batch, dict) and isinstance(batch.get("dev"), str) and batch["dev"] != dev:
             raise ValueError("batch dev %r does not match topic device %r" % (batch.get("dev"), dev))
         receipts = []
-        for rec in self.store.ingest_batch(batch):
+        new = self.store.ingest_batch(batch)
+        if new:
+            # A batch may complete a session another batch (or worker) left pending. The batch
+            # is stored already; billing.check_pending never raises, so it is acked either way.
+            for verdict in billing.check_pending(self.store, batch["install"], self.keys):
+                if verdict["flagged"]:
+                    self.flagged.append(verdict)
+                    _log("flagged session %(sid)s: cost %(status)s, signature %(signature)s" % verdict)
+        for rec in new:
             if rec["type"] != "session_end":
                 continue
             session = self.store.session(rec["sid"])
             # A sid already billed under another record keeps its first receipt only.
             if session and session["install"] == batch["install"] and session["end_seq"] == rec["seq"]:
-                receipts.append(format_receipt(session))
+                receipts.append(format_receipt(session, self.store.receipt(rec["sid"])))
         return receipts
 
     def _handle_status(self, dev, payload):

@@ -1,11 +1,10 @@
-"""Idempotent record store for laddvakt batches, on SQLite.
+"""Idempotent record store for laddvakt batches, on SQLite or PostgreSQL (db.py).
 
-The SQL is kept portable so the same statements run on PostgreSQL: plain column types and
-`INSERT ... ON CONFLICT DO NOTHING`. Only the `?` placeholder style is SQLite's own.
+The SQL is portable, so one schema and one set of statements serve both: plain column types
+and `INSERT ... ON CONFLICT DO NOTHING`. Billing tables (readings, faults, tariffs, receipts,
+checks) are filled from the same records; billing.py verifies the sessions.
 """
 import json
-import sqlite3
-import threading
 import time
 from pathlib import Path
 
@@ -31,6 +30,29 @@ _DDL = (
         id_tag TEXT NULL, currency TEXT NOT NULL, minor_unit INTEGER NOT NULL,
         price_minor_per_kwh BIGINT NOT NULL, cost_minor BIGINT NOT NULL,
         end_seq BIGINT NOT NULL)""",
+    # Billing (docs/backend.md): every reading the recomputation walks, faults, the tariffs
+    # in force, each session's receipt and signature, and the verdict of the checks.
+    """CREATE TABLE IF NOT EXISTS readings (
+        install TEXT NOT NULL, seq BIGINT NOT NULL, sid TEXT NULL, type TEXT NOT NULL,
+        t BIGINT NULL, up BIGINT NOT NULL, energy_wh BIGINT NULL, power_w BIGINT NULL,
+        ctx TEXT NULL, st TEXT NULL, cost_minor BIGINT NULL,
+        PRIMARY KEY (install, seq))""",
+    "CREATE INDEX IF NOT EXISTS readings_sid ON readings (sid)",
+    """CREATE TABLE IF NOT EXISTS faults (
+        install TEXT NOT NULL, seq BIGINT NOT NULL, dev TEXT NOT NULL, t BIGINT NULL,
+        code TEXT NOT NULL, active INTEGER NOT NULL, info TEXT NULL, sid TEXT NULL,
+        PRIMARY KEY (install, seq))""",
+    """CREATE TABLE IF NOT EXISTS tariffs (
+        install TEXT NOT NULL, seq BIGINT NOT NULL, tariff_id TEXT NOT NULL,
+        version BIGINT NOT NULL, sched_id TEXT NULL, body TEXT NOT NULL,
+        PRIMARY KEY (install, seq))""",
+    """CREATE TABLE IF NOT EXISTS receipts (
+        sid TEXT PRIMARY KEY, install TEXT NOT NULL, dev TEXT NOT NULL, receipt TEXT NULL,
+        tariffs TEXT NULL, ocmf TEXT NULL, sig TEXT NULL)""",
+    """CREATE TABLE IF NOT EXISTS checks (
+        sid TEXT PRIMARY KEY, install TEXT NOT NULL, dev TEXT NOT NULL, end_seq BIGINT NOT NULL,
+        status TEXT NOT NULL, device_minor BIGINT NOT NULL, backend_minor BIGINT NULL,
+        signature TEXT NOT NULL, detail TEXT NULL, checked_at BIGINT NULL)""",
 )
 
 SESSION_COLS = ("sid", "dev", "install", "start_t", "start_tq", "end_t", "meter_start_wh",
@@ -42,14 +64,55 @@ _END_FIELDS = SESSION_COLS[3:16]  # the columns copied verbatim from a session_e
 _SESSION_ORDER = "CASE WHEN start_t IS NULL THEN 1 ELSE 0 END, start_t, install, end_seq"
 
 
-def load_validator(name):
-    """A Draft 2020-12 validator for docs/schemas/<name>, with its sibling schemas resolvable."""
+def _schemas():
     schemas = {}
     for path in SCHEMA_DIR.glob("*.json"):
         schemas[path.name] = json.loads(path.read_text())
     registry = Registry().with_resources(
         (s["$id"], Resource.from_contents(s)) for s in schemas.values())
+    return schemas, registry
+
+
+def load_validator(name):
+    """A Draft 2020-12 validator for docs/schemas/<name>, with its sibling schemas resolvable."""
+    schemas, registry = _schemas()
     return Draft202012Validator(schemas[name], registry=registry)
+
+
+class BatchChecker:
+    """batch.json, checked fast: the envelope, then each record against record.json cut down
+    to its own type's branch (jsonschema would otherwise try every type's branch on every
+    record, most of the backend's ingest time). Only a batch that fails is checked again
+    against the full schema, for the precise message."""
+
+    def __init__(self):
+        schemas, registry = _schemas()
+        self.full = Draft202012Validator(schemas["batch.json"], registry=registry)
+        env = json.loads(json.dumps(schemas["batch.json"]))
+        env["$id"] = env["$id"].replace("batch.json", "batch-envelope.json")
+        env["properties"]["recs"]["items"] = {"type": "object"}
+        self.envelope = Draft202012Validator(env, registry=registry)
+        rec = schemas["record.json"]
+        self.by_type = {}
+        for typ in rec["properties"]["type"]["enum"]:
+            cut = dict(rec)
+            cut["$id"] = rec["$id"].replace("record.json", "record-%s.json" % typ)
+            cut["allOf"] = [b for b in rec["allOf"]
+                            if b["if"]["properties"].get("type", {}).get("const", typ) == typ]
+            self.by_type[typ] = Draft202012Validator(cut, registry=registry)
+
+    def _fast_ok(self, batch):
+        if not self.envelope.is_valid(batch):
+            return False
+        for r in batch["recs"]:
+            v = self.by_type.get(r.get("type")) if isinstance(r.get("type"), str) else None
+            if v is None or not v.is_valid(r):
+                return False
+        return True
+
+    def check(self, batch):
+        if not self._fast_ok(batch):
+            check(self.full, batch)
 
 
 def check(validator, doc):
@@ -72,71 +135,153 @@ def _ints(value):
     return value
 
 
+_CHUNK = 200  # rows per multi-row INSERT: 2200 parameters, within SQLite's limit
+
+
+def _j(value):
+    return None if value is None else json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
 class Store:
     """Records keyed by (install, seq), stored once each; sessions filled from session_end."""
 
     def __init__(self, path):
-        # The service writes from paho's network thread while others read; one lock serialises.
-        self._conn = sqlite3.connect(str(path), check_same_thread=False)
-        self._conn.row_factory = sqlite3.Row
-        self._lock = threading.Lock()
-        self._batch = load_validator("batch.json")
-        with self._lock, self._conn:
+        from .db import connect
+
+        # The service writes from paho's network thread while others read; db.py serialises.
+        self.db = connect(path)
+        self._batch = BatchChecker()
+        with self.db.transaction():
+            if self.db.kind == "postgresql":
+                # Workers starting together must not race on CREATE TABLE.
+                self.db.query("SELECT pg_advisory_xact_lock(6060)")
             for stmt in _DDL:
-                self._conn.execute(stmt)
+                self.db.execute(stmt)
 
     def close(self):
-        with self._lock:
-            self._conn.close()
+        self.db.close()
 
     def ingest_batch(self, batch, now=None):
         """Store a batch in one transaction; return the records not seen before, in batch order.
 
         Raises ValueError, storing nothing, when the batch breaks docs/schemas/batch.json.
         """
-        check(self._batch, batch)
+        self._batch.check(batch)
         batch = _ints(batch)
         received = int(time.time()) if now is None else now
         new = []
-        with self._lock, self._conn:
-            for rec in batch["recs"]:
-                cur = self._conn.execute(
+        recs = batch["recs"]
+        with self.db.transaction() as db:
+            # One multi-row statement per chunk, RETURNING the seqs really inserted: a round
+            # trip per chunk instead of per record, which is what PostgreSQL pays for.
+            stored = set()
+            for i in range(0, len(recs), _CHUNK):
+                part = recs[i:i + _CHUNK]
+                rows = db.query(
                     "INSERT INTO records (install, seq, dev, type, t, tq, boot, up, body, received_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    (batch["install"], rec["seq"], batch["dev"], rec["type"], rec["t"], rec["tq"],
-                     rec["boot"], rec["up"], json.dumps(rec, sort_keys=True, separators=(",", ":")),
-                     received))
-                if cur.rowcount != 1:
-                    continue  # at-least-once delivery: a repeat is expected, not an error
-                new.append(rec)
-                if rec["type"] == "session_end":
-                    self._insert_session(batch, rec)
-                self._place_in_time(batch["install"], rec)
+                    " VALUES %s ON CONFLICT DO NOTHING RETURNING seq"
+                    % ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(part)),
+                    [v for rec in part for v in (
+                        batch["install"], rec["seq"], batch["dev"], rec["type"], rec["t"], rec["tq"],
+                        rec["boot"], rec["up"], _j(rec), received)])
+                stored.update(r["seq"] for r in rows)
+            for rec in recs:
+                # at-least-once delivery: a repeat is expected, not an error
+                if rec["seq"] in stored:
+                    stored.discard(rec["seq"])  # a seq twice in one batch counts once
+                    new.append(rec)
+            readings = []
+            for rec in new:
+                self._insert_billing(db, batch, rec, readings)
+                self._place_in_time(db, batch["install"], rec)
+            for i in range(0, len(readings), _CHUNK):
+                part = readings[i:i + _CHUNK]
+                db.execute("INSERT INTO readings (install, seq, sid, type, t, up, energy_wh, power_w, ctx,"
+                           " st, cost_minor) VALUES %s ON CONFLICT DO NOTHING"
+                           % ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(part)),
+                           [v for row in part for v in row])
         return new
 
-    def _place_in_time(self, install, rec):
+    @staticmethod
+    def _place_in_time(db, install, rec):
         # docs/mqtt.md, time_sync: unsynced records of a boot get t once that boot's clock
-        # synced, whichever arrives first. The body is kept as the agent sent it.
+        # synced, whichever arrives first. Only the records table's column: the body is kept as
+        # the agent sent it, and billing's readings keep t as the agent priced them (no wall
+        # time: the tariff's base price), so the recomputation still agrees with the device.
         fix = "UPDATE records SET t = (? * 1000 + up - ?) / 1000 WHERE install = ? AND boot = ? AND t IS NULL"
         if rec["type"] == "time_sync":
-            self._conn.execute(fix, (rec["t"], rec["up"], install, rec["boot"]))
+            db.execute(fix, (rec["t"], rec["up"], install, rec["boot"]))
         elif rec["t"] is None:
-            row = self._conn.execute(
-                "SELECT t, up FROM records WHERE install = ? AND boot = ? AND type = 'time_sync'",
-                (install, rec["boot"])).fetchone()
-            if row is not None:
-                self._conn.execute(fix + " AND seq = ?", (row[0], row[1], install, rec["boot"], rec["seq"]))
+            rows = db.query("SELECT t, up FROM records WHERE install = ? AND boot = ? AND type = 'time_sync'",
+                            (install, rec["boot"]))
+            if rows:
+                db.execute(fix + " AND seq = ?", (rows[0]["t"], rows[0]["up"], install, rec["boot"], rec["seq"]))
 
-    def _insert_session(self, batch, rec):
-        values = [rec["sid"], batch["dev"], batch["install"]]
-        values += [rec[f] for f in _END_FIELDS] + [rec["seq"]]
-        self._conn.execute(
-            "INSERT INTO sessions (%s) VALUES (%s) ON CONFLICT DO NOTHING"
-            % (", ".join(SESSION_COLS), ", ".join("?" * len(SESSION_COLS))), values)
+    def _insert_billing(self, db, batch, rec, readings):
+        typ, install = rec["type"], batch["install"]
+        if typ == "session_end":
+            values = [rec["sid"], batch["dev"], install]
+            values += [rec[f] for f in _END_FIELDS] + [rec["seq"]]
+            db.execute("INSERT INTO sessions (%s) VALUES (%s) ON CONFLICT DO NOTHING"
+                       % (", ".join(SESSION_COLS), ", ".join("?" * len(SESSION_COLS))), values)
+            db.execute("INSERT INTO receipts (sid, install, dev, receipt, tariffs, ocmf, sig)"
+                       " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                       (rec["sid"], install, batch["dev"], _j(rec.get("receipt")),
+                        _j(rec.get("tariffs")), rec.get("ocmf"), _j(rec.get("sig"))))
+            db.execute("INSERT INTO checks (sid, install, dev, end_seq, status, device_minor, signature)"
+                       " VALUES (?, ?, ?, ?, 'pending', ?, 'pending') ON CONFLICT DO NOTHING",
+                       (rec["sid"], install, batch["dev"], rec["seq"], rec["cost_minor"]))
+        if typ in ("session_start", "meter", "tariff_change", "session_end"):
+            wh = rec.get("energy_wh")
+            if typ == "session_start":
+                wh = rec["meter_start_wh"]
+            elif typ == "session_end":
+                wh = rec["meter_stop_wh"]
+            readings.append((install, rec["seq"], rec.get("sid"), typ, rec["t"], rec["up"], wh,
+                             rec.get("power_w"), rec.get("ctx"), rec.get("st"), rec.get("cost_minor")))
+        if typ == "tariff_change":
+            sched = rec.get("sched") or {}
+            db.execute("INSERT INTO tariffs (install, seq, tariff_id, version, sched_id, body)"
+                       " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                       (install, rec["seq"], rec["tariff"]["id"], rec["tariff"]["version"],
+                        sched.get("id"), _j(rec["tariff"])))
+        elif typ == "fault":
+            db.execute("INSERT INTO faults (install, seq, dev, t, code, active, info, sid)"
+                       " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                       (install, rec["seq"], batch["dev"], rec["t"], rec["code"],
+                        1 if rec["active"] else 0, rec["info"], rec["sid"]))
 
     def _query(self, sql, args=()):
-        with self._lock:
-            return [dict(r) for r in self._conn.execute(sql, args).fetchall()]
+        return self.db.query(sql, args)
+
+    def query(self, sql, args=()):
+        """Rows of a read-only query, as dicts (for reports and checks)."""
+        return self.db.query(sql, args)
+
+    def records_by_seq(self, install, seqs):
+        """Stored records of install with these seqs, as dicts, ordered by seq."""
+        seqs = sorted(set(seqs))
+        out = []
+        for i in range(0, len(seqs), 500):
+            part = seqs[i:i + 500]
+            rows = self._query("SELECT body FROM records WHERE install = ? AND seq IN (%s) ORDER BY seq"
+                               % ", ".join("?" * len(part)), [install] + part)
+            out += [json.loads(r["body"]) for r in rows]
+        return out
+
+    def receipt(self, sid):
+        """The device's receipt of session sid (the session_end's `receipt`), or None."""
+        rows = self._query("SELECT receipt FROM receipts WHERE sid = ?", (sid,))
+        return json.loads(rows[0]["receipt"]) if rows and rows[0]["receipt"] else None
+
+    def records_of_type(self, install, rtype):
+        rows = self._query("SELECT body FROM records WHERE install = ? AND type = ? ORDER BY seq",
+                           (install, rtype))
+        return [json.loads(r["body"]) for r in rows]
+
+    def count_between(self, install, lo, hi):
+        return self._query("SELECT COUNT(*) AS n FROM records WHERE install = ? AND seq BETWEEN ? AND ?",
+                           (install, lo, hi))[0]["n"]
 
     def sessions(self):
         return self._query("SELECT * FROM sessions ORDER BY " + _SESSION_ORDER)

@@ -7,12 +7,16 @@
 import json
 import os
 import vfs
+from binascii import hexlify
 
 from ramblock import RAMBlockDev, reborn
 from laddvakt import config, ident as identity
 from laddvakt.app import Agent
 from laddvakt.journal import Journal
-from laddvakt.session_store import change_tariff
+from laddvakt import sign
+from laddvakt.commands import CommandError
+from laddvakt.cost import FEE_FACTOR, WH_FACTOR, totals
+from laddvakt.tariff import Tariff
 from laddvakt.pilot import DUTY_OFF
 from laddvakt.sim.ev import SimStation
 
@@ -31,8 +35,14 @@ VISITS = [
 TARIFF_AT_MS = 6_000_000
 FAULT_ON_MS, FAULT_OFF_MS = 7_200_000, 8_100_000
 DELIVER = {3_000_000: 6, 8_400_000: 10**6, 12_000_000: 3, END_MS: 10**6}  # world ms -> records to deliver
+# The tariff pushed mid-session 2, as a backend would: another price, and session-wide terms
+# (start fee, VAT) that session 3 gets from plug-in.
+TARIFF2 = {"id": "t2", "version": 1, "currency": "SEK", "minor_unit": 2, "energy": 3_100_000,
+           "start_fee": 150_000, "vat_bp": 2500}
+KEY = "6c616464766b742d7377656570"
 CFG = {"meter_value_interval_s": 900, "journal_segment_bytes": 1024,
-       "journal_max_bytes": 65536, "board": "unix-sim"}
+       "journal_max_bytes": 65536, "board": "unix-sim", "device_key": KEY,
+       "currency": "SEK", "currency_minor_unit": 2, "price_minor_per_kwh": 250}
 BLOCKS = 32
 
 
@@ -145,8 +155,13 @@ class Run:
 
     # ---- the scenario ---------------------------------------------------------
     def _events(self, a, t):
-        if t == TARIFF_AT_MS:
-            change_tariff(a, 310)
+        if t >= TARIFF_AT_MS and a.pricing.tariff.id != TARIFF2["id"]:
+            # Pushed until it is in force (a cut may take a pending update with it), as a
+            # backend does that sees no tariff_change for it.
+            try:
+                a.pricing.cmd_tariff_set({"tariff": TARIFF2})
+            except CommandError:
+                pass  # already pending
         if FAULT_ON_MS <= t < FAULT_OFF_MS:
             # A fault no rule acts on (faultrules.py), so the scenario's sessions run on.
             a.set_fault("ReaderFailure", True, "simulated")
@@ -259,6 +274,7 @@ def check(r):
     for sid in sids:
         if len(sid) > 36:
             bad.append("session id too long: " + sid)
+    bad += _check_bills(r, dec, ends)
     m0, m1 = r.energy
     prev = m0
     prev_reason = None
@@ -289,3 +305,62 @@ def _outside_between(ends, m0):
         out += d["meter_start_wh"] - prev
         prev = d["meter_stop_wh"]
     return out
+
+
+def _tariffs(r):
+    return {"config": Tariff.from_config(r.cfg), TARIFF2["id"]: Tariff.from_dict(TARIFF2)}
+
+
+def _check_bills(r, dec, ends):
+    """Each session's cost is what the tariff engine makes of its energy, split where its
+    tariff_change records say, however often it was interrupted; its signature verifies
+    as the backend's verifier (host_tools/backend/billing.py) checks it."""
+    bad = []
+    tariffs = _tariffs(r)
+    key = bytes.fromhex(KEY)
+    for e in ends:
+        sid = e["sid"]
+        start = [d for d in dec.values() if d["type"] == "session_start" and d["sid"] == sid]
+        if not start:
+            continue  # reported above
+        t0 = tariffs[start[0]["tariff"][0]]
+        cuts = [(e["meter_start_wh"], t0)]
+        for seq in sorted(dec):
+            d = dec[seq]
+            if d["type"] == "tariff_change" and d["sid"] == sid:
+                cuts.append((d["energy_wh"], tariffs[d["tariff"]["id"]]))
+        cuts.append((e["meter_stop_wh"], None))
+        units = t0.start_fee * FEE_FACTOR
+        for i in range(len(cuts) - 1):
+            units += (cuts[i + 1][0] - cuts[i][0]) * cuts[i][1].energy_price(None, None)[0] * WH_FACTOR
+        want = totals(units, t0.vat_bp, t0.min, t0.max)[0]
+        if e["cost_minor"] != want:
+            bad.append("session %s cost %d, the tariff engine says %d" % (sid, e["cost_minor"], want))
+        if e["tariffs"] != [[t.id, t.version] for t in _unique([c[1] for c in cuts[:-1]])]:
+            bad.append("session %s tariffs %s" % (sid, e["tariffs"]))
+        bad += _verify(e, key)
+    return bad
+
+
+def _unique(ts):
+    out = []
+    for t in ts:
+        if t not in out:
+            out.append(t)
+    return out
+
+
+def _verify(rec, key):
+    # host_tools/backend/billing.verify_signature, step for step.
+    sig = rec.get("sig")
+    text = rec.get("ocmf") or ""
+    if not sig or sig.get("alg") != "HS256" or hexlify(sign.hmac_sha256(key, text.encode())).decode() != sig["mac"]:
+        return ["session %s: signature invalid" % rec["sid"]]
+    p = json.loads(text)
+    rd = p["RD"]
+    same = (p["LV"]["SID"] == rec["sid"] and p["LV"]["CT"] == rec["cost_minor"]
+            and p["LV"]["CU"] == rec["currency"] and p["LV"]["TA"] == rec.get("tariffs")
+            and rd[0]["TX"] == "B" and rd[0]["RV"] == rec["meter_start_wh"]
+            and rd[-1]["TX"] == "E" and rd[-1]["RV"] == rec["meter_stop_wh"]
+            and (p["ID"] or None) == rec["id_tag"])
+    return [] if same else ["session %s: signed payload disagrees with the record" % rec["sid"]]

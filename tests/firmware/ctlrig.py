@@ -17,6 +17,12 @@ _n = [0]
 class _Hal:
     bench = False
 
+    def __init__(self, data_dir):
+        # Pricing keeps its tariff files here.
+        _rmtree(data_dir)
+        os.mkdir(data_dir)
+        self.data_dir = data_dir
+
 
 def _rmtree(path):
     try:
@@ -44,7 +50,7 @@ class Rig:
         self.st = SimStation(sc)
         self.st.duty_log = []
         j = Journal(path, 16384, 262144).open()
-        self.agent = Agent(_Hal(), self.cfg, {"name": "unix-sim"}, Identity("5f0c2a9e81d3", 1), j,
+        self.agent = Agent(_Hal(path + "-d"), self.cfg, {"name": "unix-sim"}, Identity("5f0c2a9e81d3", 1), j,
                            self.st, self.st, SimTimeSource(sc), None, self.st)
         self.ctl = self.agent.control
         self.up = 0

@@ -21,6 +21,19 @@ def test_cheapest_periods_first():
     assert p.charging_at(T0 + H) and not p.charging_at(T0) and not p.charging_at(T0 + 4 * H)
 
 
+def test_billing_schedule_is_the_planners_prices():
+    # One schedule: what prices the sessions (prices_set, in 1/10000 minor units) also ranks
+    # the planner's periods, in whole minor units, a negative spot price as 0.
+    r = Rig([])
+    a = r.agent
+    a.pricing.cmd_prices_set({"schedule": {"id": "spot-1", "start": T0, "step_s": H,
+                                           "prices": [1234500, -20000, 5000]}})
+    assert a.control.prices is None  # applies at the next sample, as billing does
+    r.run_to(1000)
+    pr = a.control.prices
+    assert (pr.start, pr.step, pr.prices) == (T0, H, [123, 0, 1])
+
+
 def test_equal_prices_earliest_first_and_partial_hour():
     p = fleet.plan(T0 + 600, 1000, T0 + 3 * H, 4000, fleet.Prices(T0, H, [100, 100, 100]))
     assert p.windows == [(T0 + 600, T0 + H)]

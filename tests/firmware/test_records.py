@@ -7,7 +7,8 @@ from laddvakt import records
 from laddvakt.app import Agent
 from laddvakt.clock import Clock
 from laddvakt.ident import Identity
-from laddvakt.tariff import FlatTariff
+from laddvakt.cost import flat_energy_cost
+from laddvakt.tariff import Tariff
 from laddvakt.tracker import SessionTracker
 
 T0 = 1763704800
@@ -25,9 +26,11 @@ REQUIRED = {
     "meter_event": ("event", "reason", "value_dwh", "sid"),
     "plan": ("sid", "vehicle_id", "need_wh", "by_t", "feasible", "shortfall_wh", "cost_minor",
              "windows"),
-    "tariff": ("version", "currency", "minor_unit", "price_minor_per_kwh"),
     "gap": ("first", "last", "why"),
     "time_sync": (),
+    # billing (pricing.py; tests/firmware/test_pricing.py checks their contents)
+    "tariff_change": ("sid", "energy_wh", "st", "tariff", "sched"),
+    "price_schedule": ("id", "start", "step_s", "prices", "parts"),
 }
 STOP_REASONS = ("EmergencyStop", "EVDisconnected", "HardReset", "Local", "Other", "PowerLoss",
                 "Reboot", "Remote", "SoftReset", "UnlockCommand", "DeAuthorized")
@@ -98,9 +101,6 @@ def check(text):
         assert d["sid"] is None or _sid(d["sid"])
         assert _int(d["energy_wh"], 0) and _int(d["power_w"])
         assert d["ctx"] in ("Sample.Periodic", "Interruption.Begin", "Interruption.End")
-    elif rtype == "tariff":
-        assert _int(d["version"], 1) and _currency(d["currency"])
-        assert _int(d["minor_unit"], 0) and _int(d["price_minor_per_kwh"], 0)
     elif rtype == "gap":
         assert _int(d["first"], 1) and _int(d["last"], d["first"])
         assert d["why"] in ("corrupt", "thinned")
@@ -138,7 +138,7 @@ class _Sids:
         return Agent._new_sid(self)
 
 
-TARIFF = FlatTariff("SEK", 2, 250)
+TARIFF = Tariff.flat("SEK", 2, 250)
 
 
 def test_boot_record():
@@ -166,7 +166,7 @@ def test_session_records_synced():
     d = check(records.meter(c, 9_000_000, ident, None, 2500, 0))
     assert d["sid"] is None
     _, e = t.on_sample(7_200_000, c.wall_s(7_200_000), c.quality(), "A", 8561)
-    d = check(records.session_end(c, ident, e, TARIFF, TARIFF.session_cost(e)))
+    d = check(records.session_end(c, ident, e, TARIFF, flat_energy_cost(e.energy_wh, 250)))
     assert d["start_t"] == T0 + 3600 and d["start_tq"] == "synced" and d["end_t"] == T0 + 7200
     assert (d["meter_start_wh"], d["meter_stop_wh"], d["energy_wh"]) == (1200, 8561, 7361)
     assert d["duration_s"] == 3600 and d["stop_reason"] == "EVDisconnected"
@@ -183,7 +183,7 @@ def test_unsynced_start_gets_start_t_after_sync():
     assert d["t"] is None and d["tq"] == "unsynced" and d["up"] == 20_000
     assert c.sync(65_000, T0)  # NTP answers 65 s after boot
     _, e = t.on_sample(3_620_000, c.wall_s(3_620_000), c.quality(), "A", 7360)
-    d = check(records.session_end(c, ident, e, TARIFF, TARIFF.session_cost(e)))
+    d = check(records.session_end(c, ident, e, TARIFF, flat_energy_cost(e.energy_wh, 250)))
     assert d["start_t"] == T0 - 45 and d["start_tq"] == "synced"
     assert d["end_t"] == T0 + 3555 and d["t"] == T0 + 3555
     assert d["duration_s"] == 3600
@@ -194,7 +194,7 @@ def test_unsynced_throughout():
     t = SessionTracker(_Sids(1))
     t.on_sample(1000, None, "unsynced", "C", 10)
     _, e = t.on_sample(61_000, None, "unsynced", "F", 20)
-    d = check(records.session_end(c, Identity(INSTALL, 1), e, TARIFF, TARIFF.session_cost(e)))
+    d = check(records.session_end(c, Identity(INSTALL, 1), e, TARIFF, flat_energy_cost(e.energy_wh, 250)))
     assert d["start_t"] is None and d["start_tq"] == "unsynced" and d["end_t"] is None
     assert d["stop_reason"] == "Other" and d["energy_wh"] == 10 and d["cost_minor"] == 3
 

@@ -181,7 +181,8 @@ def test_start_record_finished_after_cut():
 
     s = Session(a._new_sid(), 1000, None, "unsynced", 1000, None)
     want = a.journal.seq + 1
-    a.keeper.opened(s, records.session_start(a.clock, a.ident, s, a.tariff), a.tariff)
+    rec = records.session_start(a.clock, a.ident, s, a.tariff, a.pricing.open(s, None, 1000, 1000, 1))
+    a.keeper.opened(s, rec)
     a = boot(box)
     starts = [x for x in recs(a) if x["type"] == "session_start"]
     assert [x["sid"] for x in starts] == [s.sid]
@@ -252,20 +253,36 @@ def test_thinning_then_full_then_suspend():
 @fs
 def test_store_line_is_small_and_round_trips():
     st = SessionStore(D + "/session", "5f0c2a9e81d3")
-    d = {"seq0": 4242, "st": None, "stq": "unsynced", "m0": 123456, "cur": "SEK", "mu": 2,
-         "p": 250, "tv": 17, "m": 130000, "d": 7_200_000, "b": 12, "u": 86_400_000,
-         "t": 1763700000, "c": 1640, "tag": "A TAG with spaces 20"}
-    st.save(d)
+    # Wide values everywhere: the head line a session can need at most.
+    d = {"seq0": 99_999_999, "st": 1763700000, "stq": "unsynced", "m0": 9_123_456, "m": 9_130_000,
+         "d": 604_800_000, "b": 9999, "u": 604_800_000, "t": 1763700000,
+         "cs": 1, "ch": 1, "sr": 7_200_000, "cm": 604_800_000, "im": 3_600_000, "lw": 130_000,
+         "pr": -2_500_000, "un": 1763784000, "tag": "A TAG with spaces 20"}
+    bill = {"c": {"segs": [], "units": 12345}, "sg": [], "sp": 250}
+    st.save(d, bill)
     # Short enough for littlefs to keep inline (128 bytes with the default mount).
     assert os.stat(D + "/session")[6] <= 128, os.stat(D + "/session")[6]
     got = st.load()
-    assert got.pop("sid") == "5f0c2a9e81d3-00001092"
+    assert got.pop("sid") == "5f0c2a9e81d3-05f5e0ff"
+    assert got.pop("bill") == bill
     assert got == d, got
+    # The rarely changing part is written only when it changes; the head names it.
+    writes = sorted(os.listdir(D))
+    d["m"] += 1
+    st.save(d, bill)
+    assert sorted(os.listdir(D)) == writes
+    bill["c"]["units"] += 1
+    st.save(d, bill)
+    got = st.load()
+    assert got["g"] == 2 and got.pop("bill") == bill
+    assert "session.1" not in os.listdir(D)
+    got.pop("sid")
     d["tag"] = None
     d["rec"] = '{"type": "session_start"}'
-    st.save(d)
+    st.save(d, bill)
     got = st.load()
     got.pop("sid")
+    got.pop("bill")
     assert got == d
     st.save({"sid": "", "end": 99, "rec": "{}"})
     assert st.load() == {"sid": "", "end": 99, "rec": "{}"}

@@ -62,7 +62,7 @@ def test_every_command_over_a_pty(agent):
     p, dev, data = agent
     help_text = dev.command("help")
     names = ("help", "status", "sessions", "session", "meter", "faults", "config", "journal",
-             "replay", "tariff", "limit", "reboot")
+             "replay", "tariff", "limit", "authorize", "reboot")
     for name in names:
         assert re.search(r"^  %s " % name, help_text, re.M), name
 
@@ -125,6 +125,10 @@ def test_every_command_over_a_pty(agent):
     assert dev.command("limit").startswith("offer ")
     assert "console cap 10 A" in dev.command("limit 10")
     assert "console cap 80 A" in dev.command("limit 80")
+    # A tag at the console goes the card reader's way: accepted on free vend, refused while a
+    # session is open (the sim's EV may be charging now).
+    a = dev.command("authorize RFID-42")
+    assert a in ("authorize RFID-42: Accepted\n", "error: authorize: a session is already open\n"), a
 
     # Line ends: CR (terminals), LF, or CR LF (one answer, not a second prompt).
     dev.ser.write(b"faults\r\n")
@@ -162,6 +166,8 @@ BAD = [
     ("limit 5", "error: limit amps must be a whole number 6..80, got '5'"),
     ("limit 16 32", "error: limit takes at most one value"),
     ("reboot now", "error: reboot takes no arguments"),
+    ("authorize", "error: authorize takes one ID tag; usage: authorize <id_tag>"),
+    ("authorize " + "T" * 21, "error: authorize an ID tag has at most 20 characters"),
     ("x" * 200, "error: line longer than 160 characters"),
 ]
 

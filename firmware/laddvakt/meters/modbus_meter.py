@@ -48,13 +48,19 @@ class ModbusMeter:
     def counters(self):
         return self.master.counters()
 
-    def scan(self):
-        """Console `meter scan`: every device on this meter's line, one line each. It holds
-        the line (and the sampling step) for about 247 x 50 ms when few devices answer."""
-        from .scan import scan
+    async def scan(self):
+        """Console `meter scan`: every device on this meter's line, one line each. It yields to
+        the event loop after each address, so sampling keeps its schedule during the ~12 s a
+        scan takes when few devices answer (each silent address costs one 50 ms probe)."""
+        import asyncio
 
+        from .scan import steps
+
+        found = []
+        for _ in steps(self.master, found):
+            await asyncio.sleep_ms(0)
         lines = []
-        for d in scan(self.master):
+        for d in found:
             alt = [c for c in d["candidates"] if c != d["profile"]]
             lines.append("address %d: %s%s\n" % (d["address"], d["profile"] or "unknown device",
                                                   " (also matches %s)" % ", ".join(alt) if alt else ""))

@@ -46,22 +46,31 @@ def identify(master, addr, names=profiles.ORDER):
     return out
 
 
-def scan(master, first=1, last=247, probe_timeout_ms=50, log=None):
-    """[{address, profile, candidates}] for each device found."""
+def steps(master, found, first=1, last=247, probe_timeout_ms=50, log=None):
+    """Scan one address per step: a generator that yields between addresses, so a caller on
+    the event loop can let sampling run in between. Each probe uses the short timeout and no
+    retries; the master's own settings are back in force whenever the scan yields, because
+    the sampling step polls the configured meter through the same master."""
     keep = master.timeout_ms, master.retries
-    found = []
-    try:
-        for addr in range(first, last + 1):
-            master.timeout_ms, master.retries = probe_timeout_ms, 0
-            if not present(master, addr):
-                continue
+    for addr in range(first, last + 1):
+        master.timeout_ms, master.retries = probe_timeout_ms, 0
+        try:
+            here = present(master, addr)
+        finally:
             master.timeout_ms, master.retries = keep
+        if here:
             c = identify(master, addr)
             found.append({"address": addr, "profile": c[0] if c else None, "candidates": c})
             if log:
                 log(found[-1])
-    finally:
-        master.timeout_ms, master.retries = keep
+        yield addr
+
+
+def scan(master, first=1, last=247, probe_timeout_ms=50, log=None):
+    """[{address, profile, candidates}] for each device found, in one go (host tool, REPL)."""
+    found = []
+    for _ in steps(master, found, first, last, probe_timeout_ms, log):
+        pass
     return found
 
 

@@ -18,6 +18,13 @@ from .plant import SimTimeSource
 class _Hal:
     bench = False
 
+    def __init__(self, data_dir):
+        self.data_dir = data_dir
+        try:
+            os.mkdir(data_dir)
+        except OSError:
+            pass
+
 
 def _price(prices, wall):
     i = (wall - prices["start"]) // prices["step_s"]
@@ -48,7 +55,7 @@ def run(sc, workdir):
         st = SimStation({"visits": [v], "start_epoch": epoch})
         cfg = config.merged(sc["config"])
         j = Journal("%s/j%02d" % (workdir, i), 16384, 262144).open()
-        a = Agent(_Hal(), cfg, {"name": "unix-sim"}, Identity("%012x" % (i + 1), 1), j, st, st,
+        a = Agent(_Hal("%s/d%02d" % (workdir, i)), cfg, {"name": "unix-sim"}, Identity("%012x" % (i + 1), 1), j, st, st,
                   SimTimeSource({"start_epoch": epoch}), None, st)
         h = CommandHandler(control_commands(a))
         chargers.append({"agent": a, "st": st, "h": h, "v": v, "by_deadline_mwh": 0,
