@@ -6,6 +6,7 @@
 #
 # Every store write that announces a journal record names the seq that record will
 # get; recovery compares it with the journal's seq to tell whether the record made it.
+import hashlib
 import json
 import os
 
@@ -66,7 +67,7 @@ class SessionStore:
         self.install = install
         self.writes = 0
         self._g = 0
-        self._rare = None  # the text of file g
+        self._rare = None  # SHA-256 of the text of file g: the text itself stays on flash
 
     def load(self):
         try:
@@ -81,9 +82,10 @@ class SessionStore:
                 d["tag"] = None if v[-1] == "-" else v[-1][1:]
                 d["sid"] = "%s-%08x" % (self.install, d["seq0"])
                 with open("%s.%d" % (self.path, d["g"])) as f:
-                    self._rare = f.read()
+                    rare = f.read()
                 self._g = d["g"]
-                d["bill"] = json.loads(self._rare)
+                self._rare = hashlib.sha256(rare).digest()
+                d["bill"] = json.loads(rare)
             else:
                 return None
             if rec:
@@ -99,24 +101,27 @@ class SessionStore:
             text = "E %d" % d["end"]
         else:
             rare = json.dumps(bill)
-            if rare != self._rare:
+            h = hashlib.sha256(rare).digest()
+            if h != self._rare:
                 g = self._g + 1
                 with open("%s.%d" % (self.path, g), "w") as f:
                     f.write(rare)
                 self._drop(g - 2)
                 self._g = g
-                self._rare = rare
+                self._rare = h
             d["g"] = self._g
             tag = d["tag"]
             text = "O %s %s" % (" ".join(_enc(d[k]) for k in _FIELDS),
                                 "-" if tag is None else "=" + tag)
-        if "rec" in d:
-            text += "\n" + d["rec"]
         # Written in place: littlefs commits a file's new content at close, in one atomic
         # metadata commit (the old content stays until then), which costs under half of
-        # a temporary file and a rename. The power-cut sweep checks it.
+        # a temporary file and a rename. The power-cut sweep checks it. The record's text
+        # is written as is, not joined to the head: it can be a kilobyte or two.
         with open(self.path, "w") as f:
             f.write(text)
+            if "rec" in d:
+                f.write("\n")
+                f.write(d["rec"])
         self.writes += 1
         if "end" not in d:
             self._drop(self._g - 1)  # the head names g now
