@@ -11,6 +11,7 @@ import json
 import os
 
 from . import journal_format as jf, records
+from .billing import IDLE
 from .tracker import Session
 
 _CONNECTED = "BCD"
@@ -274,7 +275,15 @@ class Continuity:
         self._st = st
         # Billing goes on from the last persisted meter value, with the tariff it was priced
         # with (on flash, put right by on_boot); the outage adds no charging or idle time.
-        pr.resume(join_bill(st, up_ms))
+        try:
+            pr.resume(join_bill(st, up_ms))
+        except (ValueError, KeyError, TypeError):
+            # The tariff it was priced with is no longer on flash (a file lost, or written
+            # by other firmware): bill on from the last persisted value at the tariff in force
+            # rather than fail at every boot. The cost booked before it is lost, the energy
+            # is not; the signed begin reading then names that value.
+            cs = st["cs"]
+            pr.open(s, st["t"], up_ms, st["m"], IDLE if cs is None else cs)
         del st["bill"]
         if pilot in _CONNECTED and energy_wh >= st["m"]:
             # Same EV, same meter, no step back: the session goes on. The energy drawn

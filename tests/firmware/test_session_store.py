@@ -11,6 +11,7 @@ from laddvakt.app import Agent
 from laddvakt.journal import Journal
 from laddvakt.pilot import DUTY_OFF
 from laddvakt.session_store import SessionStore
+from laddvakt.tariff import Tariff
 from laddvakt.sim.ev import cp_high_mv
 
 MNT = "/ss"
@@ -130,6 +131,28 @@ def test_resume_after_reboot_with_interruption_pair():
     assert end["stop_reason"] == "EVDisconnected"
     assert [x["sid"] for x in recs(a) if x["type"] == "session_start"] == [sid]
     assert "session" not in os.listdir(D + "/journal")
+
+
+@fs
+def test_resume_when_its_tariff_is_gone_from_flash():
+    # tariff.json replaced behind the agent's back: the session still goes on and is billed
+    # from the last persisted value at the tariff in force, instead of failing every boot.
+    box = Box()
+    a = boot(box)
+    box.pilot = "C"
+    charge(a, box, 0, 2_000_000)
+    sid = a.tracker.session.sid
+    m = SessionStore(D + "/journal/session", a.ident.install).load()["m"]
+    with open(D + "/tariff.json", "w") as f:
+        f.write(Tariff.flat("SEK", 2, 100, "other", 1).to_json())
+    a = boot(box)
+    a.step(60_000)
+    assert a.tracker.session.sid == sid and a.keeper.resumed == 1
+    box.pilot = "A"
+    a.step(120_000)
+    end = recs(a)[-1]
+    assert end["type"] == "session_end" and end["sid"] == sid
+    assert end["cost_minor"] == (box.energy - m + 5) // 10, (end["cost_minor"], box.energy, m)
 
 
 @fs
