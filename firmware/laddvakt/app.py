@@ -12,9 +12,12 @@ from .commands import CommandHandler
 from .control import Controller
 from .faults import Faults
 from .journal import Journal
+from .journal_guard import JournalGuard
+from .journal_records import time_sync
 from .memstat import MemStat
 from .meters.service import MeterService
 from .pricing import Pricing, charge_state
+from .session_store import Continuity, SessionStore
 from .tracker import SessionTracker
 from .watchdog import Watchdog
 
@@ -52,6 +55,12 @@ class Agent:
         self.uplink = None
         self.up_ms = 0
         self._next_mv_ms = 0
+        # Journal area: the open session on flash, and the journal's capacity policy, which
+        # decides whether control pauses on the journal's InternalError (docs/journal.md).
+        self.keeper = Continuity(SessionStore(journal.path + "/session", ident.install), self)
+        self.guard = JournalGuard(self)
+        self.control.suspend_check = self.guard.suspended
+        self.pricing.on_change = self._cost_split
 
     def _new_sid(self):
         # The install id plus the seq of the session's start record: unique for
@@ -81,6 +90,7 @@ class Agent:
         # A quiet point: building the agent left garbage behind (parsed JSON files, loaded
         # modules) that the sampling loop should not start with.
         gc.collect()
+        self.keeper.on_boot()
         self._log(jf.TYPE_BOOT, records.boot(self.clock, 0, self.ident, VERSION, self.board["name"]))
         self.pricing.start(0)
         # A quiet point: start-up leaves import and config garbage behind; collect it before
@@ -93,8 +103,8 @@ class Agent:
         clock = self.clock
         if not clock.synced:
             ts = self.time_source.unix_s(up_ms)
-            if ts is not None:
-                clock.sync(up_ms, ts)
+            if ts is not None and clock.sync(up_ms, ts):
+                self._log(jf.TYPE_TIME_SYNC, time_sync(clock, up_ms, self.ident))
         if self.plant:
             self.plant.step(up_ms)
         mt = self.metering
@@ -104,6 +114,13 @@ class Agent:
         wall = clock.wall_s(up_ms)
         power = mt.power_w if fresh else 0
         reason = ctl.tick(up_ms, wall, self._current_da(power), self.tracker.session, power)
+        if self.keeper.saved and fresh and ctl.pilot._count >= ctl.pilot._debounce:
+            # The session open at the last reset goes on or ends (PowerLoss), once the pilot
+            # reading has settled (docs/journal.md, Session continuity).
+            s = self.keeper.resume(up_ms, ctl.state, mt.energy_wh)
+            if s is not None:
+                mt.mark()
+                ctl.session_started(s, wall)
         if reason:
             s = self.tracker.session
             self._on_event(self.tracker.stop(up_ms, wall, s.meter_last_wh if mt.energy_wh is None
@@ -136,14 +153,19 @@ class Agent:
             # OCPP MeterValueSampleInterval: counted from the session's start.
             self._next_mv_ms += iv * 1000
             if fresh:
-                self._log(jf.TYPE_METER, records.meter(clock, up_ms, self.ident, s.sid, energy, power,
-                                                       extra=pr.reading_fields()))
+                self.keeper.progress(s, energy, up_ms)
+                if self.guard.keep_periodic():
+                    self._log(jf.TYPE_METER, records.meter(clock, up_ms, self.ident, s.sid, energy, power,
+                                                           extra=pr.reading_fields()))
                 reading = None
         if reading is not None and s is not None:
             # The price or the charge state changed here: the backend's recomputation needs
-            # the register at this point, fresh or last booked (docs/tariffs.md).
+            # the register at this point, fresh or last booked (docs/tariffs.md). The session
+            # store keeps the cost booked up to it, so a resumed session prices alike.
+            self.keeper.progress(s, energy, up_ms)
             self._log(jf.TYPE_METER, records.meter(clock, up_ms, self.ident, s.sid, energy, power,
                                                    reading.pop("ctx"), pr.reading_fields()))
+        self.guard.step(up_ms)
         self.mem.note()
 
     def _plan_prices(self, sched):
@@ -180,12 +202,21 @@ class Agent:
             s.vehicle_id = self.control.auth.vehicle or self.pilot.vehicle_id()
             self.control.session_started(s, clock.wall_s(up_ms))
             pr = self.pricing
-            self._log(jf.TYPE_SESSION_START, records.session_start(
-                clock, self.ident, s, pr.tariff, pr.open(s, s.start_t, up_ms, s.meter_start_wh, st)))
+            rec = records.session_start(clock, self.ident, s, pr.tariff,
+                                        pr.open(s, s.start_t, up_ms, s.meter_start_wh, st))
+            self.keeper.opened(s, rec)  # on flash before the record: docs/journal.md
+            self._log(jf.TYPE_SESSION_START, rec)
             self._next_mv_ms = up_ms + self.cfg["meter_value_interval_s"] * 1000
         else:
             self.control.session_ended(split)
             self.end_session(s)
+
+    def _cost_split(self, wh, up, n):
+        # A tariff or schedule update split the open session's cost at register wh: on flash,
+        # with the seq of the tariff_change record that follows n records from now.
+        s = self.tracker.session
+        if s is not None:
+            self.keeper.progress(s, wh, up, [self.journal.seq + n, self.pricing.tariff.to_dict()])
 
     @property
     def tariff(self):
@@ -194,6 +225,13 @@ class Agent:
 
     def end_session(self, s):
         """Journal the end of session s (already closed by the tracker): priced, signed."""
+        text = self.session_end_text(s)
+        self.keeper.ending(text)  # on flash with its seq before the record: docs/journal.md
+        self._log(jf.TYPE_SESSION_END, text)
+        self.keeper.ended()
+        self.sessions += 1
+
+    def session_end_text(self, s):
         pr = self.pricing
         up = s.end_up
         serial = self.metering.serial
@@ -201,10 +239,8 @@ class Agent:
         bill = pr.close(s, s.end_t, up, s.meter_stop_wh, self.cfg["device_id"], VERSION,
                         meter_serial, "T%d" % (self.journal.seq + 1))
         flags = self.metering.session_flags()
-        text = pr.fit(lambda b: records.session_end(self.clock, self.ident, s, pr.tariff, b["cost_minor"],
+        return pr.fit(lambda b: records.session_end(self.clock, self.ident, s, pr.tariff, b["cost_minor"],
                                                     flags, b), bill, jf.MAX_PAYLOAD)
-        self._log(jf.TYPE_SESSION_END, text)
-        self.sessions += 1
 
     async def sample_loop(self, until_ms=None):
         wd = self.watchdog
@@ -238,6 +274,9 @@ class Agent:
             "faults": self.faults.codes(),
             "connector": self.control.status,
             "meter": self.metering.status(),
+            "journal_bytes": self.journal.bytes_used(),
+            "journal_skipped": self.journal.skipped,
+            "journal_full": self.guard.full,
             "cost_minor": self.pricing.cost.running_minor() if self.pricing.cost else None,
         }
 

@@ -58,6 +58,9 @@ SCHEMA = {
     "failsafe_timeout_s": (int, 0, 0, 86400),
     "session_max_wh": (int, 0, 0, 1000000),
     "session_max_s": (int, 0, 0, 604800),
+    # journal (issue 4): what to do when the journal is full even after thinning;
+    # keep_charging or suspend (checked in journal_guard.py).
+    "on_journal_full": (str, "keep_charging", 7, 13),
     # billing (issue 6): device_key (above) signs session_end records (docs/tariffs.md); the
     # meter's serial for the signed payload when the meter cannot tell its own (S0, sim).
     "meter_serial": (str, "", 0, 32),

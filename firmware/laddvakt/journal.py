@@ -1,12 +1,24 @@
-# Append-only journal of records in bounded segment files, plus a delivery cursor.
-# Segments are named by the first sequence number they hold, so finding where a
-# reader must start needs only a directory listing, never a scan of old data.
+# Append-only journal of records in bounded segment files, plus a small state file
+# (delivery cursor and checkpoint). Segments are named by the first sequence number
+# they hold, so finding where a reader must start needs only a directory listing,
+# and recovery reads the checkpoint and the frames after it, never the backlog.
+# Format, recovery and thinning rules: docs/journal.md.
 import os
 
 from . import journal_format as jf
 
-_CURSOR = "cursor"
+_STATE = "cursor"
 _SUFFIX = ".jl"
+_THIN = ".jt"  # a segment already thinned: never thinned twice, even across boots
+_PERIODIC = b"Sample.Periodic"
+_CP_EVERY = 4096  # bytes appended between checkpoints: the most recovery scans
+
+
+_BLOCK = 4096  # littlefs block on the ESP32 vfs partition
+
+
+def _blocks(n):
+    return (n + _BLOCK - 1) // _BLOCK * _BLOCK
 
 
 def _seg_name(first_seq):
@@ -21,63 +33,147 @@ class Journal:
         self.seq = 0  # last sequence number written
         self.delivered = 0  # last sequence number the uplink has had acknowledged
         self.corrupt = []  # (segment, offset) of each bad tail found at recovery
-        self._segs = []  # first seq of each segment, ascending
+        self.skipped = 0  # corrupt frames stepped over (reported in status)
+        self.gaps = []  # (first, last) seq ranges lost to corruption, not yet reported
+        self.thinned = 0  # periodic meter records dropped by thinning
+        self.recovered_from = 0  # offset recovery started scanning at (the checkpoint)
+        self._segs = None  # first seq of each segment, ascending (None: not listed yet)
+        self._newest = 0  # first seq of the newest segment
+        self._thin_done = []  # segments already thinned (first seq)
+        # Flash taken by segments: closed ones in whole littlefs blocks (a file's last
+        # block is its own), the newest in bytes.
+        self._used = 0
         self._f = None  # open append handle of the newest segment
         self._size = 0  # its size
         self._hdr = bytearray(jf.HEADER_SIZE)
         self._trl = bytearray(jf.TRAILER_SIZE)
         self._buf = bytearray(jf.MAX_PAYLOAD)
         self._hint = (0, 0, 0)  # (segment first seq, offset, seq before offset)
+        self._saved_delivered = 0
+        self._cp_off = 0  # segment offset of the last checkpoint
+        self.cursor_every = 16
 
     # ---- recovery -------------------------------------------------------------
     def open(self):
-        try:
-            os.mkdir(self.path)
-        except OSError:
-            pass
-        names = [n for n in os.listdir(self.path) if n.endswith(_SUFFIX)]
-        self._segs = sorted(int(n[: -len(_SUFFIX)]) for n in names)
-        self.delivered = self._read_cursor()
+        for d in (self.path, self.path + "/old"):
+            try:
+                os.mkdir(d)
+            except OSError:
+                pass
+        cp_seg, cp_off, cp_seq, cp_used = self._read_state()
         self.seq = self.delivered
-        if self._segs:
-            first = self._segs[-1]
-            last_seq, end, size = self._scan(first)
-            if last_seq:
-                self.seq = max(self.seq, last_seq)
+        first = 0
+        if cp_seg and cp_used >= cp_off:
+            try:
+                os.stat(self.path + "/" + _seg_name(cp_seg))
+                # The checkpoint names the newest segment (it is written before a segment
+                # is made), so boot needs no listing; readers list the rest when needed.
+                first = cp_seg
+            except OSError:
+                pass
+        if not first:
+            segs = self._list()
+            first = segs[-1] if segs else 0
+            cp_used = -1
+        if first:
+            self._newest = first
+            if cp_seg != first:
+                cp_off, cp_seq = 0, first - 1
+            self.recovered_from = cp_off
+            last_seq, end, size = self._scan(first, cp_off, cp_seq)
+            if cp_used < 0:
+                self._stat_used()
             else:
-                self.seq = max(self.seq, first - 1)
+                # The checkpoint knows the size of all but the newest segment's tail,
+                # so boot never visits every segment.
+                self._used = cp_used - cp_off + size
+            self.seq = max(self.seq, last_seq, first - 1)
+            self._size = size
             if end < size:
                 # A torn or corrupt tail: keep it for forensics, append elsewhere.
                 self.corrupt.append((_seg_name(first), end))
-                if not last_seq:
+                self.skipped += 1
+                if last_seq < first:
                     # Nothing valid in it: set it aside under a name the listing
                     # ignores, or the new segment would reuse its name and seq.
-                    self._segs.pop()
+                    self._list().pop()
+                    self._used -= size
                     os.rename(self._file(first), self.path + "/%010d.bad" % first)
+                    self._newest = 0
                 self._start_segment()
             else:
                 self._f = open(self._file(first), "ab")
                 self._size = size
+                self._save_state(first, end, self.seq)
         else:
             self._start_segment()
         return self
 
-    def _scan(self, first):
-        """(last valid seq, end offset of valid data, file size) of one segment."""
-        last = 0
-        off = 0
+    def _list(self):
+        """First seqs of all segments, ascending; listed once, on first need."""
+        if self._segs is not None:
+            return self._segs
+        old = self.path + "/old/"
+        top = []
+        segs = []
+        thin = self._thin_done
+        for n in os.listdir(self.path + "/old"):
+            if n.endswith(_THIN):
+                thin.append(int(n[:-3]))
+            elif n.endswith(_SUFFIX):
+                segs.append(int(n[:-3]))
+        for n in os.listdir(self.path):
+            if n.endswith(_SUFFIX):
+                top.append(int(n[:-3]))
+        stale = False
+        for first in thin:
+            if first in segs:
+                # A cut between thinning's rename and the removal of the original.
+                os.remove(old + _seg_name(first))
+                segs.remove(first)
+                stale = True
+        try:
+            os.remove(self.path + "/thin.tmp")  # a thinning the power cut interrupted
+        except OSError:
+            pass
+        allsegs = sorted(segs + thin + top)
+        # A cut in a rotation may leave the newest in old/ or an older one on top.
+        newest = allsegs[-1] if allsegs else 0
+        for first in top:
+            if first != newest:
+                os.rename(self.path + "/" + _seg_name(first), old + _seg_name(first))
+        if newest and newest not in top:
+            os.rename(old + _seg_name(newest), self.path + "/" + _seg_name(newest))
+        self._newest = newest
+        self._segs = allsegs
+        if stale:
+            self._stat_used()
+        return self._segs
+
+    def _stat_used(self):
+        self._used = 0
+        for first in self._list():
+            n = os.stat(self._file(first))[6]
+            self._used += n if first == self._newest else _blocks(n)
+
+    def _scan(self, first, off, seq):
+        """(last valid seq, end offset of valid data, file size) of one segment, from a
+        known-good offset. Corrupt frames followed by valid ones are stepped over."""
+        last = seq
         with open(self._file(first), "rb") as f:
+            size = f.seek(0, 2)
+            f.seek(off)
             while True:
-                r = self._read_frame(f)
+                r = self._next_frame(f, off, last)
                 if r is None:
                     break
                 last = r[1]
-                off += jf.HEADER_SIZE + r[2] + jf.TRAILER_SIZE
-            size = f.seek(0, 2)
+                off = f.tell()
         return last, off, size
 
     def _read_frame(self, f):
-        """(type, seq, length) of the next valid frame, payload in self._buf; None at end."""
+        """(type, seq, length) of the next valid frame, payload in self._buf; None if the
+        bytes at the file position are not one."""
         hdr = self._hdr
         if f.readinto(hdr) != jf.HEADER_SIZE:
             return None
@@ -94,16 +190,66 @@ class Journal:
             return None
         return rtype, seq, n
 
+    def _next_frame(self, f, off, last):
+        """The frame at off, or, if that one is corrupt, the next valid frame after it
+        with a higher seq than `last` (its skipped seqs are noted in self.gaps).
+        None at the end of valid data; the file is left positioned after the frame."""
+        f.seek(off)
+        r = self._read_frame(f)
+        if r is not None and r[1] > last:
+            return r
+        # Resynchronise: try each later magic byte. CRC32 makes a false frame unlikely.
+        pos = off + 1
+        buf = self._buf
+        while True:
+            f.seek(pos)
+            got = f.readinto(buf)
+            if not got:
+                return None
+            i = 0
+            while i < got:
+                if buf[i] == jf.MAGIC:
+                    f.seek(pos + i)
+                    r = self._read_frame(f)
+                    if r is not None and r[1] > last:
+                        self.skipped += 1
+                        if r[1] > last + 1:
+                            self._note_gap(last + 1, r[1] - 1)
+                        return r
+                    f.seek(pos)
+                    got = f.readinto(buf)  # _read_frame reused the buffer
+                i += 1
+            pos += got
+
+    def _note_gap(self, a, b):
+        if (a, b) not in self.gaps:
+            self.gaps.append((a, b))
+
     # ---- writing --------------------------------------------------------------
     def _file(self, first):
-        return self.path + "/" + _seg_name(first)
+        # The newest segment lives beside the state file; closed ones in old/. Boot
+        # touches only the small top directory, however long the backlog.
+        if first == self._newest:
+            return self.path + "/" + _seg_name(first)
+        if first in self._thin_done:
+            return self.path + "/old/%010d%s" % (first, _THIN)
+        return self.path + "/old/" + _seg_name(first)
 
     def _start_segment(self):
         if self._f:
             self._f.close()
         first = self.seq + 1
-        if first not in self._segs:
-            self._segs.append(first)
+        segs = self._list()
+        prev = self._newest
+        if prev and prev != first:
+            self._used += _blocks(self._size) - self._size  # it is closed now
+        # Checkpoint first: at boot, the segment it names is the newest there is.
+        self._save_state(first, 0, self.seq)
+        if prev and prev != first:
+            os.rename(self.path + "/" + _seg_name(prev), self.path + "/old/" + _seg_name(prev))
+        if first not in segs:
+            segs.append(first)
+        self._newest = first
         self._f = open(self._file(first), "ab")
         self._size = self._f.seek(0, 2)
 
@@ -112,34 +258,96 @@ class Journal:
         seq = self.seq + 1
         frame = jf.encode(rtype, seq, payload)
         if self._size and self._size + len(frame) > self.segment_bytes:
-            self._start_segment()
             self._trim()
+            self._start_segment()
         self._f.write(frame)
         # littlefs commits file data only on flush or close.
         self._f.flush()
         self._size += len(frame)
+        self._used += len(frame)
         self.seq = seq
+        if self._size - self._cp_off >= _CP_EVERY:
+            # Bounds what boot must scan, whatever the backlog.
+            self._checkpoint()
         return seq
 
     def _trim(self):
-        # Delete the oldest segments while over budget, but only fully delivered ones.
-        # Undelivered records are never dropped here.
-        while len(self._segs) > 1 and self.bytes_used() > self.max_bytes:
-            if self._segs[1] - 1 > self.delivered:
+        # Delete the oldest segments while over budget, but only fully delivered ones:
+        # delivered records stay as history until their space is needed.
+        segs = self._list()
+        while len(segs) > 1 and self._used > self.max_bytes:
+            if segs[1] - 1 > self.delivered:
                 break
-            os.remove(self._file(self._segs.pop(0)))
+            first = segs.pop(0)
+            self._used -= _blocks(os.stat(self._file(first))[6])
+            os.remove(self._file(first))
+
+    def make_room(self):
+        """Delete delivered history while over the size limit."""
+        if self._used > self.max_bytes:
+            n = len(self._list())
+            self._trim()
+            if len(self._segs) != n:
+                self._checkpoint()
+
+    @property
+    def full(self):
+        """Over the size limit with nothing left to delete or thin."""
+        return self._used > self.max_bytes and self.thin_candidate() is None
 
     def bytes_used(self):
-        total = 0
-        for first in self._segs:
-            total += os.stat(self._file(first))[6]
-        return total
+        return self._used
+
+    # ---- thinning (docs/journal.md) ---------------------------------------------
+    def thin_candidate(self):
+        """(first, last) seq range of the oldest closed segment not yet thinned, when the
+        journal is over budget; None otherwise."""
+        if self._used <= self.max_bytes:
+            return None
+        segs = self._list()
+        for i in range(len(segs) - 1):
+            if segs[i] not in self._thin_done:
+                return segs[i], segs[i + 1] - 1
+        return None
+
+    def thin(self, first):
+        """Rewrite a closed segment without its periodic meter values. The caller has
+        journaled the gap record that reports the range first. Returns records dropped."""
+        src = self._file(first)
+        tmp = self.path + "/thin.tmp"
+        dropped = 0
+        with open(src, "rb") as f, open(tmp, "wb") as out:
+            off = 0
+            last = first - 1
+            while True:
+                r = self._next_frame(f, off, last)
+                if r is None:
+                    break
+                rtype, seq, n = r
+                off = f.tell()
+                last = seq
+                if rtype == jf.TYPE_METER and bytes(memoryview(self._buf)[:n]).find(_PERIODIC) >= 0:
+                    dropped += 1
+                    continue
+                out.write(jf.encode(rtype, seq, memoryview(self._buf)[:n]))
+            old = f.seek(0, 2)
+            new = out.tell()
+        # rename is atomic: a power cut leaves the segment whole or thinned, never torn;
+        # open() removes the original if the cut came before the remove below.
+        self._thin_done.append(first)
+        os.rename(tmp, self._file(first))
+        os.remove(src)
+        self._used += _blocks(new) - _blocks(old)
+        self.thinned += dropped
+        self._hint = (0, 0, 0)
+        self._checkpoint()
+        return dropped
 
     # ---- reading and delivery -------------------------------------------------
     def read_after(self, after_seq, visit):
         """Call visit(seq, type, payload_mv) for records after after_seq, in order,
         until it returns False. payload_mv is only valid during the call."""
-        segs = self._segs
+        segs = self._list()
         i = len(segs) - 1
         while i > 0 and segs[i] > after_seq + 1:
             i -= 1
@@ -148,21 +356,26 @@ class Journal:
             hseg, hoff, hseq = self._hint
             with open(self._file(first), "rb") as f:
                 off = 0
+                last = first - 1
                 if hseg == first and hseq <= after_seq:
-                    f.seek(hoff)
                     off = hoff
+                    last = hseq
                 while True:
-                    r = self._read_frame(f)
+                    r = self._next_frame(f, off, last)
                     if r is None:
                         break
                     rtype, seq, n = r
+                    last = seq
                     if seq > after_seq:
                         if not visit(seq, rtype, memoryview(self._buf)[:n]):
                             return
                     else:
-                        off += jf.HEADER_SIZE + n + jf.TRAILER_SIZE
-                        self._hint = (first, off, seq)
+                        self._hint = (first, f.tell(), seq)
+                    off = f.tell()
             i += 1
+            if i < len(segs) and last < segs[i] - 1 and last >= after_seq:
+                # The segment's last frames were unreadable: report their seqs.
+                self._note_gap(last + 1, segs[i] - 1)
 
     def pending(self):
         return self.seq - self.delivered
@@ -171,20 +384,39 @@ class Journal:
         if seq <= self.delivered:
             return
         self.delivered = seq
-        tmp = self.path + "/" + _CURSOR + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(str(seq))
-        # rename is atomic on littlefs and POSIX: the cursor is old or new, never torn.
-        os.rename(tmp, self.path + "/" + _CURSOR)
+        # The cursor goes to flash every CURSOR_EVERY records, not at every batch: after
+        # a reset at most that many delivered records go out again (at-least-once, and
+        # the backend drops repeats by seq), and a live uplink costs far fewer writes.
+        if seq - self._saved_delivered >= self.cursor_every:
+            self._checkpoint()
 
-    def _read_cursor(self):
+    def _checkpoint(self):
+        self._save_state(self._newest, self._size, self.seq)
+
+    def _save_state(self, seg, off, seq):
+        # The delivery cursor and the checkpoint (newest segment, offset and seq of
+        # its data known good) in one small file, rewritten in place: littlefs commits
+        # the new content at close, atomically (old or new, never torn).
+        with open(self.path + "/" + _STATE, "w") as f:
+            f.write("%d %d %d %d %d" % (self.delivered, seg, off, seq, self._used))
+        self._saved_delivered = self.delivered
+        self._cp_off = off
+
+    def _read_state(self):
+        """(segment, offset, seq) of the checkpoint; sets self.delivered."""
         try:
-            with open(self.path + "/" + _CURSOR) as f:
-                return int(f.read())
+            with open(self.path + "/" + _STATE) as f:
+                v = [int(x) for x in f.read().split()]
         except (OSError, ValueError):
-            return 0
+            v = []
+        self.delivered = self._saved_delivered = v[0] if v else 0
+        if len(v) == 5:
+            return v[1], v[2], v[3], v[4]
+        return 0, 0, 0, -1
 
     def close(self):
         if self._f:
+            if self.delivered != self._saved_delivered:
+                self._checkpoint()
             self._f.close()
             self._f = None

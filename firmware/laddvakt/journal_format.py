@@ -25,6 +25,9 @@ TYPE_SESSION_END = const(4)
 TYPE_FAULT = const(5)
 TYPE_METER_EVENT = const(10)  # meters: 10-19
 TYPE_PLAN = const(40)  # charging control: control uses 40-49
+# journal area (20-29): docs/journal.md; a tariff change is billing's tariff_change (60)
+TYPE_GAP = const(21)
+TYPE_TIME_SYNC = const(22)
 TYPE_TARIFF_CHANGE = const(60)  # billing: 60-69
 TYPE_PRICE_SCHEDULE = const(61)
 
@@ -36,6 +39,8 @@ TYPE_NAMES = {
     TYPE_FAULT: "fault",
     TYPE_METER_EVENT: "meter_event",
     TYPE_PLAN: "plan",
+    TYPE_GAP: "gap",
+    TYPE_TIME_SYNC: "time_sync",
     TYPE_TARIFF_CHANGE: "tariff_change",
     TYPE_PRICE_SCHEDULE: "price_schedule",
 }

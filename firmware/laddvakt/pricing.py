@@ -58,6 +58,7 @@ class Pricing:
         self.tariff = self._load(self._tpath, Tariff) or Tariff.from_config(cfg)
         self.sched = self._load(self._spath, PriceSchedule)
         self.on_schedule = None  # called with each schedule put in force (the fleet planner)
+        self.on_change = None  # (wh, up, records to come) at a split of the open session's cost
         self._pending_t = None
         self._pending_s = None
         self.cost = None
@@ -143,19 +144,33 @@ class Pricing:
             return  # a session is billed in one currency: a new currency waits for its end
         if c is not None and len(c.segs) + 1 >= _MAX_SEGS:
             return  # the session_end record must fit one journal frame
-        if self._pending_t is not None:
-            self.tariff = self._pending_t
-            _write_atomic(self._tpath, self.tariff.to_json())
-        if self._pending_s is not None:
-            self.sched = self._pending_s
-            _write_atomic(self._spath, json.dumps(self.sched.to_dict()))
-            if self.on_schedule:
-                self.on_schedule(self.sched)
+        t_new, s_new = self._pending_t, self._pending_s
         self._pending_t = self._pending_s = None
+        if t_new is not None:
+            self.tariff = t_new
+        if s_new is not None:
+            self.sched = s_new
         if self.cost is not None:
             self.cost.change(self.tariff, self.sched, t, up, wh, st)
             if len(self._signed) < _MAX_SIGNED_READINGS - 1:
                 self._signed.append(sign.reading(t, "T", wh))
+            if self.on_change:
+                # Session continuity: the split cost is on flash, announcing the record,
+                # before the tariff file and the record (docs/journal.md).
+                self.on_change(wh, up, (len(self.sched.chunks()) if self.sched else 0) + 1)
+        if t_new is not None:
+            _write_atomic(self._tpath, self.tariff.to_json())
+        if s_new is not None:
+            _write_atomic(self._spath, json.dumps(self.sched.to_dict()))
+            if self.on_schedule:
+                self.on_schedule(self.sched)
+        self.log_tariff(up, sid, wh, st)
+
+    def adopt(self, tariff, up, sid, wh, st):
+        """After a reset: put in force a tariff an open session was already split at (on_change)
+        whose file or tariff_change record the cut prevented."""
+        self.tariff = Tariff.from_dict(tariff)
+        _write_atomic(self._tpath, self.tariff.to_json())
         self.log_tariff(up, sid, wh, st)
 
     # ---- the session ------------------------------------------------------------------------

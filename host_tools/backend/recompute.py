@@ -82,6 +82,7 @@ def recompute(records, sid):
     tariff = sched = None
     session = None
     prev = None
+    boot = None
     for r in records:
         typ = r["type"]
         if typ == "tariff_change":
@@ -98,6 +99,7 @@ def recompute(records, sid):
                        "idle": Fraction(0), "chg_ms": 0, "idle_ms": 0, "wh": 0,
                        "charged": r.get("st") == "charging", "stretch": 0}
             prev = (r["t"], r["up"], r["meter_start_wh"], r.get("st", "idle"), tariff, sched)
+            boot = r["boot"]
             continue
         if session is None or r.get("sid") != sid:
             continue
@@ -109,7 +111,11 @@ def recompute(records, sid):
             wh, st = r["meter_stop_wh"], prev[3]
         else:
             continue
-        _interval(session, prev, r["up"], wh)
+        # Across a reboot (a session that went on, docs/journal.md) uptime restarts and the
+        # agent bills no time for the outage: the interval from Interruption.Begin to End
+        # has its energy and no time.
+        _interval(session, prev, r["up"] if r["boot"] == boot else prev[1], wh)
+        boot = r["boot"]
         if st != prev[3] and st == "charging":
             session["charged"] = True
             session["stretch"] = 0

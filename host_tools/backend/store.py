@@ -201,6 +201,7 @@ class Store:
             readings = []
             for rec in new:
                 self._insert_billing(db, batch, rec, readings)
+                self._place_in_time(db, batch["install"], rec)
             for i in range(0, len(readings), _CHUNK):
                 part = readings[i:i + _CHUNK]
                 db.execute("INSERT INTO readings (install, seq, sid, type, t, up, energy_wh, power_w, ctx,"
@@ -208,6 +209,21 @@ class Store:
                            % ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(part)),
                            [v for row in part for v in row])
         return new
+
+    @staticmethod
+    def _place_in_time(db, install, rec):
+        # docs/mqtt.md, time_sync: unsynced records of a boot get t once that boot's clock
+        # synced, whichever arrives first. Only the records table's column: the body is kept as
+        # the agent sent it, and billing's readings keep t as the agent priced them (no wall
+        # time: the tariff's base price), so the recomputation still agrees with the device.
+        fix = "UPDATE records SET t = (? * 1000 + up - ?) / 1000 WHERE install = ? AND boot = ? AND t IS NULL"
+        if rec["type"] == "time_sync":
+            db.execute(fix, (rec["t"], rec["up"], install, rec["boot"]))
+        elif rec["t"] is None:
+            rows = db.query("SELECT t, up FROM records WHERE install = ? AND boot = ? AND type = 'time_sync'",
+                            (install, rec["boot"]))
+            if rows:
+                db.execute(fix + " AND seq = ?", (rows[0]["t"], rows[0]["up"], install, rec["boot"], rec["seq"]))
 
     def _insert_billing(self, db, batch, rec, readings):
         typ, install = rec["type"], batch["install"]

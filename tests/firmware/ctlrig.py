@@ -30,7 +30,10 @@ def _rmtree(path):
     except OSError:
         return
     for n in names:
-        os.remove(path + "/" + n)
+        try:
+            os.remove(path + "/" + n)
+        except OSError:
+            _rmtree(path + "/" + n)  # the journal's old/ directory
     os.rmdir(path)
 
 

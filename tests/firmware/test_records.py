@@ -26,6 +26,8 @@ REQUIRED = {
     "meter_event": ("event", "reason", "value_dwh", "sid"),
     "plan": ("sid", "vehicle_id", "need_wh", "by_t", "feasible", "shortfall_wh", "cost_minor",
              "windows"),
+    "gap": ("first", "last", "why"),
+    "time_sync": (),
     # billing (pricing.py; tests/firmware/test_pricing.py checks their contents)
     "tariff_change": ("sid", "energy_wh", "st", "tariff", "sched"),
     "price_schedule": ("id", "start", "step_s", "prices", "parts"),
@@ -98,7 +100,12 @@ def check(text):
     elif rtype == "meter":
         assert d["sid"] is None or _sid(d["sid"])
         assert _int(d["energy_wh"], 0) and _int(d["power_w"])
-        assert d["ctx"] == "Sample.Periodic"
+        assert d["ctx"] in ("Sample.Periodic", "Interruption.Begin", "Interruption.End")
+    elif rtype == "gap":
+        assert _int(d["first"], 1) and _int(d["last"], d["first"])
+        assert d["why"] in ("corrupt", "thinned")
+    elif rtype == "time_sync":
+        assert d["tq"] == "synced"
     else:
         assert _sid(d["sid"]) and _tag(d["id_tag"]) and _currency(d["currency"])
         assert _int(d["meter_start_wh"], 0) and _int(d["price_minor_per_kwh"], 0)

@@ -234,3 +234,22 @@ def test_one_replay_request_per_gap_after_the_grace(tmp_path):
     finally:
         a.close()
         b.close()
+
+
+def test_time_sync_places_unsynced_records_of_its_boot(tmp_path):
+    store = Store(tmp_path / "b.db")
+    early = rec(1, "boot", t=None, tq="unsynced", up=0, fw="0.1.0", board="x")
+    meter = rec(2, "meter", t=None, tq="unsynced", up=61_500, sid=None, energy_wh=5,
+                power_w=0, ctx="Sample.Periodic")
+    sync = rec(3, "time_sync", t=T0, up=90_000)
+    late = rec(4, "meter", t=None, tq="unsynced", up=30_000, boot=1, sid=None, energy_wh=5,
+               power_w=0, ctx="Sample.Periodic")  # queued before the sync, sent after it
+    other = rec(5, "meter", t=None, tq="unsynced", up=1000, boot=2, sid=None, energy_wh=5,
+                power_w=0, ctx="Sample.Periodic")
+    store.ingest_batch(batch(early, meter))
+    store.ingest_batch(batch(sync))
+    store.ingest_batch(batch(late, other))
+    got = {r["seq"]: r["t"] for r in store._query("SELECT seq, t FROM records")}
+    # Floor of (t*1000 + up - sync.up) / 1000, as the agent's own clock computes it.
+    assert got == {1: T0 - 90, 2: T0 - 29, 3: T0, 4: T0 - 60, 5: None}
+    assert store.records()[0]["t"] is None  # the body stays as the agent sent it

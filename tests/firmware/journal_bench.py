@@ -1,0 +1,204 @@
+# Journal figures for `make bench` (host_tools/bench_journal.py runs this under the
+# unix-port micropython and reads the JSON line it prints). Everything is counted on
+# the RAM block device littlefs runs on: bytes programmed, erases per block.
+import gc
+import json
+import os
+import sys
+import time
+import vfs
+
+from ramblock import RAMBlockDev
+from laddvakt import config, ident as identity
+from laddvakt.app import Agent
+from laddvakt.journal import Journal
+from laddvakt.sim.ev import SimStation
+
+MNT = "/jb"
+STEP_MS = 300_000
+
+
+class _Hal:
+    bench = False
+
+    def __init__(self, d):
+        self.data_dir = d
+
+    def urandom(self, n):
+        return os.urandom(n)
+
+
+class _Time:
+    def __init__(self, w):
+        self.w = w
+
+    def unix_s(self, up_ms):
+        return 1763700000 + self.w[0] // 1000
+
+
+class Site:
+    """One charger on a fresh littlefs of `blocks` 4096-byte blocks; visits is a list of
+    (arrive_s, leave_s); `online` delivers every record at once (a live uplink)."""
+
+    def __init__(self, blocks, cfg, visits, online, step_ms=STEP_MS):
+        self.step_ms = step_ms
+        self.bdev = RAMBlockDev(blocks)
+        vfs.VfsLfs2.mkfs(self.bdev)
+        vfs.mount(vfs.VfsLfs2(self.bdev), MNT)
+        os.mkdir(MNT + "/data")
+        self.now = [0]
+        vs = [{"arrive_s": a, "leave_s": b, "need_wh": 10**6, "max_w": 7400} for a, b in visits]
+        self.plant = SimStation({"visits": vs})
+        # One settled pilot sample is enough at these coarse steps (as the control tests' rig).
+        c = {"pilot_debounce": 1}
+        c.update(cfg)
+        self.cfg = config.merged(c)
+        self.online = online
+        self.visits = visits
+        self.agent = self._boot()
+
+    def _boot(self):
+        d = MNT + "/data"
+        ident = identity.load_and_count_boot(d + "/ident.json", os.urandom)
+        j = Journal(d + "/journal", self.cfg["journal_segment_bytes"], self.cfg["journal_max_bytes"]).open()
+        a = Agent(_Hal(d), self.cfg, {"name": "bench"}, ident, j, self.plant, self.plant,
+                  _Time(self.now), None)
+        a.start()
+        return a
+
+    def run_until(self, ms):
+        a = self.agent
+        j = a.journal
+        t = self.now[0]
+        while t < ms:
+            t += self.step_ms
+            self.now[0] = t
+            self.plant.step(t)
+            a.step(t)
+            if self.online and j.pending():
+                j.set_delivered(j.seq)  # a live uplink: acknowledged at once
+
+    def close(self):
+        self.agent.journal.close()
+        vfs.umount(MNT)
+
+
+def flash_per_session():
+    # A 2 h session with 15-minute meter values, online, on a journal with history.
+    cfg = {"meter_value_interval_s": 900}
+    visits = [(3600 + i * 10800, 3600 + i * 10800 + 7200) for i in range(6)]
+    s = Site(256, cfg, visits, True)
+    s.run_until(visits[2][0] * 1000 - STEP_MS)  # two sessions first: not a blank flash
+    b0 = s.bdev.prog_bytes
+    n = 3
+    s.run_until(visits[2 + n][0] * 1000 - STEP_MS)
+    per = (s.bdev.prog_bytes - b0) // n
+    s.close()
+    return per
+
+
+def recovery_ms(n):
+    # Boot recovery with n pending records: open the journal (checkpoint + tail).
+    blocks = 1024
+    bdev = RAMBlockDev(blocks)
+    vfs.VfsLfs2.mkfs(bdev)
+    vfs.mount(vfs.VfsLfs2(bdev), MNT)
+    j = Journal(MNT + "/j", 16384, 8 << 20).open()
+    p = b'{"type": "meter", "t": 1763700000, "tq": "synced", "boot": 1, "up": 900000, "sid": "5f0c2a9e81d3-00000001", "energy_wh": 123456, "power_w": 7400, "ctx": "Sample.Periodic"}'
+    for _ in range(n):
+        j.append(3, p)
+    j.close()
+    vfs.umount(MNT)
+    best = None
+    for _ in range(5):
+        vfs.mount(vfs.VfsLfs2(bdev), MNT)
+        gc.collect()
+        t0 = time.ticks_us()
+        j = Journal(MNT + "/j", 16384, 8 << 20).open()
+        dt = time.ticks_diff(time.ticks_us(), t0)
+        assert j.seq == n and j.pending() == n
+        j.close()
+        vfs.umount(MNT)
+        best = dt if best is None else min(best, dt)
+    return best / 1000
+
+
+def capacity_1mib():
+    # Pending (undelivered) sessions that fit a 1 MiB filesystem: the agent runs 2 h
+    # sessions with 15-minute values offline until the journal is full even after
+    # thinning; the limit leaves littlefs its working room.
+    cfg = {"meter_value_interval_s": 900, "journal_max_bytes": 900 * 1024}
+    visits = [(600 + i * 9000, 600 + i * 9000 + 7200) for i in range(100000)]
+    s = Site(256, cfg, visits, False, 900_000)
+    a = s.agent
+    t = 0
+    while not a.guard.full:
+        t += 9000 * 1000
+        s.run_until(t)
+    n = a.sessions
+    s.close()
+    return n
+
+
+def erases_per_year(days):
+    # 20 sessions a day (45 min each, 15-minute values), a live uplink, a 1 MiB vfs.
+    cfg = {"meter_value_interval_s": 900}
+    visits = []
+    for d in range(days):
+        for i in range(20):
+            a = d * 86400 + 1800 + i * 4200
+            visits.append((a, a + 2700))  # 45 min, then 25 min free
+    s = Site(256, cfg, visits, True, 900_000)
+    s.run_until(days * 86400 * 1000)
+    worst = max(s.bdev.erases)
+    total = sum(s.bdev.erases)
+    sessions = s.agent.sessions
+    s.close()
+    return worst, total, sessions
+
+
+def sweep():
+    # The power-cut sweep of test_powercut_agent.py, plain and torn: every cut point.
+    import agent_scenario as sc
+
+    points = failures = 0
+    for torn in (False, True):
+        total = sc.Run().play().bdev.writes
+        for k in range(total):
+            gc.collect()
+            r = sc.Run(cut=k, torn=torn).play()
+            points += 1
+            if r.cuts != 1 or sc.check(r):
+                failures += 1
+    return points, failures
+
+
+def main(what):
+    out = {}
+    if "sweep" in what:
+        out["powercut_points_tested"], out["powercut_failures"] = sweep()
+    if "flash" in what:
+        out["flash_bytes_per_session"] = flash_per_session()
+    if "recovery" in what:
+        a = recovery_ms(100)
+        b = recovery_ms(10000)
+        out["boot_recovery_ms_100"] = round(a, 2)
+        out["boot_recovery_ms_10k"] = round(b, 2)
+        out["boot_recovery_ratio_10k_vs_100"] = round(b / a, 2)
+    if "capacity" in what:
+        out["journal_sessions_capacity_1mib"] = capacity_1mib()
+    if "erases" in what:
+        days = int(what.get("days", 365))
+        worst, total, sessions = erases_per_year(days)
+        out["max_block_erases_per_year"] = worst * 365 // days
+        out["block_erases_simulated_days"] = days
+        out["sessions_simulated"] = sessions
+    print("journal-bench " + json.dumps(out))
+
+
+if __name__ == "__main__":
+    args = {}
+    for a in sys.argv[1:]:
+        k, _, v = a.partition("=")
+        args[k] = v or "1"
+    main(args)

@@ -1,0 +1,371 @@
+# Session continuity and the journal's capacity policy, with the real Agent on littlefs
+# in RAM: resume with an Interruption pair, end with PowerLoss, finish a start record a
+# cut interrupted, thin periodic values when full, journal_full, time_sync.
+import json
+import os
+
+from fwtest import raises, run
+from ramblock import mount_fresh, umount
+from laddvakt import config, ident as identity, journal_format as jf
+from laddvakt.app import Agent
+from laddvakt.journal import Journal
+from laddvakt.pilot import DUTY_OFF
+from laddvakt.session_store import SessionStore
+from laddvakt.tariff import Tariff
+from laddvakt.sim.ev import cp_high_mv
+
+MNT = "/ss"
+D = MNT + "/data"
+EPOCH = 1763700000
+
+
+class Box:
+    """Meter, control hardware (the pilot an EV shows) and time source, set by hand."""
+
+    def __init__(self):
+        self.energy = 1000
+        self.power = 7400
+        self.pilot = "A"
+        self.synced_after = 0
+        self.duty = DUTY_OFF
+        self.closed = False
+
+    def read(self):  # the meter
+        return self.energy, self.power
+
+    def unix_s(self, up_ms):
+        return EPOCH + up_ms // 1000 if up_ms >= self.synced_after else None
+
+    # the control hardware (sim/ev.py has the full model)
+    def cp_read(self):
+        high = cp_high_mv(self.pilot)
+        return (high, high) if self.duty == DUTY_OFF else (high, -12000)
+
+    def set_duty(self, duty):
+        self.duty = duty
+
+    def set_contactor(self, on):
+        self.closed = on
+
+    def contactor_feedback(self):
+        return self.closed
+
+    def rcd_tripped(self):
+        return False
+
+    def temp_c(self):
+        return None
+
+    def read_tag(self):
+        return None
+
+    def vehicle_id(self):
+        return None
+
+
+class _Hal:
+    bench = False
+    data_dir = D
+
+
+def boot(box, **cfg):
+    c = {"meter_value_interval_s": 900, "pilot_debounce": 1}
+    c.update(cfg)
+    ident = identity.load_and_count_boot(D + "/ident.json", os.urandom)
+    cfgm = config.merged(c)
+    j = Journal(D + "/journal", cfgm["journal_segment_bytes"], cfgm["journal_max_bytes"]).open()
+    a = Agent(_Hal(), cfgm, {"name": "t"}, ident, j, box, box, box, None)
+    a.start()
+    return a
+
+
+def recs(a):
+    out = []
+    a.journal.read_after(0, lambda s, t, p: out.append(json.loads(bytes(p))) or True)
+    return out
+
+
+def fs(fn):
+    def wrapped():
+        mount_fresh(64, MNT)
+        os.mkdir(D)
+        try:
+            fn()
+        finally:
+            umount(MNT)
+    return wrapped
+
+
+def charge(a, box, t0, t1, step=300_000):
+    t = t0
+    while t <= t1:
+        a.step(t)
+        box.energy += box.power * step // 3_600_000
+        t += step
+
+
+@fs
+def test_resume_after_reboot_with_interruption_pair():
+    box = Box()
+    a = boot(box)
+    box.pilot = "C"
+    charge(a, box, 0, 2_000_000)  # session open, two meter values persisted
+    sid = a.tracker.session.sid
+    m_persisted = SessionStore(D + "/journal/session", a.ident.install).load()["m"]
+    e_cut = box.energy
+    # Power lost: no close, nothing else written. The EV stays; the meter is continuous.
+    a = boot(box)
+    box.energy += 5  # a little counted while the agent was down
+    a.step(60_000)
+    s = a.tracker.session
+    assert s is not None and s.sid == sid and a.keeper.resumed == 1
+    r = recs(a)
+    ib, ie = r[-2], r[-1]
+    assert (ib["ctx"], ib["energy_wh"], ib["boot"], ib["sid"]) == ("Interruption.Begin", m_persisted, 1, sid)
+    assert (ie["ctx"], ie["energy_wh"], ie["boot"], ie["sid"]) == ("Interruption.End", e_cut + 5, 2, sid)
+    box.pilot = "A"
+    a.step(120_000)
+    end = recs(a)[-1]
+    assert end["type"] == "session_end" and end["sid"] == sid
+    assert end["meter_stop_wh"] == e_cut + 5 and end["energy_wh"] == e_cut + 5 - 1000
+    assert end["stop_reason"] == "EVDisconnected"
+    assert [x["sid"] for x in recs(a) if x["type"] == "session_start"] == [sid]
+    assert "session" not in os.listdir(D + "/journal")
+
+
+@fs
+def test_resume_when_its_tariff_is_gone_from_flash():
+    # tariff.json replaced behind the agent's back: the session still goes on and is billed
+    # from the last persisted value at the tariff in force, instead of failing every boot.
+    box = Box()
+    a = boot(box)
+    box.pilot = "C"
+    charge(a, box, 0, 2_000_000)
+    sid = a.tracker.session.sid
+    m = SessionStore(D + "/journal/session", a.ident.install).load()["m"]
+    with open(D + "/tariff.json", "w") as f:
+        f.write(Tariff.flat("SEK", 2, 100, "other", 1).to_json())
+    a = boot(box)
+    a.step(60_000)
+    assert a.tracker.session.sid == sid and a.keeper.resumed == 1
+    box.pilot = "A"
+    a.step(120_000)
+    end = recs(a)[-1]
+    assert end["type"] == "session_end" and end["sid"] == sid
+    assert end["cost_minor"] == (box.energy - m + 5) // 10, (end["cost_minor"], box.energy, m)
+
+
+@fs
+def test_powerloss_end_at_last_persisted_value():
+    box = Box()
+    box.synced_after = 10**9  # never synced: the end carries the old boot and uptime
+    a = boot(box)
+    box.pilot = "C"
+    charge(a, box, 0, 2_000_000)
+    sid = a.tracker.session.sid
+    st = SessionStore(D + "/journal/session", a.ident.install).load()
+    box.pilot = "A"  # the EV left during the outage
+    a = boot(box)
+    a.step(60_000)
+    assert a.tracker.session is None and a.keeper.powerloss == 1
+    end = [x for x in recs(a) if x["type"] == "session_end"]
+    assert len(end) == 1
+    end = end[0]
+    assert end["sid"] == sid and end["stop_reason"] == "PowerLoss"
+    assert end["meter_stop_wh"] == st["m"] and end["energy_wh"] == st["m"] - 1000
+    assert (end["boot"], end["up"], end["t"], end["tq"]) == (1, st["u"], None, "unsynced")
+    assert end["duration_s"] == st["d"] // 1000
+
+
+@fs
+def test_meter_stepped_back_ends_and_starts_anew():
+    box = Box()
+    a = boot(box)
+    box.pilot = "C"
+    charge(a, box, 0, 1_000_000)
+    sid = a.tracker.session.sid
+    box.energy = 10  # a replaced meter: not continuous
+    a = boot(box)
+    a.step(60_000)
+    ends = [x for x in recs(a) if x["type"] == "session_end"]
+    assert [(e["sid"], e["stop_reason"]) for e in ends] == [(sid, "PowerLoss")]
+    s = a.tracker.session
+    assert s is not None and s.sid != sid and s.meter_start_wh == 10
+
+
+@fs
+def test_start_record_finished_after_cut():
+    # The store was written, then power went before the start record was journaled.
+    box = Box()
+    a = boot(box)
+    box.pilot = "C"
+    from laddvakt import records
+    from laddvakt.tracker import Session
+
+    s = Session(a._new_sid(), 1000, None, "unsynced", 1000, None)
+    want = a.journal.seq + 1
+    rec = records.session_start(a.clock, a.ident, s, a.tariff, a.pricing.open(s, None, 1000, 1000, 1))
+    a.keeper.opened(s, rec)
+    a = boot(box)
+    starts = [x for x in recs(a) if x["type"] == "session_start"]
+    assert [x["sid"] for x in starts] == [s.sid]
+    assert int(s.sid[-8:], 16) == want
+    seen = []
+    a.journal.read_after(0, lambda q, t, p: seen.append((q, t)) or True)
+    assert (want, jf.TYPE_SESSION_START) in seen
+
+
+@fs
+def test_end_record_finished_after_cut():
+    box = Box()
+    a = boot(box)
+    box.pilot = "C"
+    charge(a, box, 0, 1_000_000)
+    # Power lost between the store's "ending" and the end record.
+    a.keeper.ending('{"type": "session_end", "sid": "x"}')
+    want = a.journal.seq + 1
+    a = boot(box)
+    seen = []
+    a.journal.read_after(0, lambda q, t, p: seen.append((q, t)) or True)
+    assert (want, jf.TYPE_SESSION_END) in seen
+    assert a.keeper.saved is None and "session" not in os.listdir(D + "/journal")
+
+
+@fs
+def test_thinning_then_full_then_suspend():
+    box = Box()
+    a = boot(box, journal_segment_bytes=8192, journal_max_bytes=40960,
+             meter_value_interval_s=60, on_journal_full="suspend")
+    box.pilot = "C"
+    t = 0
+    while not a.guard.full and t < 200 * 3_600_000:
+        a.step(t)
+        box.energy += 1
+        t += 60_000
+    assert a.guard.full and a.guard.suspend
+    r = recs(a)
+    gaps = [x for x in r if x["type"] == "gap" and x["why"] == "thinned"]
+    assert gaps and a.journal.thinned > 0
+    assert [x for x in r if x["type"] == "session_start"]  # never thinned
+    faults = [x for x in r if x["type"] == "fault"]
+    assert faults[-1]["code"] == "InternalError" and faults[-1]["active"]
+    assert faults[-1]["info"] == "journal_full"
+    # Every seq is present or inside a reported gap.
+    have = set()
+    a.journal.read_after(0, lambda q, t, p: have.add(q) or True)
+    covered = set()
+    for g in gaps:
+        covered.update(range(g["first"], g["last"] + 1))
+    first = min(have)
+    assert all(q in have or q in covered for q in range(first, a.journal.seq + 1))
+    n = a.guard.skipped_meter
+    a.step(t)
+    a.step(t + 60_000)
+    assert a.guard.skipped_meter > n  # periodic values wait while full
+    box.pilot = "A"
+    a.step(t + 120_000)
+    assert [x["type"] for x in recs(a)[-3:]], recs(a)[-3:]
+    assert "session_end" in [x["type"] for x in recs(a)[-3:]], recs(a)[-3:]  # never dropped
+    a.journal.set_delivered(a.journal.seq)
+    a.step(t + 180_000)
+    a.step(t + 240_000)
+    assert not a.guard.full and not a.guard.suspend
+    assert not a.faults.is_active("InternalError")
+
+
+@fs
+def test_store_line_is_small_and_round_trips():
+    st = SessionStore(D + "/session", "5f0c2a9e81d3")
+    # Wide values everywhere: the head line a session can need at most.
+    d = {"seq0": 99_999_999, "st": 1763700000, "stq": "unsynced", "m0": 9_123_456, "m": 9_130_000,
+         "d": 604_800_000, "b": 9999, "u": 604_800_000, "t": 1763700000,
+         "cs": 1, "ch": 1, "sr": 7_200_000, "cm": 604_800_000, "im": 3_600_000, "lw": 130_000,
+         "pr": -2_500_000, "un": 1763784000, "tag": "A TAG with spaces 20"}
+    bill = {"c": {"segs": [], "units": 12345}, "sg": [], "sp": 250}
+    st.save(d, bill)
+    # Short enough for littlefs to keep inline (128 bytes with the default mount).
+    assert os.stat(D + "/session")[6] <= 128, os.stat(D + "/session")[6]
+    got = st.load()
+    assert got.pop("sid") == "5f0c2a9e81d3-05f5e0ff"
+    assert got.pop("bill") == bill
+    assert got == d, got
+    # The rarely changing part is written only when it changes; the head names it.
+    writes = sorted(os.listdir(D))
+    d["m"] += 1
+    st.save(d, bill)
+    assert sorted(os.listdir(D)) == writes
+    bill["c"]["units"] += 1
+    st.save(d, bill)
+    got = st.load()
+    assert got["g"] == 2 and got.pop("bill") == bill
+    assert "session.1" not in os.listdir(D)
+    got.pop("sid")
+    d["tag"] = None
+    d["rec"] = '{"type": "session_start"}'
+    st.save(d, bill)
+    got = st.load()
+    got.pop("sid")
+    got.pop("bill")
+    assert got == d
+    st.save({"sid": "", "end": 99, "rec": "{}"})
+    assert st.load() == {"sid": "", "end": 99, "rec": "{}"}
+    with open(D + "/session", "w") as f:
+        f.write("garbage")
+    assert st.load() is None
+
+
+def test_ids_unique_across_reflash_and_format():
+    # Reflashing keeps the filesystem: same install, seq goes on. Formatting loses both
+    # ident.json and the journal: a new random install id, so (install, seq) and session
+    # ids never repeat even though seq starts again at 1.
+    bdev = mount_fresh(64, MNT)
+    try:
+        os.mkdir(D)
+        box = Box()
+        a = boot(box)
+        box.pilot = "C"
+        charge(a, box, 0, 1_000_000)
+        first = (a.ident.install, a.journal.seq, a.tracker.session.sid)
+        a = boot(box)  # a reboot, as after reflashing: same filesystem
+        assert a.ident.install == first[0] and a.journal.seq > first[1]
+        umount(MNT)
+        import vfs
+
+        vfs.VfsLfs2.mkfs(bdev)
+        vfs.mount(vfs.VfsLfs2(bdev), MNT)
+        os.mkdir(D)
+        a = boot(box)
+        charge(a, box, 0, 300_000)
+        assert a.ident.install != first[0] and a.journal.seq < first[1]
+        sid = a.tracker.session.sid
+        assert sid != first[2] and len(sid) <= 36
+    finally:
+        umount(MNT)
+
+
+@fs
+def test_keep_charging_is_default_and_bad_policy_refused():
+    box = Box()
+    a = boot(box)
+    assert a.guard.policy == "keep_charging" and not a.guard.suspend
+    raises(config.ConfigError, boot, box, on_journal_full="stop")
+
+
+@fs
+def test_time_sync_record_places_unsynced_records():
+    box = Box()
+    box.synced_after = 600_000
+    a = boot(box)
+    box.pilot = "C"
+    charge(a, box, 0, 1_200_000)
+    r = recs(a)
+    unsynced = [x for x in r if x["tq"] == "unsynced"]
+    assert unsynced and all(x["t"] is None and x["boot"] == 1 for x in unsynced)
+    ts = [x for x in r if x["type"] == "time_sync"]
+    assert len(ts) == 1 and ts[0]["tq"] == "synced" and ts[0]["boot"] == 1
+    # The rule a backend applies (docs/mqtt.md): t = (sync t * 1000 + up - sync up) div 1000.
+    for x in unsynced:
+        assert (ts[0]["t"] * 1000 + x["up"] - ts[0]["up"]) // 1000 == EPOCH + x["up"] // 1000
+
+
+run(globals())
