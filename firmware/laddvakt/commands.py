@@ -24,8 +24,7 @@ def _reply(cid, ok, body):
     return json.dumps(d)
 
 
-def parse(payload):
-    """(id, cmd, args dict) from a payload; CommandError with the reason otherwise."""
+def _object_with_id(payload):
     try:
         d = json.loads(payload)
     except (ValueError, UnicodeError):
@@ -35,6 +34,12 @@ def parse(payload):
     cid = d.get("id")
     if not isinstance(cid, str) or not 0 < len(cid) <= _MAX_ID:
         raise CommandError("'id' must be a string of 1..%d characters" % _MAX_ID)
+    return cid, d
+
+
+def parse(payload):
+    """(id, cmd, args dict) from a payload on .../cmd; CommandError with the reason otherwise."""
+    cid, d = _object_with_id(payload)
     cmd = d.get("cmd")
     if not isinstance(cmd, str):
         raise CommandError("'cmd' must be a string")
@@ -50,19 +55,6 @@ def _safe_id(payload):
     except Exception:
         pass
     return None
-
-
-def _parse_named(payload):
-    try:
-        d = json.loads(payload)
-    except (ValueError, UnicodeError):
-        raise CommandError("payload is not valid JSON")
-    if not isinstance(d, dict):
-        raise CommandError("command must be a JSON object")
-    cid = d.get("id")
-    if not isinstance(cid, str) or not 0 < len(cid) <= _MAX_ID:
-        raise CommandError("'id' must be a string of 1..%d characters" % _MAX_ID)
-    return cid, d
 
 
 class CommandHandler:
@@ -94,7 +86,8 @@ class CommandHandler:
                 args = dict(args)
                 del args["cmd"]
             else:
-                cid, args = _parse_named(payload)
+                # On .../cmd/<name> the topic names the command; the payload is its arguments.
+                cid, args = _object_with_id(payload)
                 cmd = name
             fn = self.handlers.get(cmd)
             if fn is None:

@@ -1,20 +1,14 @@
 """Property test: the firmware's composite schedule (run under micropython, fed JSON cases)
 equals a minute-by-minute reference built straight from the OCPP rules (composite_ref.py).
 Every time in a case is a whole minute, so minute sampling sees every change."""
-import json
-import os
-import subprocess
-import sys
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from host_tools.sim import micropython_env
+from tests.host.mp_driver import Driver
 from tests.host import composite_ref as ref
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MICROPYTHON = os.path.join(os.path.dirname(sys.executable), "micropython")
 T0 = 1795154400  # 2026-11-20 06:00 UTC
 VOLTS = 230
 
@@ -73,20 +67,9 @@ def case(draw):
 
 @pytest.fixture(scope="module")
 def firmware():
-    p = subprocess.Popen([MICROPYTHON, os.path.join(ROOT, "tests", "host", "mp_composite.py")],
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                         env=micropython_env(os.path.join(ROOT, "firmware")))
-
-    def ask(c):
-        p.stdin.write(json.dumps(c) + "\n")
-        p.stdin.flush()
-        line = p.stdout.readline()
-        assert line, "micropython died on %r" % (c,)
-        return json.loads(line)
-
-    yield ask
-    p.stdin.close()
-    p.wait(10)
+    d = Driver('mp_composite.py')
+    yield d.ask
+    d.close()
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -1,19 +1,13 @@
 """Property test of the fleet planner (firmware code, run under micropython): its windows lie
 within [now, deadline), deliver the need when it says feasible and run flat out when not, use
 no price period dearer than one it leaves out, and use no period it does not need."""
-import json
-import os
-import subprocess
-import sys
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from host_tools.sim import micropython_env
+from tests.host.mp_driver import Driver
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MICROPYTHON = os.path.join(os.path.dirname(sys.executable), "micropython")
 T0 = 1795190400
 UNPRICED = 10 ** 9
 
@@ -52,20 +46,9 @@ def slots(c):
 
 @pytest.fixture(scope="module")
 def firmware():
-    p = subprocess.Popen([MICROPYTHON, os.path.join(ROOT, "tests", "host", "mp_fleet.py")],
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                         env=micropython_env(os.path.join(ROOT, "firmware")))
-
-    def ask(c):
-        p.stdin.write(json.dumps(c) + "\n")
-        p.stdin.flush()
-        line = p.stdout.readline()
-        assert line, "micropython died on %r" % (c,)
-        return json.loads(line)
-
-    yield ask
-    p.stdin.close()
-    p.wait(10)
+    d = Driver('mp_fleet.py')
+    yield d.ask
+    d.close()
 
 
 def covered(windows, a, b):

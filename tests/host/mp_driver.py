@@ -1,0 +1,27 @@
+"""A long-lived micropython process that runs a firmware driver script (tests/host/mp_*.py):
+one JSON case per line in, one JSON answer per line out. Property tests feed it thousands of
+cases without paying a process start for each, and the firmware code under test runs on the
+unix-port micropython, never on CPython."""
+import json
+import os
+import subprocess
+
+from host_tools.sim import MICROPYTHON, ROOT, micropython_env
+
+
+class Driver:
+    def __init__(self, script):
+        self.p = subprocess.Popen([MICROPYTHON, os.path.join(ROOT, "tests", "host", script)],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                  env=micropython_env(os.path.join(ROOT, "firmware")))
+
+    def ask(self, case):
+        self.p.stdin.write(json.dumps(case) + "\n")
+        self.p.stdin.flush()
+        line = self.p.stdout.readline()
+        assert line, "micropython died on %r" % (case,)
+        return json.loads(line)
+
+    def close(self):
+        self.p.stdin.close()
+        self.p.wait(10)
