@@ -14,7 +14,7 @@ DRY_RUN   ?=
 BOARD     ?=
 CONFIG    ?= build/device/config.json
 
-.PHONY: setup sim test check bench clean help flash deploy test-board lint
+.PHONY: setup sim test check bench clean help flash deploy test-board lint debian-deps
 
 help:
 	@echo "make setup   create .venv/ and fetch umqtt.simple into build/lib (idempotent)"
@@ -45,8 +45,12 @@ check: setup
 	$(PY) -m host_tools.build_mpy
 	$(PY) -m host_tools.typecheck
 
+# The Debian packages the tests run against (mosquitto, socat, postgresql, chromium).
+debian-deps:
+	@bash host_tools/debian_deps.sh
+
 # pytest's exit code 5 means no test ran: that is a failure too, and says so.
-test: check
+test: debian-deps check
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: no tests ran" >&2; fi; exit $$rc
 
