@@ -68,7 +68,7 @@ class Rig:
         out = []
 
         def visit(seq, t, mv):
-            d = json.loads(bytes(mv))
+            d = self.agent.codec.decode(t, mv, seq)
             if rtype is None or d["type"] == rtype:
                 out.append(d)
             return True
