@@ -1,6 +1,5 @@
 # A whole agent (real journal, tracker, controller) on the simulated station, stepped in
 # virtual time: the rig the control tests drive. Runs on the unix port and on a board.
-import json
 import os
 
 from laddvakt import config

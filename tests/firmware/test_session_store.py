@@ -1,7 +1,6 @@
 # Session continuity and the journal's capacity policy, with the real Agent on littlefs
 # in RAM: resume with an Interruption pair, end with PowerLoss, finish a start record a
 # cut interrupted, thin periodic values when full, journal_full, time_sync.
-import json
 import os
 
 from fwtest import raises, run

@@ -15,14 +15,15 @@ while True:
         break
     c = json.loads(line)
     key = unhexlify(c["key"]) if c["key"] else None
-    codec = Codec(c["install"], key, c["dev"], "0.1.0", lambda: c["serial"])
+    serial = c["serial"]
+    codec = Codec(c["install"], key, c["dev"], "0.1.0", lambda s=serial: s)
     d = c["rec"]
     seq = c["seq"]
     try:
         if c["sign"]:
             d["ocmf"] = codec.ocmf(d, seq)
             d["sig"] = sign.sign(key, d["ocmf"]) if key else None
-    except Exception as e:  # a record too odd to sign: goes through as generated
+    except Exception:  # a record too odd to sign: goes through as generated
         pass
     p = codec.encode(c["rtype"], d, seq)
     out = {"rec": d, "payload": hexlify(p).decode(), "json": codec.render(c["rtype"], p, seq).decode()}
