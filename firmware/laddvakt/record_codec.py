@@ -11,6 +11,7 @@ import struct
 from micropython import const
 
 from . import sign
+from .tariff import PRICE_SCALE
 
 _LAYOUT = const(1)  # payload[0]: per-type field layout
 _TAGGED = const(2)  # payload[0]: the whole record as one tagged dict
@@ -382,7 +383,7 @@ class Codec:
             for i, s in enumerate(v):
                 if type(s) is not dict:
                     raise CodecError("not a segment")
-                self._fields(out, _SEG, s, seq, rec, None, {"i": i, "ref": rec["start_t"]})
+                self._fields(out, _SEG, s, seq, rec, None, self._segctx(i, rec))
         elif kind == "l":
             _uv(out, len(v))
             ref = d["from"]
@@ -396,7 +397,7 @@ class Codec:
                     ref = f
                 _uv(out, wh)
                 if p is not None:
-                    _zz(out, p)
+                    _zz(out, p - ctx["p"])
         elif kind == "O":
             # Stored: the signed readings when they are not the usual begin and end.
             if type(v) is not str:
@@ -418,6 +419,13 @@ class Codec:
                     out.extend(struct.pack("<I", t))
         else:
             raise CodecError("kind %s" % kind)
+
+    @staticmethod
+    def _segctx(i, rec):
+        # A segment's times count from the session's start; its line prices from the
+        # plug-in price (a flat tariff's one line then costs a byte).
+        p = rec.get("price_minor_per_kwh")
+        return {"i": i, "ref": rec["start_t"], "p": p * PRICE_SCALE if _int(p) else 0}
 
     @staticmethod
     def _dref(d):
@@ -550,7 +558,7 @@ class Codec:
             out = []
             for i in range(_rv(r)):
                 o = {}
-                self._read(r, _SEG, o, seq, rec, {"i": i, "ref": rec["start_t"]})
+                self._read(r, _SEG, o, seq, rec, self._segctx(i, rec))
                 out.append(o)
             return out
         if kind == "l":
@@ -563,7 +571,7 @@ class Codec:
                     f = _rz(r) + (ref or 0)
                     ref = f
                 wh = _rv(r)
-                out.append([f, wh, None if h & 2 else _rz(r)])
+                out.append([f, wh, None if h & 2 else _rz(r) + ctx["p"]])
             return out
         raise CodecError("kind %s" % kind)
 
