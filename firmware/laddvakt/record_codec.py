@@ -364,12 +364,10 @@ class Codec:
             if not _int(v):
                 raise CodecError("not an int")
             _zz(out, rec["t"] - v if rec["t"] is not None else v)
-        elif kind == "b":
-            _zz(out, seq - v)
-        elif kind == "d":
-            _zz(out, v - self._dref(d))
-        elif kind == "f":
-            _zz(out, v - ctx["ref"])
+        elif kind in "bdf":
+            if not _int(v):
+                raise CodecError("not an int")
+            _zz(out, seq - v if kind == "b" else v - (self._dref(d) if kind == "d" else ctx["ref"]))
         elif kind == "L":
             _uv(out, len(v))
             for x in v:
