@@ -245,7 +245,7 @@ class Continuity:
         j = a.journal
         if "end" in st:
             if j.seq < st["end"]:
-                j.append(jf.TYPE_SESSION_END, st["rec"])
+                self._finish(jf.TYPE_SESSION_END, st["rec"], st["end"])
             self.store.clear()
             self.saved = None
             return
@@ -255,12 +255,21 @@ class Continuity:
                 self.store.clear()
                 self.saved = None
                 return
-            j.append(jf.TYPE_SESSION_START, st["rec"])
+            self._finish(jf.TYPE_SESSION_START, st["rec"], st["seq0"])
         tc = st["bill"].get("tc")
         if tc is not None and j.seq < tc[0]:
             # The session's cost was split at a tariff change, but the cut came before the
             # tariff file or its record: put both in place, as they were announced.
             a.pricing.adopt(tc[1], 0, st["sid"], st["m"], st["cs"])
+
+    def _finish(self, rtype, payload, seq):
+        # The payload was encoded for the seq it was announced with (its session id and
+        # signed pagination count from it); should it land elsewhere, it is re-encoded so
+        # that it still renders to the very record that was announced.
+        a = self.a
+        if a.journal.seq + 1 != seq:
+            payload = a.encode(rtype, a.codec.decode(rtype, payload, seq))
+        a.journal.append(rtype, payload)
 
     def resume(self, up_ms, pilot, energy_wh):
         """At the first good sample after boot: continue the saved session or end it.
