@@ -15,6 +15,7 @@ from .tariff import PRICE_SCALE
 
 _LAYOUT = const(1)  # payload[0]: per-type field layout
 _TAGGED = const(2)  # payload[0]: the whole record as one tagged dict
+_LAYOUT0 = const(3)  # payload[0]: the layout, every field in its usual form (no code byte)
 
 # Field codes, two bits each in the layout's bitmap: 0 = the usual form (the typed value
 # follows, or the field is derived / null / zero, as its kind says), 1 = absent,
@@ -281,6 +282,9 @@ class Codec:
                 out = bytearray()
                 out.append(_LAYOUT)
                 self._fields(out, lay, d, seq, d, "type")
+                if out[1] == 0:
+                    out[1] = _LAYOUT0  # the most common case saves the byte of codes
+                    out = memoryview(out)[1:]
                 p = bytes(out)
                 # The record is billing data: keep the compact form only if it reads back.
                 if _same(self.decode(rtype, p, seq), d):
@@ -483,14 +487,15 @@ class Codec:
         r = _Reader(payload, 1)
         if payload[0] == _TAGGED:
             return _rany(r)
-        if payload[0] != _LAYOUT or rtype not in _LAYOUTS:
+        if payload[0] not in (_LAYOUT, _LAYOUT0) or rtype not in _LAYOUTS:
             raise CodecError("unknown payload form %d" % payload[0])
         d = {"type": _NAMES[rtype]}
-        self._read(r, _LAYOUTS[rtype], d, seq, d, None)
+        self._read(r, _LAYOUTS[rtype], d, seq, d, None, 0 if payload[0] == _LAYOUT0 else None)
         return d
 
-    def _read(self, r, lay, d, seq, rec, ctx):
-        codes = _rv(r)
+    def _read(self, r, lay, d, seq, rec, ctx, codes=None):
+        if codes is None:
+            codes = _rv(r)
         i = 0
         for k, kind in lay:
             c = (codes >> (2 * i)) & 3
