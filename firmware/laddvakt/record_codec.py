@@ -57,7 +57,10 @@ WORDS = (
     "tariff_change", "price_schedule", "meter_event", "plan", "corrupt", "thinned", "rejected",
     "resync", "replaced", "nan", "backwards", "jump", "InternalError", "PowerMeterFailure",
     "OtherError", "min", "max", "HS256", "discontinuity", "meter_replaced", "estimated",
-    "unverified_end", "journal_full",
+    "unverified_end", "journal_full", "ConnectorLockFailure", "EVCommunicationError",
+    "GroundFailure", "HighTemperature", "LocalListConflict", "OverCurrentFailure",
+    "PowerSwitchFailure", "ReaderFailure", "ResetFailure", "UnderVoltage", "OverVoltage",
+    "WeakSignal",
 )
 
 # Layouts: (key, kind) per field. Kinds: t u32 time; q quality of the field before (derived);
@@ -66,7 +69,7 @@ WORDS = (
 # i sid = <install>-<seq back by a varint>; b a seq, back from the record's own; r tariff ref
 # [id, version]; a seconds before t;
 # d duration_s, relative to t - start_t; m end_t == t; w meter_stop_wh = start + energy;
-# L tariffs list; R receipt; c cost_minor == receipt total; O ocmf; G sig.
+# L tariffs list; R receipt; c cost_minor == receipt total; O ocmf; G sig; y a boolean.
 _BASE = (("t", "t"), ("tq", "q"), ("boot", "u"), ("up", "u"))
 _METER = _BASE + (("sid", "i"), ("energy_wh", "u"), ("power_w", "z"), ("ctx", "e"), ("st", "e"),
                   ("cost_minor", "u"))
@@ -79,8 +82,9 @@ _END = _BASE + (("sid", "i"), ("start_t", "a"), ("start_tq", "q"), ("end_t", "m"
                 ("currency", "e"), ("minor_unit", "u"), ("price_minor_per_kwh", "u"),
                 ("energy_flags", "-"), ("tariffs", "L"), ("receipt", "R"), ("cost_minor", "c"),
                 ("ocmf", "O"), ("sig", "G"))
-_LAYOUTS = {2: _START, 3: _METER, 4: _END, 6: _METER}  # 6: periodic meter values (part A)
-_NAMES = {2: "session_start", 3: "meter", 4: "session_end", 6: "meter"}
+_FAULT = _BASE + (("code", "e"), ("active", "y"), ("info", "n"), ("sid", "i"))
+_LAYOUTS = {2: _START, 3: _METER, 4: _END, 5: _FAULT, 6: _METER}  # 6: periodic meter values
+_NAMES = {2: "session_start", 3: "meter", 4: "session_end", 5: "fault", 6: "meter"}
 
 _RECEIPT = (("segs", "S"), ("start_fee", "o"), ("vat_bp", "u"), ("min", "o"), ("max", "o"),
             ("net", "x"), ("vat", "x"), ("total", "x"), ("adj", "x"))
@@ -348,6 +352,10 @@ class Codec:
             out.extend(struct.pack("<I", v))
         elif kind == "u":
             _uv(out, v)
+        elif kind == "y":
+            if v is not True and v is not False:
+                raise CodecError("not a boolean")
+            out.append(v)
         elif kind == "z":
             _zz(out, v)
         elif kind == "e":
@@ -519,6 +527,9 @@ class Codec:
             return struct.unpack_from("<I", r.b, r.i - 4)[0]
         if kind == "u":
             return _rv(r)
+        if kind == "y":
+            r.i += 1
+            return r.b[r.i - 1] == 1
         if kind == "z":
             return _rz(r)
         if kind == "e":

@@ -10,7 +10,7 @@ from laddvakt.app import Agent
 from laddvakt.record_codec import Codec
 
 INSTALL = "5f0c2a9e81d3"
-COMPACT = (jf.TYPE_SESSION_START, jf.TYPE_METER, jf.TYPE_SESSION_END, jf.TYPE_METER_PERIODIC)
+COMPACT = (jf.TYPE_SESSION_START, jf.TYPE_METER, jf.TYPE_SESSION_END, jf.TYPE_FAULT, jf.TYPE_METER_PERIODIC)
 
 
 def _norm(d):
