@@ -36,6 +36,8 @@ _T_LIST = const(6)
 _T_DICT = const(7)
 _T_WORD = const(8)  # a string of WORDS
 
+# KEYS and WORDS are part of the format on flash: their indexes are stored, so entries are
+# only ever appended, never reordered or removed (a journal outlives a firmware upgrade).
 # Field names of the records (keys of a tagged dict are an index here, or a string).
 KEYS = (
     "type", "t", "tq", "boot", "up", "sid", "energy_wh", "power_w", "ctx", "st", "cost_minor",
@@ -63,13 +65,17 @@ WORDS = (
     "WeakSignal",
 )
 
-# Layouts: (key, kind) per field. Kinds: t u32 time; q quality of the field before (derived);
-# u unsigned varint; z signed varint; e a WORDS value; n usually null; o usually 0; - usually
-# absent (code 0 is absence, code 1 unused);
-# i sid = <install>-<seq back by a varint>; b a seq, back from the record's own; r tariff ref
-# [id, version]; a seconds before t;
-# d duration_s, relative to t - start_t; m end_t == t; w meter_stop_wh = start + energy;
-# L tariffs list; R receipt; c cost_minor == receipt total; O ocmf; G sig; y a boolean.
+# Layouts: (key, kind) per field, in stored order; like the tables, a layout only grows at
+# its end. Kinds:
+#   t u32 time; u unsigned varint; z signed varint; y a boolean; e a WORDS value;
+#   n usually null; o usually 0; - usually absent (code 0 is absence, code 1 unused);
+#   i sid = <install>-<seq back by a varint>; b a seq, back from the record's own;
+#   r tariff ref [id, version]; a seconds before t; d duration_s, relative to t - start_t;
+#   derived (nothing stored): q quality of the time before it; m end_t == t;
+#   w meter_stop_wh = start + energy; c cost_minor == receipt total; G sig over ocmf;
+#   x receipt totals; k segment tariff from `tariffs`;
+#   L tariffs list; R receipt; S segments; f seconds after start_t; l receipt lines;
+#   O ocmf (re-made; the readings stored when not the usual begin and end).
 _BASE = (("t", "t"), ("tq", "q"), ("boot", "u"), ("up", "u"))
 _METER = _BASE + (("sid", "i"), ("energy_wh", "u"), ("power_w", "z"), ("ctx", "e"), ("st", "e"),
                   ("cost_minor", "u"))
