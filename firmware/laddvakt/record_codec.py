@@ -65,8 +65,8 @@ WORDS = (
     "WeakSignal",
 )
 
-# Layouts: (key, kind) per field, in stored order; like the tables, a layout only grows at
-# its end. Kinds:
+# Layouts: (key, kind) per field, in stored order. They are format too: a changed layout
+# needs a new form byte (payload[0]), the old one still read. Kinds:
 #   t u32 time; u unsigned varint; z signed varint; y a boolean; e a WORDS value;
 #   n usually null; o usually 0; - usually absent (code 0 is absence, code 1 unused);
 #   i sid = <install>-<seq back by a varint>; b a seq, back from the record's own;
