@@ -75,6 +75,7 @@ WORDS = (
 #   w meter_stop_wh = start + energy; c cost_minor == receipt total; G sig over ocmf;
 #   x receipt totals; k segment tariff from `tariffs`;
 #   L tariffs list; R receipt; S segments; f seconds after start_t; l receipt lines;
+#   g charging ms, relative to duration_s;
 #   O ocmf (re-made; the readings stored when not the usual begin and end).
 _BASE = (("t", "t"), ("tq", "q"), ("boot", "u"), ("up", "u"))
 _METER = _BASE + (("sid", "i"), ("energy_wh", "u"), ("power_w", "z"), ("ctx", "e"), ("st", "e"),
@@ -95,7 +96,7 @@ _NAMES = {2: "session_start", 3: "meter", 4: "session_end", 5: "fault", 6: "mete
 _RECEIPT = (("segs", "S"), ("start_fee", "o"), ("vat_bp", "u"), ("min", "o"), ("max", "o"),
             ("net", "x"), ("vat", "x"), ("total", "x"), ("adj", "x"))
 _SEG = (("tariff", "k"), ("ver", "k"), ("sched", "n"), ("from", "f"), ("lines", "l"),
-        ("chg_ms", "u"), ("time_fee", "o"), ("idle_ms", "o"), ("idle_fee", "o"))
+        ("chg_ms", "g"), ("time_fee", "o"), ("idle_ms", "o"), ("idle_fee", "o"))
 
 _DERIVED = "qmwcGxk"  # kinds whose usual form stores nothing
 
@@ -396,14 +397,16 @@ class Codec:
             self._fields(out, _RECEIPT, v, seq, rec, None, {})
         elif kind == "S":
             _uv(out, len(v))
+            rem = self._rem(rec)
             for i, s in enumerate(v):
                 if type(s) is not dict:
                     raise CodecError("not a segment")
-                self._fields(out, _SEG, s, seq, rec, None, self._segctx(i, rec))
+                self._fields(out, _SEG, s, seq, rec, None, self._segctx(i, rec, rem, i == len(v) - 1))
         elif kind == "l":
             _uv(out, len(v))
             ref = d["from"]
-            for x in v:
+            rem = ctx["rem"][0]
+            for j, x in enumerate(v):
                 if type(x) is not list or len(x) != 3:
                     raise CodecError("not a line")
                 f, wh, p = x
@@ -411,9 +414,18 @@ class Codec:
                 if f is not None:
                     _zz(out, f - (ref or 0))
                     ref = f
-                _uv(out, wh)
+                if ctx["last"] and j == len(v) - 1:
+                    _zz(out, wh - rem)
+                else:
+                    _uv(out, wh)
+                rem -= wh
                 if p is not None:
                     _zz(out, p - ctx["p"])
+            ctx["rem"][0] = rem  # only once the whole list is stored, as the reader counts
+        elif kind == "g":
+            if not _int(v):
+                raise CodecError("not an int")
+            _zz(out, v - self._gref(rec))
         elif kind == "O":
             # Stored: the signed readings when they are not the usual begin and end.
             if type(v) is not str:
@@ -437,11 +449,23 @@ class Codec:
             raise CodecError("kind %s" % kind)
 
     @staticmethod
-    def _segctx(i, rec):
+    def _segctx(i, rec, rem, last):
         # A segment's times count from the session's start; its line prices from the
-        # plug-in price (a flat tariff's one line then costs a byte).
+        # plug-in price; the session's last line's Wh from the energy no line before holds
+        # (a flat tariff's one line then costs a few bytes).
         p = rec.get("price_minor_per_kwh")
-        return {"i": i, "ref": rec["start_t"], "p": p * PRICE_SCALE if _int(p) else 0}
+        return {"i": i, "ref": rec["start_t"], "p": p * PRICE_SCALE if _int(p) else 0, "rem": rem,
+                "last": last}
+
+    @staticmethod
+    def _rem(rec):
+        e = rec.get("energy_wh")
+        return [e if _int(e) else 0]
+
+    @staticmethod
+    def _gref(rec):
+        d = rec.get("duration_s")
+        return d * 1000 if _int(d) else 0
 
     @staticmethod
     def _dref(d):
@@ -576,23 +600,29 @@ class Codec:
             return o
         if kind == "S":
             out = []
-            for i in range(_rv(r)):
+            rem = self._rem(rec)
+            n = _rv(r)
+            for i in range(n):
                 o = {}
-                self._read(r, _SEG, o, seq, rec, self._segctx(i, rec))
+                self._read(r, _SEG, o, seq, rec, self._segctx(i, rec, rem, i == n - 1))
                 out.append(o)
             return out
         if kind == "l":
             out = []
             ref = d["from"]
-            for _ in range(_rv(r)):
+            n = _rv(r)
+            for j in range(n):
                 h = _rv(r)
                 f = None
                 if not h & 1:
                     f = _rz(r) + (ref or 0)
                     ref = f
-                wh = _rv(r)
+                wh = _rz(r) + ctx["rem"][0] if ctx["last"] and j == n - 1 else _rv(r)
+                ctx["rem"][0] -= wh
                 out.append([f, wh, None if h & 2 else _rz(r) + ctx["p"]])
             return out
+        if kind == "g":
+            return _rz(r) + self._gref(rec)
         raise CodecError("kind %s" % kind)
 
 
