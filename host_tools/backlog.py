@@ -17,13 +17,16 @@ from laddvakt import ident as identity, records
 from laddvakt import journal_format as jf
 from laddvakt.clock import Clock
 from laddvakt.journal import Journal
+from laddvakt.record_codec import Codec
 d = %(data)r
 idn = identity.load_and_count_boot(d + "/ident.json", os.urandom)
 j = Journal(d + "/journal", %(seg)d, %(max)d).open()
 clock = Clock()
 clock.sync(0, 1795154400)
+codec = Codec(idn.install)
 for i in range(%(n)d):
-    j.append(jf.TYPE_METER, records.meter(clock, i * 10000, idn, None, 1254300 + i, 7360).encode())
+    rec = records.meter(clock, i * 10000, idn, None, 1254300 + i, 7360)
+    j.append(jf.TYPE_METER, codec.encode(jf.TYPE_METER, rec, j.seq + 1))
 j.close()
 print(j.seq)
 """

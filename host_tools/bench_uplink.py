@@ -17,17 +17,40 @@ _HDR = struct.Struct("<BBHI")
 
 
 def journal_records(data_dir):
-    """(seq, payload bytes) of every frame in the device's journal, in order."""
+    """(seq, JSON payload bytes) of every frame in the device's journal, in order: the
+    frames' payloads rendered by the firmware's own codec (record_codec.py), as the
+    uplink sends them."""
     out = []
     for path in sorted(glob.glob(os.path.join(data_dir, "journal", "*.jl"))):
         with open(path, "rb") as f:
             data = f.read()
         off = 0
         while off + _HDR.size <= len(data):
-            _, _, n, seq = _HDR.unpack_from(data, off)
-            out.append((seq, data[off + _HDR.size:off + _HDR.size + n]))
+            _, rtype, n, seq = _HDR.unpack_from(data, off)
+            out.append((seq, rtype, data[off + _HDR.size:off + _HDR.size + n]))
             off += _HDR.size + n + 4
-    return out
+    return _render(backlog.install_id(data_dir), out)
+
+
+_RENDER = """
+import sys
+from binascii import unhexlify
+from laddvakt.record_codec import Codec
+c = Codec(sys.argv[1])
+for line in sys.stdin:
+    seq, rtype, p = line.split()
+    sys.stdout.write(c.render(int(rtype), unhexlify(p), int(seq)).decode() + "\\n")
+"""
+
+
+def _render(install, frames):
+    import subprocess
+
+    cmd, env = sim.MICROPYTHON, sim.micropython_env(os.path.join(sim.ROOT, "firmware"))
+    inp = "".join("%d %d %s\n" % (seq, t, p.hex()) for seq, t, p in frames)
+    r = subprocess.run([cmd, "-c", _RENDER, install], input=inp, capture_output=True, text=True,
+                       env=env, timeout=300, check=True)
+    return [(f[0], line.encode()) for f, line in zip(frames, r.stdout.splitlines())]
 
 
 def _drain(data_dir, port, work, **cfg):

@@ -17,6 +17,7 @@ from .journal_records import time_sync
 from .memstat import MemStat
 from .meters.service import MeterService
 from .pricing import Pricing, charge_state
+from .record_codec import Codec
 from .session_store import Continuity, SessionStore
 from .tracker import SessionTracker
 from .watchdog import Watchdog
@@ -61,14 +62,29 @@ class Agent:
         self.guard = JournalGuard(self)
         self.control.suspend_check = self.guard.suspended
         self.pricing.on_change = self._cost_split
+        # Records are journaled compact and rendered to JSON when read (docs/journal.md, Record
+        # encoding); the signed OCMF text names this device, firmware and meter serial.
+        self.codec = Codec(ident.install, self.pricing._key, cfg["device_id"], VERSION, self._meter_serial)
 
     def _new_sid(self):
         # The install id plus the seq of the session's start record: unique for
         # the install's lifetime, and 21 characters (OCPP 2.0.1 allows 36).
         return "%s-%08x" % (self.ident.install, self.journal.seq + 1)
 
-    def _log(self, rtype, payload):
-        return self.journal.append(rtype, payload.encode())
+    def _log(self, rtype, rec):
+        """Journal a record (a dict, or a payload already encoded for it); returns its seq."""
+        if type(rec) is dict:
+            rec = self.encode(rtype, rec)
+        return self.journal.append(rtype, rec)
+
+    def encode(self, rtype, d):
+        # The seq is the one the journal gives next: session ids and the signed pagination
+        # name it, so the compact form leaves it out.
+        return self.codec.encode(rtype, d, self.journal.seq + 1)
+
+    def _meter_serial(self):
+        serial = self.metering.serial
+        return self.cfg["meter_serial"] if serial is None else "%x" % serial
 
     def set_fault(self, code, on, info=None, src=None):
         """Detectors call this every tick; an edge (raised or cleared) is journaled, and so
@@ -155,7 +171,7 @@ class Agent:
             if fresh:
                 self.keeper.progress(s, energy, up_ms)
                 if self.guard.keep_periodic():
-                    self._log(jf.TYPE_METER, records.meter(clock, up_ms, self.ident, s.sid, energy, power,
+                    self._log(jf.TYPE_METER_PERIODIC, records.meter(clock, up_ms, self.ident, s.sid, energy, power,
                                                            extra=pr.reading_fields()))
                 reading = None
         if reading is not None and s is not None:
@@ -202,8 +218,8 @@ class Agent:
             s.vehicle_id = self.control.auth.vehicle or self.pilot.vehicle_id()
             self.control.session_started(s, clock.wall_s(up_ms))
             pr = self.pricing
-            rec = records.session_start(clock, self.ident, s, pr.tariff,
-                                        pr.open(s, s.start_t, up_ms, s.meter_start_wh, st))
+            rec = self.encode(jf.TYPE_SESSION_START, records.session_start(
+                clock, self.ident, s, pr.tariff, pr.open(s, s.start_t, up_ms, s.meter_start_wh, st)))
             self.keeper.opened(s, rec)  # on flash before the record: docs/journal.md
             self._log(jf.TYPE_SESSION_START, rec)
             self._next_mv_ms = up_ms + self.cfg["meter_value_interval_s"] * 1000
@@ -225,19 +241,17 @@ class Agent:
 
     def end_session(self, s):
         """Journal the end of session s (already closed by the tracker): priced, signed."""
-        text = self.session_end_text(s)
-        self.keeper.ending(text)  # on flash with its seq before the record: docs/journal.md
-        self._log(jf.TYPE_SESSION_END, text)
+        rec = self.encode(jf.TYPE_SESSION_END, self.session_end_record(s))
+        self.keeper.ending(rec)  # on flash with its seq before the record: docs/journal.md
+        self._log(jf.TYPE_SESSION_END, rec)
         self.keeper.ended()
         self.sessions += 1
 
-    def session_end_text(self, s):
+    def session_end_record(self, s):
         pr = self.pricing
         up = s.end_up
-        serial = self.metering.serial
-        meter_serial = self.cfg["meter_serial"] if serial is None else "%x" % serial
         bill = pr.close(s, s.end_t, up, s.meter_stop_wh, self.cfg["device_id"], VERSION,
-                        meter_serial, "T%d" % (self.journal.seq + 1))
+                        self._meter_serial(), "T%d" % (self.journal.seq + 1))
         flags = self.metering.session_flags()
         return pr.fit(lambda b: records.session_end(self.clock, self.ident, s, pr.tariff, b["cost_minor"],
                                                     flags, b), bill, jf.MAX_PAYLOAD)
@@ -356,7 +370,7 @@ def make_uplink(agent):
         from .ha import Discovery
 
         extra = Discovery(agent, cfg)
-    up = Uplink(link, agent.journal, cfg, agent.ident, VERSION, cmds, rand, extra)
+    up = Uplink(link, agent.journal, cfg, agent.ident, VERSION, cmds, rand, extra, agent.codec)
     up.retained.append(("connector", agent.control.status_json))
     return up
 

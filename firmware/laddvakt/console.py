@@ -211,7 +211,7 @@ class Console:
         def want(seq, rtype, payload):
             if rtype == jf.TYPE_SESSION_END:
                 # Keep the formatted row, not the parsed record: 20 rows fit in 2 KB.
-                d = json.loads(bytes(payload))
+                d = self.agent.codec.decode(rtype, payload, seq)
                 last.append("%-21s  %-20s  %9s  %10s  %s\n" % (
                     d["sid"], iso(d.get("start_t")), money(d["energy_wh"], 3),
                     "%s %s" % (money(d["cost_minor"], d["minor_unit"]), d["currency"]), d["stop_reason"]))
@@ -241,11 +241,11 @@ class Console:
         meters = [0]
 
         def want(rseq, rtype, payload):
-            if rtype in (jf.TYPE_SESSION_START, jf.TYPE_SESSION_END, jf.TYPE_METER):
-                d = json.loads(bytes(payload))
+            if rtype in (jf.TYPE_SESSION_START, jf.TYPE_SESSION_END, jf.TYPE_METER, jf.TYPE_METER_PERIODIC):
+                d = self.agent.codec.decode(rtype, payload, rseq)
                 if d.get("sid") != sid:
                     return
-                if rtype == jf.TYPE_METER:
+                if rtype != jf.TYPE_SESSION_START and rtype != jf.TYPE_SESSION_END:
                     meters[0] += 1
                 else:
                     found[d["type"]] = d

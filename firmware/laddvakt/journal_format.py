@@ -4,7 +4,8 @@
 #   1  u8   type              record type code (TYPE_*), readable without parsing JSON
 #   2  u16  length            payload length in bytes
 #   4  u32  seq               device-wide sequence number, strictly increasing
-#   8  ...  payload           UTF-8 JSON object without "seq" (the header has it)
+#   8  ...  payload           the record without "seq" (the header has it): compact binary
+#                             (record_codec.py), or a UTF-8 JSON object if it starts with "{"
 #   8+n u32 crc32             over bytes 0 .. 8+n-1
 #
 # A torn write leaves a frame whose length runs past the end or whose CRC fails;
@@ -21,6 +22,9 @@ MAX_PAYLOAD = const(2048)
 TYPE_BOOT = const(1)
 TYPE_SESSION_START = const(2)
 TYPE_METER = const(3)
+# Periodic meter values (Sample.Periodic): the same record as TYPE_METER, rendered "meter";
+# a code of their own so thinning finds them by the header (journal-store branch).
+TYPE_METER_PERIODIC = const(6)
 TYPE_SESSION_END = const(4)
 TYPE_FAULT = const(5)
 TYPE_METER_EVENT = const(10)  # meters: 10-19

@@ -1,8 +1,6 @@
 # Builders for the journal area's own records (types 20-29): gap report and time sync
 # (a tariff change is billing's tariff_change record, pricing.py).
 # Fields: docs/records.md and docs/schemas/record.json.
-import json
-
 from .records import _base
 
 
@@ -13,10 +11,10 @@ def gap(clock, up_ms, ident, first, last, why):
     d["first"] = first
     d["last"] = last
     d["why"] = why
-    return json.dumps(d)
+    return d
 
 
 def time_sync(clock, up_ms, ident):
     # The clock synced at uptime `up` of boot `boot`, to wall time `t`: a backend gives
     # every unsynced record of this boot t + (its up - up) / 1000.
-    return json.dumps(_base("time_sync", clock, up_ms, ident.boot))
+    return _base("time_sync", clock, up_ms, ident.boot)

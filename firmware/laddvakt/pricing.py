@@ -50,7 +50,7 @@ def _read_json(path):
 class Pricing:
     def __init__(self, cfg, data_dir, log, clock, ident):
         self.cfg = cfg
-        self._log = log  # (rtype, payload str) -> seq
+        self._log = log  # (rtype, record dict) -> seq
         self.clock = clock
         self.ident = ident
         self._tpath = data_dir + "/tariff.json"
@@ -122,14 +122,14 @@ class Pricing:
                 d["step_s"] = s.step_s
                 d["prices"] = prices
                 d["parts"] = parts
-                self._log(TYPE_PRICE_SCHEDULE, json.dumps(d))
+                self._log(TYPE_PRICE_SCHEDULE, d)
         d = _base("tariff_change", self.clock, up, self.ident.boot)
         d["sid"] = sid
         d["energy_wh"] = energy_wh
         d["st"] = STATES[st] if st is not None else None
         d["tariff"] = self.tariff.to_dict()
         d["sched"] = {"id": s.id, "parts": parts} if s else None
-        self.tc_seq = self._log(TYPE_TARIFF_CHANGE, json.dumps(d))
+        self.tc_seq = self._log(TYPE_TARIFF_CHANGE, d)
 
     def start(self, up):
         """At boot: the backend learns the tariff in force."""
@@ -205,18 +205,19 @@ class Pricing:
 
     @staticmethod
     def fit(build, bill, limit):
-        """build(bill) -> the session_end payload; shrink the receipt until it fits limit bytes:
+        """build(bill) -> the session_end record; shrink the receipt until its JSON (what the
+        uplink sends) fits limit bytes:
         first without energy lines, then without segments (totals only). The backend
         recomputes from the readings either way, and the signature covers neither."""
-        text = build(bill)
-        if len(text) > limit:
+        d = build(bill)
+        if len(json.dumps(d)) > limit:
             for seg in bill["receipt"]["segs"]:
                 seg["lines"] = None
-            text = build(bill)
-        if len(text) > limit:
+            d = build(bill)
+        if len(json.dumps(d)) > limit:
             bill["receipt"]["segs"] = None
-            text = build(bill)
-        return text
+            d = build(bill)
+        return d
 
     # ---- a seam for session continuity (journal): the open session's pricing state ----------
     def session_state(self):

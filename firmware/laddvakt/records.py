@@ -1,6 +1,6 @@
-# Builders for journal record payloads (the JSON after the frame header).
-# The field names are the MQTT contract: docs/mqtt.md and docs/schemas/record.json.
-import json
+# Builders for journal records, as dicts: Agent._log encodes them (record_codec.py), a
+# reader renders them back to JSON. The field names are the MQTT contract: docs/mqtt.md
+# and docs/schemas/record.json.
 
 
 def _base(rtype, clock, up_ms, boot):
@@ -11,7 +11,7 @@ def boot(clock, up_ms, ident, fw, board):
     d = _base("boot", clock, up_ms, ident.boot)
     d["fw"] = fw
     d["board"] = board
-    return json.dumps(d)
+    return d
 
 
 def session_start(clock, ident, s, tariff, extra=None):
@@ -24,7 +24,7 @@ def session_start(clock, ident, s, tariff, extra=None):
     d["price_minor_per_kwh"] = tariff.price_minor_per_kwh
     if extra:
         d.update(extra)  # billing fields (pricing.py)
-    return json.dumps(d)
+    return d
 
 
 def meter(clock, up_ms, ident, sid, energy_wh, power_w, ctx="Sample.Periodic", extra=None):
@@ -35,7 +35,7 @@ def meter(clock, up_ms, ident, sid, energy_wh, power_w, ctx="Sample.Periodic", e
     d["ctx"] = ctx
     if extra:
         d.update(extra)  # billing fields: charge state, running cost (pricing.py)
-    return json.dumps(d)
+    return d
 
 
 def session_end(clock, ident, s, tariff, cost_minor, energy_flags=None, extra=None):
@@ -67,7 +67,7 @@ def session_end(clock, ident, s, tariff, cost_minor, energy_flags=None, extra=No
         d["energy_flags"] = energy_flags
     if extra:
         d.update(extra)  # receipt, tariffs used, signature (pricing.py)
-    return json.dumps(d)
+    return d
 
 
 def fault(clock, up_ms, ident, code, active, info, sid):
@@ -77,7 +77,7 @@ def fault(clock, up_ms, ident, code, active, info, sid):
     d["active"] = active
     d["info"] = info
     d["sid"] = sid
-    return json.dumps(d)
+    return d
 
 
 def meter_event(clock, up_ms, ident, event, reason, value_dwh, sid):
@@ -87,7 +87,7 @@ def meter_event(clock, up_ms, ident, event, reason, value_dwh, sid):
     d["reason"] = reason
     d["value_dwh"] = value_dwh
     d["sid"] = sid
-    return json.dumps(d)
+    return d
 
 
 def plan(clock, up_ms, ident, sid, vehicle, need_wh, by_t, p):
@@ -102,4 +102,4 @@ def plan(clock, up_ms, ident, sid, vehicle, need_wh, by_t, p):
     d["shortfall_wh"] = p.shortfall_wh
     d["cost_minor"] = p.cost_minor
     d["windows"] = [[a, b] for a, b in p.windows[:16]]  # bounded: a frame holds 2 KB
-    return json.dumps(d)
+    return d

@@ -9,6 +9,7 @@
 import hashlib
 import json
 import os
+from binascii import hexlify, unhexlify
 
 from . import journal_format as jf, records
 from .billing import IDLE
@@ -59,7 +60,7 @@ def _dec(k, v):
 class SessionStore:
     """One small file: a line of space-separated fields (short enough for littlefs to keep
     inline in its metadata, so a save programs about 100 bytes, not a block), then, at a
-    session's start or end, the text of the record announced. Beside it `<path>.<g>`: the
+    session's start or end, the journal payload of the record announced (in hex). Beside it `<path>.<g>`: the
     billing state that changes rarely (JSON), written before the head that names it, so a
     cut leaves the head naming a complete one."""
 
@@ -90,7 +91,8 @@ class SessionStore:
             else:
                 return None
             if rec:
-                d["rec"] = rec
+                # Hex of the compact payload; JSON text from firmware before the codec.
+                d["rec"] = rec.encode() if rec[0] == "{" else unhexlify(rec)
             return d
         except (OSError, ValueError, IndexError, KeyError):
             return None
@@ -116,13 +118,13 @@ class SessionStore:
                                 "-" if tag is None else "=" + tag)
         # Written in place: littlefs commits a file's new content at close, in one atomic
         # metadata commit (the old content stays until then), which costs under half of
-        # a temporary file and a rename. The power-cut sweep checks it. The record's text
-        # is written as is, not joined to the head: it can be a kilobyte or two.
+        # a temporary file and a rename. The power-cut sweep checks it. The record is its
+        # journal payload (compact, record_codec.py) in hex, so the file stays text.
         with open(self.path, "w") as f:
             f.write(text)
             if "rec" in d:
                 f.write("\n")
-                f.write(d["rec"])
+                f.write(hexlify(d["rec"]).decode())
         self.writes += 1
         if "end" not in d:
             self._drop(self._g - 1)  # the head names g now
@@ -170,14 +172,13 @@ def join_bill(st, up_ms):
     return {"cost": cost, "signed": rare["sg"], "start_price": rare["sp"]}
 
 
-def _at(payload, st):
+def _at(d, st):
     # A record about a moment of an earlier boot: stamp it with that boot's time.
-    d = json.loads(payload)
     d["t"] = st["t"]
     d["tq"] = "synced" if st["t"] is not None else "unsynced"
     d["boot"] = st["b"]
     d["up"] = st["u"]
-    return json.dumps(d)
+    return d
 
 
 class Continuity:
@@ -194,7 +195,7 @@ class Continuity:
 
     # ---- the tracker's events ---------------------------------------------------
     def opened(self, s, payload):
-        """After Pricing.open, before the start record: on flash with the record's text."""
+        """After Pricing.open, before the start record: on flash with the record's payload."""
         st = {"sid": s.sid, "seq0": self.a.journal.seq + 1, "st": s.start_t, "stq": s.start_tq,
               "m0": s.meter_start_wh, "tag": s.id_tag}
         self._st = st
@@ -244,7 +245,7 @@ class Continuity:
         j = a.journal
         if "end" in st:
             if j.seq < st["end"]:
-                j.append(jf.TYPE_SESSION_END, st["rec"].encode())
+                self._finish(jf.TYPE_SESSION_END, st["rec"], st["end"])
             self.store.clear()
             self.saved = None
             return
@@ -254,12 +255,21 @@ class Continuity:
                 self.store.clear()
                 self.saved = None
                 return
-            j.append(jf.TYPE_SESSION_START, st["rec"].encode())
+            self._finish(jf.TYPE_SESSION_START, st["rec"], st["seq0"])
         tc = st["bill"].get("tc")
         if tc is not None and j.seq < tc[0]:
             # The session's cost was split at a tariff change, but the cut came before the
             # tariff file or its record: put both in place, as they were announced.
             a.pricing.adopt(tc[1], 0, st["sid"], st["m"], st["cs"])
+
+    def _finish(self, rtype, payload, seq):
+        # The payload was encoded for the seq it was announced with (its session id and
+        # signed pagination count from it); should it land elsewhere, it is re-encoded so
+        # that it still renders to the very record that was announced.
+        a = self.a
+        if a.journal.seq + 1 != seq:
+            payload = a.encode(rtype, a.codec.decode(rtype, payload, seq))
+        a.journal.append(rtype, payload)
 
     def resume(self, up_ms, pilot, energy_wh):
         """At the first good sample after boot: continue the saved session or end it.
@@ -306,12 +316,12 @@ class Continuity:
         s.end_t = st["t"]
         s.meter_stop_wh = st["m"]
         s.stop_reason = "PowerLoss"
-        d = json.loads(_at(a.session_end_text(s), st))
+        d = _at(a.session_end_record(s), st)
         d["start_t"] = st["st"]
         d["start_tq"] = st["stq"]
         d["end_t"] = st["t"]
         d["duration_s"] = st["d"] // 1000
-        payload = json.dumps(d)
+        payload = a.encode(jf.TYPE_SESSION_END, d)
         self.ending(payload)
         a._log(jf.TYPE_SESSION_END, payload)
         self.ended()

@@ -49,7 +49,15 @@ def reading(t, tx, wh):
     return {"TM": ocmf_time(t), "TX": tx, "RV": wh, "RI": "1-0:1.8.0", "RU": "Wh", "ST": "G"}
 
 
+def reading_of(r):
+    return {"TM": r["TM"], "TX": r["TX"], "RV": r["RV"], "RI": r["RI"], "RU": r["RU"], "ST": r["ST"]}
+
+
 def payload(pg, dev, fw, meter_serial, id_tag, readings, sid, total, currency, tariffs):
+    # Each reading is made afresh: a dict read back from flash (the session store) may list
+    # its keys in another order, and the journal re-makes this text when the record is read
+    # (record_codec.py), so the same readings must give the same bytes.
+    readings = [reading_of(r) for r in readings]
     d = {
         "FV": "1.0", "GI": "laddvakt", "GS": dev, "GV": fw, "PG": pg, "MS": meter_serial,
         "IS": id_tag is not None, "IT": "ISO14443" if id_tag is not None else "NONE",

@@ -27,9 +27,17 @@ _KIND = 5
 
 
 class Uplink:
-    def __init__(self, link, journal, cfg, ident, fw, commands, rand, extra=None):
+    def __init__(self, link, journal, cfg, ident, fw, commands, rand, extra=None, codec=None):
         self.link = link  # an MQTTLink
         self.journal = journal
+        if codec is None:
+            from binascii import unhexlify
+            from .record_codec import Codec
+
+            key = cfg["device_key"]
+            codec = Codec(ident.install, unhexlify(key) if key else None, cfg["device_id"], fw,
+                          lambda: cfg["meter_serial"])
+        self.codec = codec  # record_codec.Codec: journal payloads to the contract's JSON
         self.commands = commands
         self._rand = rand  # callable(n) -> 0..n-1, for backoff jitter
         self.extra = extra  # optional: .on_connect(uplink), .step(uplink, now) (HA discovery)
@@ -184,8 +192,9 @@ class Uplink:
     def _visit(self, seq, rtype, payload):
         if seq > self._upto:
             return False
+        payload = self.codec.render(rtype, payload, seq)
         if self._sid is not None:
-            if bytes(payload).find(self._sid) < 0:
+            if payload.find(self._sid) < 0:
                 self._scan = seq
                 # Bound the work per round: the loop must not stall on a long journal.
                 self._skipped += 1

@@ -255,7 +255,8 @@ def check(r):
     for seq, v in r.committed.items():
         if recs.get(seq) != v:
             bad.append("committed record %d lost or changed" % seq)
-    dec = {seq: json.loads(p) for seq, (t, p) in recs.items()}
+    c = r.agent.codec
+    dec = {seq: c.decode(t, p, seq) for seq, (t, p) in recs.items()}
     top = max(dec) if dec else 0
     covered = set()
     for d in dec.values():

@@ -1,6 +1,5 @@
 # A whole agent (real journal, tracker, controller) on the simulated station, stepped in
 # virtual time: the rig the control tests drive. Runs on the unix port and on a board.
-import json
 import os
 
 from laddvakt import config
@@ -68,7 +67,7 @@ class Rig:
         out = []
 
         def visit(seq, t, mv):
-            d = json.loads(bytes(mv))
+            d = self.agent.codec.decode(t, mv, seq)
             if rtype is None or d["type"] == rtype:
                 out.append(d)
             return True

@@ -8,6 +8,7 @@ import gc
 
 from fwtest import run
 import agent_scenario as sc
+from laddvakt import journal_format as jf
 
 
 def _sweep(torn):
@@ -34,7 +35,7 @@ def _sweep(torn):
 def test_uncut_scenario_is_clean():
     r = sc.Run().play()
     assert sc.check(r) == []
-    ends = [p for t, p in r.final.values() if b'"session_end"' in p]
+    ends = [p for t, p in r.final.values() if t == jf.TYPE_SESSION_END]
     assert len(ends) == 3
     assert r.agent.journal.delivered == r.agent.journal.seq
 

@@ -32,7 +32,7 @@ def make(key=""):
     recs = []
 
     def log(rtype, payload):
-        recs.append((rtype, json.loads(payload)))
+        recs.append((rtype, payload))
         return len(recs)
 
     c = Clock()
@@ -146,14 +146,14 @@ def test_receipt_shrinks_to_fit_a_frame():
     bill = {"receipt": {"segs": [{"lines": [[1, 2, 3]] * 10}, {"lines": [[1, 2, 3]]}]}}
 
     def build(b):
-        return json.dumps(b)
+        return json.loads(json.dumps(b))
 
-    full = len(build(bill))
+    full = len(json.dumps(bill))
     assert Pricing.fit(build, bill, full) == build(bill) and bill["receipt"]["segs"][0]["lines"]
-    text = Pricing.fit(build, bill, full - 1)
-    assert json.loads(text)["receipt"]["segs"] == [{"lines": None}, {"lines": None}]
-    text = Pricing.fit(build, bill, 30)
-    assert json.loads(text)["receipt"]["segs"] is None
+    d = Pricing.fit(build, bill, full - 1)
+    assert d["receipt"]["segs"] == [{"lines": None}, {"lines": None}]
+    d = Pricing.fit(build, bill, 30)
+    assert d["receipt"]["segs"] is None
 
 
 def test_signing_key_is_a_secret():

@@ -77,8 +77,8 @@ def _currency(v):
     return type(v) is str and len(v) == 3 and all("A" <= c <= "Z" for c in v)
 
 
-def check(text):
-    d = json.loads(text)
+def check(rec):
+    d = json.loads(json.dumps(rec))
     rtype = d["type"]
     for k in BASE + REQUIRED[rtype]:
         assert k in d, (rtype, k)

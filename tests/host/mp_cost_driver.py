@@ -19,7 +19,7 @@ def run_case(case, data_dir):
     recs = []
 
     def log(rtype, payload):
-        d = json.loads(payload)
+        d = dict(payload)
         d["seq"] = len(recs) + 1
         recs.append(d)
         return d["seq"]

@@ -13,7 +13,7 @@ def _records(r):
     recs.update(r.final)
     out = []
     for seq in sorted(recs):
-        d = json.loads(recs[seq][1])
+        d = r.agent.codec.decode(recs[seq][0], recs[seq][1], seq)
         d["seq"] = seq
         out.append(d)
     return out

@@ -31,16 +31,16 @@ def _price(prices, wall):
     return prices["prices"][i] if 0 <= i < len(prices["prices"]) else 0
 
 
-def _plans(journal):
+def _plans(agent):
     out = []
 
     def visit(seq, t, mv):
-        d = json.loads(bytes(mv))
+        d = agent.codec.decode(t, mv, seq)
         if d["type"] in ("plan", "session_end"):
             out.append(d)
         return True
 
-    journal.read_after(0, visit)
+    agent.journal.read_after(0, visit)
     return out
 
 
@@ -90,7 +90,7 @@ def run(sc, workdir):
                 ch["dr_max_w"] = st.power_w
     out = []
     for ch in chargers:
-        recs = _plans(ch["agent"].journal)
+        recs = _plans(ch["agent"])
         plans = [d for d in recs if d["type"] == "plan"]
         ends = [d for d in recs if d["type"] == "session_end"]
         v = ch["v"]
