@@ -67,8 +67,8 @@ class Agent:
         # the install's lifetime, and 21 characters (OCPP 2.0.1 allows 36).
         return "%s-%08x" % (self.ident.install, self.journal.seq + 1)
 
-    def _log(self, rtype, payload):
-        return self.journal.append(rtype, payload.encode())
+    def _log(self, rtype, payload, commit=True):
+        return self.journal.append(rtype, payload.encode(), commit)
 
     def set_fault(self, code, on, info=None, src=None):
         """Detectors call this every tick; an edge (raised or cleared) is journaled, and so
@@ -155,8 +155,10 @@ class Agent:
             if fresh:
                 self.keeper.progress(s, energy, up_ms)
                 if self.guard.keep_periodic():
-                    self._log(jf.TYPE_METER, records.meter(clock, up_ms, self.ident, s.sid, energy, power,
-                                                           extra=pr.reading_fields()))
+                    # Held for the next commit (the store above has this value on flash
+                    # already): docs/journal.md, Commits.
+                    self._log(jf.TYPE_METER_PERIODIC, records.meter(clock, up_ms, self.ident, s.sid, energy,
+                                                                    power, extra=pr.reading_fields()), False)
                 reading = None
         if reading is not None and s is not None:
             # The price or the charge state changed here: the backend's recomputation needs

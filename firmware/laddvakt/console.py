@@ -241,11 +241,11 @@ class Console:
         meters = [0]
 
         def want(rseq, rtype, payload):
-            if rtype in (jf.TYPE_SESSION_START, jf.TYPE_SESSION_END, jf.TYPE_METER):
+            if rtype in (jf.TYPE_SESSION_START, jf.TYPE_SESSION_END, jf.TYPE_METER, jf.TYPE_METER_PERIODIC):
                 d = json.loads(bytes(payload))
                 if d.get("sid") != sid:
                     return
-                if rtype == jf.TYPE_METER:
+                if rtype == jf.TYPE_METER or rtype == jf.TYPE_METER_PERIODIC:
                     meters[0] += 1
                 else:
                     found[d["type"]] = d
