@@ -192,15 +192,13 @@ class Journal:
             pass
         allsegs = sorted(segs + thin + top)
         for i in range(1, len(allsegs)):
-            s = allsegs[i]
-            if s in segs and allsegs[i - 1] in thin:
-                # The oldest segment not thinned: a cut after packing it behind the
-                # thinned file before it, before its removal, leaves it twice.
+            if allsegs[i] in segs and allsegs[i - 1] in thin:
+                # The oldest segments not thinned: a cut after thinning them into the
+                # file before them, before their removal, leaves them there twice.
                 last = self._scan(allsegs[i - 1], 0, allsegs[i - 1] - 1)[0]
-                if last >= s:
-                    os.remove(old + _seg_name(s))
-                    segs.remove(s)
-                    allsegs.pop(i)
+                while i < len(allsegs) and allsegs[i] in segs and allsegs[i] <= last:
+                    os.remove(old + _seg_name(allsegs[i]))
+                    segs.remove(allsegs.pop(i))
                     stale = True
                 break
         # A cut in a rotation may leave the newest in old/ or an older one on top.
@@ -459,46 +457,85 @@ class Journal:
 
     # ---- thinning (docs/journal.md) ---------------------------------------------
     def thin_candidate(self):
-        """(first, last) seq range of the oldest closed segment not yet thinned, when the
-        journal is over budget; None otherwise."""
+        """(first, last) seq range of the oldest closed segments not yet thinned (as many
+        in a row as add up to _PACK bytes, at least one), when the journal is over
+        budget; None otherwise. One gap record reports the whole range."""
         if self._used <= self.max_bytes:
             return None
         segs = self._list()
         for i in range(len(segs) - 1):
             if segs[i] not in self._thin_done:
-                return segs[i], segs[i + 1] - 1
+                n = os.stat(self._file(segs[i]))[6]
+                k = i + 1
+                while k < len(segs) - 1 and segs[k] not in self._thin_done:
+                    n += os.stat(self._file(segs[k]))[6]
+                    if n > _PACK:
+                        break
+                    k += 1
+                return segs[i], segs[k] - 1
         return None
 
-    def thin(self, first):
-        """Rewrite a closed segment without its periodic meter values. The caller has
+    def thin(self, first, last=None):
+        """Rewrite closed segments (the one starting at first, and those after it up to
+        seq last) without their periodic meter values, into one file. The caller has
         journaled the gap record that reports the range first. Returns records dropped.
         The result is packed behind the thinned file just before it while that stays
         within _PACK bytes: a thinned segment of a few hundred bytes would otherwise
         keep a whole block."""
         segs = self._list()
         i = segs.index(first)
-        src = self._file(first)
+        k = i + 1
+        while last is not None and k < len(segs) - 1 and segs[k] <= last:
+            k += 1
+        srcs = segs[i:k]
+        size = 0
+        for s in srcs:
+            size += os.stat(self._file(s))[6]
         into = segs[i - 1] if i and segs[i - 1] in self._thin_done else 0
-        size = os.stat(src)[6]
         base = os.stat(self._file(into))[6] if into else 0
         if base + size > _PACK:
             into = base = 0
         tmp = self.path + "/thin.tmp"
         dropped = 0
-        with open(src, "rb") as f, open(tmp, "wb") as out:
+        old = 0
+        with open(tmp, "wb") as out:
             if into:
                 with open(self._file(into), "rb") as p:
                     while True:
-                        k = p.readinto(self._buf)
-                        if not k:
+                        n = p.readinto(self._buf)
+                        if not n:
                             break
-                        out.write(memoryview(self._buf)[:k])
+                        out.write(memoryview(self._buf)[:n])
+            for s in srcs:
+                dropped += self._thin_into(s, out)
+                old += _blocks(os.stat(self._file(s))[6])
+            new = out.tell()
+        # rename is atomic: a power cut leaves the segments whole or thinned, never torn;
+        # _list() removes an original if the cut came before the removals below.
+        if into:
+            os.rename(tmp, self._file(into))  # replaces the shorter one atomically
+            old += _blocks(base)
+        else:
+            self._thin_done.append(first)
+            os.rename(tmp, self._file(first))
+        for s in srcs:
+            os.remove(self.path + "/old/" + _seg_name(s))
+        del segs[i + (0 if into else 1):k]
+        self._used += _blocks(new) - old
+        self.thinned += dropped
+        self._hint = (0, 0, 0)
+        self._checkpoint()
+        return dropped
+
+    def _thin_into(self, first, out):
+        dropped = 0
+        with open(self._file(first), "rb") as f:
             off = 0
             last = first - 1
             while True:
                 r = self._next_frame(f, off, last)
                 if r is None:
-                    break
+                    return dropped
                 rtype, seq, n = r
                 off = f.tell()
                 last = seq
@@ -507,23 +544,6 @@ class Journal:
                     dropped += 1
                     continue
                 out.write(jf.encode(rtype, seq, memoryview(self._buf)[:n]))
-            old = f.seek(0, 2)
-            new = out.tell()
-        # rename is atomic: a power cut leaves the segment whole or thinned, never torn;
-        # _list() removes the original if the cut came before the remove below.
-        if into:
-            os.rename(tmp, self._file(into))  # replaces the shorter one atomically
-            segs.pop(i)
-            old += _blocks(base)
-        else:
-            self._thin_done.append(first)
-            os.rename(tmp, self._file(first))
-        os.remove(src)
-        self._used += _blocks(new) - _blocks(old)
-        self.thinned += dropped
-        self._hint = (0, 0, 0)
-        self._checkpoint()
-        return dropped
 
     # ---- reading and delivery -------------------------------------------------
     def read_after(self, after_seq, visit):
@@ -555,7 +575,7 @@ class Journal:
                         self._hint = (first, f.tell(), seq)
                     off = f.tell()
             i += 1
-            if i < len(segs) and last < segs[i] - 1 and last >= after_seq:
+            if i < len(segs) and last < segs[i] - 1 and last >= after_seq and first not in self._thin_done:
                 # The segment's last frames were unreadable: report their seqs.
                 self._note_gap(last + 1, segs[i] - 1)
         slots = self._slots
