@@ -18,14 +18,28 @@ _SLOT = ".jc"  # a commit file: records committed since the last merge
 _INLINE = 128
 _PERIODIC = b"Sample.Periodic"
 _CP_EVERY = 4096  # bytes appended between checkpoints: the most recovery scans
-_PACK = 8192  # thinned segments are packed into files of up to this many bytes
+_PACK = 8000  # thinned segments are packed into files of up to this many bytes (2 blocks:
+# the second block of a littlefs file starts with a 4-byte pointer)
 
 
 _BLOCK = 4096  # littlefs block on the ESP32 vfs partition
 
 
+_META = 256  # littlefs metadata per file in a big directory: measured ~1 block per 16 files
+
+
 def _blocks(n):
-    return (n + _BLOCK - 1) // _BLOCK * _BLOCK
+    """Flash a closed file of n bytes takes: whole blocks (after the first, each block of a
+    littlefs file starts with ctz(i) + 1 pointers of 4 bytes) plus its metadata."""
+    b = 0
+    room = 0
+    while room < n:
+        z = 0
+        while b and not (b >> z) & 1:
+            z += 1
+        room += _BLOCK - (4 * (z + 1) if b else 0)
+        b += 1
+    return b * _BLOCK + _META
 
 
 def _seg_name(first_seq):
