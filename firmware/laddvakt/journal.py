@@ -563,6 +563,8 @@ class Journal:
     def read_after(self, after_seq, visit):
         """Call visit(seq, type, payload_mv) for records after after_seq, in order,
         until it returns False. payload_mv is only valid during the call."""
+        if after_seq >= self.committed:
+            return  # the uplink asks up to seq while periodic values are held: nothing to read
         segs = self._list()
         i = len(segs) - 1
         while i > 0 and segs[i] > after_seq + 1:
