@@ -411,8 +411,8 @@ class Journal:
             self._start_segment()
         f = self._f
         buf = self._buf
-        for first, size in self._slots:
-            with open(self._cdir + "/%010d%s" % (first, _SLOT), "rb") as s:
+        for slot in self._slots:
+            with open(self._cdir + "/%010d%s" % (slot[0], _SLOT), "rb") as s:
                 while True:
                     k = s.readinto(buf)
                     if not k:
@@ -425,8 +425,8 @@ class Journal:
         self._size += n
         self._used += n
         self._seg_last = self.seq if held else self.committed
-        for first, size in self._slots:
-            os.remove(self._cdir + "/%010d%s" % (first, _SLOT))
+        for slot in self._slots:
+            os.remove(self._cdir + "/%010d%s" % (slot[0], _SLOT))
         self._slots = []
         self._slot_bytes = 0
         self._tail = None
