@@ -92,7 +92,7 @@ class Journal:
 
     # ---- recovery -------------------------------------------------------------
     def open(self):
-        for d in (self.path, self.path + "/old", self._cdir):
+        for d in (self.path, self.path + "/old", self.path + "/thin", self._cdir):
             try:
                 os.mkdir(d)
             except OSError:
@@ -187,9 +187,14 @@ class Journal:
         thin = self._thin_done
         for n in os.listdir(self.path + "/old"):
             if n.endswith(_THIN):
+                # Thinned by older firmware: thinned files have a directory of their own now.
+                os.rename(old + n, self.path + "/thin/" + n)
                 thin.append(int(n[:-3]))
             elif n.endswith(_SUFFIX):
                 segs.append(int(n[:-3]))
+        for n in os.listdir(self.path + "/thin"):
+            if n.endswith(_THIN):
+                thin.append(int(n[:-3]))
         for n in os.listdir(self.path):
             if n.endswith(_SUFFIX):
                 top.append(int(n[:-3]))
@@ -310,7 +315,7 @@ class Journal:
         if first == self._newest:
             return self.path + "/" + _seg_name(first)
         if first in self._thin_done:
-            return self.path + "/old/%010d%s" % (first, _THIN)
+            return self.path + "/thin/%010d%s" % (first, _THIN)
         return self.path + "/old/" + _seg_name(first)
 
     def _start_segment(self):

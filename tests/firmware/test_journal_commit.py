@@ -170,7 +170,8 @@ def test_thinning_by_frame_type_packs_segments():
     assert j.thin_candidate() == (segs[1], segs[-1] - 1)
     j.thin(segs[1], segs[3] - 1)
     # Segments 2 and 3 went behind the first thinned one: one file, one block.
-    assert sorted(os.listdir(D + "/old")) == ["%010d.jt" % segs[0]] + ["%010d.jl" % s for s in segs[3:-1]]
+    assert os.listdir(D + "/thin") == ["%010d.jt" % segs[0]]
+    assert sorted(os.listdir(D + "/old")) == ["%010d.jl" % s for s in segs[3:-1]]
     assert j._list() == [segs[0]] + segs[3:], j._list()
     assert j.bytes_used() == (4096 + 256) * (1 + len(segs) - 4) + os.stat(D + "/%010d.jl" % segs[-1])[6]
     got = read_all(j)
@@ -204,6 +205,24 @@ def test_cut_while_thinning_leaves_no_record_twice():
     assert got == sorted(set(got)) and j.skipped == 0, (got, j.skipped)
     assert [s for s in got if s < segs[3]] == list(range(2, segs[3], 2))
     assert not [n for n in srcs if n[5:] in os.listdir(D + "/old")]
+    j.close()
+
+
+@ram
+def test_thinned_files_of_older_firmware_move_to_their_directory():
+    j = Journal(D, 16384, 1 << 20).open()
+    j.merge_bytes = 200
+    for s in range(1, 21):
+        j.append(*_kind(s))
+    segs = list(j._list())
+    j.max_bytes = 0
+    j.thin(segs[0])
+    want = read_all(j)
+    j.close()
+    n = "%010d.jt" % segs[0]
+    os.rename(D + "/thin/" + n, D + "/old/" + n)  # where older firmware kept it
+    j = Journal(D, 16384, 1 << 20).open()
+    assert read_all(j) == want and os.listdir(D + "/thin") == [n]
     j.close()
 
 
