@@ -509,7 +509,7 @@ class Journal:
         srcs = segs[i:k]
         size = 0
         for s in srcs:
-            size += os.stat(self._file(s))[6]
+            size += self._thin_into(s, None)[1]  # what stays: a first pass only counts
         into = segs[i - 1] if i and segs[i - 1] in self._thin_done else 0
         base = os.stat(self._file(into))[6] if into else 0
         if base + size > _PACK:
@@ -526,7 +526,7 @@ class Journal:
                             break
                         out.write(memoryview(self._buf)[:n])
             for s in srcs:
-                dropped += self._thin_into(s, out)
+                dropped += self._thin_into(s, out)[0]
                 old += _blocks(os.stat(self._file(s))[6])
             new = out.tell()
         # rename is atomic: a power cut leaves the segments whole or thinned, never torn;
@@ -547,14 +547,16 @@ class Journal:
         return dropped
 
     def _thin_into(self, first, out):
-        dropped = 0
+        """(records dropped, bytes kept) of thinning one segment, written to out (None:
+        only counted)."""
+        dropped = kept = 0
         with open(self._file(first), "rb") as f:
             off = 0
             last = first - 1
             while True:
                 r = self._next_frame(f, off, last)
                 if r is None:
-                    return dropped
+                    return dropped, kept
                 rtype, seq, n = r
                 off = f.tell()
                 last = seq
@@ -562,7 +564,9 @@ class Journal:
                         rtype == jf.TYPE_METER and bytes(memoryview(self._buf)[:n]).find(_PERIODIC) >= 0):
                     dropped += 1
                     continue
-                out.write(jf.encode(rtype, seq, memoryview(self._buf)[:n]))
+                kept += jf.HEADER_SIZE + n + jf.TRAILER_SIZE
+                if out is not None:
+                    out.write(jf.encode(rtype, seq, memoryview(self._buf)[:n]))
 
     # ---- reading and delivery -------------------------------------------------
     def read_after(self, after_seq, visit):
