@@ -3,8 +3,8 @@
 # they hold, so finding where a reader must start needs only a directory listing,
 # and recovery reads the checkpoint and the frames after it, never the backlog.
 # A commit writes its records into small commit files (inline in littlefs' metadata:
-# no block copied, no erase), merged into the newest segment in one write once they
-# add up to merge_bytes. Format, commit, merge, recovery and thinning: docs/journal.md.
+# no block copied, no erase), merged into a new segment in one write once they add up
+# to merge_bytes. Format, commit, merge, recovery and thinning: docs/journal.md.
 import os
 
 from . import journal_format as jf
@@ -151,7 +151,7 @@ class Journal:
         return self
 
     def _open_slots(self):
-        """Recover the commit files: the top directory holds only a few of them. Those
+        """Recover the commit files: their directory holds only a few. Those
         a merge already copied into the segment (a cut before their removal) and empty
         ones (a cut before their first close) are removed."""
         names = [n for n in os.listdir(self._cdir) if n.endswith(_SLOT)]
@@ -352,7 +352,7 @@ class Journal:
 
     def commit(self):
         """Put the held records on flash: into commit files, or merged with those into
-        the newest segment once they add up to merge_bytes."""
+        a new segment once they add up to merge_bytes."""
         held = self._held
         if not held:
             return
@@ -405,9 +405,9 @@ class Journal:
             f.write(data)
 
     def _merge(self, held, n_held):
-        """Copy the commit files and the held frames into the newest segment with one
-        write and one flush (atomic in littlefs), then remove the commit files; a cut
-        before their removal leaves copies that open() recognises and drops."""
+        """Copy the commit files and the held frames into a new segment (the newest one if
+        it is still empty) with one write and one flush (atomic in littlefs), then remove
+        the commit files; a cut before their removal leaves copies that open() drops."""
         n = self._slot_bytes + n_held
         if self._size:
             # Each merge writes a new segment whole: appending to one already synced would
@@ -508,8 +508,10 @@ class Journal:
             k += 1
         srcs = segs[i:k]
         size = 0
+        skipped = self.skipped
         for s in srcs:
             size += self._thin_into(s, None)[1]  # what stays: a first pass only counts
+        self.skipped = skipped  # a corrupt frame is counted once, by the pass that writes
         into = segs[i - 1] if i and segs[i - 1] in self._thin_done else 0
         base = os.stat(self._file(into))[6] if into else 0
         if base + size > _PACK:
