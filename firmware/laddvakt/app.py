@@ -71,11 +71,12 @@ class Agent:
         # the install's lifetime, and 21 characters (OCPP 2.0.1 allows 36).
         return "%s-%08x" % (self.ident.install, self.journal.seq + 1)
 
-    def _log(self, rtype, rec):
-        """Journal a record (a dict, or a payload already encoded for it); returns its seq."""
+    def _log(self, rtype, rec, commit=True):
+        """Journal a record (a dict, or a payload already encoded for it); returns its seq.
+        commit=False: held in RAM until the next commit (docs/journal.md, Commits)."""
         if type(rec) is dict:
             rec = self.encode(rtype, rec)
-        return self.journal.append(rtype, rec)
+        return self.journal.append(rtype, rec, commit)
 
     def encode(self, rtype, d):
         # The seq is the one the journal gives next: session ids and the signed pagination
@@ -171,8 +172,10 @@ class Agent:
             if fresh:
                 self.keeper.progress(s, energy, up_ms)
                 if self.guard.keep_periodic():
-                    self._log(jf.TYPE_METER_PERIODIC, records.meter(clock, up_ms, self.ident, s.sid, energy, power,
-                                                           extra=pr.reading_fields()))
+                    # Held for the next commit (the store above has this value on flash
+                    # already): docs/journal.md, Commits.
+                    self._log(jf.TYPE_METER_PERIODIC, records.meter(clock, up_ms, self.ident, s.sid, energy,
+                                                                    power, extra=pr.reading_fields()), False)
                 reading = None
         if reading is not None and s is not None:
             # The price or the charge state changed here: the backend's recomputation needs

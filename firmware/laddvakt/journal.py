@@ -2,7 +2,9 @@
 # (delivery cursor and checkpoint). Segments are named by the first sequence number
 # they hold, so finding where a reader must start needs only a directory listing,
 # and recovery reads the checkpoint and the frames after it, never the backlog.
-# Format, recovery and thinning rules: docs/journal.md.
+# A commit writes its records into small commit files (inline in littlefs' metadata:
+# no block copied, no erase), merged into a new segment in one write once they add up
+# to merge_bytes. Format, commit, merge, recovery and thinning: docs/journal.md.
 import os
 
 from . import journal_format as jf
@@ -10,15 +12,34 @@ from . import journal_format as jf
 _STATE = "cursor"
 _SUFFIX = ".jl"
 _THIN = ".jt"  # a segment already thinned: never thinned twice, even across boots
+_SLOT = ".jc"  # a commit file: records committed since the last merge
+# littlefs keeps a file of at most this many bytes inline in its directory's metadata
+# (VfsLfs2's cache size): writing one programs about its size plus 70 bytes, no erase.
+_INLINE = 128
 _PERIODIC = b"Sample.Periodic"
 _CP_EVERY = 4096  # bytes appended between checkpoints: the most recovery scans
+_PACK = 8000  # thinned segments are packed into files of up to this many bytes (2 blocks:
+# the second block of a littlefs file starts with a 4-byte pointer)
 
 
 _BLOCK = 4096  # littlefs block on the ESP32 vfs partition
 
 
+_META = 256  # littlefs metadata per file in a big directory: measured ~1 block per 16 files
+
+
 def _blocks(n):
-    return (n + _BLOCK - 1) // _BLOCK * _BLOCK
+    """Flash a closed file of n bytes takes: whole blocks (after the first, each block of a
+    littlefs file starts with ctz(i) + 1 pointers of 4 bytes) plus its metadata."""
+    b = 0
+    room = 0
+    while room < n:
+        z = 0
+        while b and not (b >> z) & 1:
+            z += 1
+        room += _BLOCK - (4 * (z + 1) if b else 0)
+        b += 1
+    return b * _BLOCK + _META
 
 
 def _seg_name(first_seq):
@@ -28,6 +49,7 @@ def _seg_name(first_seq):
 class Journal:
     def __init__(self, path, segment_bytes=16384, max_bytes=262144):
         self.path = path
+        self._cdir = path + "/c"  # the commit files: their own directory (docs/journal.md)
         self.segment_bytes = segment_bytes
         self.max_bytes = max_bytes
         self.seq = 0  # last sequence number written
@@ -52,10 +74,25 @@ class Journal:
         self._saved_delivered = 0
         self._cp_off = 0  # segment offset of the last checkpoint
         self.cursor_every = 16
+        # Commit files are merged into a new segment once they and the commit hold this many
+        # bytes (or segment_bytes, if smaller); 0: every commit is a segment of its own.
+        # Inline commit files cost little to write, but each one in the directory is
+        # copied again whenever littlefs compacts its metadata: 1 KiB measured best.
+        self.merge_bytes = 1024
+        # Frames appended with commit=False wait in RAM for the next commit, at most this
+        # many bytes of them (then they are committed at once).
+        self.hold_bytes = 256
+        self.committed = 0  # last seq on flash: readers see records up to here
+        self._held = []  # frames not committed yet (seqs committed+1 ...)
+        self._held_n = 0
+        self._seg_last = 0  # last seq in the segments (the commit files hold the ones after)
+        self._slots = []  # [first seq, size] of each commit file, ascending
+        self._slot_bytes = 0
+        self._tail = None  # content of the last commit file while it may grow in place
 
     # ---- recovery -------------------------------------------------------------
     def open(self):
-        for d in (self.path, self.path + "/old"):
+        for d in (self.path, self.path + "/old", self.path + "/thin", self._cdir):
             try:
                 os.mkdir(d)
             except OSError:
@@ -88,6 +125,7 @@ class Journal:
                 # so boot never visits every segment.
                 self._used = cp_used - cp_off + size
             self.seq = max(self.seq, last_seq, first - 1)
+            self._seg_last = max(last_seq, first - 1)
             self._size = size
             if end < size:
                 # A torn or corrupt tail: keep it for forensics, append elsewhere.
@@ -104,10 +142,40 @@ class Journal:
             else:
                 self._f = open(self._file(first), "ab")
                 self._size = size
-                self._save_state(first, end, self.seq)
+                self._save_state(first, end, self._seg_last)
         else:
+            self._seg_last = self.seq
             self._start_segment()
+        self._open_slots()
+        self.committed = self.seq
         return self
+
+    def _open_slots(self):
+        """Recover the commit files: their directory holds only a few. Those
+        a merge already copied into the segment (a cut before their removal) and empty
+        ones (a cut before their first close) are removed."""
+        names = [n for n in os.listdir(self._cdir) if n.endswith(_SLOT)]
+        names.sort()
+        last = self._seg_last
+        for n in names:
+            path = self._cdir + "/" + n
+            with open(path, "rb") as f:
+                size = f.seek(0, 2)
+                off = 0
+                top = last
+                while True:
+                    r = self._next_frame(f, off, top)
+                    if r is None:
+                        break
+                    top = r[1]
+                    off = f.tell()
+            if top <= last:
+                os.remove(path)
+                continue
+            self._slots.append([int(n[:-3]), size])
+            self._slot_bytes += size
+            last = top
+        self.seq = max(self.seq, last)
 
     def _list(self):
         """First seqs of all segments, ascending; listed once, on first need."""
@@ -119,9 +187,14 @@ class Journal:
         thin = self._thin_done
         for n in os.listdir(self.path + "/old"):
             if n.endswith(_THIN):
+                # Thinned by older firmware: thinned files have a directory of their own now.
+                os.rename(old + n, self.path + "/thin/" + n)
                 thin.append(int(n[:-3]))
             elif n.endswith(_SUFFIX):
                 segs.append(int(n[:-3]))
+        for n in os.listdir(self.path + "/thin"):
+            if n.endswith(_THIN):
+                thin.append(int(n[:-3]))
         for n in os.listdir(self.path):
             if n.endswith(_SUFFIX):
                 top.append(int(n[:-3]))
@@ -137,6 +210,16 @@ class Journal:
         except OSError:
             pass
         allsegs = sorted(segs + thin + top)
+        for i in range(1, len(allsegs)):
+            if allsegs[i] in segs and allsegs[i - 1] in thin:
+                # The oldest segments not thinned: a cut after thinning them into the
+                # file before them, before their removal, leaves them there twice.
+                last = self._scan(allsegs[i - 1], 0, allsegs[i - 1] - 1)[0]
+                while i < len(allsegs) and allsegs[i] in segs and allsegs[i] <= last:
+                    os.remove(old + _seg_name(allsegs[i]))
+                    segs.remove(allsegs.pop(i))
+                    stale = True
+                break
         # A cut in a rotation may leave the newest in old/ or an older one on top.
         newest = allsegs[-1] if allsegs else 0
         for first in top:
@@ -232,19 +315,19 @@ class Journal:
         if first == self._newest:
             return self.path + "/" + _seg_name(first)
         if first in self._thin_done:
-            return self.path + "/old/%010d%s" % (first, _THIN)
+            return self.path + "/thin/%010d%s" % (first, _THIN)
         return self.path + "/old/" + _seg_name(first)
 
     def _start_segment(self):
         if self._f:
             self._f.close()
-        first = self.seq + 1
+        first = self._seg_last + 1
         segs = self._list()
         prev = self._newest
         if prev and prev != first:
             self._used += _blocks(self._size) - self._size  # it is closed now
         # Checkpoint first: at boot, the segment it names is the newest there is.
-        self._save_state(first, 0, self.seq)
+        self._save_state(first, 0, self._seg_last)
         if prev and prev != first:
             os.rename(self.path + "/" + _seg_name(prev), self.path + "/old/" + _seg_name(prev))
         if first not in segs:
@@ -253,23 +336,116 @@ class Journal:
         self._f = open(self._file(first), "ab")
         self._size = self._f.seek(0, 2)
 
-    def append(self, rtype, payload):
-        """Write one record and commit it to flash; returns its sequence number."""
+    def append(self, rtype, payload, commit=True):
+        """Add one record; returns its sequence number. With commit (the default) it and
+        any held before it are on flash when this returns; without, it waits in RAM for
+        the next commit (at most hold_bytes of frames wait) and is lost if power is cut
+        first, its seq then going to the next record: readers never see it before."""
         seq = self.seq + 1
         frame = jf.encode(rtype, seq, payload)
-        if self._size and self._size + len(frame) > self.segment_bytes:
+        self._held.append(frame)
+        self._held_n += len(frame)
+        self.seq = seq
+        if commit or self._held_n > self.hold_bytes:
+            self.commit()
+        return seq
+
+    def commit(self):
+        """Put the held records on flash: into commit files, or merged with those into
+        a new segment once they add up to merge_bytes."""
+        held = self._held
+        if not held:
+            return
+        if self._slots and self._slot_bytes + self._held_n > self.segment_bytes:
+            self._merge((), 0)  # the commit files alone: a segment stays within segment_bytes
+        if self._slot_bytes + self._held_n >= min(self.merge_bytes, self.segment_bytes):
+            self._merge(held, self._held_n)
+        else:
+            self._write_slots(held)
+        self._held = []
+        self._held_n = 0
+        self.committed = self.seq
+
+    def _write_slots(self, frames):
+        seq = self.committed + 1
+        i = 0
+        tail = self._tail
+        if tail is not None:
+            # The last commit file grows in place while it stays inline: littlefs commits
+            # a rewrite atomically at close (old content or new, never torn).
+            n = len(tail)
+            while i < len(frames) and n + len(frames[i]) <= _INLINE:
+                n += len(frames[i])
+                i += 1
+            if i:
+                new = tail + b"".join(frames[:i])
+                slot = self._slots[-1]
+                self._write(self._cdir + "/%010d%s" % (slot[0], _SLOT), new)
+                self._slot_bytes += len(new) - slot[1]
+                slot[1] = len(new)
+                self._tail = new
+        while i < len(frames):
+            # A new commit file per _INLINE bytes of frames (a bigger frame alone), in
+            # seq order: a cut leaves a prefix of the commit, each file whole or absent.
+            j = i + 1
+            n = len(frames[i])
+            while j < len(frames) and n + len(frames[j]) <= _INLINE:
+                n += len(frames[j])
+                j += 1
+            data = b"".join(frames[i:j])
+            first = seq + i
+            self._write(self._cdir + "/%010d%s" % (first, _SLOT), data)
+            self._slots.append([first, n])
+            self._slot_bytes += n
+            self._tail = data if n < _INLINE else None
+            i = j
+
+    def _write(self, path, data):
+        with open(path, "wb") as f:
+            f.write(data)
+
+    def _merge(self, held, n_held):
+        """Copy the commit files and the held frames into a new segment (the newest one if
+        it is still empty) with one write and one flush (atomic in littlefs), then remove
+        the commit files; a cut before their removal leaves copies that open() drops."""
+        n = self._slot_bytes + n_held
+        if self._size:
+            # Each merge writes a new segment whole: appending to one already synced would
+            # make littlefs copy its partly filled last block first (lfs_ctz_extend).
             self._trim()
             self._start_segment()
-        self._f.write(frame)
+        f = self._f
+        buf = self._buf
+        for slot in self._slots:
+            with open(self._cdir + "/%010d%s" % (slot[0], _SLOT), "rb") as s:
+                while True:
+                    k = s.readinto(buf)
+                    if not k:
+                        break
+                    f.write(memoryview(buf)[:k])
+        for frame in held:
+            f.write(frame)
         # littlefs commits file data only on flush or close.
-        self._f.flush()
-        self._size += len(frame)
-        self._used += len(frame)
-        self.seq = seq
+        f.flush()
+        self._size += n
+        self._used += n
+        self._seg_last = self.seq if held else self.committed
+        for slot in self._slots:
+            os.remove(self._cdir + "/%010d%s" % (slot[0], _SLOT))
+        self._slots = []
+        self._slot_bytes = 0
+        self._tail = None
         if self._size - self._cp_off >= _CP_EVERY:
             # Bounds what boot must scan, whatever the backlog.
             self._checkpoint()
-        return seq
+
+    def merge(self):
+        """Commit what is held and move every commit file into the segment now."""
+        if self._held or self._slots:
+            self._merge(self._held, self._held_n)
+            self._held = []
+            self._held_n = 0
+            self.committed = self.seq
 
     def _trim(self):
         # Delete the oldest segments while over budget, but only fully delivered ones:
@@ -300,53 +476,106 @@ class Journal:
 
     # ---- thinning (docs/journal.md) ---------------------------------------------
     def thin_candidate(self):
-        """(first, last) seq range of the oldest closed segment not yet thinned, when the
-        journal is over budget; None otherwise."""
+        """(first, last) seq range of the oldest closed segments not yet thinned (as many
+        in a row as add up to _PACK bytes, at least one), when the journal is over
+        budget; None otherwise. One gap record reports the whole range."""
         if self._used <= self.max_bytes:
             return None
         segs = self._list()
         for i in range(len(segs) - 1):
             if segs[i] not in self._thin_done:
-                return segs[i], segs[i + 1] - 1
+                n = os.stat(self._file(segs[i]))[6]
+                k = i + 1
+                while k < len(segs) - 1 and segs[k] not in self._thin_done:
+                    n += os.stat(self._file(segs[k]))[6]
+                    if n > _PACK:
+                        break
+                    k += 1
+                return segs[i], segs[k] - 1
         return None
 
-    def thin(self, first):
-        """Rewrite a closed segment without its periodic meter values. The caller has
-        journaled the gap record that reports the range first. Returns records dropped."""
-        src = self._file(first)
+    def thin(self, first, last=None):
+        """Rewrite closed segments (the one starting at first, and those after it up to
+        seq last) without their periodic meter values, into one file. The caller has
+        journaled the gap record that reports the range first. Returns records dropped.
+        The result is packed behind the thinned file just before it while that stays
+        within _PACK bytes: a thinned segment of a few hundred bytes would otherwise
+        keep a whole block."""
+        segs = self._list()
+        i = segs.index(first)
+        k = i + 1
+        while last is not None and k < len(segs) - 1 and segs[k] <= last:
+            k += 1
+        srcs = segs[i:k]
+        size = 0
+        skipped = self.skipped
+        for s in srcs:
+            size += self._thin_into(s, None)[1]  # what stays: a first pass only counts
+        self.skipped = skipped  # a corrupt frame is counted once, by the pass that writes
+        into = segs[i - 1] if i and segs[i - 1] in self._thin_done else 0
+        base = os.stat(self._file(into))[6] if into else 0
+        if base + size > _PACK:
+            into = base = 0
         tmp = self.path + "/thin.tmp"
         dropped = 0
-        with open(src, "rb") as f, open(tmp, "wb") as out:
-            off = 0
-            last = first - 1
-            while True:
-                r = self._next_frame(f, off, last)
-                if r is None:
-                    break
-                rtype, seq, n = r
-                off = f.tell()
-                last = seq
-                if rtype == jf.TYPE_METER and bytes(memoryview(self._buf)[:n]).find(_PERIODIC) >= 0:
-                    dropped += 1
-                    continue
-                out.write(jf.encode(rtype, seq, memoryview(self._buf)[:n]))
-            old = f.seek(0, 2)
+        old = 0
+        with open(tmp, "wb") as out:
+            if into:
+                with open(self._file(into), "rb") as p:
+                    while True:
+                        n = p.readinto(self._buf)
+                        if not n:
+                            break
+                        out.write(memoryview(self._buf)[:n])
+            for s in srcs:
+                dropped += self._thin_into(s, out)[0]
+                old += _blocks(os.stat(self._file(s))[6])
             new = out.tell()
-        # rename is atomic: a power cut leaves the segment whole or thinned, never torn;
-        # open() removes the original if the cut came before the remove below.
-        self._thin_done.append(first)
-        os.rename(tmp, self._file(first))
-        os.remove(src)
-        self._used += _blocks(new) - _blocks(old)
+        # rename is atomic: a power cut leaves the segments whole or thinned, never torn;
+        # _list() removes an original if the cut came before the removals below.
+        if into:
+            os.rename(tmp, self._file(into))  # replaces the shorter one atomically
+            old += _blocks(base)
+        else:
+            self._thin_done.append(first)
+            os.rename(tmp, self._file(first))
+        for s in srcs:
+            os.remove(self.path + "/old/" + _seg_name(s))
+        del segs[i + (0 if into else 1):k]
+        self._used += _blocks(new) - old
         self.thinned += dropped
         self._hint = (0, 0, 0)
         self._checkpoint()
         return dropped
 
+    def _thin_into(self, first, out):
+        """(records dropped, bytes kept) of thinning one segment, written to out (None:
+        only counted)."""
+        dropped = kept = 0
+        with open(self._file(first), "rb") as f:
+            off = 0
+            last = first - 1
+            while True:
+                r = self._next_frame(f, off, last)
+                if r is None:
+                    return dropped, kept
+                rtype, seq, n = r
+                off = f.tell()
+                last = seq
+                if rtype == jf.TYPE_METER_PERIODIC or (
+                        rtype == jf.TYPE_METER and bytes(memoryview(self._buf)[:n]).find(_PERIODIC) >= 0):
+                    dropped += 1
+                    continue
+                kept += jf.HEADER_SIZE + n + jf.TRAILER_SIZE
+                if out is not None:
+                    out.write(jf.encode(rtype, seq, memoryview(self._buf)[:n]))
+
     # ---- reading and delivery -------------------------------------------------
     def read_after(self, after_seq, visit):
         """Call visit(seq, type, payload_mv) for records after after_seq, in order,
         until it returns False. payload_mv is only valid during the call."""
+        if after_seq >= self.committed:
+            return  # the uplink asks up to seq while periodic values are held: nothing to read
         segs = self._list()
         i = len(segs) - 1
         while i > 0 and segs[i] > after_seq + 1:
@@ -373,12 +602,28 @@ class Journal:
                         self._hint = (first, f.tell(), seq)
                     off = f.tell()
             i += 1
-            if i < len(segs) and last < segs[i] - 1 and last >= after_seq:
+            if i < len(segs) and last < segs[i] - 1 and last >= after_seq and first not in self._thin_done:
                 # The segment's last frames were unreadable: report their seqs.
                 self._note_gap(last + 1, segs[i] - 1)
+        slots = self._slots
+        for k in range(len(slots)):
+            if k + 1 < len(slots) and slots[k + 1][0] <= after_seq + 1:
+                continue  # all of it delivered
+            with open(self._cdir + "/%010d%s" % (slots[k][0], _SLOT), "rb") as f:
+                off = 0
+                while True:
+                    r = self._next_frame(f, off, last)
+                    if r is None:
+                        break
+                    rtype, seq, n = r
+                    last = seq
+                    off = f.tell()
+                    if seq > after_seq and not visit(seq, rtype, memoryview(self._buf)[:n]):
+                        return
 
     def pending(self):
-        return self.seq - self.delivered
+        """Records on flash not delivered yet (held ones are not readable yet)."""
+        return self.committed - self.delivered
 
     def set_delivered(self, seq):
         if seq <= self.delivered:
@@ -391,7 +636,7 @@ class Journal:
             self._checkpoint()
 
     def _checkpoint(self):
-        self._save_state(self._newest, self._size, self.seq)
+        self._save_state(self._newest, self._size, self._seg_last)
 
     def _save_state(self, seg, off, seq):
         # The delivery cursor and the checkpoint (newest segment, offset and seq of
@@ -416,6 +661,7 @@ class Journal:
 
     def close(self):
         if self._f:
+            self.commit()
             if self.delivered != self._saved_delivered:
                 self._checkpoint()
             self._f.close()

@@ -22,11 +22,11 @@ MAX_PAYLOAD = const(2048)
 TYPE_BOOT = const(1)
 TYPE_SESSION_START = const(2)
 TYPE_METER = const(3)
-# Periodic meter values (Sample.Periodic): the same record as TYPE_METER, rendered "meter";
-# a code of their own so thinning finds them by the header (journal-store branch).
-TYPE_METER_PERIODIC = const(6)
 TYPE_SESSION_END = const(4)
 TYPE_FAULT = const(5)
+# A Sample.Periodic meter value: its own code so thinning drops it without parsing the
+# payload, which is a "meter" record like code 3 (docs/journal.md, Capacity).
+TYPE_METER_PERIODIC = const(6)
 TYPE_METER_EVENT = const(10)  # meters: 10-19
 TYPE_PLAN = const(40)  # charging control: control uses 40-49
 # journal area (20-29): docs/journal.md; a tariff change is billing's tariff_change (60)
@@ -49,6 +49,7 @@ TYPE_NAMES = {
     TYPE_PRICE_SCHEDULE: "price_schedule",
 }
 TYPE_CODES = {v: k for k, v in TYPE_NAMES.items()}
+TYPE_NAMES[TYPE_METER_PERIODIC] = "meter"  # after TYPE_CODES: "meter" stays code 3
 
 _HDR = "<BBHI"
 

@@ -52,7 +52,7 @@ class JournalGuard:
         if c is not None:
             # Report first, then drop: a cut in between over-reports, never hides a gap.
             a._log(jf.TYPE_GAP, gap(a.clock, up_ms, a.ident, c[0], c[1], "thinned"))
-            j.thin(c[0])
+            j.thin(c[0], c[1])
         was = self.full
         if j.full:
             self.full = True

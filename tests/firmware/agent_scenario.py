@@ -128,14 +128,22 @@ class Run:
 
     def _wrap(self, j):
         inner = j.append
-        committed = self.committed
+        self.held = {}
 
-        def append(rtype, payload):
-            seq = inner(rtype, payload)
-            committed[seq] = (rtype, bytes(payload))
+        def append(rtype, payload, commit=True):
+            seq = inner(rtype, payload, commit)
+            self.held[seq] = (rtype, bytes(payload))
+            self._settle(j)
             return seq
 
         j.append = append
+
+    def _settle(self, j):
+        # Records count as committed once the journal has them on flash; one held in RAM
+        # (commit=False) when power is cut never existed, and its seq goes to the next.
+        for seq in list(self.held):
+            if seq <= j.committed:
+                self.committed[seq] = self.held.pop(seq)
 
     def _deliver(self, n):
         j = self.agent.journal
@@ -199,6 +207,7 @@ class Run:
                             a.step(t - self.boot_ms)
                             self._deliver(10**6)
                         a.journal.close()
+                        self._settle(a.journal)
                         break
                 except OSError:
                     # littlefs turns the cut into some OSError, or code may swallow one:
@@ -224,6 +233,9 @@ class Run:
         # object may still flush from a finaliser) and let it boot again.
         self.cuts += 1
         a = self.agent
+        if a is not None:
+            self._settle(a.journal)
+        self.held = {}  # still in RAM only: lost with the power
         if a is not None and a.journal._f is not None:
             # Closed now, while every write fails, so no finaliser tries it later.
             try:

@@ -24,8 +24,8 @@ class _Hal:
 
 
 def _agent():
-    need_heap(40 * 4096 + 30000)
-    mount_fresh(40, "/ct")
+    need_heap(96 * 4096 + 30000)
+    mount_fresh(96, "/ct")  # segments of about 1 KiB each take a block until thinned
     scenario = {"start_epoch": 1795154400, "visits": []}
     plant = SimStation(scenario)  # the simulated station: meter and control hardware
     j = Journal("/ct/j", 16384, 262144).open()

@@ -76,15 +76,23 @@ def test_append_and_read_in_order():
     j.close()
 
 
+def merged(j):
+    # Segments as large as segment_bytes allows: the commit files merge only when full.
+    j.merge_bytes = 1 << 20
+    return j
+
+
 @ram
 def test_segments_rotate_by_size():
-    j = Journal(D, 512, 1 << 20).open()
+    j = merged(Journal(D, 512, 1 << 20)).open()
     fill(j, 12)  # 5 frames of 100 bytes fit 512
     names = sorted(n for n in os.listdir(D + "/old") if n.endswith(".jl"))
-    assert names == ["0000000001.jl", "0000000006.jl"], names  # closed ones
-    assert [n for n in os.listdir(D) if n.endswith(".jl")] == ["0000000011.jl"]  # the newest
-    assert [os.stat(D + "/old/" + n)[6] for n in names] == [500, 500]
-    assert os.stat(D + "/0000000011.jl")[6] == 200
+    assert names == ["0000000001.jl"], names  # closed ones
+    assert [n for n in os.listdir(D) if n.endswith(".jl")] == ["0000000006.jl"]  # the newest
+    assert [os.stat(D + "/old/" + n)[6] for n in names] == [500]
+    assert os.stat(D + "/0000000006.jl")[6] == 500
+    # 11 and 12 wait in one commit file each (100-byte frames: two exceed the inline 128).
+    assert sorted(os.listdir(D + "/c")) == ["0000000011.jc", "0000000012.jc"]
     for k in (0, 5, 6, 7, 10, 11):
         assert seqs(j, k) == list(range(k + 1, 13)), k
     j.close()
@@ -113,7 +121,7 @@ def test_reopen_recovers_seq_and_cursor():
 @ram
 def test_trim_only_delivered_segments():
     # 40 frames of 100 bytes per segment; a closed segment costs whole 4096-byte blocks.
-    j = Journal(D, 4000, 3 * 4096).open()
+    j = merged(Journal(D, 4000, 3 * (4096 + 256))).open()
     fill(j, 400)  # 10 segments, over budget, nothing delivered: nothing dropped
     assert j._list() == list(range(1, 400, 40))
     assert seqs(j) == list(range(1, 401))
@@ -124,13 +132,13 @@ def test_trim_only_delivered_segments():
     assert seqs(j, 200) == list(range(201, 441))
     assert seqs(j) == list(range(201, 441))
     j.set_delivered(440)
-    fill(j, 1)
-    assert j._list() == [321, 361, 401, 441], j._list()  # trimmed to the limit, then 441
-    assert j.bytes_used() == 3 * 4096 + 100
+    fill(j, 40)  # merged at 480 into segment 441, after trimming to the limit
+    assert j._list() == [321, 361, 401, 441], j._list()
+    assert j.bytes_used() == 3 * (4096 + 256) + 4000  # blocks and metadata of the closed ones
     j.close()
-    j = Journal(D, 4000, 3 * 4096).open()
-    assert j.seq == 441 and seqs(j) == list(range(321, 442))
-    assert j.bytes_used() == 3 * 4096 + 100  # from the checkpoint, no listing
+    j = merged(Journal(D, 4000, 3 * (4096 + 256))).open()
+    assert j.seq == 480 and seqs(j) == list(range(321, 481))
+    assert j.bytes_used() == 3 * (4096 + 256) + 4000  # from the checkpoint, no listing
     j.close()
 
 
@@ -138,6 +146,7 @@ def test_trim_only_delivered_segments():
 def test_chopped_tail_detected():
     j = Journal(D, 16384, 1 << 20).open()
     fill(j, 5)
+    j.merge()
     j.close()
     seg = D + "/0000000001.jl"
     _rewrite(seg, _read(seg)[:-3])  # frame 5 loses part of its CRC
@@ -155,6 +164,7 @@ def test_chopped_tail_detected():
 def test_garbage_tail_detected():
     j = Journal(D, 16384, 1 << 20).open()
     fill(j, 3)
+    j.merge()
     j.close()
     seg = D + "/0000000001.jl"
     _rewrite(seg, _read(seg) + b"\xd7\x03\x20\x00\x04\x00\x00\x00garbage")
@@ -169,8 +179,9 @@ def test_garbage_tail_detected():
 def test_torn_first_frame_of_newest_segment():
     # The newest segment holds only a torn frame: appends must still be readable
     # and a sequence number must never be handed out twice.
-    j = Journal(D, 512, 1 << 20).open()
-    fill(j, 6)  # segment 6 holds one frame
+    j = merged(Journal(D, 512, 1 << 20)).open()
+    fill(j, 6)
+    j.merge()  # segment 6 holds one frame
     j.close()
     seg = D + "/0000000006.jl"
     _rewrite(seg, _read(seg)[:50])
@@ -199,8 +210,9 @@ def test_flipped_bytes_in_tail_skipped_and_counted():
 
 
 def _flip_trial(trial, random):
-    j = Journal(D, 16384, 1 << 20).open()
+    j = merged(Journal(D, 16384, 1 << 20)).open()
     fill(j, 20)
+    j.merge()
     j.close()
     seg = D + "/0000000001.jl"
     data = bytearray(_read(seg))
@@ -257,7 +269,7 @@ def _cut_at(k):
     try:
         j = Journal("/pc/j", 400, 800).open()
         if not cut:
-            assert done[-1] == 14 and j._list()[0] == 9, j._list()  # delivered ones trimmed
+            assert done[-1] == 14 and j._list()[0] == 5, j._list()  # delivered ones trimmed
         assert cursor[0] <= j.delivered <= max(cursor), (k, j.delivered, cursor)
         have = seqs(j)
         assert have == sorted(set(have)), (k, have)

@@ -234,10 +234,12 @@ def test_end_record_finished_after_cut():
     # Power lost between the store's "ending" and the end record.
     a.keeper.ending(b'{"type": "session_end", "sid": "x"}')
     want = a.journal.seq + 1
+    held = a.journal.seq - a.journal.committed  # periodic values in RAM: lost with the cut
     a = boot(box)
     seen = []
     a.journal.read_after(0, lambda q, t, p: seen.append((q, t)) or True)
-    assert (want, jf.TYPE_SESSION_END) in seen
+    # It gets the seq announced, less the held records that never reached flash.
+    assert held and (want - held, jf.TYPE_SESSION_END) in seen, (want, held, seen)
     assert a.keeper.saved is None and "session" not in os.listdir(D + "/journal")
 
 
