@@ -469,30 +469,47 @@ class Journal:
     @property
     def full(self):
         """Over the size limit with nothing left to delete or thin."""
-        return self._used > self.max_bytes and self.thin_candidate() is None
+        return self._used > self.max_bytes and self._unthinned() is None
 
     def bytes_used(self):
         return self._used
 
     # ---- thinning (docs/journal.md) ---------------------------------------------
-    def thin_candidate(self):
-        """(first, last) seq range of the oldest closed segments not yet thinned (as many
-        in a row as add up to _PACK bytes, at least one), when the journal is over
-        budget; None otherwise. One gap record reports the whole range."""
-        if self._used <= self.max_bytes:
-            return None
+    def _unthinned(self):
+        """Index of the oldest closed segment not yet thinned, or None."""
         segs = self._list()
         for i in range(len(segs) - 1):
             if segs[i] not in self._thin_done:
-                n = os.stat(self._file(segs[i]))[6]
-                k = i + 1
-                while k < len(segs) - 1 and segs[k] not in self._thin_done:
-                    n += os.stat(self._file(segs[k]))[6]
-                    if n > _PACK:
-                        break
-                    k += 1
-                return segs[i], segs[k] - 1
+                return i
         return None
+
+    def thin_candidate(self):
+        """(first, last) seq range of the oldest closed segments not yet thinned, when the
+        journal is over budget; None otherwise. The range is as many segments in a row as
+        the thinned file before them still has room for (up to _PACK bytes after
+        thinning), or as fill a new one: packed files then end close to _PACK, not a
+        range's size short of it. One gap record reports the whole range."""
+        if self._used <= self.max_bytes:
+            return None
+        i = self._unthinned()
+        if i is None:
+            return None
+        segs = self._segs
+        prev = segs[i - 1] if i and segs[i - 1] in self._thin_done else 0
+        room = _PACK - (os.stat(self._file(prev))[6] if prev else 0)
+        skipped = self.skipped
+        kept = self._thin_into(segs[i], None)[1]
+        if kept > room:
+            room = _PACK  # it starts a new file
+        k = i + 1
+        while k < len(segs) - 1 and segs[k] not in self._thin_done:
+            n = self._thin_into(segs[k], None)[1]
+            if kept + n > room:
+                break
+            kept += n
+            k += 1
+        self.skipped = skipped  # counted by the pass that writes
+        return segs[i], segs[k] - 1
 
     def thin(self, first, last=None):
         """Rewrite closed segments (the one starting at first, and those after it up to
