@@ -182,8 +182,8 @@ class Agent:
             # the register at this point, fresh or last booked (docs/tariffs.md). The session
             # store keeps the cost booked up to it, so a resumed session prices alike.
             self.keeper.progress(s, energy, up_ms)
-            self._log(jf.TYPE_METER, records.meter(clock, up_ms, self.ident, s.sid, energy, power,
-                                                   reading.pop("ctx"), pr.reading_fields()))
+            self._log(jf.TYPE_METER_EDGE, records.meter(clock, up_ms, self.ident, s.sid, energy, power,
+                                                        reading.pop("ctx"), pr.reading_fields()))
         self.guard.step(up_ms)
         self.mem.note()
 

@@ -241,7 +241,8 @@ class Console:
         meters = [0]
 
         def want(rseq, rtype, payload):
-            if rtype in (jf.TYPE_SESSION_START, jf.TYPE_SESSION_END, jf.TYPE_METER, jf.TYPE_METER_PERIODIC):
+            if rtype in (jf.TYPE_SESSION_START, jf.TYPE_SESSION_END, jf.TYPE_METER, jf.TYPE_METER_PERIODIC,
+                         jf.TYPE_METER_EDGE):
                 d = self.agent.codec.decode(rtype, payload, rseq)
                 if d.get("sid") != sid:
                     return

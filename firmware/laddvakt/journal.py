@@ -579,7 +579,7 @@ class Journal:
                 rtype, seq, n = r
                 off = f.tell()
                 last = seq
-                if rtype == jf.TYPE_METER_PERIODIC or (
+                if rtype == jf.TYPE_METER_PERIODIC or rtype == jf.TYPE_METER_EDGE or (
                         rtype == jf.TYPE_METER and bytes(memoryview(self._buf)[:n]).find(_PERIODIC) >= 0):
                     dropped += 1
                     continue

@@ -27,6 +27,9 @@ TYPE_FAULT = const(5)
 # A Sample.Periodic meter value: its own code so thinning drops it without parsing the
 # payload, which is a "meter" record like code 3 (docs/journal.md, Capacity).
 TYPE_METER_PERIODIC = const(6)
+# A reading billing takes where the price or the charge state changes (`Trigger`): the same
+# record again; thinned with the periodic values (docs/journal.md, Capacity).
+TYPE_METER_EDGE = const(7)
 TYPE_METER_EVENT = const(10)  # meters: 10-19
 TYPE_PLAN = const(40)  # charging control: control uses 40-49
 # journal area (20-29): docs/journal.md; a tariff change is billing's tariff_change (60)
@@ -50,6 +53,7 @@ TYPE_NAMES = {
 }
 TYPE_CODES = {v: k for k, v in TYPE_NAMES.items()}
 TYPE_NAMES[TYPE_METER_PERIODIC] = "meter"  # after TYPE_CODES: "meter" stays code 3
+TYPE_NAMES[TYPE_METER_EDGE] = "meter"
 
 _HDR = "<BBHI"
 

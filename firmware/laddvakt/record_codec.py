@@ -90,8 +90,8 @@ _END = _BASE + (("sid", "i"), ("start_t", "a"), ("start_tq", "q"), ("end_t", "m"
                 ("energy_flags", "-"), ("tariffs", "L"), ("receipt", "R"), ("cost_minor", "c"),
                 ("ocmf", "O"), ("sig", "G"))
 _FAULT = _BASE + (("code", "e"), ("active", "y"), ("info", "n"), ("sid", "i"))
-_LAYOUTS = {2: _START, 3: _METER, 4: _END, 5: _FAULT, 6: _METER}  # 6: periodic meter values
-_NAMES = {2: "session_start", 3: "meter", 4: "session_end", 5: "fault", 6: "meter"}
+_LAYOUTS = {2: _START, 3: _METER, 4: _END, 5: _FAULT, 6: _METER, 7: _METER}  # 6, 7: meter values too
+_NAMES = {2: "session_start", 3: "meter", 4: "session_end", 5: "fault", 6: "meter", 7: "meter"}
 
 _RECEIPT = (("segs", "S"), ("start_fee", "o"), ("vat_bp", "u"), ("min", "o"), ("max", "o"),
             ("net", "x"), ("vat", "x"), ("total", "x"), ("adj", "x"))

@@ -186,6 +186,29 @@ def test_thinning_by_frame_type_packs_segments():
 
 
 @ram
+def test_thinning_drops_trigger_readings_keeps_interruptions():
+    # Billing's Trigger readings (type 7) go with the periodic values; a type-3 reading
+    # (Interruption.Begin/End of a power loss) and the session records stay.
+    j = Journal(D, 16384, 1 << 20).open()
+    j.merge_bytes = 200
+    kinds = (jf.TYPE_SESSION_START, jf.TYPE_METER_EDGE, jf.TYPE_METER_PERIODIC, jf.TYPE_METER,
+             jf.TYPE_SESSION_END)
+    for s in range(1, 41):
+        j.append(kinds[s % 5], pay(s))
+    segs = list(j._list())
+    j.max_bytes = 0
+    c = j.thin_candidate()
+    dropped = j.thin(c[0], c[1])
+    gone = [s for s in range(c[0], c[1] + 1) if kinds[s % 5] in (jf.TYPE_METER_EDGE, jf.TYPE_METER_PERIODIC)]
+    assert dropped == len(gone) and gone, (dropped, gone)
+    got = read_all(j)
+    assert [g[0] for g in got] == [s for s in range(1, 41) if s not in gone]
+    assert all(g[1] != jf.TYPE_METER_EDGE for g in got if g[0] <= c[1])
+    assert segs[-1] > c[1]
+    j.close()
+
+
+@ram
 def test_cut_while_thinning_leaves_no_record_twice():
     j = Journal(D, 16384, 1 << 20).open()
     j.merge_bytes = 200

@@ -10,7 +10,8 @@ from laddvakt.app import Agent
 from laddvakt.record_codec import Codec
 
 INSTALL = "5f0c2a9e81d3"
-COMPACT = (jf.TYPE_SESSION_START, jf.TYPE_METER, jf.TYPE_SESSION_END, jf.TYPE_FAULT, jf.TYPE_METER_PERIODIC)
+COMPACT = (jf.TYPE_SESSION_START, jf.TYPE_METER, jf.TYPE_SESSION_END, jf.TYPE_FAULT, jf.TYPE_METER_PERIODIC,
+           jf.TYPE_METER_EDGE)
 
 
 def _norm(d):
@@ -71,7 +72,7 @@ def test_every_record_of_the_power_cut_scenario_round_trips():
     finally:
         spy.close()
     types = set(spy.seen)
-    for t in (jf.TYPE_BOOT, jf.TYPE_SESSION_START, jf.TYPE_METER, jf.TYPE_METER_PERIODIC,
+    for t in (jf.TYPE_BOOT, jf.TYPE_SESSION_START, jf.TYPE_METER, jf.TYPE_METER_PERIODIC, jf.TYPE_METER_EDGE,
               jf.TYPE_SESSION_END, jf.TYPE_FAULT, jf.TYPE_TARIFF_CHANGE, jf.TYPE_TIME_SYNC):
         assert t in types, (t, types)
     assert "Interruption.End" in spy.ctxs and "PowerLoss" in spy.stops, (spy.ctxs, spy.stops)
@@ -92,7 +93,7 @@ def test_bench_session_fits_its_budget():
         spy.close()
     got = spy.seen
     assert got[jf.TYPE_METER_PERIODIC] <= 24, got
-    assert got[jf.TYPE_METER] <= 24, got  # Trigger readings
+    assert got[jf.TYPE_METER_EDGE] <= 24, got  # Trigger readings
     assert got[jf.TYPE_SESSION_START] <= 24, got
     assert got[jf.TYPE_SESSION_END] <= 48, got
     print("payload bytes", got)
