@@ -13,7 +13,9 @@ from laddvakt import journal_format as jf
 
 def _sweep(torn):
     total = sc.Run().play().bdev.writes
-    assert total > 200, total
+    # Compact records in commit files make few block writes (175 when this was written): the
+    # sweep visits each one; this only guards against a scenario that stopped writing.
+    assert total > 100, total
     failures = []
     resumed = powerloss = 0
     for k in range(total):
