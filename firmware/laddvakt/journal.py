@@ -18,8 +18,8 @@ _SLOT = ".jc"  # a commit file: records committed since the last merge
 _INLINE = 128
 _PERIODIC = b"Sample.Periodic"
 _CP_EVERY = 4096  # bytes appended between checkpoints: the most recovery scans
-_PACK = 8000  # thinned segments are packed into files of up to this many bytes (2 blocks:
-# the second block of a littlefs file starts with a 4-byte pointer)
+_PACK = 16300  # thinned segments are packed into files of up to this many bytes (4 blocks:
+# after the first, each block of a littlefs file starts with 4 or 8 bytes of pointers)
 
 
 _BLOCK = 4096  # littlefs block on the ESP32 vfs partition
@@ -71,6 +71,7 @@ class Journal:
         self._trl = bytearray(jf.TRAILER_SIZE)
         self._buf = bytearray(jf.MAX_PAYLOAD)
         self._hint = (0, 0, 0)  # (segment first seq, offset, seq before offset)
+        self._prev_out = None  # seq of the frame thinning wrote last (short frames: _thin_into)
         self._saved_delivered = 0
         self._cp_off = 0  # segment offset of the last checkpoint
         self.cursor_every = 16
@@ -254,16 +255,25 @@ class Journal:
                 off = f.tell()
         return last, off, size
 
-    def _read_frame(self, f):
+    def _read_frame(self, f, last):
         """(type, seq, length) of the next valid frame, payload in self._buf; None if the
-        bytes at the file position are not one."""
+        bytes at the file position are not one. `last`: the seq before it, from which a
+        short frame's seq is rebuilt (its CRC then checks the whole seq)."""
         hdr = self._hdr
-        if f.readinto(hdr) != jf.HEADER_SIZE:
-            return None
-        try:
-            rtype, n, seq = jf.parse_header(hdr)
-        except jf.FrameError:
-            return None
+        pos = f.tell()
+        got = f.readinto(hdr)
+        if got and hdr[0] == jf.SHORT_MAGIC:
+            if got < jf.SHORT_HEADER_SIZE:
+                return None
+            rtype, n, seq = jf.rebuild_header(hdr, last)
+            f.seek(pos + jf.SHORT_HEADER_SIZE)
+        else:
+            if got != jf.HEADER_SIZE:
+                return None
+            try:
+                rtype, n, seq = jf.parse_header(hdr)
+            except jf.FrameError:
+                return None
         mv = memoryview(self._buf)[:n]
         if f.readinto(mv) != n or f.readinto(self._trl) != jf.TRAILER_SIZE:
             return None
@@ -278,7 +288,7 @@ class Journal:
         with a higher seq than `last` (its skipped seqs are noted in self.gaps).
         None at the end of valid data; the file is left positioned after the frame."""
         f.seek(off)
-        r = self._read_frame(f)
+        r = self._read_frame(f, last)
         if r is not None and r[1] > last:
             return r
         # Resynchronise: try each later magic byte. CRC32 makes a false frame unlikely.
@@ -291,9 +301,9 @@ class Journal:
                 return None
             i = 0
             while i < got:
-                if buf[i] == jf.MAGIC:
+                if buf[i] == jf.MAGIC or buf[i] == jf.SHORT_MAGIC:
                     f.seek(pos + i)
-                    r = self._read_frame(f)
+                    r = self._read_frame(f, last)
                     if r is not None and r[1] > last:
                         self.skipped += 1
                         if r[1] > last + 1:
@@ -498,6 +508,7 @@ class Journal:
         prev = segs[i - 1] if i and segs[i - 1] in self._thin_done else 0
         room = _PACK - (os.stat(self._file(prev))[6] if prev else 0)
         skipped = self.skipped
+        self._prev_out = None
         kept = self._thin_into(segs[i], None)[1]
         if kept > room:
             room = _PACK  # it starts a new file
@@ -526,6 +537,7 @@ class Journal:
         srcs = segs[i:k]
         size = 0
         skipped = self.skipped
+        self._prev_out = None
         for s in srcs:
             size += self._thin_into(s, None)[1]  # what stays: a first pass only counts
         self.skipped = skipped  # a corrupt frame is counted once, by the pass that writes
@@ -536,6 +548,7 @@ class Journal:
         tmp = self.path + "/thin.tmp"
         dropped = 0
         old = 0
+        self._prev_out = None
         with open(tmp, "wb") as out:
             if into:
                 with open(self._file(into), "rb") as p:
@@ -583,9 +596,15 @@ class Journal:
                         rtype == jf.TYPE_METER and bytes(memoryview(self._buf)[:n]).find(_PERIODIC) >= 0):
                     dropped += 1
                     continue
-                kept += jf.HEADER_SIZE + n + jf.TRAILER_SIZE
+                # Short frames (3 bytes less) where a reader can rebuild the seq from the
+                # frame before; the first of a pass is whole (what precedes it is not known here).
+                prev = self._prev_out
+                short = prev is not None and n < 256 and seq - prev < 0x10000
+                kept += (jf.SHORT_HEADER_SIZE if short else jf.HEADER_SIZE) + n + jf.TRAILER_SIZE
+                self._prev_out = seq
                 if out is not None:
-                    out.write(jf.encode(rtype, seq, memoryview(self._buf)[:n]))
+                    p = memoryview(self._buf)[:n]
+                    out.write(jf.encode_short(rtype, seq, p) if short else jf.encode(rtype, seq, p))
 
     # ---- reading and delivery -------------------------------------------------
     def read_after(self, after_seq, visit):

@@ -15,6 +15,8 @@ from binascii import crc32
 from micropython import const
 
 MAGIC = const(0xD7)
+SHORT_MAGIC = const(0xD6)  # a short frame, only in thinned files: encode_short
+SHORT_HEADER_SIZE = const(5)
 HEADER_SIZE = const(8)
 TRAILER_SIZE = const(4)
 MAX_PAYLOAD = const(2048)
@@ -71,6 +73,37 @@ def encode(rtype, seq, payload):
     frame[HEADER_SIZE:HEADER_SIZE + n] = payload
     struct.pack_into("<I", frame, HEADER_SIZE + n, crc32(memoryview(frame)[:HEADER_SIZE + n]))
     return frame
+
+
+def encode_short(rtype, seq, payload):
+    """The frame in its short form, for thinned files (docs/journal.md, Capacity): magic
+    SHORT_MAGIC, type, u8 length, the seq's low 16 bits, payload, and the CRC32 of the full
+    frame (over its 8-byte header), so a reader that rebuilds the header checks the whole seq.
+    The writer uses it only for payloads under 256 bytes and a seq under 65536 past the
+    frame before it in the file, which is what a reader rebuilds the seq from."""
+    n = len(payload)
+    full = encode(rtype, seq, payload)
+    frame = bytearray(SHORT_HEADER_SIZE + n + TRAILER_SIZE)
+    frame[0] = SHORT_MAGIC
+    frame[1] = rtype
+    frame[2] = n
+    frame[3] = seq & 0xFF
+    frame[4] = (seq >> 8) & 0xFF
+    frame[SHORT_HEADER_SIZE:] = memoryview(full)[HEADER_SIZE:]
+    return frame
+
+
+def rebuild_header(hdr, last):
+    """Turn a short header in hdr (its first 5 bytes) into the full 8-byte one, its seq the
+    first one after `last` with those low 16 bits; returns (type, length, seq)."""
+    rtype = hdr[1]
+    n = hdr[2]
+    low = hdr[3] | hdr[4] << 8
+    seq = ((last + 1) & ~0xFFFF) | low
+    if seq <= last:
+        seq += 0x10000
+    struct.pack_into(_HDR, hdr, 0, MAGIC, rtype, n, seq)
+    return rtype, n, seq
 
 
 def parse_header(hdr):
