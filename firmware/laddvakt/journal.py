@@ -17,6 +17,7 @@ _SLOT = ".jc"  # a commit file: records committed since the last merge
 # (VfsLfs2's cache size): writing one programs about its size plus 70 bytes, no erase.
 _INLINE = 128
 _PERIODIC = b"Sample.Periodic"
+_ENOSPC = 28
 _CP_EVERY = 4096  # bytes appended between checkpoints: the most recovery scans
 _PACK = 16300  # thinned segments are packed into files of up to this many bytes (4 blocks:
 # after the first, each block of a littlefs file starts with 4 or 8 bytes of pointers)
@@ -72,6 +73,7 @@ class Journal:
         self._buf = bytearray(jf.MAX_PAYLOAD)
         self._hint = (0, 0, 0)  # (segment first seq, offset, seq before offset)
         self._prev_out = None  # seq of the frame thinning wrote last (short frames: _thin_into)
+        self.no_room = False  # thinning met a full filesystem (ENOSPC): full until space frees
         self._saved_delivered = 0
         self._cp_off = 0  # segment offset of the last checkpoint
         self.cursor_every = 16
@@ -467,6 +469,7 @@ class Journal:
             first = segs.pop(0)
             self._used -= _blocks(os.stat(self._file(first))[6])
             os.remove(self._file(first))
+            self.no_room = False
 
     def make_room(self):
         """Delete delivered history while over the size limit."""
@@ -479,7 +482,7 @@ class Journal:
     @property
     def full(self):
         """Over the size limit with nothing left to delete or thin."""
-        return self._used > self.max_bytes and self._unthinned() is None
+        return self._used > self.max_bytes and (self.no_room or self._unthinned() is None)
 
     def bytes_used(self):
         return self._used
@@ -499,7 +502,7 @@ class Journal:
         the thinned file before them still has room for (up to _PACK bytes after
         thinning), or as fill a new one: packed files then end close to _PACK, not a
         range's size short of it. One gap record reports the whole range."""
-        if self._used <= self.max_bytes:
+        if self._used <= self.max_bytes or self.no_room:
             return None
         i = self._unthinned()
         if i is None:
@@ -549,18 +552,31 @@ class Journal:
         dropped = 0
         old = 0
         self._prev_out = None
-        with open(tmp, "wb") as out:
-            if into:
-                with open(self._file(into), "rb") as p:
-                    while True:
-                        n = p.readinto(self._buf)
-                        if not n:
-                            break
-                        out.write(memoryview(self._buf)[:n])
-            for s in srcs:
-                dropped += self._thin_into(s, out)[0]
-                old += _blocks(os.stat(self._file(s))[6])
-            new = out.tell()
+        try:
+            with open(tmp, "wb") as out:
+                if into:
+                    with open(self._file(into), "rb") as p:
+                        while True:
+                            n = p.readinto(self._buf)
+                            if not n:
+                                break
+                            out.write(memoryview(self._buf)[:n])
+                for s in srcs:
+                    dropped += self._thin_into(s, out)[0]
+                    old += _blocks(os.stat(self._file(s))[6])
+                new = out.tell()
+        except OSError as err:
+            if err.errno != _ENOSPC:
+                raise
+            # littlefs itself is out of room (the limit left it too little): stop thinning
+            # until delivery frees space; the journal counts as full meanwhile. The gap
+            # record already journaled over-reports, as after a cut.
+            try:
+                os.remove(tmp)
+            except OSError:
+                pass
+            self.no_room = True
+            return 0
         # rename is atomic: a power cut leaves the segments whole or thinned, never torn;
         # _list() removes an original if the cut came before the removals below.
         if into:

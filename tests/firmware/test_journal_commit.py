@@ -241,6 +241,39 @@ def test_thinned_files_hold_short_frames_and_resync_past_damage():
 
 
 @ram
+def test_thinning_on_a_full_filesystem_reports_full_and_loses_nothing():
+    # A limit that leaves littlefs too little room: thinning meets ENOSPC. The agent must
+    # not stop: the journal counts as full until delivery frees space, every record stays.
+    j = Journal(D, 16384, 1 << 20).open()
+    j.merge_bytes = 200
+    for s in range(1, 41):
+        j.append(jf.TYPE_METER_PERIODIC if s % 2 else jf.TYPE_SESSION_END, pay(s))
+    before = read_all(j)
+    n = 0
+    try:
+        while True:  # whole blocks, each committed, until littlefs has none left
+            with open("/jc/filler%d" % n, "wb") as f:
+                f.write(b"x" * 4000)
+            n += 1
+    except OSError as e:
+        assert e.args[0] == 28, e
+    j.max_bytes = 0
+    c = j.thin_candidate()
+    assert j.thin(c[0], c[1]) == 0 and j.no_room and j.full
+    assert j.thin_candidate() is None
+    assert "thin.tmp" not in os.listdir(D) and read_all(j) == before
+    for k in range(n + 1):
+        try:
+            os.remove("/jc/filler%d" % k)
+        except OSError:
+            pass
+    j.set_delivered(j.seq)
+    j.make_room()  # delivery frees space: thinning may run again
+    assert not j.no_room
+    j.close()
+
+
+@ram
 def test_cut_while_thinning_leaves_no_record_twice():
     j = Journal(D, 16384, 1 << 20).open()
     j.merge_bytes = 200
