@@ -11,7 +11,7 @@ import struct
 from micropython import const
 
 from . import sign
-from .tariff import PRICE_SCALE
+from .tariff import PRICE_SCALE, days_from_civil
 
 _LAYOUT = const(1)  # payload[0]: per-type field layout
 _TAGGED = const(2)  # payload[0]: the whole record as one tagged dict
@@ -252,22 +252,11 @@ class _Reader:
         self.i = i
 
 
-def _civil_days(y, m, d):
-    # Days since 1970-01-01 of a civil date (H. Hinnant's days_from_civil), the inverse
-    # of sign.civil_from_days.
-    y -= m <= 2
-    era = (y if y >= 0 else y - 399) // 400
-    yoe = y - era * 400
-    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    return era * 146097 + doe - 719468
-
-
 def _ocmf_t(tm):
     # sign.ocmf_time's text back to a Unix time (None for the U status).
     if tm.endswith(" U"):
         return None
-    days = _civil_days(int(tm[0:4]), int(tm[5:7]), int(tm[8:10]))
+    days = days_from_civil(int(tm[0:4]), int(tm[5:7]), int(tm[8:10]))
     return days * 86400 + int(tm[11:13]) * 3600 + int(tm[14:16]) * 60 + int(tm[17:19])
 
 
