@@ -56,6 +56,10 @@ class Agent:
         self.uplink = None
         self.up_ms = 0
         self._next_mv_ms = 0
+        self._next_sample_ms = 0
+        self._edge = "A"  # control's session pilot at the last sample
+        self._current = 0  # the last measured current (dA per phase) and power, for control
+        self._power = 0
         # Journal area: the open session on flash, and the journal's capacity policy, which
         # decides whether control pauses on the journal's InternalError (docs/journal.md).
         self.keeper = Continuity(SessionStore(journal.path + "/session", ident.install), self)
@@ -115,23 +119,38 @@ class Agent:
         gc.collect()
 
     def step(self, up_ms):
-        """One sample: clock sync, readings, session tracking, periodic values."""
+        """One control tick, and a sample (clock sync, readings, session tracking, periodic
+        values) when one is due or a session edge wants a reading now."""
         self.up_ms = up_ms
+        due = up_ms >= self._next_sample_ms
         clock = self.clock
-        if not clock.synced:
+        if due and not clock.synced:
             ts = self.time_source.unix_s(up_ms)
             if ts is not None and clock.sync(up_ms, ts):
                 self._log(jf.TYPE_TIME_SYNC, time_sync(clock, up_ms, self.ident))
         if self.plant:
             self.plant.step(up_ms)
+        # Control first, every tick, reading or not: safety never waits for the meter. It
+        # judges the current last measured.
+        ctl = self.control
+        reason = ctl.tick(up_ms, clock.wall_s(up_ms), self._current, self.tracker.session, self._power)
+        # A session that ends (the contactor opened above) or starts is read now, so its meter
+        # stop or start is the register at this tick: no energy flows outside a session.
+        if due or reason or ctl.session_pilot() != self._edge:
+            self._sample(up_ms, reason)
+
+    def _sample(self, up_ms, reason):
+        self._next_sample_ms = up_ms + self.cfg["sample_interval_ms"]
+        clock = self.clock
+        ctl = self.control
         mt = self.metering
         fresh = mt.sample(up_ms)
-        # Control runs every tick, reading or not: safety does not wait for the meter.
-        ctl = self.control
         wall = clock.wall_s(up_ms)
-        power = mt.power_w if fresh else 0
-        reason = ctl.tick(up_ms, wall, self._current_da(power), self.tracker.session, power)
-        if self.keeper.saved and fresh and ctl.pilot._count >= ctl.pilot._debounce:
+        if fresh:
+            self._power = mt.power_w
+            self._current = self._current_da(self._power)
+        self._edge = ctl.session_pilot()
+        if self.keeper.saved and fresh and ctl.pilot.settled:
             # The session open at the last reset goes on or ends (PowerLoss), once the pilot
             # reading has settled (docs/journal.md, Session continuity).
             s = self.keeper.resume(up_ms, ctl.state, mt.energy_wh)
@@ -338,7 +357,7 @@ def build(hal):
 
             ticker = JitterTicker(ticker, scenario.get("tick_real_ms", 0))
     else:
-        ticker = hal.ticker(cfg["sample_interval_ms"])
+        ticker = hal.ticker(cfg["control_tick_ms"])
     agent = Agent(hal, cfg, board, ident, journal, meter, pilot, tsrc, ticker, plant, profile)
     return agent, scenario
 

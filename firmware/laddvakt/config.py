@@ -16,6 +16,9 @@ SCHEMA = {
     "topic_prefix": (str, "laddvakt/v1", 1, 64),
     "batch_max_bytes": (int, 4096, 2560, 16384),
     "sample_interval_ms": (int, 1000, 100, 60000),
+    # The control tick on a board (docs/control.md, Tick rate): with pilot_debounce 2 a C -> B
+    # change opens the contactor within two ticks, and the 6 s rule holds up to 1000 ms.
+    "control_tick_ms": (int, 40, 10, 1000),
     "meter_value_interval_s": (int, 900, 0, 86400),
     "currency": (str, "SEK", 3, 3),
     "currency_minor_unit": (int, 2, 0, 4),

@@ -11,7 +11,7 @@ from . import faultrules as fr
 from . import fleet as fleetmod
 from .auth import Authorizer
 from .config import ConfigError
-from .contactor import ContactorWatch
+from .contactor import ContactorWatch, may_close
 from .demand import DemandResponse
 from .pilot import DUTY_F, DUTY_OFF, MIN_DA, PilotDecoder, duty_for_current
 from .profiles import Profiles
@@ -74,10 +74,12 @@ class Controller:
         self._plan_due = 0
         self._plan_wh0 = 0
         self.unavailable = False
+        self._unavailable_next = False  # ChangeAvailability to Inoperative, after the session
         self.local_cap_da = self.station_da  # the console's `limit`
         self.duty = DUTY_OFF
         self.offer_da = 0
-        self.limit_da = self.station_da  # the offer before pausing rules (for the overcurrent check)
+        self.pilot_da = 0  # what the pilot offers now: offer_da with the PWM on, else 0
+        self._drop_ms = None  # when the pilot's offer last went down (the 6 s rule counts from it)
         self.state = "A"
         self.status = "Available"
         self.finishing = False
@@ -201,7 +203,6 @@ class Controller:
             lim = 0 if t is not None and t >= self.temp_stop_c else lim // 2
         if self.faults.is_active("PowerMeterFailure") or self._internal_pause():
             lim = 0
-        self.limit_da = lim
         if not self._fleet_allows(now_ms, wall):
             return 0
         return lim
@@ -229,12 +230,16 @@ class Controller:
             return duty_for_current(self.offer_da)
         return DUTY_OFF
 
-    def _drive(self, duty):
+    def _drive(self, now_ms, duty):
+        da = self.offer_da if DUTY_F < duty < DUTY_OFF else 0
+        if da < self.pilot_da:
+            self._drop_ms = now_ms
+        self.pilot_da = da
         if duty != self.duty:
             if self.duty == DUTY_F:
                 # Out of state F: what the pilot read meanwhile was our own -12 V.
                 self.pilot.reset(self.state)
-                self._settle = self.pilot._debounce
+                self._settle = self.pilot.debounce
             self.duty = duty
             self.hw.set_duty(duty)
 
@@ -244,7 +249,7 @@ class Controller:
         now = self._now if now_ms is None else now_ms
         self.offer_da = self._offer(now, self._wall)
         stop = fr.stopping(self.faults.active)
-        self._drive(self._duty(now, stop))
+        self._drive(now, self._duty(now, stop))
 
     # ---- the tick --------------------------------------------------------------------
     def _detect(self, now_ms, st, reading):
@@ -260,12 +265,15 @@ class Controller:
             sf(_EVC, True, "diode check failed" if st not in "EF" else "pilot state " + st)
         elif faults.is_active(_EVC) and reading and st == "A":
             sf(_EVC, False)
-        self.watch.check(now_ms, hw.contactor_feedback(), self._current, self.limit_da
-                         if self.offer_da >= MIN_DA else 0)
-        if self.watch.welded:
+        w = self.watch
+        # Against what the pilot offers, 0 with the PWM off (IEC 61851-1: no PWM, no current).
+        w.check(now_ms, hw.contactor_feedback(), self._current, self.pilot_da, self._drop_ms)
+        if w.welded:
             sf("PowerSwitchFailure", True, "contactor welded")
-        if self.watch.overcurrent:
-            sf("OverCurrentFailure", True, "%d dA over a %d dA limit" % (self._current, self.offer_da))
+        elif w.stuck_open:
+            sf("PowerSwitchFailure", True, "contactor does not close")
+        if w.overcurrent:
+            sf("OverCurrentFailure", True, "%d dA over a %d dA offer" % (self._current, self.pilot_da))
         elif faults.is_active("OverCurrentFailure") and reading and st == "A":
             sf("OverCurrentFailure", False)
         t = hw.temp_c()
@@ -327,14 +335,29 @@ class Controller:
                 reason = "Local"
         self._stop_req = None
         self.offer_da = self._offer(now_ms, wall)
-        self._drive(self._duty(now_ms, stop))
-        close = self.watch.decide(now_ms, st, self.offer_da if reason is None else 0, stop is not None)
-        if self.watch.command(now_ms, close):
-            self.hw.set_contactor(close)
+        self._drive(now_ms, self._duty(now_ms, stop))
+        # The one rule (contactor.py); a session that ends at this tick is no longer open.
+        close = may_close(st, self.pilot_da, session is not None and reason is None,
+                          not self.unavailable, stop is not None)
+        self._switch(now_ms, close)
         self.status = connector_status(st, stop is not None, self.unavailable, self.in_session,
                                        self.finishing or reason is not None, self.offer_da,
                                        self.watch.closed)
         return reason
+
+    def _switch(self, now_ms, close):
+        if self.watch.command(now_ms, close):
+            self.hw.set_contactor(close)
+
+    def set_available(self, available):
+        """OCPP ChangeAvailability: Inoperative waits for the end of a running session
+        ("Scheduled"); everything else applies now."""
+        if not available and self.in_session:
+            self._unavailable_next = True
+            return "Scheduled"
+        self._unavailable_next = False
+        self.unavailable = not available
+        return "Accepted"
 
     # ---- session edges, from the agent ---------------------------------------------------
     def session_pilot(self):
@@ -370,10 +393,15 @@ class Controller:
         # A session_limit command lasts one session.
         self.session_max_wh = self._cfg["session_max_wh"]
         self.session_max_s = self._cfg["session_max_s"]
+        if self._unavailable_next:
+            self._unavailable_next = False
+            self.unavailable = True
         if self.state in "BCD":
             self.finishing = True
         self.offer_da = 0
-        self._drive(DUTY_OFF if self.duty != DUTY_F else DUTY_F)
+        self._drive(self._now, DUTY_OFF if self.duty != DUTY_F else DUTY_F)
+        # No session, no energy: open now, whatever ended it (contactor.may_close).
+        self._switch(self._now, False)
 
     # ---- reporting -----------------------------------------------------------------------
     def status_json(self):
@@ -382,12 +410,13 @@ class Controller:
         stop = fr.reported(self.faults.active)
         k = self._status_key
         if (self._status_json is None or k[0] != self.status or k[1] != stop
-                or k[2] != self.offer_da or k[3] != self.state):
+                or k[2] != self.pilot_da or k[3] != self.state):
             k[0] = self.status
             k[1] = stop
-            k[2] = self.offer_da
+            k[2] = self.pilot_da
             k[3] = self.state
+            # offer_a: what the pilot offers (0 while the PWM is off), not the limit behind it.
             d = {"v": 1, "status": self.status, "error_code": stop,
-                 "pilot": self.state, "offer_a": self.offer_da / 10, "up": self._now}
+                 "pilot": self.state, "offer_a": self.pilot_da / 10, "up": self._now}
             self._status_json = json.dumps(d)
         return self._status_json

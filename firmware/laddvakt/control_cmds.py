@@ -159,9 +159,8 @@ def control_commands(agent):
         v = a.get("available")
         if not isinstance(v, bool):
             raise ValueError("'available' must be true or false")
-        ctl.unavailable = not v
         # OCPP ChangeAvailability: during a session the change waits for its end.
-        return {"status": "Scheduled" if ctl.in_session and not v else "Accepted"}
+        return {"status": ctl.set_available(v)}
 
     def clear_fault(a):
         code = a.get("code")

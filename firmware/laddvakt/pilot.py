@@ -79,13 +79,18 @@ class PilotDecoder:
     while the PWM runs (with steady +12 V there is no low half to check)."""
 
     def __init__(self, debounce=3, hyst_mv=300):
-        self._debounce = debounce
+        self.debounce = debounce
         self._hyst = hyst_mv
         self.state = "A"
         self.diode_ok = True
         self._cand = "A"
         self._count = 0
         self._bad_diode = 0
+
+    @property
+    def settled(self):
+        """True once the last `debounce` samples agreed: the state is a reading, not a guess."""
+        return self._count >= self.debounce
 
     def reset(self, state="A"):
         self.state = state
@@ -100,11 +105,11 @@ class PilotDecoder:
             self._cand = s
             self._count = 0
         self._count += 1
-        if self._count >= self._debounce:
+        if self._count >= self.debounce:
             self.state = s
         if pwm_on and s in "BCD" and low_mv > _DIODE_MAX_LOW:
             self._bad_diode += 1
-            if self._bad_diode >= self._debounce:
+            if self._bad_diode >= self.debounce:
                 self.diode_ok = False
         else:
             self._bad_diode = 0

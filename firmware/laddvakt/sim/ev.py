@@ -2,8 +2,11 @@
 # ADC would see (from the EV's pilot resistance, its diode and our PWM), the PWM output, the
 # contactor with its feedback, the RCD, a temperature sensor, an RFID reader, and a meter.
 # An EV follows the PWM limit after `react_ms` (IEC 61851-1 allows 3 s), tapers above 80 %
-# state of charge, may pause, and can be told to misbehave (ignore the limit, a shorted diode,
-# state E) for the fault tests. Energy is integrated in integer mWh with the remainder kept.
+# state of charge, may pause, and can be told to misbehave for the safety tests: ignore a
+# lowered limit (`ignore_limit`), go to and stay in C whatever the pilot offers, drawing its
+# full power with no PWM (`ignore_pwm`), draw on one phase (`phases: 1`), a shorted diode,
+# state E. A scenario event {"at_s", "ev": {...}} changes those flags during a visit; a test
+# may call SimStation.script(). Energy is integrated in integer mWh with the remainder kept.
 import time
 
 from micropython import const
@@ -67,7 +70,12 @@ class SimEV:
         p = self.max_power()
         if self.v.get("ignore_limit"):
             return p
-        lim = current_for_duty(duty) * self.volts * self.phases // 10
+        a = current_for_duty(duty)
+        if not a:
+            # No PWM: a well-behaved EV draws nothing (it went to B); one that ignores the pilot
+            # takes what its charger can.
+            return p if self.v.get("ignore_pwm") else 0
+        lim = a * self.volts * self.phases // 10
         return lim if lim < p else p
 
 
@@ -82,6 +90,7 @@ class SimStation:
         self.duty = DUTY_OFF
         self.closed = False
         self.welded = False
+        self.stuck_open = False  # the coil is driven but the contact does not close
         self.rcd = False
         self.temp = scenario.get("temp_c")
         self.meter_down = False  # the meter stops answering (PowerMeterFailure tests)
@@ -105,7 +114,7 @@ class SimStation:
 
     def _retarget(self, now):
         ev = self.ev
-        closed = self.closed or self.welded
+        closed = self.closed and not self.stuck_open or self.welded
         t = ev.target_w(self.duty, closed) if ev is not None else 0
         if t == 0 and (ev is None or not closed or ev.state not in "CD"):
             # Contact open or EV gone: the current stops at once.
@@ -139,6 +148,9 @@ class SimStation:
             self.meter_down = e.get("meter_down", self.meter_down)
             if e.get("weld"):
                 self.welded = self.closed
+            self.stuck_open = e.get("stuck_open", self.stuck_open)
+            if "ev" in e and self.ev is not None:
+                self.script(**e["ev"])
         i = -1
         for k, v in enumerate(self.visits):
             if v["arrive_s"] * 1000 <= up_ms < v["leave_s"] * 1000:
@@ -153,11 +165,20 @@ class SimStation:
             e_at = ev.v.get("state_e_at_s")
             if e_at is not None and up_ms >= e_at * 1000:
                 ev.state = "E"
-            elif ev.wants(up_ms) and DUTY_F < self.duty < DUTY_OFF and current_for_duty(self.duty):
+            elif ev.wants(up_ms) and (ev.v.get("ignore_pwm") or DUTY_F < self.duty < DUTY_OFF
+                                      and current_for_duty(self.duty)):
                 ev.state = "D" if ev.v.get("ventilation") else "C"
             else:
                 ev.state = "B"
         self._retarget(up_ms)
+
+    def script(self, **flags):
+        """Change how the EV plugged in now behaves (ignore_pwm, ignore_limit, phases, ...)."""
+        self.ev.v = dict(self.ev.v)
+        self.ev.v.update(flags)
+        if "phases" in flags:
+            self.ev.phases = flags["phases"]
+        self._retarget(self._up)
 
     # ---- the station's hardware, as the controller sees it ---------------------------
     def cp_read(self):
@@ -188,7 +209,7 @@ class SimStation:
         self._retarget(self._up)
 
     def contactor_feedback(self):
-        return self.closed or self.welded
+        return self.closed and not self.stuck_open or self.welded
 
     def rcd_tripped(self):
         return self.rcd
