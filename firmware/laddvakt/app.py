@@ -58,8 +58,7 @@ class Agent:
         self._next_mv_ms = 0
         self._next_sample_ms = 0
         self._edge = "A"  # control's session pilot at the last sample
-        self._current = 0  # the last measured current (dA per phase) and power, for control
-        self._power = 0
+        self._current = 0  # the last measured current (dA per phase), for control
         # Journal area: the open session on flash, and the journal's capacity policy, which
         # decides whether control pauses on the journal's InternalError (docs/journal.md).
         self.keeper = Continuity(SessionStore(journal.path + "/session", ident.install), self)
@@ -133,7 +132,7 @@ class Agent:
         # Control first, every tick, reading or not: safety never waits for the meter. It
         # judges the current last measured.
         ctl = self.control
-        reason = ctl.tick(up_ms, clock.wall_s(up_ms), self._current, self.tracker.session, self._power)
+        reason = ctl.tick(up_ms, clock.wall_s(up_ms), self._current, self.tracker.session)
         # A session that ends (the contactor opened above) or starts is read now, so its meter
         # stop or start is the register at this tick: no energy flows outside a session.
         if due or reason or ctl.session_pilot() != self._edge:
@@ -147,8 +146,8 @@ class Agent:
         fresh = mt.sample(up_ms)
         wall = clock.wall_s(up_ms)
         if fresh:
-            self._power = mt.power_w
-            self._current = self._current_da(self._power)
+            self._current = self._current_da(mt.power_w)
+            ctl.observe(mt.power_w)
         self._edge = ctl.session_pilot()
         if self.keeper.saved and fresh and ctl.pilot.settled:
             # The session open at the last reset goes on or ends (PowerLoss), once the pilot

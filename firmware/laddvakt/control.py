@@ -11,7 +11,7 @@ from . import faultrules as fr
 from . import fleet as fleetmod
 from .auth import Authorizer
 from .config import ConfigError
-from .contactor import ContactorWatch, may_close
+from .contactor import FOLLOW_MS, ContactorWatch, may_close
 from .demand import DemandResponse
 from .pilot import DUTY_F, DUTY_OFF, MIN_DA, PilotDecoder, duty_for_current
 from .profiles import Profiles
@@ -80,6 +80,7 @@ class Controller:
         self.offer_da = 0
         self.pilot_da = 0  # what the pilot offers now: offer_da with the PWM on, else 0
         self._drop_ms = None  # when the pilot's offer last went down (the 6 s rule counts from it)
+        self._change_ms = 0  # when it last changed either way
         self.state = "A"
         self.status = "Available"
         self.finishing = False
@@ -232,8 +233,10 @@ class Controller:
 
     def _drive(self, now_ms, duty):
         da = self.offer_da if DUTY_F < duty < DUTY_OFF else 0
-        if da < self.pilot_da:
-            self._drop_ms = now_ms
+        if da != self.pilot_da:
+            self._change_ms = now_ms
+            if da < self.pilot_da:
+                self._drop_ms = now_ms
         self.pilot_da = da
         if duty != self.duty:
             if self.duty == DUTY_F:
@@ -250,6 +253,14 @@ class Controller:
         self.offer_da = self._offer(now, self._wall)
         stop = fr.stopping(self.faults.active)
         self._drive(now, self._duty(now, stop))
+
+    def observe(self, power_w):
+        """A fresh reading's power (the agent calls this after each sample): what the EV really
+        draws at the full offer, which the fleet plan uses instead of the nominal power."""
+        # Only once the EV has had its 3 s to follow the pilot's last change.
+        if (power_w and self.watch.closed and self.dr.limit_da is None and not self.dr.stale
+                and self._now - self._change_ms >= FOLLOW_MS):
+            self._obs_w = power_w
 
     # ---- the tick --------------------------------------------------------------------
     def _detect(self, now_ms, st, reading):
@@ -289,8 +300,8 @@ class Controller:
         self._now = now_ms
         self._wall = wall
         self._current = current_da
-        if power_w and self.watch.closed and self.dr.limit_da is None and not self.dr.stale:
-            self._obs_w = power_w
+        if power_w:
+            self.observe(power_w)
         self.in_session = session is not None
         if session is not None:
             self.session_wh = session.energy_wh
