@@ -53,6 +53,16 @@ def test_session_limit_stop_opens_though_the_ev_stays_in_c():
     _no_energy_after_the_session(r, 400000)
 
 
+def test_welded_contactor_is_found_after_a_stop_with_the_ev_in_c():
+    # The coil is released when the session ends, so the weld check runs on this path too.
+    r = Rig([_visit(ignore_pwm=True)], [{"at_s": 40, "weld": True}])
+    r.run_to(45000)
+    control_commands(r.agent)["remote_stop"]({})
+    r.run_to(48000)
+    assert r.agent.faults.active.get("PowerSwitchFailure") == "contactor welded"
+    assert r.ctl.status == "Faulted"
+
+
 def test_unauthorized_ev_in_c_with_steady_12v_gets_no_energy():
     # auth_mode list and an unknown EV: no PWM is offered; an EV that goes to C anyway must
     # not get the contactor (IEC 61851-1: no PWM, no power).
