@@ -9,9 +9,19 @@ if ROOT not in sys.path:
 
 from host_tools.broker import Broker  # noqa: E402
 
-# Firmware test files run under the unix-port micropython (tests/test_firmware.py
-# drives them), never under CPython, so pytest must not import them itself.
-collect_ignore_glob = ["firmware/*"]
+FW_DIR = os.path.join(ROOT, "tests", "firmware")
+# Helpers beside the firmware tests (rigs, simulators) are micropython code, never collected.
+collect_ignore_glob = ["firmware/[!t]*", "firmware/t[!e]*"]
+
+
+def pytest_pycollect_makemodule(module_path, parent):
+    """Firmware test files run under the unix-port micropython, never under CPython: each of
+    their test functions is an item of its own (tests/fwitems.py) instead of a module."""
+    if str(module_path.parent) == FW_DIR:
+        from tests.fwitems import FirmwareFile
+
+        return FirmwareFile.from_parent(parent, path=module_path)
+    return None
 
 
 @pytest.fixture

@@ -1,31 +1,32 @@
-"""Run every firmware test file under the unix-port `micropython`, never CPython."""
+"""The firmware tests run under the unix-port `micropython`, never CPython: conftest.py makes
+each test function of tests/firmware/test_*.py a pytest item of its own (tests/fwitems.py).
+This file checks that the collection finds them and that failures say their values."""
 import os
 import subprocess
-import sys
 
-import pytest
-
-from host_tools.sim import micropython_env
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-FW_TESTS = os.path.join(HERE, "firmware")
-MICROPYTHON = os.path.join(os.path.dirname(sys.executable), "micropython")
+from host_tools.sim import BUILD, MICROPYTHON, micropython_env
+from tests.fwitems import FW_TESTS, rewrite, function_names
 
 FILES = sorted(f for f in os.listdir(FW_TESTS) if f.startswith("test_") and f.endswith(".py"))
 
 
-def test_firmware_tests_exist():
+def test_every_firmware_file_has_tests():
     assert FILES, "no firmware test files found"
+    for f in FILES:
+        with open(os.path.join(FW_TESTS, f)) as fh:
+            assert function_names(fh.read()), f
 
 
-@pytest.mark.parametrize("name", FILES)
-def test_firmware_file(name, tmp_path):
-    p = subprocess.run(
-        [MICROPYTHON, os.path.join(FW_TESTS, name)],
-        cwd=tmp_path, env=micropython_env(os.path.join(ROOT, "firmware"), os.path.join(ROOT, "build", "lib"), FW_TESTS), capture_output=True, text=True, timeout=300,
-    )
-    out = p.stdout + p.stderr
-    assert p.returncode == 0, out
-    lines = [ln for ln in p.stdout.splitlines() if ln.strip()]
-    assert lines and " passed, 0 failed" in lines[-1], out
+def test_rewrite_keeps_lines_and_shows_values(tmp_path):
+    src = ("# a test\nfrom fwtest import run\n\n\ndef test_a():\n    x = [1, 2]\n"
+           "    assert len(x) == (\n        3), 'short'\n    assert x\n\n\nrun(globals())\n")
+    out = rewrite(src)
+    assert out.count("\n") == src.count("\n")
+    assert "assert x" in out and "_fwc(len(x)" in out
+    p = tmp_path / "test_t.py"
+    p.write_text(out)
+    r = subprocess.run([MICROPYTHON, str(p), "test_a"], capture_output=True, text=True, timeout=60,
+                       env=micropython_env(FW_TESTS, os.path.join(BUILD, "lib")))
+    assert r.returncode == 1
+    assert "2 == 3 -- short" in r.stdout + r.stderr
+    assert 'line 7' in r.stdout + r.stderr  # the assert's own line in the source

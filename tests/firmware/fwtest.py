@@ -1,5 +1,5 @@
 # Minimal test runner for firmware tests. The same file runs under the unix port
-# (driven by tests/test_firmware.py) and on a board with `mpremote run`.
+# (one function at a time, driven by tests/fwitems.py) and on a board with `mpremote run`.
 # Each test file ends with `run(globals())`; a failing test makes the exit code 1.
 # A file that needs a peer on the host (a broker, a pty, a simulator) says so in a line
 # "# fwtest: host-peer" near its top; `make test-board` leaves such files out.
@@ -38,8 +38,38 @@ def write_file(path, text):
         f.write(text)
 
 
+_CMP = {
+    "==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
+    "in": lambda a, b: a in b, "not in": lambda a, b: a not in b,
+    "is": lambda a, b: a is b, "is not": lambda a, b: a is not b,
+}
+
+
+def _short(v):
+    r = repr(v)
+    return r if len(r) <= 300 else r[:300] + "..."
+
+
+def check(a, op, b, msg=None):
+    """`assert a op b, msg` that says both values when it fails (the host's test runner turns
+    plain asserts into calls of this; the files themselves keep their asserts)."""
+    if not _CMP[op](a, b):
+        raise AssertionError("%s %s %s%s" % (_short(a), op, _short(b),
+                                             "" if msg is None else " -- %s" % (msg,)))
+
+
 def run(ns):
     names = sorted(k for k in ns if k.startswith("test_") and callable(ns[k]))
+    # `micropython test_x.py test_name ...` runs just those (the host's runner does, one
+    # item per function); with no names, the whole file (as on a board).
+    pick = sys.argv[1:]
+    if pick:
+        for n in pick:
+            if n not in names:
+                print("no test named", n)
+                sys.exit(1)
+        names = pick
     failed = 0
     skipped = 0
     for name in names:
