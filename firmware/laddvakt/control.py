@@ -59,7 +59,7 @@ class Controller:
         self.temp_stop_c = cfg["temp_stop_c"]
         self.pilot = PilotDecoder(cfg["pilot_debounce"], 300)
         self.watch = ContactorWatch(cfg["overcurrent_margin_a"] * 10)
-        self.profiles = Profiles(self.station_da, self.volts)
+        self.profiles = Profiles(self.station_da, self.volts, self.phases)
         self.dr = DemandResponse(cfg["failsafe_current_a"] * 10, cfg["failsafe_timeout_s"] * 1000)
         allow = set(t for t in cfg["auth_list"].split(",") if t)
         if cfg["auth_mode"] not in ("free", "list"):

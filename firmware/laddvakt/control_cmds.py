@@ -93,11 +93,13 @@ def control_commands(agent):
         t0 = prof.parse_time(t0, "start")
         # Relative profiles run from the open session's start, else from the query's start.
         tx = ctl.tx_start if ctl.in_session else t0
-        ph = ctl.phases
         periods = []
-        for sp, da in ctl.profiles.composite(t0, int(dur), tx):
-            lim = da * ctl.volts * ph // 10 if unit == "W" else da / 10
-            periods.append({"startPeriod": sp, "limit": lim, "numberPhases": ph})
+        for sp, da, n in ctl.profiles.composite(t0, int(dur), tx):
+            # In W: the most that can flow at this per-phase offer on all the station's phases
+            # (an EV may use any of them), so never above a W limit in force; numberPhases is
+            # the one of the limit that set the offer.
+            lim = da * ctl.volts * ctl.phases // 10 if unit == "W" else da / 10
+            periods.append({"startPeriod": sp, "limit": lim, "numberPhases": n})
         return {"status": "Accepted", "connectorId": 1, "scheduleStart": t0,
                 "chargingSchedule": {"duration": int(dur), "startSchedule": t0,
                                      "chargingRateUnit": unit,

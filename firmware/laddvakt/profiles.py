@@ -4,12 +4,24 @@
 #
 # The rules, as implemented and tested against tests/host/composite_ref.py:
 # - A profile applies at t if validFrom <= t < validTo and its schedule has a period at t:
-#   Absolute starts at startSchedule, Recurring at the last startSchedule + k x day/week
-#   (its duration capped at the recurrence), Relative at the session's start.
+#   Absolute starts at startSchedule, Recurring at startSchedule + k x day/week for the
+#   latest k >= 0 (never before startSchedule; its duration capped at the recurrence),
+#   Relative at the session's start.
 # - Within a purpose, the applicable profile with the highest stackLevel wins.
 # - TxProfile (only during a session) overrides TxDefaultProfile.
 # - The limit is the minimum of ChargePointMaxProfile, the Tx/TxDefault limit and the
-#   station's own maximum. W limits become A per phase: W / (voltage x numberPhases).
+#   station's own maximum, each per phase.
+# - The station cannot switch phases: an EV may draw the per-phase offer on each of the
+#   station's P supply phases. So a W limit becomes floor(W x 10 / (voltage x P)) dA, and the
+#   offer on any 1..P phases stays within the W. numberPhases (default 3, clipped to P) does
+#   not change the limit; it travels with it into the composite schedule: the limit that sets
+#   the minimum gives its numberPhases (on a tie the smaller), the station's own has P.
+# - Every conversion rounds down (A to whole dA, W to whole W, W to dA per phase): never
+#   more than was allowed (see _limit for the float noise of decimal text).
+# - minChargingRate (ChargingSchedule, in its unit, converted like a limit): when the
+#   Tx/TxDefault profile in force has one and the limit is below it, the limit is 0: pause
+#   rather than charge below the EV's least efficient rate. A ChargePointMaxProfile's is kept
+#   but unused (it describes no EV).
 from micropython import const
 
 CPMAX = const(0)
@@ -34,6 +46,7 @@ _DUR = const(8)
 _WATTS = const(9)
 _PERIODS = const(10)  # ((startPeriod, limit dA or W, phases), ...)
 _TXID = const(11)
+_MIN = const(12)  # minChargingRate in dA or W, or None
 
 
 def _days(y, m, d):
@@ -77,11 +90,22 @@ def _int(d, key, lo, hi, default=None):
     return v
 
 
-def _limit(v, watts):
+def _limit(v, watts, key="limit"):
     if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 or v > 1000000:
-        raise ValueError("'limit' must be a number 0..1000000")
-    # A limits keep one decimal (dA); W limits whole watts.
-    return int(v) if watts else int(v * 10 + 0.5)
+        raise ValueError("'%s' must be a number 0..1000000" % key)
+    # A limits keep one decimal (dA), W limits whole watts; int() of v >= 0 rounds down, so
+    # 5.96 A is 5.9 A (a pause), never 6 A. Ten times a float is nudged up by one part in a
+    # million first: a one-decimal limit such as 6.2 A has no exact float, and on an ESP32's
+    # single-precision floats it may read as 61.99999 dA.
+    if watts:
+        return int(v)
+    v *= 10
+    return int(v + v * 1e-6) if isinstance(v, float) else v
+
+
+def _per_phase(v, watts, volts, phases):
+    # dA per phase of a stored limit: W spread over the station's phases, rounded down.
+    return v * 10 // (volts * phases) if watts else v
 
 
 def parse(d):
@@ -115,6 +139,9 @@ def parse(d):
     dur = sch.get("duration")
     if dur is not None:
         dur = _int(sch, "duration", 1, 31536000)
+    lo = sch.get("minChargingRate")
+    if lo is not None:
+        lo = _limit(lo, watts, "minChargingRate")
     ps = sch.get("chargingSchedulePeriod")
     if not isinstance(ps, list) or not 0 < len(ps) <= MAX_PERIODS:
         raise ValueError("'chargingSchedulePeriod' must list 1..%d periods" % MAX_PERIODS)
@@ -132,7 +159,7 @@ def parse(d):
     vf = parse_time(d.get("validFrom"), "validFrom")
     vt = parse_time(d.get("validTo"), "validTo")
     return (pid, PURPOSES.index(purpose), stack, kind, period, vf, vt, start, dur, watts,
-            tuple(periods), d.get("transactionId"))
+            tuple(periods), d.get("transactionId"), lo)
 
 
 def to_json(p):
@@ -145,6 +172,8 @@ def to_json(p):
         sch["startSchedule"] = p[_START]
     if p[_DUR] is not None:
         sch["duration"] = p[_DUR]
+    if p[_MIN] is not None:
+        sch["minChargingRate"] = p[_MIN] if p[_WATTS] else p[_MIN] / 10
     d = {"chargingProfileId": p[_ID], "stackLevel": p[_STACK],
          "chargingProfilePurpose": PURPOSES[p[_PURPOSE]],
          "chargingProfileKind": KINDS[p[_KIND]], "chargingSchedule": sch}
@@ -165,6 +194,8 @@ def _base(p, t, tx_start):
     if kind == 2:
         return tx_start
     if kind == 1:
+        if t < p[_START]:
+            return None  # the schedule starts at startSchedule: no instance before it
         per = p[_PERIOD]
         return p[_START] + (t - p[_START]) // per * per
     return p[_START]
@@ -178,8 +209,9 @@ def _span(p):
     return d
 
 
-def profile_limit(p, t, tx_start, volts):
-    """dA per phase that profile p sets at Unix time t, or None if it does not apply."""
+def _period(p, t, tx_start):
+    """The period (startPeriod, limit, numberPhases) of profile p at Unix time t, or None if p
+    does not apply."""
     if (p[_FROM] is not None and t < p[_FROM]) or (p[_TO] is not None and t >= p[_TO]):
         return None
     base = _base(p, t, tx_start)
@@ -189,18 +221,19 @@ def profile_limit(p, t, tx_start, volts):
     span = _span(p)
     if span is not None and off >= span:
         return None
-    lim = None
-    for sp, v, ph in p[_PERIODS]:
-        if sp > off:
+    got = None
+    for q in p[_PERIODS]:
+        if q[0] > off:
             break
-        lim = v * 10 // (volts * ph) if p[_WATTS] else v
-    return lim
+        got = q
+    return got
 
 
 class Profiles:
-    def __init__(self, station_da, volts):
+    def __init__(self, station_da, volts, phases):
         self.station_da = station_da  # the installation's own maximum per phase
         self.volts = volts
+        self.phases = phases  # the supply phases: an EV may draw on any of them
         self.items = []
 
     def install(self, p, in_session):
@@ -231,33 +264,52 @@ class Profiles:
         # OCPP 1.6: a TxProfile lives only as long as its transaction.
         self.items = [q for q in self.items if q[_PURPOSE] != TX]
 
-    def _purpose_limit(self, purpose, t, tx_start):
-        best = -1
-        lim = None
+    def _best(self, purpose, t, tx_start):
+        # The applicable profile of a purpose with the highest stackLevel (unique within a
+        # purpose: install() replaces), or None.
+        best = None
         for p in self.items:
-            if p[_PURPOSE] == purpose and p[_STACK] > best:
-                v = profile_limit(p, t, tx_start, self.volts)
-                if v is not None:
-                    best = p[_STACK]
-                    lim = v
-        return lim
+            if (p[_PURPOSE] == purpose and (best is None or p[_STACK] > best[_STACK])
+                    and _period(p, t, tx_start) is not None):
+                best = p
+        return best
 
-    def limit_at(self, t, tx_start):
-        """The composite limit in dA at Unix time t; tx_start is the session's start (None
-        without a session: TxProfiles and Relative profiles then do not apply)."""
+    def _at(self, t, tx_start, with_phases):
+        # Runs every control tick: ints only, a tuple only when asked for.
+        ph = self.phases
         lim = self.station_da
+        n = ph
         if t is None:
             # Clock not synced: only the station limit is known for sure.
-            return lim
-        v = self._purpose_limit(CPMAX, t, tx_start)
-        if v is not None and v < lim:
-            lim = v
-        v = self._purpose_limit(TX, t, tx_start) if tx_start is not None else None
-        if v is None:
-            v = self._purpose_limit(TXDEFAULT, t, tx_start)
-        if v is not None and v < lim:
-            lim = v
-        return lim
+            return (lim, n) if with_phases else lim
+        tx = None
+        for purpose in (CPMAX, TX, TXDEFAULT):
+            if (purpose == TX and tx_start is None) or (purpose == TXDEFAULT and tx is not None):
+                continue
+            p = self._best(purpose, t, tx_start)
+            if p is None:
+                continue
+            if purpose != CPMAX:
+                tx = p
+            q = _period(p, t, tx_start)
+            v = _per_phase(q[1], p[_WATTS], self.volts, ph)
+            k = q[2] if q[2] < ph else ph
+            if v < lim or (v == lim and k < n):
+                lim = v
+                n = k
+        if tx is not None and tx[_MIN] is not None \
+                and lim < _per_phase(tx[_MIN], tx[_WATTS], self.volts, ph):
+            lim = 0
+        return (lim, n) if with_phases else lim
+
+    def limit_at(self, t, tx_start):
+        """The composite limit in dA per phase at Unix time t; tx_start is the session's start
+        (None without a session: TxProfiles and Relative profiles then do not apply)."""
+        return self._at(t, tx_start, False)
+
+    def limit_phases_at(self, t, tx_start):
+        """(dA per phase, numberPhases) of the composite at Unix time t, as limit_at."""
+        return self._at(t, tx_start, True)
 
     def _breaks(self, t0, t1, tx_start):
         pts = {t0}
@@ -273,6 +325,8 @@ class Profiles:
             if p[_KIND] == 1:
                 per = p[_PERIOD]
                 b = _base(p, t0, tx_start)
+                if b is None:
+                    b = p[_START]  # the window opens before the first instance
                 bases = []
                 while b < t1:
                     bases.append(b)
@@ -288,11 +342,11 @@ class Profiles:
         return sorted(pts)
 
     def composite(self, t0, duration, tx_start):
-        """GetCompositeSchedule over [t0, t0 + duration): [(startPeriod s, dA), ...], with
-        neighbouring equal limits merged."""
+        """GetCompositeSchedule over [t0, t0 + duration): [(startPeriod s, dA per phase,
+        numberPhases), ...], neighbours with equal limit and numberPhases merged."""
         out = []
         for t in self._breaks(t0, t0 + duration, tx_start):
-            v = self.limit_at(t, tx_start)
-            if not out or out[-1][1] != v:
-                out.append((t - t0, v))
+            v, n = self._at(t, tx_start, True)
+            if not out or out[-1][1] != v or out[-1][2] != n:
+                out.append((t - t0, v, n))
         return out

@@ -10,10 +10,11 @@ while True:
     if not line:
         break
     c = json.loads(line)
-    s = P.Profiles(c["station_da"], c["volts"])
+    s = P.Profiles(c["station_da"], c["volts"], c["phases"])
     for p in c["profiles"]:
         s.install(P.parse(p), True)
     out = s.composite(c["t0"], c["duration"], c["tx_start"])
     limits = [s.limit_at(t, c["tx_start"]) for t in c["probes"]]
-    sys.stdout.write(json.dumps({"composite": out, "probes": limits}) + "\n")
+    phases = [s.limit_phases_at(t, c["tx_start"]) for t in c["probes"]]
+    sys.stdout.write(json.dumps({"composite": out, "probes": limits, "probe_phases": phases}) + "\n")
     sys.stdout.flush()
