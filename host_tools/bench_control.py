@@ -5,19 +5,26 @@
 - control_alloc_bytes_per_tick: heap allocated by that tick;
 - limit_to_pwm_ms (median) and limit_to_pwm_ms_max: from publishing a `limit` command to a
   real mosquitto until the unix agent's PWM output changes, both stamped with the host's
-  wall clock (time.time_ns on each side).
+  wall clock (time.time_ns on each side);
+- the contactor rule (docs/control.md, Contactor; host_tools/mp_contactor_bench.py): violation
+  ticks and energy with no session open over seeded random cases, with the rule and with the
+  old one as the baseline; overcurrent trip times; the C->B opening time at the board's tick.
 """
 import json
 import os
 import statistics
 import subprocess
+import tempfile
 import threading
 import time
 
+from host_tools.contactor_cases import seeded_cases
 from host_tools.sim import BUILD, MICROPYTHON, ROOT, agent_command, micropython_env, prepare_device
 
 N_COMMANDS = 20
 DUTY = {10: 166, 16: 266}  # IEC 61851-1 duty per mille for these limits
+N_CASES = 200  # seeded random cases for the contactor rule
+CASE_SEED = 1
 
 
 def control_tick():
@@ -95,15 +102,50 @@ def limit_to_pwm():
     return lat
 
 
+def contactor():
+    """The rule over seeded random cases (new and old rule), the overcurrent trip times and
+    the C->B opening, from one micropython process running whole agents in virtual time."""
+    with tempfile.TemporaryDirectory() as d:  # the rigs' journals
+        path = os.path.join(d, "cases.json")
+        with open(path, "w") as f:
+            json.dump(seeded_cases(N_CASES, CASE_SEED), f)
+        p = subprocess.run([MICROPYTHON, os.path.join(ROOT, "host_tools", "mp_contactor_bench.py"), path],
+                           cwd=d, env=micropython_env(os.path.join(ROOT, "firmware"),
+                                                      os.path.join(ROOT, "tests", "firmware"),
+                                                      os.path.join(ROOT, "tests", "host")),
+                           capture_output=True, text=True, timeout=600)
+    if p.returncode:
+        raise RuntimeError("contactor bench failed:\n" + p.stdout + p.stderr)
+    r = json.loads(p.stdout.strip().splitlines()[-1])
+    new, old = r["rule"]["new"], r["rule"]["old"]
+    oc = r["overcurrent"]
+    return {
+        "contactor_rule_cases": N_CASES,
+        "contactor_rule_ticks": new["ticks"],
+        "contactor_closed_ticks": new["closed_ticks"],
+        "contactor_rule_violations": new["violations"],
+        "contactor_rule_violations_old_rule": old["violations"],
+        "unbilled_wh": new["unbilled_mwh"] / 1000,
+        "unbilled_wh_old_rule": old["unbilled_mwh"] / 1000,
+        "unbilled_wh_welded": new["welded_mwh"] / 1000,
+        "overcurrent_open_ms_max": max(v["max"] for v in oc.values()),
+        "overcurrent_open_ms_min": min(v["min"] for v in oc.values()),
+        "overcurrent_open_ms_by_tick": oc,
+        "c_to_b_open_ms_max": max(r["c_to_b_ms"]),
+    }
+
+
 def measure():
     tick = control_tick()
     lat = limit_to_pwm()
-    return {
+    out = {
         "control_loop_us_per_tick": round(tick["us_per_tick"], 1),
         "control_alloc_bytes_per_tick": tick["alloc_bytes_per_tick"],
         "limit_to_pwm_ms": round(statistics.median(lat), 2),
         "limit_to_pwm_ms_max": round(max(lat), 2),
     }
+    out.update(contactor())
+    return out
 
 
 def check(fig):
@@ -113,3 +155,20 @@ def check(fig):
         yield "limit_to_pwm_ms_max %.1f ms is over one 1000 ms control tick" % fig["limit_to_pwm_ms_max"]
     if fig["control_loop_us_per_tick"] > 5000:
         yield "a control tick takes %.0f us on the unix port (goal 5000)" % fig["control_loop_us_per_tick"]
+    # The contactor rule (docs/control.md, Contactor), and the old rule as proof that the
+    # checker can see a violation at all.
+    if fig["contactor_rule_violations"]:
+        yield "the contactor was closed against the rule at %d ticks (goal 0)" % fig["contactor_rule_violations"]
+    if not fig["contactor_rule_violations_old_rule"]:
+        yield "the old rule broke the rule at no tick: the checker itself is broken"
+    if fig["unbilled_wh"]:
+        yield "%.3f Wh flowed with no session open (goal 0)" % fig["unbilled_wh"]
+    if not fig["unbilled_wh_old_rule"]:
+        yield "the old rule let no energy flow without a session: the energy check is broken"
+    # IEC 61851-1: the EV has 3 s to follow a lower offer; the contactor opens within 6 s.
+    if fig["overcurrent_open_ms_max"] > 6000:
+        yield "an EV over its offer was cut off after %d ms (goal 6000)" % fig["overcurrent_open_ms_max"]
+    if fig["overcurrent_open_ms_min"] < 3000:
+        yield "an EV over its offer was cut off after %d ms, before its 3 s" % fig["overcurrent_open_ms_min"]
+    if fig["c_to_b_open_ms_max"] > 100:
+        yield "the contactor opened %d ms after C->B (goal 100)" % fig["c_to_b_open_ms_max"]

@@ -10,10 +10,12 @@ from host_tools.sim import MICROPYTHON, ROOT, micropython_env
 
 
 class Driver:
-    def __init__(self, script):
+    def __init__(self, script, paths=(), cwd=None):
+        """paths: more module directories after firmware/ (e.g. tests/firmware for ctlrig);
+        cwd: where the script runs, for one that writes files (a journal)."""
         self.p = subprocess.Popen([MICROPYTHON, os.path.join(ROOT, "tests", "host", script)],
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                                  env=micropython_env(os.path.join(ROOT, "firmware")))
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=cwd,
+                                  env=micropython_env(os.path.join(ROOT, "firmware"), *paths))
 
     def ask(self, case):
         self.p.stdin.write(json.dumps(case) + "\n")

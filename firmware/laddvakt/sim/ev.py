@@ -146,8 +146,8 @@ class SimStation:
             self.rcd = e.get("rcd", self.rcd)
             self.temp = e.get("temp_c", self.temp)
             self.meter_down = e.get("meter_down", self.meter_down)
-            if e.get("weld"):
-                self.welded = self.closed
+            if e.get("weld") and self.closed:
+                self.welded = True  # a second weld event does not undo the first
             self.stuck_open = e.get("stuck_open", self.stuck_open)
             if "ev" in e and self.ev is not None:
                 self.script(**e["ev"])
