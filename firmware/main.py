@@ -1,16 +1,14 @@
 # Board entry point: MicroPython runs this after boot.py.
 import gc
-import sys
 
 # Where the code is loaded into the heap (.mpy files, not frozen), importing leaves its
 # garbage between the modules' code: collected, it is a scatter of small holes, and a record
 # of a kilobyte or two finds no room. A block taken first and given back after the imports
 # leaves the runtime one contiguous region at the bottom of the heap.
 _room = bytearray(16384)
-from laddvakt import app  # noqa: E402
+from laddvakt.app import agent as app  # noqa: E402
+from laddvakt.hal import load  # noqa: E402
 
 del _room
 gc.collect()
-rc = app.main()
-if sys.platform != "esp32" and rc:
-    sys.exit(rc)
+app.main(load())

@@ -13,11 +13,12 @@ from host_tools import sim
 
 _PREFILL = """
 import os
-from laddvakt import ident as identity, records
-from laddvakt import journal_format as jf
-from laddvakt.clock import Clock
-from laddvakt.journal import Journal
-from laddvakt.record_codec import Codec
+from laddvakt.core import ident as identity
+from laddvakt.journal import records
+from laddvakt.journal import frame as jf
+from laddvakt.core.clock import Clock
+from laddvakt.journal.store import Journal
+from laddvakt.journal.codec import Codec
 d = %(data)r
 idn = identity.load_and_count_boot(d + "/ident.json", os.urandom)
 j = Journal(d + "/journal", %(seg)d, %(max)d).open()

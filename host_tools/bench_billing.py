@@ -15,9 +15,9 @@ SAMPLES = 20000
 _MP_SCRIPT = """
 import gc
 import time
-from laddvakt.billing import SessionCost
-from laddvakt.prices import PriceSchedule
-from laddvakt.tariff import Tariff
+from laddvakt.billing.session_cost import SessionCost
+from laddvakt.billing.spot import PriceSchedule
+from laddvakt.billing.tariff import Tariff
 T0 = 1795154400
 t = Tariff.from_dict({"id": "b", "version": 1, "currency": "SEK", "minor_unit": 2, "energy": 2500000,
     "tz_min": 60, "dst": "eu", "dynamic": True, "time_fee": 5000, "idle_fee": 50000, "idle_grace_s": 600,

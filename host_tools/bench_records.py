@@ -12,7 +12,7 @@ GOALS = {"meter": 24, "session_start": 24, "session_end": 48}
 
 _SCRIPT = """
 import json
-from laddvakt.app import Agent
+from laddvakt.app.agent import Agent
 from journal_bench import STEP_MS, Site
 
 sizes = {}

@@ -24,16 +24,17 @@ RUNS = 5
 _SCRIPT = r"""
 import asyncio, gc, json, time
 gc.collect()
-import laddvakt.app
-from laddvakt import config, journal_format as jf
-from laddvakt.ident import Identity
-from laddvakt.journal import Journal
-from laddvakt.sim.ev import SimStation
-from laddvakt.sim.plant import SimTimeSource
-from laddvakt.ticker import VirtualTicker
+import laddvakt.app.agent
+from laddvakt.core import config
+from laddvakt.journal import frame as jf
+from laddvakt.core.ident import Identity
+from laddvakt.journal.store import Journal
+from laddvakt_unix.sim.ev import SimStation
+from laddvakt_unix.sim.plant import SimTimeSource
+from laddvakt_unix.ticker import VirtualTicker
 gc.collect()
 before = gc.mem_alloc()
-from laddvakt.console import Console
+from laddvakt.console.shell import Console
 gc.collect()
 code = gc.mem_alloc() - before
 
@@ -45,7 +46,7 @@ scen = {"start_epoch": 1795154400, "visits": []}
 plant = SimStation(scen)  # the simulated station: meter and control hardware
 j = Journal(D + "/j", 16384, 1048576).open()
 board = {"name": "unix-sim", "meter": {"type": "sim"}, "pilot": {"type": "sim"}}
-a = laddvakt.app.Agent(Hal(), config.defaults(), board, Identity("0123456789ab", 1), j, plant,
+a = laddvakt.app.agent.Agent(Hal(), config.defaults(), board, Identity("0123456789ab", 1), j, plant,
                        plant, SimTimeSource(scen), VirtualTicker(1000), plant)
 for n in range(1, %(n)d + 1):
     d = {"type": "session_end", "sid": "0123456789ab-%%08x" %% n, "start_t": 1795154400 + n, "energy_wh": n,

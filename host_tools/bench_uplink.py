@@ -35,7 +35,7 @@ def journal_records(data_dir):
 _RENDER = """
 import sys
 from binascii import unhexlify
-from laddvakt.record_codec import Codec
+from laddvakt.journal.codec import Codec
 c = Codec(sys.argv[1])
 for line in sys.stdin:
     seq, rtype, p = line.split()

@@ -48,7 +48,9 @@ def stage(test_dir=FW_TESTS, out=STAGE, mpy_dir=MPY):
     for f in os.listdir(test_dir):
         if f.endswith(".py"):
             shutil.copy(os.path.join(test_dir, f), out)
-    for pkg in ("laddvakt", "umqtt"):
+    # The tests drive the agent on the simulated station, so laddvakt_unix goes along (to the
+    # mount only: make deploy never puts it on the board's filesystem).
+    for pkg in ("laddvakt", "laddvakt_unix", "umqtt"):
         shutil.copytree(os.path.join(mpy_dir, pkg), os.path.join(out, pkg))
 
 

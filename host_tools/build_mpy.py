@@ -1,7 +1,9 @@
 """Compile every firmware module (and the fetched umqtt.simple) with mpy-cross.
 
 The output tree build/mpy/ is what a board without the agent frozen in loads:
-main.py stays source (MicroPython runs it by name), everything else is .mpy.
+main.py stays source (MicroPython runs it by name), everything else is .mpy. The unix port's
+own package (laddvakt_unix: its HAL and the simulation) and unix_main.py are compiled beside it
+for the simulation runs from .mpy; the board gets only what firmware/manifest.py names.
 """
 import os
 import shutil
@@ -15,11 +17,12 @@ MPY_CROSS = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
 def sources():
     """(source path, path relative to the board's root) of every module to compile."""
     fw = os.path.join(ROOT, "firmware")
-    for base, _, files in os.walk(os.path.join(fw, "laddvakt")):
-        for f in sorted(files):
-            if f.endswith(".py"):
-                p = os.path.join(base, f)
-                yield p, os.path.relpath(p, fw)
+    for pkg in ("laddvakt", "laddvakt_unix"):
+        for base, _, files in os.walk(os.path.join(fw, pkg)):
+            for f in sorted(files):
+                if f.endswith(".py"):
+                    p = os.path.join(base, f)
+                    yield p, os.path.relpath(p, fw)
     lib = os.path.join(ROOT, "build", "lib")
     for rel in ("umqtt/__init__.py", "umqtt/simple.py"):
         yield os.path.join(lib, rel), rel
@@ -35,7 +38,8 @@ def build(out_dir):
         p = subprocess.run([MPY_CROSS, "-o", dst, "-s", rel, src], capture_output=True, text=True)
         if p.returncode:
             failures.append("%s: %s" % (rel, (p.stderr or p.stdout).strip()))
-    shutil.copyfile(os.path.join(ROOT, "firmware", "main.py"), os.path.join(out_dir, "main.py"))
+    for entry in ("main.py", "unix_main.py"):
+        shutil.copyfile(os.path.join(ROOT, "firmware", entry), os.path.join(out_dir, entry))
     return failures
 
 

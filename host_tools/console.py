@@ -91,7 +91,7 @@ def _sets_secret(line):
     from host_tools import fw
 
     w = line.split()
-    return len(w) >= 3 and w[0] == "config" and w[1] == "set" and w[2] in fw.module("config").SECRETS
+    return len(w) >= 3 and w[0] == "config" and w[1] == "set" and w[2] in fw.module("core.config").SECRETS
 
 
 def _interactive(dev):

@@ -184,7 +184,7 @@ def query_command(port, script, path=HASH_SCRIPT_FILE):
 
 def load_config(path):
     """The device config, validated by the firmware's own config module."""
-    config = fw.module("config")
+    config = fw.module("core.config")
     with open(path) as f:
         try:
             values = json.load(f)
@@ -214,7 +214,7 @@ def main(argv=None):
         if cfg is not None and cfg.get("board", board) != board:
             raise DeployError("the config says board '%s' but --board is '%s'" % (cfg.get("board"), board))
         try:
-            fw.module("board").load(fw.BOARDS, board)
+            fw.module("core.board").load(fw.BOARDS, board)
         except ValueError as e:  # BoardError
             raise DeployError(str(e)) from e
         if board == "unix-sim":

@@ -80,7 +80,7 @@ def run(tick_ms=30000):
     path = os.path.join(work, "scenario.json")
     with open(path, "w") as f:
         json.dump(sc, f)
-    code = "from laddvakt.sim import fleet_night; fleet_night.main(%r, %r)" % (path, work + "/j")
+    code = "from laddvakt_unix.sim import fleet_night; fleet_night.main(%r, %r)" % (path, work + "/j")
     p = subprocess.run([MICROPYTHON, "-c", code], capture_output=True, text=True, timeout=600,
                        env=micropython_env(os.path.join(ROOT, "firmware")))
     for line in p.stdout.splitlines():

@@ -58,7 +58,7 @@ def loaded_modules(broker_kind="auto", workdir=None):
     """Modules the agent has loaded by the end of the sim scenario (from the .mpy build)."""
     from host_tools.sim import run_sim
 
-    with open(os.path.join(MPY_DIR, "main.py")) as f:
+    with open(os.path.join(MPY_DIR, "unix_main.py")) as f:
         main = f.read()
     with open(os.path.join(MPY_DIR, _PROBE_ENTRY), "w") as f:
         f.write(main + "\nprint(%r + ' '.join(sorted(sys.modules)))\n" % _MODULES)

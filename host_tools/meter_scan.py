@@ -16,7 +16,7 @@ from host_tools.sim import MICROPYTHON, ROOT, micropython_env
 
 def scan(device, baud=9600, first=1, last=247, probe_timeout_ms=50, timeout=600):
     """(devices found, summary) as dicts."""
-    cmd = [MICROPYTHON, "-m", "laddvakt.meters.scan", "--device", device, "--baud", str(baud),
+    cmd = [MICROPYTHON, "-m", "laddvakt_unix.meter_scan", "--device", device, "--baud", str(baud),
            "--first", str(first), "--last", str(last), "--probe-timeout-ms", str(probe_timeout_ms)]
     p = subprocess.run(cmd, env=micropython_env(os.path.join(ROOT, "firmware")), capture_output=True,
                        text=True, timeout=timeout)

@@ -42,7 +42,7 @@ def load_profiles():
     fw = os.path.join(ROOT, "firmware")
     if fw not in sys.path:
         sys.path.insert(0, fw)
-    from laddvakt.meters import profiles
+    from laddvakt.meters import registers as profiles
 
     return profiles
 

@@ -8,8 +8,8 @@ import json
 import sys
 
 from ctlrig import T0, Rig
-from laddvakt.control_cmds import control_commands
-from laddvakt.pilot import duty_for_current
+from laddvakt.control.commands import control_commands
+from laddvakt.control.pilot import duty_for_current
 from mp_contactor import run_case
 
 OC_TICKS = (40, 100, 250, 500, 1000)  # the board's control_tick_ms default ... the sim's

@@ -8,11 +8,11 @@ import gc
 import json
 import time
 
-from laddvakt import config
-from laddvakt import profiles as P
-from laddvakt.control import Controller
-from laddvakt.faults import Faults
-from laddvakt.sim.ev import SimStation
+from laddvakt.core import config
+from laddvakt.control import charging_profiles as P
+from laddvakt.control.controller import Controller
+from laddvakt.control.faults import Faults
+from laddvakt_unix.sim.ev import SimStation
 
 T0 = 1795154400
 N = 2000

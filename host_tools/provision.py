@@ -100,7 +100,7 @@ QUESTIONS = (
 
 def build(values, base, out_dir):
     """The config dict from answers (None = keep what base has); raises ProvisionError."""
-    config = fw.module("config")
+    config = fw.module("core.config")
     cfg = dict(base)
 
     def put(key, val):
@@ -137,7 +137,7 @@ def build(values, base, out_dir):
     if not board:
         raise ProvisionError("no board given (--board)")
     try:
-        b = fw.module("board").load(fw.BOARDS, board)
+        b = fw.module("core.board").load(fw.BOARDS, board)
     except ValueError as e:
         raise ProvisionError("%s; boards: %s" % (e, ", ".join(fw.board_names()))) from e
     if b["mcu"] != "unix" and not cfg.get("wifi_ssid"):
@@ -226,7 +226,7 @@ def main(argv=None, stdin=None, stdout=None):
         print("provision: %s" % e, file=sys.stderr)
         return 2
     write(cfg, ca, args.out)
-    shown = fw.module("config").masked(cfg)
+    shown = fw.module("core.config").masked(cfg)
     stdout.write("\nwrote %s%s:\n" % (args.out, " and ca.pem beside it" if ca else ""))
     for k in sorted(shown):
         stdout.write("  %-22s %s\n" % (k, json.dumps(shown[k])))

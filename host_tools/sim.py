@@ -68,7 +68,7 @@ def micropython_env(*dirs):
     return dict(os.environ, MICROPYPATH=os.pathsep.join((".frozen",) + dirs))
 
 
-def agent_command(data_dir, code_dir=None, heapsize=None, bench=False, entry="main.py"):
+def agent_command(data_dir, code_dir=None, heapsize=None, bench=False, entry="unix_main.py"):
     code_dir = code_dir or os.path.join(ROOT, "firmware")
     cmd = [MICROPYTHON]
     if heapsize:
@@ -86,14 +86,14 @@ def parse_summary(stdout):
     return None
 
 
-def run_agent(data_dir, code_dir=None, heapsize=None, bench=False, timeout=100, entry="main.py"):
+def run_agent(data_dir, code_dir=None, heapsize=None, bench=False, timeout=100, entry="unix_main.py"):
     cmd, env = agent_command(data_dir, code_dir, heapsize, bench, entry)
     p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
     return p.returncode, p.stdout, p.stderr
 
 
 def run_sim(broker_kind="auto", code_dir=None, heapsize=None, bench=False, workdir=None, quiet=False,
-            broker=None, entry="main.py"):
+            broker=None, entry="unix_main.py"):
     """Run the scenario; starts its own broker unless one is passed in."""
     if broker is None:
         from host_tools.broker import Broker

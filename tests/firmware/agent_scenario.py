@@ -10,15 +10,16 @@ import vfs
 from binascii import hexlify
 
 from ramblock import RAMBlockDev, reborn
-from laddvakt import config, ident as identity
-from laddvakt.app import Agent
-from laddvakt.journal import Journal
-from laddvakt import sign
-from laddvakt.commands import CommandError
-from laddvakt.cost import FEE_FACTOR, WH_FACTOR, totals
-from laddvakt.tariff import Tariff
-from laddvakt.pilot import DUTY_OFF
-from laddvakt.sim.ev import SimStation
+from laddvakt.core import config
+from laddvakt.core import ident as identity
+from laddvakt.app.agent import Agent
+from laddvakt.journal.store import Journal
+from laddvakt.billing import sign
+from laddvakt.uplink.commands import CommandError
+from laddvakt.billing.money import FEE_FACTOR, WH_FACTOR, totals
+from laddvakt.billing.tariff import Tariff
+from laddvakt.control.pilot import DUTY_OFF
+from laddvakt_unix.sim.ev import SimStation
 
 MNT = "/pc"
 EPOCH = 1763700000

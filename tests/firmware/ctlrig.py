@@ -2,12 +2,12 @@
 # virtual time: the rig the control tests drive. Runs on the unix port and on a board.
 import os
 
-from laddvakt import config
-from laddvakt.app import Agent
-from laddvakt.ident import Identity
-from laddvakt.journal import Journal
-from laddvakt.sim.ev import SimStation
-from laddvakt.sim.plant import SimTimeSource
+from laddvakt.core import config
+from laddvakt.app.agent import Agent
+from laddvakt.core.ident import Identity
+from laddvakt.journal.store import Journal
+from laddvakt_unix.sim.ev import SimStation
+from laddvakt_unix.sim.plant import SimTimeSource
 
 T0 = 1795154400
 _n = [0]

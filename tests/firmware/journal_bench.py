@@ -9,10 +9,11 @@ import time
 import vfs
 
 from ramblock import RAMBlockDev
-from laddvakt import config, ident as identity
-from laddvakt.app import Agent
-from laddvakt.journal import Journal
-from laddvakt.sim.ev import SimStation
+from laddvakt.core import config
+from laddvakt.core import ident as identity
+from laddvakt.app.agent import Agent
+from laddvakt.journal.store import Journal
+from laddvakt_unix.sim.ev import SimStation
 
 MNT = "/jb"
 STEP_MS = 300_000

@@ -4,11 +4,11 @@
 import json
 
 from fwtest import run
-from laddvakt.billing import CHARGING, EDGE, IDLE, PRICE, SUSPENDED, SessionCost
-from laddvakt.cost import flat_energy_cost, totals
-from laddvakt.prices import PriceSchedule
-from laddvakt.sign import hmac_sha256
-from laddvakt.tariff import Tariff, days_from_civil
+from laddvakt.billing.session_cost import CHARGING, EDGE, IDLE, PRICE, SUSPENDED, SessionCost
+from laddvakt.billing.money import flat_energy_cost, totals
+from laddvakt.billing.spot import PriceSchedule
+from laddvakt.billing.sign import hmac_sha256
+from laddvakt.billing.tariff import Tariff, days_from_civil
 
 T0 = days_from_civil(2026, 11, 20) * 86400  # Friday 00:00 UTC
 H = 3600

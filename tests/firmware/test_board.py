@@ -4,8 +4,8 @@ import json
 
 from fwtest import raises, run, write_file
 from ramblock import mount_fresh, umount
-from laddvakt import board
-from laddvakt.board import BoardError
+from laddvakt.core import board
+from laddvakt.core.board import BoardError
 
 PINS = {"cp_adc": 36, "cp_pwm": 25, "contactor": 26, "contactor_fb": 27, "rcd": 34, "rs485_tx": 17,
         "rs485_rx": 16, "rs485_de": 4, "s0": 35, "led": 2, "button": 0}

@@ -24,7 +24,7 @@ def _deployed_board():
 
     with open("/data/config.json") as f:
         name = json.loads(f.read())["board"]
-    from laddvakt import board
+    from laddvakt.core import board
 
     assert name + ".json" in os.listdir("/boards"), "board %s is not deployed" % name
     return board.load("/boards", name)

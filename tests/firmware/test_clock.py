@@ -1,6 +1,6 @@
 # Wall time that may be unknown: None until a sync, then derived from uptime.
 from fwtest import run
-from laddvakt.clock import Clock
+from laddvakt.core.clock import Clock
 
 T2025 = 1735689600  # 2025-01-01T00:00:00Z
 T2024 = 1704067200  # 2024-01-01T00:00:00Z, the earliest accepted sync

@@ -2,7 +2,7 @@
 import json
 
 from fwtest import run
-from laddvakt.commands import CommandError, CommandHandler, parse
+from laddvakt.uplink.commands import CommandError, CommandHandler, parse
 
 
 def _handler():

@@ -3,8 +3,8 @@ import json
 
 from fwtest import raises, run, write_file
 from ramblock import mount_fresh, umount
-from laddvakt import config
-from laddvakt.config import ConfigError
+from laddvakt.core import config
+from laddvakt.core.config import ConfigError
 
 
 def test_defaults_cover_schema():
@@ -117,7 +117,7 @@ def test_errors_never_echo_secrets():
 
 def test_smallest_batch_holds_the_largest_record():
     # The uplink sends a record alone if it must; it must never be unsendable.
-    from laddvakt import journal_format as jf
+    from laddvakt.journal import frame as jf
 
     head = len('{"v":1,"dev":"","install":"","recs":[{"seq":4294967295,]}') + 64 + 12
     assert config.SCHEMA["batch_max_bytes"][2] >= jf.MAX_PAYLOAD + head

@@ -5,15 +5,16 @@ import json
 
 from fwtest import need_heap, run
 from ramblock import mount_fresh, umount
-from laddvakt import config
-from laddvakt import journal_format as jf
-from laddvakt.app import Agent
-from laddvakt.console import Console, iso, money
-from laddvakt.ident import Identity
-from laddvakt.journal import Journal
-from laddvakt.sim.ev import SimStation
-from laddvakt.sim.plant import SimTimeSource
-from laddvakt.ticker import VirtualTicker
+from laddvakt.core import config
+from laddvakt.journal import frame as jf
+from laddvakt.app.agent import Agent
+from laddvakt.console.shell import Console, money
+from laddvakt.core.calendar import iso_utc as iso
+from laddvakt.core.ident import Identity
+from laddvakt.journal.store import Journal
+from laddvakt_unix.sim.ev import SimStation
+from laddvakt_unix.sim.plant import SimTimeSource
+from laddvakt_unix.ticker import VirtualTicker
 
 INSTALL = "0123456789ab"
 

@@ -4,8 +4,8 @@
 # well-behaved EV going back to B hides a controller that forgets to open.
 from ctlrig import Rig
 from fwtest import run
-from laddvakt.control_cmds import control_commands
-from laddvakt.pilot import DUTY_OFF
+from laddvakt.control.commands import control_commands
+from laddvakt.control.pilot import DUTY_OFF
 
 EV = {"arrive_s": 10, "leave_s": 600, "need_wh": 100000, "max_w": 11000, "phases": 3}
 

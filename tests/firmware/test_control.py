@@ -3,10 +3,10 @@
 # availability. Faults have their own file (test_control_faults.py).
 from ctlrig import Rig
 from fwtest import raises, run
-from laddvakt.commands import CommandError
-from laddvakt.config import ConfigError
-from laddvakt.control_cmds import control_commands
-from laddvakt.pilot import DUTY_OFF, current_for_duty, duty_for_current
+from laddvakt.uplink.commands import CommandError
+from laddvakt.core.config import ConfigError
+from laddvakt.control.commands import control_commands
+from laddvakt.control.pilot import DUTY_OFF, current_for_duty, duty_for_current
 
 
 def _w(limit_da):

@@ -2,9 +2,9 @@
 # stop; the ID tag and vehicle id land on the session records.
 from ctlrig import Rig
 from fwtest import raises, run
-from laddvakt.commands import CommandError
-from laddvakt.auth import Authorizer
-from laddvakt.control_cmds import control_commands
+from laddvakt.uplink.commands import CommandError
+from laddvakt.control.auth import Authorizer
+from laddvakt.control.commands import control_commands
 
 EV = {"arrive_s": 10, "leave_s": 300, "need_wh": 100000, "max_w": 7360}
 

@@ -3,10 +3,10 @@
 # and the fault records journaled on each edge.
 from ctlrig import Rig
 from fwtest import raises, run
-from laddvakt.commands import CommandError
-from laddvakt.control import F_HOLD_MS
-from laddvakt.control_cmds import control_commands
-from laddvakt.pilot import DUTY_F, DUTY_OFF, duty_for_current
+from laddvakt.uplink.commands import CommandError
+from laddvakt.control.controller import F_HOLD_MS
+from laddvakt.control.commands import control_commands
+from laddvakt.control.pilot import DUTY_F, DUTY_OFF, duty_for_current
 
 EV = {"arrive_s": 10, "leave_s": 300, "need_wh": 100000, "max_w": 11000, "phases": 3}
 

@@ -1,10 +1,10 @@
 # Table-driven IEC 61851-1 states at the controller: for each CP reading, with and without an
 # open session, what the controller drives (PWM duty, contactor) and the OCPP status it shows.
 from fwtest import run
-from laddvakt import config
-from laddvakt.control import Controller
-from laddvakt.faults import Faults
-from laddvakt.pilot import DUTY_F, DUTY_OFF, duty_for_current
+from laddvakt.core import config
+from laddvakt.control.controller import Controller
+from laddvakt.control.faults import Faults
+from laddvakt.control.pilot import DUTY_F, DUTY_OFF, duty_for_current
 
 
 class _Levels:

@@ -3,8 +3,8 @@
 import sys
 
 from fwtest import Skip, run
-from laddvakt.cp_hw import BoardControl
-from laddvakt.pilot import DUTY_F, DUTY_OFF, PilotDecoder
+from laddvakt.drivers.cp_board import BoardControl
+from laddvakt.control.pilot import DUTY_F, DUTY_OFF, PilotDecoder
 
 BOARD = {"pins": {"contactor": 26, "contactor_fb": 27, "rcd": 34},
          "pilot": {"adc_pin": 36, "pwm_pin": 25, "zero_uv": 1650000, "mv_num": 80, "mv_den": 11000}}

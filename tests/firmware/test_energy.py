@@ -1,6 +1,6 @@
 # Energy integrity: what may be booked. Readings in 0.1 Wh, time in ms.
 from fwtest import run
-from laddvakt import energy as en
+from laddvakt.meters import integrity as en
 
 MAXW = 11000  # 11 kW: 305 x 0.1 Wh in 10 s; x1.5 allows 458
 

@@ -1,7 +1,7 @@
 # faults.Faults: edges of a code as a whole, and codes held by several sources (InternalError:
 # the journal when full and the watchdog after a reset), none clearing another's.
 from fwtest import run
-from laddvakt.faults import Faults
+from laddvakt.control.faults import Faults
 
 
 def test_single_source_edges_unchanged():

@@ -2,8 +2,8 @@
 # target that cannot be met, and the controller charges only in the planned windows.
 from ctlrig import T0, Rig
 from fwtest import raises, run
-from laddvakt import fleet
-from laddvakt.control_cmds import control_commands
+from laddvakt.control import fleet
+from laddvakt.control.commands import control_commands
 
 H = 3600
 TICK = 10000  # hours of virtual time: 10 s control ticks keep the test quick

@@ -4,7 +4,7 @@ import os
 
 from fwtest import run, write_file
 from ramblock import mount_fresh, umount
-from laddvakt.ident import load_and_count_boot
+from laddvakt.core.ident import load_and_count_boot
 
 HEX = "0123456789abcdef"
 

@@ -4,8 +4,8 @@ import vfs
 
 from fwtest import run
 from ramblock import RAMBlockDev, mount_fresh, umount
-from laddvakt import journal_format as jf
-from laddvakt.journal import Journal
+from laddvakt.journal import frame as jf
+from laddvakt.journal.store import Journal
 
 D = "/jt/j"
 

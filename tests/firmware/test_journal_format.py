@@ -2,7 +2,7 @@
 from binascii import crc32
 
 from fwtest import raises, run
-from laddvakt import journal_format as jf
+from laddvakt.journal import frame as jf
 
 
 def test_frame_bytes():

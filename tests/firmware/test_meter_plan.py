@@ -1,6 +1,6 @@
 # Profiles as data, the request planner, and exact register decoding.
 from fwtest import raises, run
-from laddvakt.meters import profiles as pf
+from laddvakt.meters import registers as pf
 from laddvakt.meters.plan import decode, plan, wire_bytes
 
 ALL = ("sdm120", "sdm230", "sdm630", "sdm72d", "abb_b23", "em340", "dtsu666")

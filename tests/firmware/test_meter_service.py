@@ -1,10 +1,10 @@
 # The meter service: health counters, PowerMeterFailure after the grace and cleared on
 # recovery, guarded energy, and the split when the meter is replaced.
 from fwtest import raises, run
-from laddvakt import config
-from laddvakt.meters import profiles as pf
+from laddvakt.core import config
+from laddvakt.meters import registers as pf
 from laddvakt.meters.service import MeterService
-from laddvakt.tracker import SessionTracker
+from laddvakt.session.tracker import SessionTracker
 
 
 class Driver:

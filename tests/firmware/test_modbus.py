@@ -2,7 +2,7 @@
 # retries, exceptions, CRC errors, echo and garbage, the slave address check.
 from fwtest import raises, run
 from modbus_line import Line
-from laddvakt import modbus as mb
+from laddvakt.meters import modbus as mb
 
 
 def crc_bytes(frame):

@@ -1,7 +1,7 @@
 # The MQTT link's wire format, byte for byte, over a socket double that records every
 # write and hands out received bytes in the chunks a test chooses.
 from fwtest import raises, run
-from laddvakt.mqtt_client import MQTTLink
+from laddvakt.uplink.mqtt import MQTTLink
 from umqtt.simple import MQTTException
 
 

@@ -1,8 +1,7 @@
 # IEC 61851-1 control pilot: millivolts to state letters, with debounce.
 from fwtest import run
-from laddvakt.pilot import (PilotDecoder, classify_hyst, classify_mv, current_for_duty,
-                            duty_for_current)
-from laddvakt.sim.ev import cp_high_mv
+from laddvakt.control.pilot import PilotDecoder, classify_hyst, classify_mv, current_for_duty, duty_for_current
+from laddvakt_unix.sim.ev import cp_high_mv
 
 
 def test_nominal_levels():

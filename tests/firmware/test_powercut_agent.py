@@ -8,7 +8,7 @@ import gc
 
 from fwtest import run
 import agent_scenario as sc
-from laddvakt import journal_format as jf
+from laddvakt.journal import frame as jf
 
 
 def _sweep(torn):

@@ -4,13 +4,13 @@ import json
 import os
 
 from fwtest import raises, run
-from laddvakt import config
-from laddvakt.billing import CHARGING, IDLE
-from laddvakt.clock import Clock
-from laddvakt.commands import CommandError, CommandHandler
-from laddvakt.ident import Identity
-from laddvakt.pricing import Pricing, charge_state
-from laddvakt.tracker import Session
+from laddvakt.core import config
+from laddvakt.billing.session_cost import CHARGING, IDLE
+from laddvakt.core.clock import Clock
+from laddvakt.uplink.commands import CommandError, CommandHandler
+from laddvakt.core.ident import Identity
+from laddvakt.billing.service import Pricing, charge_state
+from laddvakt.session.tracker import Session
 
 T0 = 1795154400
 DIR = "pricing_data"

@@ -2,10 +2,10 @@
 # composite schedule, and set/clear/get over the command handlers.
 from ctlrig import T0, Rig
 from fwtest import raises, run
-from laddvakt import profiles as P
-from laddvakt.commands import CommandError
-from laddvakt.control_cmds import control_commands
-from laddvakt.pilot import DUTY_OFF
+from laddvakt.control import charging_profiles as P
+from laddvakt.uplink.commands import CommandError
+from laddvakt.control.commands import control_commands
+from laddvakt.control.pilot import DUTY_OFF
 
 V = 230
 

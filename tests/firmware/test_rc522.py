@@ -3,8 +3,8 @@
 # 7-byte UIDs), CRC_A, the BCC check, and one read per tap. On a board it still runs against the simulated chip, which touches no
 # real pin.
 from fwtest import run
-from laddvakt import rfid
-from laddvakt.rc522 import Rc522, crc_a
+from laddvakt.drivers import rfid
+from laddvakt.drivers.rc522 import Rc522, crc_a
 from mfrc522_sim import Card, Chip
 from mfrc522_sim import crc_a as sim_crc
 

@@ -5,9 +5,10 @@ import json
 from binascii import hexlify
 
 from fwtest import run
-from laddvakt import journal_format as jf, sign
-from laddvakt.app import Agent
-from laddvakt.record_codec import Codec
+from laddvakt.journal import frame as jf
+from laddvakt.billing import sign
+from laddvakt.app.agent import Agent
+from laddvakt.journal.codec import Codec
 
 INSTALL = "5f0c2a9e81d3"
 COMPACT = (jf.TYPE_SESSION_START, jf.TYPE_METER, jf.TYPE_SESSION_END, jf.TYPE_FAULT, jf.TYPE_METER_PERIODIC,

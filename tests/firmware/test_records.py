@@ -3,13 +3,13 @@
 import json
 
 from fwtest import Skip, run
-from laddvakt import records
-from laddvakt.app import Agent
-from laddvakt.clock import Clock
-from laddvakt.ident import Identity
-from laddvakt.cost import flat_energy_cost
-from laddvakt.tariff import Tariff
-from laddvakt.tracker import SessionTracker
+from laddvakt.journal import records
+from laddvakt.app.agent import Agent
+from laddvakt.core.clock import Clock
+from laddvakt.core.ident import Identity
+from laddvakt.billing.money import flat_energy_cost
+from laddvakt.billing.tariff import Tariff
+from laddvakt.session.tracker import SessionTracker
 
 T0 = 1763704800
 INSTALL = "5f0c2a9e81d3"
@@ -200,7 +200,7 @@ def test_unsynced_throughout():
 
 
 def test_fault_records_on_edges_only():
-    from laddvakt.faults import Faults
+    from laddvakt.control.faults import Faults
 
     f = Faults()
     assert f.update("PowerMeterFailure", True, "3 polls failed")

@@ -2,7 +2,7 @@
 import os
 
 from fwtest import run
-from laddvakt.meters import profiles as pf
+from laddvakt.meters import registers as pf
 from laddvakt.meters.s0 import S0Meter
 
 PATH = "s0_test_count"
@@ -78,7 +78,7 @@ def test_count_survives_a_reboot():
 
 
 def test_clean_shutdown_saves_the_count():
-    from laddvakt import config
+    from laddvakt.core import config
     from laddvakt.meters.service import MeterService
 
     fresh()

@@ -2,9 +2,9 @@
 import json
 
 from fwtest import run
-from laddvakt.cmd_schemas import get
-from laddvakt.commands import CommandHandler
-from laddvakt.schema import check
+from laddvakt.uplink.cmd_schemas import get
+from laddvakt.uplink.commands import CommandHandler
+from laddvakt.uplink.schema import check
 
 REPLAY = get("replay")
 

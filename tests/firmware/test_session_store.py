@@ -6,13 +6,15 @@ import os
 
 from fwtest import raises, run
 from ramblock import mount_fresh, umount
-from laddvakt import config, ident as identity, journal_format as jf
-from laddvakt.app import Agent
-from laddvakt.journal import Journal
-from laddvakt.pilot import DUTY_OFF
-from laddvakt.session_store import SessionStore
-from laddvakt.tariff import Tariff
-from laddvakt.sim.ev import cp_high_mv
+from laddvakt.core import config
+from laddvakt.core import ident as identity
+from laddvakt.journal import frame as jf
+from laddvakt.app.agent import Agent
+from laddvakt.journal.store import Journal
+from laddvakt.control.pilot import DUTY_OFF
+from laddvakt.session.store import SessionStore
+from laddvakt.billing.tariff import Tariff
+from laddvakt_unix.sim.ev import cp_high_mv
 
 MNT = "/ss"
 D = MNT + "/data"
@@ -209,8 +211,8 @@ def test_start_record_finished_after_cut():
     box = Box()
     a = boot(box)
     box.pilot = "C"
-    from laddvakt import records
-    from laddvakt.tracker import Session
+    from laddvakt.journal import records
+    from laddvakt.session.tracker import Session
 
     s = Session(a._new_sid(), 1000, None, "unsynced", 1000, None)
     want = a.journal.seq + 1

@@ -2,9 +2,9 @@
 # sub-mWh remainder carried, EV states through a visit, one tag tap per visit; and the
 # simulated NTP time source.
 from fwtest import run
-from laddvakt.pilot import classify_mv, duty_for_current
-from laddvakt.sim.ev import SimStation
-from laddvakt.sim.plant import SimTimeSource
+from laddvakt.control.pilot import classify_mv, duty_for_current
+from laddvakt_unix.sim.ev import SimStation
+from laddvakt_unix.sim.plant import SimTimeSource
 
 _DUTY = duty_for_current(320)  # 32 A offered; the visits below use 3 phases, so never the limit
 

@@ -1,8 +1,8 @@
 # Tariff and price schedule: validation, time-of-use with holidays and EU summer time,
 # the dynamic schedule with its fallback, and the price plan a scheduler reads.
 from fwtest import raises, run
-from laddvakt.prices import PriceSchedule, ScheduleError
-from laddvakt.tariff import Tariff, TariffError, days_from_civil, eu_dst_span, price_at, weekday
+from laddvakt.billing.spot import PriceSchedule, ScheduleError
+from laddvakt.billing.tariff import Tariff, TariffError, days_from_civil, eu_dst_span, price_at, weekday
 
 # 2026-11-20 (a Friday) 00:00 UTC
 FRI = days_from_civil(2026, 11, 20) * 86400

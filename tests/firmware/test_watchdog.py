@@ -8,8 +8,8 @@ import sys
 
 from ctlrig import Rig
 from fwtest import Skip, raises, run
-from laddvakt.config import ConfigError
-from laddvakt.ticker import VirtualTicker
+from laddvakt.core.config import ConfigError
+from laddvakt_unix.ticker import VirtualTicker
 
 EV = {"arrive_s": 10, "leave_s": 300, "need_wh": 100000, "max_w": 11000, "phases": 3}
 
@@ -141,7 +141,7 @@ def test_watchdog_shorter_than_two_ticks_is_refused():
 def test_unix_hal_reset_cause_flag_and_soft_wdt():
     if sys.platform == "esp32":
         raise Skip("the unix HAL's argv flag; a board has machine.reset_cause()")
-    from laddvakt.hal.unix import UnixHal
+    from laddvakt_unix.hal import UnixHal
 
     h = UnixHal.from_argv(["main.py", "--data", "wdt-d", "--reset-cause", "watchdog"])
     assert h.reset_cause() == "watchdog"

@@ -5,9 +5,9 @@
 import time
 
 from fwtest import raises, run
-from laddvakt import rfid
-from laddvakt.board import BoardError
-from laddvakt.wiegand import ERR_LENGTH, ERR_PARITY, GAP_MS, WiegandReader, decode
+from laddvakt.drivers import rfid
+from laddvakt.core.board import BoardError
+from laddvakt.drivers.wiegand import ERR_LENGTH, ERR_PARITY, GAP_MS, WiegandReader, decode
 
 # HID H10301, facility 18, card 12345: data 0x123039 between an even and an odd parity bit.
 F26 = "00001001000110000001110011"
@@ -194,10 +194,10 @@ class _BoardHal(_Hal):
 
 
 def test_a_tapped_card_authorizes_like_the_authorize_command():
-    from laddvakt import config
-    from laddvakt.control import Controller
-    from laddvakt.cp_hw import BoardControl
-    from laddvakt.faults import Faults
+    from laddvakt.core import config
+    from laddvakt.control.controller import Controller
+    from laddvakt.drivers.cp_board import BoardControl
+    from laddvakt.control.faults import Faults
 
     board = {"pins": {"contactor": 26, "contactor_fb": None, "rcd": None},
              "pilot": {"adc_pin": 36, "pwm_pin": 25}, "rfid": {"type": "wiegand", "d0": 19, "d1": 22}}

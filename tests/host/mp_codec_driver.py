@@ -6,8 +6,8 @@ import json
 import sys
 from binascii import hexlify, unhexlify
 
-from laddvakt import sign
-from laddvakt.record_codec import Codec
+from laddvakt.billing import sign
+from laddvakt.journal.codec import Codec
 
 while True:
     line = sys.stdin.readline()

@@ -3,7 +3,7 @@
 import json
 import sys
 
-from laddvakt import profiles as P
+from laddvakt.control import charging_profiles as P
 
 while True:
     line = sys.stdin.readline()

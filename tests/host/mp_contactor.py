@@ -8,17 +8,17 @@
 import json
 import sys
 
-import laddvakt.control as C
+import laddvakt.control.controller as C
 from ctlrig import Rig
-from laddvakt import faultrules
-from laddvakt.commands import CommandError
-from laddvakt.contactor import may_close
-from laddvakt.control_cmds import control_commands
-from laddvakt.pilot import MIN_DA, current_for_duty
+from laddvakt.control import fault_table as faultrules
+from laddvakt.uplink.commands import CommandError
+from laddvakt.control.contactor import may_close
+from laddvakt.control.commands import control_commands
+from laddvakt.control.pilot import MIN_DA, current_for_duty
 
 if not hasattr(C, "may_close"):
     # The old-rule baseline rebinds this name; without it the baseline would test nothing.
-    raise ImportError("laddvakt.control no longer calls a module-level may_close")
+    raise ImportError("laddvakt.control.controller no longer calls a module-level may_close")
 
 
 def old_rule(ctl):

@@ -6,11 +6,11 @@ import json
 import os
 import sys
 
-from laddvakt import records
-from laddvakt.clock import Clock
-from laddvakt.ident import Identity
-from laddvakt.pricing import Pricing
-from laddvakt.tracker import Session
+from laddvakt.journal import records
+from laddvakt.core.clock import Clock
+from laddvakt.core.ident import Identity
+from laddvakt.billing.service import Pricing
+from laddvakt.session.tracker import Session
 
 STATE = {"charging": 1, "idle": 2, "suspended": 0}
 

@@ -3,7 +3,7 @@
 import json
 import sys
 
-from laddvakt import fleet
+from laddvakt.control import fleet
 
 while True:
     line = sys.stdin.readline()

@@ -50,7 +50,7 @@ def test_staged_tree_is_self_contained(tmp_path):
                        env=env)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "SKIP test_board_pins_answer" in r.stdout and r.stdout.strip().endswith("1 passed, 0 failed, 1 skipped")
-    assert not os.path.exists(os.path.join(stage, "laddvakt", "app.py"))  # the .mpy build, not the source
+    assert not os.path.exists(os.path.join(stage, "laddvakt", "app", "agent.py"))  # the .mpy build, not the source
     r = subprocess.run([MICROPYTHON, "test_console.py"], cwd=stage, capture_output=True, text=True, timeout=60,
                        env=env)
     assert r.returncode == 0 and r.stdout.strip().endswith("passed, 0 failed, 0 skipped"), r.stdout + r.stderr

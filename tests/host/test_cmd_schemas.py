@@ -26,8 +26,8 @@ def _props(schema):
 
 _RUN = """
 import sys, json
-from laddvakt.cmd_schemas import SCHEMAS, get
-from laddvakt.schema import check
+from laddvakt.uplink.cmd_schemas import SCHEMAS, get
+from laddvakt.uplink.schema import check
 if sys.argv[-1] == "dump":
     print(json.dumps({n: get(n) for n in SCHEMAS}))
 else:

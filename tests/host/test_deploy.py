@@ -33,7 +33,7 @@ def _config(tmp_path, **kw):
 
 
 def test_manifest_names_the_agent_and_umqtt(built):
-    assert "/laddvakt/app.mpy" in built and "/laddvakt/console.mpy" in built
+    assert "/laddvakt/app/agent.mpy" in built and "/laddvakt/console/shell.mpy" in built
     assert "/laddvakt/hal/esp32.mpy" in built
     assert "/umqtt/simple.mpy" in built
     assert all(p.endswith(".mpy") for p in built)
@@ -44,7 +44,7 @@ def test_make_deploy_dev_null_dry_run_prints_a_plan():
                        cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "plan (dry run" in r.stdout
-    assert "copy   /laddvakt/app.mpy" in r.stdout and "copy   /boards/esp32-devkitc.json" in r.stdout
+    assert "copy   /laddvakt/app/agent.mpy" in r.stdout and "copy   /boards/esp32-devkitc.json" in r.stdout
     assert "/data/config.json not written" in r.stdout
     assert "would run: %s connect /dev/null run " % MPREMOTE in r.stdout
 
@@ -64,7 +64,7 @@ def test_dry_run_exact_mpremote_lines(tmp_path, built):
     steps = " ".join(argv).split(" + ")
     assert "fs cp %s :/data/config.json" % cfg in steps
     assert "fs cp %s :/boards/olimex-esp32-evb.json" % os.path.join(ROOT, "boards", "olimex-esp32-evb.json") in steps
-    assert "fs cp %s :/laddvakt/app.mpy" % os.path.join(ROOT, "build", "mpy", "laddvakt", "app.mpy") in steps
+    assert "fs cp %s :/laddvakt/app/agent.mpy" % os.path.join(ROOT, "build", "mpy", "laddvakt", "app", "agent.mpy") in steps
     assert "fs cp %s :/main.py" % os.path.join(ROOT, "firmware", "main.py") in steps
     assert len([s for s in steps if s.startswith("fs cp")]) == len(built) + 3
     assert "not-printed-1" not in r.stdout  # the config goes by file name, never by content
@@ -109,7 +109,7 @@ def test_only_changed_files_copied_and_stale_removed(tmp_path, built):
         dst = board / remote.lstrip("/")
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(local, dst)
-    (board / "laddvakt" / "tracker.mpy").write_bytes(b"old build")
+    (board / "laddvakt" / "session" / "tracker.mpy").write_bytes(b"old build")
     (board / "laddvakt" / "gone.mpy").write_bytes(b"deleted module")
     (board / "laddvakt" / "app.py").write_text("# stale source")
     (board / "data" / "config.json").unlink()
@@ -122,16 +122,16 @@ def test_only_changed_files_copied_and_stale_removed(tmp_path, built):
     r = subprocess.run([MICROPYTHON, "-c", script], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     hashes, existing = deploy.parse_hashes(r.stdout)
-    assert hashes["/laddvakt/app.mpy"] == deploy.sha256_file(built["/laddvakt/app.mpy"])
+    assert hashes["/laddvakt/app/agent.mpy"] == deploy.sha256_file(built["/laddvakt/app/agent.mpy"])
     assert hashes["/data/config.json"] is None
     copy, remove, unchanged = deploy.make_plan(wanted, hashes, dirs)
-    assert copy == [(cfg, "/data/config.json"), (built["/laddvakt/tracker.mpy"], "/laddvakt/tracker.mpy")]
+    assert copy == [(cfg, "/data/config.json"), (built["/laddvakt/session/tracker.mpy"], "/laddvakt/session/tracker.mpy")]
     assert remove == ["/laddvakt/app.py", "/laddvakt/gone.mpy"]
     assert len(unchanged) == len(wanted) - 2
     cmd = deploy.apply_command("/dev/ttyUSB0", copy, remove, existing)
     assert cmd == [MPREMOTE, "connect", "/dev/ttyUSB0",
                    "fs", "cp", cfg, ":/data/config.json", "+",
-                   "fs", "cp", built["/laddvakt/tracker.mpy"], ":/laddvakt/tracker.mpy", "+",
+                   "fs", "cp", built["/laddvakt/session/tracker.mpy"], ":/laddvakt/session/tracker.mpy", "+",
                    "fs", "rm", ":/laddvakt/app.py", "+",
                    "fs", "rm", ":/laddvakt/gone.mpy", "+", "reset"]
 

@@ -33,8 +33,8 @@ def _flags(tmp_path, *extra):
 
 
 def test_schema_is_the_firmwares():
-    config = fw.module("config")
-    assert os.path.samefile(config.__file__, os.path.join(ROOT, "firmware", "laddvakt", "config.py"))
+    config = fw.module("core.config")
+    assert os.path.samefile(config.__file__, os.path.join(ROOT, "firmware", "laddvakt", "core", "config.py"))
 
 
 def test_flags_make_a_valid_config_and_print_no_secret(tmp_path):
@@ -47,7 +47,7 @@ def test_flags_make_a_valid_config_and_print_no_secret(tmp_path):
         "mqtt_host": "mqtt.example.net", "mqtt_port": 8883, "mqtt_tls": 1, "mqtt_user": "cp-0042",
         "mqtt_password": SECRETS[1], "mqtt_ca_file": "/data/ca.pem", "meter_profile": "sdm72",
         "currency": "EUR", "currency_minor_unit": 3, "price_minor_per_kwh": 315, "device_key": SECRETS[2]}
-    fw.module("config").validate(cfg)
+    fw.module("core.config").validate(cfg)
     assert (tmp_path / "dev" / "ca.pem").read_text() == CA
     assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
     for s in SECRETS:

@@ -4,7 +4,7 @@
 import json
 import sys
 
-from laddvakt import energy
+from laddvakt.meters import integrity as energy
 
 while True:
     line = sys.stdin.readline()

@@ -8,12 +8,12 @@ import json
 import sys
 import time
 
-from laddvakt import config
-from laddvakt.faults import Faults
-from laddvakt.hal.unix_uart import PtyUart
+from laddvakt.core import config
+from laddvakt.control.faults import Faults
+from laddvakt_unix.uart import PtyUart
 from laddvakt.meters.modbus_meter import ModbusMeter
 from laddvakt.meters.service import MeterService
-from laddvakt.modbus import ModbusError, RtuMaster
+from laddvakt.meters.modbus import ModbusError, RtuMaster
 
 path, profile, addr, timeout_ms, retries = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 master = RtuMaster(PtyUart(path, 9600), 9600, timeout_ms, retries)

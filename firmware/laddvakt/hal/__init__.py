@@ -1,12 +1,11 @@
-# Hardware abstraction: one small surface, two implementations, chosen once at start-up.
+# Hardware abstraction: one small surface (docs/architecture.md). The board's is here; the unix
+# port's (simulation and tests) is laddvakt_unix.hal, which the board never loads.
 import sys
 
 
-def load(argv=None):
-    if sys.platform == "esp32":
-        from .esp32 import Esp32Hal
+def load():
+    if sys.platform != "esp32":
+        raise OSError("no HAL for %s here: on the unix port run unix_main.py" % sys.platform)
+    from laddvakt.hal.esp32 import Esp32Hal
 
-        return Esp32Hal()
-    from .unix import UnixHal
-
-    return UnixHal.from_argv(argv if argv is not None else sys.argv)
+    return Esp32Hal()

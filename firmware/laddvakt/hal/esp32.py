@@ -2,7 +2,7 @@
 # Peripherals are built on request from the board definition, never at import.
 import time
 
-from ..ticker import RealTicker
+from laddvakt.core.ticker import RealTicker
 
 # ESP32 MicroPython counts time from 2000-01-01 on older releases and from 1970 on
 # newer ones; convert either to Unix seconds.
@@ -54,6 +54,15 @@ class Esp32Hal:
     def ticker(self, period_ms):
         return RealTicker(period_ms)
 
+    def station(self, board, cfg):
+        """(meter, control hardware, time source, plant, meter profile) from the board file."""
+        from laddvakt.app.hardware import board_station
+
+        return board_station(self, board, cfg)
+
+    def run_limit(self):
+        return None  # a board runs for ever
+
     def pin(self, num, mode, pull=None):
         from machine import Pin
 
@@ -90,7 +99,7 @@ class Esp32Hal:
         """The meter's RS485 line: a UART, and the transceiver's DE pin where the board has one."""
         from machine import UART, Pin
 
-        from .esp32_uart import Rs485Uart
+        from laddvakt.hal.esp32_uart import Rs485Uart
 
         u = UART(meter["uart"], baudrate=meter.get("baudrate", 9600), tx=pins["rs485_tx"], rx=pins["rs485_rx"])
         de = pins.get("rs485_de")

@@ -1,7 +1,7 @@
 # Builds the board's meter from its definition and the device config (app.py calls this
 # once at start-up). The HAL makes the hardware objects; everything else is the same on
 # every port.
-from ..config import ConfigError
+from laddvakt.core.config import ConfigError
 
 
 def build_meter(hal, board, cfg):
@@ -10,8 +10,8 @@ def build_meter(hal, board, cfg):
     kind = mb["type"]
     pins = board.get("pins", {})
     if kind == "modbus":
-        from ..modbus import RtuMaster
-        from .modbus_meter import ModbusMeter
+        from laddvakt.meters.modbus import RtuMaster
+        from laddvakt.meters.modbus_meter import ModbusMeter
 
         profile = cfg["meter_profile"] or mb.get("profile", "")
         addr = cfg["meter_address"] or mb.get("address", 1)
@@ -24,7 +24,7 @@ def build_meter(hal, board, cfg):
             raise ConfigError("meter: %s" % e)
         return meter, profile
     if kind == "s0":
-        from .s0 import S0Meter
+        from laddvakt.meters.s0 import S0Meter
 
         num = mb.get("pin", pins.get("s0"))
         try:

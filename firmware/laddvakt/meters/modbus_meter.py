@@ -1,7 +1,7 @@
 # A Modbus RTU meter driven by a profile: one planned set of reads per poll, decoded
 # into a preallocated list of integer measurands (profiles.NAMES order, None if absent).
-from . import profiles
-from .plan import decode, plan
+from laddvakt.meters import registers as profiles
+from laddvakt.meters.plan import decode, plan
 
 
 class ModbusMeter:
@@ -54,7 +54,7 @@ class ModbusMeter:
         scan takes when few devices answer (each silent address costs one 50 ms probe)."""
         import asyncio
 
-        from .scan import steps
+        from laddvakt.meters.scan import steps
 
         found = []
         for _ in steps(self.master, found):

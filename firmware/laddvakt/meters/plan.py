@@ -4,7 +4,7 @@
 # as on the unix port (double).
 from micropython import const
 
-from .profiles import F32, I16, I32, LO, U16, U32, U64, WORDS
+from laddvakt.meters.registers import F32, I16, I32, LO, U16, U32, U64, WORDS
 
 MAX_REGS = const(125)
 

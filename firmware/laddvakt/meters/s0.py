@@ -5,7 +5,8 @@
 # charging. A power cut can lose the pulses of that last interval; a clean reboot none.
 import time
 
-from .profiles import E_IMP, N, P, P1
+from laddvakt.meters.registers import E_IMP, N, P, P1
+from laddvakt.core.files import write_atomic
 
 
 class S0Meter:
@@ -49,12 +50,7 @@ class S0Meter:
 
     def save(self):
         n = self.count
-        tmp = self.path + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(str(n))
-        import os
-
-        os.rename(tmp, self.path)
+        write_atomic(self.path, str(n))
         self.saved = n
         self._saved_at = self._ticks()
 

@@ -1,14 +1,11 @@
 # `meter scan`: probe Modbus addresses 1-247 on the meter's line and name the profile of
 # each meter that answers, from the reads that succeed. The same code runs on a board
 # (console: `import laddvakt.meters.scan as s; s.board()`) and on the unix port against a
-# tty or pty (`micropython -m laddvakt.meters.scan --device PATH`, which the host tool
+# tty or pty (`micropython -m laddvakt_unix.meter_scan --device PATH`, which the host tool
 # `python -m host_tools.meter_scan` wraps).
-import json
-import sys
-
-from .. import modbus
-from . import profiles
-from .modbus_meter import ModbusMeter
+from laddvakt.meters import modbus
+from laddvakt.meters import registers as profiles
+from laddvakt.meters.modbus_meter import ModbusMeter
 
 
 def present(master, addr):
@@ -76,8 +73,9 @@ def scan(master, first=1, last=247, probe_timeout_ms=50, log=None):
 
 def board():
     """Console command on a board: scan the meter line named by the board definition."""
-    from .. import board as boards, config
-    from ..hal import load
+    from laddvakt.core import board as boards
+    from laddvakt.core import config
+    from laddvakt.hal import load
 
     hal = load()
     cfg = config.load(hal.data_dir + "/config.json")
@@ -86,32 +84,3 @@ def board():
     baud = mb.get("baudrate", 9600)
     master = modbus.RtuMaster(hal.rs485(mb, b.get("pins", {}), cfg), baud, cfg["meter_timeout_ms"], 0)
     return scan(master, log=print)
-
-
-def main(argv):
-    """micropython -m laddvakt.meters.scan --device PATH [--baud N] [--first A] [--last B]
-    [--probe-timeout-ms T]: one JSON line per device found, then a summary line."""
-    from ..hal.unix_uart import PtyUart
-
-    opts = {"--device": None, "--baud": "9600", "--first": "1", "--last": "247", "--probe-timeout-ms": "50"}
-    i = 1
-    while i < len(argv):
-        if argv[i] not in opts or i + 1 >= len(argv):
-            print("usage: " + main.__doc__.split(":")[0])
-            return 2
-        opts[argv[i]] = argv[i + 1]
-        i += 2
-    if not opts["--device"]:
-        print("meter scan: --device is required")
-        return 2
-    baud = int(opts["--baud"])
-    master = modbus.RtuMaster(PtyUart(opts["--device"], baud), baud, 300, 0)
-    found = scan(master, int(opts["--first"]), int(opts["--last"]), int(opts["--probe-timeout-ms"]),
-                 lambda d: print(json.dumps(d)))
-    print(json.dumps({"scanned": [int(opts["--first"]), int(opts["--last"])], "found": len(found),
-                      "requests": master.requests}))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv))

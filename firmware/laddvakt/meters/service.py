@@ -1,9 +1,9 @@
 # The meter as the agent sees it: poll the driver, count its health, raise and clear
 # PowerMeterFailure after the grace, check the serial, and pass each energy reading
 # through the integrity guard. Only guarded energy reaches the session tracker.
-from .. import energy as en
-from .health import MeterHealth
-from .profiles import E_IMP, N, P
+from laddvakt.meters import integrity as en
+from laddvakt.meters.health import MeterHealth
+from laddvakt.meters.registers import E_IMP, N, P
 
 _FAULT = "PowerMeterFailure"
 

@@ -1,0 +1,42 @@
+# The watchdog (issue 7, faults: InternalError). The sampling loop feeds it after each whole
+# step, so a step that hangs (a blocking call, an endless loop) stops the feeding and the
+# hardware resets the board. After a watchdog reset the agent raises InternalError
+# "watchdog reset" (source "watchdog") and clears it once it has run stably for
+# watchdog_clear_s of uptime (docs/control.md). The hardware comes from the HAL at start,
+# never at import.
+from laddvakt.core.config import ConfigError
+
+SRC = "watchdog"  # its own source of InternalError: the journal's full guard holds another
+RESET = "watchdog"  # what hal.reset_cause() says after a watchdog reset
+
+
+class Watchdog:
+    def __init__(self, cfg, set_fault):
+        self.timeout_ms = cfg["watchdog_s"] * 1000
+        self.clear_ms = cfg["watchdog_clear_s"] * 1000
+        if self.timeout_ms and self.timeout_ms < 2 * cfg["sample_interval_ms"]:
+            # One late step would reset the board: a boot loop, not a safety net.
+            raise ConfigError("key 'watchdog_s' must be 0 (off) or at least twice sample_interval_ms")
+        self._set_fault = set_fault
+        self._wdt = None
+        self.held = False  # InternalError "watchdog reset" raised and not yet cleared
+        self.feeds = 0
+
+    def start(self, make_wdt, reset_cause):
+        """Once, as the loop starts: `make_wdt(timeout_ms)` is hal.wdt; `reset_cause` is
+        hal.reset_cause(). A watchdog reset is reported even with the watchdog now off."""
+        if reset_cause == RESET:
+            self.held = True
+            self._set_fault("InternalError", True, "watchdog reset", SRC)
+        if self.timeout_ms:
+            self._wdt = make_wdt(self.timeout_ms)
+
+    def feed(self, up_ms):
+        """After each sampling step, with the uptime it sampled at."""
+        w = self._wdt
+        if w is not None:
+            w.feed()
+            self.feeds += 1
+        if self.held and up_ms >= self.clear_ms:
+            self.held = False
+            self._set_fault("InternalError", False, None, SRC)

@@ -1,0 +1,172 @@
+# The cost of one session, kept up to date sample by sample (docs/tariffs.md).
+# Pure: time, uptime, the meter register and the charge state are passed in.
+#
+# The cost between two readings belongs to the price and state in force at the
+# first of them. A reading must be journaled whenever that changes (on_sample says
+# when), so the backend can recompute the same cost from the journal alone.
+from micropython import const
+
+from laddvakt.billing.money import FEE_FACTOR, MS_FACTOR, WH_FACTOR, totals
+
+SUSPENDED = const(0)  # connected, not drawing, paused by the EVSE: no time or idle fee
+CHARGING = const(1)
+IDLE = const(2)  # connected, not drawing, by the EV's choice: idle fee after grace
+STATES = ("suspended", "charging", "idle")
+
+EDGE = const(1)  # on_sample: the charge state changed here
+PRICE = const(2)  # on_sample: the energy price changed here
+_MAX_LINES = const(16)  # energy lines per receipt; later periods fold into the last
+
+
+class SessionCost:
+    def __init__(self, tariff, sched, t, up, wh, st):
+        self.currency = tariff.currency
+        self.minor_unit = tariff.minor_unit
+        # Session-wide terms are fixed at plug-in: the start fee, VAT and the bounds.
+        self.start_fee = tariff.start_fee
+        self.vat_bp = tariff.vat_bp
+        self.min = tariff.min
+        self.max = tariff.max
+        self.segs = []  # closed segments, one per tariff (or schedule) in force
+        self.tariffs = []  # [[id, version], ...] in the order used
+        self.units = 0  # exact cost of everything closed, in cost units
+        self.n_lines = 0
+        self.last_wh = wh
+        self.last_up = up
+        self.st = st
+        self.charged = st == CHARGING
+        self.stretch = 0  # ms of the current idle stretch
+        self._open_seg(tariff, sched, t)
+
+    # ---- segments and lines --------------------------------------------------------
+    def _open_seg(self, tariff, sched, t):
+        self.tariff = tariff
+        self.sched = sched if tariff.dynamic else None
+        self.grace_ms = tariff.idle_grace_s * 1000
+        self.seg_from = t
+        self.lines = []
+        self.chg_ms = 0
+        self.idle_ms = 0
+        key = [tariff.id, tariff.version]
+        if key not in self.tariffs:
+            self.tariffs.append(key)
+        self.price, self.until = tariff.energy_price(t, self.sched)
+        self.line_from = t
+        self.line_wh = 0
+
+    def _close_line(self):
+        wh = self.line_wh
+        if not wh:
+            return
+        p = self.price
+        self.units += wh * p * WH_FACTOR
+        lines = self.lines
+        if lines and lines[-1][2] == p:
+            lines[-1][1] += wh
+        elif lines and self.n_lines >= _MAX_LINES:
+            lines[-1][1] += wh
+            lines[-1][2] = None  # several prices: the exact sum is still in self.units
+        else:
+            lines.append([self.line_from, wh, p])
+            self.n_lines += 1
+
+    def _seg_fees(self):
+        t = self.tariff
+        return (self.chg_ms * t.time_fee + self.idle_ms * t.idle_fee) * MS_FACTOR
+
+    def _close_seg(self):
+        self._close_line()
+        self.units += self._seg_fees()
+        t = self.tariff
+        self.segs.append({
+            "tariff": t.id, "ver": t.version, "sched": self.sched.id if self.sched else None,
+            "from": self.seg_from, "lines": self.lines, "chg_ms": self.chg_ms,
+            "time_fee": t.time_fee, "idle_ms": self.idle_ms, "idle_fee": t.idle_fee,
+        })
+
+    # ---- the hot path ---------------------------------------------------------------
+    def on_sample(self, t, up, wh, st):
+        """Book the interval since the last sample; return 0, or EDGE | PRICE when a
+        reading must be journaled at this sample."""
+        self.line_wh += wh - self.last_wh
+        self.last_wh = wh
+        dt = up - self.last_up
+        self.last_up = up
+        st0 = self.st
+        if st0 == CHARGING:
+            self.chg_ms += dt
+        elif st0 == IDLE and self.charged:
+            before = self.stretch
+            self.stretch = after = before + dt
+            g = self.grace_ms
+            if after > g:
+                self.idle_ms += after - (before if before > g else g)
+        why = 0
+        if st != st0:
+            self.st = st
+            if st == CHARGING:
+                self.charged = True
+                self.stretch = 0
+            why = EDGE
+        if t is not None and t >= self.until:
+            p, self.until = self.tariff.energy_price(t, self.sched)
+            if p != self.price:
+                self._close_line()
+                self.price = p
+                self.line_from = t
+                self.line_wh = 0
+                why |= PRICE
+        return why
+
+    # ---- changes and the end ----------------------------------------------------------
+    def change(self, tariff, sched, t, up, wh, st):
+        """A new tariff or schedule from this sample on: the cost splits here."""
+        self.on_sample(t, up, wh, st)
+        self._close_seg()
+        self._open_seg(tariff, sched, t)
+
+    def _net_units(self):
+        open_units = self.line_wh * self.price * WH_FACTOR + self._seg_fees()
+        return self.units + open_units + self.start_fee * FEE_FACTOR
+
+    def running_minor(self):
+        """The cost so far, rounded as if the session ended now."""
+        return totals(self._net_units(), self.vat_bp, self.min, self.max)[0]
+
+    def finish(self, t, up, wh):
+        """Close the session at this sample; return the receipt (docs/tariffs.md)."""
+        self.on_sample(t, up, wh, self.st)
+        self._close_seg()
+        total, vat, net, adj = totals(self.units + self.start_fee * FEE_FACTOR, self.vat_bp,
+                                      self.min, self.max)
+        return {
+            "segs": self.segs, "start_fee": self.start_fee, "vat_bp": self.vat_bp,
+            "min": self.min, "max": self.max, "adj": adj,
+            "net": net, "vat": vat, "total": total,
+        }
+
+    # ---- a seam for session continuity (journal): small, JSON-able state ------------------
+    _STATE = ("currency", "minor_unit", "start_fee", "vat_bp", "min", "max", "segs", "tariffs",
+              "units", "n_lines", "last_wh", "last_up", "st", "charged", "stretch", "seg_from",
+              "lines", "chg_ms", "idle_ms", "price", "until", "line_from", "line_wh")
+
+    def to_dict(self):
+        d = {}
+        for k in self._STATE:
+            d[k] = getattr(self, k)
+        d["tariff"] = [self.tariff.id, self.tariff.version]
+        d["sched_id"] = self.sched.id if self.sched else None
+        return d
+
+    @classmethod
+    def from_dict(cls, d, tariff, sched):
+        """Rebuild from to_dict(); tariff (and sched) must be the ones it names."""
+        if [tariff.id, tariff.version] != d["tariff"]:
+            raise ValueError("state was priced with tariff %s, not %s/%d" % (d["tariff"], tariff.id, tariff.version))
+        self = cls(tariff, sched, d["seg_from"], d["last_up"], d["last_wh"], d["st"])
+        for k in cls._STATE:
+            setattr(self, k, d[k])
+        self.tariff = tariff
+        self.sched = sched if tariff.dynamic and d["sched_id"] else None
+        self.grace_ms = tariff.idle_grace_s * 1000
+        return self

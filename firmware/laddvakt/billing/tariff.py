@@ -1,0 +1,249 @@
+# The tariff: what a kWh, a minute and a session cost at a given moment. Pure and
+# integer-only; docs/tariffs.md is the model. Every price is an integer in 1/10000
+# of the currency's minor unit ("price units"), so 2.5 öre/kWh is exact.
+#
+# Energy price at wall time t: a dynamic tariff takes the pushed price schedule
+# where it covers t; otherwise the first time-of-use window that matches the local
+# weekday (7 = holiday) and minute; otherwise the base price. energy_price() also
+# says until when that price holds, so the hot path compares one integer per sample.
+import json
+
+from micropython import const
+
+from laddvakt.core.calendar import civil_from_days, days_from_civil, weekday
+from laddvakt.billing.money import round_div_half_up
+
+PRICE_SCALE = const(10000)  # price units per minor unit
+_DAY = const(86400)
+_FAR = const(1 << 40)  # "no change ahead"; never reached by Unix time
+UNSYNCED_UNTIL = const(-1)  # a price taken without wall time holds until the clock syncs
+_MAX_WINDOWS = const(12)
+_MAX_HOLIDAYS = const(32)
+_MAX_PRICE = const(10 ** 9)  # 100 000 minor units per kWh
+MAX_JSON = const(1400)  # the tariff travels whole in a tariff_change record (frame max 2048)
+
+_INT_FIELDS = (
+    # name, min, max, default
+    ("version", 0, 1 << 30, None),
+    ("minor_unit", 0, 4, None),
+    ("energy", -_MAX_PRICE, _MAX_PRICE, None),
+    ("tz_min", -840, 840, 0),
+    ("time_fee", 0, _MAX_PRICE, 0),
+    ("idle_fee", 0, _MAX_PRICE, 0),
+    ("idle_grace_s", 0, 86400, 0),
+    ("start_fee", 0, _MAX_PRICE, 0),
+    ("vat_bp", 0, 10000, 0),
+    ("min", 0, 10 ** 9, 0),
+    ("max", 0, 10 ** 9, 0),
+)
+
+
+class TariffError(ValueError):
+    pass
+
+
+def _last_sunday_1utc(y, m, last_day):
+    d = days_from_civil(y, m, last_day)
+    d -= (weekday(d) - 6) % 7
+    return d * _DAY + 3600
+
+
+def eu_dst_span(year):
+    """(start, end) Unix s of EU summer time: last Sunday of March and of October, 01:00 UTC."""
+    return _last_sunday_1utc(year, 3, 31), _last_sunday_1utc(year, 10, 31)
+
+
+def parse_date(s):
+    if not isinstance(s, str) or len(s) != 10 or s[4] != "-" or s[7] != "-":
+        raise TariffError("holiday %r is not YYYY-MM-DD" % (s,))
+    try:
+        y, m, d = int(s[:4]), int(s[5:7]), int(s[8:])
+    except ValueError:
+        raise TariffError("holiday %r is not YYYY-MM-DD" % (s,))
+    if not (1 <= m <= 12 and 1 <= d <= 31):
+        raise TariffError("holiday %r is not a date" % (s,))
+    return days_from_civil(y, m, d)
+
+
+def _int(d, name, lo, hi, default):
+    v = d.get(name, default)
+    if type(v) is not int:
+        raise TariffError("'%s' must be an integer" % name)
+    if v < lo or v > hi:
+        raise TariffError("'%s' %d out of range %d..%d" % (name, v, lo, hi))
+    return v
+
+
+class Tariff:
+    """A validated tariff. Build with from_dict(); to_dict() gives back its canonical form."""
+
+    def __init__(self, d):
+        if not isinstance(d, dict):
+            raise TariffError("tariff must be a JSON object")
+        tid = d.get("id")
+        if not isinstance(tid, str) or not 1 <= len(tid) <= 32:
+            raise TariffError("'id' must be a string of 1..32 characters")
+        cur = d.get("currency")
+        if not isinstance(cur, str) or len(cur) != 3 or [c for c in cur if not "A" <= c <= "Z"]:
+            raise TariffError("'currency' must be an ISO 4217 code like 'SEK'")
+        self.id = tid
+        self.currency = cur
+        for name, lo, hi, default in _INT_FIELDS:
+            setattr(self, name, _int(d, name, lo, hi, default))
+        if self.max and self.max < self.min:
+            raise TariffError("'max' %d is below 'min' %d" % (self.max, self.min))
+        dst = d.get("dst", "none")
+        if dst not in ("none", "eu"):
+            raise TariffError("'dst' must be 'none' or 'eu'")
+        self.dst = dst
+        dyn = d.get("dynamic", False)
+        if dyn is not True and dyn is not False:
+            raise TariffError("'dynamic' must be true or false")
+        self.dynamic = dyn
+        self.tou = self._windows(d.get("tou", []))
+        hol = d.get("holidays", [])
+        if not isinstance(hol, list) or len(hol) > _MAX_HOLIDAYS:
+            raise TariffError("'holidays' must be a list of at most %d dates" % _MAX_HOLIDAYS)
+        self.holidays = [parse_date(h) for h in hol]
+        self._hol_text = list(hol)
+        known = ("id", "currency", "dst", "dynamic", "tou", "holidays") + tuple(f[0] for f in _INT_FIELDS)
+        for k in d:
+            if k not in known:
+                raise TariffError("unknown tariff field '%s'" % k)
+        if len(self.to_json()) > MAX_JSON:
+            raise TariffError("tariff too large: at most %d bytes of JSON" % MAX_JSON)
+        self._dst_year = None
+
+    @staticmethod
+    def _windows(tou):
+        if not isinstance(tou, list) or len(tou) > _MAX_WINDOWS:
+            raise TariffError("'tou' must be a list of at most %d windows" % _MAX_WINDOWS)
+        out = []
+        for i, w in enumerate(tou):
+            if not isinstance(w, dict):
+                raise TariffError("tou[%d] must be an object" % i)
+            days = w.get("days")
+            if not isinstance(days, list) or not days:
+                raise TariffError("tou[%d].days must be a list of 0..7 (Mon..Sun, 7 holiday)" % i)
+            mask = 0
+            for x in days:
+                if type(x) is not int or not 0 <= x <= 7:
+                    raise TariffError("tou[%d].days must be a list of 0..7 (Mon..Sun, 7 holiday)" % i)
+                mask |= 1 << x
+            a = _int(w, "from", 0, 1439, None)
+            b = _int(w, "to", 1, 1440, None)
+            if b <= a:
+                raise TariffError("tou[%d]: 'to' must be after 'from' (minutes of the local day)" % i)
+            p = _int(w, "price", -_MAX_PRICE, _MAX_PRICE, None)
+            for k in w:
+                if k not in ("days", "from", "to", "price"):
+                    raise TariffError("unknown field tou[%d].%s" % (i, k))
+            out.append((mask, a, b, p, sorted(set(days))))
+        return out
+
+    @classmethod
+    def from_dict(cls, d):
+        return cls(d)
+
+    @classmethod
+    def flat(cls, currency, minor_unit, price_minor_per_kwh, tid="config", version=0):
+        return cls({"id": tid, "version": version, "currency": currency, "minor_unit": minor_unit,
+                    "energy": price_minor_per_kwh * PRICE_SCALE})
+
+    @classmethod
+    def from_config(cls, cfg):
+        return cls.flat(cfg["currency"], cfg["currency_minor_unit"], cfg["price_minor_per_kwh"])
+
+    @property
+    def price_minor_per_kwh(self):
+        """The base energy price in whole minor units (rounded half up), for display."""
+        return round_div_half_up(self.energy, PRICE_SCALE) if self.energy > 0 else 0
+
+    def to_dict(self):
+        d = {"id": self.id, "currency": self.currency}
+        for name, _, _, _ in _INT_FIELDS:
+            d[name] = getattr(self, name)
+        d["dst"] = self.dst
+        d["dynamic"] = self.dynamic
+        d["tou"] = [{"days": w[4], "from": w[1], "to": w[2], "price": w[3]} for w in self.tou]
+        d["holidays"] = self._hol_text
+        return d
+
+    def to_json(self):
+        return json.dumps(self.to_dict())
+
+    # ---- local time ------------------------------------------------------------
+    def offset_s(self, t):
+        """(local - UTC) seconds at t, and the next t where it changes (or _FAR)."""
+        off = self.tz_min * 60
+        if self.dst != "eu":
+            return off, _FAR
+        y = civil_from_days(t // _DAY)[0]
+        if self._dst_year != y:
+            self._dst_year = y
+            self._dst = eu_dst_span(y)
+        a, b = self._dst
+        if t < a:
+            return off, a
+        if t < b:
+            return off + 3600, b
+        return off, eu_dst_span(y + 1)[0]
+
+    # ---- prices ------------------------------------------------------------------
+    def energy_price(self, t, sched=None):
+        """(price units per kWh at wall time t, the first t at which it may change).
+
+        t None (clock unsynced): the base price, until the clock syncs."""
+        if t is None:
+            return self.energy, UNSYNCED_UNTIL
+        if self.dynamic and sched is not None:
+            p, until = sched.lookup(t)
+            if p is not None:
+                return p, until
+            # Outside the schedule the tariff's own price is the fallback, until the
+            # schedule starts (if it lies ahead).
+            fp, fu = self._tou_price(t)
+            return fp, until if 0 < until < fu else fu
+        return self._tou_price(t)
+
+    def _tou_price(self, t):
+        off, off_until = self.offset_s(t)
+        local = t + off
+        day = local // _DAY
+        minute = (local - day * _DAY) // 60
+        wd = 7 if day in self.holidays else weekday(day)
+        bit = 1 << wd
+        price = self.energy
+        nxt = 1440  # the next minute of the day at which a window opens or closes
+        found = False
+        for mask, a, b, p, _ in self.tou:
+            if mask & bit:
+                if not found and a <= minute < b:
+                    price = p
+                    found = True
+                if a > minute and a < nxt:
+                    nxt = a
+                if b > minute and b < nxt:
+                    nxt = b
+        until = t + (day * _DAY + nxt * 60 - local)
+        return price, until if until < off_until else off_until
+
+    def periods(self, t0, t1, sched=None):
+        """[(start, end, price units per kWh)] covering [t0, t1): the price plan for a
+        scheduler (e.g. cheapest hours). Adjacent equal prices are merged."""
+        out = []
+        t = t0
+        while t < t1:
+            p, until = self.energy_price(t, sched)
+            end = until if until < t1 else t1
+            if out and out[-1][2] == p and out[-1][1] == t:
+                out[-1] = (out[-1][0], end, p)
+            else:
+                out.append((t, end, p))
+            t = end
+        return out
+
+
+def price_at(tariff, t, sched=None):
+    """Energy price (price units per kWh) at wall time t."""
+    return tariff.energy_price(t, sched)[0]

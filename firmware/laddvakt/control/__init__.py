@@ -1,0 +1,1 @@
+# Charging control: pilot, contactor, limits (profiles, demand response, fleet), faults.

@@ -1,0 +1,197 @@
+# MQTT/console commands of charging control: name -> handler(args) -> result dict. The
+# control code rejects a bad argument with ValueError; each handler hands that to the
+# transport as its CommandError, so the sender gets the reason as an error reply. Kept apart
+# from the transport so either can change alone. docs/mqtt.md lists them.
+from laddvakt.control import fleet
+from laddvakt.control import charging_profiles as prof
+from laddvakt.uplink.commands import CommandError
+
+_FAULT_CODES = ("PowerSwitchFailure",)
+
+
+def _num(args, key, lo, hi, required=True):
+    v = args.get(key)
+    if v is None and not required:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
+        raise ValueError("'%s' must be a number %s..%s" % (key, lo, hi))
+    return v
+
+
+def _tag(args, key="id_tag"):
+    t = args.get(key)
+    if not isinstance(t, str) or not 0 < len(t) <= 20:
+        raise ValueError("'%s' must be a string of 1..20 characters (OCPP IdToken)" % key)
+    return t
+
+
+def _opt_str(args, key, n):
+    v = args.get(key)
+    if v is not None and (not isinstance(v, str) or not 0 < len(v) <= n):
+        raise ValueError("'%s' must be a string of 1..%d characters" % (key, n))
+    return v
+
+
+def control_commands(agent):
+    ctl = agent.control
+
+    def now():
+        return agent.up_ms
+
+    def wall():
+        return agent.clock.wall_s(agent.up_ms)
+
+    def authorize(a):
+        return {"status": ctl.present_tag(_tag(a))}
+
+    def remote_start(a):
+        # OCPP RemoteStartTransaction: the backend vouches for the tag, no list check.
+        return {"status": ctl.present_tag(_tag(a), _opt_str(a, "vehicle_id", 36), remote=True)}
+
+    def remote_stop(a):
+        ctl.request_stop("Remote")
+        return {"status": "Accepted", "sid": ctl.sid}
+
+    def set_profile(a):
+        p = prof.parse(a.get("profile"))
+        ctl.profiles.install(p, ctl.in_session)
+        ctl.dr.heard(now())
+        ctl.refresh()
+        return {"status": "Accepted", "offer_a": ctl.offer_da / 10}
+
+    def clear_profile(a):
+        # Not "id": a command's id is the transport's (the reply's), so the profile's is profile_id.
+        pid = a.get("profile_id")
+        purpose = a.get("purpose")
+        if purpose is not None:
+            if purpose not in prof.PURPOSES:
+                raise ValueError("'purpose' must be one of " + ", ".join(prof.PURPOSES))
+            purpose = prof.PURPOSES.index(purpose)
+        stack = a.get("stack_level")
+        if pid is not None and (isinstance(pid, bool) or not isinstance(pid, int)):
+            raise ValueError("'profile_id' must be an integer")
+        if stack is not None and (isinstance(stack, bool) or not isinstance(stack, int)):
+            raise ValueError("'stack_level' must be an integer")
+        n = ctl.profiles.clear(pid, purpose, stack)
+        ctl.dr.heard(now())
+        ctl.refresh()
+        return {"status": "Accepted" if n else "Unknown", "cleared": n}
+
+    def get_profiles(a):
+        return {"profiles": [prof.to_json(p) for p in ctl.profiles.items]}
+
+    def get_composite_schedule(a):
+        dur = _num(a, "duration", 1, 7 * 86400)
+        unit = a.get("charging_rate_unit", "A")
+        if unit not in ("A", "W"):
+            raise ValueError("'charging_rate_unit' must be A or W")
+        t0 = a.get("start")
+        if t0 is None:
+            t0 = wall()
+            if t0 is None:
+                return {"status": "Rejected", "reason": "clock not synced"}
+        t0 = prof.parse_time(t0, "start")
+        # Relative profiles run from the open session's start, else from the query's start.
+        tx = ctl.tx_start if ctl.in_session else t0
+        periods = []
+        for sp, da, n in ctl.profiles.composite(t0, int(dur), tx):
+            # In W: the most that can flow at this per-phase offer on all the station's phases
+            # (an EV may use any of them), so never above a W limit in force; numberPhases is
+            # the one of the limit that set the offer.
+            lim = da * ctl.volts * ctl.phases // 10 if unit == "W" else da / 10
+            periods.append({"startPeriod": sp, "limit": lim, "numberPhases": n})
+        return {"status": "Accepted", "connectorId": 1, "scheduleStart": t0,
+                "chargingSchedule": {"duration": int(dur), "startSchedule": t0,
+                                     "chargingRateUnit": unit,
+                                     "chargingSchedulePeriod": periods}}
+
+    def limit(a):
+        if a.get("clear"):
+            ctl.dr.set(now(), None, 0)
+        else:
+            dur = _num(a, "duration_s", 1, 7 * 86400)
+            amps = _num(a, "current_a", 0, 80, False)
+            watts = _num(a, "power_w", 0, 1000000, False)
+            if (amps is None) == (watts is None):
+                raise ValueError("give one of 'current_a' or 'power_w'")
+            da = int(amps * 10) if amps is not None else int(watts) * 10 // (ctl.volts * ctl.phases)
+            ctl.dr.set(now(), da, int(dur))
+        ctl.refresh()
+        return {"offer_a": ctl.offer_da / 10, "duty_pm": ctl.duty}
+
+    def session_limit(a):
+        wh = _num(a, "energy_wh", 0, 1000000, False)
+        s = _num(a, "duration_s", 0, 604800, False)
+        if wh is None and s is None:
+            raise ValueError("give 'energy_wh' and/or 'duration_s'")
+        if wh is not None:
+            ctl.session_max_wh = int(wh)
+        if s is not None:
+            ctl.session_max_s = int(s)
+        return {"energy_wh": ctl.session_max_wh, "duration_s": ctl.session_max_s}
+
+    def prices(a):
+        ctl.set_prices(fleet.Prices(a.get("start"), a.get("step_s"), a.get("prices")))
+        ctl.dr.heard(now())
+        return {"periods": len(a["prices"])}
+
+    def fleet_schedule(a):
+        vs = a.get("vehicles")
+        if not isinstance(vs, list) or len(vs) > 32:
+            raise ValueError("'vehicles' must list at most 32 vehicles")
+        out = {}
+        for v in vs:
+            if not isinstance(v, dict):
+                raise ValueError("each vehicle must be an object")
+            vid = _opt_str(v, "vehicle_id", 36)
+            if vid is None:
+                raise ValueError("each vehicle needs 'vehicle_id'")
+            need = _num(v, "need_wh", 1, 1000000)
+            by = prof.parse_time(v.get("by"), "by")
+            if by is None:
+                raise ValueError("each vehicle needs 'by' (its deadline)")
+            mw = _num(v, "max_w", 0, 1000000, False)
+            out[vid] = (int(need), by, int(mw or 0))
+        ctl.set_fleet(out)
+        ctl.dr.heard(now())
+        ctl.refresh()
+        return {"vehicles": len(out), "plan": plan_json(ctl.plan)}
+
+    def availability(a):
+        v = a.get("available")
+        if not isinstance(v, bool):
+            raise ValueError("'available' must be true or false")
+        # OCPP ChangeAvailability: during a session the change waits for its end.
+        return {"status": ctl.set_available(v)}
+
+    def clear_fault(a):
+        code = a.get("code")
+        if code not in _FAULT_CODES:
+            raise ValueError("'code' must be one of " + ", ".join(_FAULT_CODES))
+        ctl.clear_fault(code)
+        return {"faults": agent.faults.codes()}
+
+    def rejecting(fn):
+        def handler(args):
+            try:
+                return fn(args)
+            except ValueError as e:
+                raise CommandError(str(e))
+
+        return handler
+
+    table = {
+        "authorize": authorize, "remote_start": remote_start, "remote_stop": remote_stop,
+        "set_profile": set_profile, "clear_profile": clear_profile, "get_profiles": get_profiles,
+        "get_composite_schedule": get_composite_schedule, "limit": limit,
+        "session_limit": session_limit, "prices": prices, "fleet_schedule": fleet_schedule,
+        "availability": availability, "clear_fault": clear_fault,
+    }
+    return {name: rejecting(fn) for name, fn in table.items()}
+
+
+def plan_json(p):
+    if p is None:
+        return None
+    return {"feasible": p.feasible, "shortfall_wh": p.shortfall_wh, "cost_minor": p.cost_minor,
+            "windows": [[a, b] for a, b in p.windows]}

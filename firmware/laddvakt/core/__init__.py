@@ -1,0 +1,1 @@
+# What every stage shares: config, board files, identity, clock, calendar, ids, files.

@@ -1,0 +1,42 @@
+# Device identity kept on flash: a random install id made at first boot, and a
+# boot counter. Together with the journal's sequence numbers they make record and
+# session ids unique for the lifetime of the install.
+import json
+from binascii import hexlify
+from laddvakt.core.files import write_atomic
+
+_INSTALL_BYTES = 6  # 12 hex characters
+
+
+class Identity:
+    def __init__(self, install, boot):
+        self.install = install
+        self.boot = boot
+
+
+def _valid_install(v):
+    # Session ids embed it, and must stay within 36 characters.
+    if not isinstance(v, str) or len(v) != 2 * _INSTALL_BYTES:
+        return False
+    for c in v:
+        if c not in "0123456789abcdef":
+            return False
+    return True
+
+
+def load_and_count_boot(path, urandom):
+    """Read (or create) the identity at path and persist boot + 1."""
+    install = None
+    boot = 0
+    try:
+        with open(path) as f:
+            d = json.loads(f.read())
+        install = d["install"]
+        boot = int(d["boot"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    if not _valid_install(install):
+        install = hexlify(urandom(_INSTALL_BYTES)).decode()
+    ident = Identity(install, boot + 1)
+    write_atomic(path, json.dumps({"install": ident.install, "boot": ident.boot}))
+    return ident

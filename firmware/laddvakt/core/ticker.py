@@ -1,0 +1,31 @@
+# The loop's schedule on a board: RealTicker follows the hardware clock and returns uptime in
+# ms that never wraps (ticks_ms itself wraps every 2**30 ms, about 12 days). The simulation's
+# virtual-time ticker is laddvakt_unix.ticker.
+import asyncio
+import time
+
+
+class RealTicker:
+    def __init__(self, period_ms):
+        self.period_ms = period_ms
+        self.up_ms = 0
+        self._last = time.ticks_ms()
+        self._due = self._last
+
+    def _advance(self):
+        now = time.ticks_ms()
+        self.up_ms += time.ticks_diff(now, self._last)
+        self._last = now
+        return now
+
+    async def next(self):
+        self._due = time.ticks_add(self._due, self.period_ms)
+        wait = time.ticks_diff(self._due, self._advance())
+        if wait > 0:
+            await asyncio.sleep_ms(wait)
+        else:
+            # Late (a stall elsewhere): resynchronise instead of bursting to catch up.
+            self._due = self._last
+            await asyncio.sleep_ms(0)
+        self._advance()
+        return self.up_ms

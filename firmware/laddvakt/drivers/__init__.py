@@ -1,0 +1,1 @@
+# Board peripherals behind small surfaces: the CP front end and card readers.

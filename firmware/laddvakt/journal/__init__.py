@@ -1,0 +1,1 @@
+# The journal on flash: frames, segments, records and their compact encoding.

@@ -1,0 +1,1 @@
+# The uplink: MQTT link, batches of records, commands and their schemas.

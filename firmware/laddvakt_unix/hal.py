@@ -1,0 +1,162 @@
+# The unix port as a board: files in a data directory, the host's clock and
+# network. Used for the simulation and for tests.
+import os
+import time
+
+from laddvakt.core.ticker import RealTicker
+from laddvakt_unix.ticker import VirtualTicker
+
+
+class _HostTime:
+    # The host keeps its clock synced; time.time() on the unix port is Unix time.
+    def unix_s(self, up_ms):
+        return int(time.time())
+
+
+class SoftWdt:
+    # A host process has no hardware watchdog, and one thread cannot watch itself: a hung
+    # loop would hang the check too. So this only records the feeds (tests read them); the
+    # host's supervisor (systemd WatchdogSec=, a container's health check)
+    # restarts a hung process, and passes --reset-cause watchdog to the new one. No reset
+    # is faked here.
+    def __init__(self, timeout_ms):
+        self.timeout_ms = timeout_ms
+        self.fed_ms = time.ticks_ms()
+        self.feeds = 0
+
+    def feed(self):
+        self.fed_ms = time.ticks_ms()
+        self.feeds += 1
+
+
+class UnixHal:
+    name = "unix"
+
+    # What a reboot from the serial console exits with: the supervisor starts the agent again.
+    REBOOT_EXIT = 3
+
+    def __init__(self, data_dir, boards_dir, bench=False, console=None, reset=None):
+        self.data_dir = data_dir
+        self._reset = reset
+        self.console_path = console
+        self.boards_dir = boards_dir
+        self.bench = bench
+        self.scenario = None  # the simulation's, once station() has read it
+        self._tick_ms = 0
+        try:
+            os.mkdir(data_dir)
+        except OSError:
+            pass
+
+    @classmethod
+    def from_argv(cls, argv):
+        """micropython main.py [--data DIR] [--boards DIR] [--bench] [--console TTY]
+        [--reset-cause watchdog]"""
+        data, boards, bench, console, reset = "data", "boards", False, None, None
+        i = 1
+        while i < len(argv):
+            a = argv[i]
+            if a == "--data" and i + 1 < len(argv):
+                data = argv[i + 1]
+                i += 1
+            elif a == "--boards" and i + 1 < len(argv):
+                boards = argv[i + 1]
+                i += 1
+            elif a == "--console" and i + 1 < len(argv):
+                console = argv[i + 1]
+                i += 1
+            elif a == "--reset-cause" and i + 1 < len(argv):
+                # Why the previous run ended, as the supervisor that restarted us saw it.
+                reset = argv[i + 1]
+                if reset != "watchdog":
+                    raise ValueError("--reset-cause: only 'watchdog' is known, got %s" % reset)
+                i += 1
+            elif a == "--bench":
+                bench = True
+            else:
+                raise ValueError("unknown argument: %s" % a)
+            i += 1
+        return cls(data, boards, bench, console, reset)
+
+    def urandom(self, n):
+        return os.urandom(n)
+
+    def time_source(self):
+        return _HostTime()
+
+    def station(self, board, cfg):
+        """The board's meter and CP hardware; on a "sim" meter or pilot, the simulated station
+        of data_dir/scenario.json (a real meter may still be read, over a pty)."""
+        import json
+
+        if board["meter"]["type"] != "sim" and board["pilot"]["type"] != "sim":
+            from laddvakt.app.hardware import board_station
+
+            return board_station(self, board, cfg)
+        meter = profile = None
+        if board["meter"]["type"] != "sim":
+            from laddvakt.app.hardware import board_meter
+
+            meter, profile = board_meter(self, board, cfg)
+        from laddvakt_unix.sim.ev import SimStation
+        from laddvakt_unix.sim.plant import SimTimeSource
+
+        with open(self.data_dir + "/scenario.json") as f:
+            self.scenario = json.loads(f.read())
+        # The simulated station is the control hardware, and the meter unless the board has
+        # a real one.
+        self._tick_ms = self.scenario.get("tick_ms", cfg["sample_interval_ms"])
+        st = SimStation(self.scenario)
+        return meter or st, st, SimTimeSource(self.scenario), st, profile
+
+    def ticker(self, period_ms):
+        sc = self.scenario
+        if sc is None:
+            return RealTicker(period_ms)
+        # Virtual time: one scenario tick per step, without waiting.
+        t = VirtualTicker(self._tick_ms, sc.get("tick_real_ms", 0))
+        if sc.get("jitter"):  # the uplink bench measures sampling jitter
+            from laddvakt_unix.jitter import JitterTicker
+
+            t = JitterTicker(t, sc.get("tick_real_ms", 0))
+        return t
+
+    def run_limit(self):
+        """(end ms, drain timeout ms) of a scenario, else None (run until stopped)."""
+        sc = self.scenario
+        return None if sc is None else (sc["end_s"] * 1000, sc.get("drain_timeout_ms", 30000))
+
+    def net_up(self, cfg):
+        # The host is already on the network.
+        return True
+
+    def console(self):
+        """(input stream, write) of the serial console: a tty (e.g. one end of a socat pty
+        pair) given with --console; none without it, so stdin stays the operator's."""
+        if not self.console_path:
+            return None
+        f = open(self.console_path, "r+b")
+
+        def write(text):
+            f.write(text.encode())
+
+        return f, write
+
+    def reboot(self):
+        raise SystemExit(self.REBOOT_EXIT)
+
+    def wdt(self, timeout_ms):
+        return SoftWdt(timeout_ms)
+
+    def reset_cause(self):
+        """'watchdog' when started with --reset-cause watchdog, else None (a plain start)."""
+        return self._reset
+
+    def rs485(self, meter, pins, cfg):
+        """The meter's serial line: a tty or pty path (config meter_device, else the board's)."""
+        from laddvakt_unix.uart import PtyUart
+
+        path = cfg["meter_device"] or meter.get("device", "")
+        if not path:
+            raise ValueError("no serial device: set meter_device in the config")
+        return PtyUart(path, meter.get("baudrate", 9600))

@@ -1,0 +1,15 @@
+# Virtual time for the simulation: advances uptime by one period per tick without waiting
+# (or waiting real_sleep_ms), so a simulated day runs in seconds and every run is the same.
+import asyncio
+
+
+class VirtualTicker:
+    def __init__(self, period_ms, real_sleep_ms=0):
+        self.period_ms = period_ms
+        self.up_ms = 0
+        self._real_sleep_ms = real_sleep_ms
+
+    async def next(self):
+        await asyncio.sleep_ms(self._real_sleep_ms)
+        self.up_ms += self.period_ms
+        return self.up_ms
