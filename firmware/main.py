@@ -6,7 +6,7 @@ import gc
 # of a kilobyte or two finds no room. A block taken first and given back after the imports
 # leaves the runtime one contiguous region at the bottom of the heap.
 _room = bytearray(16384)
-from laddvakt.app import agent as app  # noqa: E402
+from laddvakt.app import wiring as app  # noqa: E402
 from laddvakt.hal import load  # noqa: E402
 
 del _room

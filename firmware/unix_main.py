@@ -4,7 +4,7 @@ import gc
 import sys
 
 _room = bytearray(16384)  # as in main.py: one contiguous region for the runtime
-from laddvakt.app import agent as app  # noqa: E402
+from laddvakt.app import wiring as app  # noqa: E402
 from laddvakt_unix.hal import UnixHal  # noqa: E402
 
 del _room

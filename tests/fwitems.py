@@ -11,7 +11,8 @@ import tempfile
 
 import pytest
 
-from host_tools.sim import BUILD, MICROPYTHON, ROOT, micropython_env
+from host_tools.repo import BUILD, ROOT
+from host_tools.toolchain.unix_port import MICROPYTHON, micropython_env
 
 FW_TESTS = os.path.join(ROOT, "tests", "firmware")
 REWRITTEN = os.path.join(BUILD, "fwtests")

@@ -1,5 +1,7 @@
-# The unix port as a board: files in a data directory, the host's clock and
-# network. Used for the simulation and for tests.
+# The unix port as a board (firmware/unix_main.py builds it from the command line): files in a
+# data directory, the host's clock and network, the station (`station()`: a board's meter and CP
+# hardware, or the simulated station of a scenario), the loop's schedule (`ticker()`: real or
+# virtual time) and a scenario's end (`run_limit()`). Used for the simulation and for tests.
 import os
 import time
 
@@ -50,33 +52,26 @@ class UnixHal:
 
     @classmethod
     def from_argv(cls, argv):
-        """micropython main.py [--data DIR] [--boards DIR] [--bench] [--console TTY]
+        """micropython unix_main.py [--data DIR] [--boards DIR] [--bench] [--console TTY]
         [--reset-cause watchdog]"""
-        data, boards, bench, console, reset = "data", "boards", False, None, None
+        val = {"--data": "data", "--boards": "boards", "--console": None, "--reset-cause": None}
+        bench = False
         i = 1
         while i < len(argv):
             a = argv[i]
-            if a == "--data" and i + 1 < len(argv):
-                data = argv[i + 1]
-                i += 1
-            elif a == "--boards" and i + 1 < len(argv):
-                boards = argv[i + 1]
-                i += 1
-            elif a == "--console" and i + 1 < len(argv):
-                console = argv[i + 1]
-                i += 1
-            elif a == "--reset-cause" and i + 1 < len(argv):
-                # Why the previous run ended, as the supervisor that restarted us saw it.
-                reset = argv[i + 1]
-                if reset != "watchdog":
-                    raise ValueError("--reset-cause: only 'watchdog' is known, got %s" % reset)
+            if a in val and i + 1 < len(argv):
+                val[a] = argv[i + 1]
                 i += 1
             elif a == "--bench":
                 bench = True
             else:
                 raise ValueError("unknown argument: %s" % a)
             i += 1
-        return cls(data, boards, bench, console, reset)
+        # Why the previous run ended, as the supervisor that restarted us saw it.
+        reset = val["--reset-cause"]
+        if reset is not None and reset != "watchdog":
+            raise ValueError("--reset-cause: only 'watchdog' is known, got %s" % reset)
+        return cls(val["--data"], val["--boards"], bench, val["--console"], reset)
 
     def urandom(self, n):
         return os.urandom(n)

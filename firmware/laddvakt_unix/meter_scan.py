@@ -1,5 +1,5 @@
 # The meter scan's command line on the unix port, against a tty or pty (the host tool
-# `python -m host_tools.meter_scan` runs it): laddvakt.meters.scan does the work.
+# `python -m host_tools.device.meter_scan` runs it): laddvakt.meters.scan does the work.
 import json
 import sys
 

@@ -2,6 +2,7 @@
 # virtual time: the rig the control tests drive. Runs on the unix port and on a board.
 import os
 
+from laddvakt.control.commands import control_commands
 from laddvakt.core import config
 from laddvakt.app.agent import Agent
 from laddvakt.core.ident import Identity
@@ -50,10 +51,15 @@ class Rig:
         self.st.duty_log = []
         j = Journal(path, 16384, 262144).open()
         self.agent = Agent(_Hal(path + "-d"), self.cfg, {"name": "unix-sim"}, Identity("5f0c2a9e81d3", 1), j,
-                           self.st, self.st, SimTimeSource(sc), None, self.st)
+                           meter=self.st, pilot=self.st, time_source=SimTimeSource(sc), plant=self.st)
         self.ctl = self.agent.control
         self.up = 0
         self.statuses = []
+
+    def commands(self):
+        """The control commands, wired as the agent's uplink wires them."""
+        a = self.agent
+        return control_commands(a.control, a.uptime_ms, a.wall_s, a.faults.codes)
 
     def run_to(self, t_ms, tick_ms=1000):
         while self.up < t_ms:

@@ -1,4 +1,4 @@
-# Journal figures for `make bench` (host_tools/bench_journal.py runs this under the
+# Journal figures for `make bench` (host_tools/bench/areas/journal.py runs this under the
 # unix-port micropython and reads the JSON line it prints). Everything is counted on
 # the RAM block device littlefs runs on: bytes programmed, erases per block.
 import gc
@@ -62,8 +62,8 @@ class Site:
         d = MNT + "/data"
         ident = identity.load_and_count_boot(d + "/ident.json", os.urandom)
         j = Journal(d + "/journal", self.cfg["journal_segment_bytes"], self.cfg["journal_max_bytes"]).open()
-        a = Agent(_Hal(d), self.cfg, {"name": "bench"}, ident, j, self.plant, self.plant,
-                  _Time(self.now), None)
+        a = Agent(_Hal(d), self.cfg, {"name": "bench"}, ident, j, meter=self.plant, pilot=self.plant,
+                  time_source=_Time(self.now))
         a.start()
         return a
 

@@ -1,5 +1,7 @@
-# Wall time that may be unknown: None until a sync, then derived from uptime.
-from fwtest import run
+# Wall time that may be unknown: None until a sync, then derived from uptime; ISO 8601 text of
+# a wall time and back.
+from fwtest import raises, run
+from laddvakt.core.calendar import iso_seconds, iso_utc
 from laddvakt.core.clock import Clock
 
 T2025 = 1735689600  # 2025-01-01T00:00:00Z
@@ -51,5 +53,17 @@ def test_bad_sync_keeps_good_one():
     assert c.sync(1000, 100) is False
     assert c.wall_s(1000) == T2025 + 1
 
+
+
+def test_iso_text_both_ways():
+    for t in (0, 951782400, 1709164800, T2025 + 86399, 4102444800):
+        assert iso_seconds(iso_utc(t)) == t, t
+    assert iso_seconds("2025-01-01t02:00:00.5+02:00") == T2025
+    assert iso_seconds("2025-01-01 00:00:00-01:30") == T2025 + 5400
+    assert iso_seconds("2025-01-01T00:00:00") == T2025  # no offset: UTC
+    for bad in ("2025-01-01", "yesterday at noon!!", 1735689600, None):
+        assert iso_seconds(bad) is None, bad
+    for bad in ("2025-01-01Tab:00:00Z", "2025-01-01T00:00:00+x", "2025-01-01T00:00:00+01"):
+        raises(ValueError, iso_seconds, bad)
 
 run(globals())

@@ -3,6 +3,7 @@ import json
 
 from fwtest import run
 from laddvakt.uplink.commands import CommandError, CommandHandler, parse
+from laddvakt.uplink.inbox import Inbox
 
 
 def _handler():
@@ -120,6 +121,34 @@ def test_parse():
         assert "object" in str(e)
     else:
         raise AssertionError("parse accepted an array")
+
+
+def test_inbox_is_bounded_and_answers_every_command():
+    h = _handler()
+    box = Inbox(h, b"d/cmd/", 4096)
+    for i in range(17):
+        box.put(b"d/cmd/ping", b'{"id": "p%d"}' % i)
+    assert (box.waiting(), box.dropped) == (16, 1)  # 16 at most
+    r = json.loads(box.answer_next())
+    assert r["id"] == "p0" and r["result"] == {"pong": True}
+    over = json.loads(box.overflow_reply())
+    assert over["id"] is None and "1 command(s) dropped" in over["error"] and h.errors == 1
+    assert box.dropped == 0
+    while box.waiting():
+        box.answer_next()
+    assert box.empty()
+    # Bounded in bytes too; a command too big to receive still gets its reply; a topic that is
+    # not UTF-8 gets an error, not an exception.
+    box = Inbox(h, b"d/cmd/", 20)
+    box.put(b"d/cmd/ping", b'{"id": "a1"}')
+    box.put(b"d/cmd/ping", b'{"id": "a2"}')
+    box.oversized(b"d/cmd/ping", 5000)
+    box.put(b"d/cmd/\xff", b"{}")
+    assert (box.waiting(), box.dropped) == (3, 1)
+    assert json.loads(box.answer_next())["id"] == "a1"
+    big = json.loads(box.answer_next())
+    assert big["id"] is None and "5000 bytes" in big["error"] and "'ping'" in big["error"]
+    assert not json.loads(box.answer_next())["ok"]
 
 
 run(globals())

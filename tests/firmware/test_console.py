@@ -8,10 +8,13 @@ from ramblock import mount_fresh, umount
 from laddvakt.core import config
 from laddvakt.journal import frame as jf
 from laddvakt.app.agent import Agent
-from laddvakt.console.shell import Console, money
+from laddvakt.app.console_view import make_console
+from laddvakt.console.text import money
 from laddvakt.core.calendar import iso_utc as iso
 from laddvakt.core.ident import Identity
 from laddvakt.journal.store import Journal
+from laddvakt.uplink.commands import CommandHandler
+from laddvakt.uplink.uplink import Uplink
 from laddvakt_unix.sim.ev import SimStation
 from laddvakt_unix.sim.plant import SimTimeSource
 from laddvakt_unix.ticker import VirtualTicker
@@ -31,8 +34,8 @@ def _agent():
     plant = SimStation(scenario)  # the simulated station: meter and control hardware
     j = Journal("/ct/j", 16384, 262144).open()
     board = {"name": "unix-sim", "meter": {"type": "sim"}, "pilot": {"type": "sim"}}
-    a = Agent(_Hal(), config.defaults(), board, Identity(INSTALL, 1), j, plant,
-              plant, SimTimeSource(scenario), VirtualTicker(1000), plant)
+    a = Agent(_Hal(), config.defaults(), board, Identity(INSTALL, 1), j, meter=plant, pilot=plant,
+              time_source=SimTimeSource(scenario), ticker=VirtualTicker(1000), plant=plant)
     return a
 
 
@@ -60,7 +63,7 @@ def test_scan_yields_to_sampling():
     try:
         for n in range(1, 241):
             a.journal.append(jf.TYPE_SESSION_END if n % 3 == 0 else jf.TYPE_METER, _end(n))
-        c = Console(a.hal, a, None, lambda s: None)
+        c = make_console(a.hal, a, None, lambda s: None)
         ticks = [0]
         done = [False]
 
@@ -91,7 +94,7 @@ def test_scan_yields_to_sampling():
 def test_config_set_is_validated_and_secret():
     a = _agent()
     try:
-        c = Console(a.hal, a, None, lambda s: None)
+        c = make_console(a.hal, a, None, lambda s: None)
         out = _exec(c, "config set mqtt_password s3cret!")
         assert "***" in out and "s3cret" not in out
         with open("/ct/config.json") as f:
@@ -110,7 +113,7 @@ def test_config_set_is_validated_and_secret():
 def test_counts_commands_and_errors():
     a = _agent()
     try:
-        c = Console(a.hal, a, None, lambda s: None)
+        c = make_console(a.hal, a, None, lambda s: None)
         assert _exec(c, "") == ""
         _exec(c, "faults")
         _exec(c, "nope")
@@ -123,6 +126,101 @@ def test_counts_commands_and_errors():
         assert _exec(c, "faults") == "no active faults\n"
         a.set_fault("PowerMeterFailure", True, "no reply")
         assert _exec(c, "faults") == "PowerMeterFailure  no reply\n"
+    finally:
+        a.journal.close()
+        umount("/ct")
+
+
+def test_without_an_agent_only_the_safe_commands_answer():
+    # The config was refused at boot: the console runs on a view without an agent.
+    need_heap(96 * 4096 + 30000)
+    mount_fresh(96, "/ct")
+    try:
+        with open("/ct/config.json", "w") as f:
+            f.write('{"mqtt_prot": 1883}')
+        c = make_console(_Hal(), None, None, lambda s: None, "unknown key 'mqtt_prot'")
+        assert "not running: unknown key 'mqtt_prot'" in _exec(c, "status")
+        assert _exec(c, "sessions").startswith("error: the agent is not running (unknown key 'mqtt_prot')")
+        assert "mqtt_prot = 1883" in _exec(c, "config get")
+        assert "removed" in _exec(c, "config unset mqtt_prot")
+        assert "  replay " in _exec(c, "help")
+        assert (c.commands, c.errors) == (4, 1)
+    finally:
+        umount("/ct")
+
+
+class _Link:
+    """The MQTT link as the uplink uses it, connected at once; records what is published."""
+
+    def __init__(self):
+        self.sent = []
+        self.last_rx_ms = 0
+        self.on_ack = self.on_oversize = None
+        self._pid = 0
+        self._owed = []
+
+    def set_callback(self, fn):
+        pass
+
+    def set_last_will(self, *a, **kw):
+        pass
+
+    async def open(self, clean_session=False):
+        return 0
+
+    def publish(self, topic, msg, retain=False, qos=0, pid=0):
+        self.sent.append((topic, msg.encode() if type(msg) is str else bytes(msg)))
+        self._pid += 1
+        self._owed.append(self._pid)
+        return self._pid
+
+    def subscribe(self, topic, qos=0):
+        pass
+
+    def poll(self):
+        owed, self._owed = self._owed, []
+        for pid in owed:
+            self.on_ack(pid)  # the broker's PUBACKs, on the next poll
+        return len(owed)
+
+    def idle(self):
+        return True
+
+    def ping(self):
+        pass
+
+    def close(self):
+        pass
+
+
+def test_replay_from_a_seq_resends_through_the_uplink():
+    a = _agent()
+    try:
+        for n in range(1, 7):
+            a.journal.append(jf.TYPE_METER, _end(n))
+        a.journal.set_delivered(6)
+        link = _Link()
+        a.uplink = Uplink(link, a.journal, a.cfg, a.ident, "t", CommandHandler({}, 4096), lambda n: 0, None,
+                          a.codec)
+        c = make_console(a.hal, a, None, lambda s: None)
+        assert _exec(c, "replay").startswith("nothing pending: every record up to seq 6")
+        out = _exec(c, "replay 3")
+        assert out.startswith("replay seq 3..6: sent again ahead of new records; uplink offline"), out
+        assert a.journal.delivered == 6  # the cursor does not move
+
+        async def main():
+            t = asyncio.create_task(a.uplink.run())
+            await asyncio.sleep_ms(30)
+            t.cancel()
+
+        asyncio.run(main())
+        seqs = []
+        for topic, msg in link.sent:
+            if topic.endswith("/recs"):
+                seqs += [r["seq"] for r in json.loads(msg)["recs"]]
+        assert seqs == [3, 4, 5, 6], link.sent
+        assert _exec(c, "replay 7").startswith("error: replay seq must be a whole number 1..6")
+        assert _exec(c, "replay").startswith("nothing pending")
     finally:
         a.journal.close()
         umount("/ct")

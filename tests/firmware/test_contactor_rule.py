@@ -4,7 +4,6 @@
 # well-behaved EV going back to B hides a controller that forgets to open.
 from ctlrig import Rig
 from fwtest import run
-from laddvakt.control.commands import control_commands
 from laddvakt.control.pilot import DUTY_OFF
 
 EV = {"arrive_s": 10, "leave_s": 600, "need_wh": 100000, "max_w": 11000, "phases": 3}
@@ -34,7 +33,7 @@ def test_remote_stop_opens_though_the_ev_stays_in_c():
     r.run_to(30000)
     assert r.st.closed and r.st.power_w == 11000
     r.st.script(ignore_pwm=True)
-    control_commands(r.agent)["remote_stop"]({})
+    r.commands()["remote_stop"]({})
     r.run_to(31000)
     (e,) = r.ends()
     assert e["stop_reason"] == "Remote"
@@ -57,7 +56,7 @@ def test_welded_contactor_is_found_after_a_stop_with_the_ev_in_c():
     # The coil is released when the session ends, so the weld check runs on this path too.
     r = Rig([_visit(ignore_pwm=True)], [{"at_s": 40, "weld": True}])
     r.run_to(45000)
-    control_commands(r.agent)["remote_stop"]({})
+    r.commands()["remote_stop"]({})
     r.run_to(48000)
     assert r.agent.faults.active.get("PowerSwitchFailure") == "contactor welded"
     assert r.ctl.status == "Faulted"
@@ -72,14 +71,14 @@ def test_unauthorized_ev_in_c_with_steady_12v_gets_no_energy():
     assert not r.st.closed and r.st.power_w == 0 and r.st.register_mwh == 1000 * 1000
     assert r.ctl.status == "Preparing" and not r.records("session_start")
     # Authorized now: the session opens, then the contactor closes.
-    control_commands(r.agent)["authorize"]({"id_tag": "AAA"})
+    r.commands()["authorize"]({"id_tag": "AAA"})
     r.run_to(125000)
     assert len(r.records("session_start")) == 1 and r.st.closed
 
 
 def test_unavailable_connector_never_closes():
     r = Rig([_visit(ignore_pwm=True)])
-    control_commands(r.agent)["availability"]({"available": False})
+    r.commands()["availability"]({"available": False})
     r.run_to(120000)
     assert r.ctl.state == "C" and not r.st.closed and r.st.power_w == 0
     assert r.ctl.status == "Unavailable" and not r.records("session_start")
@@ -88,7 +87,7 @@ def test_unavailable_connector_never_closes():
 def test_unavailable_during_a_session_waits_for_its_end():
     # OCPP 1.6 ChangeAvailability: Scheduled; the running session charges on.
     r = Rig([_visit(leave_s=200)])
-    cmds = control_commands(r.agent)
+    cmds = r.commands()
     r.run_to(30000)
     assert cmds["availability"]({"available": False})["status"] == "Scheduled"
     r.run_to(100000)
@@ -104,7 +103,7 @@ def test_pause_opens_at_the_next_tick_even_if_the_ev_stays_in_c():
     r = Rig([_visit()])
     r.run_to(30000)
     r.st.script(ignore_pwm=True)
-    control_commands(r.agent)["limit"]({"current_a": 5, "duration_s": 60})
+    r.commands()["limit"]({"current_a": 5, "duration_s": 60})
     assert r.st.duty == DUTY_OFF  # the PWM went off as the command was handled
     r.run_to(31000)
     assert not r.st.closed and r.st.power_w == 0 and r.ctl.status == "SuspendedEVSE"
@@ -115,7 +114,7 @@ def test_pause_opens_at_the_next_tick_even_if_the_ev_stays_in_c():
 
 def test_status_reports_the_offer_on_the_pilot():
     r = Rig([_visit()])
-    cmds = control_commands(r.agent)
+    cmds = r.commands()
     r.run_to(30000)
     cmds["limit"]({"current_a": 5, "duration_s": 60})
     r.run_to(31000)

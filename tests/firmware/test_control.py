@@ -5,7 +5,6 @@ from ctlrig import Rig
 from fwtest import raises, run
 from laddvakt.uplink.commands import CommandError
 from laddvakt.core.config import ConfigError
-from laddvakt.control.commands import control_commands
 from laddvakt.control.pilot import DUTY_OFF, current_for_duty, duty_for_current
 
 
@@ -54,7 +53,7 @@ def test_ventilation_state_d_charges():
 
 def test_below_6a_pauses_with_steady_12v_and_resumes():
     r = Rig([_visit()])
-    cmds = control_commands(r.agent)
+    cmds = r.commands()
     r.run_to(30000)
     cmds["limit"]({"current_a": 5, "duration_s": 60})
     assert r.st.duty == DUTY_OFF  # no PWM: steady +12 V
@@ -67,7 +66,7 @@ def test_below_6a_pauses_with_steady_12v_and_resumes():
 
 def test_limit_changes_pwm_within_a_tick_and_ev_follows_within_3s():
     r = Rig([_visit()])
-    cmds = control_commands(r.agent)
+    cmds = r.commands()
     r.run_to(30000, 100)
     assert r.st.power_w == 11000
     t_cmd = r.up
@@ -87,7 +86,7 @@ def test_limit_changes_pwm_within_a_tick_and_ev_follows_within_3s():
 
 def test_limit_command_errors():
     r = Rig([_visit()])
-    cmds = control_commands(r.agent)
+    cmds = r.commands()
     for bad in ({}, {"current_a": 10}, {"current_a": 10, "power_w": 100, "duration_s": 5},
                 {"current_a": -1, "duration_s": 5}, {"current_a": "x", "duration_s": 5}):
         try:
@@ -99,7 +98,7 @@ def test_limit_command_errors():
 
 def test_failsafe_when_control_messages_go_stale():
     r = Rig([_visit()], failsafe_timeout_s=60, failsafe_current_a=8)
-    cmds = control_commands(r.agent)
+    cmds = r.commands()
     r.run_to(50000)
     assert r.ctl.offer_da == 320 and not r.ctl.dr.stale
     r.run_to(62000)
@@ -128,7 +127,7 @@ def test_session_energy_limit_ends_with_local_then_finishing():
 def test_session_time_limit_by_command():
     r = Rig([_visit()])
     r.run_to(20000)
-    control_commands(r.agent)["session_limit"]({"duration_s": 120})
+    r.commands()["session_limit"]({"duration_s": 120})
     r.run_to(200000)
     (e,) = r.ends()
     assert e["stop_reason"] == "Local" and e["duration_s"] == 120, e
@@ -138,7 +137,7 @@ def test_session_time_limit_by_command():
 
 def test_unavailable_connector():
     r = Rig([_visit()])
-    cmds = control_commands(r.agent)
+    cmds = r.commands()
     assert cmds["availability"]({"available": False})["status"] == "Accepted"
     r.run_to(5000)
     assert r.ctl.status == "Unavailable"

@@ -4,7 +4,6 @@ from ctlrig import Rig
 from fwtest import raises, run
 from laddvakt.uplink.commands import CommandError
 from laddvakt.control.auth import Authorizer
-from laddvakt.control.commands import control_commands
 
 EV = {"arrive_s": 10, "leave_s": 300, "need_wh": 100000, "max_w": 7360}
 
@@ -51,7 +50,7 @@ def test_list_rejects_unknown_card_and_waits_in_preparing():
     r.run_to(60000)
     assert not r.records("session_start") and r.ctl.status == "Preparing"
     assert not r.st.closed and r.st.power_w == 0
-    cmds = control_commands(r.agent)
+    cmds = r.commands()
     assert cmds["authorize"]({"id_tag": "QQQ"})["status"] == "Invalid"
     assert cmds["authorize"]({"id_tag": "BBB"})["status"] == "Accepted"
     r.run_to(62000)
@@ -70,7 +69,7 @@ def test_list_accepts_known_card_at_the_reader():
 def test_tag_before_plug_in_within_timeout():
     r = Rig([_visit(arrive_s=40)], auth_mode="list", auth_list="AAA", auth_timeout_s=60)
     r.run_to(5000)
-    control_commands(r.agent)["authorize"]({"id_tag": "AAA"})
+    r.commands()["authorize"]({"id_tag": "AAA"})
     r.run_to(50000)
     assert r.records("session_start")[0]["id_tag"] == "AAA"
 
@@ -78,14 +77,14 @@ def test_tag_before_plug_in_within_timeout():
 def test_tag_before_plug_in_lapses():
     r = Rig([_visit(arrive_s=100)], auth_mode="list", auth_list="AAA", auth_timeout_s=60)
     r.run_to(5000)
-    control_commands(r.agent)["authorize"]({"id_tag": "AAA"})
+    r.commands()["authorize"]({"id_tag": "AAA"})
     r.run_to(120000)
     assert not r.records("session_start") and r.ctl.status == "Preparing"
 
 
 def test_same_tag_again_stops_locally():
     r = Rig([_visit(id_tag="AAA")], auth_mode="list", auth_list="AAA,BBB")
-    cmds = control_commands(r.agent)
+    cmds = r.commands()
     r.run_to(60000)
     raises(CommandError, cmds["authorize"], {"id_tag": "BBB"})  # someone else's card: no
     cmds["authorize"]({"id_tag": "AAA"})
@@ -99,7 +98,7 @@ def test_same_tag_again_stops_locally():
 
 def test_remote_start_and_stop():
     r = Rig([_visit()], auth_mode="list")
-    cmds = control_commands(r.agent)
+    cmds = r.commands()
     r.run_to(30000)
     assert r.ctl.status == "Preparing"
     raises(CommandError, cmds["remote_stop"], {})  # no session yet
@@ -118,7 +117,7 @@ def test_remote_start_and_stop():
 
 def test_command_argument_errors():
     r = Rig([_visit()])
-    cmds = control_commands(r.agent)
+    cmds = r.commands()
     for name, args in (("authorize", {}), ("authorize", {"id_tag": "X" * 21}),
                        ("remote_start", {"id_tag": 5}), ("availability", {"available": 1}),
                        ("clear_fault", {"code": "GroundFailure"})):

@@ -5,7 +5,6 @@ from ctlrig import Rig
 from fwtest import raises, run
 from laddvakt.uplink.commands import CommandError
 from laddvakt.control.controller import F_HOLD_MS
-from laddvakt.control.commands import control_commands
 from laddvakt.control.pilot import DUTY_F, DUTY_OFF, duty_for_current
 
 EV = {"arrive_s": 10, "leave_s": 300, "need_wh": 100000, "max_w": 11000, "phases": 3}
@@ -72,7 +71,7 @@ def test_ev_communication_error_state_e():
 
 def test_power_switch_failure_welded_contactor():
     r = Rig([_visit()], [{"at_s": 100, "weld": True}])
-    cmds = control_commands(r.agent)
+    cmds = r.commands()
     r.run_to(105000)
     cmds["remote_stop"]({})
     r.run_to(106000)
@@ -108,7 +107,7 @@ def test_overcurrent_opens_within_6s_of_the_change_whatever_the_tick():
     # opened 6,001-6,999 ms after the command at a 1 s tick.
     for tick in (1000, 700, 250, 100, 40):
         r = Rig([_visit(ignore_limit=True)])
-        cmds = control_commands(r.agent)
+        cmds = r.commands()
         r.run_to(100000 // tick * tick, tick)
         t0 = r.up
         cmds["limit"]({"current_a": 8, "duration_s": 600})
@@ -125,7 +124,7 @@ def test_within_margin_is_not_overcurrent():
     # 15.9 A against a 14 A limit with the 2 A margin: allowed.
     r = Rig([_visit(ignore_limit=True)])
     r.run_to(50000)
-    control_commands(r.agent)["limit"]({"current_a": 14, "duration_s": 600})
+    r.commands()["limit"]({"current_a": 14, "duration_s": 600})
     r.run_to(200000)
     assert not r.agent.faults.codes() and r.ctl.status == "Charging"
 

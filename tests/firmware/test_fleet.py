@@ -3,7 +3,6 @@
 from ctlrig import T0, Rig
 from fwtest import raises, run
 from laddvakt.control import fleet
-from laddvakt.control.commands import control_commands
 
 H = 3600
 TICK = 10000  # hours of virtual time: 10 s control ticks keep the test quick
@@ -28,9 +27,9 @@ def test_billing_schedule_is_the_planners_prices():
     a = r.agent
     a.pricing.cmd_prices_set({"schedule": {"id": "spot-1", "start": T0, "step_s": H,
                                            "prices": [1234500, -20000, 5000]}})
-    assert a.control.prices is None  # applies at the next sample, as billing does
+    assert a.control.planner.prices is None  # applies at the next sample, as billing does
     r.run_to(1000)
-    pr = a.control.prices
+    pr = a.control.planner.prices
     assert (pr.start, pr.step, pr.prices) == (T0, H, [123, 0, 1])
 
 
@@ -66,13 +65,13 @@ VISIT = {"arrive_s": 60, "leave_s": 8 * H, "max_w": 11000, "phases": 3, "vehicle
 
 def test_controller_charges_in_cheap_hours_only():
     r = Rig([dict(VISIT)])
-    cmds = control_commands(r.agent)
+    cmds = r.commands()
     cmds["prices"]({"start": T0, "step_s": H, "prices": [500, 400, 90, 80, 300, 600, 700, 800]})
     cmds["fleet_schedule"]({"vehicles": [{"vehicle_id": "VAN-1", "need_wh": 20000,
                                           "by": T0 + 6 * H, "max_w": 11000}]})
     r.run_to(H * 1000, TICK)
     assert r.ctl.status == "SuspendedEVSE" and r.st.power_w == 0
-    assert r.ctl.plan.feasible and r.ctl.plan.windows[0][0] == T0 + 2 * H
+    assert r.ctl.planner.plan.feasible and r.ctl.planner.plan.windows[0][0] == T0 + 2 * H
     r.run_to(2 * H * 1000 + 60000, TICK)
     assert r.ctl.status == "Charging" and r.st.power_w == 11000
     r.run_to(6 * H * 1000, TICK)
@@ -86,7 +85,7 @@ def test_controller_charges_in_cheap_hours_only():
 
 def test_target_that_cannot_be_met_is_reported_and_charges_flat_out():
     r = Rig([dict(VISIT)])
-    cmds = control_commands(r.agent)
+    cmds = r.commands()
     cmds["prices"]({"start": T0, "step_s": H, "prices": [500, 400, 90]})
     res = cmds["fleet_schedule"]({"vehicles": [{"vehicle_id": "VAN-1", "need_wh": 60000,
                                                 "by": T0 + 3 * H, "max_w": 11000}]})
@@ -100,7 +99,7 @@ def test_target_that_cannot_be_met_is_reported_and_charges_flat_out():
 
 def test_demand_response_moves_charging_to_later_hours():
     r = Rig([dict(VISIT)])
-    cmds = control_commands(r.agent)
+    cmds = r.commands()
     cmds["prices"]({"start": T0, "step_s": H, "prices": [100, 100, 900, 900, 900, 900]})
     cmds["fleet_schedule"]({"vehicles": [{"vehicle_id": "VAN-1", "need_wh": 15000,
                                           "by": T0 + 6 * H, "max_w": 11000}]})

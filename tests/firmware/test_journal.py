@@ -143,6 +143,19 @@ def test_trim_only_delivered_segments():
 
 
 @ram
+def test_segment_count_after_a_boot_from_the_checkpoint():
+    # Boot from the checkpoint lists no segment; the count lists them when asked (a status
+    # asked before any read found no list to count).
+    j = merged(Journal(D, 512, 1 << 20)).open()
+    fill(j, 22)
+    assert j.segment_count == 4
+    j.close()
+    j = merged(Journal(D, 512, 1 << 20)).open()
+    assert j.segment_count == 4 and seqs(j) == list(range(1, 23))
+    j.close()
+
+
+@ram
 def test_chopped_tail_detected():
     j = Journal(D, 16384, 1 << 20).open()
     fill(j, 5)

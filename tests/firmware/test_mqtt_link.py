@@ -1,6 +1,7 @@
 # The MQTT link's wire format, byte for byte, over a socket double that records every
 # write and hands out received bytes in the chunks a test chooses.
 from fwtest import raises, run
+from laddvakt.uplink.keepalive import Keepalive
 from laddvakt.uplink.mqtt import MQTTLink
 from umqtt.simple import MQTTException
 
@@ -163,6 +164,18 @@ def test_peer_close_is_an_error():
 
     s.readinto = closed
     raises(OSError, link.poll)
+
+
+def test_keepalive_probes_a_quiet_broker_and_gives_up_on_a_silent_one():
+    k = Keepalive(10000, 2000)  # mqtt_keepalive_s 10, mqtt_timeout_ms 2000
+    assert not k.ping_due(5000, 0, False)
+    assert k.ping_due(5001, 0, False)  # quiet for half the keepalive
+    assert not k.ping_due(6000, 0, False)  # its PINGRESP is awaited
+    assert not k.ping_due(7001, 6500, False)  # heard since the ping: it is settled
+    assert k.ping_due(12000, 6500, False)
+    raises(OSError, k.ping_due, 14001, 6500, False)  # no answer within the timeout
+    k.reset()
+    assert k.ping_due(1001, 0, True)  # acks owed: half the timeout is enough
 
 
 run(globals())

@@ -163,6 +163,18 @@ def test_signing_key_is_a_secret():
     raises(config.ConfigError, make, "xyz")
 
 
+def test_device_key_is_parsed_in_one_place():
+    # core/devkey.py: billing signs with the key it gives, the record codec renders with it.
+    from laddvakt.core.devkey import device_key
+
+    assert device_key("") is None and device_key("6c61") == b"la"
+    for bad in ("abc", "zz"):
+        e = raises(config.ConfigError, device_key, bad)
+        assert "device_key" in str(e) and bad not in str(e), str(e)
+    fresh()
+    assert make("6c61")[0].key == b"la" and make()[0].key is None
+
+
 def test_charge_state():
     assert charge_state("C", 7000) == CHARGING
     assert charge_state("C", 0) == IDLE and charge_state("B", 0) == IDLE

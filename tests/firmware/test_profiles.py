@@ -3,8 +3,8 @@
 from ctlrig import T0, Rig
 from fwtest import raises, run
 from laddvakt.control import charging_profiles as P
+from laddvakt.control import profile_limits as PL
 from laddvakt.uplink.commands import CommandError
-from laddvakt.control.commands import control_commands
 from laddvakt.control.pilot import DUTY_OFF
 
 V = 230
@@ -33,7 +33,7 @@ def prof(pid, purpose, kind, periods, stack=0, unit="A", start=None, dur=None, r
 
 
 def store(*ps, station=320, tx=True, phases=3):
-    s = P.Profiles(station, V, phases)
+    s = PL.Profiles(station, V, phases)
     for p in ps:
         s.install(P.parse(p), tx)
     return s
@@ -165,9 +165,9 @@ def test_replacement_and_clear():
     s.install(P.parse(prof(9, "TxDefaultProfile", "Relative", [(0, 12, 3)], stack=2)), True)
     assert [p[0] for p in s.items] == [9]  # same purpose and stack level: replaced
     s.install(P.parse(prof(9, "ChargePointMaxProfile", "Relative", [(0, 12, 3)])), True)
-    assert [p[0] for p in s.items] == [9] and s.items[0][1] == P.CPMAX  # same id: replaced
+    assert [p[0] for p in s.items] == [9] and s.items[0][1] == PL.CPMAX  # same id: replaced
     s.install(P.parse(prof(5, "TxDefaultProfile", "Relative", [(0, 12, 3)], stack=1)), True)
-    assert s.clear(purpose=P.TXDEFAULT) == 1 and s.clear(pid=77) == 0 and s.clear() == 1
+    assert s.clear(purpose=PL.TXDEFAULT) == 1 and s.clear(pid=77) == 0 and s.clear() == 1
     raises(ValueError, s.install, P.parse(prof(6, "TxProfile", "Relative", [(0, 6, 3)])), False)
 
 
@@ -196,7 +196,7 @@ def test_composite_merges_and_covers_window():
 
 def test_commands_set_get_clear_composite():
     r = Rig([{"arrive_s": 10, "leave_s": 3000, "need_wh": 100000, "max_w": 11000, "phases": 3}])
-    cmds = control_commands(r.agent)
+    cmds = r.commands()
     r.run_to(60000)
     p = prof(7, "TxProfile", "Relative", [(0, 10, 3), (600, 16, 3)])
     assert cmds["set_profile"]({"profile": p})["offer_a"] == 10
@@ -225,7 +225,7 @@ def test_composite_command_reports_phases_and_watts():
     for phases, da in ((3, 53), (1, 160)):
         r = Rig([{"arrive_s": 10, "leave_s": 3000, "need_wh": 100000, "max_w": 11000,
                   "phases": phases}], phases=phases)
-        cmds = control_commands(r.agent)
+        cmds = r.commands()
         r.run_to(60000)
         cmds["set_profile"]({"profile": w})
         r.run_to(70000)
@@ -244,7 +244,7 @@ def test_composite_command_reports_phases_and_watts():
 
 def test_profile_limits_the_ev():
     r = Rig([{"arrive_s": 10, "leave_s": 3000, "need_wh": 100000, "max_w": 11000, "phases": 3}])
-    cmds = control_commands(r.agent)
+    cmds = r.commands()
     cmds["set_profile"]({"profile": prof(1, "ChargePointMaxProfile", "Absolute", [(0, 8, 3)],
                                          start=T0 + 100, dur=100)})
     r.run_to(150000)

@@ -1,4 +1,4 @@
-# The compact journal payloads (laddvakt/record_codec.py): every record the agent makes,
+# The compact journal payloads (laddvakt/journal/codec.py): every record the agent makes,
 # from its real builders, renders back to exactly the record; the bench's common case
 # stays within its byte budget; JSON payloads and unexpected fields still round-trip.
 import json

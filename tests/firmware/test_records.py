@@ -238,4 +238,14 @@ def test_meter_event_and_energy_flags():
     assert "energy_flags" not in check(records.session_end(c, Identity(INSTALL, 2), s, TARIFF, 13, []))
 
 
+def test_journal_area_records():
+    c = Clock()
+    c.sync(2000, T0)
+    d = check(records.gap(c, 5000, Identity(INSTALL, 2), 17, 40, "thinned"))
+    assert (d["first"], d["last"], d["why"], d["t"], d["up"]) == (17, 40, "thinned", T0 + 3, 5000)
+    d = check(records.time_sync(c, 2000, Identity(INSTALL, 2)))
+    assert (d["t"], d["boot"], d["up"]) == (T0, 2, 2000)
+    assert records.base("time_sync", c, 2000, 2) == d  # the fields every record starts with
+
+
 run(globals())

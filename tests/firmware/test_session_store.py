@@ -76,7 +76,7 @@ def boot(box, **cfg):
     ident = identity.load_and_count_boot(D + "/ident.json", os.urandom)
     cfgm = config.merged(c)
     j = Journal(D + "/journal", cfgm["journal_segment_bytes"], cfgm["journal_max_bytes"]).open()
-    a = Agent(_Hal(), cfgm, {"name": "t"}, ident, j, box, box, box, None)
+    a = Agent(_Hal(), cfgm, {"name": "t"}, ident, j, meter=box, pilot=box, time_source=box)
     a.start()
     return a
 
@@ -211,10 +211,11 @@ def test_start_record_finished_after_cut():
     box = Box()
     a = boot(box)
     box.pilot = "C"
+    from laddvakt.core.ids import session_id
     from laddvakt.journal import records
     from laddvakt.session.tracker import Session
 
-    s = Session(a._new_sid(), 1000, None, "unsynced", 1000, None)
+    s = Session(session_id(a.ident.install, a.journal.seq + 1), 1000, None, "unsynced", 1000, None)
     want = a.journal.seq + 1
     rec = a.encode(jf.TYPE_SESSION_START, records.session_start(a.clock, a.ident, s, a.tariff,
                                                                 a.pricing.open(s, None, 1000, 1000, 1)))

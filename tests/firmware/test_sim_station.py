@@ -1,4 +1,4 @@
-# The simulated station (sim/ev.py) as the agent drives it: exact integer energy with the
+# The simulated station (laddvakt_unix/sim/ev.py) as the agent drives it: exact integer energy with the
 # sub-mWh remainder carried, EV states through a visit, one tag tap per visit; and the
 # simulated NTP time source.
 from fwtest import run

@@ -168,7 +168,7 @@ def test_build_from_the_board_spec():
 
 
 class _Io:
-    """Stand-in ADC/PWM/GPIO for cp_hw.BoardControl: the CP reads +12 V (state A)."""
+    """Stand-in ADC/PWM/GPIO for drivers/cp_board.BoardControl: the CP reads +12 V (state A)."""
 
     def read_uv(self):
         return 1650000 + 12000 * 11000 // 80

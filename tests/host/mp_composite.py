@@ -4,13 +4,14 @@ import json
 import sys
 
 from laddvakt.control import charging_profiles as P
+from laddvakt.control import profile_limits as PL
 
 while True:
     line = sys.stdin.readline()
     if not line:
         break
     c = json.loads(line)
-    s = P.Profiles(c["station_da"], c["volts"], c["phases"])
+    s = PL.Profiles(c["station_da"], c["volts"], c["phases"])
     for p in c["profiles"]:
         s.install(P.parse(p), True)
     out = s.composite(c["t0"], c["duration"], c["tx_start"])

@@ -1,19 +1,18 @@
 # Runs under micropython (never CPython), with tests/firmware on its path: the contactor rule
-# checker. Reads one JSON case per line (host_tools/contactor_cases.py), runs a whole agent on the
+# checker. Reads one JSON case per line (host_tools/sim/contactor_cases.py), runs a whole agent on the
 # simulated station (ctlrig.Rig) tick by tick with the case's commands, and after every step checks
 # the rule of docs/control.md, Contactor, from outside the controller: the coil may be on only while
 # the tracker has a session open, the connector is available, no stopping fault is active, the
 # duty on the wire offers at least 6 A and the EV's pilot is C or D. Answers one JSON line.
-# host_tools/mp_contactor_bench.py imports run_case.
+# host_tools/bench/mp/contactor_rule.py imports run_case.
 import json
 import sys
 
 import laddvakt.control.controller as C
 from ctlrig import Rig
-from laddvakt.control import fault_table as faultrules
+from laddvakt.control import fault_table
 from laddvakt.uplink.commands import CommandError
 from laddvakt.control.contactor import may_close
-from laddvakt.control.commands import control_commands
 from laddvakt.control.pilot import MIN_DA, current_for_duty
 
 if not hasattr(C, "may_close"):
@@ -37,7 +36,7 @@ def why_not(agent, st):
         return "no session"
     if agent.control.unavailable:
         return "unavailable"
-    f = faultrules.stopping(agent.faults.active)
+    f = fault_table.stopping(agent.faults.active)
     if f is not None:
         return f
     if current_for_duty(st.duty) < MIN_DA:
@@ -62,7 +61,7 @@ def run_case(c, rule=None):
 def _run(r, c):
     agent = r.agent
     st = r.st
-    cmds = control_commands(agent)
+    cmds = r.commands()
     todo = sorted(c.get("commands", ()), key=lambda x: x[0])
     tick = c["tick_ms"]
     i = 0

@@ -2,14 +2,14 @@
 # MQTT (validated at once, applied at the next sample), persistence on flash, the
 # open session's cost, and the billing records (docs/tariffs.md, docs/mqtt.md).
 import json
-from binascii import unhexlify
 
 from micropython import const
 
 from laddvakt.billing import sign
 from laddvakt.journal.frame import TYPE_PRICE_SCHEDULE, TYPE_TARIFF_CHANGE
+from laddvakt.journal.records import base
 from laddvakt.uplink.commands import CommandError
-from laddvakt.core.config import ConfigError
+from laddvakt.core.devkey import device_key
 from laddvakt.billing.session_cost import CHARGING, IDLE, PRICE, STATES, SessionCost
 from laddvakt.billing.money import round_div_half_up
 from laddvakt.billing.spot import PriceSchedule, ScheduleError
@@ -26,10 +26,6 @@ def charge_state(pilot, power_w, paused=False):
     if pilot in "CD" and power_w > 0:
         return CHARGING
     return 0 if paused else IDLE
-
-
-def _base(rtype, clock, up_ms, boot):
-    return {"type": rtype, "t": clock.wall_s(up_ms), "tq": clock.quality(), "boot": boot, "up": up_ms}
 
 
 def _read_json(path):
@@ -56,11 +52,7 @@ class Pricing:
         self._pending_s = None
         self.cost = None
         self.tc_seq = 0  # seq of the tariff_change record now in force
-        key = cfg.get("device_key", "")
-        try:
-            self._key = unhexlify(key) if key else None
-        except ValueError:
-            raise ConfigError("key 'device_key' must be an even number of hex digits")
+        self.key = device_key(cfg.get("device_key", ""))  # bytes or None; the codec signs with it too
         self._start_price = 0
         self._signed = []  # OCMF readings of the open session
 
@@ -109,14 +101,14 @@ class Pricing:
             chunks = s.chunks()
             parts = len(chunks)
             for start, prices in chunks:
-                d = _base("price_schedule", self.clock, up, self.ident.boot)
+                d = base("price_schedule", self.clock, up, self.ident.boot)
                 d["id"] = s.id
                 d["start"] = start
                 d["step_s"] = s.step_s
                 d["prices"] = prices
                 d["parts"] = parts
                 self._log(TYPE_PRICE_SCHEDULE, d)
-        d = _base("tariff_change", self.clock, up, self.ident.boot)
+        d = base("tariff_change", self.clock, up, self.ident.boot)
         d["sid"] = sid
         d["energy_wh"] = energy_wh
         d["st"] = STATES[st] if st is not None else None
@@ -245,5 +237,5 @@ class Pricing:
                             c.currency, c.tariffs)
         self._signed = []
         out["ocmf"] = text
-        out["sig"] = sign.sign(self._key, text) if self._key else None
+        out["sig"] = sign.sign(self.key, text) if self.key else None
         return out

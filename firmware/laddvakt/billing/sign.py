@@ -45,7 +45,7 @@ def reading_of(r):
 def payload(pg, dev, fw, meter_serial, id_tag, readings, sid, total, currency, tariffs):
     # Each reading is made afresh: a dict read back from flash (the session store) may list
     # its keys in another order, and the journal re-makes this text when the record is read
-    # (record_codec.py), so the same readings must give the same bytes.
+    # (journal/codec.py), so the same readings must give the same bytes.
     readings = [reading_of(r) for r in readings]
     d = {
         "FV": "1.0", "GI": "laddvakt", "GS": dev, "GV": fw, "PG": pg, "MS": meter_serial,

@@ -32,14 +32,9 @@ def _opt_str(args, key, n):
     return v
 
 
-def control_commands(agent):
-    ctl = agent.control
-
-    def now():
-        return agent.up_ms
-
-    def wall():
-        return agent.clock.wall_s(agent.up_ms)
+def control_commands(ctl, now, wall, fault_codes):
+    """The control commands over controller `ctl`; now() is the uptime in ms, wall() the wall
+    time in s (None before a sync), fault_codes() the active faults."""
 
     def authorize(a):
         return {"status": ctl.present_tag(_tag(a))}
@@ -155,7 +150,7 @@ def control_commands(agent):
         ctl.set_fleet(out)
         ctl.dr.heard(now())
         ctl.refresh()
-        return {"vehicles": len(out), "plan": plan_json(ctl.plan)}
+        return {"vehicles": len(out), "plan": plan_json(ctl.planner.plan)}
 
     def availability(a):
         v = a.get("available")
@@ -169,7 +164,7 @@ def control_commands(agent):
         if code not in _FAULT_CODES:
             raise ValueError("'code' must be one of " + ", ".join(_FAULT_CODES))
         ctl.clear_fault(code)
-        return {"faults": agent.faults.codes()}
+        return {"faults": fault_codes()}
 
     def rejecting(fn):
         def handler(args):

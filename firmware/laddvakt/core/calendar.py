@@ -1,6 +1,7 @@
 # The proleptic Gregorian calendar in integers, the one copy every part uses (tariffs, profiles,
 # signed records, the console): day counts since 1970-01-01 to dates and back, after Howard
-# Hinnant's public-domain date algorithms. No floats, no epoch differences between ports.
+# Hinnant's public-domain date algorithms, and ISO 8601 UTC text both ways. No floats, no epoch
+# differences between ports.
 _DAY = 86400
 
 
@@ -39,3 +40,26 @@ def iso_utc(t):
     days, s = divmod(t, _DAY)
     y, m, d = civil_from_days(days)
     return "%04d-%02d-%02dT%02d:%02d:%02dZ" % (y, m, d, s // 3600, s // 60 % 60, s % 60)
+
+
+def iso_seconds(v):
+    """Unix seconds of an ISO 8601 date-time "YYYY-MM-DDThh:mm:ss[.fff][Z|+hh:mm|-hh:mm]" (OCPP's
+    dateTime; no offset is UTC), the inverse of iso_utc. None if v does not have that shape;
+    ValueError if it has but cannot be read."""
+    if not isinstance(v, str) or len(v) < 19 or v[4] != "-" or v[10] not in "Tt ":
+        return None
+    try:
+        t = (days_from_civil(int(v[0:4]), int(v[5:7]), int(v[8:10])) * _DAY
+             + int(v[11:13]) * 3600 + int(v[14:16]) * 60 + int(v[17:19]))
+        rest = v[19:]
+        if rest[:1] == ".":
+            i = 1
+            while i < len(rest) and rest[i] in "0123456789":
+                i += 1
+            rest = rest[i:]
+        if rest in ("Z", "z", ""):
+            return t
+        off = int(rest[1:3]) * 3600 + int(rest[4:6]) * 60
+        return t - off if rest[0] == "+" else t + off
+    except IndexError:
+        raise ValueError("cannot read date-time %r" % v)

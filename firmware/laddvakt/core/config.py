@@ -27,7 +27,7 @@ SCHEMA = {
     "journal_max_bytes": (int, 262144, 8192, 16777216),
     "wifi_ssid": (str, "", 0, 32),
     "wifi_password": (str, "", 0, 64),
-    # tools: what host_tools.provision asks for whose users come with other areas. mqtt_tls 1
+    # tools: what host_tools.device.provision asks for whose users come with other areas. mqtt_tls 1
     # means TLS to the broker, checked against the PEM CA file at mqtt_ca_file on flash;
     # meter_profile ("" = the board's) names the register map; device_key (hex) signs records.
     "mqtt_tls": (int, 0, 0, 1),
@@ -62,7 +62,7 @@ SCHEMA = {
     "session_max_wh": (int, 0, 0, 1000000),
     "session_max_s": (int, 0, 0, 604800),
     # journal (issue 4): what to do when the journal is full even after thinning;
-    # keep_charging or suspend (checked in journal_guard.py).
+    # keep_charging or suspend (checked in journal/guard.py).
     "on_journal_full": (str, "keep_charging", 7, 13),
     # billing (issue 6): device_key (above) signs session_end records (docs/tariffs.md); the
     # meter's serial for the signed payload when the meter cannot tell its own (S0, sim).

@@ -5,7 +5,7 @@
 #   2  u16  length            payload length in bytes
 #   4  u32  seq               device-wide sequence number, strictly increasing
 #   8  ...  payload           the record without "seq" (the header has it): compact binary
-#                             (record_codec.py), or a UTF-8 JSON object if it starts with "{"
+#                             (codec.py), or a UTF-8 JSON object if it starts with "{"
 #   8+n u32 crc32             over bytes 0 .. 8+n-1
 #
 # A torn write leaves a frame whose length runs past the end or whose CRC fails;

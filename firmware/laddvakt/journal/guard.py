@@ -3,15 +3,23 @@
 # fault, and tell the control layer whether to suspend charging. docs/journal.md.
 from laddvakt.journal import frame as jf
 from laddvakt.core.config import ConfigError
-from laddvakt.journal.own_records import gap
+from laddvakt.journal.records import gap
 
 _POLICIES = ("keep_charging", "suspend")
 
 
 class JournalGuard:
-    def __init__(self, agent):
-        self.a = agent
-        self.policy = agent.cfg["on_journal_full"]
+    """journal: the Journal it keeps in bounds; log(rtype, record) journals its gap records;
+    set_fault(code, on, info) raises and clears journal_full; clock and ident date the
+    records; policy: config on_journal_full."""
+
+    def __init__(self, journal, log, set_fault, clock, ident, policy):
+        self.journal = journal
+        self.log = log
+        self.set_fault = set_fault
+        self.clock = clock
+        self.ident = ident
+        self.policy = policy
         if self.policy not in _POLICIES:
             raise ConfigError("key 'on_journal_full' must be keep_charging or suspend")
         self.skipped_meter = 0  # periodic meter values not journaled while full
@@ -40,18 +48,17 @@ class JournalGuard:
         return True
 
     def step(self, up_ms):
-        a = self.a
-        j = a.journal
+        j = self.journal
         while j.gaps:
             r = j.gaps.pop(0)
             if r not in self._reported:
                 self._reported.append(r)
-                a._log(jf.TYPE_GAP, gap(a.clock, up_ms, a.ident, r[0], r[1], "corrupt"))
+                self.log(jf.TYPE_GAP, gap(self.clock, up_ms, self.ident, r[0], r[1], "corrupt"))
         j.make_room()
         c = j.thin_candidate()
         if c is not None:
             # Report first, then drop: a cut in between over-reports, never hides a gap.
-            a._log(jf.TYPE_GAP, gap(a.clock, up_ms, a.ident, c[0], c[1], "thinned"))
+            self.log(jf.TYPE_GAP, gap(self.clock, up_ms, self.ident, c[0], c[1], "thinned"))
             j.thin(c[0], c[1])
         was = self.full
         if j.full:
@@ -60,4 +67,4 @@ class JournalGuard:
             self.full = False
         if self.full != was:
             # Only our own edges: another part may raise InternalError for its own reasons.
-            a.set_fault("InternalError", self.full, "journal_full")
+            self.set_fault("InternalError", self.full, "journal_full")

@@ -1,21 +1,23 @@
-# Builders for journal records, as dicts: Agent._log encodes them (record_codec.py), a
-# reader renders them back to JSON. The field names are the MQTT contract: docs/mqtt.md
-# and docs/schemas/record.json.
+# Builders for journal records, as dicts: Agent.log encodes them (codec.py), a reader
+# renders them back to JSON. The field names are the MQTT contract: docs/mqtt.md,
+# docs/records.md and docs/schemas/record.json.
 
 
-def _base(rtype, clock, up_ms, boot):
+def base(rtype, clock, up_ms, boot):
+    """The fields every record starts with: type, wall time and its quality, boot, uptime.
+    Other areas' builders (billing's tariff_change) start from it too."""
     return {"type": rtype, "t": clock.wall_s(up_ms), "tq": clock.quality(), "boot": boot, "up": up_ms}
 
 
 def boot(clock, up_ms, ident, fw, board):
-    d = _base("boot", clock, up_ms, ident.boot)
+    d = base("boot", clock, up_ms, ident.boot)
     d["fw"] = fw
     d["board"] = board
     return d
 
 
 def session_start(clock, ident, s, tariff, extra=None):
-    d = _base("session_start", clock, s.start_up, ident.boot)
+    d = base("session_start", clock, s.start_up, ident.boot)
     d["sid"] = s.sid
     d["meter_start_wh"] = s.meter_start_wh
     d["id_tag"] = s.id_tag
@@ -28,7 +30,7 @@ def session_start(clock, ident, s, tariff, extra=None):
 
 
 def meter(clock, up_ms, ident, sid, energy_wh, power_w, ctx="Sample.Periodic", extra=None):
-    d = _base("meter", clock, up_ms, ident.boot)
+    d = base("meter", clock, up_ms, ident.boot)
     d["sid"] = sid
     d["energy_wh"] = energy_wh
     d["power_w"] = power_w
@@ -39,7 +41,7 @@ def meter(clock, up_ms, ident, sid, energy_wh, power_w, ctx="Sample.Periodic", e
 
 
 def session_end(clock, ident, s, tariff, cost_minor, energy_flags=None, extra=None):
-    d = _base("session_end", clock, s.end_up, ident.boot)
+    d = base("session_end", clock, s.end_up, ident.boot)
     # A session that began before the clock synced gets its start time now, from
     # uptime, if the clock has synced since; the quality says which it is.
     start_t = s.start_t
@@ -72,7 +74,7 @@ def session_end(clock, ident, s, tariff, cost_minor, energy_flags=None, extra=No
 
 def fault(clock, up_ms, ident, code, active, info, sid):
     # One record per edge: raised (active true) or cleared (active false).
-    d = _base("fault", clock, up_ms, ident.boot)
+    d = base("fault", clock, up_ms, ident.boot)
     d["code"] = code
     d["active"] = active
     d["info"] = info
@@ -82,7 +84,7 @@ def fault(clock, up_ms, ident, code, active, info, sid):
 
 def meter_event(clock, up_ms, ident, event, reason, value_dwh, sid):
     # A reading the integrity rules refused, a re-taken baseline, or a replaced meter.
-    d = _base("meter_event", clock, up_ms, ident.boot)
+    d = base("meter_event", clock, up_ms, ident.boot)
     d["event"] = event
     d["reason"] = reason
     d["value_dwh"] = value_dwh
@@ -93,7 +95,7 @@ def meter_event(clock, up_ms, ident, event, reason, value_dwh, sid):
 def plan(clock, up_ms, ident, sid, vehicle, need_wh, by_t, p):
     # Charging control (issue 7): a fleet plan made for a session, above all when the vehicle's
     # target cannot be met by its deadline.
-    d = _base("plan", clock, up_ms, ident.boot)
+    d = base("plan", clock, up_ms, ident.boot)
     d["sid"] = sid
     d["vehicle_id"] = vehicle
     d["need_wh"] = need_wh
@@ -103,3 +105,20 @@ def plan(clock, up_ms, ident, sid, vehicle, need_wh, by_t, p):
     d["cost_minor"] = p.cost_minor
     d["windows"] = [[a, b] for a, b in p.windows[:16]]  # bounded: a frame holds 2 KB
     return d
+
+
+# ---- the journal area's own records (types 20-29) ----------------------------------------
+def gap(clock, up_ms, ident, first, last, why):
+    # Seqs first..last that a backend may never see: "corrupt" (unreadable on flash)
+    # or "thinned" (periodic meter values dropped to make room).
+    d = base("gap", clock, up_ms, ident.boot)
+    d["first"] = first
+    d["last"] = last
+    d["why"] = why
+    return d
+
+
+def time_sync(clock, up_ms, ident):
+    # The clock synced at uptime `up` of boot `boot`, to wall time `t`: a backend gives
+    # every unsynced record of this boot t + (its up - up) / 1000.
+    return base("time_sync", clock, up_ms, ident.boot)

@@ -1,4 +1,4 @@
-# Builds the board's meter from its definition and the device config (app.py calls this
+# Builds the board's meter from its definition and the device config (app/hardware.py calls this
 # once at start-up). The HAL makes the hardware objects; everything else is the same on
 # every port.
 from laddvakt.core.config import ConfigError

@@ -2,7 +2,7 @@
 # each meter that answers, from the reads that succeed. The same code runs on a board
 # (console: `import laddvakt.meters.scan as s; s.board()`) and on the unix port against a
 # tty or pty (`micropython -m laddvakt_unix.meter_scan --device PATH`, which the host tool
-# `python -m host_tools.meter_scan` wraps).
+# `python -m host_tools.device.meter_scan` wraps).
 from laddvakt.meters import modbus
 from laddvakt.meters import registers as profiles
 from laddvakt.meters.modbus_meter import ModbusMeter

@@ -16,9 +16,9 @@ _SENSORS = (
 
 
 class Discovery:
-    def __init__(self, agent, cfg):
-        self.agent = agent
-        self.node = "laddvakt_" + agent.ident.install
+    def __init__(self, install, cfg, state):
+        self._state = state  # fn() -> the state values (power, energy, session, cost, status)
+        self.node = "laddvakt_" + install
         self.prefix = cfg["ha_prefix"]
         self.state_topic = "%s/%s/state" % (cfg["topic_prefix"], cfg["device_id"])
         self.interval_ms = cfg["ha_interval_s"] * 1000
@@ -58,17 +58,7 @@ class Discovery:
         return "%s/sensor/%s/%s/config" % (self.prefix, self.node, key), json.dumps(d)
 
     def state(self):
-        a = self.agent
-        s = a.tracker.session
-        m = a.metering
-        cost = a.pricing.cost
-        return json.dumps({
-            "power_w": m.power_w, "energy_wh": m.energy_wh,
-            "session_wh": s.energy_wh if s else 0,
-            "cost_minor": cost.running_minor() if s and cost else 0,
-            "currency": a.pricing.tariff.currency, "status": a.control.status,
-            "session": s.sid if s else None,
-        })
+        return json.dumps(self._state())
 
     def step(self, up, now):
         if self._i < len(_SENSORS):

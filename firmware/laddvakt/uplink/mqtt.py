@@ -2,11 +2,11 @@
 #
 # umqtt.simple encodes CONNECT, PUBLISH, SUBSCRIBE and PINGREQ, and parses incoming
 # PUBLISH packets (calling back and answering QoS 1 with PUBACK). What it lacks we add
-# around it, by handing it a socket-like _Wire instead of a socket:
+# around it, by handing it a socket-like Wire (wire.py) instead of a socket:
 # - every packet is gathered and leaves in one write (no Nagle/delayed-ACK stalls);
 # - reads come from a receive buffer filled without blocking, and umqtt is only asked
 #   to parse a packet once it is whole, so it never waits on the network;
-# - its wait for PUBACK/SUBACK is cut short (_Pending), which turns stop-and-wait QoS 1
+# - its wait for PUBACK/SUBACK is cut short (Pending), which turns stop-and-wait QoS 1
 #   into a window: acks are matched later by packet id (on_ack);
 # - connect is ours up to the TCP/TLS stream (non-blocking, polled), then umqtt writes
 #   CONNECT and we collect CONNACK without blocking;
@@ -20,152 +20,13 @@ import time
 import umqtt.simple as _umqtt
 from umqtt.simple import MQTTClient, MQTTException
 
+from laddvakt.uplink.wire import Pending, Wire
+
 _DNS_TTL_MS = 300000
 # CONNACK return codes 1..5 (MQTT 3.1.1 §3.2.2.3).
 _REFUSED = ("protocol version", "identifier rejected", "server unavailable",
             "bad user name or password", "not authorized")
 _POLL_MS = 5
-
-
-class _Pending(Exception):
-    """umqtt asked to read something that has not arrived yet."""
-
-
-class _Wire:
-    def __init__(self, wbuf, rbuf):
-        self.s = None
-        self._w = wbuf
-        self._wmv = memoryview(wbuf)
-        self._wn = 0  # bytes gathered
-        self._wo = 0  # of which already sent
-        self._r = rbuf
-        self._rmv = memoryview(rbuf)
-        self._r0 = 0  # next unread byte
-        self._r1 = 0  # end of received data
-        self.skip = 0  # bytes of an oversized packet still to discard
-        self.eof = False
-        self.hold = False  # make umqtt's next read give way (its wait for an ack)
-
-    def reset(self, sock):
-        self.s = sock
-        self._wn = self._wo = self._r0 = self._r1 = self.skip = 0
-        self.hold = False
-        self.eof = False
-
-    # ---- the socket face umqtt sees -------------------------------------------
-    def connect(self, addr):
-        pass  # already connected by MQTTLink.open
-
-    def write(self, data, n=None):
-        if n is None:
-            n = len(data)
-        if self._wn + n > len(self._w):
-            # The uplink only starts a publish on an idle wire with room to spare.
-            raise OSError(errno.ENOBUFS)
-        self._wmv[self._wn:self._wn + n] = memoryview(data)[:n]
-        self._wn += n
-        return n
-
-    def read(self, n):
-        if self.hold or self._r1 - self._r0 < n:
-            raise _Pending()
-        b = bytes(self._rmv[self._r0:self._r0 + n])
-        self._r0 += n
-        return b
-
-    def setblocking(self, flag):
-        pass  # always non-blocking; completeness is checked before umqtt reads
-
-    def close(self):
-        s = self.s
-        if s:
-            try:
-                self.send()
-            except OSError:
-                pass
-            self.s = None
-            s.close()
-
-    # ---- the link's side ------------------------------------------------------
-    def idle(self):
-        return self._wn == 0
-
-    def send(self):
-        """Write what the socket takes now; True when nothing is left to send."""
-        while self._wo < self._wn:
-            w = self.s.write(self._wmv[self._wo:self._wn])
-            if not w:
-                return False  # would block (or TLS handshake still in progress)
-            self._wo += w
-        self._wo = self._wn = 0
-        return True
-
-    def fill(self):
-        """Append what has arrived, without blocking. A closed peer is an OSError."""
-        while True:
-            if self._r0:
-                n = self._r1 - self._r0
-                if n:
-                    self._rmv[:n] = self._rmv[self._r0:self._r1]
-                self._r0 = 0
-                self._r1 = n
-            if self._r1 == len(self._r):
-                return
-            n = self.s.readinto(self._rmv[self._r1:])
-            if n is None:
-                return
-            if n == 0:
-                # Closed by the peer: what came before (a refusing CONNACK, say) is
-                # still handled; the caller raises once it has used it (check_eof).
-                self.eof = True
-                return
-            if self.skip:
-                # The tail of an oversized packet: drop it as it arrives.
-                d = min(n, self.skip)
-                self.skip -= d
-                if d < n:
-                    self._rmv[self._r1:self._r1 + n - d] = self._rmv[self._r1 + d:self._r1 + n]
-                n -= d
-            self._r1 += n
-
-    def avail(self):
-        return self._r1 - self._r0
-
-    def check_eof(self):
-        if self.eof:
-            raise OSError(errno.ECONNRESET)
-
-    def head(self):
-        """(first byte, header length, total length) of the next packet, or None
-        while its fixed header is incomplete."""
-        r = self._r
-        i = self._r0 + 1
-        rem = 0
-        sh = 0
-        while i < self._r1:
-            b = r[i]
-            rem |= (b & 0x7F) << sh
-            i += 1
-            if not b & 0x80:
-                hl = i - self._r0
-                return r[self._r0], hl, hl + rem
-            sh += 7
-            if sh > 21:
-                raise OSError(errno.EPROTO)
-        return None
-
-    def drop(self, n):
-        """Discard n bytes of the current packet, some of which may not have arrived."""
-        have = min(n, self.avail())
-        self._r0 += have
-        self.skip += n - have
-
-    def u16(self, off):
-        i = self._r0 + off
-        return self._r[i] << 8 | self._r[i + 1]
-
-    def cap(self):
-        return len(self._r)
 
 
 def _tls_error(e):
@@ -192,7 +53,7 @@ class MQTTLink(MQTTClient):
                  tls_host=None, **kw):
         super().__init__(client_id, server, port, **kw)
         self.timeout_ms = timeout_ms
-        self._wire = _Wire(bytearray(wbuf_size), bytearray(rbuf_size))
+        self._wire = Wire(bytearray(wbuf_size), bytearray(rbuf_size))
         self._tls = tls  # an ssl.SSLContext set up to verify the server, or None
         self._tls_host = tls_host or server
         self._addr = None
@@ -259,7 +120,7 @@ class MQTTLink(MQTTClient):
         _umqtt.socket = _Shim(w)
         try:
             super().connect(clean_session)
-        except _Pending:
+        except Pending:
             pass  # CONNECT is gathered; CONNACK is collected below
         finally:
             _umqtt.socket = saved
@@ -303,7 +164,7 @@ class MQTTLink(MQTTClient):
         if type(topic) is str:
             topic = topic.encode()
         w = self._wire
-        start = w._wn
+        start = w.gathered()
         keep = self.pid
         if pid:
             self.pid = pid - 1
@@ -312,13 +173,13 @@ class MQTTLink(MQTTClient):
         w.hold = True
         try:
             super().publish(topic, msg, retain, qos)
-        except _Pending:
+        except Pending:
             pass
         finally:
             w.hold = False
         sent = self.pid if qos else 0
         if pid:
-            w._w[start] |= 0x08
+            w.set_bits(start, 0x08)
             self.pid = keep
         w.send()
         return sent
@@ -331,7 +192,7 @@ class MQTTLink(MQTTClient):
         w.hold = True
         try:
             super().subscribe(topic, qos)
-        except _Pending:
+        except Pending:
             pass
         finally:
             w.hold = False
@@ -369,7 +230,7 @@ class MQTTLink(MQTTClient):
                 if self.on_ack:
                     self.on_ack(pid)
             elif op == 0x90:
-                rc = w._r[w._r0 + hl + 2]
+                rc = w.byte(hl + 2)
                 w.drop(total)
                 self.suback_pending -= 1
                 if rc == 0x80:
@@ -399,8 +260,7 @@ class MQTTLink(MQTTClient):
             if need > w.cap():
                 raise OSError("topic of %d bytes does not fit the receive buffer" % tl)
             return False
-        i = w._r0 + hl + 2
-        topic = bytes(w._rmv[i:i + tl])
+        topic = w.peek(hl + 2, tl)
         if qos == 1:
             pid = w.u16(hl + 2 + tl)
             w.drop(total)

@@ -7,16 +7,15 @@ import asyncio
 import json
 import time
 
-from laddvakt.journal import frame as jf
-from laddvakt.uplink.commands import CommandError
-from laddvakt.core.ids import session_seq
+from laddvakt.uplink.batch import Batch
+from laddvakt.uplink.inbox import Inbox
+from laddvakt.uplink.keepalive import Keepalive
+from laddvakt.uplink.replay import plan
 
 _BACKOFF_MIN_MS = 1000
 _BACKOFF_MAX_MS = 60000
 _IDLE_POLL_MS = 50
-_MAX_QUEUED_CMDS = 16
 _ACK_WAIT_MS = 2  # sleep while waiting for acks: short, the loop must stay responsive
-_MAX_SKIP = 64  # records a session replay may pass over in one round
 # In-flight entry fields: [pid, first seq, last seq, acked, sid filter (replay) or None,
 # kind]. Kind 0 = the main stream, 1 = a replay (never moves the cursor).
 _PID = 0
@@ -32,13 +31,11 @@ class Uplink:
         self.link = link  # an MQTTLink
         self.journal = journal
         if codec is None:
-            from binascii import unhexlify
+            from laddvakt.core.devkey import device_key
             from laddvakt.journal.codec import Codec
 
-            key = cfg["device_key"]
-            codec = Codec(ident.install, unhexlify(key) if key else None, cfg["device_id"], fw,
+            codec = Codec(ident.install, device_key(cfg["device_key"]), cfg["device_id"], fw,
                           lambda: cfg["meter_serial"])
-        self.codec = codec  # record_codec.Codec: journal payloads to the contract's JSON
         self.commands = commands
         self._rand = rand  # callable(n) -> 0..n-1, for backoff jitter
         self.extra = extra  # optional: .on_connect(uplink), .step(uplink, now) (HA discovery)
@@ -49,42 +46,28 @@ class Uplink:
         self.t_cmd = root + "cmd"
         self.t_reply = root + "reply"
         self.t_ack = root + "ack"
-        self._cmd_prefix = (root + "cmd/").encode()
         self.ack_backend = cfg["uplink_ack"] == "backend"
         self.window = cfg["mqtt_window"]
         self.ack_timeout_ms = cfg["ack_timeout_ms"]
-        self.keepalive_ms = cfg["mqtt_keepalive_s"] * 1000
-        self.timeout_ms = cfg["mqtt_timeout_ms"]
         self.online = json.dumps(
             {"v": 1, "state": "online", "fw": fw, "boot": ident.boot, "install": ident.install}
         )
         self.offline = json.dumps({"v": 1, "state": "offline", "install": ident.install})
         self.install = ident.install
-        self._head = ('{"v":1,"dev":%s,"install":%s,"recs":[' % (
+        head = ('{"v":1,"dev":%s,"install":%s,"recs":[' % (
             json.dumps(cfg["device_id"]), json.dumps(ident.install))).encode()
-        self._batch = bytearray(cfg["batch_max_bytes"])
-        self._bmv = memoryview(self._batch)
-        self._n = 0
-        self._first = 0
-        self._last = 0
-        self._scan = 0
-        self._upto = 0
-        self._sid = None
-        self._skipped = 0
+        self._batch = Batch(journal, codec, head, cfg["batch_max_bytes"])
         self._fl = []  # in flight, in send order
         self._resend = 0  # how many of _fl still need resending after a reconnect
         self._sent = journal.delivered  # main stream: last seq handed to the broker
         self._progress_ms = 0  # last time the backend's ack moved the cursor (backend mode)
         self._replay = None  # [after seq, up to seq, sid bytes or None]
-        self._cmds = []
-        self._cmd_bytes = 0
-        self._cmd_cap = 2 * cfg["cmd_max_bytes"]
+        self._inbox = Inbox(commands, (root + "cmd/").encode(), 2 * cfg["cmd_max_bytes"])
         # (topic suffix, fn() -> payload): state published retained whenever fn's payload
         # differs from the last one sent on this connection (the connector status).
         self.retained = []
         self._sent_retained = {}
-        self._dropped = 0  # commands that found the queue full; answered with one error
-        self._ping_ms = None  # when the outstanding PINGREQ went out
+        self._ka = Keepalive(cfg["mqtt_keepalive_s"] * 1000, cfg["mqtt_timeout_ms"])
         self.connected = False
         self.connects = 0
         self.failures = 0
@@ -95,7 +78,7 @@ class Uplink:
         self.drain_ms = None  # first time the backlog was fully delivered, from t_start
         link.set_callback(self._on_msg)
         link.on_ack = self._on_puback
-        link.on_oversize = self._on_oversize
+        link.on_oversize = self._inbox.oversized
         link.set_last_will(self.t_status, self.offline, retain=True, qos=1)
         commands.handlers["replay"] = self._cmd_replay
 
@@ -107,7 +90,7 @@ class Uplink:
         self._sent_retained = {}
         self.connected = True
         self.connects += 1
-        self._ping_ms = None
+        self._ka.reset()
         self.link.publish(self.t_status, self.online, retain=True, qos=1)
         # Resubscribe every time: a restarted broker has forgotten the session.
         self.link.subscribe(self.t_cmd, qos=1)
@@ -141,18 +124,7 @@ class Uplink:
         if topic == self.t_ack.encode():
             self._on_backend_ack(msg)
             return
-        # Bounded in count and in bytes: 16 commands of 4 KiB would not fit the heap.
-        if len(self._cmds) < _MAX_QUEUED_CMDS and self._cmd_bytes + len(msg) <= self._cmd_cap:
-            self._cmds.append((topic, msg))
-            self._cmd_bytes += len(msg)
-        else:
-            self._dropped += 1
-
-    def _on_oversize(self, topic, size):
-        if len(self._cmds) < _MAX_QUEUED_CMDS:
-            self._cmds.append((topic, size))
-        else:
-            self._dropped += 1
+        self._inbox.put(topic, msg)
 
     # ---- acknowledgements -----------------------------------------------------
     def _on_puback(self, pid):
@@ -185,95 +157,26 @@ class Uplink:
                 self._sent = seq
 
     # ---- batching -------------------------------------------------------------
-    def _put(self, data):
-        n = len(data)
-        self._bmv[self._n:self._n + n] = data
-        self._n += n
-
-    def _visit(self, seq, rtype, payload):
-        if seq > self._upto:
-            return False
-        payload = self.codec.render(rtype, payload, seq)
-        if self._sid is not None:
-            if payload.find(self._sid) < 0:
-                self._scan = seq
-                # Bound the work per round: the loop must not stall on a long journal.
-                self._skipped += 1
-                return self._skipped < _MAX_SKIP
-            if rtype == jf.TYPE_SESSION_END:
-                self._upto = seq  # the session's last record
-        # Each record goes out as {"seq":N, <payload fields>}: splice, don't re-parse.
-        prefix = b'{"seq":%d,' % seq
-        need = len(prefix) + len(payload) - 1 + 3
-        if self._last and self._n + need > len(self._batch):
-            return False
-        # config bounds batch_max_bytes above the largest frame payload, so a
-        # single record always fits an empty batch.
-        if self._last:
-            self._put(b",")
-        else:
-            self._first = seq
-        self._put(prefix)
-        self._put(payload[1:])
-        self._last = seq
-        self._scan = seq
-        return True
-
-    def _build(self, after, upto, sid):
-        """Batch of the records in (after, upto] (matching sid if given) in
-        self._batch; returns the last seq in it, 0 if none. self._scan: last seq looked at."""
-        self._n = 0
-        self._first = self._last = 0
-        self._scan = after
-        self._upto = upto
-        self._sid = sid
-        self._skipped = 0
-        self._put(self._head)
-        self.journal.read_after(after, self._visit)
-        if not self._last:
-            return 0
-        self._put(b"]}")
-        return self._last
-
     def _send_batch(self, kind, sid, pid=0):
-        p = self.link.publish(self.t_recs, self._bmv[: self._n], qos=1, pid=pid)
+        b = self._batch
+        p = self.link.publish(self.t_recs, b.data(), qos=1, pid=pid)
         if not pid:
-            self._fl.append([p, self._first, self._last, False, sid, kind])
+            self._fl.append([p, b.first, b.last, False, sid, kind])
         self.published += 1
 
     # ---- work -----------------------------------------------------------------
-    def _keepalive(self, now):
-        link = self.link
-        quiet = time.ticks_diff(now, link.last_rx_ms)
-        if self._ping_ms is not None:
-            if quiet < time.ticks_diff(now, self._ping_ms):
-                self._ping_ms = None  # heard from the broker since the ping
-            elif time.ticks_diff(now, self._ping_ms) > self.timeout_ms:
-                # A half-open link: TCP thinks it is up, the broker is gone.
-                raise OSError("no PINGRESP within %d ms" % self.timeout_ms)
-            return
-        # Probe sooner while acks are owed: a dead link must not hold the window.
-        after = self.timeout_ms // 2 if self._fl else self.keepalive_ms // 2
-        if after and quiet > after:
-            link.ping()
-            self._ping_ms = now
-
     def _service(self, now):
         """One round on a live link. Returns True if there was work."""
         link = self.link
         busy = link.poll() > 0
-        self._keepalive(now)
-        while self._cmds and link.idle():
-            topic, msg = self._cmds.pop(0)
-            if type(msg) is not int:
-                self._cmd_bytes -= len(msg)
-            link.publish(self.t_reply, self._answer(topic, msg), qos=1)
+        if self._ka.ping_due(now, link.last_rx_ms, bool(self._fl)):
+            link.ping()
+        inbox = self._inbox
+        while inbox.waiting() and link.idle():
+            link.publish(self.t_reply, inbox.answer_next(), qos=1)
             busy = True
-        if self._dropped and link.idle():
-            n = self._dropped
-            self._dropped = 0
-            self.commands.errors += n
-            link.publish(self.t_reply, self.commands.overflow_reply(n), qos=1)
+        if inbox.dropped and link.idle():
+            link.publish(self.t_reply, inbox.overflow_reply(), qos=1)
             busy = True
         for sub, fn in self.retained:
             payload = fn()
@@ -287,29 +190,30 @@ class Uplink:
         while self._resend and link.idle():
             e = self._fl[len(self._fl) - self._resend]
             self._resend -= 1
-            if self._build(e[_FIRST] - 1, e[_LAST], e[_SID]):
+            if self._batch.build(e[_FIRST] - 1, e[_LAST], e[_SID]):
                 self._send_batch(e[_KIND], e[_SID], e[_PID])
             else:
                 self._on_puback(e[_PID])  # history trimmed meanwhile: nothing to resend
             self.resent += 1
             busy = True
+        b = self._batch
         while not self._resend and len(self._fl) < self.window and link.idle():
             r = self._replay
             if r:
                 start = r[0]
-                if self._build(r[0], r[1], r[2]):
+                if b.build(r[0], r[1], r[2]):
                     self._send_batch(1, r[2])
-                r[0] = self._scan
-                r[1] = self._upto  # a session replay ends at the session's end
+                r[0] = b.scan
+                r[1] = b.upto  # a session replay ends at the session's end
                 if r[0] >= r[1] or r[0] == start:
                     self._replay = None
                 busy = True
                 continue
             if self.ack_backend:
                 self._backend_timeout(now)
-            if self._sent < self.journal.seq and self._build(self._sent, self.journal.seq, None):
+            if self._sent < self.journal.seq and b.build(self._sent, self.journal.seq, None):
                 self._send_batch(0, None)
-                self._sent = self._last
+                self._sent = b.last
                 busy = True
                 continue
             break
@@ -324,41 +228,18 @@ class Uplink:
             self._sent = self.journal.delivered
             self._progress_ms = now
 
-    def _answer(self, topic, msg):
-        name = None
-        if topic.startswith(self._cmd_prefix):
-            try:
-                name = topic[len(self._cmd_prefix):].decode()
-            except UnicodeError:
-                name = "?"  # brokers refuse such topics; never let one stop the uplink
-        if type(msg) is int:  # too big to receive: only its size is known
-            return self.commands.oversized(name, msg)
-        return self.commands.handle(msg, name)
-
     # ---- replay ---------------------------------------------------------------
     def _cmd_replay(self, args):
-        j = self.journal
-        sid = args.get("sid")
-        if sid is not None:
-            try:
-                frm = session_seq(sid, self.install)
-            except ValueError:
-                raise CommandError("unknown session '%s'" % sid)
-            to = j.seq
-        else:
-            frm = args.get("from_seq")
-            if frm is None:
-                raise CommandError("replay needs 'from_seq' or 'sid'")
-            frm = int(frm)
-            to = min(int(args.get("to_seq", j.seq)), j.seq)
-        if frm < 1 or frm > to:
-            raise CommandError("nothing to replay from %d (journal ends at %d)" % (frm, j.seq))
-        first = []
-        j.read_after(frm - 1, lambda seq, t, p: first.append(seq) and False)
-        if not first or first[0] > to:
-            raise CommandError("records from %d are no longer retained" % frm)
-        self._replay = [first[0] - 1, to, sid.encode() if sid else None]
-        return {"from_seq": first[0], "to_seq": to}
+        first, to = self.replay(args.get("from_seq"), args.get("to_seq"), args.get("sid"))
+        return {"from_seq": first, "to_seq": to}
+
+    def replay(self, frm, to=None, sid=None):
+        """Send the retained records from seq frm to seq to (the journal's end if None), or
+        those of session sid, again as ordinary recs batches ahead of new records, without
+        moving the cursor (docs/mqtt.md, Replay). Returns (first seq retained, last seq);
+        raises CommandError (a ValueError) when none is. One at a time: a new replay replaces the one going."""
+        self._replay = r = plan(self.journal, self.install, frm, to, sid)
+        return r[0] + 1, r[1]
 
     async def run(self):
         backoff = _BACKOFF_MIN_MS
@@ -390,8 +271,8 @@ class Uplink:
                 await asyncio.sleep_ms(_ACK_WAIT_MS if self._fl or not self.link.idle() else _IDLE_POLL_MS)
 
     def drained(self):
-        return (self.connected and not self.journal.pending() and not self._cmds
-                and not self._dropped and not self._replay and self.link.idle())
+        return (self.connected and not self.journal.pending() and self._inbox.empty()
+                and not self._replay and self.link.idle())
 
     def stats(self):
         return {"connects": self.connects, "failures": self.failures, "published": self.published,

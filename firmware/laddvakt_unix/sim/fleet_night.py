@@ -1,7 +1,7 @@
 # A fleet's night in virtual time: one agent per charger (real controller, tracker and
 # journal), each on its simulated station with one vehicle. Commands (prices, the fleet
 # schedule, a demand response event) go through the command handler as JSON, as they would
-# arrive over MQTT. Prints one JSON line of results. Driven by host_tools/fleet_night.py.
+# arrive over MQTT. Prints one JSON line of results. Driven by host_tools/sim/fleet_night.py.
 import json
 import os
 
@@ -55,9 +55,9 @@ def run(sc, workdir):
         st = SimStation({"visits": [v], "start_epoch": epoch})
         cfg = config.merged(sc["config"])
         j = Journal("%s/j%02d" % (workdir, i), 16384, 262144).open()
-        a = Agent(_Hal("%s/d%02d" % (workdir, i)), cfg, {"name": "unix-sim"}, Identity("%012x" % (i + 1), 1), j, st, st,
-                  SimTimeSource({"start_epoch": epoch}), None, st)
-        h = CommandHandler(control_commands(a))
+        a = Agent(_Hal("%s/d%02d" % (workdir, i)), cfg, {"name": "unix-sim"}, Identity("%012x" % (i + 1), 1), j,
+                  meter=st, pilot=st, time_source=SimTimeSource({"start_epoch": epoch}), plant=st)
+        h = CommandHandler(control_commands(a.control, a.uptime_ms, a.wall_s, a.faults.codes))
         chargers.append({"agent": a, "st": st, "h": h, "v": v, "by_deadline_mwh": 0,
                          "cost": 0, "dr_max_w": 0})
     cmds = sorted(sc["commands"], key=lambda c: c["at_s"])

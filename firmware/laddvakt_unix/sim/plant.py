@@ -1,5 +1,5 @@
 # The simulated NTP time source: wall time that becomes available after a delay, in
-# virtual time. (The simulated EV, station and meter are sim/ev.py's SimStation.)
+# virtual time. (The simulated EV, station and meter are laddvakt_unix/sim/ev.py's SimStation.)
 
 
 class SimTimeSource:

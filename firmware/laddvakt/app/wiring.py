@@ -1,0 +1,149 @@
+# The agent's wiring: builds the agent once from the HAL, board and config, and the uplink beside
+# it, then runs sampling, the uplink and (when the HAL offers a stream) the serial console as
+# asyncio tasks. main.py and unix_main.py call main(hal).
+import asyncio
+import gc
+import json
+
+from laddvakt import VERSION
+from laddvakt.core import board as boards
+from laddvakt.core import config
+from laddvakt.core import ident as identity
+from laddvakt.journal.store import Journal
+from laddvakt.uplink.commands import CommandHandler
+from laddvakt.app.agent import Agent
+
+
+def build(hal):
+    cfg = config.load(hal.data_dir + "/config.json")
+    board = boards.load(hal.boards_dir, cfg["board"])
+    ident = identity.load_and_count_boot(hal.data_dir + "/ident.json", hal.urandom)
+    journal = Journal(hal.data_dir + "/journal", cfg["journal_segment_bytes"], cfg["journal_max_bytes"]).open()
+    # The HAL builds the platform's hardware: the board's meter and CP front end, or (unix-sim)
+    # the simulated station, which is then the plant the loop steps.
+    meter, pilot, tsrc, plant, profile = hal.station(board, cfg)
+    return Agent(hal, cfg, board, ident, journal, meter=meter, pilot=pilot, time_source=tsrc,
+                 ticker=hal.ticker(cfg["control_tick_ms"]), plant=plant, meter_profile=profile)
+
+
+def make_uplink(agent):
+    from laddvakt.control.commands import control_commands
+    from laddvakt.uplink.mqtt import MQTTLink
+    from laddvakt.uplink.tls import context
+    from laddvakt.uplink.uplink import Uplink
+
+    cfg = agent.cfg
+    link = MQTTLink(
+        "laddvakt-" + agent.ident.install, cfg["mqtt_host"], cfg["mqtt_port"],
+        cfg["mqtt_timeout_ms"], cfg["batch_max_bytes"] + 1024, cfg["cmd_max_bytes"] + 320,
+        tls=context(cfg), tls_host=cfg["mqtt_tls_host"] or None,
+        user=cfg["mqtt_user"] or None, password=cfg["mqtt_password"] or None,
+        keepalive=cfg["mqtt_keepalive_s"],
+    )
+    handlers = {"ping": lambda a: {"pong": True}, "status": agent.status}
+    handlers.update(control_commands(agent.control, agent.uptime_ms, agent.wall_s, agent.faults.codes))
+    pr = agent.pricing
+    handlers.update({"tariff_set": pr.cmd_tariff_set, "prices_set": pr.cmd_prices_set,
+                     "tariff_get": pr.cmd_tariff_get})
+    cmds = CommandHandler(handlers, cfg["cmd_max_bytes"])
+    rnd = agent.hal.urandom
+
+    def rand(n):
+        return int.from_bytes(rnd(2), "little") % n
+
+    extra = None
+    if cfg["ha_discovery"]:
+        from laddvakt.uplink.ha import Discovery
+
+        extra = Discovery(agent.ident.install, cfg, _ha_state(agent))
+    up = Uplink(link, agent.journal, cfg, agent.ident, VERSION, cmds, rand, extra, agent.codec)
+    up.retained.append(("connector", agent.control.status_json))
+    return up
+
+
+def _ha_state(agent):
+    """fn() -> the Home Assistant state values (uplink/ha.py): the only parts Discovery needs."""
+    tracker, pricing, metering, control = agent.tracker, agent.pricing, agent.metering, agent.control
+
+    def state():
+        s = tracker.session
+        cost = pricing.cost
+        return {"power_w": metering.power_w, "energy_wh": metering.energy_wh,
+                "session_wh": s.energy_wh if s else 0,
+                "cost_minor": cost.running_minor() if s and cost else 0,
+                "currency": pricing.tariff.currency, "status": control.status,
+                "session": s.sid if s else None}
+
+    return state
+
+
+async def _run(agent, uplink, console=None):
+    agent.start()
+    agent.watchdog.start(agent.hal.wdt, agent.hal.reset_cause())
+    up_task = asyncio.create_task(uplink.run())
+    if console:
+        from laddvakt.app.console_view import make_console
+
+        asyncio.create_task(make_console(agent.hal, agent, console[0], console[1]).run())
+    limit = agent.hal.run_limit()  # None on a board: run for ever
+    if limit is None:
+        await agent.sample_loop()
+        return
+    end_ms, drain_ms = limit
+    await agent.sample_loop(end_ms)
+    # Simulation over: let the uplink drain the journal, then go offline cleanly.
+    for _ in range(drain_ms // 20):
+        if uplink.drained():
+            break
+        await asyncio.sleep_ms(20)
+    up_task.cancel()
+    uplink.shutdown()
+    agent.mem.note()
+
+
+def main(hal):
+    """Run the agent on `hal` (main.py passes the board's, unix_main.py the unix port's)."""
+    try:
+        agent = build(hal)
+    except (config.ConfigError, boards.BoardError) as e:
+        # A site's config or board file is wrong: say which key, and do not start. The console
+        # still answers, so a technician can see why and fix the config.
+        print("laddvakt: cannot start: %s" % e)
+        console = hal.console()
+        if console:
+            from laddvakt.app.console_view import make_console
+
+            asyncio.run(make_console(hal, None, console[0], console[1], str(e)).run())
+        return 2
+    # A quiet point: build's garbage (config text, parsed JSON) collected before the uplink's
+    # buffers are allocated, so they find contiguous room instead of a fragmented heap.
+    gc.collect()
+    hal.net_up(agent.cfg)
+    # Building left garbage between the modules it loaded: collect before the uplink asks for
+    # its large buffers, so they find room in a tight heap.
+    gc.collect()
+    try:
+        uplink = make_uplink(agent)
+    except (OSError, ValueError) as e:
+        # A TLS file named in config is missing, unreadable or not a certificate/key.
+        print("laddvakt: cannot start: tls files: %s" % e)
+        return 2
+    agent.uplink = uplink
+    asyncio.run(_run(agent, uplink, hal.console()))
+    summary = {
+        "sessions": agent.sessions,
+        "journal_seq": agent.journal.seq,
+        "delivered_seq": agent.journal.delivered,
+        "heap_peak_bytes": agent.mem.peak,
+        "meter_errors": agent.metering.health.failed_polls,
+        "uplink_failures": uplink.failures,
+        "uplink": uplink.stats(),
+        "drain_ms": uplink.drain_ms,
+    }
+    if hasattr(agent.ticker, "p99_ms"):
+        summary["jitter_p99_ms"] = agent.ticker.p99_ms()
+        summary["jitter_samples"] = agent.ticker.n
+    agent.metering.close()
+    agent.journal.close()
+    print("laddvakt-summary " + json.dumps(summary))
+    return 0 if not agent.journal.pending() else 1

@@ -1,0 +1,82 @@
+# The console's `config get|set|unset`: the running config shown with secrets masked, and
+# changes validated and written to the config file for the next boot. Works without a running
+# agent too, so a config the agent refused can be fixed over the cable.
+import json
+
+from laddvakt.console.text import UsageError
+from laddvakt.core import config
+from laddvakt.core.files import write_atomic
+
+_USAGE = "config get [key] | config set <key> <value> | config unset <key>"
+
+
+def run(con, args, line):
+    if not args or args[0] not in ("get", "set", "unset"):
+        raise UsageError("needs get, set or unset; usage: " + _USAGE)
+    v = con.view
+    if args[0] == "get":
+        if len(args) > 2:
+            raise UsageError("get takes at most one key; usage: " + _USAGE)
+        # The running config; without a running agent, the file over the defaults as it is.
+        cfg = v.cfg if v.running else _file_over_defaults(v.config_path)
+        cfg = config.masked(cfg)
+        keys = args[1:] or sorted(cfg)
+        for k in keys:
+            if k not in cfg:
+                raise UsageError("unknown key '%s'; 'config get' lists them" % k)
+        return "".join("%s = %s\n" % (k, json.dumps(cfg[k])) for k in keys)
+    if args[0] == "unset":
+        if len(args) != 2:
+            raise UsageError("unset takes one key; usage: " + _USAGE)
+        # Any key, known or not: removing a mistyped key is how a refused config is fixed.
+        _save(v.config_path, {}, args[1])
+        return "%s removed (back to its default); takes effect at the next reboot\n" % args[1]
+    if len(args) < 3:
+        raise UsageError("set needs a key and a value; usage: " + _USAGE)
+    key = args[1]
+    spec = config.SCHEMA.get(key)
+    if spec is None:
+        raise UsageError("unknown key '%s'; 'config get' lists them" % key)
+    # The value is the rest of the line as typed, so an SSID may hold spaces.
+    raw = line.split(None, 3)[3]
+    if spec[0] is int:
+        try:
+            val = int(raw)
+        except ValueError:
+            raise UsageError("%s must be a whole number, got '%s'" % (key, raw))
+    else:
+        val = raw
+    _save(v.config_path, {key: val})
+    shown = "***" if key in config.SECRETS else json.dumps(val)
+    return "%s = %s saved; takes effect at the next reboot\n" % (key, shown)
+
+
+def _save(path, changes, drop=None):
+    """Validate the file with the change applied and write it atomically (rename); the
+    running config is untouched until the next boot."""
+    cur = _read_json(path)
+    if drop is not None:
+        if drop not in cur:
+            raise UsageError("'%s' is not in %s" % (drop, path))
+        del cur[drop]
+    cur.update(changes)
+    try:
+        config.validate(cur)
+    except config.ConfigError as e:
+        raise UsageError(str(e))
+    write_atomic(path, json.dumps(cur))
+
+
+def _read_json(path):
+    try:
+        with open(path) as f:
+            d = json.loads(f.read())
+    except (OSError, ValueError):
+        return {}
+    return d if isinstance(d, dict) else {}
+
+
+def _file_over_defaults(path):
+    cfg = config.defaults()
+    cfg.update(_read_json(path))
+    return cfg

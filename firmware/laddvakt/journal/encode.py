@@ -1,0 +1,186 @@
+# Encoding a record for the journal (docs/journal.md, Record encoding): the fields a
+# layout expects in their usual forms, the rest as tagged values, and a check that the
+# compact form reads back to the same record. A mixin of Codec (codec.py).
+import json
+import struct
+
+from laddvakt.billing import sign
+from laddvakt.core.calendar import days_from_civil
+from laddvakt.journal.codec_tables import (ABSENT, ANY, DERIVED, LAYOUT, LAYOUT0, LAYOUTS, NAMES, NULL,
+                                           RECEIPT, SEG, T_DICT, TAGGED, USUAL, WORDS)
+from laddvakt.journal.codec_values import CodecError, is_int, put_any, put_key, put_uv, put_zz, same
+
+
+def _ocmf_t(tm):
+    # sign.ocmf_time's text back to a Unix time (None for the U status).
+    if tm.endswith(" U"):
+        return None
+    days = days_from_civil(int(tm[0:4]), int(tm[5:7]), int(tm[8:10]))
+    return days * 86400 + int(tm[11:13]) * 3600 + int(tm[14:16]) * 60 + int(tm[17:19])
+
+
+class Encoder:
+    def encode(self, rtype, d, seq):
+        """The payload to journal for record d (a dict, "type" included, no "seq") that
+        will get seq. Falls back to the tagged form, then to JSON, never fails on a
+        JSON-able record."""
+        lay = LAYOUTS.get(rtype)
+        if lay is not None and d.get("type") == NAMES[rtype]:
+            try:
+                out = bytearray()
+                out.append(LAYOUT)
+                self._fields(out, lay, d, seq, d, "type")
+                if out[1] == 0:
+                    out[1] = LAYOUT0  # the most common case saves the byte of codes
+                    out = memoryview(out)[1:]
+                p = bytes(out)
+                # The record is billing data: keep the compact form only if it reads back.
+                if same(self.decode(rtype, p, seq), d):
+                    return p
+            except Exception:  # any surprise in a record: the general form below keeps it
+                pass
+        try:
+            out = bytearray()
+            out.append(TAGGED)
+            put_any(out, d)
+            return bytes(out)
+        except CodecError:
+            return json.dumps(d).encode()
+
+    def _fields(self, out, lay, d, seq, rec, skip=None, ctx=None):
+        codes = 0
+        body = bytearray()
+        i = 0
+        for k, kind in lay:
+            if k not in d:
+                c = USUAL if kind == "-" else ABSENT
+            elif kind == "-":
+                v = d[k]
+                c = NULL if v is None else ANY
+                if c == ANY:
+                    put_any(body, v)
+            else:
+                v = d[k]
+                c = USUAL
+                try:
+                    if kind in DERIVED or kind in "no":
+                        if not same(v, self._usual(kind, k, d, seq, rec, ctx)):
+                            raise CodecError("not the usual value")
+                    elif v is None:
+                        c = NULL
+                    else:
+                        b = bytearray()
+                        self._put(b, kind, v, d, seq, rec, ctx)
+                        body.extend(b)
+                except Exception:  # not of the layout's form: a tagged value keeps it
+                    c = NULL if v is None else ANY
+                if c == ANY:
+                    put_any(body, v)
+            codes |= c << (2 * i)
+            i += 1
+        extra = [k for k in d if k != skip and not any(k == f[0] for f in lay)]
+        if extra:
+            codes |= 1 << (2 * i)
+            body.append(T_DICT)
+            put_uv(body, len(extra))
+            for k in extra:
+                put_key(body, k)
+                put_any(body, d[k])
+        put_uv(out, codes)
+        out.extend(body)
+
+    def _put(self, out, kind, v, d, seq, rec, ctx):
+        if kind == "t":
+            if not is_int(v) or not 0 <= v < 1 << 32:
+                raise CodecError("time out of range")
+            out.extend(struct.pack("<I", v))
+        elif kind == "u":
+            put_uv(out, v)
+        elif kind == "y":
+            if v is not True and v is not False:
+                raise CodecError("not a boolean")
+            out.append(v)
+        elif kind == "z":
+            put_zz(out, v)
+        elif kind == "e":
+            if type(v) is not str:
+                raise CodecError("not a word")
+            put_uv(out, WORDS.index(v))
+        elif kind == "i":
+            n = seq - int(v[len(self.install) + 1:], 16)
+            if type(v) is not str or v != self.sid(seq - n) or n < 0:
+                raise CodecError("sid of another form")
+            put_uv(out, n)
+        elif kind == "r":
+            if type(v) is not list or len(v) != 2 or type(v[0]) is not str:
+                raise CodecError("not a tariff ref")
+            put_any(out, v[0])
+            put_uv(out, v[1])
+        elif kind == "a":
+            if not is_int(v):
+                raise CodecError("not an int")
+            put_zz(out, rec["t"] - v if rec["t"] is not None else v)
+        elif kind in "bdf":
+            if not is_int(v):
+                raise CodecError("not an int")
+            put_zz(out, seq - v if kind == "b" else v - (self._dref(d) if kind == "d" else ctx["ref"]))
+        elif kind == "L":
+            put_uv(out, len(v))
+            for x in v:
+                self._put(out, "r", x, d, seq, rec, ctx)
+        elif kind == "R":
+            if type(v) is not dict:
+                raise CodecError("not a receipt")
+            self._fields(out, RECEIPT, v, seq, rec, None, {})
+        elif kind == "S":
+            put_uv(out, len(v))
+            rem = self._rem(rec)
+            for i, s in enumerate(v):
+                if type(s) is not dict:
+                    raise CodecError("not a segment")
+                self._fields(out, SEG, s, seq, rec, None, self._segctx(i, rec, rem, i == len(v) - 1))
+        elif kind == "l":
+            put_uv(out, len(v))
+            ref = d["from"]
+            rem = ctx["rem"][0]
+            for j, x in enumerate(v):
+                if type(x) is not list or len(x) != 3:
+                    raise CodecError("not a line")
+                f, wh, p = x
+                put_uv(out, (f is None) | (p is None) << 1)
+                if f is not None:
+                    put_zz(out, f - (ref or 0))
+                    ref = f
+                if ctx["last"] and j == len(v) - 1:
+                    put_zz(out, wh - rem)
+                else:
+                    put_uv(out, wh)
+                rem -= wh
+                if p is not None:
+                    put_zz(out, p - ctx["p"])
+            ctx["rem"][0] = rem  # only once the whole list is stored, as the reader counts
+        elif kind == "g":
+            if not is_int(v):
+                raise CodecError("not an int")
+            put_zz(out, v - self._gref(rec))
+        elif kind == "O":
+            # Stored: the signed readings when they are not the usual begin and end.
+            if type(v) is not str:
+                raise CodecError("not a text")
+            if v == self.ocmf(d, seq):
+                out.append(0)
+                return
+            rd = [(_ocmf_t(x["TM"]), x["TX"], x["RV"]) for x in json.loads(v)["RD"]]
+            if v != self.ocmf(d, seq, [sign.reading(*x) for x in rd]):
+                raise CodecError("ocmf of another form")
+            put_uv(out, len(rd))
+            for t, tx, wh in rd:
+                out.append(ord(tx))
+                put_uv(out, wh)
+                if t is None:
+                    out.append(0)
+                else:
+                    out.append(1)
+                    out.extend(struct.pack("<I", t))
+        else:
+            raise CodecError("kind %s" % kind)

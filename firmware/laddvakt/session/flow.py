@@ -1,0 +1,112 @@
+# A session's flow on the agent, from the tracker's events: its start (metering marked, control
+# told, priced, on flash before its record), its end (priced, signed, journaled), its
+# continuity across a reset, and the split of its cost at a tariff change. The sampling step
+# (app/agent.py) calls it; the parts it drives are passed in, never the agent.
+from laddvakt import VERSION
+from laddvakt.journal import frame as jf
+from laddvakt.journal import records
+
+
+class SessionFlow:
+    """cfg: the device config; tracker, pricing, metering, control: those parts of the agent;
+    keeper: the session's Continuity; journal: read for its seq; clock, ident: for the records;
+    log, encode: journal a record, and encode one for the seq the journal gives next;
+    vehicle_id: the EV's id as the control hardware reads it (or None); meter_serial: the
+    serial the signed payload names."""
+
+    def __init__(self, cfg, *, tracker, pricing, metering, control, keeper, journal, clock, ident, log,
+                 encode, vehicle_id, meter_serial):
+        self.cfg = cfg
+        self.tracker = tracker
+        self.pricing = pricing
+        self.metering = metering
+        self.control = control
+        self.keeper = keeper
+        self.journal = journal
+        self.clock = clock
+        self.ident = ident
+        self.log = log
+        self.encode = encode
+        self.vehicle_id = vehicle_id
+        self.meter_serial = meter_serial
+        self.sessions = 0  # sessions ended (and journaled) since boot
+        self.next_mv_ms = 0  # when the open session's next periodic meter value is due
+
+    def on_event(self, ev, up_ms, st, split=False):
+        """A tracker or meter event: ("start", s) or ("end", s), or None. st: the charge state
+        at the event (billing). split: a meter replacement ended the session; the next one
+        starts on the new meter for the same EV and authorization (docs/meters.md), so control
+        does not finish."""
+        if not ev:
+            return
+        kind, s = ev
+        if kind != "start":
+            self.control.session_ended(split)
+            self.end_session(s)
+            return
+        clock = self.clock
+        self.metering.mark()
+        s.vehicle_id = self.control.auth.vehicle or self.vehicle_id()
+        self.control.session_started(s, clock.wall_s(up_ms))
+        pr = self.pricing
+        rec = self.encode(jf.TYPE_SESSION_START, records.session_start(
+            clock, self.ident, s, pr.tariff, pr.open(s, s.start_t, up_ms, s.meter_start_wh, st)))
+        self.keeper.opened(s, rec)  # on flash before the record: docs/journal.md
+        self.log(jf.TYPE_SESSION_START, rec)
+        self.next_mv_ms = up_ms + self.cfg["meter_value_interval_s"] * 1000
+
+    def periodic_due(self, up_ms):
+        """Whether the open session's periodic meter value is due now (OCPP
+        MeterValueSampleInterval, counted from the session's start); moves the schedule on."""
+        iv = self.cfg["meter_value_interval_s"]
+        if iv and up_ms >= self.next_mv_ms:
+            self.next_mv_ms += iv * 1000
+            return True
+        return False
+
+    def progress(self, s, energy_wh, up_ms):
+        """The session's last meter value and its cost booked up to it, on flash."""
+        self.keeper.progress(s, energy_wh, up_ms)
+
+    def cost_split(self, wh, up, n):
+        """Pricing.on_change: a tariff or schedule update split the open session's cost at
+        register wh: on flash, with the seq of the tariff_change record that follows n
+        records from now."""
+        s = self.tracker.session
+        if s is not None:
+            self.keeper.progress(s, wh, up, [self.journal.seq + n, self.pricing.tariff.to_dict()])
+
+    def resume(self, up_ms, pilot, energy_wh, wall):
+        """At the first good sample after boot (the pilot reading settled): the session open
+        at the last reset goes on or ends with PowerLoss (docs/journal.md, Session continuity)."""
+        r = self.keeper.resume(up_ms, pilot, energy_wh)
+        if r is None:
+            return
+        s, goes_on = r
+        if not goes_on:
+            self._end(s, self.keeper.lost(self.session_end_record(s)))
+            return
+        self.tracker.session = s  # before the pair: a pending tariff may split its cost there
+        self.keeper.bridge(s, up_ms, energy_wh)
+        self.next_mv_ms = up_ms + self.cfg["meter_value_interval_s"] * 1000
+        self.metering.mark()
+        self.control.session_started(s, wall)
+
+    def end_session(self, s):
+        """Journal the end of session s (already closed by the tracker): priced, signed."""
+        self._end(s, self.session_end_record(s))
+
+    def _end(self, s, d):
+        rec = self.encode(jf.TYPE_SESSION_END, d)
+        self.keeper.ending(rec)  # on flash with its seq before the record: docs/journal.md
+        self.log(jf.TYPE_SESSION_END, rec)
+        self.keeper.ended()
+        self.sessions += 1
+
+    def session_end_record(self, s):
+        pr = self.pricing
+        bill = pr.close(s, s.end_t, s.end_up, s.meter_stop_wh, self.cfg["device_id"], VERSION,
+                        self.meter_serial(), "T%d" % (self.journal.seq + 1))
+        flags = self.metering.session_flags()
+        return pr.fit(lambda b: records.session_end(self.clock, self.ident, s, pr.tariff, b["cost_minor"],
+                                                    flags, b), bill, jf.MAX_PAYLOAD)

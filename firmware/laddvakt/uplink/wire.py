@@ -1,0 +1,163 @@
+# The socket-like object umqtt.simple writes to and reads from (mqtt.py hands it over instead
+# of a socket): packets are gathered and leave in one write, and reads come from a buffer filled
+# without blocking, so umqtt never waits on the network.
+import errno
+
+
+class Pending(Exception):
+    """umqtt asked to read something that has not arrived yet."""
+
+
+class Wire:
+    def __init__(self, wbuf, rbuf):
+        self.s = None
+        self._w = wbuf
+        self._wmv = memoryview(wbuf)
+        self._wn = 0  # bytes gathered
+        self._wo = 0  # of which already sent
+        self._r = rbuf
+        self._rmv = memoryview(rbuf)
+        self._r0 = 0  # next unread byte
+        self._r1 = 0  # end of received data
+        self.skip = 0  # bytes of an oversized packet still to discard
+        self.eof = False
+        self.hold = False  # make umqtt's next read give way (its wait for an ack)
+
+    def reset(self, sock):
+        self.s = sock
+        self._wn = self._wo = self._r0 = self._r1 = self.skip = 0
+        self.hold = False
+        self.eof = False
+
+    # ---- the socket face umqtt sees -------------------------------------------
+    def connect(self, addr):
+        pass  # already connected by MQTTLink.open
+
+    def write(self, data, n=None):
+        if n is None:
+            n = len(data)
+        if self._wn + n > len(self._w):
+            # The uplink only starts a publish on an idle wire with room to spare.
+            raise OSError(errno.ENOBUFS)
+        self._wmv[self._wn:self._wn + n] = memoryview(data)[:n]
+        self._wn += n
+        return n
+
+    def read(self, n):
+        if self.hold or self._r1 - self._r0 < n:
+            raise Pending()
+        b = bytes(self._rmv[self._r0:self._r0 + n])
+        self._r0 += n
+        return b
+
+    def setblocking(self, flag):
+        pass  # always non-blocking; completeness is checked before umqtt reads
+
+    def close(self):
+        s = self.s
+        if s:
+            try:
+                self.send()
+            except OSError:
+                pass
+            self.s = None
+            s.close()
+
+    # ---- the link's side: sending ---------------------------------------------
+    def idle(self):
+        return self._wn == 0
+
+    def gathered(self):
+        """Bytes gathered and not yet sent: where the next packet will start."""
+        return self._wn
+
+    def set_bits(self, pos, bits):
+        """OR bits into gathered byte pos (a resend's DUP flag in its first byte)."""
+        self._w[pos] |= bits
+
+    def send(self):
+        """Write what the socket takes now; True when nothing is left to send."""
+        while self._wo < self._wn:
+            w = self.s.write(self._wmv[self._wo:self._wn])
+            if not w:
+                return False  # would block (or TLS handshake still in progress)
+            self._wo += w
+        self._wo = self._wn = 0
+        return True
+
+    # ---- the link's side: receiving -------------------------------------------
+    def fill(self):
+        """Append what has arrived, without blocking. A closed peer is an OSError."""
+        while True:
+            if self._r0:
+                n = self._r1 - self._r0
+                if n:
+                    self._rmv[:n] = self._rmv[self._r0:self._r1]
+                self._r0 = 0
+                self._r1 = n
+            if self._r1 == len(self._r):
+                return
+            n = self.s.readinto(self._rmv[self._r1:])
+            if n is None:
+                return
+            if n == 0:
+                # Closed by the peer: what came before (a refusing CONNACK, say) is
+                # still handled; the caller raises once it has used it (check_eof).
+                self.eof = True
+                return
+            if self.skip:
+                # The tail of an oversized packet: drop it as it arrives.
+                d = min(n, self.skip)
+                self.skip -= d
+                if d < n:
+                    self._rmv[self._r1:self._r1 + n - d] = self._rmv[self._r1 + d:self._r1 + n]
+                n -= d
+            self._r1 += n
+
+    def avail(self):
+        return self._r1 - self._r0
+
+    def check_eof(self):
+        if self.eof:
+            raise OSError(errno.ECONNRESET)
+
+    def head(self):
+        """(first byte, header length, total length) of the next packet, or None
+        while its fixed header is incomplete."""
+        r = self._r
+        i = self._r0 + 1
+        rem = 0
+        sh = 0
+        while i < self._r1:
+            b = r[i]
+            rem |= (b & 0x7F) << sh
+            i += 1
+            if not b & 0x80:
+                hl = i - self._r0
+                return r[self._r0], hl, hl + rem
+            sh += 7
+            if sh > 21:
+                raise OSError(errno.EPROTO)
+        return None
+
+    def drop(self, n):
+        """Discard n bytes of the current packet, some of which may not have arrived."""
+        have = min(n, self.avail())
+        self._r0 += have
+        self.skip += n - have
+
+    def byte(self, off):
+        """Byte off of the current packet (received already)."""
+        return self._r[self._r0 + off]
+
+    def u16(self, off):
+        i = self._r0 + off
+        return self._r[i] << 8 | self._r[i + 1]
+
+    def peek(self, off, n):
+        """n bytes of the current packet from off, as a copy (received already)."""
+        i = self._r0 + off
+        return bytes(self._rmv[i:i + n])
+
+    def cap(self):
+        return len(self._r)
