@@ -13,6 +13,7 @@ CHIP      ?=
 DRY_RUN   ?=
 BOARD     ?=
 CONFIG    ?= build/device/config.json
+ONLY      ?=
 
 .PHONY: setup sim test check bench clean help flash deploy test-board lint debian-deps
 
@@ -21,8 +22,8 @@ help:
 	@echo "make sim     broker + backend + agent in simulation; prints the priced sessions"
 	@echo "make test    the whole test suite (firmware under micropython, integration, host)"
 	@echo "make check   compile the firmware with mpy-cross; type-check it against the ESP32 stubs"
-	@echo "make bench   write build/bench.json (every area's measured figures; see docs/bench.md)"
-	@echo "make lint    ruff on everything; mypy on firmware/ (ESP32 stubs) and host_tools/"
+	@echo "make bench [ONLY=\"uplink tools\"]   write build/bench.json (every area's figures, or those areas' anew; docs/bench.md)"
+	@echo "make lint    ruff on everything; mypy on firmware/ (ESP32 stubs) and host_tools/ (settings: pyproject.toml)"
 	@echo "make flash PORT=/dev/ttyUSB0 FIRMWARE=ESP32_GENERIC-….bin [CHIP=esp32] [DRY_RUN=1]"
 	@echo "make deploy PORT=/dev/ttyUSB0 [BOARD=esp32-devkitc] [CONFIG=build/device/config.json] [DRY_RUN=1]"
 	@echo "make test-board PORT=/dev/ttyUSB0 [DRY_RUN=1]   firmware tests on a real board"
@@ -32,8 +33,8 @@ $(STAMP): host_tools/requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r host_tools/requirements.txt
 	touch $@
 
-$(UMQTT): host_tools/fetch_umqtt.py $(STAMP)
-	$(PY) -m host_tools.fetch_umqtt --dest build/lib
+$(UMQTT): host_tools/toolchain/fetch_umqtt.py $(STAMP)
+	$(PY) -m host_tools.toolchain.fetch_umqtt --dest build/lib
 	touch $@
 
 setup: $(STAMP) $(UMQTT)
@@ -42,8 +43,8 @@ sim: setup
 	$(PY) -m host_tools.sim
 
 check: setup
-	$(PY) -m host_tools.build_mpy
-	$(PY) -m host_tools.typecheck
+	$(PY) -m host_tools.toolchain.build_mpy
+	$(PY) -m host_tools.toolchain.typecheck
 
 # The Debian packages the tests run against (mosquitto, socat, postgresql, chromium).
 debian-deps:
@@ -54,30 +55,29 @@ test: debian-deps check
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: no tests ran" >&2; fi; exit $$rc
 
-# ruff (rules in ruff.toml); mypy on the firmware against the ESP32 stubs, and on host_tools as
-# the CPython it is (libraries without type hints count as Any).
+# ruff; mypy on the firmware against the ESP32 stubs, and on host_tools as the CPython it is
+# (libraries without type hints count as Any). Both read their settings from pyproject.toml.
 lint: setup
 	$(VENV)/bin/ruff check .
-	$(PY) -m host_tools.typecheck
-	$(PY) -m mypy --python-version 3.10 --ignore-missing-imports --no-error-summary \
-		--cache-dir build/mypy_host_cache -p host_tools
+	$(PY) -m host_tools.toolchain.typecheck
+	$(PY) -m mypy
 	@echo "lint: clean"
 
 bench: check
-	$(PY) -m host_tools.bench
+	$(PY) -m host_tools.bench $(foreach a,$(ONLY),--only $(a))
 
-# ---- technician tools (host_tools/flash.py, deploy.py, board_tests.py) --------
+# ---- technician tools (host_tools/device/: flash.py, deploy.py, board_tests.py) --------
 flash: $(STAMP)
 	@test -n "$(PORT)" -a -n "$(FIRMWARE)" || { echo "usage: make flash PORT=/dev/ttyUSB0 FIRMWARE=ESP32_GENERIC-….bin" >&2; exit 2; }
-	$(PY) -m host_tools.flash --port $(PORT) --firmware $(FIRMWARE) $(if $(CHIP),--chip $(CHIP)) $(if $(DRY_RUN),--dry-run)
+	$(PY) -m host_tools.device.flash --port $(PORT) --firmware $(FIRMWARE) $(if $(CHIP),--chip $(CHIP)) $(if $(DRY_RUN),--dry-run)
 
 deploy: setup
 	@test -n "$(PORT)" || { echo "usage: make deploy PORT=/dev/ttyUSB0 [BOARD=…] [CONFIG=…] [DRY_RUN=1] [FROZEN=1]" >&2; exit 2; }
-	$(PY) -m host_tools.deploy --port $(PORT) --config $(CONFIG) $(if $(BOARD),--board $(BOARD)) $(if $(DRY_RUN),--dry-run) $(if $(FROZEN),--frozen)
+	$(PY) -m host_tools.device.deploy --port $(PORT) --config $(CONFIG) $(if $(BOARD),--board $(BOARD)) $(if $(DRY_RUN),--dry-run) $(if $(FROZEN),--frozen)
 
 test-board: setup
 	@test -n "$(PORT)" || { echo "usage: make test-board PORT=/dev/ttyUSB0 [DRY_RUN=1]" >&2; exit 2; }
-	$(PY) -m host_tools.board_tests --port $(PORT) $(if $(DRY_RUN),--dry-run)
+	$(PY) -m host_tools.device.board_tests --port $(PORT) $(if $(DRY_RUN),--dry-run)
 
 clean:
 	rm -rf build

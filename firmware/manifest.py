@@ -3,7 +3,7 @@
 #   costs no heap): make BOARD=ESP32_GENERIC FROZEN_MANIFEST=/path/to/laddvakt/firmware/manifest.py
 #   in micropython/ports/esp32. main.py, the board file and the config still go on the
 #   filesystem: make deploy FROZEN=1.
-# - host_tools/deploy.py, which copies the same modules, compiled by mpy-cross, to the filesystem
+# - host_tools/device/deploy.py, which copies the same modules, compiled by mpy-cross, to the filesystem
 #   of a stock MicroPython image.
 include("$(PORT_DIR)/boards/manifest.py")
 require("umqtt.simple")

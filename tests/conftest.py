@@ -7,7 +7,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from host_tools.broker import Broker  # noqa: E402
+from host_tools.testing.broker import Broker  # noqa: E402
 
 FW_DIR = os.path.join(ROOT, "tests", "firmware")
 # Helpers beside the firmware tests (rigs, simulators) are micropython code, never collected.
@@ -34,7 +34,7 @@ def mosquitto():
 @pytest.fixture(scope="session")
 def postgres():
     """A real PostgreSQL server (Debian's package) for the whole run (billing, issue 6)."""
-    from host_tools.pg import PgServer
+    from host_tools.testing.pg import PgServer
 
     with PgServer() as pg:
         yield pg

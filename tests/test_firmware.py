@@ -4,7 +4,8 @@ This file checks that the collection finds them and that failures say their valu
 import os
 import subprocess
 
-from host_tools.sim import BUILD, MICROPYTHON, micropython_env
+from host_tools.repo import BUILD
+from host_tools.toolchain.unix_port import MICROPYTHON, micropython_env
 from tests.fwitems import FW_TESTS, rewrite, function_names
 
 FILES = sorted(f for f in os.listdir(FW_TESTS) if f.startswith("test_") and f.endswith(".py"))

@@ -1,8 +1,9 @@
 # Runs under the unix-port micropython (tests/host/test_powercut_billing.py starts it): the
-# power-cut scenario of tests/firmware/agent_scenario.py, cut at write k for k from 0 until
-# it has found sessions that went on across the cut with a tariff change and a session that
-# ended PowerLoss; prints one JSON line per run: the cut point and every record the backend
-# would have (delivered and still in the journal), with its seq.
+# power-cut scenario of tests/firmware/agent_scenario.py, cut at every write k, plain and torn.
+# Prints one JSON line per cut with its session_end records ("ends"), whose signatures the
+# backend's own verifier checks host-side; and, for the first plain cuts after which a session
+# went on across the cut with a tariff change (twice) or ended PowerLoss (once), every record the
+# backend would have (delivered and still in the journal), with its seq ("recs").
 import json
 
 import agent_scenario as sc
@@ -19,26 +20,33 @@ def _records(r):
     return out
 
 
+def _kind(recs):
+    begun = [d["sid"] for d in recs if d["type"] == "meter" and d["ctx"] == "Interruption.Begin"]
+    kind = None
+    for d in recs:
+        if d["type"] != "session_end":
+            continue
+        if d["stop_reason"] == "PowerLoss" and d["energy_wh"]:
+            kind = "powerloss"
+        elif d["sid"] in begun and len(d["tariffs"]) > 1:
+            kind = "resumed_split"
+    return kind
+
+
 def main():
     total = sc.Run().play().bdev.writes
     want = {"resumed_split": 2, "powerloss": 1}
-    for k in range(total):
-        r = sc.Run(cut=k).play()
-        recs = _records(r)
-        begun = [d["sid"] for d in recs if d["type"] == "meter" and d["ctx"] == "Interruption.Begin"]
-        kind = None
-        for d in recs:
-            if d["type"] != "session_end":
-                continue
-            if d["stop_reason"] == "PowerLoss" and d["energy_wh"]:
-                kind = "powerloss"
-            elif d["sid"] in begun and len(d["tariffs"]) > 1:
-                kind = "resumed_split"
-        if kind and want.get(kind):
-            want[kind] -= 1
-            print(json.dumps({"k": k, "kind": kind, "install": r.install, "recs": recs}))
-        if not any(want.values()):
-            break
+    for torn in (False, True):
+        for k in range(total):
+            r = sc.Run(cut=k, torn=torn).play()
+            recs = _records(r)
+            out = {"k": k, "torn": torn, "install": r.install,
+                   "ends": [d for d in recs if d["type"] == "session_end"]}
+            kind = None if torn else _kind(recs)
+            if kind and want.get(kind):
+                want[kind] -= 1
+                out.update(kind=kind, recs=recs)
+            print(json.dumps(out))
 
 
 main()

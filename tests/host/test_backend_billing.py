@@ -5,16 +5,15 @@ have arrived; a doctored cost is a mismatch."""
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 
 from host_tools.backend import billing
 from host_tools.backend.store import Store
-from host_tools.sim import micropython_env
+from host_tools.repo import FIRMWARE
+from host_tools.toolchain.unix_port import MICROPYTHON, micropython_env
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
 INSTALL = "5f0c2a9e81d3"
 SID = INSTALL + "-00000009"
 KEY = "00112233445566778899aabbccddeeff"
@@ -31,10 +30,9 @@ CASE = {"t0": 1795154400, "wh0": 5000, "st0": "charging", "sync_at": 0, "key": K
 @pytest.fixture(scope="module")
 def device_records(tmp_path_factory):
     d = tmp_path_factory.mktemp("mp")
-    p = subprocess.run([os.path.join(os.path.dirname(sys.executable), "micropython"),
-                        os.path.join(HERE, "mp_cost_driver.py"), str(d)],
+    p = subprocess.run([MICROPYTHON, os.path.join(HERE, "mp_cost_driver.py"), str(d)],
                        input=json.dumps(CASE) + "\n\n", capture_output=True, text=True, cwd=str(d),
-                       env=micropython_env(os.path.join(ROOT, "firmware")), timeout=60)
+                       env=micropython_env(FIRMWARE), timeout=60)
     out = json.loads(p.stdout.splitlines()[0])
     assert "error" not in out, out
     recs = out["recs"]

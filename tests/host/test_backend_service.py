@@ -13,7 +13,7 @@ import pytest
 
 from host_tools.backend.service import Backend, wait_for
 from host_tools.backend.store import Store
-from host_tools.broker import Broker, find_mosquitto, free_port
+from host_tools.testing.broker import Broker, find_mosquitto, free_port
 
 pytestmark = pytest.mark.skipif(not find_mosquitto(), reason="mosquitto not installed")
 

@@ -3,13 +3,11 @@ the staged tree really runs those files (under the unix port here)."""
 import os
 import shlex
 import subprocess
-import sys
 
-from host_tools import board_tests as bt
-from host_tools import build_mpy
-
-ROOT = bt.ROOT
-MICROPYTHON = os.path.join(os.path.dirname(sys.executable), "micropython")
+from host_tools.device import board_tests as bt
+from host_tools.repo import ROOT
+from host_tools.toolchain import build_mpy
+from host_tools.toolchain.unix_port import MICROPYTHON
 
 
 def test_selection_leaves_out_host_peer_files(tmp_path):

@@ -6,10 +6,11 @@ import os
 import jsonschema
 import pytest
 
-from host_tools import fw
+from host_tools.repo import BOARDS as BOARD_DIR, ROOT
+from host_tools.toolchain import firmware
 
-SCHEMA = json.load(open(os.path.join(fw.ROOT, "docs", "schemas", "board.json")))
-BOARDS = fw.board_names()
+SCHEMA = json.load(open(os.path.join(ROOT, "docs", "schemas", "board.json")))
+BOARDS = firmware.board_names()
 
 
 def test_the_four_boards_exist():
@@ -19,30 +20,30 @@ def test_the_four_boards_exist():
 
 @pytest.mark.parametrize("name", BOARDS)
 def test_board_valid_against_schema(name):
-    with open(os.path.join(fw.BOARDS, name + ".json")) as f:
+    with open(os.path.join(BOARD_DIR, name + ".json")) as f:
         b = json.load(f)
     jsonschema.Draft202012Validator(SCHEMA).validate(b)
     assert b["name"] == name
-    assert fw.module("core.board").load(fw.BOARDS, name)["name"] == name
+    assert firmware.module("core.board").load(BOARD_DIR, name)["name"] == name
 
 
 @pytest.mark.parametrize("name", [n for n in BOARDS if not n.startswith("unix-")])
 def test_real_board_wires_every_pin_once(name):
-    b = fw.module("core.board").load(fw.BOARDS, name)
+    b = firmware.module("core.board").load(BOARD_DIR, name)
     pins = [v for v in b["pins"].values() if v is not None]
-    assert len(pins) == len(fw.module("core.board").PINS), "a real board wires every signal"
+    assert len(pins) == len(firmware.module("core.board").PINS), "a real board wires every signal"
     assert len(set(pins)) == len(pins), "two signals on one GPIO"
     assert b["pilot"]["adc_pin"] == b["pins"]["cp_adc"] and b["pilot"]["pwm_pin"] == b["pins"]["cp_pwm"]
 
 
 def test_loader_and_schema_require_the_same_fields():
-    board = fw.module("core.board")
+    board = firmware.module("core.board")
     assert sorted(SCHEMA["required"]) == sorted(board._REQUIRED)
     assert sorted(SCHEMA["properties"]["pins"]["required"]) == sorted(board.PINS)
 
 
 def _broken(tmp_path, mutate):
-    with open(os.path.join(fw.BOARDS, "esp32-devkitc.json")) as f:
+    with open(os.path.join(BOARD_DIR, "esp32-devkitc.json")) as f:
         b = json.load(f)
     mutate(b)
     with open(tmp_path / "esp32-devkitc.json", "w") as f:
@@ -60,7 +61,7 @@ def test_broken_board_refused_by_both(tmp_path, mutate, words):
     b = _broken(tmp_path, mutate)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.Draft202012Validator(SCHEMA).validate(b)
-    board = fw.module("core.board")
+    board = firmware.module("core.board")
     with pytest.raises(board.BoardError) as e:
         board.load(str(tmp_path), "esp32-devkitc")
     assert words in str(e.value)
@@ -70,11 +71,11 @@ def test_broken_board_refused_by_both(tmp_path, mutate, words):
 def test_board_reader_is_supported_and_on_free_pins(name):
     # A board whose reader the firmware refuses would not boot (rfid.py); its pins must not
     # sit on a signal the board already uses.
-    b = fw.module("core.board").load(fw.BOARDS, name)
+    b = firmware.module("core.board").load(BOARD_DIR, name)
     spec = b.get("rfid")
     if spec is None:
         return
-    assert spec["type"] in fw.module("drivers.rfid").SUPPORTED
+    assert spec["type"] in firmware.module("drivers.rfid").SUPPORTED
     used = {v for v in b["pins"].values() if v is not None}
     mine = [v for k, v in spec.items() if k != "type"]
     assert len(set(mine)) == len(mine) and not used & set(mine), (mine, used)

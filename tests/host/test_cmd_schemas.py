@@ -3,13 +3,12 @@ import json
 import os
 import random
 import subprocess
-import sys
 
 
 from host_tools.backend.store import SCHEMA_DIR, load_validator
-from host_tools.sim import ROOT, micropython_env
+from host_tools.repo import ROOT
+from host_tools.toolchain.unix_port import MICROPYTHON, micropython_env
 
-MICROPYTHON = os.path.join(os.path.dirname(sys.executable), "micropython")
 # Every command the firmware registers has a schema file; each is checked here.
 NAMES = tuple(sorted(p.name[4:-5] for p in SCHEMA_DIR.glob("cmd-*.json")))
 _META = ("$schema", "$id", "title", "description")

@@ -1,4 +1,4 @@
-"""Property: the firmware's record codec (laddvakt/record_codec.py, run under micropython)
+"""Property: the firmware's record codec (laddvakt/journal/codec.py, run under micropython)
 renders every encoded record back to exactly the record: realistic records of every type
 with random values, fields dropped, unknown fields, values of unexpected types, unicode,
 big and negative integers and nulls."""
@@ -8,10 +8,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-import os
-import subprocess
-
-from host_tools.sim import MICROPYTHON, ROOT, micropython_env
+from tests.host.mp_driver import Driver
 
 INSTALL = "5f0c2a9e81d3"
 TYPES = {"boot": 1, "session_start": 2, "meter": 3, "session_end": 4, "fault": 5,
@@ -84,29 +81,9 @@ def record(draw):
             "sign": kind == "session_end" and draw(st.booleans())}
 
 
-class _Utf8Driver:
-    # As tests/host/mp_driver.Driver, but the lines are UTF-8 as is: micropython's JSON
-    # reader does not join \ud83d\ude00-style surrogate pairs.
-    def __init__(self, script):
-        self.p = subprocess.Popen([MICROPYTHON, os.path.join(ROOT, "tests", "host", script)],
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, encoding="utf-8",
-                                  env=micropython_env(os.path.join(ROOT, "firmware")))
-
-    def ask(self, case):
-        self.p.stdin.write(json.dumps(case, ensure_ascii=False) + "\n")
-        self.p.stdin.flush()
-        line = self.p.stdout.readline()
-        assert line, "micropython died on %r" % (case,)
-        return json.loads(line)
-
-    def close(self):
-        self.p.stdin.close()
-        self.p.wait(10)
-
-
 @pytest.fixture(scope="module")
 def drv():
-    d = _Utf8Driver("mp_codec_driver.py")
+    d = Driver("mp_codec_driver.py", utf8=True)
     yield d
     d.close()
 

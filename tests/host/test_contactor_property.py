@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from host_tools.contactor_cases import KNOWN, UNKNOWN, random_case, seeded_cases
-from host_tools.sim import ROOT
+from host_tools.sim.contactor_cases import KNOWN, UNKNOWN, random_case, seeded_cases
+from host_tools.repo import ROOT
 from tests.host.mp_driver import Driver
 
 EV = {"arrive_s": 10, "leave_s": 170, "max_w": 11000, "phases": 3}

@@ -4,10 +4,6 @@ The device side is the firmware's pricing code under the unix-port micropython (
 for the whole test, fed JSON cases: tests/host/mp_cost_driver.py); the backend side is the
 independent recomputation in host_tools/backend/recompute.py, from the records alone.
 """
-import json
-import os
-import subprocess
-import sys
 from datetime import date, timedelta
 
 import pytest
@@ -15,11 +11,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from host_tools.backend.recompute import recompute
 from host_tools.backend.store import check, load_validator
-from host_tools.sim import micropython_env
+from tests.host.mp_driver import Driver
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-MICROPYTHON = os.path.join(os.path.dirname(sys.executable), "micropython")
 T_MIN = 1767225600  # 2026-01-01
 T_MAX = 1830297600  # 2028-01-01
 
@@ -27,23 +20,15 @@ T_MAX = 1830297600  # 2028-01-01
 @pytest.fixture(scope="module")
 def device(tmp_path_factory):
     d = tmp_path_factory.mktemp("mpdev")
-    p = subprocess.Popen([MICROPYTHON, os.path.join(HERE, "mp_cost_driver.py"), str(d)],
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=str(d),
-                         env=micropython_env(os.path.join(ROOT, "firmware")))
+    drv = Driver("mp_cost_driver.py", cwd=str(d), args=[str(d)])
 
     def ask(case):
-        p.stdin.write(json.dumps(case) + "\n")
-        p.stdin.flush()
-        line = p.stdout.readline()
-        assert line, "micropython driver died"
-        out = json.loads(line)
+        out = drv.ask(case)
         assert "error" not in out, out["error"]
         return out
 
     yield ask
-    p.stdin.write("\n")
-    p.stdin.close()
-    p.wait(10)
+    drv.close()
 
 
 prices = st.integers(-500000, 60000000)

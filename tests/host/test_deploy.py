@@ -10,10 +10,9 @@ import sys
 
 import pytest
 
-from host_tools import deploy
-
-ROOT = deploy.ROOT
-MICROPYTHON = os.path.join(os.path.dirname(sys.executable), "micropython")
+from host_tools.device import deploy
+from host_tools.repo import ROOT
+from host_tools.toolchain.unix_port import MICROPYTHON
 MPREMOTE = deploy.MPREMOTE
 
 
@@ -51,7 +50,7 @@ def test_make_deploy_dev_null_dry_run_prints_a_plan():
 
 def test_dry_run_exact_mpremote_lines(tmp_path, built):
     cfg = _config(tmp_path, board="olimex-esp32-evb")
-    r = subprocess.run([sys.executable, "-m", "host_tools.deploy", "--port", "/dev/ttyUSB0", "--config", cfg,
+    r = subprocess.run([sys.executable, "-m", "host_tools.device.deploy", "--port", "/dev/ttyUSB0", "--config", cfg,
                         "--dry-run"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
@@ -72,7 +71,7 @@ def test_dry_run_exact_mpremote_lines(tmp_path, built):
 
 def test_frozen_deploys_only_main_board_and_config(tmp_path, built):
     cfg = _config(tmp_path)
-    r = subprocess.run([sys.executable, "-m", "host_tools.deploy", "--port", "/dev/ttyUSB0", "--config", cfg,
+    r = subprocess.run([sys.executable, "-m", "host_tools.device.deploy", "--port", "/dev/ttyUSB0", "--config", cfg,
                         "--dry-run", "--frozen"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert r.stdout.count("  copy ") == 3 and ".mpy" not in r.stdout.split("plan", 1)[1]
@@ -85,13 +84,13 @@ def test_frozen_deploys_only_main_board_and_config(tmp_path, built):
 ])
 def test_bad_config_or_board_refused(tmp_path, cfg_kw, words):
     cfg = _config(tmp_path, **cfg_kw)
-    r = subprocess.run([sys.executable, "-m", "host_tools.deploy", "--port", "/dev/ttyUSB0", "--config", cfg,
+    r = subprocess.run([sys.executable, "-m", "host_tools.device.deploy", "--port", "/dev/ttyUSB0", "--config", cfg,
                         "--dry-run"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert r.returncode == 2 and words in r.stderr
 
 
 def test_no_board_on_the_port_is_a_clear_error(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "host_tools.deploy", "--port", "/dev/null", "--config",
+    r = subprocess.run([sys.executable, "-m", "host_tools.device.deploy", "--port", "/dev/null", "--config",
                         str(tmp_path / "none.json")], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "mpremote could not reach the board on /dev/null" in r.stderr
 

@@ -10,7 +10,7 @@ import pytest
 from esptool.bin_image import ImageSegment
 from esptool.targets import CHIP_DEFS
 
-from host_tools import flash
+from host_tools.device import flash
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ESPTOOL = os.path.join(os.path.dirname(sys.executable), "esptool")
@@ -45,7 +45,7 @@ def test_image_chip_and_offset_from_header(tmp_path, chip, offset):
 
 
 def _run(*args):
-    return subprocess.run([sys.executable, "-m", "host_tools.flash", *args], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "host_tools.device.flash", *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
 
 

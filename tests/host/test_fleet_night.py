@@ -1,13 +1,16 @@
-"""The fleet night (host_tools/fleet_night.py): ten agents under micropython in virtual time,
+"""The fleet night (host_tools/sim/fleet_night.py): ten agents under micropython in virtual time,
 a spot-price schedule, a fleet schedule and one demand-response event."""
 import pytest
 
-from host_tools import fleet_night
+from host_tools.sim import fleet_night
 
 
 @pytest.fixture(scope="module")
 def night():
-    return fleet_night.run(tick_ms=60000)  # 60 s ticks: half the time of the CLI run
+    res = fleet_night.run(tick_ms=60000)  # 60 s ticks: half the time of the CLI run
+    # Every test below reads the vans: a night that reported none must fail, not pass.
+    assert len(res["vehicles"]) == 10, res
+    return res
 
 
 def test_commands_accepted(night):
@@ -22,9 +25,10 @@ def test_every_target_met_or_reported_before_its_deadline(night):
 
 
 def test_three_phase_vans_all_meet_their_targets(night):
-    for r in night["vehicles"]:
-        if r["max_w"] > 7400:
-            assert r["by_deadline_wh"] >= r["want_wh"] and r["short_reported_t"] is None, r
+    vans = [r for r in night["vehicles"] if r["max_w"] > 7400]
+    assert vans
+    for r in vans:
+        assert r["by_deadline_wh"] >= r["want_wh"] and r["short_reported_t"] is None, r
 
 
 def test_impossible_target_reported_on_arrival(night):

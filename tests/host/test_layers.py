@@ -5,7 +5,7 @@ import ast
 import os
 import re
 
-from host_tools import deploy
+from host_tools.device import deploy
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FW = os.path.join(ROOT, "firmware")

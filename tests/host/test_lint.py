@@ -1,4 +1,4 @@
-"""make lint's rule set (ruff.toml) catches real mistakes, and the tree is clean under it."""
+"""make lint's rule set (pyproject.toml, [tool.ruff]) catches real mistakes; the tree is clean under it."""
 import os
 import subprocess
 import sys
@@ -8,7 +8,7 @@ RUFF = os.path.join(os.path.dirname(sys.executable), "ruff")
 
 
 def _ruff(*args):
-    return subprocess.run([RUFF, "check", "--config", os.path.join(ROOT, "ruff.toml"), "--output-format",
+    return subprocess.run([RUFF, "check", "--config", os.path.join(ROOT, "pyproject.toml"), "--output-format",
                            "concise", *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
 
 

@@ -1,6 +1,6 @@
 """The meter simulator's own model: its load follows the EVs of a scenario, energy integrates
 without loss, and its register encoding (pymodbus) decodes back to the value."""
-from host_tools.meter_sim import PF, Load, MeterModel, decode_expected, encode
+from host_tools.testing.meter_sim import PF, Load, MeterModel, decode_expected, encode
 
 
 class Clock:

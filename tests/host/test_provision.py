@@ -1,4 +1,4 @@
-"""host_tools.provision: flags or prompts in, a config the firmware's own schema accepts out,
+"""host_tools.device.provision: flags or prompts in, a config the firmware's own schema accepts out,
 no secret echoed; and the deploy dry run of what it made."""
 import json
 import re
@@ -10,15 +10,17 @@ import sys
 
 import pytest
 
-from host_tools import fw, provision
+from host_tools.device import provision
+from host_tools.repo import ROOT
+from host_tools.toolchain import firmware
+from host_tools.toolchain.unix_port import MICROPYTHON
 
-ROOT = fw.ROOT
 CA = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ0\n-----END CERTIFICATE-----\n"
 SECRETS = ("wifi-pw-Secret1", "mqtt-pw-Secret2", "ab" * 32)
 
 
 def _run(*args, stdin=None, env=None):
-    return subprocess.run([sys.executable, "-m", "host_tools.provision", *args], cwd=ROOT, input=stdin,
+    return subprocess.run([sys.executable, "-m", "host_tools.device.provision", *args], cwd=ROOT, input=stdin,
                           capture_output=True, text=True, timeout=60, env=dict(os.environ, **(env or {})))
 
 
@@ -33,7 +35,7 @@ def _flags(tmp_path, *extra):
 
 
 def test_schema_is_the_firmwares():
-    config = fw.module("core.config")
+    config = firmware.module("core.config")
     assert os.path.samefile(config.__file__, os.path.join(ROOT, "firmware", "laddvakt", "core", "config.py"))
 
 
@@ -47,7 +49,7 @@ def test_flags_make_a_valid_config_and_print_no_secret(tmp_path):
         "mqtt_host": "mqtt.example.net", "mqtt_port": 8883, "mqtt_tls": 1, "mqtt_user": "cp-0042",
         "mqtt_password": SECRETS[1], "mqtt_ca_file": "/data/ca.pem", "meter_profile": "sdm72",
         "currency": "EUR", "currency_minor_unit": 3, "price_minor_per_kwh": 315, "device_key": SECRETS[2]}
-    fw.module("core.config").validate(cfg)
+    firmware.module("core.config").validate(cfg)
     assert (tmp_path / "dev" / "ca.pem").read_text() == CA
     assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
     for s in SECRETS:
@@ -146,9 +148,8 @@ def test_provision_dry_run_prints_the_mpremote_line(tmp_path):
 
 def test_mkdir_data_statement_runs_on_micropython(tmp_path):
     # The one-liner the board executes, run under the unix port in a scratch root.
-    mp = os.path.join(os.path.dirname(sys.executable), "micropython")
     stmt = provision._MKDIR_DATA.replace("'/'", repr(str(tmp_path))).replace("'/data'", repr(str(tmp_path / "data")))
     for _ in range(2):  # the second time /data exists: no error
-        r = subprocess.run([mp, "-c", stmt], capture_output=True, text=True, timeout=30)
+        r = subprocess.run([MICROPYTHON, "-c", stmt], capture_output=True, text=True, timeout=30)
         assert r.returncode == 0, r.stderr
     assert (tmp_path / "data").is_dir()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from host_tools.backend.store import Store
-from host_tools.report import HEADER, render_table, write_csv
+from host_tools.report.tables import HEADER, render_table, write_csv
 
 ROOT = Path(__file__).resolve().parents[2]
 INSTALL = "5f0c2a9e81d3"

@@ -5,8 +5,9 @@ import json
 import os
 import subprocess
 
-from host_tools.meter_sim import MeterModel, MeterSim, PtyPair
-from host_tools.sim import BUILD, MICROPYTHON, ROOT, micropython_env
+from host_tools.testing.meter_sim import MeterModel, MeterSim, PtyPair
+from host_tools.repo import BUILD, ROOT
+from host_tools.toolchain.unix_port import MICROPYTHON, micropython_env
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

@@ -1,6 +1,6 @@
 # Runs under the unix-port micropython: the firmware's Modbus meter and meter service on a
 # pty, driven line by line from stdin, answering one JSON line per command. Used by the
-# meter integration tests and the meters bench to talk to host_tools.meter_sim.
+# meter integration tests and the meters bench to talk to host_tools.testing.meter_sim.
 #   argv: pty profile address timeout_ms retries
 #   commands: poll | sample UP_MS | serial | alloc N | quit
 import gc

@@ -6,8 +6,8 @@ import json
 import os
 import subprocess
 
-from host_tools import sim
-from host_tools.meter_sim import Load, MeterModel, MeterSim, PtyPair
+from host_tools.sim import agent as sim
+from host_tools.testing.meter_sim import Load, MeterModel, MeterSim, PtyPair
 from tests.integration.mqtt_capture import Capture, validate
 
 SCENARIO = dict(sim.SCENARIO, sync_after_s=0, tick_ms=1000, tick_real_ms=40, end_s=45,

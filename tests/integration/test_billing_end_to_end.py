@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from host_tools import sim
+from host_tools.sim import agent as sim
 from host_tools.backend import billing
 from host_tools.backend.service import Backend, wait_for
 from host_tools.backend.store import Store
@@ -26,7 +26,7 @@ SCENARIO = dict(sim.SCENARIO, tick_real_ms=2, end_s=30000, visits=[
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    from host_tools.broker import Broker
+    from host_tools.testing.broker import Broker
 
     work = tmp_path_factory.mktemp("bill")
     with Broker("mosquitto") as b:
@@ -58,9 +58,13 @@ def run(tmp_path_factory):
 
 
 def test_every_payload_matches_the_schemas(run):
+    seen = set()
     for topic, payload, _ in run["msgs"]:
         if not topic.endswith("/cmd"):
             validate(topic, payload)
+            seen.add(topic.rsplit("/", 1)[1])
+    # The capture saw the agent's traffic: its status, record batches and the command's reply.
+    assert {"status", "recs", "reply"} <= seen, seen
 
 
 def test_the_command_is_accepted(run):
@@ -76,7 +80,7 @@ def test_mid_session_change_is_billed_in_two_parts(run):
     assert (a["ver"], b["ver"]) == (1, 2) and b["from"] > a["from"]
     change = [r for r in run["records"] if r["type"] == "tariff_change" and r["sid"] == first["sid"]]
     assert len(change) == 1 and change[0]["t"] == b["from"]
-    assert all(ln[2] == 4000000 for ln in b["lines"])
+    assert b["lines"] and all(ln[2] == 4000000 for ln in b["lines"])
     second = [r for r in run["records"] if r["type"] == "session_end"][1]
     assert second["tariffs"] == [["site-a", 2]]
 
@@ -88,7 +92,9 @@ def test_backend_recomputes_and_verifies_every_session(run):
 
 
 def test_running_cost_is_published(run):
-    for end in [r for r in run["records"] if r["type"] == "session_end"]:
+    ends = [r for r in run["records"] if r["type"] == "session_end"]
+    assert len(ends) == 2
+    for end in ends:
         costs = [r["cost_minor"] for r in run["records"] if r["type"] == "meter" and r["sid"] == end["sid"]]
         # Prices here are positive: the running cost only grows, up to the final cost.
         assert len(costs) > 5 and costs == sorted(costs) and costs[0] < costs[-1] <= end["cost_minor"]

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from host_tools import sim
+from host_tools.sim import agent as sim
 
 
 @pytest.mark.parametrize("override, message", [

@@ -4,7 +4,7 @@ import json
 import random
 import time
 
-from host_tools import sim
+from host_tools.sim import agent as sim
 from tests.integration.mqtt_capture import Capture, validate
 from tests.integration.test_commands_and_will import start_agent
 

@@ -4,7 +4,7 @@ import os
 import signal
 import subprocess
 
-from host_tools import sim
+from host_tools.sim import agent as sim
 from tests.integration.mqtt_capture import Capture, validate
 
 # A slow scenario (real sleep per tick) so the agent is alive while we talk to it.

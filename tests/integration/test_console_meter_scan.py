@@ -6,9 +6,9 @@ import os
 import re
 import subprocess
 
-from host_tools import console as hc
-from host_tools import sim
-from host_tools.meter_sim import Load, MeterModel, MeterSim, PtyPair
+from host_tools.device import console as hc
+from host_tools.sim import agent as sim
+from host_tools.testing.meter_sim import Load, MeterModel, MeterSim, PtyPair
 
 # 40 ms of real time per 1 s sample: the scan's ~12 s would stall ~300 samples if it blocked.
 SCENARIO = dict(sim.SCENARIO, sync_after_s=0, tick_ms=1000, tick_real_ms=40, end_s=3000,

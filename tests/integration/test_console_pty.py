@@ -1,5 +1,5 @@
 """Every serial console command against the unix agent, through a pty pair made by socat and
-host_tools.console (pyserial) on the other end, while the simulation runs in real time."""
+host_tools.device.console (pyserial) on the other end, while the simulation runs in real time."""
 import json
 import os
 import re
@@ -10,8 +10,10 @@ import time
 
 import pytest
 
-from host_tools import console as hc
-from host_tools.sim import agent_command, prepare_device
+from host_tools.device import console as hc
+from host_tools.repo import ROOT
+from host_tools.sim.agent import agent_command, prepare_device
+from tests.integration.mqtt_capture import Capture
 
 pytestmark = pytest.mark.skipif(shutil.which("socat") is None, reason="socat is not installed")
 
@@ -58,7 +60,7 @@ def _wait_sessions(dev, n):
     raise AssertionError("fewer than %d sessions, or none active:\n%s" % (n, out))
 
 
-def test_every_command_over_a_pty(agent):
+def test_every_command_over_a_pty(agent, mosquitto):
     p, dev, data = agent
     help_text = dev.command("help")
     names = ("help", "status", "sessions", "session", "meter", "faults", "config", "journal",
@@ -117,7 +119,19 @@ def test_every_command_over_a_pty(agent):
 
     r = dev.command("replay")
     assert r.startswith("pending ") or r.startswith("nothing pending")
-    assert "not in this build" in dev.command("replay 1")
+    # `replay 1` asks the uplink to send the retained records again, as the MQTT command does.
+    cap = Capture(mosquitto.port, "laddvakt/v1/sim-1/recs")
+    try:
+        r = dev.command("replay 1")
+        m = re.match(r"replay seq 1\.\.(\d+): sent again ahead of new records; uplink connected", r)
+        assert m, r
+
+        def seqs():
+            return {rec["seq"] for _, p in cap.on("/recs") for rec in json.loads(p)["recs"]}
+
+        assert cap.wait(lambda: set(range(1, int(m.group(1)) + 1)) <= seqs(), 10), sorted(seqs())
+    finally:
+        cap.stop()
 
     t = dev.command("tariff")
     assert re.search(r"^energy\s+3\.25 SEK/kWh$", t, re.M)
@@ -188,8 +202,8 @@ def test_bad_input_gets_an_error_and_a_hint(agent):
 
 def test_console_sim_mode():
     # What a newcomer runs: broker, agent and pty made by the tool itself.
-    r = subprocess.run([sys.executable, "-m", "host_tools.console", "--sim", "-c", "status", "-c", "tariff"],
-                       capture_output=True, text=True, timeout=60, cwd=os.path.dirname(hc.__file__) + "/..")
+    r = subprocess.run([sys.executable, "-m", "host_tools.device.console", "--sim", "-c", "status", "-c", "tariff"],
+                       capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert r.returncode == 0, r.stdout + r.stderr
     assert re.search(r"^board\s+unix-sim$", r.stdout, re.M) and "3.25 SEK/kWh" in r.stdout
 
@@ -198,20 +212,20 @@ def test_console_cli_with_history(agent, tmp_path, monkeypatch):
     p, dev, data = agent
     dev.close()
     port = dev.ser.port
-    r = subprocess.run([sys.executable, "-m", "host_tools.console", "--port", port,
+    r = subprocess.run([sys.executable, "-m", "host_tools.device.console", "--port", port,
                         "-c", "tariff", "-c", "config get mqtt_password"],
-                       capture_output=True, text=True, timeout=30, cwd=os.path.dirname(hc.__file__) + "/..")
+                       capture_output=True, text=True, timeout=30, cwd=ROOT)
     assert r.returncode == 0, r.stderr
     assert "3.25 SEK/kWh" in r.stdout and 'mqtt_password = ""' in r.stdout
-    r = subprocess.run([sys.executable, "-m", "host_tools.console", "--port", port, "-c", "nosuch"],
-                       capture_output=True, text=True, timeout=30, cwd=os.path.dirname(hc.__file__) + "/..")
+    r = subprocess.run([sys.executable, "-m", "host_tools.device.console", "--port", port, "-c", "nosuch"],
+                       capture_output=True, text=True, timeout=30, cwd=ROOT)
     assert r.returncode == 1 and "unknown command" in r.stdout
     # Interactive: lines from stdin, kept in the history file.
     home = tmp_path / "home"
     home.mkdir()
-    r = subprocess.run([sys.executable, "-m", "host_tools.console", "--port", port],
+    r = subprocess.run([sys.executable, "-m", "host_tools.device.console", "--port", port],
                        input="journal\nconfig set mqtt_password pw-Secret9\nfaults\n", capture_output=True, text=True, timeout=30,
-                       env=dict(os.environ, HOME=str(home)), cwd=os.path.dirname(hc.__file__) + "/..")
+                       env=dict(os.environ, HOME=str(home)), cwd=ROOT)
     assert r.returncode == 0, r.stderr
     assert "capacity" in r.stdout and "no active faults" in r.stdout
     hist = (home / ".laddvakt_console_history").read_text()
@@ -268,7 +282,7 @@ def test_safe_mode_console_fixes_a_refused_config(tmp_path, pty_pair):
 def test_console_within_the_tight_heap(tmp_path, pty_pair, mosquitto):
     # The .mpy build in a heap of the code's size plus the 64 KiB runtime budget, as on a
     # board without PSRAM: every command answers, none runs out of memory.
-    from host_tools.heap import MPY_DIR, RUNTIME_BUDGET, code_heap_bytes
+    from host_tools.bench.tight_heap import MPY_DIR, RUNTIME_BUDGET, code_heap_bytes
 
     data = str(tmp_path / "device")
     prepare_device(data, mosquitto.port, SCENARIO)
@@ -281,7 +295,7 @@ def test_console_within_the_tight_heap(tmp_path, pty_pair, mosquitto):
         out = _wait_sessions(dev, 2)
         sid = re.findall(r"^(\w{12}-[0-9a-f]{8}) ", out, re.M)[0]
         for line in ("help", "status", "sessions 20", "session " + sid, "meter", "meter scan", "faults",
-                     "config get", "journal", "replay", "tariff", "limit"):
+                     "config get", "journal", "replay", "replay 1", "tariff", "limit"):
             ans = dev.command(line)
             assert "MemoryError" not in ans and not ans.startswith("error: %s failed" % line.split()[0]), (line, ans)
         assert p.poll() is None

@@ -8,7 +8,7 @@ import time
 
 import paho.mqtt.client as mqtt
 
-from host_tools import sim
+from host_tools.sim import agent as sim
 from tests.integration.mqtt_capture import Capture, validate
 
 SLOW = dict(sim.SCENARIO, sync_after_s=0, tick_real_ms=50, tick_ms=1000, end_s=200, visits=[

@@ -3,15 +3,13 @@ equals the energy delivered to the meter's resolution, or the session is flagged
 
 Hypothesis generates the sequences here; the firmware's EnergyGuard judges them in a
 micropython process (firmware behaviour is only ever exercised under micropython)."""
-import json
 import os
-import subprocess
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from host_tools.sim import MICROPYTHON, ROOT, micropython_env
+from tests.host.mp_driver import Driver
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MAX_W = 22080
@@ -19,17 +17,13 @@ MAX_W = 22080
 
 @pytest.fixture(scope="module")
 def guard_proc():
-    p = subprocess.Popen([MICROPYTHON, os.path.join(HERE, "mp_energy.py")], stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, text=True, env=micropython_env(os.path.join(ROOT, "firmware")))
-    yield p
-    p.stdin.close()
-    p.wait(5)
+    d = Driver(os.path.join(HERE, "mp_energy.py"))
+    yield d
+    d.close()
 
 
-def judge(p, res, readings):
-    p.stdin.write(json.dumps({"max_w": MAX_W, "res": res, "readings": readings}) + "\n")
-    p.stdin.flush()
-    return json.loads(p.stdout.readline())
+def judge(drv, res, readings):
+    return drv.ask({"max_w": MAX_W, "res": res, "readings": readings})
 
 
 step = st.tuples(

@@ -11,9 +11,9 @@ import sys
 
 import pytest
 
-from host_tools import fleet
+from host_tools.sim import fleet_month as fleet
 from host_tools.backend.store import Store
-from host_tools.report import grouped, invoices, load_receipts
+from host_tools.report.tables import grouped, invoices, load_receipts
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # Headless flags for this machine's closed network (docs: .library env python.md).
@@ -23,7 +23,7 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 
 @pytest.fixture(scope="module")
 def month(tmp_path_factory):
-    from host_tools.broker import Broker
+    from host_tools.testing.broker import Broker
 
     work = tmp_path_factory.mktemp("fleet")
     with Broker("mosquitto") as b:

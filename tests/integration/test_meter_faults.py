@@ -5,7 +5,7 @@ import itertools
 
 import pytest
 
-from host_tools.meter_sim import Load
+from host_tools.testing.meter_sim import Load
 from tests.integration.meter_harness import meter_rig
 
 _t = itertools.count(1)

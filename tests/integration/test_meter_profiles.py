@@ -2,7 +2,7 @@
 reads equals the simulator's value, in the fewest planned requests."""
 import pytest
 
-from host_tools.meter_sim import PF, Load
+from host_tools.testing.meter_sim import PF, Load
 from tests.integration.meter_harness import meter_rig
 
 PROFILES = ("sdm120", "sdm230", "sdm630", "sdm72d", "abb_b23", "em340", "dtsu666")

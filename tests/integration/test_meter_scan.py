@@ -1,6 +1,6 @@
 """`meter scan` over the whole address range against simulated meters on one line."""
-from host_tools import meter_scan
-from host_tools.meter_sim import Load, MeterModel, MeterSim, PtyPair
+from host_tools.device import meter_scan
+from host_tools.testing.meter_sim import Load, MeterModel, MeterSim, PtyPair
 
 
 def test_scan_finds_and_identifies_every_meter(tmp_path, capsys):
@@ -28,7 +28,7 @@ def test_simulator_command_line_serves_a_meter_the_scan_finds():
     import subprocess
     import sys
 
-    p = subprocess.Popen([sys.executable, "-m", "host_tools.meter_sim", "--profile", "dtsu666", "--address", "3",
+    p = subprocess.Popen([sys.executable, "-m", "host_tools.testing.meter_sim", "--profile", "dtsu666", "--address", "3",
                           "--power", "1500"], stdout=subprocess.PIPE, text=True,
                          cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     try:

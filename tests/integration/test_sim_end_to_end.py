@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from host_tools import sim
+from host_tools.sim import agent as sim
 from tests.integration.mqtt_capture import Capture, validate
 
 
@@ -16,7 +16,7 @@ def half_up(num, den):
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    from host_tools.broker import Broker
+    from host_tools.testing.broker import Broker
 
     work = tmp_path_factory.mktemp("sim")
     with Broker("mosquitto") as b:

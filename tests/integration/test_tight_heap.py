@@ -1,6 +1,6 @@
 """The sim scenario with the firmware loaded as .mpy files, as a deployed board
 loads them, in a heap of the code's own size plus 64 KiB."""
-from host_tools.heap import RUNTIME_BUDGET, run_tight
+from host_tools.bench.tight_heap import RUNTIME_BUDGET, run_tight
 
 
 def test_sim_runs_from_mpy_within_64k_runtime_heap(mosquitto, tmp_path):

@@ -2,7 +2,7 @@
 import json
 import os
 
-from host_tools import sim
+from host_tools.sim import agent as sim
 from tests.integration.mqtt_capture import Capture, validate
 from tests.integration.test_command_fuzz import LONG
 

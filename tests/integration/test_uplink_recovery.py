@@ -1,8 +1,8 @@
 """The uplink keeps retrying whatever the broker answers; it never gives up until a reboot."""
 import json
 
-from host_tools import sim
-from host_tools.broker import Broker
+from host_tools.sim import agent as sim
+from host_tools.testing.broker import Broker
 
 # Short scenario; the drain timeout bounds how long the agent waits for a broker.
 SHORT = dict(sim.SCENARIO, end_s=1200, drain_timeout_ms=3000, tick_real_ms=1, visits=[])

@@ -4,9 +4,9 @@ import os
 
 import pytest
 
-from host_tools import backlog, sim
-from host_tools.broker import Broker, free_port
-from host_tools import tlscerts
+from host_tools.sim import agent as sim, backlog
+from host_tools.testing.broker import Broker, free_port
+from host_tools.testing import tlscerts
 
 SCEN = dict(backlog.DRAIN, drain_timeout_ms=3000)
 

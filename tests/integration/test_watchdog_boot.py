@@ -6,7 +6,7 @@ is checked against docs/schemas."""
 import json
 import subprocess
 
-from host_tools import sim
+from host_tools.sim import agent as sim
 from tests.integration.mqtt_capture import Capture, validate
 
 QUICK = dict(sim.SCENARIO, sync_after_s=0, tick_ms=1000, end_s=120, visits=[
