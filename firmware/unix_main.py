@@ -3,7 +3,7 @@
 import gc
 import sys
 
-_room = bytearray(16384)  # as in main.py: one contiguous region for the runtime
+_room = bytearray(8192)  # as in main.py (see there)
 from laddvakt.app import wiring as app  # noqa: E402
 from laddvakt_unix.hal import UnixHal  # noqa: E402
 
