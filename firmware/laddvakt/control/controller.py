@@ -71,6 +71,7 @@ class Controller:
         self._plugged = False
         self._settle = 0
         self._stop_req = None
+        self._stop = None  # the stopping fault at the last tick
         self._now = 0
         self._wall = None
         hw.set_duty(DUTY_OFF)
@@ -182,13 +183,11 @@ class Controller:
             self.planner.obs_w = power_w
 
     # ---- the tick --------------------------------------------------------------------
-    def tick(self, now_ms, wall, current_da, session, power_w=0):
+    def tick(self, now_ms, wall, current_da, session):
         """One control step. `session` is the tracker's open session or None. Returns the
         OCPP stop reason if that session must end now, else None."""
         self._now = now_ms
         self._wall = wall
-        if power_w:
-            self.observe(power_w)
         self.in_session = session is not None
         if session is not None:
             self.session_wh = session.energy_wh
@@ -222,6 +221,7 @@ class Controller:
             except ValueError:
                 pass  # a tap while unavailable, or someone else's card during a session
         stop = fr.stopping(self.faults.active)
+        self._stop = stop
         reason = None
         if session is not None:
             if stop is not None:
@@ -253,8 +253,8 @@ class Controller:
         whose session was stopped while it stays plugged) is not a session yet."""
         if self.in_session:
             return self.state
-        if (self.finishing or not self.auth.granted or self.unavailable
-                or fr.stopping(self.faults.active) is not None):
+        # The stopping fault as this tick found it: the agent asks every tick, after it.
+        if self.finishing or not self.auth.granted or self.unavailable or self._stop is not None:
             return "A"
         return self.state
 

@@ -43,7 +43,8 @@ up = 0
 for _ in range(20):  # plug in, start charging
     up += 100
     st.step(up)
-    ctl.tick(up, T0 + up // 1000, st.current_da(), s, st.power_w)
+    ctl.tick(up, T0 + up // 1000, st.current_da(), s)
+    ctl.observe(st.power_w)  # as the agent does after each sample
 assert st.closed, "the station should be charging"
 total = 0
 alloc = 0
@@ -53,13 +54,12 @@ for i in range(N):
     up += 100
     st.step(up)
     cur = st.current_da()
-    pw = st.power_w
     wall = T0 + up // 1000
     if i % 100 == 0:
         gc.collect()
     a0 = gc.mem_alloc()
     t = time.ticks_us()
-    ctl.tick(up, wall, cur, s, pw)
+    ctl.tick(up, wall, cur, s)
     total += time.ticks_diff(time.ticks_us(), t)
     alloc += gc.mem_alloc() - a0
 gc.enable()
