@@ -6,6 +6,7 @@ under the unix-port micropython (firmware/laddvakt_unix/sim/fleet_night.py runs 
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -75,15 +76,22 @@ def naive_cost(v):
     return round(cost / 3600 / 1000)
 
 
-def run(tick_ms=30000):
-    sc = scenario(tick_ms)
-    work = tempfile.mkdtemp(prefix="fleet-night-", dir=BUILD if os.path.isdir(BUILD) else None)
+def _night(sc, work):
     path = os.path.join(work, "scenario.json")
     with open(path, "w") as f:
         json.dump(sc, f)
     code = "from laddvakt_unix.sim import fleet_night; fleet_night.main(%r, %r)" % (path, work + "/j")
-    p = subprocess.run([MICROPYTHON, "-c", code], capture_output=True, text=True, timeout=600,
-                       env=micropython_env(FIRMWARE))
+    return subprocess.run([MICROPYTHON, "-c", code], capture_output=True, text=True, timeout=600,
+                          env=micropython_env(FIRMWARE))
+
+
+def run(tick_ms=30000):
+    sc = scenario(tick_ms)
+    work = tempfile.mkdtemp(prefix="fleet-night-", dir=BUILD if os.path.isdir(BUILD) else None)
+    try:
+        p = _night(sc, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)  # each run's journal is scratch
     for line in p.stdout.splitlines():
         if line.startswith("fleet-night "):
             res = json.loads(line.split(" ", 1)[1])
