@@ -35,8 +35,8 @@ class Capture:
         with self._lock:
             self.msgs.append((m.topic, bytes(m.payload), m.retain))
 
-    def publish(self, topic, payload):
-        self.c.publish(topic, payload, qos=1).wait_for_publish(5)
+    def publish(self, topic, payload, retain=False):
+        self.c.publish(topic, payload, qos=1, retain=retain).wait_for_publish(5)
 
     def on(self, suffix):
         with self._lock:

@@ -74,37 +74,3 @@ def test_replay_a_session_and_from_a_seq(mosquitto, tmp_path):
         agent.kill()
         agent.communicate()
         cap.stop()
-
-
-def test_home_assistant_discovery(mosquitto, tmp_path):
-    cap = Capture(mosquitto.port)
-    ha = Capture(mosquitto.port, "homeassistant/#")
-    # One long visit, so the state published every second finds it charging.
-    scen = dict(LONG, visits=[{"arrive_s": 100, "leave_s": 100000, "need_wh": 90000, "max_w": 7360}])
-    agent = _with_config(tmp_path, mosquitto.port, scen, ha_discovery=True, ha_interval_s=1)
-    try:
-        assert ha.wait(lambda: len(ha.on("/config")) >= 5, 10)
-        configs = {t.split("/")[-2]: json.loads(p) for t, p in ha.on("/config")}
-        assert set(configs) == {"power", "session_energy", "total_energy", "status", "session_cost"}
-        for key, c in configs.items():
-            assert c["state_topic"] == "laddvakt/v1/sim-1/state"
-            assert c["availability_topic"] == "laddvakt/v1/sim-1/status"
-            assert c["unique_id"].endswith("_" + key)
-        assert configs["session_cost"]["unit_of_measurement"] == "SEK"
-        assert configs["power"]["device_class"] == "power"
-        assert configs["total_energy"]["state_class"] == "total_increasing"
-        ok = cap.wait(lambda: any(json.loads(p)["status"] == "Charging" for _, p in cap.on("/state")), 20)
-        assert ok, cap.on("/state")[-3:]
-        states = [validate(t, p) for t, p in cap.on("/state")]
-        charging = [s for s in states if s["status"] == "Charging"][-1]
-        assert charging["power_w"] > 0 and charging["session"]
-        late = Capture(mosquitto.port, "homeassistant/#")
-        try:
-            assert late.wait(lambda: len(late.on("/config")) == 5, 5)
-        finally:
-            late.stop()
-    finally:
-        agent.kill()
-        agent.communicate()
-        cap.stop()
-        ha.stop()

@@ -53,26 +53,49 @@ def make_uplink(agent):
 
     extra = None
     if cfg["ha_discovery"]:
-        from laddvakt.uplink.ha import Discovery
-
-        extra = Discovery(agent.ident.install, cfg, _ha_state(agent))
+        extra = _ha(agent, cfg, cmds.handlers)
     up = Uplink(link, agent.journal, cfg, agent.ident, VERSION, cmds, rand, extra, agent.codec)
     up.retained.append(("connector", agent.control.status_json))
     return up
 
 
+def _ha(agent, cfg, handlers):
+    """Home Assistant discovery (uplink/ha.py), with its controls when ha_controls is on:
+    loaded only when configured."""
+    from laddvakt.uplink.ha import Discovery
+
+    controls = None
+    if cfg["ha_controls"]:
+        from laddvakt.uplink.ha_controls import HaControls
+
+        controls = HaControls(handlers, "%s/%s/ha/set/" % (cfg["topic_prefix"], cfg["device_id"]),
+                              cfg["max_current_a"], cfg["ha_id_tag"])
+    d = Discovery(cfg, _ha_state(agent), "laddvakt " + cfg["board"], controls)
+    if d.error:
+        print(d.error)
+    return d
+
+
 def _ha_state(agent):
-    """fn() -> the Home Assistant state values (uplink/ha.py): the only parts Discovery needs."""
+    """fn() -> the Home Assistant state values (docs/schemas/state.json): the only parts
+    Discovery needs."""
     tracker, pricing, metering, control = agent.tracker, agent.pricing, agent.metering, agent.control
+    phases = control.phases
 
     def state():
         s = tracker.session
         cost = pricing.cost
+        st = control.status
+        lim = control.dr.limit_da
         return {"power_w": metering.power_w, "energy_wh": metering.energy_wh,
+                "current_a": metering.currents_a(phases),
                 "session_wh": s.energy_wh if s else 0,
                 "cost_minor": cost.running_minor() if s and cost else 0,
-                "currency": pricing.tariff.currency, "status": control.status,
-                "session": s.sid if s else None}
+                "currency": pricing.tariff.currency, "status": st,
+                "session": s.sid if s else None,
+                "plugged": control.state in "BCD", "charging": st == "Charging",
+                "limit_a": (control.station_da if lim is None else lim) // 10,
+                "availability": "Inoperative" if control.unavailable else "Operative"}
 
     return state
 

@@ -83,6 +83,10 @@ SCHEMA = {
     "ha_discovery": (bool, False, 0, 1),
     "ha_prefix": (str, "homeassistant", 1, 64),
     "ha_interval_s": (int, 10, 1, 3600),
+    # issue 18: Home Assistant controls (number, buttons, select) on <prefix>/<dev>/ha/set/<key>,
+    # off unless enabled; a start from Home Assistant authorizes with ha_id_tag.
+    "ha_controls": (bool, False, 0, 1),
+    "ha_id_tag": (str, "homeassistant", 1, 20),
 }
 
 # Never printed or published; shown as "***" by anything that displays config.

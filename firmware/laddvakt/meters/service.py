@@ -3,7 +3,7 @@
 # through the integrity guard. Only guarded energy reaches the session tracker.
 from laddvakt.meters import integrity as en
 from laddvakt.meters.health import MeterHealth
-from laddvakt.meters.registers import E_IMP, N, P
+from laddvakt.meters.registers import E_IMP, I1, N, P
 
 _FAULT = "PowerMeterFailure"
 
@@ -127,6 +127,17 @@ class MeterService:
 
     def mark(self):
         self.guard.mark()
+
+    def currents_a(self, phases):
+        """Current per phase in A (None where the meter gives none or the station has no
+        such phase), from the last good poll; zero while the meter is failing."""
+        v = self.meter.values
+        out = [None, None, None]
+        for k in range(phases):
+            ma = v[I1 + k]
+            if ma is not None:
+                out[k] = 0 if self._failing else ma / 1000
+        return out
 
     def close(self):
         """Clean shutdown: a meter that keeps state (the S0 count) saves it now."""

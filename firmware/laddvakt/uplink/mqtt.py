@@ -60,6 +60,7 @@ class MQTTLink(MQTTClient):
         self._addr_ms = 0
         self.on_ack = None  # fn(pid) for each PUBACK
         self.on_oversize = None  # fn(topic, size) for a PUBLISH too big to receive
+        self.rx_retain = 0  # the retain flag of the PUBLISH being handed to the callback
         self.last_rx_ms = 0
         self.suback_pending = 0
 
@@ -223,6 +224,7 @@ class MQTTLink(MQTTClient):
             n += 1
             op = first & 0xF0
             if op == 0x30:
+                self.rx_retain = first & 1  # the callback's message was retained
                 self.wait_msg()  # umqtt parses it, calls back, answers QoS 1
             elif op == 0x40:
                 pid = w.u16(hl)

@@ -38,7 +38,9 @@ class Uplink:
                           lambda: cfg["meter_serial"])
         self.commands = commands
         self._rand = rand  # callable(n) -> 0..n-1, for backoff jitter
-        self.extra = extra  # optional: .on_connect(uplink), .step(uplink, now) (HA discovery)
+        # optional (HA discovery): .on_connect(uplink), .step(uplink, now), .subscriptions(),
+        # .message(topic, msg, retained) -> True if it took the message
+        self.extra = extra
         root = "%s/%s/" % (cfg["topic_prefix"], cfg["device_id"])
         self.root = root
         self.t_status = root + "status"
@@ -105,6 +107,8 @@ class Uplink:
             self._fl = [e for e in self._fl if e[_KIND]]
         self._resend = len(self._fl)
         if self.extra:
+            for t in self.extra.subscriptions():
+                self.link.subscribe(t, qos=1)
             self.extra.on_connect(self)
 
     def _drop(self, err):
@@ -123,6 +127,8 @@ class Uplink:
         # Called from inside umqtt's parsing; queue, answer later (no re-entrant publish).
         if topic == self.t_ack.encode():
             self._on_backend_ack(msg)
+            return
+        if self.extra and self.extra.message(topic, msg, self.link.rx_retain):
             return
         self._inbox.put(topic, msg)
 
