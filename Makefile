@@ -25,7 +25,7 @@ help:
 	@echo "make bench [ONLY=\"uplink tools\"]   write build/bench.json (every area's figures, or those areas' anew; docs/bench.md)"
 	@echo "make lint    ruff on everything; mypy on firmware/ (ESP32 stubs) and host_tools/ (settings: pyproject.toml)"
 	@echo "make flash PORT=/dev/ttyUSB0 FIRMWARE=ESP32_GENERIC-….bin [CHIP=esp32] [DRY_RUN=1]"
-	@echo "make deploy PORT=/dev/ttyUSB0 [BOARD=esp32-devkitc] [CONFIG=build/device/config.json] [DRY_RUN=1]"
+	@echo "make deploy PORT=/dev/ttyUSB0 [BOARD=esp32-wrover] [CONFIG=build/device/config.json] [DRY_RUN=1]"
 	@echo "make test-board PORT=/dev/ttyUSB0 [DRY_RUN=1]   firmware tests on a real board"
 
 $(STAMP): host_tools/requirements.txt

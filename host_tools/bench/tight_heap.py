@@ -14,6 +14,7 @@ imports must not be subtracted from data it does allocate. The unix port is 64-b
 objects are larger than the ESP32's: the figure errs on the safe side.
 """
 import os
+import shutil
 import subprocess
 import sys
 
@@ -71,19 +72,95 @@ def loaded_modules(broker_kind="auto", workdir=None):
     raise RuntimeError("the probe run did not list its modules:\n" + r["stdout"] + r["stderr"])
 
 
-def run_tight(broker_kind="auto", workdir=None):
-    """The sim scenario on .mpy code with a heap of its loaded code + 64 KiB, in bench mode."""
+def run_tight(broker_kind="auto", workdir=None, runtime=RUNTIME_BUDGET, mods=None):
+    """The sim scenario on .mpy code with a heap of its loaded code + runtime, in bench mode."""
     from host_tools.sim.agent import run_sim
 
     build()
     workdir = workdir or os.path.join(BUILD, "bench")
-    mods = loaded_modules(broker_kind, os.path.join(workdir, "probe"))
+    mods = mods or loaded_modules(broker_kind, os.path.join(workdir, "probe"))
     code = code_heap_bytes(mods, rebuild=False)
-    r = run_sim(broker_kind, code_dir=MPY_DIR, heapsize=code + RUNTIME_BUDGET, bench=True,
+    r = run_sim(broker_kind, code_dir=MPY_DIR, heapsize=code + runtime, bench=True,
                 workdir=workdir, quiet=True)
     r["heap_code_bytes"] = code
     r["modules"] = mods
     return r
+
+
+_ROM_MAIN = """# The unix entry point with the board's code in a ROMFS image, run in place (frozen stand-in).
+import gc, sys, vfs
+with open(%r, "rb") as f:
+    _img = f.read()
+vfs.mount(vfs.VfsRom(_img), "/rom")
+sys.path[:] = ["/rom", %r, ".frozen"]
+_room = bytearray(8192)
+from laddvakt.app import wiring as app
+from laddvakt_unix.hal import UnixHal
+del _room
+gc.collect()
+rc = app.main(UnixHal.from_argv(sys.argv))
+if rc:
+    sys.exit(rc)
+"""
+
+
+def romfs_plan(broker_kind="auto", workdir=None):
+    """The heap a ROMFS run needs, by part: the image (read into RAM on unix; a board maps it
+    from flash), the board modules the sim loads run in place, and the unix-only modules
+    (the simulated plant and HAL, which a board does not have) from .mpy files."""
+    from host_tools.toolchain import coderam
+
+    build()
+    workdir = workdir or os.path.join(BUILD, "bench")
+    mods = loaded_modules(broker_kind, os.path.join(workdir, "probe"))
+    board = set(coderam.stage())
+    coderam.build_image()
+    on_board = [m for m in mods if m in board]
+    unix_only = [m for m in mods if m.startswith("laddvakt_unix")]
+    unix = code_heap_bytes(on_board + unix_only, rebuild=False) - code_heap_bytes(on_board, rebuild=False)
+    return {"image": os.path.getsize(coderam.IMAGE), "inplace": coderam.inplace_bytes(on_board),
+            "unix_modules": unix, "modules": mods}
+
+
+def run_romfs(plan, runtime=RUNTIME_BUDGET, broker_kind="auto", workdir=None):
+    """The sim scenario with the board's code from the ROMFS image, in a heap of the image +
+    the in-place code + the unix-only modules + runtime."""
+    from host_tools.sim.agent import run_sim
+    from host_tools.toolchain import coderam
+
+    workdir = workdir or os.path.join(BUILD, "bench-rom")
+    code = os.path.join(workdir, "code")
+    if os.path.isdir(code):
+        shutil.rmtree(code)
+    shutil.copytree(os.path.join(MPY_DIR, "laddvakt_unix"), os.path.join(code, "laddvakt_unix"))
+    with open(os.path.join(code, "rom_main.py"), "w") as f:
+        f.write(_ROM_MAIN % (coderam.IMAGE, code))
+    heap = plan["image"] + plan["inplace"] + plan["unix_modules"] + runtime
+    r = run_sim(broker_kind, code_dir=code, heapsize=heap, bench=True, workdir=workdir, quiet=True,
+                entry="rom_main.py")
+    r["heapsize"] = heap
+    return r
+
+
+def completes(r):
+    return r["rc"] == 0 and len(r["sessions"]) == 3 and "MemoryError" not in r["stdout"] + r["stderr"]
+
+
+def heap_floor(run, lo=8192, hi=2 * RUNTIME_BUDGET, step=1024, tries=2):
+    """The smallest runtime heap (beyond the code) in which run(runtime) completes on every one
+    of `tries` runs, to `step` bytes, by bisection; hi must complete."""
+    def ok(n):
+        return all(completes(run(n)) for _ in range(tries))
+
+    if not ok(hi):
+        raise RuntimeError("the sim does not complete even with %d bytes beyond its code" % hi)
+    while hi - lo > step:
+        mid = (lo + hi) // 2 // step * step
+        if ok(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi
 
 
 if __name__ == "__main__":

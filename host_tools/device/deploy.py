@@ -1,6 +1,6 @@
 """Deploy the agent to a board running stock MicroPython, copying only what changed.
 
-    python -m host_tools.device.deploy --port /dev/ttyUSB0 [--board esp32-devkitc]
+    python -m host_tools.device.deploy --port /dev/ttyUSB0 [--board esp32-wrover]
                                 [--config build/device/config.json] [--dry-run] [--frozen]
     make deploy PORT=/dev/ttyUSB0 [DRY_RUN=1]
 
@@ -9,8 +9,10 @@
    directories and of main.py, the board file and the config).
 3. One `mpremote` call copies what is missing or differs, removes stale code files (a stale
    .py would shadow its new .mpy), and resets the board.
-A dry run prints the plan and the exact commands and touches no board: every file counts as
-changed, since the board's hashes are unknown.
+Before any of it, the agent's RAM need on the board, measured now, is compared with the board's
+heap (host_tools/device/fit.py); a board that cannot hold it is refused with both figures.
+A dry run prints the fit, the plan and the exact commands and touches no board: every file counts
+as changed, since the board's hashes are unknown.
 """
 import argparse
 import hashlib
@@ -21,6 +23,7 @@ import subprocess
 import sys
 
 from host_tools.repo import BOARDS, BUILD, FIRMWARE, ROOT
+from host_tools.device import fit
 from host_tools.toolchain import build_mpy, firmware
 
 MPREMOTE = os.path.join(os.path.dirname(sys.executable), "mpremote")
@@ -204,27 +207,34 @@ def main(argv=None):
     ap.add_argument("--config", default=DEFAULT_CONFIG, help="device config from host_tools.device.provision")
     ap.add_argument("--dry-run", action="store_true", help="print the plan and commands; touch no board")
     ap.add_argument("--frozen", action="store_true",
-                    help="the image has the agent frozen in (firmware/manifest.py): copy only main.py, board, config")
+                    help="the image has the agent frozen in (firmware/manifest.py): copy only main.py, board, "
+                         "config (the default for a board whose file says carry frozen)")
     args = ap.parse_args(argv)
     try:
         cfg = None
         if os.path.exists(args.config):
             cfg = load_config(args.config)
-        board = args.board or (cfg or {}).get("board") or "esp32-devkitc"
+        board = args.board or (cfg or {}).get("board") or "esp32-wrover"
         if cfg is not None and cfg.get("board", board) != board:
             raise DeployError("the config says board '%s' but --board is '%s'" % (cfg.get("board"), board))
         try:
-            firmware.module("core.board").load(BOARDS, board)
+            board_def = firmware.module("core.board").load(BOARDS, board)
         except ValueError as e:  # BoardError
             raise DeployError(str(e)) from e
-        if board == "unix-sim":
-            raise DeployError("unix-sim is the simulation board: pick the real one (--board / BOARD=)")
+        if board_def["mcu"] == "unix":
+            raise DeployError("%s is a simulation board: pick the real one (--board / BOARD=)" % board)
 
         failures = build_mpy.build(MPY)
         if failures:
             raise DeployError("mpy-cross failed:\n  " + "\n  ".join(failures))
         print("compiled with mpy-cross into %s" % os.path.relpath(MPY, ROOT))
         manifest = manifest_code()
+        try:
+            for line in fit.check(board_def, args.frozen):
+                print(line)
+        except fit.FitError as e:
+            raise DeployError(str(e)) from e
+        args.frozen = args.frozen or board_def["carry"] == "frozen"
         # With the agent frozen in, code files on the filesystem would shadow it ('' comes
         # before '.frozen' in sys.path): the code directories are still scanned, to clear them.
         code = {} if args.frozen else manifest

@@ -23,7 +23,7 @@ def built():
 
 
 def _config(tmp_path, **kw):
-    cfg = {"board": "esp32-devkitc", "device_id": "cp-0042", "mqtt_host": "mqtt.example.net",
+    cfg = {"board": "esp32-wrover", "device_id": "cp-0042", "mqtt_host": "mqtt.example.net",
            "wifi_ssid": "garage", "wifi_password": "not-printed-1"}
     cfg.update(kw)
     p = tmp_path / "config.json"
@@ -43,13 +43,13 @@ def test_make_deploy_dev_null_dry_run_prints_a_plan():
                        cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "plan (dry run" in r.stdout
-    assert "copy   /laddvakt/app/agent.mpy" in r.stdout and "copy   /boards/esp32-devkitc.json" in r.stdout
+    assert "copy   /laddvakt/app/agent.mpy" in r.stdout and "copy   /boards/esp32-wrover.json" in r.stdout
     assert "/data/config.json not written" in r.stdout
     assert "would run: %s connect /dev/null run " % MPREMOTE in r.stdout
 
 
 def test_dry_run_exact_mpremote_lines(tmp_path, built):
-    cfg = _config(tmp_path, board="olimex-esp32-evb")
+    cfg = _config(tmp_path, board="esp32-s3-devkitc")
     r = subprocess.run([sys.executable, "-m", "host_tools.device.deploy", "--port", "/dev/ttyUSB0", "--config", cfg,
                         "--dry-run"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
@@ -62,11 +62,36 @@ def test_dry_run_exact_mpremote_lines(tmp_path, built):
     assert argv[3:12] == ["fs", "mkdir", ":/boards", "+", "fs", "mkdir", ":/data", "+", "fs"]
     steps = " ".join(argv).split(" + ")
     assert "fs cp %s :/data/config.json" % cfg in steps
-    assert "fs cp %s :/boards/olimex-esp32-evb.json" % os.path.join(ROOT, "boards", "olimex-esp32-evb.json") in steps
+    assert "fs cp %s :/boards/esp32-s3-devkitc.json" % os.path.join(ROOT, "boards", "esp32-s3-devkitc.json") in steps
     assert "fs cp %s :/laddvakt/app/agent.mpy" % os.path.join(ROOT, "build", "mpy", "laddvakt", "app", "agent.mpy") in steps
     assert "fs cp %s :/main.py" % os.path.join(ROOT, "firmware", "main.py") in steps
     assert len([s for s in steps if s.startswith("fs cp")]) == len(built) + 3
     assert "not-printed-1" not in r.stdout  # the config goes by file name, never by content
+
+
+@pytest.mark.parametrize("board, fits", [("esp32-wrover", True), ("esp32-s3-devkitc", True),
+                                         ("esp32-devkitc", False), ("olimex-esp32-evb", False)])
+def test_make_deploy_dry_run_prints_the_fit_and_refuses_what_does_not_fit(board, fits):
+    r = subprocess.run(["make", "-s", "deploy", "PORT=/dev/null", "DRY_RUN=1", "BOARD=" + board,
+                        "CONFIG=/nonexistent/config.json"], cwd=ROOT, capture_output=True, text=True,
+                       timeout=300)
+    with open(os.path.join(ROOT, "boards", board + ".json")) as f:
+        heap = json.load(f)["heap_bytes"]
+    if fits:
+        assert r.returncode == 0, r.stdout + r.stderr
+        fit = [ln for ln in r.stdout.splitlines() if ln.startswith("fit: ")]
+        assert len(fit) == 1 and "of %d B heap: fits" % heap in fit[0], r.stdout
+        need = int(fit[0].split(" = ")[1].split()[0])
+        assert 100000 < need < heap
+        assert "plan (dry run" in r.stdout
+    else:
+        assert r.returncode != 0
+        msg = r.stderr.split("deploy: ", 1)[1]
+        need = int(msg.split("it needs ")[1].split()[0])
+        assert need > heap and "heap is %d B" % heap in msg and "PSRAM board" in msg, msg
+        assert "would run" not in r.stdout  # nothing planned for a board that cannot run it
+    # the deploy set is board code only
+    assert "laddvakt_unix" not in r.stdout and "/sim/" not in r.stdout
 
 
 def test_frozen_deploys_only_main_board_and_config(tmp_path, built):
@@ -80,7 +105,8 @@ def test_frozen_deploys_only_main_board_and_config(tmp_path, built):
 @pytest.mark.parametrize("cfg_kw, words", [
     ({"mqtt_port": 0}, "key 'mqtt_port' value 0 out of range"),
     ({"board": "no-such-board"}, "no board definition"),
-    ({"board": "unix-sim"}, "unix-sim is the simulation board"),
+    ({"board": "unix-sim"}, "unix-sim is a simulation board"),
+    ({"board": "unix-modbus"}, "unix-modbus is a simulation board"),
 ])
 def test_bad_config_or_board_refused(tmp_path, cfg_kw, words):
     cfg = _config(tmp_path, **cfg_kw)
@@ -99,7 +125,7 @@ def test_only_changed_files_copied_and_stale_removed(tmp_path, built):
     cfg = _config(tmp_path)
     wanted = dict(built)
     wanted["/main.py"] = os.path.join(ROOT, "firmware", "main.py")
-    wanted["/boards/esp32-devkitc.json"] = os.path.join(ROOT, "boards", "esp32-devkitc.json")
+    wanted["/boards/esp32-wrover.json"] = os.path.join(ROOT, "boards", "esp32-wrover.json")
     wanted["/data/config.json"] = cfg
     # The board as a previous deploy left it: everything, then one module changed since,
     # a module deleted since, and an old source file that would shadow its .mpy.
