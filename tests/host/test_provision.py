@@ -27,7 +27,7 @@ def _run(*args, stdin=None, env=None):
 def _flags(tmp_path, *extra):
     ca = tmp_path / "ca.src.pem"
     ca.write_text(CA)
-    return ["--out", str(tmp_path / "dev" / "config.json"), "--device-id", "cp-0042", "--board", "olimex-esp32-evb",
+    return ["--out", str(tmp_path / "dev" / "config.json"), "--device-id", "cp-0042", "--board", "esp32-s3-devkitc",
             "--wifi-ssid", "garage", "--wifi-password", SECRETS[0], "--broker", "mqtts://mqtt.example.net",
             "--mqtt-user", "cp-0042", "--mqtt-password", SECRETS[1], "--tls-ca", str(ca),
             "--meter-profile", "sdm72", "--currency", "EUR", "--price", "0.315", "--minor-unit", "3",
@@ -45,7 +45,7 @@ def test_flags_make_a_valid_config_and_print_no_secret(tmp_path):
     out = tmp_path / "dev" / "config.json"
     cfg = json.loads(out.read_text())
     assert cfg == {
-        "device_id": "cp-0042", "board": "olimex-esp32-evb", "wifi_ssid": "garage", "wifi_password": SECRETS[0],
+        "device_id": "cp-0042", "board": "esp32-s3-devkitc", "wifi_ssid": "garage", "wifi_password": SECRETS[0],
         "mqtt_host": "mqtt.example.net", "mqtt_port": 8883, "mqtt_tls": 1, "mqtt_user": "cp-0042",
         "mqtt_password": SECRETS[1], "mqtt_ca_file": "/data/ca.pem", "meter_profile": "sdm72",
         "currency": "EUR", "currency_minor_unit": 3, "price_minor_per_kwh": 315, "device_key": SECRETS[2]}
@@ -101,7 +101,7 @@ def test_interactive_prompts(tmp_path):
                          SECRETS[1], str(ca), "", "SEK", "2.5", "generate"]) + "\n"
     r = _run("--interactive", "--out", str(out), stdin=answers)
     assert r.returncode == 0, r.stderr
-    for q in ("device id", "board (esp32-devkitc, esp32-s3-devkitc, olimex-esp32-evb, unix-modbus, unix-sim)", "Wi-Fi password",
+    for q in ("device id", "board (esp32-devkitc, esp32-s3-devkitc, esp32-wrover, olimex-esp32-evb, unix-modbus, unix-sim)", "Wi-Fi password",
               "broker URL", "TLS CA file", "device key"):
         assert q in r.stdout
     cfg = json.loads(out.read_text())
@@ -128,7 +128,7 @@ def test_provision_then_deploy_dry_run_lines(tmp_path):
     assert "fs mkdir :/data" in steps
     assert "fs cp %s :/data/config.json" % cfgp in steps
     assert "fs cp %s :/data/ca.pem" % os.path.join(str(tmp_path / "dev"), "ca.pem") in steps
-    assert "fs cp %s :/boards/olimex-esp32-evb.json" % os.path.join(ROOT, "boards", "olimex-esp32-evb.json") in steps
+    assert "fs cp %s :/boards/esp32-s3-devkitc.json" % os.path.join(ROOT, "boards", "esp32-s3-devkitc.json") in steps
     for s in SECRETS:
         assert s not in r.stdout + r.stderr
 
