@@ -17,6 +17,7 @@ import sys
 
 from host_tools.backend.db import is_postgres
 from host_tools.backend.store import Store
+from host_tools.report.accounting import is_flagged
 from host_tools.report.tables import (GROUP_HEADER, GROUPS, group_rows, grouped, invoices, load_receipts,
                                       render_groups, render_invoice, render_table, write_csv)
 
@@ -54,10 +55,11 @@ def main(argv=None):
             print("report: wrote %s" % args.html, file=sys.stderr)
             return 0
         receipts = load_receipts(store) if customers else {}
+        marked = {c["sid"] for c in store.query("SELECT * FROM checks") if is_flagged(c)}
     finally:
         store.close()
     if customers:
-        for inv in invoices(sessions, receipts, customers, args.month):
+        for inv in invoices(sessions, receipts, customers, args.month, marked):
             sys.stdout.write(render_invoice(inv) + "\n")
     elif args.group and args.group != "session":
         groups = grouped(sessions, args.group)

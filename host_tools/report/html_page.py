@@ -12,6 +12,7 @@ matplotlib.use("Agg")  # no display: render to PNG only
 import matplotlib.pyplot as plt  # noqa: E402
 
 from host_tools.backend.receipt import format_kwh, format_minor, format_utc  # noqa: E402
+from host_tools.report.accounting import is_flagged, verification_line  # noqa: E402
 from host_tools.report.tables import (GROUP_HEADER, HEADER, day_of, group_rows, grouped,  # noqa: E402
                                       invoices, load_receipts, rows)
 
@@ -113,11 +114,15 @@ def _table(header, body, numeric=()):
 
 
 def _invoice_html(inv):
-    body = [(format_utc(s["start_t"]), s["dev"], s["id_tag"], format_kwh(s["energy_wh"]),
+    body = [(format_utc(s["start_t"]), s["dev"] + (" (flagged)" if s["sid"] in inv["flagged"] else ""),
+             s["id_tag"], format_kwh(s["energy_wh"]),
              format_minor(s["cost_minor"], s["minor_unit"]), s["currency"]) for s in inv["lines"]]
     tot = "".join("<p><b>Total %s kWh: %s %s</b>, of which VAT %s %s</p>" % (
         format_kwh(t["energy_wh"]), format_minor(t["cost_minor"], unit), cur, format_minor(t["vat_minor"], unit), cur)
         for (cur, unit), t in sorted(inv["totals"].items()))
+    if inv["flagged"]:
+        tot += "<p class='flag'>Flagged (a cost or signature check failed; included, marked): %s</p>" % (
+            html.escape(", ".join(sorted(inv["flagged"]))))
     return ('<section class="invoice"><h3>Invoice: %s, %s</h3><p>ID tags: %s</p>%s%s</section>' % (
         html.escape(inv["customer"]), inv["month"], html.escape(", ".join(inv["tags"])),
         _table(("start (UTC)", "station", "ID tag", "kWh", "cost", "currency"), body, (3, 4)), tot))
@@ -152,10 +157,9 @@ def build(store, customers=None, month=None):
                      ("month", "Per month"), ("day", "Per day")):
         parts.append("<h2>%s</h2>" % title)
         parts.append(_table((g,) + GROUP_HEADER, group_rows(grouped(sessions, g)), (1, 2, 3, 5)))
-    flagged = [c for c in store.query("SELECT * FROM checks ORDER BY end_seq")
-               if c["status"] == "mismatch" or c["signature"] in ("invalid", "tampered", "missing")]
-    parts.append("<h2>Verification</h2><p>%d sessions checked; %d flagged.</p>" % (
-        len(sessions), len(flagged)))
+    all_checks = store.query("SELECT * FROM checks ORDER BY end_seq")
+    parts.append("<h2>Verification</h2><p>%s</p>" % html.escape(verification_line(all_checks)))
+    flagged = [c for c in all_checks if is_flagged(c) or c["status"] == "pending"]
     if flagged:
         parts.append('<div class="flag">%s</div>' % _table(
             ("session", "cost check", "device", "backend", "signature", "detail"),
@@ -163,7 +167,8 @@ def build(store, customers=None, month=None):
              for c in flagged]))
     if customers and month:
         parts.append("<h2>Invoices %s</h2>" % html.escape(month))
-        for inv in invoices(sessions, load_receipts(store), customers, month):
+        marked = {c["sid"] for c in all_checks if is_flagged(c)}
+        for inv in invoices(sessions, load_receipts(store), customers, month, marked):
             parts.append(_invoice_html(inv))
     parts.append("<h2>Sessions</h2>")
     parts.append(_table(HEADER, rows(sessions), (4, 5)))

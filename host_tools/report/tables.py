@@ -94,11 +94,12 @@ def render_groups(groups, by):
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in body]) + "\n"
 
 
-def invoices(sessions, receipts, customers, month):
+def invoices(sessions, receipts, customers, month, flagged=()):
     """One invoice per customer (a group of ID tags) for month "YYYY-MM": its sessions that
-    started in that month (UTC), with totals and the VAT of the device receipts."""
+    started in that month (UTC), with totals and the VAT of the device receipts. Sessions in
+    `flagged` (sids whose checks failed) are kept and marked: the invoice's "flagged" lists them."""
     owner = {tag: name for name, tags in customers.items() for tag in tags}
-    out = {name: {"customer": name, "month": month, "tags": list(tags), "lines": [],
+    out = {name: {"customer": name, "month": month, "tags": list(tags), "lines": [], "flagged": [],
                   "totals": defaultdict(lambda: {"energy_wh": 0, "cost_minor": 0, "vat_minor": 0})}
            for name, tags in customers.items()}
     for s in sessions:
@@ -108,6 +109,8 @@ def invoices(sessions, receipts, customers, month):
         inv = out[name]
         r = receipts.get(s["sid"]) or {}
         inv["lines"].append(s)
+        if s["sid"] in flagged:
+            inv["flagged"].append(s["sid"])
         tot = inv["totals"][(s["currency"], s["minor_unit"])]
         tot["energy_wh"] += s["energy_wh"]
         tot["cost_minor"] += s["cost_minor"]
@@ -121,15 +124,19 @@ def render_invoice(inv):
     lines = ["INVOICE  %s  %s" % (inv["customer"], inv["month"]),
              "ID tags: %s" % ", ".join(inv["tags"]), ""]
     for s in inv["lines"]:
-        lines.append("%s  %-10s  %-8s  %9s kWh  %10s %s" % (
+        lines.append("%s  %-10s  %-8s  %9s kWh  %10s %s%s" % (
             format_utc(s["start_t"]), s["dev"], s["id_tag"], format_kwh(s["energy_wh"]),
-            format_minor(s["cost_minor"], s["minor_unit"]), s["currency"]))
+            format_minor(s["cost_minor"], s["minor_unit"]), s["currency"],
+            "  FLAGGED" if s["sid"] in inv["flagged"] else ""))
     if not inv["lines"]:
         lines.append("no sessions this month")
     for (cur, unit), t in sorted(inv["totals"].items()):
         lines.append("Total %s kWh: %s %s, of which VAT %s %s" % (
             format_kwh(t["energy_wh"]), format_minor(t["cost_minor"], unit), cur,
             format_minor(t["vat_minor"], unit), cur))
+    if inv["flagged"]:
+        lines.append("FLAGGED (a cost or signature check failed; included, marked): %s"
+                     % ", ".join(inv["flagged"]))
     return "\n".join(lines) + "\n"
 
 
