@@ -15,11 +15,12 @@ BOARD     ?=
 CONFIG    ?= build/device/config.json
 ONLY      ?=
 
-.PHONY: setup sim test check bench clean help flash deploy test-board lint debian-deps
+.PHONY: console-web setup sim test check bench clean help flash deploy test-board lint debian-deps
 
 help:
 	@echo "make setup   create .venv/ and fetch umqtt.simple into build/lib (idempotent)"
 	@echo "make sim     broker + backend + agent in simulation; prints the priced sessions"
+	@echo "make console-web   the web console on the simulation's database (after make sim), a charger running"
 	@echo "make test    the whole test suite (firmware under micropython, integration, host)"
 	@echo "make check   compile the firmware with mpy-cross; type-check it against the ESP32 stubs"
 	@echo "make bench [ONLY=\"uplink tools\"]   write build/bench.json (every area's figures, or those areas' anew; docs/bench.md)"
@@ -41,6 +42,10 @@ setup: $(STAMP) $(UMQTT)
 
 sim: setup
 	$(PY) -m host_tools.sim
+
+# The operators' web console on `make sim`'s database, with one simulated charger (docs/web.md).
+console-web: setup
+	$(PY) -m host_tools.web.demo $(if $(WEB_PORT),--port $(WEB_PORT))
 
 check: setup
 	$(PY) -m host_tools.toolchain.build_mpy
