@@ -5,6 +5,7 @@ VENV      := .venv
 PY        := $(VENV)/bin/python
 STAMP     := $(VENV)/.installed
 UMQTT     := build/lib/umqtt/simple.py
+CHARTJS   := build/web-vendor/chart.umd.min.js
 PYTEST_ARGS ?=
 
 PORT      ?=
@@ -38,7 +39,11 @@ $(UMQTT): host_tools/toolchain/fetch_umqtt.py $(STAMP)
 	$(PY) -m host_tools.toolchain.fetch_umqtt --dest build/lib
 	touch $@
 
-setup: $(STAMP) $(UMQTT)
+# The web console's chart library, from the npm registry (host_tools/web/vendor.py).
+$(CHARTJS): host_tools/web/vendor.py $(STAMP)
+	$(PY) -m host_tools.web.vendor
+
+setup: $(STAMP) $(UMQTT) $(CHARTJS)
 
 sim: setup
 	$(PY) -m host_tools.sim

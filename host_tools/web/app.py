@@ -12,7 +12,8 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from host_tools.backend.receipt import format_kwh, format_minor, format_utc, receipt_lines
@@ -21,7 +22,7 @@ from host_tools.report import invoice_pdf
 from host_tools.report.accounting import (cost_breakdown, fmt_local, invoices, month_bounds, peak_demand,
                                           per_day, session_rows, verification_line, write_export_csv)
 from host_tools.report.tables import grouped
-from host_tools.web import queries
+from host_tools.web import queries, vendor
 from host_tools.web.auth import ROLES, Users, allowed
 from host_tools.web.live import Hub
 
@@ -294,6 +295,8 @@ class Console:
             Route("/reports", self.reports), Route("/invoice.pdf", self.invoice_pdf),
             Route("/fleet", self.fleet_page), Route("/fleet", self.fleet_set, methods=["POST"]),
             Route("/users", self.users_page), Route("/users", self.users_add, methods=["POST"]),
+            # Chart.js from build/web-vendor (make setup); without it the pages show tables only.
+            Mount("/vendor", app=StaticFiles(directory=vendor.DEST, check_dir=False)),
         ]
         @contextlib.asynccontextmanager
         async def lifespan(app):

@@ -15,6 +15,7 @@ from host_tools.repo import BUILD
 from host_tools.report.accounting import zone
 from host_tools.sim import agent as sim
 from host_tools.testing.broker import free_port
+from host_tools.web import vendor
 from host_tools.web.app import Console
 from host_tools.web.rig import WebServer, chromium
 
@@ -32,6 +33,7 @@ def shot(page, name):
 
 
 def test_console_in_chromium(mosquitto, tmp_path):
+    vendor.ensure()  # make setup fetches it; a bare checkout gets it here
     db = str(tmp_path / "backend.db")
     backend = Backend(db, "127.0.0.1", mosquitto.port, on_receipt=lambda text: None).start()
     agent = None
@@ -95,6 +97,7 @@ def test_console_in_chromium(mosquitto, tmp_path):
 
             month = row["start_local"][:7]
             page.goto(web.url + "/reports?month=" + month)
+            page.wait_for_selector("body[data-charts='2']")  # Chart.js from the npm registry drew both
             shot(page, "06-reports")
             with page.expect_download() as dl:
                 page.click("#invoices a.invoice")
