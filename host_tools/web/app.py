@@ -43,6 +43,7 @@ class Console:
         self.backend, self.tz = backend, tz
         self.store = Store(db_url)  # its own connection: page reads never wait on ingest
         queries.ensure_indexes(self.store.db)
+        queries.index_vehicles(self.store.db)
         self.users = Users(self.store.db)
         self.customers = customers
         self.seller = seller
@@ -50,10 +51,15 @@ class Console:
         self.hub = Hub()
         if backend is not None:
             self.hub.attach(backend)
+            backend.listeners.append(self._on_event)
         self.templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
         env = self.templates.env
         env.filters.update(kwh=format_kwh, utc=format_utc, local=lambda t: fmt_local(t, tz) if t else "",
                            money=lambda m, u: "" if m is None else format_minor(m, u))
+
+    def _on_event(self, dev, kind, payload):
+        if kind == "recs":
+            queries.index_vehicles(self.store.db, payload)
 
     # ---- helpers ---------------------------------------------------------------------------
     def page(self, request, name, sess, **ctx):
@@ -150,7 +156,7 @@ class Console:
 
     def _filters(self, request):
         q = request.query_params
-        f = {k: q.get(k, "").strip() for k in ("from", "to", "station", "tag", "status")}
+        f = {k: q.get(k, "").strip() for k in ("from", "to", "station", "tag", "vehicle", "status")}
         for k in ("from", "to"):
             if f[k]:
                 try:

@@ -14,6 +14,10 @@ INDEXES = (
     "CREATE INDEX IF NOT EXISTS sessions_web_dev ON sessions (dev, (COALESCE(start_t, 0)), sid)",
     "CREATE INDEX IF NOT EXISTS sessions_web_tag ON sessions (id_tag, (COALESCE(start_t, 0)), sid)",
     "CREATE INDEX IF NOT EXISTS checks_web_status ON checks (status)",
+    # The vehicle of each session (the session_end's optional vehicle_id, which the sessions
+    # table does not carry), for the vehicle filter.
+    "CREATE TABLE IF NOT EXISTS web_vehicles (sid TEXT PRIMARY KEY, vehicle_id TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS web_vehicles_vehicle ON web_vehicles (vehicle_id)",
 )
 STATUSES = ("ok", "mismatch", "pending", "error", "unverifiable", "flagged")
 
@@ -21,6 +25,18 @@ STATUSES = ("ok", "mismatch", "pending", "error", "unverifiable", "flagged")
 def ensure_indexes(db):
     for stmt in INDEXES:
         db.execute(stmt)
+
+
+def index_vehicles(db, records=None):
+    """Note the vehicle of each session_end in records (dicts), or, with none given, of every
+    stored session_end (at start-up: one pass over them, the live path adds the new ones)."""
+    if records is None:
+        records = [json.loads(r["body"]) for r in db.query(
+            "SELECT body FROM records WHERE type = 'session_end' AND body LIKE ?", ('%"vehicle_id":"%',))]
+    for r in records:
+        if r.get("type") == "session_end" and r.get("vehicle_id"):
+            db.execute("INSERT INTO web_vehicles (sid, vehicle_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                       (r["sid"], r["vehicle_id"]))
 
 
 def parse_cursor(text):
@@ -34,7 +50,8 @@ def parse_cursor(text):
 
 
 def session_filter(f, tz):
-    """(SQL after FROM, args) for the filters {from, to (local dates), station, tag, status}."""
+    """(SQL after FROM, args) for the filters {from, to (local dates), station, tag, vehicle,
+    status}."""
     joins, where, args = "", [], []
     if f.get("from"):
         where.append(_KEY + " >= ?")
@@ -48,6 +65,9 @@ def session_filter(f, tz):
     if f.get("tag"):
         where.append("s.id_tag = ?")
         args.append(f["tag"])
+    if f.get("vehicle"):
+        where.append("s.sid IN (SELECT sid FROM web_vehicles WHERE vehicle_id = ?)")
+        args.append(f["vehicle"])
     st = f.get("status")
     if st:
         if st not in STATUSES:

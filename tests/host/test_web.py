@@ -79,6 +79,9 @@ def test_sessions_filters_and_keyset_paging(console):
     assert "2026-11-01 00:30:00 CET" in page
     page = client.get("/sessions?tag=TAG1&status=pending").text
     assert len(re.findall(r'href="/sessions/', page)) == 3
+    page = client.get("/sessions?vehicle=car-TAG1").text
+    assert len(re.findall(r'href="/sessions/', page)) == 3
+    assert "No sessions match" in client.get("/sessions?vehicle=car-TAG1&tag=TAG0").text
     assert client.get("/sessions?from=yesterday").status_code == 400
     assert client.get("/sessions?after=nonsense").status_code == 400
     assert client.get("/sessions?status=weird").status_code == 400

@@ -74,10 +74,13 @@ def test_console_in_chromium(mosquitto, tmp_path):
             assert wait_for(lambda: backend.store.session(sid), 20), "session not stored"
             stored = backend.store.session(sid)
             assert stored["stop_reason"] == "Remote"
+            # The console notes the vehicle from the same batch, just after the backend stored it.
+            assert wait_for(lambda: console.store.query("SELECT 1 FROM web_vehicles WHERE sid = ?", (sid,)), 5)
 
             page.goto(web.url + "/sessions")
             page.fill("input[name=station]", "sim-1")
             page.fill("input[name=tag]", "CARD-1")
+            page.fill("input[name=vehicle]", "VAN-9")  # noted live, from the stored session_end
             page.click("#filter")
             page.wait_for_selector("#sessions a[href='/sessions/%s']" % sid)
             shot(page, "04-sessions")
