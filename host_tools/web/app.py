@@ -5,7 +5,7 @@ import asyncio
 import contextlib
 import io
 import json
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -258,10 +258,10 @@ class Console:
         sess = self.need(request, "operator")
         f = await self.form(request, sess)
         try:
+            # The form's departure is a local date-time of the site; the agent takes Unix seconds.
+            by = datetime.fromisoformat(f["by"].strip()).replace(tzinfo=self.tz)
             veh = {"vehicle_id": f["vehicle_id"].strip(), "need_wh": int(float(f["need_kwh"]) * 1000),
-                   "by": f["by"].strip()}
-            if len(veh["by"]) == 16:  # a browser's datetime-local has no seconds
-                veh["by"] += ":00"
+                   "by": int(by.timestamp())}
         except (KeyError, ValueError) as e:
             raise HTTPException(400, "bad input: %s" % e) from None
         return await self._send(request, sess, f.get("dev", ""), "fleet_schedule", "fleet_schedule",

@@ -109,6 +109,13 @@ def test_console_in_chromium(mosquitto, tmp_path):
             assert "total %d.%02d SEK" % divmod(stored["cost_minor"], 100) in text
 
             page.goto(web.url + "/fleet")
+            page.select_option("#fleet-form select[name=dev]", "sim-1")
+            page.fill("#fleet-form input[name=vehicle_id]", "VAN-9")
+            page.fill("#fleet-form input[name=need_kwh]", "20")
+            page.fill("#fleet-form input[name=by]", "2026-11-20T18:00")  # Stockholm time
+            page.click("#fleet-form button")
+            page.wait_for_selector("#reply")
+            assert "fleet_schedule" in page.inner_text("#reply") and page.locator("#reply .ok").count() == 1
             shot(page, "07-fleet")
             page.goto(web.url + "/users")
             assert "remote_stop" in page.inner_text("#audit")
