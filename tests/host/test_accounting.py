@@ -183,3 +183,22 @@ def test_failed_checks_are_counted_and_marked(store):
     assert "Left out, checks failed: " + rows[4]["sid"] in text.replace("\n", " ")
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(invoice_pdf.render(marked, TZ))).pages)
     assert rows[4]["sid"] + " *" in text and "check of this session failed" in text
+
+
+def test_report_command_in_the_site_zone(store, tmp_path, capsys):
+    from host_tools.report.__main__ import main
+
+    db = str(tmp_path / "b.db")
+    assert main(["--db", db, "--group", "month", "--csv", "--tz", "Europe/Stockholm"]) == 0
+    months = {line.split(",")[0]: int(line.split(",")[1]) for line in capsys.readouterr().out.splitlines()[1:]}
+    want = {}
+    for _, m in EDGES:
+        want[m] = want.get(m, 0) + 1
+    assert months == want
+    assert main(["--db", db, "--group", "month", "--csv"]) == 0  # UTC: 31 October 23:30 is October
+    assert "2026-11" not in capsys.readouterr().out
+    out = tmp_path / "x.csv"
+    assert main(["--db", db, "--export-csv", str(out), "--tz", "Europe/Stockholm"]) == 0
+    assert len(list(csv.DictReader(open(out)))) == len(EDGES)
+    assert main(["--db", db, "--tz", "Mars/Olympus"]) == 2
+    assert "IANA" in capsys.readouterr().err
