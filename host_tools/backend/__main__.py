@@ -34,6 +34,7 @@ def main(argv=None):
     ap.add_argument("--admin", metavar="NAME",
                     help="create or update admin user NAME with the password in $LADDVAKT_ADMIN_PASSWORD")
     ap.add_argument("--customers", metavar="FILE", help='invoice customers: JSON {name: {"tags": [...], ...}}')
+    ap.add_argument("--seller", metavar="FILE", help='the invoices\' seller: JSON {"name", "address", "vat_id"}')
     args = ap.parse_args(argv)
     if args.http:
         from host_tools.report.accounting import zone
@@ -85,11 +86,14 @@ def serve_web(backend, args, tz):
 
     from host_tools.web.app import Console
 
-    customers = None
+    customers = seller = None
     if args.customers:
         with open(args.customers) as f:
             customers = json.load(f)
-    console = Console(backend, args.db, tz, customers=customers)
+    if args.seller:
+        with open(args.seller) as f:
+            seller = json.load(f)
+    console = Console(backend, args.db, tz, customers=customers, seller=seller)
     if args.admin:
         console.users.add(args.admin, os.environ["LADDVAKT_ADMIN_PASSWORD"], "admin")
     host, port = args.http

@@ -228,6 +228,7 @@ class Console:
         top = max((d["energy_wh"] for d in days), default=0) or 1
         return self.page(request, "reports.html", sess, month=month, days=days, top=top, unit=unit,
                          tags=grouped(rows, "tag"), stations=grouped(rows, "station"), peak=peak,
+                         vehicles=grouped([dict(s, id_tag=s["vehicle_id"]) for s in rows], "tag"),
                          breakdown=cost_breakdown(rows), verification=verification_line(checks),
                          customers=self.customers_for(rows))
 

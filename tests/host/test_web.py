@@ -108,4 +108,5 @@ def test_detail_csv_and_invoice_agree(console):
     assert client.get("/invoice.pdf?month=2026-10&customer=nobody").status_code == 404
     page = client.get("/reports?month=2026-10").text
     assert page.count("<td>2026-10-") == 31 and "3 sessions: 0 verified" in page
+    assert "<td>car-TAG1</td><td class=\"n\">2</td>" in page  # per vehicle
     assert client.get("/reports?month=10/2026").status_code == 400
