@@ -5,6 +5,7 @@ VENV      := .venv
 PY        := $(VENV)/bin/python
 STAMP     := $(VENV)/.installed
 UMQTT     := build/lib/umqtt/simple.py
+CHARTJS   := build/web-vendor/chart.umd.min.js
 PYTEST_ARGS ?=
 
 PORT      ?=
@@ -15,11 +16,12 @@ BOARD     ?=
 CONFIG    ?= build/device/config.json
 ONLY      ?=
 
-.PHONY: setup sim test check bench clean help flash deploy test-board lint debian-deps
+.PHONY: console-web setup sim test check bench clean help flash deploy test-board lint debian-deps
 
 help:
 	@echo "make setup   create .venv/ and fetch umqtt.simple into build/lib (idempotent)"
 	@echo "make sim     broker + backend + agent in simulation; prints the priced sessions"
+	@echo "make console-web   the web console on the simulation's database (after make sim), a charger running"
 	@echo "make test    the whole test suite (firmware under micropython, integration, host)"
 	@echo "make check   compile the firmware with mpy-cross; type-check it against the ESP32 stubs"
 	@echo "make bench [ONLY=\"uplink tools\"]   write build/bench.json (every area's figures, or those areas' anew; docs/bench.md)"
@@ -37,10 +39,18 @@ $(UMQTT): host_tools/toolchain/fetch_umqtt.py $(STAMP)
 	$(PY) -m host_tools.toolchain.fetch_umqtt --dest build/lib
 	touch $@
 
-setup: $(STAMP) $(UMQTT)
+# The web console's chart library, from the npm registry (host_tools/web/vendor.py).
+$(CHARTJS): host_tools/web/vendor.py $(STAMP)
+	$(PY) -m host_tools.web.vendor
+
+setup: $(STAMP) $(UMQTT) $(CHARTJS)
 
 sim: setup
 	$(PY) -m host_tools.sim
+
+# The operators' web console on `make sim`'s database, with one simulated charger (docs/web.md).
+console-web: setup
+	$(PY) -m host_tools.web.demo $(if $(WEB_PORT),--port $(WEB_PORT))
 
 check: setup
 	$(PY) -m host_tools.toolchain.build_mpy

@@ -28,7 +28,23 @@ def main(argv=None):
     ap.add_argument("--client-id", default="laddvakt-backend")
     ap.add_argument("--share", metavar="GROUP", help="join shared subscription group GROUP")
     ap.add_argument("--keys", metavar="FILE", help="JSON {device id: hex HMAC key}")
+    # Issue 19: the operators' web console (docs/web.md).
+    ap.add_argument("--http", type=_host_port, metavar="HOST:PORT", help="serve the web console here")
+    ap.add_argument("--tz", default="UTC", help="the site's IANA time zone for the console and reports")
+    ap.add_argument("--admin", metavar="NAME",
+                    help="create or update admin user NAME with the password in $LADDVAKT_ADMIN_PASSWORD")
+    ap.add_argument("--customers", metavar="FILE", help='invoice customers: JSON {name: {"tags": [...], ...}}')
+    ap.add_argument("--seller", metavar="FILE", help='the invoices\' seller: JSON {"name", "address", "vat_id"}')
     args = ap.parse_args(argv)
+    if args.http:
+        from host_tools.report.accounting import zone
+
+        try:
+            tz = zone(args.tz)
+        except ValueError as e:
+            ap.error(str(e))
+        if args.admin and not os.environ.get("LADDVAKT_ADMIN_PASSWORD"):
+            ap.error("--admin needs the password in $LADDVAKT_ADMIN_PASSWORD")
 
     from .billing import load_keys
     from .db import is_postgres
@@ -50,13 +66,39 @@ def main(argv=None):
         return 1
     where = args.db.split("@")[-1] if is_postgres(args.db) else args.db  # no password in logs
     print("backend: listening on %s:%d, db %s" % (host, port, where), file=sys.stderr, flush=True)
-    # Event.wait with a timeout so the signal handler gets a chance to run on the main thread.
-    while not done.wait(0.5):
-        pass
+    if args.http:
+        serve_web(backend, args, tz)
+    else:
+        # Event.wait with a timeout so the signal handler gets a chance to run on the main thread.
+        while not done.wait(0.5):
+            pass
     backend.stop()
     print("backend: stopped; %d rejected, %d errors" % (backend.rejected, backend.errors),
           file=sys.stderr)
     return 0
+
+
+def serve_web(backend, args, tz):
+    """Run the console on args.http until SIGINT/SIGTERM (uvicorn handles both)."""
+    import json
+
+    import uvicorn
+
+    from host_tools.web.app import Console
+
+    customers = seller = None
+    if args.customers:
+        with open(args.customers) as f:
+            customers = json.load(f)
+    if args.seller:
+        with open(args.seller) as f:
+            seller = json.load(f)
+    console = Console(backend, args.db, tz, customers=customers, seller=seller)
+    if args.admin:
+        console.users.add(args.admin, os.environ["LADDVAKT_ADMIN_PASSWORD"], "admin")
+    host, port = args.http
+    print("backend: web console on http://%s:%d/" % (host, port), file=sys.stderr, flush=True)
+    uvicorn.Server(uvicorn.Config(console.app(), host=host, port=port, log_level="warning")).run()
 
 
 if __name__ == "__main__":

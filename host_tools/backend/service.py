@@ -40,17 +40,27 @@ class Backend:
         # share: a group name; workers with the same group split the fleet's recs between
         # them (MQTT shared subscription). keys: {dev: HMAC key} to verify signed sessions.
         self.subscriptions = [(("$share/%s/" % share if share else "") + PREFIX + "+/recs", 1),
-                              (PREFIX + "+/status", 1), (PREFIX + "+/reply", 1)]
+                              (PREFIX + "+/status", 1), (PREFIX + "+/reply", 1),
+                              (PREFIX + "+/connector", 1)]
         self.keys = keys or {}
         self.batches = 0  # recs messages this worker handled
         self.flagged = []  # verdicts of sessions whose cost or signature failed a check
         self.host, self.port = host, port
         self.on_receipt = on_receipt
         self.status = {}    # dev -> last status payload (dict)
+        self.connector = {}  # dev -> last connector payload (dict)
+        self.last_seen = {}  # dev -> time.time() of its last message of any kind
+        # Issue 19: the web console's live view and its actions. listeners get (dev, kind,
+        # payload) for every status, connector, reply and stored record batch; _waiting holds
+        # the commands sent with command() until their reply comes.
+        self.listeners = []
+        self._waiting = {}
+        self._cmd_n = 0
         self.rejected = 0   # payloads that break the contract; acked and dropped
         self.errors = 0     # our own failures; a batch that failed to store stays unacked,
                             # so the broker sends it again on the next connection
         self._subscribed = threading.Event()
+        self._lock = threading.Lock()
         self._status_schema = load_validator("status.json")
         self.replays = 0    # replay commands sent to mend gaps
         # Sharing workers see a device's batches out of order: a gap must stay open this long
@@ -115,12 +125,15 @@ class Backend:
         try:
             if len(parts) != 4:
                 raise ValueError("unexpected topic %r" % msg.topic)
+            self.last_seen[parts[2]] = time.time()
             if parts[3] == "recs":
                 receipts = self._handle_batch(parts[2], msg.payload)
             elif parts[3] == "status":
                 self._handle_status(parts[2], msg.payload)
             elif parts[3] == "reply":
                 self._handle_reply(parts[2], msg.payload)
+            elif parts[3] == "connector":
+                self._handle_connector(parts[2], msg.payload)
         except ValueError as e:
             self.rejected += 1
             _log("rejected %s: %s" % (msg.topic, e))
@@ -157,6 +170,8 @@ class Backend:
                     self.flagged.append(verdict)
                     _log("flagged session %(sid)s: cost %(status)s, signature %(signature)s" % verdict)
         self._ack_and_mend(dev, batch)
+        if new:
+            self._notify(dev, "recs", new)
         for rec in new:
             if rec["type"] != "session_end":
                 continue
@@ -190,6 +205,11 @@ class Backend:
         # device can never come, so the ack moves past them instead of waiting forever.
         reply = _decode(payload)
         rid = reply.get("id") if isinstance(reply, dict) else None
+        waiter = self._waiting.get(rid) if isinstance(rid, str) else None
+        if waiter is not None and waiter[0] == dev:
+            waiter[2].append(reply)
+            waiter[1].set()
+        self._notify(dev, "reply", reply)
         if not (isinstance(rid, str) and rid.startswith("gap-")):
             return
         _, inst, frm = rid.rsplit("-", 2)
@@ -209,6 +229,44 @@ class Backend:
         status = _decode(payload)
         check(self._status_schema, status)
         self.status[dev] = status
+        self._notify(dev, "status", status)
+
+    def _handle_connector(self, dev, payload):
+        if not payload:
+            self.connector.pop(dev, None)
+            return
+        conn = _decode(payload)
+        if not isinstance(conn, dict):
+            raise ValueError("connector payload is not an object")
+        self.connector[dev] = conn
+        self._notify(dev, "connector", conn)
+
+    def _notify(self, dev, kind, payload):
+        for fn in list(self.listeners):
+            try:
+                fn(dev, kind, payload)
+            except Exception as e:  # a slow or broken page must not stop ingest
+                _log("listener failed: %r" % e)
+
+    def command(self, dev, name, args=None, timeout=10.0):
+        """Send command `name` to device dev (docs/mqtt.md, Commands and replies) and return
+        the device's reply (a dict with ok, and result or error); TimeoutError without one.
+        The one path every backend-initiated command takes (the web console's actions too)."""
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ValueError("bad command name %r" % (name,))
+        with self._lock:
+            self._cmd_n += 1
+            cid = "be-%d-%d" % (int(time.time()), self._cmd_n)
+        done, box = threading.Event(), []
+        self._waiting[cid] = (dev, done, box)
+        try:
+            payload = dict(args or {}, id=cid)
+            self.client.publish(PREFIX + dev + "/cmd/" + name, json.dumps(payload), qos=1)
+            if not done.wait(timeout):
+                raise TimeoutError("no reply from %s to %s within %.0f s" % (dev, name, timeout))
+            return box[0]
+        finally:
+            self._waiting.pop(cid, None)
 
 
 def _decode(payload):

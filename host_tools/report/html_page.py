@@ -12,6 +12,7 @@ matplotlib.use("Agg")  # no display: render to PNG only
 import matplotlib.pyplot as plt  # noqa: E402
 
 from host_tools.backend.receipt import format_kwh, format_minor, format_utc  # noqa: E402
+from host_tools.report.accounting import is_flagged, verification_line  # noqa: E402
 from host_tools.report.tables import (GROUP_HEADER, HEADER, day_of, group_rows, grouped,  # noqa: E402
                                       invoices, load_receipts, rows)
 
@@ -62,11 +63,11 @@ def chart_cost_per_vehicle(tags):
     return fig
 
 
-def chart_hours(starts, peak_kw):
+def chart_hours(starts, peak_kw, zone_name="UTC"):
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.2))
     hours = list(range(24))
     a.bar(hours, [starts.get(h, 0) for h in hours], color="#f0ad4e")
-    a.set_title("Session starts by hour of day (UTC)")
+    a.set_title("Session starts by hour of day (%s)" % zone_name)
     a.set_xticks(hours[::3])
     b.bar(hours, [peak_kw.get(h, 0) for h in hours], color="#9b59b6")
     b.set_title("Peak demand by hour of day (kW, all stations)")
@@ -85,7 +86,7 @@ def chart_station_use(stations, span_s):
     return fig
 
 
-def peak_demand_by_hour(store):
+def peak_demand_by_hour(store, tz=None):
     """{hour of day: kW}: the highest total fleet power seen in that hour of any day, from the
     power of each station's readings (the maximum of each station per hour, summed)."""
     per = defaultdict(int)
@@ -98,7 +99,7 @@ def peak_demand_by_hour(store):
         fleet[hour] += w
     out = {}
     for hour, w in fleet.items():
-        h = hour % 24
+        h = datetime.fromtimestamp(hour * 3600, timezone.utc).astimezone(tz or timezone.utc).hour
         out[h] = max(out.get(h, 0), w / 1000)
     return out
 
@@ -113,49 +114,54 @@ def _table(header, body, numeric=()):
 
 
 def _invoice_html(inv):
-    body = [(format_utc(s["start_t"]), s["dev"], s["id_tag"], format_kwh(s["energy_wh"]),
+    body = [(format_utc(s["start_t"]), s["dev"] + (" (flagged)" if s["sid"] in inv["flagged"] else ""),
+             s["id_tag"], format_kwh(s["energy_wh"]),
              format_minor(s["cost_minor"], s["minor_unit"]), s["currency"]) for s in inv["lines"]]
     tot = "".join("<p><b>Total %s kWh: %s %s</b>, of which VAT %s %s</p>" % (
         format_kwh(t["energy_wh"]), format_minor(t["cost_minor"], unit), cur, format_minor(t["vat_minor"], unit), cur)
         for (cur, unit), t in sorted(inv["totals"].items()))
+    if inv["flagged"]:
+        tot += "<p class='flag'>Flagged (a cost or signature check failed; included, marked): %s</p>" % (
+            html.escape(", ".join(sorted(inv["flagged"]))))
     return ('<section class="invoice"><h3>Invoice: %s, %s</h3><p>ID tags: %s</p>%s%s</section>' % (
         html.escape(inv["customer"]), inv["month"], html.escape(", ".join(inv["tags"])),
         _table(("start (UTC)", "station", "ID tag", "kWh", "cost", "currency"), body, (3, 4)), tot))
 
 
-def build(store, customers=None, month=None):
+def build(store, customers=None, month=None, tz=None):
+    """The report; tz (a ZoneInfo, None: UTC) sets the days, months, hours and invoicing month."""
     sessions = store.sessions()
     synced = [s for s in sessions if s["start_t"] is not None]
     # Charts show the currency most sessions use; tables keep every currency apart.
     cur = Counter(s["currency"] for s in sessions).most_common(1)
     main = [s for s in synced if cur and s["currency"] == cur[0][0]]
     span_s = (max(s["end_t"] for s in synced) - min(s["start_t"] for s in synced)) if synced else 0
-    by = {g: grouped(main, g) for g in ("day", "tag", "station")}
-    starts = Counter(datetime.fromtimestamp(s["start_t"], timezone.utc).hour for s in synced)
+    by = {g: grouped(main, g, tz) for g in ("day", "tag", "station")}
+    zone = tz or timezone.utc
+    starts = Counter(datetime.fromtimestamp(s["start_t"], timezone.utc).astimezone(zone).hour for s in synced)
     charts = [
         ("Energy and cost per day", chart_energy_cost_per_day(by["day"])),
         ("Cost per vehicle", chart_cost_per_vehicle(by["tag"])),
-        ("Session starts and peak demand by hour", chart_hours(starts, peak_demand_by_hour(store))),
+        ("Session starts and peak demand by hour", chart_hours(starts, peak_demand_by_hour(store, tz), getattr(tz, "key", "UTC"))),
         ("Station use", chart_station_use(by["station"], span_s)),
     ]
     parts = ["<!DOCTYPE html><html><head><meta charset='utf-8'><title>laddvakt report</title>",
              "<style>%s</style><script>%s</script></head><body>" % (_CSS, _SCRIPT),
              "<h1>laddvakt charging report</h1>",
-             "<p>%d sessions, %s kWh, from %s to %s (times in UTC).</p>" % (
+             "<p>%d sessions, %s kWh, from %s to %s (days and months in %s).</p>" % (
                  len(sessions), format_kwh(sum(s["energy_wh"] for s in sessions)),
                  format_utc(min((s["start_t"] for s in synced), default=None)),
-                 format_utc(max((s["end_t"] for s in synced), default=None)))]
+                 format_utc(max((s["end_t"] for s in synced), default=None)), getattr(tz, "key", "UTC"))]
     parts.append("<h2>Charts</h2>")
     for alt, fig in charts:
         parts.append(_img(fig, alt))
     for g, title in (("station", "Per station"), ("tag", "Per ID tag / vehicle"),
                      ("month", "Per month"), ("day", "Per day")):
         parts.append("<h2>%s</h2>" % title)
-        parts.append(_table((g,) + GROUP_HEADER, group_rows(grouped(sessions, g)), (1, 2, 3, 5)))
-    flagged = [c for c in store.query("SELECT * FROM checks ORDER BY end_seq")
-               if c["status"] == "mismatch" or c["signature"] in ("invalid", "tampered", "missing")]
-    parts.append("<h2>Verification</h2><p>%d sessions checked; %d flagged.</p>" % (
-        len(sessions), len(flagged)))
+        parts.append(_table((g,) + GROUP_HEADER, group_rows(grouped(sessions, g, tz)), (1, 2, 3, 5)))
+    all_checks = store.query("SELECT * FROM checks ORDER BY end_seq")
+    parts.append("<h2>Verification</h2><p>%s</p>" % html.escape(verification_line(all_checks)))
+    flagged = [c for c in all_checks if is_flagged(c) or c["status"] == "pending"]
     if flagged:
         parts.append('<div class="flag">%s</div>' % _table(
             ("session", "cost check", "device", "backend", "signature", "detail"),
@@ -163,7 +169,8 @@ def build(store, customers=None, month=None):
              for c in flagged]))
     if customers and month:
         parts.append("<h2>Invoices %s</h2>" % html.escape(month))
-        for inv in invoices(sessions, load_receipts(store), customers, month):
+        marked = {c["sid"] for c in all_checks if is_flagged(c)}
+        for inv in invoices(sessions, load_receipts(store), customers, month, marked, tz):
             parts.append(_invoice_html(inv))
     parts.append("<h2>Sessions</h2>")
     parts.append(_table(HEADER, rows(sessions), (4, 5)))

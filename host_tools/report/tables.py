@@ -42,28 +42,31 @@ GROUPS = ("tag", "station", "day", "month")
 GROUP_HEADER = ("sessions", "kWh", "cost", "currency", "hours")
 
 
-def day_of(t):
-    return "unsynced" if t is None else datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d")
+def day_of(t, tz=None):
+    """The date of Unix time t in zone tz (a ZoneInfo; None: UTC), "unsynced" without a time."""
+    if t is None:
+        return "unsynced"
+    return datetime.fromtimestamp(t, timezone.utc).astimezone(tz or timezone.utc).strftime("%Y-%m-%d")
 
 
-def group_key(s, by):
+def group_key(s, by, tz=None):
     if by == "tag":
         return s["id_tag"] or "(no tag)"
     if by == "station":
         return s["dev"]
     if by == "day":
-        return day_of(s["start_t"])
+        return day_of(s["start_t"], tz)
     if by == "month":
-        return day_of(s["start_t"])[:7]
+        return day_of(s["start_t"], tz)[:7]
     raise ValueError("unknown grouping %r (one of %s)" % (by, ", ".join(GROUPS)))
 
 
-def grouped(sessions, by):
+def grouped(sessions, by, tz=None):
     """[{key, currency, minor_unit, sessions, energy_wh, cost_minor, seconds}] sorted by key;
     money is summed per currency, never across currencies."""
     acc = {}
     for s in sessions:
-        k = (group_key(s, by), s["currency"])
+        k = (group_key(s, by, tz), s["currency"])
         g = acc.setdefault(k, {"key": k[0], "currency": s["currency"], "minor_unit": s["minor_unit"],
                                "sessions": 0, "energy_wh": 0, "cost_minor": 0, "seconds": 0})
         g["sessions"] += 1
@@ -94,20 +97,23 @@ def render_groups(groups, by):
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in body]) + "\n"
 
 
-def invoices(sessions, receipts, customers, month):
+def invoices(sessions, receipts, customers, month, flagged=(), tz=None):
     """One invoice per customer (a group of ID tags) for month "YYYY-MM": its sessions that
-    started in that month (UTC), with totals and the VAT of the device receipts."""
+    started in that month (in zone tz; None: UTC), with totals and the VAT of the device receipts. Sessions in
+    `flagged` (sids whose checks failed) are kept and marked: the invoice's "flagged" lists them."""
     owner = {tag: name for name, tags in customers.items() for tag in tags}
-    out = {name: {"customer": name, "month": month, "tags": list(tags), "lines": [],
+    out = {name: {"customer": name, "month": month, "tags": list(tags), "lines": [], "flagged": [],
                   "totals": defaultdict(lambda: {"energy_wh": 0, "cost_minor": 0, "vat_minor": 0})}
            for name, tags in customers.items()}
     for s in sessions:
         name = owner.get(s["id_tag"])
-        if name is None or day_of(s["start_t"])[:7] != month:
+        if name is None or day_of(s["start_t"], tz)[:7] != month:
             continue
         inv = out[name]
         r = receipts.get(s["sid"]) or {}
         inv["lines"].append(s)
+        if s["sid"] in flagged:
+            inv["flagged"].append(s["sid"])
         tot = inv["totals"][(s["currency"], s["minor_unit"])]
         tot["energy_wh"] += s["energy_wh"]
         tot["cost_minor"] += s["cost_minor"]
@@ -121,15 +127,19 @@ def render_invoice(inv):
     lines = ["INVOICE  %s  %s" % (inv["customer"], inv["month"]),
              "ID tags: %s" % ", ".join(inv["tags"]), ""]
     for s in inv["lines"]:
-        lines.append("%s  %-10s  %-8s  %9s kWh  %10s %s" % (
+        lines.append("%s  %-10s  %-8s  %9s kWh  %10s %s%s" % (
             format_utc(s["start_t"]), s["dev"], s["id_tag"], format_kwh(s["energy_wh"]),
-            format_minor(s["cost_minor"], s["minor_unit"]), s["currency"]))
+            format_minor(s["cost_minor"], s["minor_unit"]), s["currency"],
+            "  FLAGGED" if s["sid"] in inv["flagged"] else ""))
     if not inv["lines"]:
         lines.append("no sessions this month")
     for (cur, unit), t in sorted(inv["totals"].items()):
         lines.append("Total %s kWh: %s %s, of which VAT %s %s" % (
             format_kwh(t["energy_wh"]), format_minor(t["cost_minor"], unit), cur,
             format_minor(t["vat_minor"], unit), cur))
+    if inv["flagged"]:
+        lines.append("FLAGGED (a cost or signature check failed; included, marked): %s"
+                     % ", ".join(inv["flagged"]))
     return "\n".join(lines) + "\n"
 
 
