@@ -28,6 +28,8 @@ def main(argv=None):
     ap.add_argument("--client-id", default="laddvakt-backend")
     ap.add_argument("--share", metavar="GROUP", help="join shared subscription group GROUP")
     ap.add_argument("--keys", metavar="FILE", help="JSON {device id: hex HMAC key}")
+    ap.add_argument("--gap-alert-s", type=float, default=300.0, metavar="S",
+                    help="a hole in a device's records open this long is an alert (default 300)")
     args = ap.parse_args(argv)
 
     from .billing import load_keys
@@ -42,7 +44,8 @@ def main(argv=None):
 
     host, port = args.broker
     backend = Backend(args.db, host, port, client_id=args.client_id,
-                      on_receipt=lambda text: print(text, flush=True), share=args.share, keys=keys)
+                      on_receipt=lambda text: print(text, flush=True), share=args.share, keys=keys,
+                      gap_alert_s=args.gap_alert_s)
     try:
         backend.start()
     except (OSError, TimeoutError) as e:
