@@ -157,7 +157,10 @@ class Uplink:
             self.acks.reset(now)
 
     def _main_in_flight(self):
-        return any(not e[_KIND] for e in self._fl)  # at most mqtt_window entries
+        for e in self._fl:  # a loop, not any(): no generator allocated each round
+            if not e[_KIND]:
+                return True
+        return False
 
     # ---- batching -------------------------------------------------------------
     def _send_batch(self, kind, sid, pid=0):
@@ -204,8 +207,11 @@ class Uplink:
                 self._on_puback(e[_PID])  # history trimmed meanwhile: nothing to resend
             self.resent += 1
             busy = True
-        if self.ack_backend:
-            self._backend_timeout(now)
+        # Taken by the broker, never acked by the backend: a named condition, and send again.
+        if self.ack_backend and self.acks.expired(now, self._sent > self.journal.delivered and not self._main_in_flight()):
+            self._status_due |= self.acks.hold(True)
+            self._sent = self.journal.delivered
+            self.acks.reset(now)
         b = self._batch
         while not self._resend and len(self._fl) < self.window and link.idle():
             r = self._replay
@@ -230,13 +236,6 @@ class Uplink:
         if self.drain_ms is None and not self.journal.pending():
             self.drain_ms = time.ticks_diff(now, self.t_start)
         return busy
-
-    def _backend_timeout(self, now):
-        # Taken by the broker, never acked by the backend: a named condition, and send again.
-        if self.acks.expired(now, self._sent > self.journal.delivered and not self._main_in_flight()):
-            self._status_due |= self.acks.hold(True)
-            self._sent = self.journal.delivered
-            self.acks.reset(now)
 
     # ---- replay ---------------------------------------------------------------
     def _cmd_replay(self, args):
