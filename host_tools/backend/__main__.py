@@ -35,6 +35,8 @@ def main(argv=None):
                     help="create or update admin user NAME with the password in $LADDVAKT_ADMIN_PASSWORD")
     ap.add_argument("--customers", metavar="FILE", help='invoice customers: JSON {name: {"tags": [...], ...}}')
     ap.add_argument("--seller", metavar="FILE", help='the invoices\' seller: JSON {"name", "address", "vat_id"}')
+    ap.add_argument("--gap-alert-s", type=float, default=300.0, metavar="S",
+                    help="a hole in a device's records open this long is an alert (default 300)")
     args = ap.parse_args(argv)
     if args.http:
         from host_tools.report.accounting import zone
@@ -58,7 +60,8 @@ def main(argv=None):
 
     host, port = args.broker
     backend = Backend(args.db, host, port, client_id=args.client_id,
-                      on_receipt=lambda text: print(text, flush=True), share=args.share, keys=keys)
+                      on_receipt=lambda text: print(text, flush=True), share=args.share, keys=keys,
+                      gap_alert_s=args.gap_alert_s)
     try:
         backend.start()
     except (OSError, TimeoutError) as e:

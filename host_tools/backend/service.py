@@ -12,9 +12,13 @@ from .store import Store, check, load_validator
 
 PREFIX = "laddvakt/v1/"
 SUBSCRIPTIONS = [(PREFIX + "+/recs", 1), (PREFIX + "+/status", 1), (PREFIX + "+/reply", 1)]
-# A gap is asked to be replayed at most this often (the replay itself takes a moment).
+# A gap is asked to be replayed at most this often (the replay itself takes a moment); the
+# repair timer doubles the wait for the same gap up to REPLAY_BACKOFF_MAX_S.
 REPLAY_EVERY_S = 2.0
+REPLAY_BACKOFF_MAX_S = 60.0
 GAP_GRACE_S = 1.0
+REPAIR_TICK_S = 0.5  # how often the repair timer looks for holes (docs/backend.md, Gap repair)
+GAP_ALERT_S = 300.0  # a hole open this long is an alert in health() and the log
 
 
 def wait_for(predicate, timeout=5.0, interval=0.02):
@@ -35,7 +39,7 @@ class Backend:
     """Subscribes to every agent's recs and status; stores batches, emits receipts."""
 
     def __init__(self, db_path, host, port, client_id="laddvakt-backend", on_receipt=print,
-                 share=None, keys=None):
+                 share=None, keys=None, gap_alert_s=GAP_ALERT_S):
         self.store = Store(db_path)
         # share: a group name; workers with the same group split the fleet's recs between
         # them (MQTT shared subscription). keys: {dev: HMAC key} to verify signed sessions.
@@ -44,6 +48,7 @@ class Backend:
                               (PREFIX + "+/connector", 1)]
         self.keys = keys or {}
         self.batches = 0  # recs messages this worker handled
+        self.received = 0  # records in them, repeats included (duplicates = received - stored)
         self.flagged = []  # verdicts of sessions whose cost or signature failed a check
         self.host, self.port = host, port
         self.on_receipt = on_receipt
@@ -63,6 +68,12 @@ class Backend:
         self._lock = threading.Lock()
         self._status_schema = load_validator("status.json")
         self.replays = 0    # replay commands sent to mend gaps
+        self.gap_alert_s = gap_alert_s
+        self.alerts = []    # open holes older than gap_alert_s (store.open_gaps), last round
+        self._backoff = {}  # install -> (first missing seq, replays asked for it)
+        self._wake = threading.Event()  # a (re)connect: repair now, backoff reset
+        self._stopping = threading.Event()
+        self._repairer = threading.Thread(target=self._repair_loop, name="gap-repair", daemon=True)
         # Sharing workers see a device's batches out of order: a gap must stay open this long
         # before it is worth a replay (one worker alone receives them in order).
         self.gap_grace_s = GAP_GRACE_S if share else 0.0
@@ -90,12 +101,22 @@ class Backend:
         if not self._subscribed.wait(timeout):
             self.stop()
             raise TimeoutError("backend not subscribed within %.1f s" % timeout)
+        self._repairer.start()
         return self
 
     def stop(self):
+        self._stopping.set()
+        self._wake.set()
+        if self._repairer.is_alive():
+            self._repairer.join()
         self.client.disconnect()
         self.client.loop_stop()
         self.store.close()
+
+    def health(self):
+        """The backend's status: counters and the gap alerts (docs/backend.md)."""
+        return {"batches": self.batches, "received": self.received, "rejected": self.rejected, "errors": self.errors,
+                "replays": self.replays, "flagged": len(self.flagged), "gap_alerts": self.alerts}
 
     def wait_for(self, predicate, timeout=5.0):
         return wait_for(predicate, timeout)
@@ -118,6 +139,9 @@ class Backend:
             _log("subscription refused: %s" % reason_codes)
             return
         self._subscribed.set()
+        # Our own or the broker's restart: whatever was in flight may be gone; look now.
+        self._backoff.clear()
+        self._wake.set()
 
     def _on_message(self, client, userdata, msg):
         parts = msg.topic.split("/")
@@ -129,7 +153,7 @@ class Backend:
             if parts[3] == "recs":
                 receipts = self._handle_batch(parts[2], msg.payload)
             elif parts[3] == "status":
-                self._handle_status(parts[2], msg.payload)
+                self._handle_status(parts[2], msg.payload, msg.retain)
             elif parts[3] == "reply":
                 self._handle_reply(parts[2], msg.payload)
             elif parts[3] == "connector":
@@ -162,6 +186,7 @@ class Backend:
             raise ValueError("batch dev %r does not match topic device %r" % (batch.get("dev"), dev))
         receipts = []
         new = self.store.ingest_batch(batch)
+        self.received += len(batch["recs"])
         if new:
             # A batch may complete a session another batch (or worker) left pending. The batch
             # is stored already; billing.check_pending never raises, so it is acked either way.
@@ -181,24 +206,72 @@ class Backend:
                 receipts.append(format_receipt(session, self.store.receipt(rec["sid"])))
         return receipts
 
+    # ---- acks and replays: payloads built here, all sent through _publish ----------------
+    def _publish(self, dev, sub, payload):
+        self.client.publish(PREFIX + dev + "/" + sub, payload, qos=1)
+
+    @staticmethod
+    def ack_payload(n):
+        return json.dumps({"v": 1, "seq": n})
+
+    @staticmethod
+    def replay_payload(inst, first, to):
+        return json.dumps({"id": "gap-%s-%d" % (inst, first), "from_seq": first, "to_seq": to})
+
+    def _send_ack(self, dev, n):
+        if self.lose_acks > 0:
+            self.lose_acks -= 1
+        else:
+            self._publish(dev, "ack", self.ack_payload(n))
+
+    def _ask_replay(self, dev, inst, first, to):
+        self.replays += 1
+        _log("gap in %s after seq %d: asking for a replay up to %d" % (inst, first - 1, to))
+        self._publish(dev, "cmd/replay", self.replay_payload(inst, first, to))
+
     def _ack_and_mend(self, dev, batch):
         """Cumulative ack of what is stored without gaps (docs/mqtt.md, Acknowledgements),
         and a replay request when a batch shows records are missing before it. Both come
         from the database, so workers sharing a fleet ack what all of them stored."""
         inst = batch["install"]
         n = self.store.advance_ack(inst)
-        if self.lose_acks > 0:
-            self.lose_acks -= 1
-        else:
-            self.client.publish(PREFIX + dev + "/ack", json.dumps({"v": 1, "seq": n}), qos=1)
+        self._send_ack(dev, n)
         if max(r["seq"] for r in batch["recs"]) > n and self.store.claim_replay(
                 inst, n + 1, time.time(), self.gap_grace_s, REPLAY_EVERY_S):
-            self.replays += 1
             first_after = min(r["seq"] for r in batch["recs"] if r["seq"] > n)
-            to = max(first_after - 1, n + 1)
-            cmd = {"id": "gap-%s-%d" % (inst, n + 1), "from_seq": n + 1, "to_seq": to}
-            _log("gap in %s after seq %d: asking for a replay up to %d" % (inst, n, to))
-            self.client.publish(PREFIX + dev + "/cmd/replay", json.dumps(cmd), qos=1)
+            self._ask_replay(dev, inst, n + 1, max(first_after - 1, n + 1))
+
+    def _repair_loop(self):
+        while not self._stopping.is_set():
+            self._wake.wait(REPAIR_TICK_S)
+            self._wake.clear()
+            if self._stopping.is_set():
+                break
+            try:
+                self.repair(time.time())
+            except Exception as e:  # a database hiccup: the next round tries again
+                self.errors += 1
+                _log("gap repair failed: %r" % e)
+
+    def repair(self, now):
+        """One round of gap repair without new traffic (docs/backend.md, Gap repair): ask each
+        device with a hole past its ack floor to replay it, backing off per hole, and keep
+        the holes older than gap_alert_s as alerts."""
+        alerts = []
+        for gap in self.store.open_gaps(now):
+            inst, first = gap["install"], gap["first"]
+            b = self._backoff.get(inst)
+            n = b[1] if b and b[0] == first else 0
+            every = min(REPLAY_EVERY_S * 2 ** n, REPLAY_BACKOFF_MAX_S)
+            if self.store.claim_replay(inst, first, now, self.gap_grace_s, every):
+                self._backoff[inst] = (first, n + 1)
+                self._ask_replay(gap["dev"], inst, first, gap["last"])
+            if gap["age_s"] >= self.gap_alert_s:
+                alerts.append(gap)
+        for gap in alerts:
+            if all(a["install"] != gap["install"] or a["first"] != gap["first"] for a in self.alerts):
+                _log("ALERT: %(dev)s (%(install)s) misses seqs %(first)d..%(last)d for %(age_s)s s" % gap)
+        self.alerts = alerts
 
     def _handle_reply(self, dev, payload):
         # A reply to our own replay request: records that are no longer retained on the
@@ -217,12 +290,11 @@ class Backend:
             first = reply["result"].get("from_seq", int(frm))
             if first > int(frm) and self.store.acked(inst) < first - 1:
                 _log("%s: records %s..%d are lost on the device" % (inst, frm, first - 1))
-                n = self.store.advance_ack(inst, first - 1)
-                self.client.publish(PREFIX + dev + "/ack", json.dumps({"v": 1, "seq": n}), qos=1)
+                self._send_ack(dev, self.store.advance_ack(inst, first - 1))
         else:
             _log("replay refused by %s: %s" % (dev, reply.get("error")))
 
-    def _handle_status(self, dev, payload):
+    def _handle_status(self, dev, payload, retained=False):
         if not payload:  # an empty retained message clears the status
             self.status.pop(dev, None)
             return
@@ -230,6 +302,10 @@ class Backend:
         check(self._status_schema, status)
         self.status[dev] = status
         self._notify(dev, "status", status)
+        if retained and status["state"] == "online":
+            # Delivered because we (re)subscribed: we were away, and a device that sent into
+            # the void waits on our floor to resend from it (docs/mqtt.md, Acknowledgements).
+            self._send_ack(dev, self.store.acked(status["install"]))
 
     def _handle_connector(self, dev, payload):
         if not payload:
@@ -261,7 +337,7 @@ class Backend:
         self._waiting[cid] = (dev, done, box)
         try:
             payload = dict(args or {}, id=cid)
-            self.client.publish(PREFIX + dev + "/cmd/" + name, json.dumps(payload), qos=1)
+            self._publish(dev, "cmd/" + name, json.dumps(payload))
             if not done.wait(timeout):
                 raise TimeoutError("no reply from %s to %s within %.0f s" % (dev, name, timeout))
             return box[0]

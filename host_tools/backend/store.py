@@ -367,6 +367,29 @@ class Store:
             db.execute("UPDATE acks SET asked_at = ? WHERE install = ?", (now, install))
             return True
 
+    def open_gaps(self, now=None, older_than_s=0.0):
+        """Holes in each device's records (docs/backend.md, Gap repair): records are stored past
+        the ack floor but not the one after it. One dict per install: install, dev, first and
+        last (the missing seqs), age_s (since a worker first saw this hole; 0 when nobody has
+        yet). Only holes at least older_than_s old: an alert for the status and reports."""
+        now = time.time() if now is None else now
+        out = []
+        for a in self._query("SELECT install, seq, gap_seq, gap_at FROM acks ORDER BY install"):
+            rows = self._query("SELECT MIN(seq) AS m FROM records WHERE install = ? AND seq > ?",
+                               (a["install"], a["seq"]))
+            nxt = rows[0]["m"]
+            if nxt is None or nxt == a["seq"] + 1:
+                continue  # nothing past the floor, or the floor is about to move
+            first = a["seq"] + 1
+            seen = a["gap_at"] if a["gap_seq"] == first and a["gap_at"] is not None else now
+            if now - seen < older_than_s:
+                continue
+            dev = self._query("SELECT dev FROM records WHERE install = ? AND seq = ?",
+                              (a["install"], nxt))[0]["dev"]
+            out.append({"install": a["install"], "dev": dev, "first": first, "last": nxt - 1,
+                        "age_s": round(now - seen, 1)})
+        return out
+
     def last_seq(self, install):
         """Highest stored seq for install, or 0 when none (seq starts at 1)."""
         row = self._query("SELECT MAX(seq) AS m FROM records WHERE install = ?", (install,))[0]

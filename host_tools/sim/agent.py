@@ -43,13 +43,17 @@ def device_config(port, device_id="sim-1"):
     }
 
 
-def prepare_device(data_dir, port, scenario=SCENARIO, device_id="sim-1", config=None, tariff=None):
+def prepare_device(data_dir, port, scenario=SCENARIO, device_id="sim-1", config=None, tariff=None,
+                   ack="broker"):
     """A fresh device data directory: config.json and scenario.json; config overrides
-    device_config(), tariff (a dict, docs/tariffs.md) is the tariff in force at boot."""
+    device_config(), tariff (a dict, docs/tariffs.md) is the tariff in force at boot.
+    ack: the uplink_ack written, "broker" for runs with no backend to ack (a bare broker or a
+    capture), None to keep the firmware's default ("backend") when the reference backend runs."""
     shutil.rmtree(data_dir, ignore_errors=True)
     os.makedirs(data_dir)
     with open(os.path.join(data_dir, "config.json"), "w") as f:
-        json.dump(dict(device_config(port, device_id), **(config or {})), f, indent=1)
+        json.dump(dict(device_config(port, device_id), **(dict(uplink_ack=ack) if ack else {}),
+                       **(config or {})), f, indent=1)
     if tariff is not None:
         with open(os.path.join(data_dir, "tariff.json"), "w") as f:
             json.dump(tariff, f)
@@ -107,7 +111,7 @@ def run_sim(broker_kind="auto", code_dir=None, heapsize=None, bench=False, workd
 
     if not quiet:
         print("broker: %s on 127.0.0.1:%d" % (broker.kind, broker.port), flush=True)
-    prepare_device(data_dir, broker.port)
+    prepare_device(data_dir, broker.port, ack=None)
     backend = Backend(db, "127.0.0.1", broker.port, on_receipt=on_receipt)
     backend.start()
     try:

@@ -47,7 +47,7 @@ def config_overrides(**kw):
 def prepare(data_dir, port, n, scenario=DRAIN, cache_dir=None, **cfg):
     """A fresh device dir for the broker at port, with n journaled records. The prefilled
     journal is cached in cache_dir (keyed by n) so repeated runs skip writing it."""
-    agent.prepare_device(data_dir, port, scenario)
+    agent.prepare_device(data_dir, port, scenario, ack=None)  # the default unless cfg names one
     over = config_overrides(**cfg)
     with open(os.path.join(data_dir, "config.json")) as f:
         conf = json.load(f)

@@ -82,7 +82,7 @@ def run_fleet(workdir, broker=None, days=DAYS, seed=6, timeout=600):
             data = os.path.join(workdir, st)
             agent.prepare_device(data, broker.port, sc, device_id=st,
                                config={"meter_value_interval_s": 900, "journal_max_bytes": 1048576},
-                               tariff=TARIFF)
+                               tariff=TARIFF, ack=None)
             cmd, env = agent.agent_command(data)
             procs[st] = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                          text=True)

@@ -84,10 +84,21 @@ class Broker:
                 )
             amqtt = os.path.join(os.path.dirname(sys.executable), "amqtt")
             cmd = [amqtt, "-c", conf]
+        self._cmd = cmd
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
         log.close()
         _wait_listening(self.port, self.proc)
         return self
+
+    def kill_and_restart(self):
+        """kill -9, then start again on the same port from the same directory, so a broker
+        configured with persistence finds its last autosave (issue 16's broker kill test)."""
+        self.proc.kill()
+        self.proc.wait()
+        log = open(os.path.join(self._dir, "broker.log"), "ab")
+        self.proc = subprocess.Popen(self._cmd, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        _wait_listening(self.port, self.proc)
 
     def log_text(self):
         try:

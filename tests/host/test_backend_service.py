@@ -178,3 +178,73 @@ def test_cli_prints_receipts_and_stops_on_sigterm(broker, agent, tmp_path):
             proc.wait()
     assert proc.returncode == 0, err
     assert "cli-1" in out and "18.50 SEK" in out
+
+
+class Listener:
+    """Records what the backend publishes on a device's ack and replay topics, with times."""
+
+    def __init__(self, port, dev="sim-1"):
+        self.msgs = []
+        self._ready = threading.Event()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test-listener")
+        self.client.on_message = lambda c, u, m: self.msgs.append((time.monotonic(), m.topic, json.loads(m.payload)))
+        self.client.on_subscribe = lambda *a: self._ready.set()
+        self.client.connect("127.0.0.1", port)
+        self.client.subscribe([("laddvakt/v1/%s/ack" % dev, 1), ("laddvakt/v1/%s/cmd/replay" % dev, 1)])
+        self.client.loop_start()
+        assert self._ready.wait(TIMEOUT)
+
+    def of(self, suffix):
+        return [(t, p) for t, topic, p in self.msgs if topic.endswith(suffix)]
+
+    def close(self):
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def test_gap_is_asked_for_on_a_timer_with_backoff_and_alerted(broker, agent, tmp_path):
+    listen = Listener(broker.port)
+    b = Backend(tmp_path / "b.db", "127.0.0.1", broker.port, on_receipt=lambda t: None, gap_alert_s=1.0)
+    try:
+        b.start()
+        agent.publish("laddvakt/v1/sim-1/recs", batch(rec(1, "boot", fw="1", board="x"), rec(2, "boot", fw="1", board="x")))
+        agent.publish("laddvakt/v1/sim-1/recs", batch(rec(5, "boot", fw="1", board="x"), rec(6, "boot", fw="1", board="x")))
+        # No more traffic: the first ask comes with the batch, the next ones from the timer,
+        # 2 s and then 4 s apart.
+        assert wait_for(lambda: len(listen.of("/cmd/replay")) >= 3, 10)
+        asks = listen.of("/cmd/replay")
+        assert all(p == {"id": "gap-%s-3" % INSTALL, "from_seq": 3, "to_seq": 4} for _, p in asks), asks
+        assert 1.8 <= asks[1][0] - asks[0][0] < 3.5, asks
+        assert 3.8 <= asks[2][0] - asks[1][0] < 5.5, asks
+        # Open over gap_alert_s: an alert in the status and in the store for reports.
+        [alert] = b.health()["gap_alerts"]
+        assert (alert["install"], alert["dev"], alert["first"], alert["last"]) == (INSTALL, "sim-1", 3, 4)
+        assert alert["age_s"] >= 1.0
+        [gap] = b.store.open_gaps(older_than_s=1.0)
+        assert (gap["first"], gap["last"]) == (3, 4)
+        assert b.store.open_gaps(older_than_s=3600) == []
+        # The replay arrives: the floor jumps to 6 and the alert goes.
+        agent.publish("laddvakt/v1/sim-1/recs", batch(rec(3, "boot", fw="1", board="x"), rec(4, "boot", fw="1", board="x")))
+        assert wait_for(lambda: listen.of("/ack") and listen.of("/ack")[-1][1] == {"v": 1, "seq": 6}, TIMEOUT)
+        assert wait_for(lambda: b.health()["gap_alerts"] == [], TIMEOUT)
+        assert b.store.open_gaps() == []
+    finally:
+        b.stop()
+        listen.close()
+
+
+def test_retained_online_status_gets_the_floor_after_a_backend_restart(broker, agent, tmp_path):
+    db = tmp_path / "b.db"
+    with Backend(db, "127.0.0.1", broker.port, on_receipt=lambda t: None) as b:
+        agent.publish("laddvakt/v1/sim-1/recs", batch(rec(1, "boot", fw="1", board="x"), rec(2, "boot", fw="1", board="x")))
+        assert b.wait_for(lambda: b.store.acked(INSTALL) == 2, TIMEOUT)
+    online = {"v": 1, "state": "online", "install": INSTALL, "fw": "0.1.0", "boot": 3}
+    agent.publish("laddvakt/v1/sim-1/status", json.dumps(online), retain=True)
+    listen = Listener(broker.port)
+    try:
+        # A device that sent while we were away waits on this to resend from the floor.
+        with Backend(db, "127.0.0.1", broker.port, on_receipt=lambda t: None):
+            assert wait_for(lambda: listen.of("/ack"), TIMEOUT)
+        assert [p for _, p in listen.of("/ack")] == [{"v": 1, "seq": 2}]
+    finally:
+        listen.close()

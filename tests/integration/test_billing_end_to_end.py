@@ -33,7 +33,7 @@ def run(tmp_path_factory):
         cap = Capture(b.port)
         data = str(work / "dev")
         sim.prepare_device(data, b.port, SCENARIO, config={"device_key": KEY, "meter_serial": "LGZ-0042"},
-                           tariff=TARIFF)
+                           tariff=TARIFF, ack=None)
         backend = Backend(str(work / "b.db"), "127.0.0.1", b.port, on_receipt=lambda t: None,
                           keys={"sim-1": bytes.fromhex(KEY)})
         backend.start()

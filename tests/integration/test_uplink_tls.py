@@ -29,7 +29,8 @@ def _run(tmp_path, b, ca="ca.pem", host="localhost", client_cert=True):
            "mqtt_tls_host": host}
     if client_cert:
         cfg.update(mqtt_cert=os.path.join(data, "client.pem"), mqtt_key=os.path.join(data, "client.key"))
-    backlog.prepare(data, b.tls_port, 50, scenario=SCEN, **cfg)
+    # No backend here: the broker's PUBACK is what counts as delivered.
+    backlog.prepare(data, b.tls_port, 50, scenario=SCEN, uplink_ack="broker", **cfg)
     for name, text in b.certs.items():
         with open(os.path.join(data, name), "w") as f:
             f.write(text)

@@ -56,6 +56,7 @@ def make_uplink(agent):
         extra = _ha(agent, cfg, cmds.handlers)
     up = Uplink(link, agent.journal, cfg, agent.ident, VERSION, cmds, rand, extra, agent.codec)
     up.retained.append(("connector", agent.control.status_json))
+    up.acks.set_fault = agent.set_fault  # the ack_timeout fault record (issue 16)
     return up
 
 

@@ -74,7 +74,7 @@ SCHEMA = {
     # uplink (issue 5): in-flight window, ack mode, commands, TLS, Home Assistant. TLS is
     # mqtt_tls with the CA file mqtt_ca_file (the tools block above); a client certificate is optional.
     "mqtt_window": (int, 8, 1, 32),
-    "uplink_ack": (str, "broker", 6, 7),  # "broker" or "backend"
+    "uplink_ack": (str, "backend", 6, 7),  # "backend" (end to end, issue 16) or "broker"
     "ack_timeout_ms": (int, 30000, 1000, 3600000),
     "cmd_max_bytes": (int, 4096, 256, 16384),
     "mqtt_cert": (str, "", 0, 128),  # optional client certificate file

@@ -1,12 +1,14 @@
 # Uplink: moves journal records to the broker in batches, a window of them in flight,
 # and answers commands. Delivery is at least once; the backend drops repeats by
 # (install, seq). The delivery cursor advances on the broker's PUBACK (ack mode
-# "broker") or only on the backend's cumulative {"seq": N} (ack mode "backend").
+# "broker") or only on the backend's cumulative {"seq": N} (ack mode "backend", the default,
+# with a window over those acks: uplink/acks.py).
 # Nothing here blocks: the link is polled, and sampling runs between our steps.
 import asyncio
 import json
 import time
 
+from laddvakt.uplink.acks import BackendAcks
 from laddvakt.uplink.batch import Batch
 from laddvakt.uplink.inbox import Inbox
 from laddvakt.uplink.keepalive import Keepalive
@@ -18,12 +20,7 @@ _IDLE_POLL_MS = 50
 _ACK_WAIT_MS = 2  # sleep while waiting for acks: short, the loop must stay responsive
 # In-flight entry fields: [pid, first seq, last seq, acked, sid filter (replay) or None,
 # kind]. Kind 0 = the main stream, 1 = a replay (never moves the cursor).
-_PID = 0
-_FIRST = 1
-_LAST = 2
-_ACKED = 3
-_SID = 4
-_KIND = 5
+_PID, _FIRST, _LAST, _ACKED, _SID, _KIND = 0, 1, 2, 3, 4, 5
 
 
 class Uplink:
@@ -50,10 +47,11 @@ class Uplink:
         self.t_ack = root + "ack"
         self.ack_backend = cfg["uplink_ack"] == "backend"
         self.window = cfg["mqtt_window"]
-        self.ack_timeout_ms = cfg["ack_timeout_ms"]
+        self.acks = BackendAcks(self.window, cfg["ack_timeout_ms"])
         self.online = json.dumps(
             {"v": 1, "state": "online", "fw": fw, "boot": ident.boot, "install": ident.install}
         )
+        self._status_due = False  # the condition changed: publish the status again
         self.offline = json.dumps({"v": 1, "state": "offline", "install": ident.install})
         self.install = ident.install
         head = ('{"v":1,"dev":%s,"install":%s,"recs":[' % (
@@ -62,7 +60,6 @@ class Uplink:
         self._fl = []  # in flight, in send order
         self._resend = 0  # how many of _fl still need resending after a reconnect
         self._sent = journal.delivered  # main stream: last seq handed to the broker
-        self._progress_ms = 0  # last time the backend's ack moved the cursor (backend mode)
         self._replay = None  # [after seq, up to seq, sid bytes or None]
         self._inbox = Inbox(commands, (root + "cmd/").encode(), 2 * cfg["cmd_max_bytes"])
         # (topic suffix, fn() -> payload): state published retained whenever fn's payload
@@ -93,17 +90,16 @@ class Uplink:
         self.connected = True
         self.connects += 1
         self._ka.reset()
-        self.link.publish(self.t_status, self.online, retain=True, qos=1)
+        self.link.publish(self.t_status, self.acks.status(self.online), retain=True, qos=1)
         # Resubscribe every time: a restarted broker has forgotten the session.
         self.link.subscribe(self.t_cmd, qos=1)
         self.link.subscribe(self.t_cmd + "/+", qos=1)
         if self.ack_backend:
             self.link.subscribe(self.t_ack, qos=1)
-            # Whatever the backend has not acked goes again (it may have been lost
-            # with a broker restart); it drops the repeats.
-            # Their PUBACKs no longer matter: the backend's ack does.
+            # What the backend has not acked goes again (a broker restart may have lost it),
+            # a window of it, then as its acks say (it drops the repeats). PUBACKs no longer matter.
             self._sent = self.journal.delivered
-            self._progress_ms = time.ticks_ms()
+            self.acks.reset(time.ticks_ms())
             self._fl = [e for e in self._fl if e[_KIND]]
         self._resend = len(self._fl)
         if self.extra:
@@ -156,11 +152,21 @@ class Uplink:
         if type(seq) is not int:
             return
         seq = min(seq, self.journal.seq)
-        if seq > self.journal.delivered:
+        moved = seq > self.journal.delivered
+        if moved:
             self.journal.set_delivered(seq)
-            self._progress_ms = time.ticks_ms()
-            if self._sent < seq:
-                self._sent = seq
+            self._sent = max(self._sent, seq)
+            self._status_due |= self.acks.hold(False)
+        now = time.ticks_ms()
+        if self.acks.on_ack(now, seq, moved) and not self._main_in_flight():
+            self._sent = self.journal.delivered  # the backend is there without them: again
+            self.acks.reset(now)
+
+    def _main_in_flight(self):
+        for e in self._fl:  # a loop, not any(): no generator allocated each round
+            if not e[_KIND]:
+                return True
+        return False
 
     # ---- batching -------------------------------------------------------------
     def _send_batch(self, kind, sid, pid=0):
@@ -168,6 +174,8 @@ class Uplink:
         p = self.link.publish(self.t_recs, b.data(), qos=1, pid=pid)
         if not pid:
             self._fl.append([p, b.first, b.last, False, sid, kind])
+            if not kind and self.ack_backend:
+                self.acks.sent(b.last)
         self.published += 1
 
     # ---- work -----------------------------------------------------------------
@@ -177,6 +185,9 @@ class Uplink:
         busy = link.poll() > 0
         if self._ka.ping_due(now, link.last_rx_ms, bool(self._fl)):
             link.ping()
+        if self._status_due and link.idle():
+            link.publish(self.t_status, self.acks.status(self.online), retain=True, qos=1)
+            self._status_due = False
         inbox = self._inbox
         while inbox.waiting() and link.idle():
             link.publish(self.t_reply, inbox.answer_next(), qos=1)
@@ -202,6 +213,11 @@ class Uplink:
                 self._on_puback(e[_PID])  # history trimmed meanwhile: nothing to resend
             self.resent += 1
             busy = True
+        # Taken by the broker, never acked by the backend: a named condition, and send again.
+        if self.ack_backend and self.acks.expired(now, self._sent > self.journal.delivered and not self._main_in_flight()):
+            self._status_due |= self.acks.hold(True)
+            self._sent = self.journal.delivered
+            self.acks.reset(now)
         b = self._batch
         while not self._resend and len(self._fl) < self.window and link.idle():
             r = self._replay
@@ -215,8 +231,8 @@ class Uplink:
                     self._replay = None
                 busy = True
                 continue
-            if self.ack_backend:
-                self._backend_timeout(now)
+            if self.ack_backend and not self.acks.may_send():
+                break
             if self._sent < self.journal.seq and b.build(self._sent, self.journal.seq, None):
                 self._send_batch(0, None)
                 self._sent = b.last
@@ -227,23 +243,14 @@ class Uplink:
             self.drain_ms = time.ticks_diff(now, self.t_start)
         return busy
 
-    def _backend_timeout(self, now):
-        # Sent but never acked by the backend: go back and send it again.
-        if self._sent > self.journal.delivered and not self._fl and \
-                time.ticks_diff(now, self._progress_ms) > self.ack_timeout_ms:
-            self._sent = self.journal.delivered
-            self._progress_ms = now
-
     # ---- replay ---------------------------------------------------------------
     def _cmd_replay(self, args):
         first, to = self.replay(args.get("from_seq"), args.get("to_seq"), args.get("sid"))
         return {"from_seq": first, "to_seq": to}
 
     def replay(self, frm, to=None, sid=None):
-        """Send the retained records from seq frm to seq to (the journal's end if None), or
-        those of session sid, again as ordinary recs batches ahead of new records, without
-        moving the cursor (docs/mqtt.md, Replay). Returns (first seq retained, last seq);
-        raises CommandError (a ValueError) when none is. One at a time: a new replay replaces the one going."""
+        """Queue a replay (docs/mqtt.md, Replay; uplink/replay.py); returns (first seq retained,
+        last seq), raises CommandError when none is. A new replay replaces the one going."""
         self._replay = r = plan(self.journal, self.install, frm, to, sid)
         return r[0] + 1, r[1]
 
@@ -282,7 +289,8 @@ class Uplink:
 
     def stats(self):
         return {"connects": self.connects, "failures": self.failures, "published": self.published,
-                "resent": self.resent, "in_flight": len(self._fl), "error": self.last_error}
+                "resent": self.resent, "in_flight": len(self._fl), "error": self.last_error,
+                "cond": self.acks.condition, "ack_timeouts": self.acks.timeouts}
 
     def shutdown(self):
         """Clean stop: offline status, then DISCONNECT (no Will is sent for that)."""

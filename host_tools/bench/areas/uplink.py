@@ -57,6 +57,7 @@ def _render(install, frames):
 
 
 def _drain(data_dir, port, work, **cfg):
+    cfg.setdefault("uplink_ack", "broker")  # no backend here: the broker's PUBACK delivers
     backlog.prepare(data_dir, port, N, cache_dir=work, **cfg)
     rc, out, err = agent.run_agent(data_dir, timeout=300)
     s = agent.parse_summary(out)
@@ -111,7 +112,7 @@ def _jitter(port, work, tls=False):
             with open(ca, "w") as f:
                 f.write(tlscerts.make()["ca.pem"])
             cfg = {"mqtt_tls": 1, "mqtt_ca_file": ca}
-        backlog.prepare(d, proxy.port, 200, scenario=scen, cache_dir=work, **cfg)
+        backlog.prepare(d, proxy.port, 200, scenario=scen, cache_dir=work, uplink_ack="broker", **cfg)
         rc, out, err = agent.run_agent(d, timeout=120)
         s = agent.parse_summary(out)
         if not s or s.get("jitter_p99_ms") is None or proxy.accepted < 2:
