@@ -1,0 +1,48 @@
+"""The generated mosquitto ACL against a real mosquitto: device A can neither write, read nor
+command on device B's topics, overwrite B's discovery config or send acks; anonymous and wrong
+passwords are refused. The same probe with a lax ACL finds the holes, so it can fail."""
+import os
+
+import pytest
+
+from host_tools.device import broker_auth as ba
+from host_tools.testing import acl_probe
+from host_tools.testing.broker import find_mosquitto
+
+pytestmark = pytest.mark.skipif(not find_mosquitto(), reason="needs mosquitto")
+
+
+def test_device_cannot_reach_another_devices_topics():
+    r = acl_probe.run()
+    assert r["controls_missing"] == 0, r  # allowed traffic flowed, so a 0 below means refused
+    assert r["cross_device_accepted"] == 0, r
+    assert r["anonymous_accepted"] == 0 and r["wrong_password_accepted"] == 0, r
+
+
+def test_a_lax_acl_is_caught():
+    r = acl_probe.run(acl="pattern readwrite laddvakt/v1/#\npattern readwrite homeassistant/#\n"
+                          "topic readwrite #\n")
+    assert r["controls_missing"] == 0, r
+    assert r["writes_accepted"] == 6 and r["commands_accepted"] == 4, r
+    assert r["acks_accepted"] == 2 and r["subscriptions_leaking"] > 0 and r["discovery_overwritten"] == 1, r
+
+
+def test_generated_files(tmp_path):
+    ba.generate(str(tmp_path), [("laddvakt-backend", "pw-Secret1"), ("homeassistant", "pw-Secret2"),
+                                ("cp-1", "pw-Secret3")], port=8883,
+                tls=("/etc/ca.pem", "/etc/server.pem", "/etc/server.key"))
+    conf = (tmp_path / "mosquitto.conf").read_text()
+    assert "allow_anonymous false" in conf and "acl_file %s/acl" % tmp_path in conf
+    assert "certfile /etc/server.pem" in conf
+    pw = (tmp_path / "passwd").read_text()
+    assert [ln.split(":")[0] for ln in pw.splitlines()] == ["laddvakt-backend", "homeassistant", "cp-1"]
+    assert "pw-Secret" not in pw and "$7$" in pw  # hashed by mosquitto_passwd
+    assert oct(os.stat(tmp_path / "passwd").st_mode & 0o777) == "0o600"
+    acl = (tmp_path / "acl").read_text()
+    assert "pattern readwrite homeassistant/+/%u/#" in acl and "pattern read laddvakt/v1/%u/ack" in acl
+
+
+@pytest.mark.parametrize("name", ["a+b", "a/b", "#", "", " x", "a:b"])
+def test_user_names_that_widen_the_acl_are_refused(name):
+    with pytest.raises(ba.BrokerAuthError):
+        ba.check_user(name)
