@@ -2,7 +2,10 @@
 
 --db takes a SQLite file or a postgresql://user@host:port/db URL (same schema). Several
 workers started with the same --share GROUP split the fleet's records (MQTT shared
-subscription). --keys FILE ({"<dev>": "<hex key>"}) lets the backend verify signed sessions.
+subscription). --keys FILE ({"<dev>": "<hex key>"}) lets the backend verify signed sessions
+and sign the commands and acks it sends (docs/mqtt.md, Authentication). --user (password from
+LADDVAKT_BACKEND_MQTT_PASSWORD, never a flag) and --tls-ca/--tls-cert/--tls-key connect to a
+broker with the generated ACL and TLS (docs/backend.md, Broker security).
 """
 import argparse
 import os
@@ -28,7 +31,23 @@ def main(argv=None):
     ap.add_argument("--client-id", default="laddvakt-backend")
     ap.add_argument("--share", metavar="GROUP", help="join shared subscription group GROUP")
     ap.add_argument("--keys", metavar="FILE", help="JSON {device id: hex HMAC key}")
+    ap.add_argument("--user", help="broker user (the ACL's backend user); password in LADDVAKT_BACKEND_MQTT_PASSWORD")
+    ap.add_argument("--tls-ca", dest="tls_ca", help="CA file that signed the broker's certificate (enables TLS)")
+    ap.add_argument("--tls-cert", dest="tls_cert", help="client certificate (PEM), with --tls-key")
+    ap.add_argument("--tls-key", dest="tls_key")
     args = ap.parse_args(argv)
+    auth = None
+    if args.user:
+        auth = (args.user, os.environ.get("LADDVAKT_BACKEND_MQTT_PASSWORD"))
+        if auth[1] is None:
+            print("backend: --user needs LADDVAKT_BACKEND_MQTT_PASSWORD", file=sys.stderr)
+            return 2
+    tls = None
+    if args.tls_ca:
+        tls = {"ca_certs": args.tls_ca, "certfile": args.tls_cert, "keyfile": args.tls_key}
+    elif args.tls_cert or args.tls_key:
+        print("backend: --tls-cert/--tls-key need --tls-ca", file=sys.stderr)
+        return 2
 
     from .billing import load_keys
     from .db import is_postgres
@@ -42,7 +61,8 @@ def main(argv=None):
 
     host, port = args.broker
     backend = Backend(args.db, host, port, client_id=args.client_id,
-                      on_receipt=lambda text: print(text, flush=True), share=args.share, keys=keys)
+                      on_receipt=lambda text: print(text, flush=True), share=args.share, keys=keys,
+                      auth=auth, tls=tls)
     try:
         backend.start()
     except (OSError, TimeoutError) as e:

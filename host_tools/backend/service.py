@@ -8,6 +8,7 @@ import paho.mqtt.client as mqtt
 
 from . import billing
 from .receipt import format_receipt
+from .signer import Signer
 from .store import Store, check, load_validator
 
 PREFIX = "laddvakt/v1/"
@@ -35,7 +36,7 @@ class Backend:
     """Subscribes to every agent's recs and status; stores batches, emits receipts."""
 
     def __init__(self, db_path, host, port, client_id="laddvakt-backend", on_receipt=print,
-                 share=None, keys=None):
+                 share=None, keys=None, auth=None, tls=None):
         self.store = Store(db_path)
         # share: a group name; workers with the same group split the fleet's recs between
         # them (MQTT shared subscription). keys: {dev: HMAC key} to verify signed sessions.
@@ -68,6 +69,14 @@ class Backend:
         self.client.on_message = self._on_message
         # Back quickly after a broker restart: devices wait on our acks.
         self.client.reconnect_delay_set(0.05, 2)
+        # auth: (user, password) for a broker with the generated ACL (docs/backend.md, Broker
+        # security); tls: {"ca_certs", "certfile", "keyfile"} (paho's tls_set arguments).
+        if auth:
+            self.client.username_pw_set(*auth)
+        if tls:
+            self.client.tls_set(**tls)
+        # Commands and acks carry a MAC made with the device's key (docs/mqtt.md, Authentication).
+        self.signer = Signer(self.keys)
 
     def start(self, timeout=10.0):
         """Connect and return once the subscriptions are granted; raise TimeoutError otherwise."""
@@ -175,7 +184,7 @@ class Backend:
         if self.lose_acks > 0:
             self.lose_acks -= 1
         else:
-            self.client.publish(PREFIX + dev + "/ack", json.dumps({"v": 1, "seq": n}), qos=1)
+            self._send(dev, "/ack", {"v": 1, "seq": n, "install": inst})
         if max(r["seq"] for r in batch["recs"]) > n and self.store.claim_replay(
                 inst, n + 1, time.time(), self.gap_grace_s, REPLAY_EVERY_S):
             self.replays += 1
@@ -183,7 +192,11 @@ class Backend:
             to = max(first_after - 1, n + 1)
             cmd = {"id": "gap-%s-%d" % (inst, n + 1), "from_seq": n + 1, "to_seq": to}
             _log("gap in %s after seq %d: asking for a replay up to %d" % (inst, n, to))
-            self.client.publish(PREFIX + dev + "/cmd/replay", json.dumps(cmd), qos=1)
+            self._send(dev, "/cmd/replay", cmd)
+
+    def _send(self, dev, suffix, doc):
+        topic = PREFIX + dev + suffix
+        self.client.publish(topic, self.signer.payload(dev, topic, doc), qos=1)
 
     def _handle_reply(self, dev, payload):
         # A reply to our own replay request: records that are no longer retained on the
@@ -198,7 +211,7 @@ class Backend:
             if first > int(frm) and self.store.acked(inst) < first - 1:
                 _log("%s: records %s..%d are lost on the device" % (inst, frm, first - 1))
                 n = self.store.advance_ack(inst, first - 1)
-                self.client.publish(PREFIX + dev + "/ack", json.dumps({"v": 1, "seq": n}), qos=1)
+                self._send(dev, "/ack", {"v": 1, "seq": n, "install": inst})
         else:
             _log("replay refused by %s: %s" % (dev, reply.get("error")))
 

@@ -71,6 +71,11 @@ class CommandHandler:
         return _reply(None, False, "payload of %d bytes exceeds the %d-byte limit%s"
                       % (size, self.max_bytes, " (command '%s')" % name[:64] if name else ""))
 
+    def refused(self, name, why):
+        # Not authenticated, so never parsed: its id is not to be trusted, and is left out.
+        self.errors += 1
+        return _reply(None, False, "refused%s: %s" % (" (command '%s')" % name[:64] if name else "", why))
+
     def overflow_reply(self, n):
         # The dropped commands' ids were never parsed (that would need memory we
         # refused them); the sender sees no reply with its id and this error.
@@ -89,6 +94,10 @@ class CommandHandler:
                 # On .../cmd/<name> the topic names the command; the payload is its arguments.
                 cid, args = _object_with_id(payload)
                 cmd = name
+            # The authentication envelope (docs/mqtt.md, Authentication), checked before
+            # this by mac.Guard, is not an argument: cmd-<name>.json describes the rest.
+            args.pop("ctr", None)
+            args.pop("mac", None)
             fn = self.handlers.get(cmd)
             if fn is None:
                 raise CommandError(

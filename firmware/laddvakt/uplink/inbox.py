@@ -28,6 +28,13 @@ class Inbox:
         else:
             self.dropped += 1
 
+    def refused(self, topic, why):
+        """A command or ack that failed the authentication check: answered, never acted on."""
+        if len(self._q) < _MAX_QUEUED_CMDS:
+            self._q.append((topic, why))
+        else:
+            self.dropped += 1
+
     def waiting(self):
         return len(self._q)
 
@@ -37,7 +44,7 @@ class Inbox:
     def answer_next(self):
         """The reply to the oldest queued command, which leaves the queue."""
         topic, msg = self._q.pop(0)
-        if type(msg) is not int:
+        if type(msg) is bytes:
             self._bytes -= len(msg)
         name = None
         if topic.startswith(self._prefix):
@@ -47,6 +54,8 @@ class Inbox:
                 name = "?"  # brokers refuse such topics; never let one stop the uplink
         if type(msg) is int:  # too big to receive: only its size is known
             return self.commands.oversized(name, msg)
+        if type(msg) is str:  # refused by the authentication check (mac.Guard)
+            return self.commands.refused(name, msg)
         return self.commands.handle(msg, name)
 
     def overflow_reply(self):

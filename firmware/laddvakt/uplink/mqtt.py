@@ -62,6 +62,7 @@ class MQTTLink(MQTTClient):
         self.on_oversize = None  # fn(topic, size) for a PUBLISH too big to receive
         self.last_rx_ms = 0
         self.suback_pending = 0
+        self.rx_retained = 0  # RETAIN flag of the PUBLISH being handed to the callback
 
     # ---- connect --------------------------------------------------------------
     def _resolve(self, now):
@@ -223,6 +224,9 @@ class MQTTLink(MQTTClient):
             n += 1
             op = first & 0xF0
             if op == 0x30:
+                # umqtt's callback gets no flags: the RETAIN bit (MQTT 3.1.1 §3.3.1.3) is
+                # kept here for it, so retained commands and acks are never acted on.
+                self.rx_retained = first & 1
                 self.wait_msg()  # umqtt parses it, calls back, answers QoS 1
             elif op == 0x40:
                 pid = w.u16(hl)

@@ -7,9 +7,11 @@ import asyncio
 import json
 import time
 
+from laddvakt.core.devkey import device_key
 from laddvakt.uplink.batch import Batch
 from laddvakt.uplink.inbox import Inbox
 from laddvakt.uplink.keepalive import Keepalive
+from laddvakt.uplink.mac import Guard
 from laddvakt.uplink.replay import plan
 
 _BACKOFF_MIN_MS = 1000
@@ -31,7 +33,6 @@ class Uplink:
         self.link = link  # an MQTTLink
         self.journal = journal
         if codec is None:
-            from laddvakt.core.devkey import device_key
             from laddvakt.journal.codec import Codec
 
             codec = Codec(ident.install, device_key(cfg["device_key"]), cfg["device_id"], fw,
@@ -63,6 +64,8 @@ class Uplink:
         self._progress_ms = 0  # last time the backend's ack moved the cursor (backend mode)
         self._replay = None  # [after seq, up to seq, sid bytes or None]
         self._inbox = Inbox(commands, (root + "cmd/").encode(), 2 * cfg["cmd_max_bytes"])
+        # Commands and acks authenticated with the device key (docs/mqtt.md, Authentication).
+        self.guard = Guard(device_key(cfg["device_key"]), journal.path + ".ctr", commands.handlers)
         # (topic suffix, fn() -> payload): state published retained whenever fn's payload
         # differs from the last one sent on this connection (the connector status).
         self.retained = []
@@ -121,10 +124,14 @@ class Uplink:
 
     def _on_msg(self, topic, msg):
         # Called from inside umqtt's parsing; queue, answer later (no re-entrant publish).
-        if topic == self.t_ack.encode():
+        ack = topic == self.t_ack.encode()
+        why = self.guard.admit(topic, msg, self.link.rx_retained, ack)
+        if why:
+            self._inbox.refused(topic, ("ack " if ack else "") + why)
+        elif ack:
             self._on_backend_ack(msg)
-            return
-        self._inbox.put(topic, msg)
+        else:
+            self._inbox.put(topic, msg)
 
     # ---- acknowledgements -----------------------------------------------------
     def _on_puback(self, pid):
@@ -144,11 +151,12 @@ class Uplink:
 
     def _on_backend_ack(self, msg):
         try:
-            seq = json.loads(msg)["seq"]
+            d = json.loads(msg)
+            seq = d["seq"]
         except (ValueError, KeyError, TypeError):
             return  # not ours to answer: the ack topic is the backend's, not a command
-        if type(seq) is not int:
-            return
+        if type(seq) is not int or d.get("install", self.install) != self.install:
+            return  # an ack of another install (a wiped device) names other records
         seq = min(seq, self.journal.seq)
         if seq > self.journal.delivered:
             self.journal.set_delivered(seq)
@@ -276,7 +284,8 @@ class Uplink:
 
     def stats(self):
         return {"connects": self.connects, "failures": self.failures, "published": self.published,
-                "resent": self.resent, "in_flight": len(self._fl), "error": self.last_error}
+                "resent": self.resent, "in_flight": len(self._fl), "error": self.last_error,
+                "auth_refused": self.guard.refused}
 
     def shutdown(self):
         """Clean stop: offline status, then DISCONNECT (no Will is sent for that)."""
