@@ -123,7 +123,7 @@ class Uplink:
         self.link.close()
 
     def _on_msg(self, topic, msg):
-        # Called from inside umqtt's parsing; queue, answer later (no re-entrant publish).
+        # From the link's poll; msg is valid during this call only. Replies go out later.
         ack = topic == self.t_ack.encode()
         why = self.guard.admit(topic, msg, self.link.rx_retained, ack)
         if why:
