@@ -329,7 +329,9 @@ def main(argv=None, stdin=None, stdout=None):
         broker_auth.write_private(pw_path, pw_line + "\n")
         stdout.write("broker: append %s to the broker's password file (the line is hashed), e.g.\n"
                      "  cat %s >> build/broker/passwd && kill -HUP $(pidof mosquitto)\n"
-                     "  the ACL needs no new line: its %%u patterns cover user '%s'\n" % (pw_path, pw_path, cfg["mqtt_user"]))
+                     "  (or type the password yourself: mosquitto_passwd <broker passwd file> %s)\n"
+                     "  the ACL needs no new line: its %%u patterns cover user '%s'\n"
+                     % (pw_path, pw_path, cfg["mqtt_user"], cfg["mqtt_user"]))
     key_path = os.path.join(here, "backend-key.json")
     broker_auth.write_private(key_path, json.dumps({cfg["device_id"]: cfg["device_key"]}) + "\n")
     stdout.write("backend: merge %s into the backend's --keys file (it verifies this device's signatures)\n" % key_path)

@@ -46,3 +46,42 @@ def test_generated_files(tmp_path):
 def test_user_names_that_widen_the_acl_are_refused(name):
     with pytest.raises(ba.BrokerAuthError):
         ba.check_user(name)
+
+
+def test_an_agent_and_the_backend_work_through_the_generated_acl(tmp_path):
+    # The firmware as a device user (its Will, its subscriptions to cmd, cmd/+ and ack) and the
+    # backend as its user, signing acks: everything is delivered and acked end to end.
+    import secrets
+
+    from host_tools.backend.service import Backend
+    from host_tools.sim import agent as sim
+    from host_tools.testing.broker import Broker
+
+    pw = {u: secrets.token_urlsafe(12) for u in (ba.BACKEND_USER, ba.HA_USER, "cp-1")}
+    key = secrets.token_bytes(32)
+
+    def conf(d, port):
+        ba.generate(d, list(pw.items()), port=port, bind="127.0.0.1", persistence=False)
+        for name in ("passwd", "acl"):
+            os.chmod(os.path.join(d, name), 0o644)
+        with open(os.path.join(d, "mosquitto.conf")) as f:
+            return f.read()
+
+    with Broker("mosquitto", conf=conf) as br:
+        data = str(tmp_path / "dev")
+        scen = dict(sim.SCENARIO, tick_real_ms=1, end_s=9000, visits=[
+            {"arrive_s": 1800, "leave_s": 5400, "need_wh": 5000, "max_w": 7360}])
+        sim.prepare_device(data, br.port, scen, "cp-1", config={
+            "mqtt_user": "cp-1", "mqtt_password": pw["cp-1"], "device_key": key.hex(), "uplink_ack": "backend"})
+        backend = Backend(str(tmp_path / "b.db"), "127.0.0.1", br.port, on_receipt=lambda t: None,
+                          keys={"cp-1": key}, auth=(ba.BACKEND_USER, pw[ba.BACKEND_USER]))
+        backend.start()
+        try:
+            rc, out, err = sim.run_agent(data, timeout=120)
+        finally:
+            backend.stop()
+    summary = sim.parse_summary(out)
+    assert rc == 0 and summary, out + err
+    assert summary["delivered_seq"] == summary["journal_seq"] > 3, summary
+    assert summary["sessions"] == 1 and summary["uplink"]["auth_refused"] == 0, summary
+    assert "subscription refused" not in out + err and "Traceback" not in err
