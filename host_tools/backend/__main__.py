@@ -2,7 +2,10 @@
 
 --db takes a SQLite file or a postgresql://user@host:port/db URL (same schema). Several
 workers started with the same --share GROUP split the fleet's records (MQTT shared
-subscription). --keys FILE ({"<dev>": "<hex key>"}) lets the backend verify signed sessions.
+subscription). --keys FILE ({"<dev>": "<hex key>"}) lets the backend verify signed sessions
+and sign the commands and acks it sends (docs/mqtt.md, Authentication). --user (password from
+LADDVAKT_BACKEND_MQTT_PASSWORD, never a flag) and --tls-ca/--tls-cert/--tls-key connect to a
+broker with the generated ACL and TLS (docs/backend.md, Broker security).
 """
 import argparse
 import os
@@ -37,6 +40,10 @@ def main(argv=None):
     ap.add_argument("--seller", metavar="FILE", help='the invoices\' seller: JSON {"name", "address", "vat_id"}')
     ap.add_argument("--gap-alert-s", type=float, default=300.0, metavar="S",
                     help="a hole in a device's records open this long is an alert (default 300)")
+    ap.add_argument("--user", help="broker user (the ACL's backend user); password in LADDVAKT_BACKEND_MQTT_PASSWORD")
+    ap.add_argument("--tls-ca", dest="tls_ca", help="CA file that signed the broker's certificate (enables TLS)")
+    ap.add_argument("--tls-cert", dest="tls_cert", help="client certificate (PEM), with --tls-key")
+    ap.add_argument("--tls-key", dest="tls_key")
     args = ap.parse_args(argv)
     if args.http:
         from host_tools.report.accounting import zone
@@ -47,6 +54,18 @@ def main(argv=None):
             ap.error(str(e))
         if args.admin and not os.environ.get("LADDVAKT_ADMIN_PASSWORD"):
             ap.error("--admin needs the password in $LADDVAKT_ADMIN_PASSWORD")
+    auth = None
+    if args.user:
+        auth = (args.user, os.environ.get("LADDVAKT_BACKEND_MQTT_PASSWORD"))
+        if auth[1] is None:
+            print("backend: --user needs LADDVAKT_BACKEND_MQTT_PASSWORD", file=sys.stderr)
+            return 2
+    tls = None
+    if args.tls_ca:
+        tls = {"ca_certs": args.tls_ca, "certfile": args.tls_cert, "keyfile": args.tls_key}
+    elif args.tls_cert or args.tls_key:
+        print("backend: --tls-cert/--tls-key need --tls-ca", file=sys.stderr)
+        return 2
 
     from .billing import load_keys
     from .db import is_postgres
@@ -61,7 +80,7 @@ def main(argv=None):
     host, port = args.broker
     backend = Backend(args.db, host, port, client_id=args.client_id,
                       on_receipt=lambda text: print(text, flush=True), share=args.share, keys=keys,
-                      gap_alert_s=args.gap_alert_s)
+                      gap_alert_s=args.gap_alert_s, auth=auth, tls=tls)
     try:
         backend.start()
     except (OSError, TimeoutError) as e:

@@ -8,6 +8,7 @@ import paho.mqtt.client as mqtt
 
 from . import billing
 from .receipt import format_receipt
+from .signer import Signer
 from .store import Store, check, load_validator
 
 PREFIX = "laddvakt/v1/"
@@ -39,7 +40,7 @@ class Backend:
     """Subscribes to every agent's recs and status; stores batches, emits receipts."""
 
     def __init__(self, db_path, host, port, client_id="laddvakt-backend", on_receipt=print,
-                 share=None, keys=None, gap_alert_s=GAP_ALERT_S):
+                 share=None, keys=None, gap_alert_s=GAP_ALERT_S, auth=None, tls=None):
         self.store = Store(db_path)
         # share: a group name; workers with the same group split the fleet's recs between
         # them (MQTT shared subscription). keys: {dev: HMAC key} to verify signed sessions.
@@ -89,6 +90,14 @@ class Backend:
         self.client.on_message = self._on_message
         # Back quickly after a broker restart: devices wait on our acks.
         self.client.reconnect_delay_set(0.05, 2)
+        # auth: (user, password) for a broker with the generated ACL (docs/backend.md, Broker
+        # security); tls: {"ca_certs", "certfile", "keyfile"} (paho's tls_set arguments).
+        if auth:
+            self.client.username_pw_set(*auth)
+        if tls:
+            self.client.tls_set(**tls)
+        # Commands and acks carry a MAC made with the device's key (docs/mqtt.md, Authentication).
+        self.signer = Signer(self.keys)
 
     def start(self, timeout=10.0):
         """Connect and return once the subscriptions are granted; raise TimeoutError otherwise."""
@@ -207,22 +216,24 @@ class Backend:
         return receipts
 
     # ---- acks and replays: payloads built here, all sent through _publish ----------------
-    def _publish(self, dev, sub, payload):
-        self.client.publish(PREFIX + dev + "/" + sub, payload, qos=1)
+    def _publish(self, dev, sub, doc):
+        """Every command and ack the backend sends, signed with dev's key (signer.py)."""
+        topic = PREFIX + dev + "/" + sub
+        self.client.publish(topic, self.signer.payload(dev, topic, doc), qos=1)
 
     @staticmethod
-    def ack_payload(n):
-        return json.dumps({"v": 1, "seq": n})
+    def ack_payload(n, inst):
+        return {"v": 1, "seq": n, "install": inst}
 
     @staticmethod
     def replay_payload(inst, first, to):
-        return json.dumps({"id": "gap-%s-%d" % (inst, first), "from_seq": first, "to_seq": to})
+        return {"id": "gap-%s-%d" % (inst, first), "from_seq": first, "to_seq": to}
 
-    def _send_ack(self, dev, n):
+    def _send_ack(self, dev, inst, n):
         if self.lose_acks > 0:
             self.lose_acks -= 1
         else:
-            self._publish(dev, "ack", self.ack_payload(n))
+            self._publish(dev, "ack", self.ack_payload(n, inst))
 
     def _ask_replay(self, dev, inst, first, to):
         self.replays += 1
@@ -235,7 +246,7 @@ class Backend:
         from the database, so workers sharing a fleet ack what all of them stored."""
         inst = batch["install"]
         n = self.store.advance_ack(inst)
-        self._send_ack(dev, n)
+        self._send_ack(dev, inst, n)
         if max(r["seq"] for r in batch["recs"]) > n and self.store.claim_replay(
                 inst, n + 1, time.time(), self.gap_grace_s, REPLAY_EVERY_S):
             first_after = min(r["seq"] for r in batch["recs"] if r["seq"] > n)
@@ -290,7 +301,7 @@ class Backend:
             first = reply["result"].get("from_seq", int(frm))
             if first > int(frm) and self.store.acked(inst) < first - 1:
                 _log("%s: records %s..%d are lost on the device" % (inst, frm, first - 1))
-                self._send_ack(dev, self.store.advance_ack(inst, first - 1))
+                self._send_ack(dev, inst, self.store.advance_ack(inst, first - 1))
         else:
             _log("replay refused by %s: %s" % (dev, reply.get("error")))
 
@@ -305,7 +316,7 @@ class Backend:
         if retained and status["state"] == "online":
             # Delivered because we (re)subscribed: we were away, and a device that sent into
             # the void waits on our floor to resend from it (docs/mqtt.md, Acknowledgements).
-            self._send_ack(dev, self.store.acked(status["install"]))
+            self._send_ack(dev, status["install"], self.store.acked(status["install"]))
 
     def _handle_connector(self, dev, payload):
         if not payload:
@@ -337,7 +348,7 @@ class Backend:
         self._waiting[cid] = (dev, done, box)
         try:
             payload = dict(args or {}, id=cid)
-            self._publish(dev, "cmd/" + name, json.dumps(payload))
+            self._publish(dev, "cmd/" + name, payload)
             if not done.wait(timeout):
                 raise TimeoutError("no reply from %s to %s within %.0f s" % (dev, name, timeout))
             return box[0]

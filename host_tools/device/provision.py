@@ -1,4 +1,4 @@
-"""Make a device config (build/device/config.json) for `make deploy`, from flags or prompts.
+"""Make one device's config (build/device/<id>/config.json) for `make deploy`, from flags or prompts.
 
     python -m host_tools.device.provision --device-id cp-0042 --board esp32-devkitc \\
         --wifi-ssid garage --broker mqtts://mqtt.example.net --mqtt-user cp-0042 \\
@@ -9,6 +9,13 @@ Secrets (Wi-Fi and MQTT passwords, the device key) are asked for without echo wh
 (or read from LADDVAKT_WIFI_PASSWORD / LADDVAKT_MQTT_PASSWORD), and never printed back. Every
 value is checked with the firmware's own schema (firmware/laddvakt/config.py), the one the
 device applies at boot, so a config that provisions is a config that boots.
+
+Each device id has its own output directory, and nothing is carried over from another device:
+the device key is fresh unless --device-key gives one (re-provisioning the same id keeps that
+id's key and values), and so is the broker password of its user (the device id, which the
+broker's %u ACL needs). It writes that user's hashed password line beside the config and prints
+what to add to the broker and the backend (docs/backend.md, Broker security). Every secret or
+price the config needs but was not given is named in a warning.
 """
 import argparse
 import getpass
@@ -23,10 +30,13 @@ import sys
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
 
-from host_tools.repo import BOARDS, BUILD
+from host_tools.device import broker_auth
+from host_tools.repo import BOARDS, BUILD, ROOT
 from host_tools.toolchain import firmware
+from host_tools.toolchain.unix_port import MICROPYTHON, micropython_env
 
-DEFAULT_OUT = os.path.join(BUILD, "device", "config.json")
+DEVICE_DIR = os.path.join(BUILD, "device")
+DEFAULT_OUT = os.path.join(DEVICE_DIR, "config.json")  # the pre-per-device path; `make deploy`'s default
 CA_REMOTE = "/data/ca.pem"
 
 
@@ -71,6 +81,27 @@ def device_key(text):
     return text.lower()
 
 
+def check_device_id(dev):
+    # The id is a topic level (laddvakt/v1/<dev>/...), the broker user for the %u ACL and a
+    # directory name here: a wildcard, slash or NUL would reach other devices' topics.
+    if not dev or any(c in dev for c in "+#/\0") or dev in (".", "..") or dev != dev.strip() or " " in dev:
+        raise ProvisionError("device id %r is not a valid topic level (no +, #, /, NUL or spaces)" % dev)
+    if dev in (broker_auth.BACKEND_USER, broker_auth.HA_USER) or ":" in dev:
+        raise ProvisionError("device id %r clashes with a broker user name or the password file's ':'" % dev)
+
+
+def check_meter_profile(name):
+    """The firmware's own lookup, run on the MicroPython unix port (the register maps use const())."""
+    code = ("from laddvakt.meters import registers\ntry:\n registers.get(%r)\nexcept ValueError as e:\n print(e)"
+            % name)
+    r = subprocess.run([MICROPYTHON, "-c", code], capture_output=True, text=True, timeout=60,
+                       env=micropython_env(os.path.join(ROOT, "firmware")))
+    if r.returncode:
+        raise ProvisionError("cannot check meter profile %r: %s" % (name, r.stderr.strip()[-200:]))
+    if r.stdout.strip():
+        raise ProvisionError(r.stdout.strip())
+
+
 def read_ca(path):
     try:
         with open(path) as f:
@@ -111,6 +142,10 @@ def build(values, base, out_dir):
             raise ProvisionError(str(e)) from e
         cfg[key] = val
 
+    if values.get("device_id") is not None:
+        check_device_id(values["device_id"])
+    if values.get("meter_profile"):
+        check_meter_profile(values["meter_profile"])
     for key in ("device_id", "board", "wifi_ssid", "wifi_password", "mqtt_user", "mqtt_password",
                 "meter_profile", "currency"):
         if values.get(key) is not None:
@@ -125,6 +160,8 @@ def build(values, base, out_dir):
         put("price_minor_per_kwh", price_minor(values["price"], mu))
     if values.get("device_key"):
         put("device_key", device_key(values["device_key"]))
+    elif not cfg.get("device_key"):
+        put("device_key", device_key("generate"))  # fresh: never another device's
     ca = None
     if values.get("tls_ca"):
         ca = values["tls_ca"]
@@ -149,7 +186,30 @@ def build(values, base, out_dir):
         config.validate(cfg)  # the whole file, exactly as the device will check it at boot
     except config.ConfigError as e:
         raise ProvisionError(str(e)) from e
-    return cfg, ca
+    return cfg, ca, b["mcu"]
+
+
+def warnings(cfg, board_mcu):
+    """One line per secret or price the config needs but does not have."""
+    config = firmware.module("core.config")
+    out = []
+    if board_mcu != "unix" and not cfg.get("wifi_password"):
+        out.append("no Wi-Fi password: the board joins '%s' only if it is an open network" % cfg.get("wifi_ssid"))
+    if cfg.get("mqtt_host"):
+        if not cfg.get("mqtt_user"):
+            out.append("no MQTT user: a broker with the generated ACL refuses anonymous clients")
+        elif cfg["mqtt_user"] != cfg["device_id"]:
+            out.append("MQTT user '%s' is not the device id: the broker's %%u ACL gives it no topics" % cfg["mqtt_user"])
+        if cfg.get("mqtt_user") and not cfg.get("mqtt_password"):
+            out.append("no MQTT password for user '%s'" % cfg["mqtt_user"])
+    else:
+        out.append("no broker (--broker): the agent stays offline")
+    if "price_minor_per_kwh" not in cfg:
+        out.append("no price (--price): sessions bill at the default %d minor units/kWh"
+                   % config.SCHEMA["price_minor_per_kwh"][1])
+    if "currency" not in cfg:
+        out.append("no currency (--currency): the default %s" % config.SCHEMA["currency"][1])
+    return out
 
 
 def ask(values, inp, out, secret_reader):
@@ -166,6 +226,20 @@ def ask(values, inp, out, secret_reader):
                 raise ProvisionError("input ended before '%s' was answered" % dest)
             ans = ans.strip()
         values[dest] = ans if ans != "" or dest in ("mqtt_user", "mqtt_password", "wifi_password") else None
+
+
+def same_device(path, dev):
+    """What an earlier run wrote for this same device id; another device's file is refused."""
+    if not os.path.exists(path):
+        return {}
+    try:
+        with open(path) as f:
+            base = json.load(f)
+    except (OSError, ValueError) as e:
+        raise ProvisionError("cannot read %s: %s" % (path, e)) from e
+    if not isinstance(base, dict) or base.get("device_id") != dev:
+        raise ProvisionError("%s holds another device's config; give a different --out" % path)
+    return base
 
 
 def write(cfg, ca, path):
@@ -185,7 +259,7 @@ def main(argv=None, stdin=None, stdout=None):
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
     ap = argparse.ArgumentParser(description="Make a laddvakt device config for make deploy.")
-    ap.add_argument("--out", default=DEFAULT_OUT, help="config file to write (default build/device/config.json)")
+    ap.add_argument("--out", help="config file to write (default build/device/<device id>/config.json)")
     ap.add_argument("--interactive", action="store_true", help="ask for every value not given as a flag")
     ap.add_argument("--device-id", dest="device_id")
     ap.add_argument("--board")
@@ -193,8 +267,9 @@ def main(argv=None, stdin=None, stdout=None):
     ap.add_argument("--wifi-password", dest="wifi_password",
                     help="better: leave it out and type it at the prompt, or set LADDVAKT_WIFI_PASSWORD")
     ap.add_argument("--broker", help="mqtt://host[:port] or mqtts://host[:port]")
-    ap.add_argument("--mqtt-user", dest="mqtt_user")
-    ap.add_argument("--mqtt-password", dest="mqtt_password", help="or LADDVAKT_MQTT_PASSWORD")
+    ap.add_argument("--mqtt-user", dest="mqtt_user", help="default: the device id (what the broker's ACL expects)")
+    ap.add_argument("--mqtt-password", dest="mqtt_password",
+                    help="or LADDVAKT_MQTT_PASSWORD; default: a fresh one, with its broker password line")
     ap.add_argument("--tls-ca", dest="tls_ca", help="PEM file of the CA that signed the broker's certificate")
     ap.add_argument("--meter-profile", dest="meter_profile")
     ap.add_argument("--currency")
@@ -208,10 +283,6 @@ def main(argv=None, stdin=None, stdout=None):
     for key, env in (("wifi_password", "LADDVAKT_WIFI_PASSWORD"), ("mqtt_password", "LADDVAKT_MQTT_PASSWORD")):
         if values[key] is None and os.environ.get(env) is not None:
             values[key] = os.environ[env]
-    base = {}
-    if os.path.exists(args.out):
-        with open(args.out) as f:
-            base = json.load(f)
     try:
         if args.interactive:
             def secret_reader(prompt):
@@ -222,15 +293,48 @@ def main(argv=None, stdin=None, stdout=None):
                 return stdin.readline().rstrip("\n")
 
             ask(values, stdin, stdout, secret_reader)
-        cfg, ca = build(values, base, os.path.dirname(args.out))
+        dev = values.get("device_id")
+        if not dev:
+            raise ProvisionError("no device id given (--device-id)")
+        check_device_id(dev)
+        out = args.out or os.path.join(DEVICE_DIR, dev, "config.json")
+        base = same_device(out, dev)
+        if values.get("broker") or base.get("mqtt_host"):
+            if values.get("mqtt_user") is None and not base.get("mqtt_user"):
+                values["mqtt_user"] = dev
+        new_pw = None
+        if values.get("mqtt_user") and values.get("mqtt_password") is None and not base.get("mqtt_password"):
+            values["mqtt_password"] = new_pw = secrets.token_urlsafe(24)
+        cfg, ca, mcu = build(values, base, os.path.dirname(out))
+        pw_line = None
+        if new_pw is not None or (values.get("mqtt_password") and values.get("mqtt_user")):
+            try:
+                pw_line = broker_auth.password_lines([(cfg["mqtt_user"], cfg["mqtt_password"])])[0]
+            except broker_auth.BrokerAuthError as e:
+                stdout.write("warning: no broker password line: %s\n" % e)
     except ProvisionError as e:
         print("provision: %s" % e, file=sys.stderr)
         return 2
-    write(cfg, ca, args.out)
+    args.out = out
+    write(cfg, ca, out)
     shown = firmware.module("core.config").masked(cfg)
     stdout.write("\nwrote %s%s:\n" % (args.out, " and ca.pem beside it" if ca else ""))
     for k in sorted(shown):
         stdout.write("  %-22s %s\n" % (k, json.dumps(shown[k])))
+    for w in warnings(cfg, mcu):
+        stdout.write("warning: %s\n" % w)
+    here = os.path.dirname(os.path.abspath(args.out))
+    if pw_line:
+        pw_path = os.path.join(here, "mosquitto.passwd")
+        broker_auth.write_private(pw_path, pw_line + "\n")
+        stdout.write("broker: append %s to the broker's password file (the line is hashed), e.g.\n"
+                     "  cat %s >> build/broker/passwd && kill -HUP $(pidof mosquitto)\n"
+                     "  (or type the password yourself: mosquitto_passwd <broker passwd file> %s)\n"
+                     "  the ACL needs no new line: its %%u patterns cover user '%s'\n"
+                     % (pw_path, pw_path, cfg["mqtt_user"], cfg["mqtt_user"]))
+    key_path = os.path.join(here, "backend-key.json")
+    broker_auth.write_private(key_path, json.dumps({cfg["device_id"]: cfg["device_key"]}) + "\n")
+    stdout.write("backend: merge %s into the backend's --keys file (it verifies this device's signatures)\n" % key_path)
     if not args.port:
         stdout.write("next: python -m host_tools.device.provision ... --port /dev/ttyUSB0, or make deploy PORT=/dev/ttyUSB0%s\n"
                      % ("" if os.path.abspath(args.out) == DEFAULT_OUT else " CONFIG=" + args.out))

@@ -52,8 +52,11 @@ def prepare_device(data_dir, port, scenario=SCENARIO, device_id="sim-1", config=
     shutil.rmtree(data_dir, ignore_errors=True)
     os.makedirs(data_dir)
     with open(os.path.join(data_dir, "config.json"), "w") as f:
-        json.dump(dict(device_config(port, device_id), **(dict(uplink_ack=ack) if ack else {}),
-                       **(config or {})), f, indent=1)
+        conf = device_config(port, device_id)
+        if ack:
+            conf["uplink_ack"] = ack
+        conf.update(config or {})  # the caller's keys win, uplink_ack too
+        json.dump(conf, f, indent=1)
     if tariff is not None:
         with open(os.path.join(data_dir, "tariff.json"), "w") as f:
             json.dump(tariff, f)

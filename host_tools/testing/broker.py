@@ -42,10 +42,11 @@ def _wait_listening(port, proc, timeout=10.0):
 class Broker:
     """A broker subprocess; use as a context manager."""
 
-    def __init__(self, kind="auto", port=None, extra_conf="", files=None):
+    def __init__(self, kind="auto", port=None, extra_conf="", files=None, conf=None):
         """extra_conf: mosquitto config lines; "{dir}" in them names the broker's
         own directory, where `files` ({name: text}) are written. mosquitto drops
-        root privileges before reading them, so that directory is world-readable."""
+        root privileges before reading them, so that directory is world-readable.
+        conf: fn(dir, port) -> a whole mosquitto.conf, in place of ours (a generated one)."""
         if kind == "auto":
             kind = "mosquitto" if find_mosquitto() else "amqtt"
         if kind == "mosquitto" and not find_mosquitto():
@@ -54,6 +55,7 @@ class Broker:
         self.port = port or free_port()
         self.extra_conf = extra_conf
         self.files = files or {}
+        self.conf = conf
         self.proc = None
         self._dir = None
 
@@ -69,10 +71,13 @@ class Broker:
         if self.kind == "mosquitto":
             conf = os.path.join(self._dir, "mosquitto.conf")
             with open(conf, "w") as f:
-                f.write("listener %d 127.0.0.1\npersistence false\n" % self.port)
-                if "allow_anonymous" not in extra:
-                    f.write("allow_anonymous true\n")
-                f.write(extra)
+                if self.conf:
+                    f.write(self.conf(self._dir, self.port))
+                else:
+                    f.write("listener %d 127.0.0.1\npersistence false\n" % self.port)
+                    if "allow_anonymous" not in extra:
+                        f.write("allow_anonymous true\n")
+                    f.write(extra)
             cmd = [find_mosquitto(), "-c", conf]
         else:
             conf = os.path.join(self._dir, "amqtt.yaml")

@@ -2,7 +2,7 @@
 import json
 
 from fwtest import run
-from laddvakt.uplink.commands import CommandError, CommandHandler, parse
+from laddvakt.uplink.commands import CommandError, CommandHandler, parse, shape_error
 from laddvakt.uplink.inbox import Inbox
 
 
@@ -137,18 +137,37 @@ def test_inbox_is_bounded_and_answers_every_command():
     while box.waiting():
         box.answer_next()
     assert box.empty()
-    # Bounded in bytes too; a command too big to receive still gets its reply; a topic that is
-    # not UTF-8 gets an error, not an exception.
-    box = Inbox(h, b"d/cmd/", 20)
+    # Bounded in reply bytes too (checked before handling: a command that finds no room is
+    # not acted on); a command too big to receive still gets its reply; a topic that is not
+    # UTF-8 gets an error, not an exception.
+    box = Inbox(h, b"d/cmd/", 200)
     box.put(b"d/cmd/ping", b'{"id": "a1"}')
-    box.put(b"d/cmd/ping", b'{"id": "a2"}')
     box.oversized(b"d/cmd/ping", 5000)
-    box.put(b"d/cmd/\xff", b"{}")
+    box.put(b"d/cmd/\xff", memoryview(b"{}"))
+    box.put(b"d/cmd/ping", b'{"id": "a2"}')
     assert (box.waiting(), box.dropped) == (3, 1)
     assert json.loads(box.answer_next())["id"] == "a1"
     big = json.loads(box.answer_next())
     assert big["id"] is None and "5000 bytes" in big["error"] and "'ping'" in big["error"]
     assert not json.loads(box.answer_next())["ok"]
+
+
+
+def test_shapes_no_command_has_are_refused_before_parsing():
+    h = _handler()
+    assert shape_error(b'{"id":"a","s":"' + b"x" * 1024 + b'"}') is None
+    assert shape_error(memoryview(b'{"id":"a","s":"' + b"x" * 1025 + b'"}')) == "a string longer than 1024 bytes"
+    assert shape_error(b"[" + b"1," * 511 + b"1]") is None
+    assert shape_error(b"[" + b"1," * 513 + b"1]") == "more than 512 values"
+    assert shape_error(b"[" * 13 + b"]" * 13) == "nested deeper than 12"
+    assert shape_error(b'{"a":"[[[[[[[[[[[[[[[[\\"}') is None  # brackets inside a string are text
+    # Refused with the id unknown (never parsed) and a reason; counted as an error.
+    r = _reply(h, b"[" * 2000 + b"]" * 2000)
+    assert r["id"] is None and r["error"] == "payload refused before parsing: nested deeper than 12"
+    r = _reply(h, memoryview(b'{"id": "m1", "cmd": "picky", "n": 4}'))  # parsed in place
+    assert r == {"v": 1, "id": "m1", "ok": True, "result": {"n2": 8}}
+    r = _reply(h, b'{"id": "c1", "cmd": 7}')
+    assert r["id"] == "c1" and r["error"] == "'cmd' must be a string"
 
 
 run(globals())

@@ -115,6 +115,20 @@ def test_incoming_publish_reaches_callback_and_is_acked():
     assert s.writes[-1] == b"\x40\x02\x00\x05"
 
 
+def test_incoming_payload_is_read_in_place_with_its_retain_flag():
+    s = WireSock()
+    link = _link(s)
+    got = []
+    link.set_callback(lambda t, m: got.append((t, type(m) is memoryview, bytes(m), link.rx_retained)))
+    # QoS 1 and RETAIN (0x33), then QoS 0 without (0x30): no PUBACK for the second.
+    s.rx = [b"\x33\x09\x00\x03c/p\x00\x06ab" + b"\x30\x07\x00\x03c/qxy"]
+    assert link.poll() == 2
+    assert got == [(b"c/p", True, b"ab", 1), (b"c/q", True, b"xy", 0)]
+    assert s.writes == [b"\x40\x02\x00\x06"]
+    s.rx = [b"\x30\x03\x00\x09c"]  # a topic longer than the packet
+    assert "malformed" in str(raises(OSError, link.poll))
+
+
 def test_oversized_publish_is_reported_acked_and_skipped():
     s = WireSock()
     link = _link(s, rbuf=32)

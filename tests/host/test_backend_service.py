@@ -225,7 +225,7 @@ def test_gap_is_asked_for_on_a_timer_with_backoff_and_alerted(broker, agent, tmp
         assert b.store.open_gaps(older_than_s=3600) == []
         # The replay arrives: the floor jumps to 6 and the alert goes.
         agent.publish("laddvakt/v1/sim-1/recs", batch(rec(3, "boot", fw="1", board="x"), rec(4, "boot", fw="1", board="x")))
-        assert wait_for(lambda: listen.of("/ack") and listen.of("/ack")[-1][1] == {"v": 1, "seq": 6}, TIMEOUT)
+        assert wait_for(lambda: listen.of("/ack") and listen.of("/ack")[-1][1] == {"v": 1, "seq": 6, "install": INSTALL}, TIMEOUT)
         assert wait_for(lambda: b.health()["gap_alerts"] == [], TIMEOUT)
         assert b.store.open_gaps() == []
     finally:
@@ -245,6 +245,6 @@ def test_retained_online_status_gets_the_floor_after_a_backend_restart(broker, a
         # A device that sent while we were away waits on this to resend from the floor.
         with Backend(db, "127.0.0.1", broker.port, on_receipt=lambda t: None):
             assert wait_for(lambda: listen.of("/ack"), TIMEOUT)
-        assert [p for _, p in listen.of("/ack")] == [{"v": 1, "seq": 2}]
+        assert [p for _, p in listen.of("/ack")] == [{"v": 1, "seq": 2, "install": INSTALL}]
     finally:
         listen.close()

@@ -30,7 +30,7 @@ def _flags(tmp_path, *extra):
     return ["--out", str(tmp_path / "dev" / "config.json"), "--device-id", "cp-0042", "--board", "esp32-s3-devkitc",
             "--wifi-ssid", "garage", "--wifi-password", SECRETS[0], "--broker", "mqtts://mqtt.example.net",
             "--mqtt-user", "cp-0042", "--mqtt-password", SECRETS[1], "--tls-ca", str(ca),
-            "--meter-profile", "sdm72", "--currency", "EUR", "--price", "0.315", "--minor-unit", "3",
+            "--meter-profile", "sdm72d", "--currency", "EUR", "--price", "0.315", "--minor-unit", "3",
             "--device-key", SECRETS[2], *extra]
 
 
@@ -47,7 +47,7 @@ def test_flags_make_a_valid_config_and_print_no_secret(tmp_path):
     assert cfg == {
         "device_id": "cp-0042", "board": "esp32-s3-devkitc", "wifi_ssid": "garage", "wifi_password": SECRETS[0],
         "mqtt_host": "mqtt.example.net", "mqtt_port": 8883, "mqtt_tls": 1, "mqtt_user": "cp-0042",
-        "mqtt_password": SECRETS[1], "mqtt_ca_file": "/data/ca.pem", "meter_profile": "sdm72",
+        "mqtt_password": SECRETS[1], "mqtt_ca_file": "/data/ca.pem", "meter_profile": "sdm72d",
         "currency": "EUR", "currency_minor_unit": 3, "price_minor_per_kwh": 315, "device_key": SECRETS[2]}
     firmware.module("core.config").validate(cfg)
     assert (tmp_path / "dev" / "ca.pem").read_text() == CA
@@ -153,3 +153,78 @@ def test_mkdir_data_statement_runs_on_micropython(tmp_path):
         r = subprocess.run([MICROPYTHON, "-c", stmt], capture_output=True, text=True, timeout=30)
         assert r.returncode == 0, r.stderr
     assert (tmp_path / "data").is_dir()
+
+
+def _dev(tmp_path, dev, *extra, env=None):
+    out = tmp_path / dev / "config.json"
+    r = _run("--out", str(out), "--device-id", dev, "--board", "olimex-esp32-evb", "--wifi-ssid", "garage",
+             "--broker", "mqtt://broker.lan", *extra, env=env)
+    return r, out
+
+
+def test_each_device_gets_its_own_secrets(tmp_path):
+    r1, out1 = _dev(tmp_path, "cp-0042", "--wifi-password", SECRETS[0], "--price", "3.25", "--currency", "SEK")
+    r2, out2 = _dev(tmp_path, "cp-0043", "--wifi-password", SECRETS[0], "--price", "3.25", "--currency", "SEK")
+    assert r1.returncode == 0 and r2.returncode == 0, r1.stderr + r2.stderr
+    c1, c2 = json.loads(out1.read_text()), json.loads(out2.read_text())
+    assert c1["device_key"] != c2["device_key"] and len(c2["device_key"]) == 64
+    assert c1["mqtt_user"] == "cp-0042" and c2["mqtt_user"] == "cp-0043"
+    assert c1["mqtt_password"] != c2["mqtt_password"] and len(c2["mqtt_password"]) >= 24
+    for c, r in ((c1, r1), (c2, r2)):
+        assert c["mqtt_password"] not in r.stdout + r.stderr and c["device_key"] not in r.stdout + r.stderr
+    # The broker line is the device's user with a hash, not the password.
+    line = (tmp_path / "cp-0043" / "mosquitto.passwd").read_text().strip()
+    assert line.startswith("cp-0043:$7$") and c2["mqtt_password"] not in line
+    assert json.loads((tmp_path / "cp-0043" / "backend-key.json").read_text()) == {"cp-0043": c2["device_key"]}
+    assert "append %s" % (tmp_path / "cp-0043" / "mosquitto.passwd") in r2.stdout
+    assert "no price" not in r2.stdout and "warning" not in r2.stdout, r2.stdout
+
+
+def test_default_output_is_per_device():
+    import secrets as _s
+    import shutil as _sh
+    dev = "test-prov-" + _s.token_hex(4)
+    where = os.path.join(provision.DEVICE_DIR, dev)
+    try:
+        r = _run("--device-id", dev, "--board", "unix-sim")
+        assert r.returncode == 0, r.stderr
+        assert json.loads(open(os.path.join(where, "config.json")).read())["device_id"] == dev
+        assert "CONFIG=%s" % os.path.join(where, "config.json") in r.stdout
+    finally:
+        _sh.rmtree(where, ignore_errors=True)
+
+
+def test_another_devices_file_is_never_merged(tmp_path):
+    r1, out = _dev(tmp_path, "cp-0042", "--wifi-password", "w")
+    assert r1.returncode == 0, r1.stderr
+    key1 = json.loads(out.read_text())["device_key"]
+    r = _run("--out", str(out), "--device-id", "cp-0043", "--board", "unix-sim")
+    assert r.returncode == 2 and "holds another device's config" in r.stderr
+    assert json.loads(out.read_text())["device_key"] == key1
+    # The same device again keeps its key and broker password.
+    r3, _ = _dev(tmp_path, "cp-0042")
+    assert r3.returncode == 0, r3.stderr
+    assert json.loads(out.read_text())["device_key"] == key1
+
+
+def test_missing_secrets_and_price_are_warned(tmp_path):
+    r, out = _dev(tmp_path, "cp-9", "--mqtt-user", "someone", "--mqtt-password", "")
+    assert r.returncode == 0, r.stderr
+    warned = [ln for ln in r.stdout.splitlines() if ln.startswith("warning: ")]
+    assert any("no Wi-Fi password" in w for w in warned), r.stdout
+    assert any("no price" in w and "250" in w for w in warned), r.stdout
+    assert any("not the device id" in w for w in warned), r.stdout
+    assert any("no MQTT password for user 'someone'" in w for w in warned), r.stdout
+    assert any("no currency" in w for w in warned), r.stdout
+
+
+@pytest.mark.parametrize("dev", ["a+b", "a/b", "cp 1", "#", "laddvakt-backend"])
+def test_ids_that_are_not_one_topic_level_refused(tmp_path, dev):
+    r = _run("--out", str(tmp_path / "c.json"), "--device-id", dev, "--board", "unix-sim")
+    assert r.returncode == 2 and "device id" in r.stderr, r.stderr
+    assert not (tmp_path / "c.json").exists()
+
+
+def test_unknown_meter_profile_refused(tmp_path):
+    r = _run("--out", str(tmp_path / "c.json"), "--device-id", "cp-1", "--board", "unix-sim", "--meter-profile", "sdm999")
+    assert r.returncode == 2 and "unknown meter profile 'sdm999'" in r.stderr, r.stderr

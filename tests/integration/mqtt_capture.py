@@ -7,6 +7,7 @@ import time
 
 import paho.mqtt.client as mqtt
 
+from host_tools.backend.signer import Signer
 from host_tools.backend.store import load_validator
 
 _SCHEMA_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "schemas")
@@ -19,7 +20,10 @@ _IDS = itertools.count()
 
 
 class Capture:
-    def __init__(self, port, topic="laddvakt/#"):
+    def __init__(self, port, topic="laddvakt/#", keys=None):
+        """keys: {device id: key bytes}: publish() signs commands and acks to those devices
+        as the backend does (docs/mqtt.md, Authentication)."""
+        self.signer = Signer(keys)
         self.msgs = []
         self._lock = threading.Lock()
         self._subscribed = threading.Event()
@@ -36,6 +40,9 @@ class Capture:
             self.msgs.append((m.topic, bytes(m.payload), m.retain))
 
     def publish(self, topic, payload, retain=False):
+        parts = topic.split("/")
+        if len(parts) > 3 and parts[3] in ("cmd", "ack") and self.signer.has_key(parts[2]):
+            payload = self.signer.payload(parts[2], topic, payload)
         self.c.publish(topic, payload, qos=1, retain=retain).wait_for_publish(5)
 
     def on(self, suffix):

@@ -30,7 +30,7 @@ def run(tmp_path_factory):
 
     work = tmp_path_factory.mktemp("bill")
     with Broker("mosquitto") as b:
-        cap = Capture(b.port)
+        cap = Capture(b.port, keys={"sim-1": bytes.fromhex(KEY)})  # the device checks the command's MAC
         data = str(work / "dev")
         sim.prepare_device(data, b.port, SCENARIO, config={"device_key": KEY, "meter_serial": "LGZ-0042"},
                            tariff=TARIFF, ack=None)

@@ -19,3 +19,13 @@ def test_sim_runs_from_romfs_in_image_plus_inplace_code_plus_64k(tmp_path):
     # and the heap is what limits it: a quarter of the budget is not enough
     small = run_romfs(plan, RUNTIME_BUDGET // 4, workdir=str(tmp_path / "rom-small"))
     assert not completes(small)
+def test_command_fuzz_within_64k_runtime_heap(mosquitto, tmp_path):
+    # The command fuzz corpus, with near-limit and oversized payloads, at the runtime budget
+    # (issue 17 item 4): no MemoryError reply, no link drop, and the agent still answers.
+    from host_tools.testing.cmd_fuzz import fuzz_tight
+    from tests.integration.mqtt_capture import Capture
+
+    r = fuzz_tight(Capture, mosquitto, str(tmp_path), n=2000)
+    assert r["alive"] and r["replies"] > 1500, r
+    assert r["memory_errors"] == 0 and r["link_drops"] == 0 and r["uplink_memory_lines"] == 0, r
+    assert r["oversized_answered"] > 100 and not r["traceback"], r

@@ -9,6 +9,13 @@ from laddvakt.uplink import cmd_schemas
 from laddvakt.uplink.schema import check
 
 _MAX_ID = 64
+# The shape a command may have, checked on its bytes before json.loads builds anything: what
+# no command's schema allows would only cost heap (a 4 KB string, 2,000 list items, deep
+# nesting) and, at the edge of the budget, a MemoryError. The schemas' largest: strings of
+# 1,024 characters, 192 prices, a profile of 48 periods (docs/schemas/).
+_MAX_STR = 1024
+_MAX_ITEMS = 512  # values and members: commas plus containers
+_MAX_DEPTH = 12
 
 
 class CommandError(ValueError):
@@ -46,14 +53,37 @@ def parse(payload):
     return cid, cmd, d
 
 
-def _safe_id(payload):
-    # Best effort, so a reply can still be matched to a command that failed later.
-    try:
-        cid = json.loads(payload).get("id")
-        if isinstance(cid, str) and 0 < len(cid) <= _MAX_ID:
-            return cid
-    except Exception:
-        pass
+def shape_error(p):
+    """Why payload p (bytes or memoryview) is larger in shape than any command, or None.
+    A byte scan in place: nothing is allocated for it."""
+    depth = items = n = 0
+    instr = esc = False
+    for c in p:
+        if instr:
+            if esc:
+                esc = False
+            elif c == 92:  # backslash
+                esc = True
+            elif c == 34:  # closing quote
+                instr = False
+            else:
+                n += 1
+                if n > _MAX_STR:
+                    return "a string longer than %d bytes" % _MAX_STR
+        elif c == 34:
+            instr = True
+            n = 0
+        elif c == 91 or c == 123:  # [ {
+            depth += 1
+            items += 1
+            if depth > _MAX_DEPTH:
+                return "nested deeper than %d" % _MAX_DEPTH
+        elif c == 93 or c == 125:
+            depth -= 1
+        elif c == 44:
+            items += 1
+            if items > _MAX_ITEMS:
+                return "more than %d values" % _MAX_ITEMS
     return None
 
 
@@ -71,6 +101,11 @@ class CommandHandler:
         return _reply(None, False, "payload of %d bytes exceeds the %d-byte limit%s"
                       % (size, self.max_bytes, " (command '%s')" % name[:64] if name else ""))
 
+    def refused(self, name, why):
+        # Not authenticated, so never parsed: its id is not to be trusted, and is left out.
+        self.errors += 1
+        return _reply(None, False, "refused%s: %s" % (" (command '%s')" % name[:64] if name else "", why))
+
     def overflow_reply(self, n):
         # The dropped commands' ids were never parsed (that would need memory we
         # refused them); the sender sees no reply with its id and this error.
@@ -80,15 +115,23 @@ class CommandHandler:
         """One reply for one payload. name: from the topic; None means .../cmd."""
         if len(payload) > self.max_bytes:
             return self.oversized(name, len(payload))
+        cid = None
         try:
+            why = shape_error(payload)
+            if why:
+                raise CommandError("payload refused before parsing: %s" % why)
+            cid, args = _object_with_id(payload)  # parsed once, in place (bytes or memoryview)
             if name is None:
-                cid, cmd, args = parse(payload)
-                args = dict(args)
-                del args["cmd"]
+                cmd = args.pop("cmd", None)
+                if not isinstance(cmd, str):
+                    raise CommandError("'cmd' must be a string")
             else:
                 # On .../cmd/<name> the topic names the command; the payload is its arguments.
-                cid, args = _object_with_id(payload)
                 cmd = name
+            # The authentication envelope (docs/mqtt.md, Authentication), checked before
+            # this by mac.Guard, is not an argument: cmd-<name>.json describes the rest.
+            args.pop("ctr", None)
+            args.pop("mac", None)
             fn = self.handlers.get(cmd)
             if fn is None:
                 raise CommandError(
@@ -103,7 +146,7 @@ class CommandHandler:
             return _reply(cid, True, fn(args))
         except CommandError as e:
             self.errors += 1
-            return _reply(_safe_id(payload), False, str(e))
+            return _reply(cid, False, str(e))
         except Exception as e:  # a handler bug must not take the agent down
             self.errors += 1
-            return _reply(_safe_id(payload), False, "internal error: %r" % (e,))
+            return _reply(cid, False, "internal error: %r" % (e,))

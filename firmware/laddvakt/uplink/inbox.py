@@ -1,7 +1,8 @@
-# Commands received between two rounds of the uplink: queued from inside umqtt's parsing
-# (answering there would publish re-entrantly), bounded in count and in bytes, then answered
-# one reply each; what finds the queue full is counted and answered by one error.
-_MAX_QUEUED_CMDS = 16
+# Commands received between two rounds of the uplink. Each is handled as it is read, from the
+# link's receive buffer in place (mqtt.py, _publish_in), and only its reply is queued: replies
+# are published later (publishing from inside the link's parsing would be re-entrant). The queue
+# is bounded in count and in bytes; what finds it full is counted and answered by one error.
+_MAX_QUEUED = 16
 
 
 class Inbox:
@@ -10,23 +11,43 @@ class Inbox:
         self._prefix = cmd_prefix  # b"<root>cmd/": the name follows it
         self._q = []
         self._bytes = 0
-        self._cap = cap  # bytes of payload the queue may hold
+        self._cap = cap  # bytes of replies the queue may hold
         self.dropped = 0  # commands that found the queue full; answered with one error
 
+    def _name(self, topic):
+        if topic.startswith(self._prefix):
+            try:
+                return bytes(topic[len(self._prefix):]).decode()
+            except UnicodeError:
+                return "?"  # brokers refuse such topics; never let one stop the uplink
+        return None
+
+    def _queue(self, reply):
+        self._q.append(reply)
+        self._bytes += len(reply)
+
+    def _room(self):
+        # Checked before handling: a command that would find no room is not acted on (so
+        # the bytes bound may be passed by one reply, never by more).
+        if len(self._q) < _MAX_QUEUED and self._bytes < self._cap:
+            return True
+        self.dropped += 1
+        return False
+
     def put(self, topic, msg):
-        # Bounded in count and in bytes: 16 commands of 4 KiB would not fit the heap.
-        if len(self._q) < _MAX_QUEUED_CMDS and self._bytes + len(msg) <= self._cap:
-            self._q.append((topic, msg))
-            self._bytes += len(msg)
-        else:
-            self.dropped += 1
+        """Handle one command (msg: bytes or a memoryview, used only during this call)."""
+        if self._room():
+            self._queue(self.commands.handle(msg, self._name(topic)))
 
     def oversized(self, topic, size):
         """A command too big to receive: only its size is known; it still gets its reply."""
-        if len(self._q) < _MAX_QUEUED_CMDS:
-            self._q.append((topic, size))
-        else:
-            self.dropped += 1
+        if self._room():
+            self._queue(self.commands.oversized(self._name(topic), size))
+
+    def refused(self, topic, why):
+        """A command or ack that failed the authentication check: answered, never acted on."""
+        if self._room():
+            self._queue(self.commands.refused(self._name(topic), why))
 
     def waiting(self):
         return len(self._q)
@@ -35,19 +56,10 @@ class Inbox:
         return not self._q and not self.dropped
 
     def answer_next(self):
-        """The reply to the oldest queued command, which leaves the queue."""
-        topic, msg = self._q.pop(0)
-        if type(msg) is not int:
-            self._bytes -= len(msg)
-        name = None
-        if topic.startswith(self._prefix):
-            try:
-                name = topic[len(self._prefix):].decode()
-            except UnicodeError:
-                name = "?"  # brokers refuse such topics; never let one stop the uplink
-        if type(msg) is int:  # too big to receive: only its size is known
-            return self.commands.oversized(name, msg)
-        return self.commands.handle(msg, name)
+        """The oldest queued reply, which leaves the queue."""
+        reply = self._q.pop(0)
+        self._bytes -= len(reply)
+        return reply
 
     def overflow_reply(self):
         """The one reply for the commands dropped since the last one."""

@@ -1,11 +1,10 @@
 # umqtt.simple, extended (never copied) into a link that never blocks the asyncio loop.
 #
-# umqtt.simple encodes CONNECT, PUBLISH, SUBSCRIBE and PINGREQ, and parses incoming
-# PUBLISH packets (calling back and answering QoS 1 with PUBACK). What it lacks we add
-# around it, by handing it a socket-like Wire (wire.py) instead of a socket:
+# umqtt.simple encodes CONNECT, PUBLISH, SUBSCRIBE and PINGREQ. What it lacks we add around
+# it, by handing it a socket-like Wire (wire.py) instead of a socket:
 # - every packet is gathered and leaves in one write (no Nagle/delayed-ACK stalls);
-# - reads come from a receive buffer filled without blocking, and umqtt is only asked
-#   to parse a packet once it is whole, so it never waits on the network;
+# - reads come from a receive buffer filled without blocking; incoming PUBLISHes are read in
+#   place there once whole (_publish_in), so nothing waits on the network or copies a payload;
 # - its wait for PUBACK/SUBACK is cut short (Pending), which turns stop-and-wait QoS 1
 #   into a window: acks are matched later by packet id (on_ack);
 # - connect is ours up to the TCP/TLS stream (non-blocking, polled), then umqtt writes
@@ -60,9 +59,9 @@ class MQTTLink(MQTTClient):
         self._addr_ms = 0
         self.on_ack = None  # fn(pid) for each PUBACK
         self.on_oversize = None  # fn(topic, size) for a PUBLISH too big to receive
-        self.rx_retain = 0  # the retain flag of the PUBLISH being handed to the callback
         self.last_rx_ms = 0
         self.suback_pending = 0
+        self.rx_retained = 0  # RETAIN flag of the PUBLISH being handed to the callback
 
     # ---- connect --------------------------------------------------------------
     def _resolve(self, now):
@@ -224,8 +223,7 @@ class MQTTLink(MQTTClient):
             n += 1
             op = first & 0xF0
             if op == 0x30:
-                self.rx_retain = first & 1  # the callback's message was retained
-                self.wait_msg()  # umqtt parses it, calls back, answers QoS 1
+                self._publish_in(first, hl, total)
             elif op == 0x40:
                 pid = w.u16(hl)
                 w.drop(total)
@@ -244,6 +242,24 @@ class MQTTLink(MQTTClient):
         w.check_eof()
         w.send()
         return n
+
+    def _publish_in(self, first, hl, total):
+        """A whole PUBLISH (MQTT 3.1.1 §3.3) to the callback as a memoryview valid during the call (no
+        copy: umqtt's wait_msg makes one), its RETAIN flag (§3.3.1.3) in rx_retained."""
+        w = self._wire
+        qos = (first >> 1) & 3
+        tl = w.u16(hl)
+        start = hl + 2 + tl + (2 if qos else 0)
+        if start > total:
+            raise OSError("malformed PUBLISH")
+        pid = w.u16(hl + 2 + tl) if qos else 0
+        self.rx_retained = first & 1
+        try:
+            self.cb(w.peek(hl + 2, tl), w.view(start, total - start))
+        finally:
+            w.drop(total)
+        if qos == 1:
+            w.write(b"\x40\x02%c%c" % (pid >> 8, pid & 0xFF))
 
     def _oversize(self, first, hl, total):
         """A PUBLISH too big for the receive buffer: once its topic (and id, to PUBACK

@@ -26,3 +26,33 @@ def plan(journal, install, frm, to, sid):
     if not first or first[0] > to:
         raise CommandError("records from %d are no longer retained" % frm)
     return [first[0] - 1, to, sid.encode() if sid else None]
+
+
+class Replayer:
+    """The one replay going (a new one replaces it), advanced a batch at a time by the uplink."""
+
+    def __init__(self, journal, install):
+        self._j = journal
+        self._install = install
+        self.r = None  # [after seq, up to seq, sid bytes or None]
+
+    def start(self, frm, to=None, sid=None):
+        """Queue a replay (docs/mqtt.md, Replay); returns (first seq retained, last seq), raises
+        CommandError when none is."""
+        self.r = r = plan(self._j, self._install, frm, to, sid)
+        return r[0] + 1, r[1]
+
+    def cmd(self, args):
+        first, to = self.start(args.get("from_seq"), args.get("to_seq"), args.get("sid"))
+        return {"from_seq": first, "to_seq": to}
+
+    def next(self, b):
+        """Build the replay's next batch into b (True if it holds records), and move on."""
+        r = self.r
+        start = r[0]
+        built = b.build(r[0], r[1], r[2])
+        r[0] = b.scan
+        r[1] = b.upto  # a session replay ends at the session's end
+        if r[0] >= r[1] or r[0] == start:
+            self.r = None
+        return built

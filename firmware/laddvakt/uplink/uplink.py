@@ -9,10 +9,12 @@ import json
 import time
 
 from laddvakt.uplink.acks import BackendAcks
+from laddvakt.core.devkey import device_key
 from laddvakt.uplink.batch import Batch
 from laddvakt.uplink.inbox import Inbox
 from laddvakt.uplink.keepalive import Keepalive
-from laddvakt.uplink.replay import plan
+from laddvakt.uplink.mac import Guard
+from laddvakt.uplink.replay import Replayer
 
 _BACKOFF_MIN_MS = 1000
 _BACKOFF_MAX_MS = 60000
@@ -28,16 +30,13 @@ class Uplink:
         self.link = link  # an MQTTLink
         self.journal = journal
         if codec is None:
-            from laddvakt.core.devkey import device_key
             from laddvakt.journal.codec import Codec
 
             codec = Codec(ident.install, device_key(cfg["device_key"]), cfg["device_id"], fw,
                           lambda: cfg["meter_serial"])
         self.commands = commands
         self._rand = rand  # callable(n) -> 0..n-1, for backoff jitter
-        # optional (HA discovery): .on_connect(uplink), .step(uplink, now), .subscriptions(),
-        # .message(topic, msg, retained) -> True if it took the message
-        self.extra = extra
+        self.extra = extra  # or None; HA discovery: on_connect, step, subscriptions, message
         root = "%s/%s/" % (cfg["topic_prefix"], cfg["device_id"])
         self.root = root
         self.t_status = root + "status"
@@ -60,8 +59,10 @@ class Uplink:
         self._fl = []  # in flight, in send order
         self._resend = 0  # how many of _fl still need resending after a reconnect
         self._sent = journal.delivered  # main stream: last seq handed to the broker
-        self._replay = None  # [after seq, up to seq, sid bytes or None]
+        self.replays = Replayer(journal, ident.install)
         self._inbox = Inbox(commands, (root + "cmd/").encode(), 2 * cfg["cmd_max_bytes"])
+        # Commands and acks authenticated with the device key (docs/mqtt.md, Authentication).
+        self.guard = Guard(device_key(cfg["device_key"]), journal.path + ".ctr", commands.handlers)
         # (topic suffix, fn() -> payload): state published retained whenever fn's payload
         # differs from the last one sent on this connection (the connector status).
         self.retained = []
@@ -79,7 +80,7 @@ class Uplink:
         link.on_ack = self._on_puback
         link.on_oversize = self._inbox.oversized
         link.set_last_will(self.t_status, self.offline, retain=True, qos=1)
-        commands.handlers["replay"] = self._cmd_replay
+        commands.handlers["replay"] = self.replays.cmd
 
     # ---- connection -----------------------------------------------------------
     async def _connect(self):
@@ -120,13 +121,17 @@ class Uplink:
         self.link.close()
 
     def _on_msg(self, topic, msg):
-        # Called from inside umqtt's parsing; queue, answer later (no re-entrant publish).
-        if topic == self.t_ack.encode():
+        # From the link's poll; msg is valid during this call only. Replies go out later.
+        if self.extra and self.extra.message(topic, msg, self.link.rx_retained):
+            return  # a Home Assistant control: no MAC; the broker's ACL confines it (mqtt.md)
+        ack = topic == self.t_ack.encode()
+        why = self.guard.admit(topic, msg, self.link.rx_retained, ack)
+        if why:
+            self._inbox.refused(topic, ("ack " if ack else "") + why)
+        elif ack:
             self._on_backend_ack(msg)
-            return
-        if self.extra and self.extra.message(topic, msg, self.link.rx_retain):
-            return
-        self._inbox.put(topic, msg)
+        else:
+            self._inbox.put(topic, msg)
 
     # ---- acknowledgements -----------------------------------------------------
     def _on_puback(self, pid):
@@ -146,11 +151,12 @@ class Uplink:
 
     def _on_backend_ack(self, msg):
         try:
-            seq = json.loads(msg)["seq"]
+            d = json.loads(msg)
+            seq = d["seq"]
         except (ValueError, KeyError, TypeError):
             return  # not ours to answer: the ack topic is the backend's, not a command
-        if type(seq) is not int:
-            return
+        if type(seq) is not int or d.get("install", self.install) != self.install:
+            return  # an ack of another install (a wiped device) names other records
         seq = min(seq, self.journal.seq)
         moved = seq > self.journal.delivered
         if moved:
@@ -220,15 +226,10 @@ class Uplink:
             self.acks.reset(now)
         b = self._batch
         while not self._resend and len(self._fl) < self.window and link.idle():
-            r = self._replay
+            r = self.replays.r
             if r:
-                start = r[0]
-                if b.build(r[0], r[1], r[2]):
+                if self.replays.next(b):
                     self._send_batch(1, r[2])
-                r[0] = b.scan
-                r[1] = b.upto  # a session replay ends at the session's end
-                if r[0] >= r[1] or r[0] == start:
-                    self._replay = None
                 busy = True
                 continue
             if self.ack_backend and not self.acks.may_send():
@@ -243,16 +244,9 @@ class Uplink:
             self.drain_ms = time.ticks_diff(now, self.t_start)
         return busy
 
-    # ---- replay ---------------------------------------------------------------
-    def _cmd_replay(self, args):
-        first, to = self.replay(args.get("from_seq"), args.get("to_seq"), args.get("sid"))
-        return {"from_seq": first, "to_seq": to}
-
     def replay(self, frm, to=None, sid=None):
-        """Queue a replay (docs/mqtt.md, Replay; uplink/replay.py); returns (first seq retained,
-        last seq), raises CommandError when none is. A new replay replaces the one going."""
-        self._replay = r = plan(self.journal, self.install, frm, to, sid)
-        return r[0] + 1, r[1]
+        """Queue a replay (the console's; uplink/replay.py)."""
+        return self.replays.start(frm, to, sid)
 
     async def run(self):
         backoff = _BACKOFF_MIN_MS
@@ -285,12 +279,13 @@ class Uplink:
 
     def drained(self):
         return (self.connected and not self.journal.pending() and self._inbox.empty()
-                and not self._replay and self.link.idle())
+                and not self.replays.r and self.link.idle())
 
     def stats(self):
         return {"connects": self.connects, "failures": self.failures, "published": self.published,
                 "resent": self.resent, "in_flight": len(self._fl), "error": self.last_error,
-                "cond": self.acks.condition, "ack_timeouts": self.acks.timeouts}
+                "cond": self.acks.condition, "ack_timeouts": self.acks.timeouts,
+                "auth_refused": self.guard.refused}
 
     def shutdown(self):
         """Clean stop: offline status, then DISCONNECT (no Will is sent for that)."""

@@ -159,5 +159,10 @@ class Wire:
         i = self._r0 + off
         return bytes(self._rmv[i:i + n])
 
+    def view(self, off, n):
+        """n bytes of the current packet from off, in place: valid until the next fill()."""
+        i = self._r0 + off
+        return self._rmv[i:i + n]
+
     def cap(self):
         return len(self._r)
