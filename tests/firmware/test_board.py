@@ -54,4 +54,12 @@ def test_bad_pins_and_fields_named():
     assert "names itself 'b2'" in str(raises(BoardError, _load, _board(name="b2")))
 
 
+def test_carry_and_heap_checked():
+    b = _load(_board(carry="frozen", heap_bytes=110000, module="ESP32-WROOM-32", image="ESP32_GENERIC"))
+    assert b["carry"] == "frozen" and b["heap_bytes"] == 110000
+    assert "'carry' must be" in str(raises(BoardError, _load, _board(carry="flash")))
+    assert "'heap_bytes'" in str(raises(BoardError, _load, _board(heap_bytes="110k")))
+    assert "'heap_bytes'" in str(raises(BoardError, _load, _board(heap_bytes=-1)))
+
+
 run(globals())

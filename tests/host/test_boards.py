@@ -36,6 +36,22 @@ def test_real_board_wires_every_pin_once(name):
     assert b["pilot"]["adc_pin"] == b["pins"]["cp_adc"] and b["pilot"]["pwm_pin"] == b["pins"]["cp_pwm"]
 
 
+@pytest.mark.parametrize("name", [n for n in BOARDS if not n.startswith("unix-")])
+def test_real_board_states_its_matrix_row(name):
+    b = firmware.module("core.board").load(BOARD_DIR, name)
+    assert b["carry"] in ("files", "frozen") and b["module"] and b["image"] and b["heap_bytes"] > 0
+    # A stock image runs .mpy files; without PSRAM the heap is too small for them (docs/boards.md).
+    assert (b["carry"] == "files") == b["psram"]
+    assert ("SPIRAM" in b["image"]) == b["psram"]
+
+
+def test_a_wrover_board_beside_the_s3():
+    assert "esp32-wrover-devkitc" in BOARDS
+    b = firmware.module("core.board").load(BOARD_DIR, "esp32-wrover-devkitc")
+    assert b["mcu"] == "esp32" and b["psram"] and b["image"] == "ESP32_GENERIC-SPIRAM"
+    assert not {16, 17} & set(b["pins"].values()), "GPIO 16/17 carry the WROVER's PSRAM"
+
+
 def test_loader_and_schema_require_the_same_fields():
     board = firmware.module("core.board")
     assert sorted(SCHEMA["required"]) == sorted(board._REQUIRED)
@@ -56,6 +72,7 @@ def _broken(tmp_path, mutate):
     (lambda b: b["pins"].update(led=49), "pin 'led'"),
     (lambda b: b["pins"].update(led="2"), "pin 'led'"),
     (lambda b: b.pop("psram"), "'psram'"),
+    (lambda b: b.update(carry="flash"), "'carry'"),
 ])
 def test_broken_board_refused_by_both(tmp_path, mutate, words):
     b = _broken(tmp_path, mutate)

@@ -7,6 +7,9 @@ _REQUIRED = ("name", "mcu", "psram", "description", "pins", "meter", "pilot")
 PINS = ("cp_adc", "cp_pwm", "contactor", "contactor_fb", "rcd", "rs485_tx", "rs485_rx",
         "rs485_de", "s0", "led", "button")
 
+# .mpy files on the filesystem of a stock image, or frozen into a custom one (docs/boards.md).
+CARRY = ("files", "frozen")
+
 
 class BoardError(ValueError):
     pass
@@ -33,6 +36,12 @@ def load(boards_dir, name):
         v = pins[k]
         if v is not None and (type(v) is not int or v < 0 or v > 48):
             raise BoardError("%s: pin '%s' must be a GPIO number 0..48 or null" % (path, k))
+    # Issue 15: how the code is carried and the heap it must fit in (host_tools/device/deploy.py).
+    if b.get("carry", "files") not in CARRY:
+        raise BoardError("%s: 'carry' must be 'files' or 'frozen'" % path)
+    h = b.get("heap_bytes", 0)
+    if type(h) is not int or h < 0:
+        raise BoardError("%s: 'heap_bytes' must be a byte count" % path)
     if b["name"] != name:
         raise BoardError("%s names itself '%s'" % (path, b["name"]))
     return b
