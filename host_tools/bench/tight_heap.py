@@ -86,6 +86,67 @@ def run_tight(broker_kind="auto", workdir=None):
     return r
 
 
+class RomSim:
+    """The sim scenario with the code carried in place, as a frozen board carries it: the board
+    set plus the unix HAL and simulation in one ROMFS image (board_ram.sim_image), mounted by a
+    small entry script. The heap of a run is the image (a board keeps it in flash) plus the
+    in-place cost of every module the run loads (board and simulation, measured from the same
+    image) plus the runtime heap under test."""
+
+    def __init__(self, broker, workdir, rebuild=True):
+        from host_tools.bench import board_ram
+        from host_tools.sim.agent import run_sim
+
+        self._run_sim = run_sim
+        self.broker = broker
+        self.workdir = workdir
+        self.prep = board_ram.prepare(rebuild)
+        code_dir, entry, image, _ = board_ram.sim_image(self.prep, os.path.join(workdir, "probe"), probe=True)
+        r = run_sim(code_dir=code_dir, entry=entry, heapsize=4 << 20, bench=True, quiet=True, broker=broker,
+                    workdir=os.path.join(workdir, "probe-run"))
+        line = [ln for ln in r["stdout"].splitlines() if ln.startswith(board_ram.MODULES)]
+        if r["rc"] or not line:
+            raise RuntimeError("the ROMFS probe run failed:\n" + r["stdout"] + r["stderr"])
+        ours = ("laddvakt", "laddvakt_unix", "umqtt")
+        self.loaded = [m for m in line[0].split()[1:] if m.split(".")[0] in ours]
+        self.board_loaded = [m for m in self.loaded if m.split(".")[0] != "laddvakt_unix"]
+        self.code_dir, self.entry, image, self.image_bytes = board_ram.sim_image(
+            self.prep, os.path.join(workdir, "sim"))
+        # Everything the run loads, from the image it runs from.
+        self.code_bytes = board_ram.code_ram(self.prep, "inplace", self.loaded, image=image)
+
+    def run(self, runtime_bytes):
+        """One run in a heap of image + loaded code + runtime_bytes; its run_sim result."""
+        heap = self.image_bytes + self.code_bytes + runtime_bytes
+        r = self._run_sim(code_dir=self.code_dir, entry=self.entry, heapsize=heap, bench=True, quiet=True,
+                          broker=self.broker, workdir=os.path.join(self.workdir, "run"))
+        r["heapsize"] = heap
+        return r
+
+    def passes(self, runtime_bytes, runs=3):
+        """Every one of `runs` runs completes all three sessions, each stored by the backend."""
+        for _ in range(runs):
+            r = self.run(runtime_bytes)
+            if r["rc"] != 0 or len(r["sessions"]) != 3 or not r["summary"]:
+                return False
+        return True
+
+    def floor(self, lo=0, hi=2 * RUNTIME_BUDGET, step=512, runs=3):
+        """The smallest runtime heap (to `step` bytes) in which `runs` runs all pass: bisection
+        between lo (assumed failing) and hi (checked)."""
+        if not self.passes(hi, runs):
+            raise RuntimeError("the scenario fails even with %d bytes beyond the code" % hi)
+        while hi - lo > step:
+            mid = (lo + hi) // 2 // step * step
+            if mid <= lo:
+                break
+            if self.passes(mid, runs):
+                hi = mid
+            else:
+                lo = mid
+        return hi
+
+
 if __name__ == "__main__":
     print(code_heap_bytes())
     sys.exit(0)

@@ -11,6 +11,12 @@
    .py would shadow its new .mpy), and resets the board.
 A dry run prints the plan and the exact commands and touches no board: every file counts as
 changed, since the board's hashes are unknown.
+
+Before it touches the board it checks the fit: the RAM the deploy set needs in the board's
+carry mode (`files`: .mpy on the filesystem; `frozen`: in place), measured here on the unix port
+(host_tools/bench/board_ram.py), plus the runtime heap floor from build/bench.json (or the
+64 KiB budget before `make bench` has run), against the board's `heap_bytes`. A board that
+cannot hold it is refused with the figures.
 """
 import argparse
 import hashlib
@@ -65,6 +71,46 @@ def manifest_code(manifest=MANIFEST, mpy_dir=MPY):
     exec(compile(code, manifest, "exec"), {"package": package, "require": require, "include": ignore,
                                           "metadata": ignore, "module": ignore, "options": ignore})
     return files
+
+
+RUNTIME_BUDGET = 65536
+BENCH_JSON = os.path.join(BUILD, "bench.json")
+
+
+def runtime_need(bench_json=BENCH_JSON):
+    """(bytes, where from): the measured runtime floor, or the budget when none is measured."""
+    try:
+        with open(bench_json) as f:
+            floor = json.load(f).get("heap_floor_bytes")
+    except (OSError, ValueError):
+        floor = None
+    if isinstance(floor, int) and floor > 0:
+        return floor, "heap_floor_bytes in %s" % os.path.relpath(bench_json, ROOT)
+    return RUNTIME_BUDGET, "the runtime budget: no heap_floor_bytes measured yet (make bench ONLY=heap)"
+
+
+def fit(board, frozen, bench_json=BENCH_JSON):
+    """The fit of the deploy set on board: a dict with mode, code, runtime, need, heap, fits and
+    a one-line report. The code figure is measured now, on the unix port, over every module of
+    the deploy set (any of them may be imported on the board)."""
+    from host_tools.bench import board_ram
+
+    mode = "inplace" if frozen else "files"
+    prep = board_ram.prepare(rebuild=False)
+    code = board_ram.code_ram(prep, mode)
+    runtime, source = runtime_need(bench_json)
+    need = code + runtime
+    heap = board.get("heap_bytes")
+    if not heap:
+        raise DeployError("board %s states no heap_bytes (docs/boards.md)" % board["name"])
+    fits = need <= heap
+    report = ("fit: %s carries its code %s: code %d bytes (measured: importing the %d modules of the deploy set "
+              "%s on the unix port) + runtime %d bytes (%s) = %d bytes needed; the board's heap is %d bytes: %s"
+              % (board["name"], "frozen" if frozen else "as .mpy files", code, len(prep["names"]),
+                 "in place from a ROMFS image" if frozen else "from .mpy files", runtime, source, need, heap,
+                 "fits" if fits else "DOES NOT FIT"))
+    return {"mode": mode, "code": code, "runtime": runtime, "need": need, "heap": heap, "fits": fits,
+            "report": report}
 
 
 def sha256_file(path):
@@ -197,6 +243,13 @@ def load_config(path):
     return values
 
 
+def _refusal(board, f):
+    return ("refused: %s cannot hold the deploy set %s: it needs %d bytes of heap (code %d + runtime %d, "
+            "measured) and has %d. Pick a board with PSRAM (docs/boards.md) or make the code smaller"
+            % (board, "frozen" if f["mode"] == "inplace" else "as .mpy files", f["need"], f["code"], f["runtime"],
+               f["heap"]))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Deploy the agent to a board, copying only what changed.")
     ap.add_argument("--port", required=True)
@@ -204,7 +257,8 @@ def main(argv=None):
     ap.add_argument("--config", default=DEFAULT_CONFIG, help="device config from host_tools.device.provision")
     ap.add_argument("--dry-run", action="store_true", help="print the plan and commands; touch no board")
     ap.add_argument("--frozen", action="store_true",
-                    help="the image has the agent frozen in (firmware/manifest.py): copy only main.py, board, config")
+                    help="the image has the agent frozen in (firmware/manifest.py): copy only main.py, board, config;"
+                         " the default for a board whose carry is 'frozen'")
     args = ap.parse_args(argv)
     try:
         cfg = None
@@ -214,7 +268,7 @@ def main(argv=None):
         if cfg is not None and cfg.get("board", board) != board:
             raise DeployError("the config says board '%s' but --board is '%s'" % (cfg.get("board"), board))
         try:
-            firmware.module("core.board").load(BOARDS, board)
+            board_def = firmware.module("core.board").load(BOARDS, board)
         except ValueError as e:  # BoardError
             raise DeployError(str(e)) from e
         if board == "unix-sim":
@@ -225,9 +279,14 @@ def main(argv=None):
             raise DeployError("mpy-cross failed:\n  " + "\n  ".join(failures))
         print("compiled with mpy-cross into %s" % os.path.relpath(MPY, ROOT))
         manifest = manifest_code()
+        frozen = args.frozen or board_def.get("carry") == "frozen"
+        fitted = fit(board_def, frozen)
+        if not fitted["fits"] and not args.dry_run:
+            print(fitted["report"])
+            raise DeployError(_refusal(board, fitted))
         # With the agent frozen in, code files on the filesystem would shadow it ('' comes
         # before '.frozen' in sys.path): the code directories are still scanned, to clear them.
-        code = {} if args.frozen else manifest
+        code = {} if frozen else manifest
         wanted = dict(code)
         wanted["/main.py"] = os.path.join(FIRMWARE, "main.py")
         wanted["/boards/%s.json" % board] = os.path.join(BOARDS, board + ".json")
@@ -258,13 +317,16 @@ def main(argv=None):
         for local, remote in copy:
             print("  copy   %-32s <- %s" % (remote, os.path.relpath(local, ROOT)))
         for remote in remove:
-            print("  remove %s (%s)" % (remote, "frozen into the image" if args.frozen else "not in the manifest"))
+            print("  remove %s (%s)" % (remote, "frozen into the image" if frozen else "not in the manifest"))
         if unchanged:
             print("  %d file(s) unchanged" % len(unchanged))
         if cfg is None:
             print("  no device config at %s: %s not written; the agent starts once it has one "
                   "(python -m host_tools.device.provision --port %s)" % (os.path.relpath(args.config, ROOT),
                                                                  CONFIG_REMOTE, args.port))
+        print(fitted["report"])
+        if not fitted["fits"]:
+            raise DeployError(_refusal(board, fitted))
         if not copy and not remove:
             print("nothing to do: the board is up to date")
             return 0

@@ -12,6 +12,7 @@ import pytest
 
 from host_tools.device import deploy
 from host_tools.repo import ROOT
+from host_tools.toolchain import firmware
 from host_tools.toolchain.unix_port import MICROPYTHON
 MPREMOTE = deploy.MPREMOTE
 
@@ -38,18 +39,59 @@ def test_manifest_names_the_agent_and_umqtt(built):
     assert all(p.endswith(".mpy") for p in built)
 
 
-def test_make_deploy_dev_null_dry_run_prints_a_plan():
-    r = subprocess.run(["make", "-s", "deploy", "PORT=/dev/null", "DRY_RUN=1", "CONFIG=/nonexistent/config.json"],
-                       cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stdout + r.stderr
-    assert "plan (dry run" in r.stdout
-    assert "copy   /laddvakt/app/agent.mpy" in r.stdout and "copy   /boards/esp32-devkitc.json" in r.stdout
+BOARD_FITS = {"esp32-devkitc": False, "olimex-esp32-evb": False, "esp32-wrover-devkitc": True,
+              "esp32-s3-devkitc": True}
+
+
+@pytest.mark.parametrize("board", sorted(BOARD_FITS))
+def test_make_deploy_dev_null_dry_run_prints_plan_and_fit(board):
+    r = subprocess.run(["make", "-s", "deploy", "PORT=/dev/null", "DRY_RUN=1", "BOARD=" + board,
+                        "CONFIG=/nonexistent/config.json"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert "plan (dry run" in r.stdout, r.stdout + r.stderr
+    assert "copy   /boards/%s.json" % board in r.stdout and "copy   /main.py" in r.stdout
     assert "/data/config.json not written" in r.stdout
-    assert "would run: %s connect /dev/null run " % MPREMOTE in r.stdout
+    frozen = firmware.module("core.board").load(deploy.BOARDS, board)["carry"] == "frozen"
+    # A frozen board gets no code files; a files board gets the agent's .mpy.
+    assert ("copy   /laddvakt/app/agent.mpy" in r.stdout) != frozen
+    fit_line = [ln for ln in r.stdout.splitlines() if ln.startswith("fit: ")]
+    assert len(fit_line) == 1
+    assert ("in place from a ROMFS image" if frozen else "from .mpy files") in fit_line[0]
+    if BOARD_FITS[board]:
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert fit_line[0].endswith(": fits")
+        assert "would run: %s connect /dev/null run " % MPREMOTE in r.stdout
+    else:
+        assert r.returncode == 2 and fit_line[0].endswith("DOES NOT FIT")
+        assert "refused: %s cannot hold the deploy set frozen: it needs " % board in r.stderr
+        assert "reset" not in r.stdout  # no copy command is offered
+
+
+def test_fit_uses_the_measured_figures(tmp_path, built):
+    from host_tools.bench import board_ram
+
+    wrover = firmware.module("core.board").load(deploy.BOARDS, "esp32-wrover-devkitc")
+    bench = tmp_path / "bench.json"
+    bench.write_text(json.dumps({"heap_floor_bytes": 50001}))
+    f = deploy.fit(wrover, frozen=False, bench_json=str(bench))
+    prep = board_ram.prepare(rebuild=False)
+    assert f["code"] == board_ram.code_ram(prep, "files") and f["runtime"] == 50001
+    assert f["need"] == f["code"] + 50001 and f["fits"]
+    # The same board with a heap just below the need is refused.
+    small = dict(wrover, heap_bytes=f["need"] - 1)
+    assert not deploy.fit(small, frozen=False, bench_json=str(bench))["fits"]
+    # No measured floor: the budget, said so.
+    g = deploy.fit(wrover, frozen=True, bench_json=str(tmp_path / "none.json"))
+    assert g["runtime"] == deploy.RUNTIME_BUDGET and "no heap_floor_bytes measured" in g["report"]
+    assert g["code"] < f["code"]  # in place costs less than loading the bytecode
+
+
+def test_deploy_set_holds_no_simulation_or_unix_module(built):
+    assert built and not [p for p in built if "unix" in p or "/sim/" in p or p.startswith("/laddvakt_unix")]
+    assert all(p.startswith(("/laddvakt/", "/umqtt/")) for p in built)
 
 
 def test_dry_run_exact_mpremote_lines(tmp_path, built):
-    cfg = _config(tmp_path, board="olimex-esp32-evb")
+    cfg = _config(tmp_path, board="esp32-wrover-devkitc")
     r = subprocess.run([sys.executable, "-m", "host_tools.device.deploy", "--port", "/dev/ttyUSB0", "--config", cfg,
                         "--dry-run"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
@@ -62,7 +104,7 @@ def test_dry_run_exact_mpremote_lines(tmp_path, built):
     assert argv[3:12] == ["fs", "mkdir", ":/boards", "+", "fs", "mkdir", ":/data", "+", "fs"]
     steps = " ".join(argv).split(" + ")
     assert "fs cp %s :/data/config.json" % cfg in steps
-    assert "fs cp %s :/boards/olimex-esp32-evb.json" % os.path.join(ROOT, "boards", "olimex-esp32-evb.json") in steps
+    assert "fs cp %s :/boards/esp32-wrover-devkitc.json" % os.path.join(ROOT, "boards", "esp32-wrover-devkitc.json") in steps
     assert "fs cp %s :/laddvakt/app/agent.mpy" % os.path.join(ROOT, "build", "mpy", "laddvakt", "app", "agent.mpy") in steps
     assert "fs cp %s :/main.py" % os.path.join(ROOT, "firmware", "main.py") in steps
     assert len([s for s in steps if s.startswith("fs cp")]) == len(built) + 3
@@ -70,7 +112,7 @@ def test_dry_run_exact_mpremote_lines(tmp_path, built):
 
 
 def test_frozen_deploys_only_main_board_and_config(tmp_path, built):
-    cfg = _config(tmp_path)
+    cfg = _config(tmp_path, board="esp32-wrover-devkitc")
     r = subprocess.run([sys.executable, "-m", "host_tools.device.deploy", "--port", "/dev/ttyUSB0", "--config", cfg,
                         "--dry-run", "--frozen"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
@@ -90,8 +132,9 @@ def test_bad_config_or_board_refused(tmp_path, cfg_kw, words):
 
 
 def test_no_board_on_the_port_is_a_clear_error(tmp_path):
+    # A board the set fits (esp32-devkitc is refused by the fit check before any board is asked).
     r = subprocess.run([sys.executable, "-m", "host_tools.device.deploy", "--port", "/dev/null", "--config",
-                        str(tmp_path / "none.json")], cwd=ROOT, capture_output=True, text=True, timeout=120)
+                        str(tmp_path / "none.json"), "--board", "esp32-wrover-devkitc"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "mpremote could not reach the board on /dev/null" in r.stderr
 
 

@@ -1,5 +1,6 @@
-"""The sim scenario with the firmware loaded as .mpy files, as a deployed board
-loads them, in a heap of the code's own size plus 64 KiB."""
+"""The sim scenario in a heap of its code plus 64 KiB, with the code carried as a board carries
+it: from .mpy files, and in place from a ROMFS image (the stand-in for frozen code)."""
+from host_tools.bench import board_ram
 from host_tools.bench.tight_heap import RUNTIME_BUDGET, run_tight
 
 
@@ -10,3 +11,13 @@ def test_sim_runs_from_mpy_within_64k_runtime_heap(mosquitto, tmp_path):
     assert len(r["sessions"]) == 3
     runtime = r["summary"]["heap_peak_bytes"] - r["heap_code_bytes"]
     assert 0 < runtime <= RUNTIME_BUDGET
+
+
+def test_inplace_costs_less_than_files_and_set_is_board_only(tmp_path):
+    prep = board_ram.prepare()
+    assert not [p for p in prep["files"] if "laddvakt_unix" in p or p.endswith("unix_main.mpy")]
+    files = board_ram.code_ram(prep, "files")
+    inplace = board_ram.code_ram(prep, "inplace")
+    assert 0 < inplace < files
+    # Importing more costs more: the measurement sees what is imported.
+    assert board_ram.code_ram(prep, "inplace", ["laddvakt.core.board"]) < inplace
