@@ -1,6 +1,7 @@
 # Pricing on the agent: the active tariff and price schedule, their updates over
 # MQTT (validated at once, applied at the next sample), persistence on flash, the
 # open session's cost, and the billing records (docs/tariffs.md, docs/mqtt.md).
+import io
 import json
 
 from micropython import const
@@ -34,6 +35,25 @@ def _read_json(path):
             return json.loads(f.read())
     except (OSError, ValueError):
         return None
+
+
+class _Count(io.IOBase):
+    """A stream that only counts what json.dump writes to it."""
+
+    def __init__(self):
+        self.n = 0
+
+    def write(self, b):
+        self.n += len(b)
+        return len(b)
+
+
+def _json_len(d):
+    # The JSON's size in bytes without building it: a record's JSON is a kilobyte, and a block
+    # that size is what a fragmented heap lacks first at a session's end (docs/bench.md).
+    c = _Count()
+    json.dump(d, c)
+    return c.n
 
 
 class Pricing:
@@ -195,11 +215,11 @@ class Pricing:
         first without energy lines, then without segments (totals only). The backend
         recomputes from the readings either way, and the signature covers neither."""
         d = build(bill)
-        if len(json.dumps(d)) > limit:
+        if _json_len(d) > limit:
             for seg in bill["receipt"]["segs"]:
                 seg["lines"] = None
             d = build(bill)
-        if len(json.dumps(d)) > limit:
+        if _json_len(d) > limit:
             bill["receipt"]["segs"] = None
             d = build(bill)
         return d
