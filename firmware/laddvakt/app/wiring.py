@@ -29,14 +29,18 @@ def build(hal):
 def make_uplink(agent):
     from laddvakt.control.commands import control_commands
     from laddvakt.uplink.mqtt import MQTTLink
-    from laddvakt.uplink.tls import context
     from laddvakt.uplink.uplink import Uplink
 
     cfg = agent.cfg
+    tls = None
+    if cfg["mqtt_tls"]:  # the TLS module loads only where TLS is configured
+        from laddvakt.uplink.tls import context
+
+        tls = context(cfg)
     link = MQTTLink(
         "laddvakt-" + agent.ident.install, cfg["mqtt_host"], cfg["mqtt_port"],
         cfg["mqtt_timeout_ms"], cfg["batch_max_bytes"] + 1024, cfg["cmd_max_bytes"] + 320,
-        tls=context(cfg), tls_host=cfg["mqtt_tls_host"] or None,
+        tls=tls, tls_host=cfg["mqtt_tls_host"] or None,
         user=cfg["mqtt_user"] or None, password=cfg["mqtt_password"] or None,
         keepalive=cfg["mqtt_keepalive_s"],
     )

@@ -2,11 +2,23 @@
 # control code rejects a bad argument with ValueError; each handler hands that to the
 # transport as its CommandError, so the sender gets the reason as an error reply. Kept apart
 # from the transport so either can change alone. docs/mqtt.md lists them.
-from laddvakt.control import fleet
-from laddvakt.control import charging_profiles as prof
 from laddvakt.uplink.commands import CommandError
 
 _FAULT_CODES = ("PowerSwitchFailure",)
+
+
+# Charging profiles and fleet plans are optional: their modules load at the first command that
+# uses them, not at boot (issue 15; docs/bench.md, code_ram_bytes_inplace).
+def _prof():
+    from laddvakt.control import charging_profiles
+
+    return charging_profiles
+
+
+def _fleet():
+    from laddvakt.control import fleet
+
+    return fleet
 
 
 def _num(args, key, lo, hi, required=True):
@@ -48,7 +60,7 @@ def control_commands(ctl, now, wall, fault_codes):
         return {"status": "Accepted", "sid": ctl.sid}
 
     def set_profile(a):
-        p = prof.parse(a.get("profile"))
+        p = _prof().parse(a.get("profile"))
         ctl.profiles.install(p, ctl.in_session)
         ctl.dr.heard(now())
         ctl.refresh()
@@ -59,9 +71,9 @@ def control_commands(ctl, now, wall, fault_codes):
         pid = a.get("profile_id")
         purpose = a.get("purpose")
         if purpose is not None:
-            if purpose not in prof.PURPOSES:
-                raise ValueError("'purpose' must be one of " + ", ".join(prof.PURPOSES))
-            purpose = prof.PURPOSES.index(purpose)
+            if purpose not in _prof().PURPOSES:
+                raise ValueError("'purpose' must be one of " + ", ".join(_prof().PURPOSES))
+            purpose = _prof().PURPOSES.index(purpose)
         stack = a.get("stack_level")
         if pid is not None and (isinstance(pid, bool) or not isinstance(pid, int)):
             raise ValueError("'profile_id' must be an integer")
@@ -73,7 +85,7 @@ def control_commands(ctl, now, wall, fault_codes):
         return {"status": "Accepted" if n else "Unknown", "cleared": n}
 
     def get_profiles(a):
-        return {"profiles": [prof.to_json(p) for p in ctl.profiles.items]}
+        return {"profiles": [_prof().to_json(p) for p in ctl.profiles.items]}
 
     def get_composite_schedule(a):
         dur = _num(a, "duration", 1, 7 * 86400)
@@ -85,7 +97,7 @@ def control_commands(ctl, now, wall, fault_codes):
             t0 = wall()
             if t0 is None:
                 return {"status": "Rejected", "reason": "clock not synced"}
-        t0 = prof.parse_time(t0, "start")
+        t0 = _prof().parse_time(t0, "start")
         # Relative profiles run from the open session's start, else from the query's start.
         tx = ctl.tx_start if ctl.in_session else t0
         periods = []
@@ -126,7 +138,7 @@ def control_commands(ctl, now, wall, fault_codes):
         return {"energy_wh": ctl.session_max_wh, "duration_s": ctl.session_max_s}
 
     def prices(a):
-        ctl.set_prices(fleet.Prices(a.get("start"), a.get("step_s"), a.get("prices")))
+        ctl.set_prices(_fleet().Prices(a.get("start"), a.get("step_s"), a.get("prices")))
         ctl.dr.heard(now())
         return {"periods": len(a["prices"])}
 
@@ -142,7 +154,7 @@ def control_commands(ctl, now, wall, fault_codes):
             if vid is None:
                 raise ValueError("each vehicle needs 'vehicle_id'")
             need = _num(v, "need_wh", 1, 1000000)
-            by = prof.parse_time(v.get("by"), "by")
+            by = _prof().parse_time(v.get("by"), "by")
             if by is None:
                 raise ValueError("each vehicle needs 'by' (its deadline)")
             mw = _num(v, "max_w", 0, 1000000, False)

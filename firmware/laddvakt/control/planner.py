@@ -4,8 +4,6 @@
 # session's energy are passed in. docs/control.md, Fleet schedules.
 from micropython import const
 
-from laddvakt.control import fleet
-
 _REPLAN_MS = const(900000)  # the fleet plan is redone every 15 min with the energy still missing
 
 
@@ -68,6 +66,8 @@ class FleetPlanner:
             if self.obs_w and self.obs_w < p_w:
                 p_w = self.obs_w
             old = self.plan
+            from laddvakt.control import fleet  # loads with the first fleet schedule, not at boot
+
             # Plan one hour of charging more than needed: a taper, a demand response event or
             # a pause cannot be foreseen, and charging stops at the target anyway. The plan
             # is reported unfeasible only if the target itself cannot be met.
