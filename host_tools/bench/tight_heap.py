@@ -1,8 +1,7 @@
-"""Heap figures of the agent as a deployed board runs it: from .mpy files.
+"""The sim scenario in a tight heap, with the code carried as a board carries it.
 
-On a board without PSRAM the agent's code is frozen into flash, so the GC heap holds only its
-runtime data; that must fit in 64 KiB. On the unix port the code is loaded from .mpy files into
-the heap instead, so the measurement subtracts it:
+The agent's runtime data (beyond its code) must fit in 64 KiB. run_tight loads the code from
+.mpy files (a PSRAM board with a stock image) and subtracts it:
 
 - a probe run of the sim scenario (with room to spare) lists the modules the agent loads;
 - heap_code_bytes is gc.mem_alloc() after importing exactly those modules and collecting;
@@ -10,8 +9,10 @@ the heap instead, so the measurement subtracts it:
   heap_peak_bytes − heap_code_bytes is the runtime data.
 
 Counting only the modules the run loads keeps the figure honest: code the scenario never
-imports must not be subtracted from data it does allocate. The unix port is 64-bit, so its
-objects are larger than the ESP32's: the figure errs on the safe side.
+imports must not be subtracted from data it does allocate. RomSim carries the code in place from
+a ROMFS image (the stand-in for frozen code) and finds the runtime floor by bisection
+(docs/bench.md, heap). The unix port is 64-bit, so its objects are larger than the ESP32's:
+the figures err on the safe side.
 """
 import os
 import subprocess
