@@ -5,12 +5,14 @@
   frozen code); the *_all_modules keys import the whole deploy set;
 - heap_floor_bytes: the smallest heap beyond the code (bisection to 512 bytes, 3 runs each) in
   which the simulation, carried in place, completes all three sessions;
+- code_ram_bytes_files_32bit: the same files figure on a 32-bit MicroPython (wasm32.py), when
+  node and npm are here;
 - heap_files_runtime_ok: the .mpy run in a heap of its loaded code + 64 KiB (tight_heap.run_tight)
   completed, so the files carry stays covered too.
 """
 import os
 
-from host_tools.bench import board_ram
+from host_tools.bench import board_ram, wasm32
 from host_tools.bench.tight_heap import RUNTIME_BUDGET, RomSim, micropython_version, run_tight
 from host_tools.repo import BUILD
 
@@ -23,8 +25,14 @@ def measure():
         floor = sim.floor()
     prep = sim.prep
     tight = run_tight(workdir=os.path.join(BUILD, "bench"))
+    files64 = board_ram.code_ram(prep, "files", sim.board_loaded)
+    why = wasm32.available()
+    files32 = None if why else wasm32.code_ram_files(prep["files"], sim.board_loaded)
     return {
-        "code_ram_bytes_files": board_ram.code_ram(prep, "files", sim.board_loaded),
+        "code_ram_bytes_files_32bit": files32,
+        "code_ram_files_ratio_32_vs_64bit": None if why else round(files32 / files64, 3),
+        "code_ram_32bit_port": why or wasm32.PACKAGE + " under node (files carry only: no VfsRom)",
+        "code_ram_bytes_files": files64,
         "code_ram_bytes_inplace": board_ram.code_ram(prep, "inplace", sim.board_loaded),
         "code_ram_bytes_files_all_modules": board_ram.code_ram(prep, "files"),
         "code_ram_bytes_inplace_all_modules": board_ram.code_ram(prep, "inplace"),
