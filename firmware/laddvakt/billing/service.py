@@ -13,7 +13,6 @@ from laddvakt.uplink.commands import CommandError
 from laddvakt.core.devkey import device_key
 from laddvakt.billing.session_cost import CHARGING, IDLE, PRICE, STATES, SessionCost
 from laddvakt.billing.money import round_div_half_up
-from laddvakt.billing.spot import PriceSchedule, ScheduleError
 from laddvakt.billing.tariff import PRICE_SCALE, Tariff, TariffError
 from laddvakt.core.files import write_atomic
 
@@ -35,6 +34,13 @@ def _read_json(path):
             return json.loads(f.read())
     except (OSError, ValueError):
         return None
+
+
+def _schedule(d):
+    # Spot prices are optional: their module loads with the first schedule, not at boot.
+    from laddvakt.billing.spot import PriceSchedule
+
+    return PriceSchedule.from_dict(d)
 
 
 class _Count(io.IOBase):
@@ -64,8 +70,8 @@ class Pricing:
         self.ident = ident
         self._tpath = data_dir + "/tariff.json"
         self._spath = data_dir + "/prices.json"
-        self.tariff = self._load(self._tpath, Tariff) or Tariff.from_config(cfg)
-        self.sched = self._load(self._spath, PriceSchedule)
+        self.tariff = self._load(self._tpath, Tariff.from_dict) or Tariff.from_config(cfg)
+        self.sched = self._load(self._spath, _schedule)
         self.on_schedule = None  # called with each schedule put in force (the fleet planner)
         self.on_change = None  # (wh, up, records to come) at a split of the open session's cost
         self._pending_t = None
@@ -77,12 +83,12 @@ class Pricing:
         self._signed = []  # OCMF readings of the open session
 
     @staticmethod
-    def _load(path, cls):
+    def _load(path, from_dict):
         d = _read_json(path)
         if d is None:
             return None
         try:
-            return cls.from_dict(d)
+            return from_dict(d)
         except ValueError:
             return None  # a file from an older firmware that no longer validates
 
@@ -100,8 +106,8 @@ class Pricing:
 
     def cmd_prices_set(self, args):
         try:
-            s = PriceSchedule.from_dict(args.get("schedule"))
-        except ScheduleError as e:
+            s = _schedule(args.get("schedule"))
+        except ValueError as e:  # ScheduleError
             raise CommandError("bad schedule: %s" % e)
         self._pending_s = s
         return {"id": s.id, "start": s.start, "end": s.end, "applies": "next sample"}
