@@ -96,8 +96,11 @@ def fit(board, frozen, bench_json=BENCH_JSON):
     from host_tools.bench import board_ram
 
     mode = "inplace" if frozen else "files"
-    prep = board_ram.prepare(rebuild=False)
-    code = board_ram.code_ram(prep, mode)
+    try:
+        prep = board_ram.prepare(rebuild=False)
+        code = board_ram.code_ram(prep, mode)
+    except board_ram.BoardRamError as e:  # e.g. a unix or simulation module in the deploy set
+        raise DeployError(str(e)) from e
     runtime, source = runtime_need(bench_json)
     need = code + runtime
     heap = board.get("heap_bytes")
