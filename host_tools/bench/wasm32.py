@@ -45,8 +45,11 @@ def available():
     mod = os.path.join(WASM, "node_modules", *PACKAGE.rsplit("@", 1)[0].split("/"))
     if not os.path.isdir(mod):
         os.makedirs(WASM, exist_ok=True)
-        p = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefix", WASM, PACKAGE],
-                           capture_output=True, text=True, timeout=300)
+        try:
+            p = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefix", WASM, PACKAGE],
+                               capture_output=True, text=True, timeout=120)
+        except subprocess.TimeoutExpired:
+            return "npm install %s did not finish in 120 s (no registry access?)" % PACKAGE
         if p.returncode:
             return "npm install %s failed: %s" % (PACKAGE, p.stderr.strip()[-200:])
     return None
