@@ -293,7 +293,7 @@ def main(argv=None):
     import json
 
     ap = argparse.ArgumentParser(prog="python -m host_tools.testing.meter_sim", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--profile", default="sdm630", choices=PF.ORDER)
+    ap.add_argument("--profile", default="sdm630", choices=PF.names())
     ap.add_argument("--address", type=int, default=1)
     ap.add_argument("--power", type=int, default=0, help="constant load in W")
     ap.add_argument("--scenario", help="a sim scenario.json: power follows its EVs")

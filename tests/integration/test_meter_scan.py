@@ -12,11 +12,12 @@ def test_scan_finds_and_identifies_every_meter(tmp_path, capsys):
                                 "--probe-timeout-ms", "20"]) == 0
     got = {d["address"]: d for d in found}
     assert sorted(got) == [1, 7, 200, 247]
-    assert got[7]["profile"] == "em340" and got[7]["candidates"] == ["em340"]
+    assert got[7]["profile"] == "em340" and got[7]["candidates"] == ["em340", "em330"]
     assert got[247]["profile"] == "abb_b23"
     assert got[1]["profile"] == "dtsu666"
-    # The SDM120 and SDM230 share their register map: both match, the first is named.
-    assert got[200]["candidates"] == ["sdm230", "sdm120"]
+    # Meters that share their maker's register map all match; the first is named.
+    assert got[200]["candidates"] == ["sdm230", "sdm220", "sdm120"]
+    assert got[247]["candidates"] == ["abb_b23", "abb_b24", "abb_b21"]
     assert summary["scanned"] == [1, 247] and summary["found"] == 4
     out = capsys.readouterr().out
     assert "address   7: em340" in out and "1 meter(s)" in out

@@ -13,7 +13,8 @@ def build_meter(hal, board, cfg):
         from laddvakt.meters.modbus import RtuMaster
         from laddvakt.meters.modbus_meter import ModbusMeter
 
-        profile = cfg["meter_profile"] or mb.get("profile", "")
+        # The config's profile name wins; else the board's own register map, else its profile.
+        profile = cfg["meter_profile"] or mb.get("map") or mb.get("profile", "")
         addr = cfg["meter_address"] or mb.get("address", 1)
         baud = mb.get("baudrate", 9600)
         try:
@@ -22,7 +23,7 @@ def build_meter(hal, board, cfg):
                                 addr, profile)
         except (ValueError, OSError) as e:
             raise ConfigError("meter: %s" % e)
-        return meter, profile
+        return meter, meter.profile
     if kind == "s0":
         from laddvakt.meters.s0 import S0Meter
 

@@ -6,10 +6,11 @@ from laddvakt.meters.plan import decode, plan
 
 class ModbusMeter:
     def __init__(self, master, addr, profile):
+        # profile: a built-in map's name, or a map dict from the board file (meters/mapdef.py)
         entries, self.serial_spec, gap = profiles.get(profile)
         self.master = master
         self.addr = addr
-        self.profile = profile
+        self.profile = profile.get("name", "board map") if isinstance(profile, dict) else profile
         self.plan = plan(entries, gap)
         self.values = [None] * profiles.N
         self.has_energy = any(e[0] == profiles.E_IMP for e in entries)

@@ -30,10 +30,10 @@ def _plausible(v):
     return True
 
 
-def identify(master, addr, names=profiles.ORDER):
+def identify(master, addr, names=None):
     """Every profile whose whole poll succeeds with plausible values, most specific first."""
     out = []
-    for name in names:
+    for name in names or profiles.names():
         m = ModbusMeter(master, addr, name)
         try:
             if _plausible(m.poll()):

@@ -13,8 +13,12 @@ SDM630_GOAL = 3
 POLLS = 60
 # bench.json names each meter by its maker's model name, as the goals do
 # (`modbus_requests_per_poll.SDM630`); the profile ids are the firmware's config values.
-MODEL = {"sdm120": "SDM120", "sdm230": "SDM230", "sdm630": "SDM630", "sdm72d": "SDM72D-M",
-         "abb_b23": "ABB-B23", "em340": "EM340", "dtsu666": "DTSU666"}
+MODEL = {"sdm120": "SDM120", "sdm220": "SDM220", "sdm230": "SDM230", "sdm630": "SDM630",
+         "sdm72d": "SDM72D-M-2", "sdm72d_v1": "SDM72D-M", "abb_b21": "ABB-B21", "abb_b23": "ABB-B23",
+         "abb_b24": "ABB-B24", "em111": "EM111", "em112": "EM112", "em24": "EM24", "em330": "EM330",
+         "em340": "EM340", "dtsu666": "DTSU666", "ddsu666": "DDSU666", "pro1": "PRO1", "pro380": "PRO380",
+         "or_we_514": "OR-WE-514", "or_we_517": "OR-WE-517", "iem3000": "iEM3000"}
+MAPS_GOAL = 20
 
 
 def _rig(profile):
@@ -36,7 +40,7 @@ def _close(pair, sim, fw):
 def measure():
     requests, wire = {}, {}
     poll_ms = alloc = None
-    for profile in PF.ORDER:
+    for profile in PF.names():
         pair, sim, fw = _rig(profile)
         try:
             fw.cmd("poll")  # warm up: first use of each code path
@@ -51,8 +55,8 @@ def measure():
             if len(one) != r["counters"]["requests"] // 2:
                 raise RuntimeError("%s: the simulator saw %d requests, the firmware sent %d"
                                    % (profile, len(one), r["counters"]["requests"] // 2))
-            requests[MODEL[profile]] = len(one)
-            wire[MODEL[profile]] = sum(len(q) + len(a or b"") for q, a in one)
+            requests[MODEL.get(profile, profile)] = len(one)
+            wire[MODEL.get(profile, profile)] = sum(len(q) + len(a or b"") for q, a in one)
             if profile == "sdm630":
                 times = [fw.cmd("poll")["us"] for _ in range(POLLS)]
                 poll_ms = round(statistics.median(times) / 1000, 2)
@@ -60,6 +64,8 @@ def measure():
         finally:
             _close(pair, sim, fw)
     return {
+        # Built-in maps the simulator served and the firmware polled without an error.
+        "meter_maps": len(requests),
         "modbus_requests_per_poll": requests,
         "modbus_wire_bytes_per_poll": wire,
         "meter_poll_ms_median": poll_ms,
@@ -68,6 +74,8 @@ def measure():
 
 
 def check(fig):
+    if fig["meter_maps"] < MAPS_GOAL:
+        yield "%d built-in meter maps poll, goal %d" % (fig["meter_maps"], MAPS_GOAL)
     if fig["modbus_requests_per_poll"]["SDM630"] > SDM630_GOAL:
         yield "SDM630 needs %d requests per poll, goal %d" % (fig["modbus_requests_per_poll"]["SDM630"], SDM630_GOAL)
     if fig["alloc_bytes_per_poll"] > ALLOC_GOAL:
