@@ -47,11 +47,23 @@ LO = const(1)  # least significant word first
 # meters/maps.py; a board or config map is a dict checked by meters/mapdef.py.
 
 
-def names():
-    """The built-in maps' names, most specific first (the order `meter scan` tries them)."""
+def _table():
+    # The whole table costs ~14 KB of heap while imported: take what is needed and let the
+    # module go, so only the configured map's tuples stay on the heap.
+    import sys
+
     from laddvakt.meters.maps import TABLE
 
-    return tuple(r[0] for r in TABLE)
+    sys.modules.pop("laddvakt.meters.maps", None)
+    pkg = sys.modules.get("laddvakt.meters")
+    if pkg is not None and "maps" in pkg.__dict__:
+        delattr(pkg, "maps")
+    return TABLE
+
+
+def names():
+    """The built-in maps' names, most specific first (the order `meter scan` tries them)."""
+    return tuple(r[0] for r in _table())
 
 
 def get(name):
@@ -61,9 +73,7 @@ def get(name):
         from laddvakt.meters.mapdef import parse
 
         return parse(name)
-    from laddvakt.meters.maps import TABLE
-
-    for r in TABLE:
+    for r in _table():
         if r[0] == name:
             return r[1], r[2], r[3]
     raise ValueError("unknown meter profile '%s' (known: %s)" % (name, ", ".join(names())))
