@@ -80,4 +80,23 @@ def test_a_map_from_a_board_file_is_checked_and_used():
     assert "registers.p.unit" in str(e)
 
 
+def test_building_the_meter_lets_the_map_table_go():
+    import gc
+    import sys
+
+    from laddvakt.meters.build import forget_table
+
+    registers_get = pf.get
+    gc.collect()
+    before = gc.mem_alloc()
+    spec = registers_get("sdm630")
+    assert "laddvakt.meters.maps" in sys.modules
+    forget_table()
+    gc.collect()
+    assert "laddvakt.meters.maps" not in sys.modules
+    kept = gc.mem_alloc() - before
+    assert spec[0][0][0] == pf.E_IMP and kept < 6000, kept
+    assert registers_get("em24")[1] is None  # imported again on demand
+
+
 run(globals())

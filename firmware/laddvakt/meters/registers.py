@@ -48,16 +48,9 @@ LO = const(1)  # least significant word first
 
 
 def _table():
-    # The whole table costs ~14 KB of heap while imported: take what is needed and let the
-    # module go, so only the configured map's tuples stay on the heap.
-    import sys
-
+    # meters/build.py lets the module go again once the meter is built (it costs ~14 KB).
     from laddvakt.meters.maps import TABLE
 
-    sys.modules.pop("laddvakt.meters.maps", None)
-    pkg = sys.modules.get("laddvakt.meters")
-    if pkg is not None and "maps" in pkg.__dict__:
-        delattr(pkg, "maps")
     return TABLE
 
 
