@@ -200,8 +200,12 @@ class MeterSim:
     order; each is a name, or (name, arg): "none", "crc", ("exception", code), "garbage",
     "noise", "truncate", ("late", ms), "echo"."""
 
-    def __init__(self, path, meters):
+    def __init__(self, path, meters, baud=None):
         self.path = path
+        # With baud set, each reply waits as long as the request and the reply take on a real
+        # line at that rate (11 bits a character, 8E1/8N2) plus a 5 ms turnaround: a pty
+        # itself has no baud-rate timing.
+        self.char_s = 11 / baud if baud else 0
         self.meters = {m.address: m for m in meters}
         self.faults = []
         self.requests = 0
@@ -284,6 +288,8 @@ class MeterSim:
             frame = req + frame
         elif name == "late":
             time.sleep(arg / 1000)
+        if self.char_s:
+            time.sleep((len(req) + len(frame)) * self.char_s + 0.005)
         os.write(self.fd, frame)
         self.replies += 1
         self.log.append((req, frame))

@@ -99,4 +99,16 @@ def test_building_the_meter_lets_the_map_table_go():
     assert registers_get("em24")[1] is None  # imported again on demand
 
 
+def test_scan_skeleton_starts_from_the_energy_register_that_answered():
+    from laddvakt.meters.scan import skeleton
+
+    sk = skeleton([4], {"sdm630": 123, "em340": None}, ("em340", "sdm630"))
+    assert sk["registers"]["e_imp"] == {"fc": 4, "address": 0x48, "type": "float32", "words": "high_first",
+                                        "unit": "kWh", "scale": 0}
+    sk = skeleton([3], {"em340": None}, ("em340",))
+    assert sk["registers"]["e_imp"]["fc"] == 3 and sk["registers"]["e_imp"]["address"] == 0
+    # What it prints is a map the firmware accepts.
+    pf.get(sk)
+
+
 run(globals())

@@ -55,14 +55,11 @@ class ModbusMeter:
         scan takes when few devices answer (each silent address costs one 50 ms probe)."""
         import asyncio
 
-        from laddvakt.meters.scan import steps
+        from laddvakt.meters.build import forget_table
+        from laddvakt.meters.scan import describe, steps
 
         found = []
         for _ in steps(self.master, found):
             await asyncio.sleep_ms(0)
-        lines = []
-        for d in found:
-            alt = [c for c in d["candidates"] if c != d["profile"]]
-            lines.append("address %d: %s%s\n" % (d["address"], d["profile"] or "unknown device",
-                                                  " (also matches %s)" % ", ".join(alt) if alt else ""))
-        return "".join(lines) or "no device answered on addresses 1-247\n"
+        forget_table()
+        return "".join(describe(d) for d in found) or "no device answered on addresses 1-247\n"

@@ -63,7 +63,9 @@ def measure():
                 alloc = fw.cmd("alloc %d" % POLLS)["alloc_per_poll"]
         finally:
             _close(pair, sim, fw)
+    scan_s = _scan_seconds()
     return {
+        "meter_scan_s_per_address": scan_s,
         # Built-in maps the simulator served and the firmware polled without an error.
         "meter_maps": len(requests),
         "modbus_requests_per_poll": requests,
@@ -73,7 +75,34 @@ def measure():
     }
 
 
+SCAN_GOAL_S = 5.0
+UNKNOWN = {"name": "unknown", "registers": {"e_imp": {"fc": 3, "address": 0x0700, "type": "uint32", "unit": "Wh"}}}
+
+
+def _scan_seconds():
+    """Seconds `meter scan` spends on one address holding a device, at 9600 baud wire timing
+    (the simulator waits each request's and reply's line time): the slower of a known SDM630
+    and a device no map knows. Taken as the difference between scanning addresses 1-2 (the
+    device at 2) and address 1 alone (silent), so the tool's start-up is not counted."""
+    from host_tools.device import meter_scan
+
+    out = []
+    for model in (MeterModel("sdm630", 2, load=Load(7360)), MeterModel(UNKNOWN, 2)):
+        with PtyPair() as pair, MeterSim(pair.sim_path, [model], baud=9600):
+            t0 = time.monotonic()
+            meter_scan.scan(pair.agent_path, first=1, last=1)
+            t1 = time.monotonic()
+            found, _ = meter_scan.scan(pair.agent_path, first=1, last=2)
+            t2 = time.monotonic()
+        if len(found) != 1:
+            raise RuntimeError("meter scan found %d devices, not 1" % len(found))
+        out.append((t2 - t1) - (t1 - t0))
+    return round(max(out), 2)
+
+
 def check(fig):
+    if fig["meter_scan_s_per_address"] > SCAN_GOAL_S:
+        yield "meter scan takes %.2f s per address, goal %.1f" % (fig["meter_scan_s_per_address"], SCAN_GOAL_S)
     if fig["meter_maps"] < MAPS_GOAL:
         yield "%d built-in meter maps poll, goal %d" % (fig["meter_maps"], MAPS_GOAL)
     if fig["modbus_requests_per_poll"]["SDM630"] > SDM630_GOAL:
