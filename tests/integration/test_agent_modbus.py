@@ -6,9 +6,15 @@ import json
 import os
 import subprocess
 
+import jsonschema
+
 from host_tools.sim import agent as sim
 from host_tools.testing.meter_sim import Load, MeterModel, MeterSim, PtyPair
+from host_tools.repo import ROOT
 from tests.integration.mqtt_capture import Capture, validate
+
+with open(os.path.join(ROOT, "docs", "schemas", "meter_status.json")) as _f:
+    METER_STATUS = json.load(_f)
 
 SCENARIO = dict(sim.SCENARIO, sync_after_s=0, tick_ms=1000, tick_real_ms=40, end_s=45,
                 drain_timeout_ms=10000,
@@ -67,6 +73,8 @@ def test_agent_books_sessions_from_the_modbus_meter_and_reports_its_health(mosqu
     m = reply["result"]["meter"]
     assert m["profile"] == "sdm630" and m["timeouts"] >= 6 and m["requests"] > m["timeouts"]
     assert m["failed_polls"] >= 3 and m["serial"] == "%x" % model.serial
+    jsonschema.validate(m, METER_STATUS)
+    assert m["serial_check"] == "on"
     summary = json.loads(out.split("laddvakt-summary ", 1)[1])
     assert summary["meter_errors"] >= 3
 
@@ -160,5 +168,6 @@ def test_a_meter_defined_only_in_a_board_file_runs_a_whole_session(mosquitto, tm
     assert e["meter_start_wh"] in msim.served_wh and e["meter_stop_wh"] in msim.served_wh
     assert e["energy_wh"] == e["meter_stop_wh"] - e["meter_start_wh"] > 0
     m = validate(*cap.on("/reply")[0])["result"]["meter"]
+    jsonschema.validate(m, METER_STATUS)
     assert m["profile"] == "site meter" and m["failed_polls"] == 0
     assert m["serial"] is None and m["serial_check"] == "off: the meter map has no serial register"
