@@ -154,4 +154,7 @@ class UnixHal:
         path = cfg["meter_device"] or meter.get("device", "")
         if not path:
             raise ValueError("no serial device: set meter_device in the config")
-        return PtyUart(path, meter.get("baudrate", 9600))
+        from laddvakt.core.board import serial_line
+
+        parity, stop = serial_line(meter)
+        return PtyUart(path, meter.get("baudrate", 9600), parity, stop)

@@ -4,7 +4,7 @@ import json
 import sys
 
 from laddvakt.meters import modbus
-from laddvakt.meters.scan import scan
+from laddvakt.meters.scan import describe, scan
 
 
 def main(argv):
@@ -26,7 +26,7 @@ def main(argv):
     baud = int(opts["--baud"])
     master = modbus.RtuMaster(PtyUart(opts["--device"], baud), baud, 300, 0)
     found = scan(master, int(opts["--first"]), int(opts["--last"]), int(opts["--probe-timeout-ms"]),
-                 lambda d: print(json.dumps(d)))
+                 lambda d: print(json.dumps(dict(d, text=describe(d)))))
     print(json.dumps({"scanned": [int(opts["--first"]), int(opts["--last"])], "found": len(found),
                       "requests": master.requests}))
     return 0

@@ -7,16 +7,28 @@ import termios  # type: ignore[import-not-found]  # the unix HAL only; never imp
 _VTIME = 5
 _VMIN = 6
 _CHUNK = 64
+# c_cflag bits (Linux; the unix port's termios module has no names for them)
+_CSTOPB = 0o100
+_PARENB = 0o400
+_PARODD = 0o1000
 
 
 class PtyUart:
-    def __init__(self, path, baud):
+    def __init__(self, path, baud, parity=None, stop=1):
         self._f = open(path, "r+b")
         fd = self._f.fileno()
         termios.setraw(fd)
         a = termios.tcgetattr(fd)
         a[6][_VMIN] = 0
         a[6][_VTIME] = 0
+        # Parity (None, 0 even, 1 odd) and stop bits as machine.UART takes them. A pty keeps
+        # the setting without framing by it; the simulator reads it back (meter_sim.py).
+        c = a[2] & ~(_PARENB | _PARODD | _CSTOPB)
+        if parity is not None:
+            c |= _PARENB | (_PARODD if parity else 0)
+        if stop == 2:
+            c |= _CSTOPB
+        a[2] = c
         speed = getattr(termios, "B%d" % baud, None)
         if speed is not None:
             a[4] = speed

@@ -1,5 +1,7 @@
 """`meter scan` from the host: probe Modbus addresses 1-247 on a serial line (a USB RS485
-adapter, or a pty from host_tools.testing.meter_sim) and name each meter's profile. It runs the
+adapter, or a pty from host_tools.testing.meter_sim) and diagnose each device that answers: which
+read function codes answer, which known maps' energy registers answer, the matching profile with
+plausible values, or a register-map skeleton to start from. It runs the
 firmware's own scan (laddvakt.meters.scan) under the unix-port micropython, so the host and
 the board identify meters with the same code.
 
@@ -36,9 +38,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
     found, summary = scan(a.device, a.baud, a.first, a.last, a.probe_timeout_ms)
     for d in found:
-        alt = ", ".join(c for c in d["candidates"] if c != d["profile"])
-        print("address %3d: %s%s" % (d["address"], d["profile"] or "unknown device",
-                                     " (also matches: %s)" % alt if alt else ""))
+        print(d["text"], end="")
     print("scanned %d-%d: %d meter(s), %d requests" % (summary["scanned"][0], summary["scanned"][1],
                                                         summary["found"], summary["requests"]))
     return 0

@@ -200,8 +200,18 @@ class MeterSim:
     order; each is a name, or (name, arg): "none", "crc", ("exception", code), "garbage",
     "noise", "truncate", ("late", ms), "echo"."""
 
-    def __init__(self, path, meters):
+    def __init__(self, path, meters, baud=None, line=None, peer=None):
         self.path = path
+        # With line ("8N1", "8E1", "8O1", "8N2") and peer (the agent's end of the pty pair),
+        # the meter's line settings are checked against the parity and stop bits the agent set
+        # on its end (termios): on a mismatch a real meter sees parity or framing errors and
+        # drops the frame, so this one does not answer either.
+        self.line = line
+        self.peer = peer
+        # With baud set, each reply waits as long as the request and the reply take on a real
+        # line at that rate (11 bits a character, 8E1/8N2) plus a 5 ms turnaround: a pty
+        # itself has no baud-rate timing.
+        self.char_s = 11 / baud if baud else 0
         self.meters = {m.address: m for m in meters}
         self.faults = []
         self.requests = 0
@@ -223,6 +233,18 @@ class MeterSim:
         self._stop.set()
         self._thread.join(5)
         os.close(self.fd)
+
+    def peer_line(self):
+        """The agent end's line setting as "8N1"/"8E1"/"8O1"/"8N2", from its termios."""
+        import termios
+
+        fd = os.open(self.peer, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+        try:
+            c = termios.tcgetattr(fd)[2]
+        finally:
+            os.close(fd)
+        parity = "N" if not c & termios.PARENB else ("O" if c & termios.PARODD else "E")
+        return "8%s%d" % (parity, 2 if c & termios.CSTOPB else 1)
 
     def inject(self, *faults):
         self.faults.extend(faults)
@@ -249,6 +271,9 @@ class MeterSim:
     def _answer(self, req, pdu):
         self.requests += 1
         meter = self.meters.get(pdu.dev_id)
+        if self.line and self.peer_line() != self.line:
+            self.log.append((req, None))
+            return  # garbled on the wire: no reply
         if meter is None or pdu.function_code not in (3, 4):
             self.log.append((req, None))
             return  # nobody at that address: silence, as on a real bus
@@ -284,6 +309,8 @@ class MeterSim:
             frame = req + frame
         elif name == "late":
             time.sleep(arg / 1000)
+        if self.char_s:
+            time.sleep((len(req) + len(frame)) * self.char_s + 0.005)
         os.write(self.fd, frame)
         self.replies += 1
         self.log.append((req, frame))
@@ -293,7 +320,7 @@ def main(argv=None):
     import json
 
     ap = argparse.ArgumentParser(prog="python -m host_tools.testing.meter_sim", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--profile", default="sdm630", choices=PF.ORDER)
+    ap.add_argument("--profile", default="sdm630", choices=PF.names())
     ap.add_argument("--address", type=int, default=1)
     ap.add_argument("--power", type=int, default=0, help="constant load in W")
     ap.add_argument("--scenario", help="a sim scenario.json: power follows its EVs")

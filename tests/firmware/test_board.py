@@ -54,4 +54,16 @@ def test_bad_pins_and_fields_named():
     assert "names itself 'b2'" in str(raises(BoardError, _load, _board(name="b2")))
 
 
+def test_meter_line_settings_as_machine_uart_takes_them():
+    # Issue 18 item 2: parity None / 0 even / 1 odd, stop bits 1 or 2; 8N1 without a "line".
+    assert board.serial_line({}) == (None, 1)
+    assert board.serial_line({"line": "8N1"}) == (None, 1)
+    assert board.serial_line({"line": "8E1"}) == (0, 1)
+    assert board.serial_line({"line": "8O1"}) == (1, 1)
+    assert board.serial_line({"line": "8N2"}) == (None, 2)
+    for bad in ("8E2", "7E1", "", 9600):
+        e = raises(BoardError, board.serial_line, {"line": bad})
+        assert "meter line" in str(e) and "8N1, 8E1, 8O1, 8N2" in str(e)
+
+
 run(globals())

@@ -199,4 +199,58 @@ def test_board_meter_is_built_from_board_and_config():
         assert "meter" in str(e)
 
 
+
+def test_a_meter_whose_serial_read_fails_books_energy_and_says_swap_detection_is_off():
+    # Issue 18 item 3: the serial read answered with a Modbus exception (no such register).
+    from laddvakt.meters.modbus import EXCEPTION, ModbusError
+
+    d, s, faults, _ = setup()
+
+    def no_serial():
+        d.serial_reads += 1
+        raise ModbusError(EXCEPTION, 2)
+
+    d.serial = no_serial
+    d.values[pf.P] = 1000
+    for t in range(5):
+        d.values[pf.E_IMP] = 1000 + 10 * t
+        assert s.sample(t * 1000)
+    assert s.energy_wh == 104 and edges(faults) == []
+    assert d.serial_reads == 1  # asked once; an exception means the meter has no such register
+    st = s.status()
+    assert st["serial"] is None and st["failed_polls"] == 0
+    assert st["serial_check"] == "off: serial read answered modbus exception 2 (illegal data address)"
+
+
+def test_a_serial_read_timeout_after_a_good_poll_books_and_asks_again():
+    from laddvakt.meters.modbus import TIMEOUT, ModbusError
+
+    d, s, faults, _ = setup()
+    real = d.serial
+    calls = []
+
+    def flaky():
+        calls.append(1)
+        if len(calls) == 1:
+            raise ModbusError(TIMEOUT)
+        return real()
+
+    d.serial = flaky
+    d.values[pf.E_IMP] = 1000
+    assert s.sample(0) and s.energy_wh == 100
+    assert s.status()["serial_check"] == "pending"
+    assert s.sample(1000)
+    assert s.status()["serial"] == "1234" and s.status()["serial_check"] == "on"
+    assert edges(faults) == []
+
+
+def test_a_profile_without_serial_says_so_in_status():
+    d, s, _, _ = setup()
+    d.serial_spec = None
+    s2 = MeterService(d, config.defaults(), lambda *a: None, lambda *a: None, "dtsu666")
+    d.values[pf.E_IMP] = 10
+    assert s2.sample(0)
+    assert s2.status()["serial_check"] == "off: the meter map has no serial register"
+
+
 run(globals())

@@ -6,9 +6,15 @@ import json
 import os
 import subprocess
 
+import jsonschema
+
 from host_tools.sim import agent as sim
 from host_tools.testing.meter_sim import Load, MeterModel, MeterSim, PtyPair
+from host_tools.repo import ROOT
 from tests.integration.mqtt_capture import Capture, validate
+
+with open(os.path.join(ROOT, "docs", "schemas", "meter_status.json")) as _f:
+    METER_STATUS = json.load(_f)
 
 SCENARIO = dict(sim.SCENARIO, sync_after_s=0, tick_ms=1000, tick_real_ms=40, end_s=45,
                 drain_timeout_ms=10000,
@@ -22,7 +28,7 @@ def records(cap):
     return out
 
 
-def start_agent(tmp_path, port, pty, profile="sdm630"):
+def start_agent(tmp_path, port, pty, profile="sdm630", boards_dir=None):
     data = str(tmp_path / "dev")
     sim.prepare_device(data, port, SCENARIO)
     cfg = dict(sim.device_config(port), board="unix-modbus", meter_device=pty,
@@ -31,6 +37,8 @@ def start_agent(tmp_path, port, pty, profile="sdm630"):
     with open(os.path.join(data, "config.json"), "w") as f:
         json.dump(cfg, f)
     cmd, env = sim.agent_command(data)
+    if boards_dir:
+        cmd[cmd.index("--boards") + 1] = boards_dir
     return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -66,6 +74,8 @@ def test_agent_books_sessions_from_the_modbus_meter_and_reports_its_health(mosqu
     m = reply["result"]["meter"]
     assert m["profile"] == "sdm630" and m["timeouts"] >= 6 and m["requests"] > m["timeouts"]
     assert m["failed_polls"] >= 3 and m["serial"] == "%x" % model.serial
+    jsonschema.validate(m, METER_STATUS)
+    assert m["serial_check"] == "on"
     summary = json.loads(out.split("laddvakt-summary ", 1)[1])
     assert summary["meter_errors"] >= 3
 
@@ -120,3 +130,45 @@ def test_session_ends_on_time_while_the_meter_is_silent(mosquitto, tmp_path):
     assert e["stop_reason"] == "EVDisconnected" and e["energy_flags"] == ["unverified_end"]
     assert e["meter_stop_wh"] in msim.served_wh and e["energy_wh"] == e["meter_stop_wh"] - e["meter_start_wh"]
     assert [(r["code"], r["active"]) for r in recs if r["type"] == "fault"] == [("PowerMeterFailure", True)]
+
+
+# A meter no built-in map knows, defined only in a board file (issue 18): registers chosen
+# to match none of the table's, holding registers, uint32 energy in Wh low word first, int16 W.
+BOARD_MAP = {"name": "site meter", "registers": {
+    "e_imp": {"fc": 3, "address": 0x0700, "type": "uint32", "words": "low_first", "unit": "Wh"},
+    "p": {"fc": 3, "address": 0x0702, "type": "int32", "unit": "W"},
+    "u1": {"fc": 3, "address": 0x0704, "type": "uint16", "unit": "V", "scale": -1}}}
+
+
+def test_a_meter_defined_only_in_a_board_file_runs_a_whole_session(mosquitto, tmp_path):
+    with open(os.path.join(sim.BOARDS, "unix-modbus.json")) as f:
+        board = json.load(f)
+    board["meter"] = {"type": "modbus", "baudrate": 9600, "address": 3, "map": BOARD_MAP}
+    bdir = tmp_path / "boards"
+    bdir.mkdir()
+    with open(bdir / "unix-modbus.json", "w") as f:
+        json.dump(board, f)
+    model = MeterModel(BOARD_MAP, 3, load=Load(7000, speed=20), energy_dwh=11110000)
+    cap = Capture(mosquitto.port)
+    with PtyPair(str(tmp_path)) as pair, MeterSim(pair.sim_path, [model]) as msim:
+        agent = start_agent(tmp_path, mosquitto.port, pair.agent_path, "", str(bdir))
+        try:
+            assert cap.wait(lambda: any(r["type"] == "session_start" for r in records(cap)), 20), \
+                agent.communicate(timeout=30) if agent.poll() is not None else cap.msgs
+            cap.publish("laddvakt/v1/sim-1/cmd", b'{"id":"st","cmd":"status"}')
+            assert cap.wait(lambda: cap.on("/reply"), 10)
+            out, err = agent.communicate(timeout=60)
+        finally:
+            if agent.poll() is None:
+                agent.kill()
+            cap.stop()
+    assert agent.returncode == 0, out + err
+    ends = [r for r in records(cap) if r["type"] == "session_end"]
+    assert len(ends) == 1
+    e = ends[0]
+    assert e["meter_start_wh"] in msim.served_wh and e["meter_stop_wh"] in msim.served_wh
+    assert e["energy_wh"] == e["meter_stop_wh"] - e["meter_start_wh"] > 0
+    m = validate(*cap.on("/reply")[0])["result"]["meter"]
+    jsonschema.validate(m, METER_STATUS)
+    assert m["profile"] == "site meter" and m["failed_polls"] == 0
+    assert m["serial"] is None and m["serial_check"] == "off: the meter map has no serial register"

@@ -48,6 +48,8 @@ def test_meter_scan_names_the_meter_and_sampling_goes_on(mosquitto, tmp_path):
             agent.kill()
             out = agent.communicate(timeout=10)[0]
     assert re.search(r"^address 7: sdm630\b", answer, re.M), answer + out
-    assert len(answer.strip().splitlines()) == 1, answer
+    # One device: its line and the diagnosis (function codes, plausible values) under it.
+    lines = answer.strip().splitlines()
+    assert len(lines) == 2 and re.match(r"  answers FC 3, 4; energy \d+ Wh, 230\.1 V, 50\.00 Hz$", lines[1]), answer
     # The scan took at least 246 probes of 50 ms; samples went on at their 40 ms pace meanwhile.
     assert after - before >= 150, (before, after)

@@ -262,7 +262,7 @@ class Agent:
         return (("type", self.board["meter"]["type"]), ("profile", m.profile or "-"),
                 ("energy_wh", "-" if m.energy_wh is None else m.energy_wh), ("power_w", m.power_w),
                 ("read_errors", m.health.failed_polls), ("failed_in_a_row", m.health.in_a_row),
-                ("rejected", sum(m.guard.rejected)))
+                ("rejected", sum(m.guard.rejected)), ("serial_check", m.serial_check()))
 
     def journal_status(self):
         j = self.journal

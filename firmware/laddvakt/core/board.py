@@ -36,3 +36,16 @@ def load(boards_dir, name):
     if b["name"] != name:
         raise BoardError("%s names itself '%s'" % (path, b["name"]))
     return b
+
+
+# Serial line settings of a Modbus meter (issue 18): the board's meter "line", default 8N1.
+LINES = ("8N1", "8E1", "8O1", "8N2")
+
+
+def serial_line(meter):
+    """(parity, stop bits) for meter["line"]: parity None, 0 (even) or 1 (odd), as
+    machine.UART takes it; BoardError for anything else."""
+    line = meter.get("line", "8N1")
+    if line not in LINES:
+        raise BoardError("meter line '%s' is not one of %s" % (line, ", ".join(LINES)))
+    return (None, 0, 1, None)[LINES.index(line)], 2 if line == "8N2" else 1

@@ -101,7 +101,11 @@ class Esp32Hal:
 
         from laddvakt.hal.esp32_uart import Rs485Uart
 
-        u = UART(meter["uart"], baudrate=meter.get("baudrate", 9600), tx=pins["rs485_tx"], rx=pins["rs485_rx"])
+        from laddvakt.core.board import serial_line
+
+        parity, stop = serial_line(meter)  # the board's meter "line": 8N1, 8E1, 8O1, 8N2
+        u = UART(meter["uart"], baudrate=meter.get("baudrate", 9600), bits=8, parity=parity, stop=stop,
+                 tx=pins["rs485_tx"], rx=pins["rs485_rx"])
         de = pins.get("rs485_de")
         return Rs485Uart(u, Pin(de, Pin.OUT) if de is not None else None)
 

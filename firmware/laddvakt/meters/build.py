@@ -4,6 +4,17 @@
 from laddvakt.core.config import ConfigError
 
 
+def forget_table():
+    """Let the built-in map table (meters/maps.py, ~14 KB of heap) go once the meter holds its
+    own map's tuples (about 2.2 KB stay). `meter scan` imports it again when run."""
+    import sys
+
+    sys.modules.pop("laddvakt.meters.maps", None)
+    pkg = sys.modules.get("laddvakt.meters")
+    if pkg is not None and "maps" in pkg.__dict__:
+        delattr(pkg, "maps")
+
+
 def build_meter(hal, board, cfg):
     """(driver, profile name or None) for board["meter"]; ConfigError if it cannot be built."""
     mb = board["meter"]
@@ -13,7 +24,8 @@ def build_meter(hal, board, cfg):
         from laddvakt.meters.modbus import RtuMaster
         from laddvakt.meters.modbus_meter import ModbusMeter
 
-        profile = cfg["meter_profile"] or mb.get("profile", "")
+        # The config's profile name wins; else the board's own register map, else its profile.
+        profile = cfg["meter_profile"] or mb.get("map") or mb.get("profile", "")
         addr = cfg["meter_address"] or mb.get("address", 1)
         baud = mb.get("baudrate", 9600)
         try:
@@ -22,7 +34,9 @@ def build_meter(hal, board, cfg):
                                 addr, profile)
         except (ValueError, OSError) as e:
             raise ConfigError("meter: %s" % e)
-        return meter, profile
+        finally:
+            forget_table()
+        return meter, meter.profile
     if kind == "s0":
         from laddvakt.meters.s0 import S0Meter
 

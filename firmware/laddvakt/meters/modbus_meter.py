@@ -6,10 +6,11 @@ from laddvakt.meters.plan import decode, plan
 
 class ModbusMeter:
     def __init__(self, master, addr, profile):
+        # profile: a built-in map's name, or a map dict from the board file (meters/mapdef.py)
         entries, self.serial_spec, gap = profiles.get(profile)
         self.master = master
         self.addr = addr
-        self.profile = profile
+        self.profile = profile.get("name", "board map") if isinstance(profile, dict) else profile
         self.plan = plan(entries, gap)
         self.values = [None] * profiles.N
         self.has_energy = any(e[0] == profiles.E_IMP for e in entries)
@@ -54,14 +55,11 @@ class ModbusMeter:
         scan takes when few devices answer (each silent address costs one 50 ms probe)."""
         import asyncio
 
-        from laddvakt.meters.scan import steps
+        from laddvakt.meters.build import forget_table
+        from laddvakt.meters.scan import describe, steps
 
         found = []
         for _ in steps(self.master, found):
             await asyncio.sleep_ms(0)
-        lines = []
-        for d in found:
-            alt = [c for c in d["candidates"] if c != d["profile"]]
-            lines.append("address %d: %s%s\n" % (d["address"], d["profile"] or "unknown device",
-                                                  " (also matches %s)" % ", ".join(alt) if alt else ""))
-        return "".join(lines) or "no device answered on addresses 1-247\n"
+        forget_table()
+        return "".join(describe(d) for d in found) or "no device answered on addresses 1-247\n"

@@ -17,30 +17,129 @@ def present(master, addr):
     return True
 
 
-def _plausible(v):
-    # A wrong profile can read registers that exist but mean something else.
-    if v[profiles.E_IMP] is None or v[profiles.E_IMP] < 0:
-        return False
-    f = v[profiles.F]
-    if f is not None and f != 0 and not 4000 <= f <= 7000:
-        return False
-    for i in (profiles.U1, profiles.U2, profiles.U3):
-        if v[i] is not None and not 0 <= v[i] <= 5000:
-            return False
-    return True
+def _ok(v, lo, hi):
+    return v is None or lo <= v <= hi
 
 
-def identify(master, addr, names=profiles.ORDER):
-    """Every profile whose whole poll succeeds with plausible values, most specific first."""
+def _plausible(v, e0):
+    # A wrong map can read registers that exist but mean something else: the energy must be
+    # there and rising or steady, a voltage 180-260 V (0 for a phase not wired), 45-65 Hz.
+    e = v[profiles.E_IMP]
+    if e is None or e < 0 or (e0 is not None and e < e0):
+        return False
+    if not _ok(v[profiles.F], 4500, 6500):
+        return False
+    if not _ok(v[profiles.U1], 1800, 2600):
+        return False
+    return all(v[i] is None or v[i] == 0 or 1800 <= v[i] <= 2600 for i in (profiles.U2, profiles.U3))
+
+
+def _fcs(master, addr):
+    # Which read function codes answer: data, or an exception other than "illegal function".
     out = []
-    for name in names:
-        m = ModbusMeter(master, addr, name)
+    for fc in (modbus.FC_HOLDING, modbus.FC_INPUT):
         try:
-            if _plausible(m.poll()):
-                out.append(name)
-        except modbus.ModbusError:
-            pass
+            master.read(addr, fc, 0, 1)
+            out.append(fc)
+        except modbus.ModbusError as e:
+            if e.kind == modbus.EXCEPTION and e.code != 1:
+                out.append(fc)
     return out
+
+
+def _energy_probes(master, addr, fcs, names):
+    # One read per distinct energy register of the known maps (many share one): the
+    # register's value in Wh, or None when it does not answer or is not a plausible count.
+    from laddvakt.meters.plan import decode
+
+    seen = {}
+    out = {}
+    for name in names:
+        entries = profiles.get(name)[0]
+        e = [x for x in entries if x[0] == profiles.E_IMP]
+        if not e:
+            continue
+        _, fc, reg, typ, wo, exp = e[0]
+        key = (fc, reg, typ, wo, exp)
+        if key not in seen:
+            v = None
+            if fc in fcs:
+                try:
+                    off = master.read(addr, fc, reg, profiles.WORDS[typ])
+                    v = decode(master.rx, off, typ, wo, exp)
+                except modbus.ModbusError:
+                    pass
+            seen[key] = None if v is None or v < 0 else v // 10
+        out[name] = seen[key]
+    return out
+
+
+def skeleton(fcs, probes, names):
+    """A register map (docs/schemas/meter_map.json) to start from for an unknown device: the
+    first energy register that answered, else one to fill in from the maker's table."""
+    for name in names:
+        if probes.get(name) is not None:
+            for meas, fc, reg, typ, wo, exp in profiles.get(name)[0]:
+                if meas == profiles.E_IMP:
+                    return {"name": "unknown", "registers": {"e_imp": {
+                        "fc": fc, "address": reg, "type": profiles.TYPE_NAMES[typ],
+                        "words": ("high_first", "low_first")[wo], "unit": "kWh", "scale": exp - 4}}}
+    return {"name": "unknown", "registers": {"e_imp": {
+        "fc": fcs[0] if fcs else 3, "address": 0, "type": "float32", "unit": "kWh"}}}
+
+
+def identify(master, addr, names=None):
+    """Diagnose the device at addr: {fcs, probes (map -> energy Wh or None), candidates (maps
+    whose whole poll succeeds twice with plausible values, most specific first), values}."""
+    names = names or profiles.names()
+    fcs = _fcs(master, addr)
+    probes = _energy_probes(master, addr, fcs, names)
+    out = []
+    values = None
+    tried = {}
+    for name in names:
+        if probes.get(name) is None:
+            continue
+        spec = profiles.get(name)
+        key = id(spec[0])
+        if key not in tried:
+            # Maps that share one register table are polled once; two polls: rising or steady.
+            m = ModbusMeter(master, addr, name)
+            ok = False
+            try:
+                e0 = m.poll()[profiles.E_IMP]
+                v = m.poll()
+                ok = _plausible(v, e0)
+            except modbus.ModbusError:
+                pass
+            tried[key] = ok
+            if ok and values is None:
+                values = {profiles.NAMES[i]: v[i] for i in range(profiles.N) if v[i] is not None}
+        if tried[key]:
+            out.append(name)
+    return {"fcs": fcs, "probes": probes, "candidates": out, "values": values}
+
+
+def describe(d):
+    """The console's and the host tool's text for one device found."""
+    c = d["candidates"]
+    fcs = ", ".join("%d" % f for f in d["fcs"]) or "none"
+    if c:
+        v = d["values"]
+        alt = c[1:]
+        out = "address %d: %s%s\n  answers FC %s; energy %d Wh" % (
+            d["address"], c[0], " (also matches %s)" % ", ".join(alt) if alt else "", fcs, v["e_imp"] // 10)
+        if "u1" in v:
+            out += ", %d.%d V" % (v["u1"] // 10, v["u1"] % 10)
+        if "f" in v:
+            out += ", %d.%02d Hz" % (v["f"] // 100, v["f"] % 100)
+        return out + "\n"
+    import json
+
+    hits = [n for n in d["probes"] if d["probes"][n] is not None]
+    return "address %d: unknown device\n  answers FC %s; energy registers of known maps that answer: %s\n" \
+        "  map skeleton (board meter.map, docs/meters.md): %s\n" % (
+            d["address"], fcs, ", ".join(hits) or "none", json.dumps(d["skeleton"]))
 
 
 def steps(master, found, first=1, last=247, probe_timeout_ms=50, log=None):
@@ -56,8 +155,13 @@ def steps(master, found, first=1, last=247, probe_timeout_ms=50, log=None):
         finally:
             master.timeout_ms, master.retries = keep
         if here:
-            c = identify(master, addr)
-            found.append({"address": addr, "profile": c[0] if c else None, "candidates": c})
+            d = identify(master, addr)
+            c = d["candidates"]
+            d["address"] = addr
+            d["profile"] = c[0] if c else None
+            if not c:
+                d["skeleton"] = skeleton(d["fcs"], d["probes"], profiles.names())
+            found.append(d)
             if log:
                 log(found[-1])
         yield addr

@@ -3,9 +3,11 @@
 # through the integrity guard. Only guarded energy reaches the session tracker.
 from laddvakt.meters import integrity as en
 from laddvakt.meters.health import MeterHealth
+from micropython import const
 from laddvakt.meters.registers import E_IMP, I1, N, P
 
 _FAULT = "PowerMeterFailure"
+_EXCEPTION = const(3)  # meters/modbus.py EXCEPTION, without importing the Modbus code on an S0 board
 
 
 class _ReadMeter:
@@ -46,6 +48,7 @@ class MeterService:
         self._set_fault = set_fault
         self._report = report  # fn(event, reason, value_dwh): journals a meter_event record
         self.serial = None
+        self.serial_off = None  # why swap detection by serial is off, when the meter has none
         self.replaced = 0
         self._check_serial = meter.serial_spec is not None
         self._since_serial = 0
@@ -63,15 +66,8 @@ class MeterService:
             # pilot and the session keep being sampled on time.
             return False
         self._tried_ms = up_ms
-        new_serial = None
         try:
             vals = m.poll()
-            if m.serial_spec is not None:
-                self._since_serial += 1
-                if self._check_serial or (self.serial_every and self._since_serial >= self.serial_every):
-                    new_serial = m.serial()
-                    self._since_serial = 0
-                    self._check_serial = False
         except OSError as e:
             failing = self._failing = self.health.note(up_ms, False, e)
             if failing:
@@ -84,6 +80,7 @@ class MeterService:
         self.health.note(up_ms, True)
         self._failing = False
         self._set_fault(_FAULT, False)
+        new_serial = self._read_serial(m)
         g = self.guard
         p = vals[P]
         self.power_w = p if p is not None else 0
@@ -116,6 +113,33 @@ class MeterService:
             return False
         self.energy_wh = g.booked // 10
         return True
+
+    def _read_serial(self, m):
+        # Apart from the poll (issue 18): a meter without a serial register still books its
+        # energy. An exception answer means there is no such register, so swap detection by
+        # serial is off from then on (status says why); a timeout is asked again next poll.
+        if m.serial_spec is None or self.serial_off is not None:
+            return None
+        self._since_serial += 1
+        if not (self._check_serial or (self.serial_every and self._since_serial >= self.serial_every)):
+            return None
+        try:
+            sn = m.serial()
+        except OSError as e:
+            if getattr(e, "kind", 0) == _EXCEPTION:
+                self.serial_off = "serial read answered %s" % e
+            return None
+        self._since_serial = 0
+        self._check_serial = False
+        return sn
+
+    def serial_check(self):
+        """on, pending (not read yet) or off with the reason: for `meter` status."""
+        if self.meter.serial_spec is None:
+            return "off: the meter map has no serial register"
+        if self.serial_off is not None:
+            return "off: " + self.serial_off
+        return "on" if self.serial is not None else "pending"
 
     def split(self, tracker, up_ms, wall_t):
         """After a meter replacement, end the open session ("Other"); None otherwise."""
@@ -156,6 +180,7 @@ class MeterService:
              "rejected_backwards": g.rejected[en.BACKWARDS], "rejected_jump": g.rejected[en.JUMP],
              "resyncs": g.resyncs, "replaced": self.replaced, "energy_wh": self.energy_wh,
              "power_w": self.power_w, "serial": None if self.serial is None else "%x" % self.serial,
+             "serial_check": self.serial_check(),
              "last_error": None if h.last_error is None else str(h.last_error)}
         d.update(self.meter.counters())
         return d

@@ -13,8 +13,12 @@ SDM630_GOAL = 3
 POLLS = 60
 # bench.json names each meter by its maker's model name, as the issue's goals do
 # (`modbus_requests_per_poll.SDM630`); the profile ids are the firmware's config values.
-MODEL = {"sdm120": "SDM120", "sdm230": "SDM230", "sdm630": "SDM630", "sdm72d": "SDM72D-M",
-         "abb_b23": "ABB-B23", "em340": "EM340", "dtsu666": "DTSU666"}
+MODEL = {"sdm120": "SDM120", "sdm220": "SDM220", "sdm230": "SDM230", "sdm630": "SDM630",
+         "sdm72d": "SDM72D-M-2", "sdm72d_v1": "SDM72D-M", "abb_b21": "ABB-B21", "abb_b23": "ABB-B23",
+         "abb_b24": "ABB-B24", "em111": "EM111", "em112": "EM112", "em24": "EM24", "em330": "EM330",
+         "em340": "EM340", "dtsu666": "DTSU666", "ddsu666": "DDSU666", "pro1": "PRO1", "pro380": "PRO380",
+         "or_we_514": "OR-WE-514", "or_we_517": "OR-WE-517", "iem3000": "iEM3000"}
+MAPS_GOAL = 20
 
 
 def _rig(profile):
@@ -36,7 +40,7 @@ def _close(pair, sim, fw):
 def measure():
     requests, wire = {}, {}
     poll_ms = alloc = None
-    for profile in PF.ORDER:
+    for profile in PF.names():
         pair, sim, fw = _rig(profile)
         try:
             fw.cmd("poll")  # warm up: first use of each code path
@@ -51,15 +55,19 @@ def measure():
             if len(one) != r["counters"]["requests"] // 2:
                 raise RuntimeError("%s: the simulator saw %d requests, the firmware sent %d"
                                    % (profile, len(one), r["counters"]["requests"] // 2))
-            requests[MODEL[profile]] = len(one)
-            wire[MODEL[profile]] = sum(len(q) + len(a or b"") for q, a in one)
+            requests[MODEL.get(profile, profile)] = len(one)
+            wire[MODEL.get(profile, profile)] = sum(len(q) + len(a or b"") for q, a in one)
             if profile == "sdm630":
                 times = [fw.cmd("poll")["us"] for _ in range(POLLS)]
                 poll_ms = round(statistics.median(times) / 1000, 2)
                 alloc = fw.cmd("alloc %d" % POLLS)["alloc_per_poll"]
         finally:
             _close(pair, sim, fw)
+    scan_s = _scan_seconds()
     return {
+        "meter_scan_s_per_address": scan_s,
+        # Built-in maps the simulator served and the firmware polled without an error.
+        "meter_maps": len(requests),
         "modbus_requests_per_poll": requests,
         "modbus_wire_bytes_per_poll": wire,
         "meter_poll_ms_median": poll_ms,
@@ -67,7 +75,36 @@ def measure():
     }
 
 
+SCAN_GOAL_S = 5.0
+UNKNOWN = {"name": "unknown", "registers": {"e_imp": {"fc": 3, "address": 0x0700, "type": "uint32", "unit": "Wh"}}}
+
+
+def _scan_seconds():
+    """Seconds `meter scan` spends on one address holding a device, at 9600 baud wire timing
+    (the simulator waits each request's and reply's line time): the slower of a known SDM630
+    and a device no map knows. Taken as the difference between scanning addresses 1-2 (the
+    device at 2) and address 1 alone (silent), so the tool's start-up is not counted."""
+    from host_tools.device import meter_scan
+
+    out = []
+    for model in (MeterModel("sdm630", 2, load=Load(7360)), MeterModel(UNKNOWN, 2)):
+        with PtyPair() as pair, MeterSim(pair.sim_path, [model], baud=9600):
+            t0 = time.monotonic()
+            meter_scan.scan(pair.agent_path, first=1, last=1)
+            t1 = time.monotonic()
+            found, _ = meter_scan.scan(pair.agent_path, first=1, last=2)
+            t2 = time.monotonic()
+        if len(found) != 1:
+            raise RuntimeError("meter scan found %d devices, not 1" % len(found))
+        out.append((t2 - t1) - (t1 - t0))
+    return round(max(out), 2)
+
+
 def check(fig):
+    if fig["meter_scan_s_per_address"] > SCAN_GOAL_S:
+        yield "meter scan takes %.2f s per address, goal %.1f" % (fig["meter_scan_s_per_address"], SCAN_GOAL_S)
+    if fig["meter_maps"] < MAPS_GOAL:
+        yield "%d built-in meter maps poll, goal %d" % (fig["meter_maps"], MAPS_GOAL)
     if fig["modbus_requests_per_poll"]["SDM630"] > SDM630_GOAL:
         yield "SDM630 needs %d requests per poll, goal %d" % (fig["modbus_requests_per_poll"]["SDM630"], SDM630_GOAL)
     if fig["alloc_bytes_per_poll"] > ALLOC_GOAL:
