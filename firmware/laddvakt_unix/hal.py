@@ -76,8 +76,12 @@ class UnixHal:
     def urandom(self, n):
         return os.urandom(n)
 
-    def time_source(self):
-        return _HostTime()
+    def time_source(self, cfg):
+        if not cfg["ntp_host"]:
+            return _HostTime()
+        from laddvakt.uplink.sntp import sntp_source
+
+        return sntp_source(cfg, self.urandom)
 
     def station(self, board, cfg):
         """The board's meter and CP hardware; on a "sim" meter or pilot, the simulated station

@@ -83,6 +83,10 @@ SCHEMA = {
     "ha_discovery": (bool, False, 0, 1),
     "ha_prefix": (str, "homeassistant", 1, 64),
     "ha_interval_s": (int, 10, 1, 3600),
+    # issue 15: SNTP in the network task. On a board "" means pool.ntp.org; on the unix port
+    # "" means the host's clock.
+    "ntp_host": (str, "", 0, 253),
+    "ntp_resync_s": (int, 3600, 60, 86400),
 }
 
 # Never printed or published; shown as "***" by anything that displays config.
