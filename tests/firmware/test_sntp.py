@@ -5,7 +5,8 @@ import socket
 import time
 
 from fwtest import run
-from laddvakt.uplink.sntp import SntpTime, parse, request
+from laddvakt.core import config
+from laddvakt.uplink.sntp import SntpTime, parse, request, sntp_source
 
 T2026 = 1793491200  # 2026-11-01T00:00:00Z
 
@@ -176,6 +177,13 @@ def test_a_reconnect_asks_again_before_the_resync_interval():
     asyncio.run(main())
     s.close()
     assert seen == [1, 1, 2], seen
+
+
+def test_source_from_config():
+    st = sntp_source(config.merged({"ntp_host": "127.0.0.1:4123", "ntp_retry_s": 5}), None)
+    assert (st.host, st.port, st.retry_ms, st.resync_ms) == ("127.0.0.1", 4123, 5000, 3600000)
+    st = sntp_source(config.merged({}), None, "pool.ntp.org")
+    assert (st.host, st.port) == ("pool.ntp.org", 123)
 
 
 run(globals())

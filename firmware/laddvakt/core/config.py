@@ -87,6 +87,7 @@ SCHEMA = {
     # "" means the host's clock.
     "ntp_host": (str, "", 0, 253),
     "ntp_resync_s": (int, 3600, 60, 86400),
+    "ntp_retry_s": (int, 30, 1, 3600),  # after no answer (2 s timeout)
 }
 
 # Never printed or published; shown as "***" by anything that displays config.

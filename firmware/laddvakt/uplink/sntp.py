@@ -44,8 +44,15 @@ def parse(buf, n, cookie):
 
 
 def sntp_source(cfg, urandom, default_host=""):
-    """The SntpTime a HAL hands the agent, from config (ntp_host, ntp_resync_s)."""
-    return SntpTime(cfg["ntp_host"] or default_host, resync_ms=cfg["ntp_resync_s"] * 1000, urandom=urandom)
+    """The SntpTime a HAL hands the agent, from config (ntp_host as "name" or "name:port",
+    ntp_resync_s, ntp_retry_s)."""
+    host = cfg["ntp_host"] or default_host
+    port = 123
+    i = host.rfind(":")
+    if i > 0:
+        host, port = host[:i], int(host[i + 1:])
+    return SntpTime(host, port, resync_ms=cfg["ntp_resync_s"] * 1000,
+                    retry_ms=cfg["ntp_retry_s"] * 1000, urandom=urandom)
 
 
 class SntpTime:
