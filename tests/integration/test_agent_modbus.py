@@ -10,9 +10,11 @@ from host_tools.sim import agent as sim
 from host_tools.testing.meter_sim import Load, MeterModel, MeterSim, PtyPair
 from tests.integration.mqtt_capture import Capture, validate
 
-SCENARIO = dict(sim.SCENARIO, sync_after_s=0, tick_ms=1000, tick_real_ms=40, end_s=45,
+# Virtual time runs on while a poll is on the line (a dead poll spans several 40 ms ticks, as it
+# would on a board), so the visit is long enough for six dead polls and the recovery.
+SCENARIO = dict(sim.SCENARIO, sync_after_s=0, tick_ms=1000, tick_real_ms=40, end_s=100,
                 drain_timeout_ms=10000,
-                visits=[{"arrive_s": 3, "leave_s": 40, "need_wh": 100000, "max_w": 7360}])
+                visits=[{"arrive_s": 3, "leave_s": 95, "need_wh": 100000, "max_w": 7360}])
 
 
 def records(cap):

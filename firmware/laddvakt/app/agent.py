@@ -149,10 +149,10 @@ class Agent:
         # Control first, every tick, reading or not: safety never waits for the meter.
         ctl = self.control
         reason = ctl.tick(up_ms, clock.wall_s(up_ms), self._current, self.tracker.session)
-        # A session that ends (the contactor opened above) or starts is read now, so its meter
-        # stop or start is the register at this tick: no energy flows outside a session.
-        if due or reason or ctl.session_pilot() != self._edge:
-            self._sample(up_ms, reason)
+        # A session that ends (the contactor opened above) or starts is read now (a Modbus meter:
+        # once its fetch is in), so no energy flows outside a session.
+        if (mt := self.metering).ready(up_ms, due or reason or ctl.session_pilot() != self._edge, reason):
+            self._sample(up_ms, mt.stop_reason)
 
     def _time_sync(self, up_ms):
         # An SNTP source hands each answer over once; the first sync and any step of _STEP_S or

@@ -1,6 +1,8 @@
 # The meter as the agent sees it: poll the driver, count its health, raise and clear
 # PowerMeterFailure after the grace, check the serial, and pass each energy reading
 # through the integrity guard. Only guarded energy reaches the session tracker.
+import asyncio
+
 from laddvakt.meters import integrity as en
 from laddvakt.meters.health import MeterHealth
 from laddvakt.meters.registers import E_IMP, N, P
@@ -53,25 +55,77 @@ class MeterService:
         self._rejecting = en.OK
         self.energy_wh = None
         self.power_w = 0
+        self.fetches = hasattr(meter, "apoll")  # its I/O is awaited in fetch(), not in sample()
+        self._fetched = None  # fetch()'s outcome: (values, serial or None), or the OSError
+        self._task = None  # the fetch in flight
+        self.stop_reason = None
+
+    def _skip(self, up_ms):
+        # A dead meter costs one timeout per retry interval, not one per sample, so the
+        # pilot and the session keep being sampled on time.
+        return self._failing and up_ms - self._tried_ms < self.retry_ms
+
+    def _want_serial(self):
+        m = self.meter
+        if m.serial_spec is None:
+            return False
+        self._since_serial += 1
+        if self._check_serial or (self.serial_every and self._since_serial >= self.serial_every):
+            self._since_serial = 0
+            self._check_serial = False
+            return True
+        return False
+
+    def ready(self, up_ms, want, reason):
+        """Each tick, after control: True when sampling runs now, ending any session for
+        self.stop_reason. A meter whose I/O is awaited is first fetched in a task, and the
+        loop's control ticks go on while the line is busy; the sample follows at the first
+        tick after the fetch, with any stop reason control found meanwhile."""
+        if not self.fetches:
+            self.stop_reason = reason
+            return want
+        t = self._task
+        if t is None:
+            if want:
+                self.stop_reason = reason
+                self._task = asyncio.create_task(self.fetch(up_ms))
+            return False
+        self.stop_reason = self.stop_reason or reason
+        if not t.done():
+            return False
+        self._task = None
+        return True
+
+    async def fetch(self, up_ms):
+        """The poll's line traffic, awaited (a meter with apoll(): Modbus), for the next
+        sample() to take: the loop runs control ticks meanwhile (app/agent.py)."""
+        if self._skip(up_ms):
+            return
+        m = self.meter
+        try:
+            vals = await m.apoll()
+            self._fetched = (vals, await m.aserial() if self._want_serial() else None)
+        except OSError as e:
+            self._fetched = e
 
     def sample(self, up_ms):
-        """Poll once. True when energy_wh and power_w hold a reading to use; False when
-        the meter gave nothing usable (the sample is skipped, nothing is guessed)."""
+        """Poll once (or take what fetch() read). True when energy_wh and power_w hold a
+        reading to use; False when the meter gave nothing usable (the sample is skipped,
+        nothing is guessed)."""
         m = self.meter
-        if self._failing and up_ms - self._tried_ms < self.retry_ms:
-            # A dead meter costs one timeout per retry interval, not one per sample, so the
-            # pilot and the session keep being sampled on time.
+        got = self._fetched
+        self._fetched = None
+        if self._skip(up_ms) or (self.fetches and got is None):
             return False
         self._tried_ms = up_ms
-        new_serial = None
         try:
-            vals = m.poll()
-            if m.serial_spec is not None:
-                self._since_serial += 1
-                if self._check_serial or (self.serial_every and self._since_serial >= self.serial_every):
-                    new_serial = m.serial()
-                    self._since_serial = 0
-                    self._check_serial = False
+            if isinstance(got, OSError):
+                raise got
+            if got is None:
+                vals = m.poll()
+                new_serial = m.serial() if self._want_serial() else None
+            else:
+                vals, new_serial = got
         except OSError as e:
             failing = self._failing = self.health.note(up_ms, False, e)
             if failing:
