@@ -200,7 +200,11 @@ class MeterSim:
     order; each is a name, or (name, arg): "none", "crc", ("exception", code), "garbage",
     "noise", "truncate", ("late", ms), "echo"."""
 
-    def __init__(self, path, meters):
+    def __init__(self, path, meters, baud=None, turnaround_ms=5):
+        # baud: pace replies as a serial line of that speed delivers them (11 bits a character,
+        # after turnaround_ms), instead of the pty's all-at-once.
+        self.baud = baud
+        self.turnaround_ms = turnaround_ms
         self.path = path
         self.meters = {m.address: m for m in meters}
         self.faults = []
@@ -226,6 +230,14 @@ class MeterSim:
 
     def inject(self, *faults):
         self.faults.extend(faults)
+
+    def _paced(self, frame):
+        char_s = 11 / self.baud
+        t = time.monotonic() + self.turnaround_ms / 1000
+        for i in range(0, len(frame), 4):
+            t += char_s * len(frame[i:i + 4])
+            time.sleep(max(0.0, t - time.monotonic()))
+            os.write(self.fd, frame[i:i + 4])
 
     def _serve(self):
         import select
@@ -284,7 +296,10 @@ class MeterSim:
             frame = req + frame
         elif name == "late":
             time.sleep(arg / 1000)
-        os.write(self.fd, frame)
+        if self.baud:
+            self._paced(frame)
+        else:
+            os.write(self.fd, frame)
         self.replies += 1
         self.log.append((req, frame))
 
