@@ -76,8 +76,12 @@ class UnixHal:
     def urandom(self, n):
         return os.urandom(n)
 
-    def time_source(self):
-        return _HostTime()
+    def time_source(self, cfg):
+        if not cfg["ntp_host"]:
+            return _HostTime()
+        from laddvakt.uplink.sntp import sntp_source
+
+        return sntp_source(cfg, self.urandom)
 
     def station(self, board, cfg):
         """The board's meter and CP hardware; on a "sim" meter or pilot, the simulated station
@@ -102,7 +106,9 @@ class UnixHal:
         # a real one.
         self._tick_ms = self.scenario.get("tick_ms", cfg["sample_interval_ms"])
         st = SimStation(self.scenario)
-        return meter or st, st, SimTimeSource(self.scenario), st, profile
+        # With ntp_host set, wall time comes from SNTP, as on a board (the target bench).
+        ts = self.time_source(cfg) if cfg["ntp_host"] else SimTimeSource(self.scenario)
+        return meter or st, st, ts, st, profile
 
     def ticker(self, period_ms):
         sc = self.scenario

@@ -217,11 +217,14 @@ class Store:
         # the agent sent it, and billing's readings keep t as the agent priced them (no wall
         # time: the tariff's base price), so the recomputation still agrees with the device.
         fix = "UPDATE records SET t = (? * 1000 + up - ?) / 1000 WHERE install = ? AND boot = ? AND t IS NULL"
+        # A boot may journal several (a resync that stepped the clock): unsynced records were
+        # made before the boot's first sync, so they take the one with the lowest uptime.
+        first = "SELECT t, up FROM records WHERE install = ? AND boot = ? AND type = 'time_sync'"
         if rec["type"] == "time_sync":
-            db.execute(fix, (rec["t"], rec["up"], install, rec["boot"]))
+            if not db.query(first + " AND up < ?", (install, rec["boot"], rec["up"])):
+                db.execute(fix, (rec["t"], rec["up"], install, rec["boot"]))
         elif rec["t"] is None:
-            rows = db.query("SELECT t, up FROM records WHERE install = ? AND boot = ? AND type = 'time_sync'",
-                            (install, rec["boot"]))
+            rows = db.query(first + " ORDER BY up LIMIT 1", (install, rec["boot"]))
             if rows:
                 db.execute(fix + " AND seq = ?", (rows[0]["t"], rows[0]["up"], install, rec["boot"], rec["seq"]))
 

@@ -200,7 +200,12 @@ class MeterSim:
     order; each is a name, or (name, arg): "none", "crc", ("exception", code), "garbage",
     "noise", "truncate", ("late", ms), "echo"."""
 
-    def __init__(self, path, meters, baud=None, line=None, peer=None):
+    def __init__(self, path, meters, baud=None, line=None, peer=None, turnaround_ms=5):
+        # baud: pace replies as a serial line of that speed delivers them (11 bits a character,
+        # 8E1/8N2): the request's own line time, then turnaround_ms, then the reply a few
+        # characters at a time, instead of the pty's all-at-once.
+        self.baud = baud
+        self.turnaround_ms = turnaround_ms
         self.path = path
         # With line ("8N1", "8E1", "8O1", "8N2") and peer (the agent's end of the pty pair),
         # the meter's line settings are checked against the parity and stop bits the agent set
@@ -208,9 +213,6 @@ class MeterSim:
         # drops the frame, so this one does not answer either.
         self.line = line
         self.peer = peer
-        # With baud set, each reply waits as long as the request and the reply take on a real
-        # line at that rate (11 bits a character, 8E1/8N2) plus a 5 ms turnaround: a pty
-        # itself has no baud-rate timing.
         self.char_s = 11 / baud if baud else 0
         self.meters = {m.address: m for m in meters}
         self.faults = []
@@ -248,6 +250,14 @@ class MeterSim:
 
     def inject(self, *faults):
         self.faults.extend(faults)
+
+    def _paced(self, frame):
+        char_s = 11 / self.baud
+        t = time.monotonic() + self.turnaround_ms / 1000
+        for i in range(0, len(frame), 4):
+            t += char_s * len(frame[i:i + 4])
+            time.sleep(max(0.0, t - time.monotonic()))
+            os.write(self.fd, frame[i:i + 4])
 
     def _serve(self):
         import select
@@ -309,9 +319,11 @@ class MeterSim:
             frame = req + frame
         elif name == "late":
             time.sleep(arg / 1000)
-        if self.char_s:
-            time.sleep((len(req) + len(frame)) * self.char_s + 0.005)
-        os.write(self.fd, frame)
+        if self.baud:
+            time.sleep(len(req) * self.char_s)  # the request took this long on a real line
+            self._paced(frame)
+        else:
+            os.write(self.fd, frame)
         self.replies += 1
         self.log.append((req, frame))
 

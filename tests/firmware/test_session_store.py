@@ -70,13 +70,13 @@ class _Hal:
     data_dir = D
 
 
-def boot(box, **cfg):
+def boot(box, src=None, **cfg):
     c = {"meter_value_interval_s": 900, "pilot_debounce": 1}
     c.update(cfg)
     ident = identity.load_and_count_boot(D + "/ident.json", os.urandom)
     cfgm = config.merged(c)
     j = Journal(D + "/journal", cfgm["journal_segment_bytes"], cfgm["journal_max_bytes"]).open()
-    a = Agent(_Hal(), cfgm, {"name": "t"}, ident, j, meter=box, pilot=box, time_source=box)
+    a = Agent(_Hal(), cfgm, {"name": "t"}, ident, j, meter=box, pilot=box, time_source=src or box)
     a.start()
     return a
 
@@ -385,6 +385,40 @@ def test_time_sync_record_places_unsynced_records():
     # The rule a backend applies (docs/mqtt.md): t = (sync t * 1000 + up - sync up) div 1000.
     for x in unsynced:
         assert (ts[0]["t"] * 1000 + x["up"] - ts[0]["up"]) // 1000 == EPOCH + x["up"] // 1000
+
+
+class _Sntp:
+    # A source like uplink/sntp.py's: each answer handed over once; the wall clock it reads
+    # runs `skew_s` away from the box's.
+    periodic = True
+
+    def __init__(self):
+        self.answer = False
+        self.skew_s = 0
+
+    def unix_s(self, up_ms):
+        if not self.answer:
+            return None
+        self.answer = False
+        return EPOCH + up_ms // 1000 + self.skew_s
+
+
+@fs
+def test_periodic_resync_journals_only_large_steps():
+    box = Box()
+    src = _Sntp()
+    a = boot(box, src)
+    t = 0
+    out = []
+    for answer, skew in ((True, 0), (True, 1), (False, 0), (True, -5), (True, -5)):
+        src.answer, src.skew_s = answer, skew
+        t += 60_000
+        a.step(t)
+        out.append((a.wall_s(), len(recs(a, (jf.TYPE_TIME_SYNC,)))))
+    base = EPOCH + 60
+    # first sync journaled; a 1 s correction applied silently; no answer keeps the clock;
+    # a 6 s step back journaled; the same time again is no step
+    assert out == [(base, 1), (base + 61, 1), (base + 121, 1), (base + 175, 2), (base + 235, 2)], out
 
 
 run(globals())

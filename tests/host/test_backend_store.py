@@ -249,7 +249,12 @@ def test_time_sync_places_unsynced_records_of_its_boot(tmp_path):
     store.ingest_batch(batch(early, meter))
     store.ingest_batch(batch(sync))
     store.ingest_batch(batch(late, other))
+    # A later resync that stepped the clock 5 s back does not move them.
+    step = rec(6, "time_sync", t=T0 + 5, up=100_000)
+    late2 = rec(7, "meter", t=None, tq="unsynced", up=40_000, boot=1, sid=None, energy_wh=5,
+                power_w=0, ctx="Sample.Periodic")
+    store.ingest_batch(batch(step, late2))
     got = {r["seq"]: r["t"] for r in store._query("SELECT seq, t FROM records")}
     # Floor of (t*1000 + up - sync.up) / 1000, as the agent's own clock computes it.
-    assert got == {1: T0 - 90, 2: T0 - 29, 3: T0, 4: T0 - 60, 5: None}
+    assert got == {1: T0 - 90, 2: T0 - 29, 3: T0, 4: T0 - 60, 5: None, 6: T0 + 5, 7: T0 - 50}
     assert store.records()[0]["t"] is None  # the body stays as the agent sent it

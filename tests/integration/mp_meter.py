@@ -3,6 +3,7 @@
 # meter integration tests and the meters bench to talk to host_tools.testing.meter_sim.
 #   argv: pty profile address timeout_ms retries [line: 8N1 8E1 8O1 8N2]
 #   commands: poll | sample UP_MS | serial | alloc N | quit
+import asyncio
 import gc
 import json
 import sys
@@ -58,6 +59,8 @@ while True:
     elif cmd[0] == "serial":
         out({"serial": meter.serial()})
     elif cmd[0] == "sample":
+        # As the agent does: the line traffic awaited in fetch(), then the sample.
+        asyncio.run(svc.fetch(int(cmd[1])))
         ok = svc.sample(int(cmd[1]))
         out({"ok": ok, "energy_wh": svc.energy_wh, "power_w": svc.power_w, "status": svc.status(),
              "faults": fault_edges, "events": events, "flags": svc.session_flags()})

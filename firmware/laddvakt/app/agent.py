@@ -23,6 +23,9 @@ from laddvakt.session.store import SessionStore
 from laddvakt.session.tracker import SessionTracker
 from laddvakt.app.watchdog import Watchdog
 from laddvakt.core.ids import session_id
+from micropython import const
+
+_STEP_S = const(2)  # a resync that moves the clock this far (s) is journaled
 
 
 class Agent:
@@ -42,6 +45,7 @@ class Agent:
         self.meter = meter
         self.pilot = pilot
         self.time_source = time_source
+        self._resync = getattr(time_source, "periodic", False)
         self.ticker = ticker
         self.plant = plant
         self.clock = Clock()
@@ -138,20 +142,26 @@ class Agent:
         self.up_ms = up_ms
         due = up_ms >= self._next_sample_ms
         clock = self.clock
-        if due and not clock.synced:
-            ts = self.time_source.unix_s(up_ms)
-            if ts is not None and clock.sync(up_ms, ts):
-                self.log(jf.TYPE_TIME_SYNC, time_sync(clock, up_ms, self.ident))
+        if due and (self._resync or not clock.synced):
+            self._time_sync(up_ms)
         if self.plant:
             self.plant.step(up_ms)
-        # Control first, every tick, reading or not: safety never waits for the meter. It
-        # judges the current last measured.
+        # Control first, every tick, reading or not: safety never waits for the meter.
         ctl = self.control
         reason = ctl.tick(up_ms, clock.wall_s(up_ms), self._current, self.tracker.session)
-        # A session that ends (the contactor opened above) or starts is read now, so its meter
-        # stop or start is the register at this tick: no energy flows outside a session.
-        if due or reason or ctl.session_pilot() != self._edge:
-            self._sample(up_ms, reason)
+        # A session that ends (the contactor opened above) or starts is read now (a Modbus meter:
+        # once its fetch is in), so no energy flows outside a session.
+        if (mt := self.metering).ready(up_ms, due or reason or ctl.session_pilot() != self._edge, reason):
+            self._sample(up_ms, mt.stop_reason)
+
+    def _time_sync(self, up_ms):
+        # An SNTP source hands each answer over once; the first sync and any step of _STEP_S or
+        # more are journaled (docs/records.md, time_sync), smaller corrections pass silently.
+        ts = self.time_source.unix_s(up_ms)
+        clock = self.clock
+        was = clock.wall_s(up_ms)
+        if ts is not None and clock.sync(up_ms, ts) and (was is None or abs(ts - was) >= _STEP_S):
+            self.log(jf.TYPE_TIME_SYNC, time_sync(clock, up_ms, self.ident))
 
     def _sample(self, up_ms, reason):
         self._next_sample_ms = up_ms + self.cfg["sample_interval_ms"]

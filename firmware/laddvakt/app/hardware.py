@@ -18,4 +18,4 @@ def board_station(hal, board, cfg):
         raise ConfigError("pilot type '%s' is not supported on this build" % kind)
     from laddvakt.drivers.cp_board import BoardControl
 
-    return meter, BoardControl(hal, board), hal.time_source(), None, profile
+    return meter, BoardControl(hal, board), hal.time_source(cfg), None, profile

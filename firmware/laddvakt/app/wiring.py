@@ -109,6 +109,10 @@ async def _run(agent, uplink, console=None):
     agent.start()
     agent.watchdog.start(agent.hal.wdt, agent.hal.reset_cause())
     up_task = asyncio.create_task(uplink.run())
+    # SNTP (and its DNS lookup) runs beside the uplink, never in sampling (docs/architecture.md).
+    sntp = getattr(agent.time_source, "run", None)
+    if sntp:
+        asyncio.create_task(sntp(agent.uptime_ms, lambda: uplink.connects))
     if console:
         from laddvakt.app.console_view import make_console
 

@@ -87,6 +87,11 @@ SCHEMA = {
     # off unless enabled; a start from Home Assistant authorizes with ha_id_tag.
     "ha_controls": (bool, False, 0, 1),
     "ha_id_tag": (str, "homeassistant", 1, 20),
+    # issue 15: SNTP in the network task. On a board "" means pool.ntp.org; on the unix port
+    # "" means the host's clock.
+    "ntp_host": (str, "", 0, 253),
+    "ntp_resync_s": (int, 3600, 60, 86400),
+    "ntp_retry_s": (int, 30, 1, 3600),  # after no answer (2 s timeout)
 }
 
 # Never printed or published; shown as "***" by anything that displays config.

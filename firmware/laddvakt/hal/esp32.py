@@ -1,32 +1,6 @@
-# ESP32 board: machine peripherals, Wi-Fi, NTP, the littlefs vfs partition.
-# Peripherals are built on request from the board definition, never at import.
-import time
-
+# ESP32 board: machine peripherals, Wi-Fi, SNTP (uplink/sntp.py, in the network task), the
+# littlefs vfs partition. Peripherals are built on request from the board definition, never at import.
 from laddvakt.core.ticker import RealTicker
-
-# ESP32 MicroPython counts time from 2000-01-01 on older releases and from 1970 on
-# newer ones; convert either to Unix seconds.
-_EPOCH_2000 = 946684800
-
-
-class _NtpTime:
-    def __init__(self, host):
-        self._host = host
-        self._next_try_ms = 0
-
-    def unix_s(self, up_ms):
-        if up_ms < self._next_try_ms:
-            return None
-        self._next_try_ms = up_ms + 60000
-        try:
-            import ntptime
-
-            ntptime.host = self._host
-            ntptime.settime()
-        except (OSError, OverflowError, ImportError):
-            return None
-        t = time.time()
-        return t + _EPOCH_2000 if time.gmtime(0)[0] == 2000 else t
 
 
 class Esp32Hal:
@@ -48,8 +22,11 @@ class Esp32Hal:
 
         return os.urandom(n)
 
-    def time_source(self, ntp_host="pool.ntp.org"):
-        return _NtpTime(ntp_host)
+    def time_source(self, cfg):
+        """SNTP, run by the network task (app/wiring.py), never by sampling."""
+        from laddvakt.uplink.sntp import sntp_source
+
+        return sntp_source(cfg, self.urandom, "pool.ntp.org")
 
     def ticker(self, period_ms):
         return RealTicker(period_ms)

@@ -4,6 +4,7 @@
 # Specs: "MODBUS over Serial Line V1.02" §2.5.1 (RTU framing, 3.5-character silence,
 # 1750 us above 19200 baud, CRC in §6.2.2) and "MODBUS Application Protocol V1.1b3"
 # §6.3/§6.4 (FC 3 and 4, at most 125 registers) and §7 (exception responses).
+import asyncio
 import time
 from micropython import const
 
@@ -13,6 +14,8 @@ MAX_REGS = const(125)
 REQ_LEN = const(8)
 # Largest response: address, fc, byte count, 250 data bytes, CRC; plus room for echo and garbage.
 RX_LEN = const(300)
+# While awaiting a reply: how often the port is asked (9600 baud brings ~10 bytes per 10 ms).
+_POLL_MS = const(5)
 
 # Error kinds (ModbusError.kind), one health counter each (docs/meters.md).
 TIMEOUT = const(1)  # nothing came back
@@ -148,6 +151,7 @@ class RtuMaster:
         self.tx = bytearray(REQ_LEN)
         self.rx = bytearray(RX_LEN)
         self._last_us = time.ticks_us()
+        self.busy = False
         self.requests = 0
         self.ok = 0
         self.timeouts = 0
@@ -162,55 +166,117 @@ class RtuMaster:
                 "crc_errors": self.crc_errors, "exceptions": self.exceptions,
                 "bad_frames": self.bad_frames, "retries": self.retried}
 
-    def _wait_silence(self):
-        while time.ticks_diff(time.ticks_us(), self._last_us) < self.silence_us:
-            pass
+    def _silence_left_ms(self):
+        left = self.silence_us - time.ticks_diff(time.ticks_us(), self._last_us)
+        return (left + 999) // 1000 if left > 0 else 0
 
-    def _once(self, addr, fc, count):
-        port = self.port
-        rx = self.rx
-        self._wait_silence()
-        port.drain()  # a late reply to an earlier request must not pass for this one
-        port.write(self.tx, REQ_LEN)
+    def _send(self, count):
+        # Write the request in self.tx; returns the reply's deadline in ms from now. The
+        # reply's own transmission time counts on top of the slave's turnaround.
+        self.port.drain()  # a late reply to an earlier request must not pass for this one
+        self.port.write(self.tx, REQ_LEN)
         self.requests += 1
         self.wire_bytes += REQ_LEN
-        t0 = time.ticks_ms()
-        # The reply's own transmission time counts on top of the slave's turnaround.
-        limit = self.timeout_ms + frame_us(self.baud, 5 + 2 * count) // 1000
-        n = 0
-        last = t0
-        while True:
-            now = time.ticks_ms()
-            if n:
-                wait = self.idle_ms - time.ticks_diff(now, last)
-            else:
-                wait = limit - time.ticks_diff(now, t0)
-            if wait <= 0 or n >= RX_LEN:
-                break
-            got = port.read_into(rx, n, wait)
-            if got:
-                n += got
-                last = time.ticks_ms()
-                self._last_us = time.ticks_us()
-                r = find(rx, n, self.tx, addr, fc, count)
-                if r >= 0:
-                    self.ok += 1
-                    self.wire_bytes += 5 + 2 * count
-                    return r
-                if r <= EXC_BASE:
-                    self.exceptions += 1
-                    self.wire_bytes += 5
-                    raise ModbusError(EXCEPTION, EXC_BASE - r)
+        return self.timeout_ms + frame_us(self.baud, 5 + 2 * count) // 1000
+
+    def _wait_ms(self, n, t0, last, limit):
+        # How long the read may still wait: the response timeout until the first byte, then the
+        # idle gap that ends a reply. <= 0: the exchange is over.
+        if n >= RX_LEN:
+            return 0
+        now = time.ticks_ms()
+        if n:
+            return self.idle_ms - time.ticks_diff(now, last)
+        return limit - time.ticks_diff(now, t0)
+
+    def _got(self, n, addr, fc, count):
+        # After bytes came in: the reply's offset, or -1 to keep reading; raises on an exception.
+        self._last_us = time.ticks_us()
+        r = find(self.rx, n, self.tx, addr, fc, count)
+        if r >= 0:
+            self.ok += 1
+            self.wire_bytes += 5 + 2 * count
+            return r
+        if r <= EXC_BASE:
+            self.exceptions += 1
+            self.wire_bytes += 5
+            raise ModbusError(EXCEPTION, EXC_BASE - r)
+        return -1
+
+    def _fail(self, n, addr, fc, count):
         self._last_us = time.ticks_us()
         if not n:
             self.timeouts += 1
             raise ModbusError(TIMEOUT)
         self.wire_bytes += n
-        if find(rx, n, self.tx, addr, fc, count) == CRC_BAD:
+        if find(self.rx, n, self.tx, addr, fc, count) == CRC_BAD:
             self.crc_errors += 1
             raise ModbusError(CRC)
         self.bad_frames += 1
         raise ModbusError(BAD_FRAME)
+
+    def _once(self, addr, fc, count):
+        # Blocking: for the console's meter scan and tools. Sampling uses aread().
+        while self._silence_left_ms():
+            pass
+        limit = self._send(count)
+        t0 = last = time.ticks_ms()
+        n = 0
+        while True:
+            wait = self._wait_ms(n, t0, last, limit)
+            if wait <= 0:
+                break
+            got = self.port.read_into(self.rx, n, wait)
+            if got:
+                n += got
+                last = time.ticks_ms()
+                r = self._got(n, addr, fc, count)
+                if r >= 0:
+                    return r
+        self._fail(n, addr, fc, count)
+
+    async def _aonce(self, addr, fc, count):
+        # The same exchange, yielding to the loop while the line is busy: the silence and the
+        # reply are awaited in short sleeps, and the port is only asked for what it holds.
+        w = self._silence_left_ms()
+        if w:
+            await asyncio.sleep_ms(w)
+        limit = self._send(count)
+        t0 = last = time.ticks_ms()
+        n = 0
+        port = self.port
+        while True:
+            wait = self._wait_ms(n, t0, last, limit)
+            if wait <= 0:
+                break
+            got = port.read_into(self.rx, n, 0)
+            if got:
+                n += got
+                last = time.ticks_ms()
+                r = self._got(n, addr, fc, count)
+                if r >= 0:
+                    return r
+            else:
+                await asyncio.sleep_ms(_POLL_MS if wait > _POLL_MS else wait)
+        self._fail(n, addr, fc, count)
+
+    async def aread(self, addr, fc, reg, count):
+        """read(), yielding to the event loop while the line is busy; `busy` is set meanwhile,
+        so a blocking user of the line (the meter scan) waits for it."""
+        build_read(self.tx, addr, fc, reg, count)
+        tries = self.retries
+        self.busy = True
+        try:
+            while True:
+                try:
+                    return await self._aonce(addr, fc, count) + 3
+                except ModbusError as e:
+                    if e.kind == EXCEPTION or tries <= 0:
+                        raise
+                    tries -= 1
+                    self.retried += 1
+        finally:
+            self.busy = False
 
     def read(self, addr, fc, reg, count):
         """Read count registers; returns the offset in self.rx of the first data byte

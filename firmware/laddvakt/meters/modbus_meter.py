@@ -33,13 +33,35 @@ class ModbusMeter:
                 vals[meas] = decode(rx, off + o, typ, wo, exp)
         return vals
 
+    async def apoll(self):
+        """poll(), yielding to the event loop while the line is busy (sampling's path)."""
+        m = self.master
+        rx = m.rx
+        vals = self.values
+        addr = self.addr
+        for fc, start, count, items in self.plan:
+            off = await m.aread(addr, fc, start, count)
+            for meas, o, typ, wo, exp in items:
+                vals[meas] = decode(rx, off + o, typ, wo, exp)
+        return vals
+
+    async def aserial(self):
+        s = self.serial_spec
+        if s is None:
+            return None
+        fc, reg, n = s
+        off = await self.master.aread(self.addr, fc, reg, n)
+        return self._serial_at(off, n)
+
     def serial(self):
         """The meter's serial number as an integer, or None when the profile has none."""
         s = self.serial_spec
         if s is None:
             return None
         fc, reg, n = s
-        off = self.master.read(self.addr, fc, reg, n)
+        return self._serial_at(self.master.read(self.addr, fc, reg, n), n)
+
+    def _serial_at(self, off, n):
         rx = self.master.rx
         v = 0
         for k in range(2 * n):
@@ -59,7 +81,15 @@ class ModbusMeter:
         from laddvakt.meters.scan import describe, steps
 
         found = []
-        for _ in steps(self.master, found):
+        m = self.master
+        it = steps(m, found)
+        while True:
+            while m.busy:  # a sampling poll is awaiting its reply: the line is its
+                await asyncio.sleep_ms(5)
+            try:
+                next(it)
+            except StopIteration:
+                break
             await asyncio.sleep_ms(0)
         forget_table()
         return "".join(describe(d) for d in found) or "no device answered on addresses 1-247\n"

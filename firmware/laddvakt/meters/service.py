@@ -1,6 +1,8 @@
 # The meter as the agent sees it: poll the driver, count its health, raise and clear
 # PowerMeterFailure after the grace, check the serial, and pass each energy reading
 # through the integrity guard. Only guarded energy reaches the session tracker.
+import asyncio
+
 from laddvakt.meters import integrity as en
 from laddvakt.meters.health import MeterHealth
 from micropython import const
@@ -56,18 +58,71 @@ class MeterService:
         self._rejecting = en.OK
         self.energy_wh = None
         self.power_w = 0
+        self.fetches = hasattr(meter, "apoll")  # its I/O is awaited in fetch(), not in sample()
+        self._fetched = None  # fetch()'s outcome: (values, serial read?, serial or its OSError), or the OSError
+        self._task = None  # the fetch in flight
+        self.stop_reason = None
+
+    def _skip(self, up_ms):
+        # A dead meter costs one timeout per retry interval, not one per sample, so the
+        # pilot and the session keep being sampled on time.
+        return self._failing and up_ms - self._tried_ms < self.retry_ms
+
+    def ready(self, up_ms, want, reason):
+        """Each tick, after control: True when sampling runs now, ending any session for
+        self.stop_reason. A meter whose I/O is awaited is first fetched in a task, and the
+        loop's control ticks go on while the line is busy; the sample follows at the first
+        tick after the fetch, with any stop reason control found meanwhile."""
+        if not self.fetches:
+            self.stop_reason = reason
+            return want
+        t = self._task
+        if t is None:
+            if want:
+                self.stop_reason = reason
+                self._task = asyncio.create_task(self.fetch(up_ms))
+            return False
+        self.stop_reason = self.stop_reason or reason
+        if not t.done():
+            return False
+        self._task = None
+        return True
+
+    async def fetch(self, up_ms):
+        """The poll's line traffic, awaited (a meter with apoll(): Modbus), for the next
+        sample() to take: the loop runs control ticks meanwhile (app/agent.py). The serial
+        read is apart: its failure never fails the poll (issue 18)."""
+        if self._skip(up_ms):
+            return
+        m = self.meter
+        try:
+            vals = await m.apoll()
+        except OSError as e:
+            self._fetched = e
+            return
+        sn = None
+        read = self._want_serial()
+        if read:
+            try:
+                sn = await m.aserial()
+            except OSError as e:
+                sn = e
+        self._fetched = (vals, read, sn)
 
     def sample(self, up_ms):
-        """Poll once. True when energy_wh and power_w hold a reading to use; False when
-        the meter gave nothing usable (the sample is skipped, nothing is guessed)."""
+        """Poll once (or take what fetch() read). True when energy_wh and power_w hold a
+        reading to use; False when the meter gave nothing usable (the sample is skipped,
+        nothing is guessed)."""
         m = self.meter
-        if self._failing and up_ms - self._tried_ms < self.retry_ms:
-            # A dead meter costs one timeout per retry interval, not one per sample, so the
-            # pilot and the session keep being sampled on time.
+        got = self._fetched
+        self._fetched = None
+        if self._skip(up_ms) or (self.fetches and got is None):
             return False
         self._tried_ms = up_ms
         try:
-            vals = m.poll()
+            if isinstance(got, OSError):
+                raise got
+            vals = m.poll() if got is None else got[0]
         except OSError as e:
             failing = self._failing = self.health.note(up_ms, False, e)
             if failing:
@@ -80,7 +135,10 @@ class MeterService:
         self.health.note(up_ms, True)
         self._failing = False
         self._set_fault(_FAULT, False)
-        new_serial = self._read_serial(m)
+        if got is None:
+            new_serial = self._read_serial(m)
+        else:
+            new_serial = self._took_serial(got[2]) if got[1] else None
         g = self.guard
         p = vals[P]
         self.power_w = p if p is not None else 0
@@ -114,20 +172,29 @@ class MeterService:
         self.energy_wh = g.booked // 10
         return True
 
-    def _read_serial(self, m):
+    def _want_serial(self):
         # Apart from the poll (issue 18): a meter without a serial register still books its
         # energy. An exception answer means there is no such register, so swap detection by
         # serial is off from then on (status says why); a timeout is asked again next poll.
-        if m.serial_spec is None or self.serial_off is not None:
-            return None
+        if self.meter.serial_spec is None or self.serial_off is not None:
+            return False
         self._since_serial += 1
-        if not (self._check_serial or (self.serial_every and self._since_serial >= self.serial_every)):
+        return self._check_serial or (self.serial_every and self._since_serial >= self.serial_every)
+
+    def _read_serial(self, m):
+        if not self._want_serial():
             return None
         try:
             sn = m.serial()
         except OSError as e:
-            if getattr(e, "kind", 0) == _EXCEPTION:
-                self.serial_off = "serial read answered %s" % e
+            sn = e
+        return self._took_serial(sn)
+
+    def _took_serial(self, sn):
+        """sn: the serial read's value or its OSError; the serial to compare, or None."""
+        if isinstance(sn, OSError):
+            if getattr(sn, "kind", 0) == _EXCEPTION:
+                self.serial_off = "serial read answered %s" % sn
             return None
         self._since_serial = 0
         self._check_serial = False
