@@ -255,6 +255,7 @@ def test_safe_mode_console_fixes_a_refused_config(tmp_path, pty_pair):
         dev.sync()
         st = dev.command("status")
         assert re.search(r"^agent\s+not running: unknown key 'mqtt_prot'$", st, re.M), st
+        assert re.search(r"^file\s+.*/config\.json$", st, re.M), st
         assert dev.command("sessions").startswith("error: the agent is not running (unknown key 'mqtt_prot')")
         assert 'mqtt_prot = 1883' in dev.command("config get")
         assert dev.command("config set device_id site-2").startswith("error: config unknown key 'mqtt_prot'")

@@ -58,9 +58,10 @@ _SAFE = ("help", "status", "config", "reboot")  # what answers while the agent i
 
 
 class Console:
-    def __init__(self, view, inp, write, error=None):
+    def __init__(self, view, inp, write, error=None, where=None):
         self.view = view  # app/console_view.ConsoleView; view.running False: `error` says why
         self.error = error
+        self.where = where  # and the file it was loading
         self.inp = inp  # a stream select.poll can watch; read(1) gives str or bytes
         self.write = write  # callable(str)
         self._reader = LineReader(inp)
