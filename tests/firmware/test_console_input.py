@@ -131,6 +131,19 @@ def test_config_set_parses_booleans_integers_and_enums():
         umount("/ci")
 
 
+def test_config_set_over_an_unreadable_file_keeps_it():
+    c = _console()
+    try:
+        with open("/ci/config.json", "wb") as f:
+            f.write(b'{"device_id": "\xff')
+        assert _exec(c, "config set device_id cp-9").startswith('device_id = "cp-9" saved')
+        with open("/ci/config.json.bad", "rb") as f:
+            assert f.read() == b'{"device_id": "\xff'
+        assert config.load("/ci/config.json")["device_id"] == "cp-9"
+    finally:
+        umount("/ci")
+
+
 def test_invalid_utf8_config_is_a_config_error():
     need_heap(32 * 4096 + 20000)
     mount_fresh(32, "/ci")

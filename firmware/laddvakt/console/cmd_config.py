@@ -2,6 +2,7 @@
 # changes validated and written to the config file for the next boot. Works without a running
 # agent too, so a config the agent refused can be fixed over the cable.
 import json
+import os
 
 from laddvakt.console.text import UsageError
 from laddvakt.core import config
@@ -61,7 +62,21 @@ def _save(path, changes, drop=None):
         config.merged(cur)
     except config.ConfigError as e:
         raise UsageError(str(e))
+    if not _intact(path):
+        # A file that is not a JSON object (bad bytes, truncated): kept beside, never lost.
+        os.rename(path, path + ".bad")
     write_atomic(path, json.dumps(cur))
+
+
+def _intact(path):
+    """False if the file exists but is not a JSON object."""
+    try:
+        with open(path) as f:
+            return isinstance(json.loads(f.read()), dict)
+    except OSError:
+        return True
+    except ValueError:
+        return False
 
 
 def _row(key, running, saved, running_agent):
