@@ -149,6 +149,26 @@ def test_without_an_agent_only_the_safe_commands_answer():
         umount("/ct")
 
 
+def test_config_get_shows_a_saved_value_as_pending_until_reboot():
+    a = _agent()
+    try:
+        c = make_console(a.hal, a, None, lambda s: None)
+        assert _exec(c, "config get max_current_a") == "max_current_a = 32\n"
+        assert "saved" in _exec(c, "config set max_current_a 16")
+        assert _exec(c, "config get max_current_a") == \
+            "max_current_a = 32 (pending 16 at the next reboot)\n"
+        assert "pending" not in _exec(c, "config get phases")
+        assert "removed" in _exec(c, "config unset max_current_a")
+        assert _exec(c, "config get max_current_a") == "max_current_a = 32\n"
+        # A secret stays masked on both sides of the marker.
+        _exec(c, "config set wifi_password hunter22")
+        out = _exec(c, "config get wifi_password")
+        assert out == 'wifi_password = "" (pending "***" at the next reboot)\n', out
+    finally:
+        a.journal.close()
+        umount("/ct")
+
+
 class _Link:
     """The MQTT link as the uplink uses it, connected at once; records what is published."""
 

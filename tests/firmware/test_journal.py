@@ -165,11 +165,14 @@ def test_chopped_tail_detected():
     _rewrite(seg, _read(seg)[:-3])  # frame 5 loses part of its CRC
     j = Journal(D, 16384, 1 << 20).open()
     assert j.corrupt == [("0000000001.jl", 400)], j.corrupt
-    assert j.seq == 4 and seqs(j) == [1, 2, 3, 4]
-    assert fill(j, 2) == [5, 6]
-    assert "0000000005.jl" in os.listdir(D)
+    # The 97 unreadable bytes could have held 8 frames: seqs 5..12 are reported lost and
+    # never handed out again (issue 17: no seq reused).
+    assert j.gaps == [(5, 12)] and j.skipped == 1, (j.gaps, j.skipped)
+    assert j.seq == 12 and seqs(j) == [1, 2, 3, 4]
+    assert fill(j, 2) == [13, 14]
+    assert "0000000013.jl" in os.listdir(D)
     assert len(_read(D + "/old/0000000001.jl")) == 497  # the torn data is kept, not appended to
-    assert seqs(j) == [1, 2, 3, 4, 5, 6]
+    assert seqs(j) == [1, 2, 3, 4, 13, 14]
     j.close()
 
 
@@ -183,8 +186,9 @@ def test_garbage_tail_detected():
     _rewrite(seg, _read(seg) + b"\xd7\x03\x20\x00\x04\x00\x00\x00garbage")
     j = Journal(D, 16384, 1 << 20).open()
     assert j.corrupt == [("0000000001.jl", 300)]
-    assert j.seq == 3 and fill(j, 1) == [4]
-    assert seqs(j) == [1, 2, 3, 4]
+    assert j.gaps == [(4, 4)]  # 19 bytes: at most one frame
+    assert j.seq == 4 and fill(j, 1) == [5]
+    assert seqs(j) == [1, 2, 3, 5]
     j.close()
 
 
@@ -199,12 +203,13 @@ def test_torn_first_frame_of_newest_segment():
     seg = D + "/0000000006.jl"
     _rewrite(seg, _read(seg)[:50])
     j = Journal(D, 512, 1 << 20).open()
-    assert j.corrupt and j.seq == 5
-    assert fill(j, 1) == [6]
-    assert seqs(j, 5) == [6], "record 6, appended after the torn frame, is unreadable"
+    assert j.corrupt and j.gaps == [(6, 9)] and j.seq == 9  # 50 bytes: at most 4 frames
+    assert "0000000006.bad" in os.listdir(D)  # set aside, not deleted
+    assert fill(j, 1) == [10]
+    assert seqs(j, 5) == [10], "record 10, appended after the torn frame, is unreadable"
     j.close()
     j = Journal(D, 512, 1 << 20).open()
-    assert j.seq == 6, "seq %d reused after reopen" % j.seq
+    assert j.seq == 10, "seq %d reused after reopen" % j.seq
     j.close()
 
 

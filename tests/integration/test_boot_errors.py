@@ -12,6 +12,9 @@ from host_tools.sim import agent as sim
     ({"mqtt_port": "1883"}, "key 'mqtt_port' must be int, got str"),
     ({"mqtt_port": 70000}, "key 'mqtt_port' value 70000 out of range 1..65535"),
     ({"board": "no-such-board"}, "no board definition"),
+    # Refused before the tariff is built, with the key named (issue 17).
+    ({"currency": "sek"}, "key 'currency' must be an ISO 4217 code like 'SEK', got 'sek'"),
+    ({"topic_prefix": "laddvakt/#"}, "key 'topic_prefix' must not hold '+', '#'"),
 ])
 def test_bad_config_is_refused_with_a_clear_error(tmp_path, override, message):
     data = str(tmp_path / "dev")

@@ -106,7 +106,8 @@ def test_every_command_over_a_pty(agent, mosquitto):
     assert dev.command("config get price_minor_per_kwh") == "price_minor_per_kwh = 325\n"
     assert "saved" in dev.command("config set wifi_password hunter2-secret")
     assert "hunter2" not in dev.command("config get wifi_password")
-    assert dev.command("config get wifi_password") == 'wifi_password = ""\n'  # running value
+    # The running value, and the saved one (masked) pending until the reboot.
+    assert dev.command("config get wifi_password") == 'wifi_password = "" (pending "***" at the next reboot)\n'
     assert "saved" in dev.command("config set wifi_ssid Garage Net 2")
     assert "saved" in dev.command("config set mqtt_keepalive_s 30")
     with open(os.path.join(data, "config.json")) as f:
@@ -175,9 +176,13 @@ BAD = [
     ("config unset mqtt_user", "error: config 'mqtt_user' is not in "),
     ("config get mqtt_prot", "error: config unknown key 'mqtt_prot'"),
     ("config set mqtt_port", "error: config set needs a key and a value"),
-    ("config set mqtt_port eighty", "error: config mqtt_port must be a whole number, got 'eighty'"),
+    ("config set mqtt_port eighty", "error: config key 'mqtt_port' must be a whole number, got 'eighty'"),
     ("config set mqtt_port 70000", "error: config key 'mqtt_port' value 70000 out of range 1..65535"),
     ("config set currency EURO", "error: config key 'currency' length 4 out of range 3..3"),
+    ("config set currency sek", "error: config key 'currency' must be an ISO 4217 code like 'SEK', got 'sek'"),
+    ("config set device_id a+b", "error: config key 'device_id' must not hold '+', '#', NUL or an empty level"),
+    ("help me", "error: help no command 'me'; 'help' lists them"),
+    ("\x1b[Asta\x7f\x7f\x7f\x1bOPfaults x", "error: faults takes no arguments"),
     ("replay x", "error: replay seq must be a whole number"),
     ("limit 5", "error: limit amps must be a whole number 6..80, got '5'"),
     ("limit 16 32", "error: limit takes at most one value"),
@@ -253,6 +258,7 @@ def test_safe_mode_console_fixes_a_refused_config(tmp_path, pty_pair):
         dev.sync()
         st = dev.command("status")
         assert re.search(r"^agent\s+not running: unknown key 'mqtt_prot'$", st, re.M), st
+        assert re.search(r"^file\s+.*/config\.json$", st, re.M), st
         assert dev.command("sessions").startswith("error: the agent is not running (unknown key 'mqtt_prot')")
         assert 'mqtt_prot = 1883' in dev.command("config get")
         assert dev.command("config set device_id site-2").startswith("error: config unknown key 'mqtt_prot'")

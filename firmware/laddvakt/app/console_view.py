@@ -5,10 +5,10 @@ from laddvakt.console.text import uplink_state
 from laddvakt.core.calendar import iso_utc
 
 
-def make_console(hal, agent, reader, writer, error=None):
+def make_console(hal, agent, reader, writer, error=None, where=None):
     """The serial console on (reader, writer), the pair hal.console() gives. agent None: it
     could not start (`error` says why); then only help, status, config and reboot answer."""
-    return Console(ConsoleView(hal, agent), reader, writer, error)
+    return Console(ConsoleView(hal, agent), reader, writer, error, where)
 
 
 class ConsoleView:

@@ -14,14 +14,22 @@ from laddvakt.uplink.commands import CommandHandler
 from laddvakt.app.agent import Agent
 
 
-def build(hal):
+def build(hal, at=None):
+    """The agent; at[0] names the file being loaded, for safe mode's status if one is bad."""
+    at = at or [""]
+    at[0] = hal.data_dir + "/config.json"
     cfg = config.load(hal.data_dir + "/config.json")
+    at[0] = "%s/%s.json" % (hal.boards_dir, cfg["board"])
     board = boards.load(hal.boards_dir, cfg["board"])
+    at[0] = hal.data_dir + "/ident.json"
     ident = identity.load_and_count_boot(hal.data_dir + "/ident.json", hal.urandom)
+    at[0] = hal.data_dir + "/journal"
     journal = Journal(hal.data_dir + "/journal", cfg["journal_segment_bytes"], cfg["journal_max_bytes"]).open()
+    at[0] = "board %s: station (meter, pilot)" % cfg["board"]
     # The HAL builds the platform's hardware: the board's meter and CP front end, or (unix-sim)
     # the simulated station, which is then the plant the loop steps.
     meter, pilot, tsrc, plant, profile = hal.station(board, cfg)
+    at[0] = hal.data_dir + "/tariff.json, prices.json, journal/session (or config)"
     return Agent(hal, cfg, board, ident, journal, meter=meter, pilot=pilot, time_source=tsrc,
                  ticker=hal.ticker(cfg["control_tick_ms"]), plant=plant, meter_profile=profile)
 
@@ -133,20 +141,30 @@ async def _run(agent, uplink, console=None):
     agent.mem.note()
 
 
+def safe_mode(hal, e, where):
+    """Boot failed (robust, issue 17): say why, drive nothing (the contactor stays open, the
+    connector Unavailable), and keep the console answering help, status (the reason and the
+    file), config get/set/unset and reboot, so a technician can fix the file over the cable."""
+    # A refused config or board names its key; anything else (a file of the wrong shape that a
+    # loader did not expect) is named by its exception's type.
+    reason = str(e) if isinstance(e, (config.ConfigError, boards.BoardError)) else \
+        "%s: %s" % (type(e).__name__, e)
+    print("laddvakt: cannot start: %s (%s)" % (reason, where))
+    console = hal.console()
+    if console:
+        from laddvakt.app.console_view import make_console
+
+        asyncio.run(make_console(hal, None, console[0], console[1], reason, where).run())
+    return 2
+
+
 def main(hal):
     """Run the agent on `hal` (main.py passes the board's, unix_main.py the unix port's)."""
+    at = [""]
     try:
-        agent = build(hal)
-    except (config.ConfigError, boards.BoardError) as e:
-        # A site's config or board file is wrong: say which key, and do not start. The console
-        # still answers, so a technician can see why and fix the config.
-        print("laddvakt: cannot start: %s" % e)
-        console = hal.console()
-        if console:
-            from laddvakt.app.console_view import make_console
-
-            asyncio.run(make_console(hal, None, console[0], console[1], str(e)).run())
-        return 2
+        agent = build(hal, at)
+    except Exception as e:
+        return safe_mode(hal, e, at[0])
     # A quiet point: build's garbage (config text, parsed JSON) collected before the uplink's
     # buffers are allocated, so they find contiguous room instead of a fragmented heap.
     gc.collect()
@@ -156,10 +174,11 @@ def main(hal):
     gc.collect()
     try:
         uplink = make_uplink(agent)
-    except (OSError, ValueError) as e:
+    except Exception as e:
         # A TLS file named in config is missing, unreadable or not a certificate/key.
-        print("laddvakt: cannot start: tls files: %s" % e)
-        return 2
+        agent.metering.close()
+        agent.journal.close()
+        return safe_mode(hal, e, "tls files (mqtt_ca_file, mqtt_cert, mqtt_key)")
     agent.uplink = uplink
     asyncio.run(_run(agent, uplink, hal.console()))
     summary = {

@@ -2,6 +2,7 @@
 # changes validated and written to the config file for the next boot. Works without a running
 # agent too, so a config the agent refused can be fixed over the cable.
 import json
+import os
 
 from laddvakt.console.text import UsageError
 from laddvakt.core import config
@@ -18,13 +19,14 @@ def run(con, args, line):
         if len(args) > 2:
             raise UsageError("get takes at most one key; usage: " + _USAGE)
         # The running config; without a running agent, the file over the defaults as it is.
-        cfg = v.cfg if v.running else _file_over_defaults(v.config_path)
-        cfg = config.masked(cfg)
+        saved = _file_over_defaults(v.config_path)
+        cfg = config.masked(v.cfg if v.running else saved)
+        saved = config.masked(saved)
         keys = args[1:] or sorted(cfg)
         for k in keys:
             if k not in cfg:
                 raise UsageError("unknown key '%s'; 'config get' lists them" % k)
-        return "".join("%s = %s\n" % (k, json.dumps(cfg[k])) for k in keys)
+        return "".join(_row(k, cfg[k], saved.get(k), v.running) for k in keys)
     if args[0] == "unset":
         if len(args) != 2:
             raise UsageError("unset takes one key; usage: " + _USAGE)
@@ -34,18 +36,13 @@ def run(con, args, line):
     if len(args) < 3:
         raise UsageError("set needs a key and a value; usage: " + _USAGE)
     key = args[1]
-    spec = config.SCHEMA.get(key)
-    if spec is None:
+    if key not in config.SCHEMA:
         raise UsageError("unknown key '%s'; 'config get' lists them" % key)
     # The value is the rest of the line as typed, so an SSID may hold spaces.
-    raw = line.split(None, 3)[3]
-    if spec[0] is int:
-        try:
-            val = int(raw)
-        except ValueError:
-            raise UsageError("%s must be a whole number, got '%s'" % (key, raw))
-    else:
-        val = raw
+    try:
+        val = config.parse(key, line.split(None, 3)[3])
+    except config.ConfigError as e:
+        raise UsageError(str(e))
     _save(v.config_path, {key: val})
     shown = "***" if key in config.SECRETS else json.dumps(val)
     return "%s = %s saved; takes effect at the next reboot\n" % (key, shown)
@@ -61,10 +58,32 @@ def _save(path, changes, drop=None):
         del cur[drop]
     cur.update(changes)
     try:
-        config.validate(cur)
+        # The very check boot makes (core/config.merged): what it would refuse is refused here.
+        config.merged(cur)
     except config.ConfigError as e:
         raise UsageError(str(e))
+    if not _intact(path):
+        # A file that is not a JSON object (bad bytes, truncated): kept beside, never lost.
+        os.rename(path, path + ".bad")
     write_atomic(path, json.dumps(cur))
+
+
+def _intact(path):
+    """False if the file exists but is not a JSON object."""
+    try:
+        with open(path) as f:
+            return isinstance(json.loads(f.read()), dict)
+    except OSError:
+        return True
+    except ValueError:
+        return False
+
+
+def _row(key, running, saved, running_agent):
+    # A saved value the running agent does not use yet is shown beside it until the reboot.
+    if running_agent and saved != running:
+        return "%s = %s (pending %s at the next reboot)\n" % (key, json.dumps(running), json.dumps(saved))
+    return "%s = %s\n" % (key, json.dumps(running))
 
 
 def _read_json(path):

@@ -8,6 +8,7 @@ def status(con, args, line):
     v = con.view
     if not v.running:
         return kv((("agent", "not running: %s" % con.error),
+                   ("file", con.where or "-"),
                    ("fix", "config get / config set / config unset, then reboot"),
                    ("heap_free", mem_free())))
     return kv(v.status_rows() + (("heap_free", mem_free()),))

@@ -14,6 +14,7 @@ class LineReader:
         self._n = 0
         self._overflow = False
         self._cr = False
+        self._esc = 0  # in an escape sequence: 1 after ESC, 2 in a CSI, 3 in an SS3
 
     def read_ready(self, poller):
         """Take what has arrived, without waiting; a complete line or None."""
@@ -29,6 +30,7 @@ class LineReader:
             if b == 10 and after_cr:
                 continue  # CR LF is one line end, not a line and an empty one
             if b in (10, 13):
+                self._esc = 0
                 if self._overflow:
                     self._overflow = False
                     self._n = 0
@@ -36,14 +38,31 @@ class LineReader:
                 line = bytes(self._line[: self._n]).decode()
                 self._n = 0
                 return line
+            if self._esc or b == 27:
+                self._escape(b)  # arrow keys and the like (ECMA-48): dropped whole
+                continue
+            if b in (8, 127):  # backspace and DEL: the terminal sends either for the same key
+                if self._n and not self._overflow:
+                    self._n -= 1
+                continue
             if b < 32 or b > 126:
-                continue  # control and non-ASCII bytes: a terminal's escapes, line noise
+                continue  # other control and non-ASCII bytes: line noise
             if self._n < LINE_MAX:
                 self._line[self._n] = b
                 self._n += 1
             else:
                 self._overflow = True
         return None
+
+
+    def _escape(self, b):
+        # ESC [ params final (CSI: final byte 0x40..0x7E), ESC O x (SS3), or ESC and one byte.
+        if b == 27:
+            self._esc = 1
+        elif self._esc == 1:
+            self._esc = 2 if b == 91 else 3 if b == 79 else 0
+        elif self._esc == 3 or 64 <= b <= 126:
+            self._esc = 0
 
 
 def _ready(poller):

@@ -13,7 +13,7 @@ PROMPT = "lv> "
 _POLL_MS = 50
 
 _HELP = (
-    ("help", "", "this list"),
+    ("help", "[command]", "this list, or one command's usage"),
     ("status", "", "device, uptime, pilot, session, journal, uplink, faults"),
     ("sessions", "[n]", "the last n completed sessions (default 5, at most 20)"),
     ("session", "<id>", "one session's records"),
@@ -30,7 +30,12 @@ _HELP = (
 
 
 def _help(con, args, line):
-    return "".join("  %-9s %-36s %s\n" % c for c in _HELP)
+    if not args:
+        return "".join("  %-9s %-36s %s\n" % c for c in _HELP)
+    for c in _HELP:
+        if c[0] == args[0].lower():
+            return "usage: %s\n  %s\n" % ((c[0] + " " + c[1]).strip(), c[2])
+    raise UsageError("no command '%s'; 'help' lists them" % args[0])
 
 
 # name -> fn(console, args, line) -> answer text (or a coroutine giving it)
@@ -53,9 +58,10 @@ _SAFE = ("help", "status", "config", "reboot")  # what answers while the agent i
 
 
 class Console:
-    def __init__(self, view, inp, write, error=None):
+    def __init__(self, view, inp, write, error=None, where=None):
         self.view = view  # app/console_view.ConsoleView; view.running False: `error` says why
         self.error = error
+        self.where = where  # and the file it was loading
         self.inp = inp  # a stream select.poll can watch; read(1) gives str or bytes
         self.write = write  # callable(str)
         self._reader = LineReader(inp)

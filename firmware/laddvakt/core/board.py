@@ -21,6 +21,8 @@ def load(boards_dir, name):
         raise BoardError("no board definition %s" % path)
     except ValueError:
         raise BoardError("%s is not valid JSON" % path)
+    if not isinstance(b, dict):
+        raise BoardError("%s must be a JSON object" % path)
     for k in _REQUIRED:
         if k not in b:
             raise BoardError("%s lacks '%s'" % (path, k))
@@ -33,6 +35,10 @@ def load(boards_dir, name):
         v = pins[k]
         if v is not None and (type(v) is not int or v < 0 or v > 48):
             raise BoardError("%s: pin '%s' must be a GPIO number 0..48 or null" % (path, k))
+    for k in ("meter", "pilot"):
+        part = b[k]
+        if not isinstance(part, dict) or type(part.get("type")) is not str:
+            raise BoardError("%s: '%s' must be an object with a string 'type'" % (path, k))
     if b["name"] != name:
         raise BoardError("%s names itself '%s'" % (path, b["name"]))
     return b

@@ -120,14 +120,64 @@ def validate(values):
         if n < lo or n > hi:
             what = "length" if typ is str else "value"
             raise ConfigError("key '%s' %s %d out of range %d..%d" % (key, what, n, lo, hi))
+        if typ is str:
+            _check_value(key, val)
+
+
+# robust (issue 17): keys whose value is one of a few words, and identifiers that become MQTT
+# topic levels. Checked here, by the one function boot and the console's `config set` both use.
+CHOICES = {
+    "auth_mode": ("free", "list"),
+    "uplink_ack": ("broker", "backend"),
+    "on_journal_full": ("keep_charging", "suspend"),
+}
+TOPIC_KEYS = ("device_id", "topic_prefix")
+
+
+def _check_value(key, val):
+    words = CHOICES.get(key)
+    if words is not None and val not in words:
+        raise ConfigError("key '%s' must be %s, got '%s'" % (key, " or ".join(words), val))
+    if key == "currency" and [c for c in val if not "A" <= c <= "Z"]:
+        raise ConfigError("key 'currency' must be an ISO 4217 code like 'SEK', got '%s'" % val)
+    if key in TOPIC_KEYS:
+        # A wildcard or an empty level in a topic: the broker drops the link (MQTT 3.1.1 §4.7).
+        if "+" in val or "#" in val or "\x00" in val or "" in val.split("/"):
+            raise ConfigError("key '%s' must not hold '+', '#', NUL or an empty level, got '%s'"
+                              % (key, val))
 
 
 def check_choices(cfg):
-    # Keys whose value is one of a few words (SCHEMA bounds only their length).
-    if cfg["uplink_ack"] not in ("broker", "backend"):
-        raise ConfigError("key 'uplink_ack' must be \"broker\" or \"backend\"")
+    # Rules over more than one key, on the merged config.
     if cfg["mqtt_tls"] and not cfg["mqtt_ca_file"]:
         raise ConfigError("key 'mqtt_ca_file' is required when mqtt_tls is 1")
+    if cfg["temp_stop_c"] < cfg["temp_derate_c"]:
+        raise ConfigError("key 'temp_stop_c' must not be under 'temp_derate_c'")
+    if cfg["watchdog_s"] and cfg["watchdog_s"] * 1000 < 2 * cfg["sample_interval_ms"]:
+        # One late step would reset the board: a boot loop, not a safety net.
+        raise ConfigError("key 'watchdog_s' must be 0 (off) or at least twice sample_interval_ms")
+
+
+def parse(key, text):
+    """The value of key from console text: a whole number, true/false, or the text itself;
+    ConfigError naming the key when it is none of these."""
+    spec = SCHEMA.get(key)
+    if spec is None:
+        raise ConfigError("unknown key '%s'" % key)
+    typ = spec[0]
+    if typ is bool:
+        t = text.strip().lower()
+        if t in ("true", "1", "on", "yes"):
+            return True
+        if t in ("false", "0", "off", "no"):
+            return False
+        raise ConfigError("key '%s' must be true or false, got '%s'" % (key, text))
+    if typ is int:
+        try:
+            return int(text.strip())
+        except ValueError:
+            raise ConfigError("key '%s' must be a whole number, got '%s'" % (key, text))
+    return text
 
 
 def defaults():
@@ -145,14 +195,14 @@ def merged(overrides):
 def load(path):
     """Defaults overlaid with the JSON file at path; a missing file means all defaults."""
     try:
-        with open(path) as f:
-            text = f.read()
+        with open(path, "rb") as f:
+            raw = f.read()
     except OSError:
         return defaults()
     try:
-        overrides = json.loads(text)
-    except ValueError:
-        raise ConfigError("%s is not valid JSON" % path)
+        overrides = json.loads(raw.decode())
+    except ValueError:  # UnicodeError is a ValueError: bytes that are not UTF-8
+        raise ConfigError("%s is not valid UTF-8 JSON" % path)
     return merged(overrides)
 
 

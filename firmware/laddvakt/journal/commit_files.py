@@ -32,23 +32,50 @@ class CommitFiles:
         """Take up the commit files at boot (the directory holds only a few) and return the
         last seq they hold; `last`: the last seq in the segments. Those a merge already
         copied into the segment (a cut before their removal) and empty ones (a cut before
-        their first close) are removed."""
-        names = [n for n in os.listdir(self.path) if n.endswith(SLOT)]
-        names.sort()
-        for n in names:
+        their first close) are removed. A file with bytes that are not frames is never
+        removed: its lost seqs go to the reader's gaps (then a `gap` record), and one with
+        nothing new readable is set aside as .bad. docs/journal.md, Corruption."""
+        rd = self._rd
+        files = []
+        for n in sorted(os.listdir(self.path)):
+            if n.endswith(SLOT):
+                first = int(n[:-3])
+                with open(self.path + "/" + n, "rb") as f:
+                    size = f.seek(0, 2)
+                    top, end = first - 1, 0
+                    for r in rd.frames(f, 0, first - 1):
+                        top, end = r[1], f.tell()
+                files.append((n, first, size, top, end))
+        for k in range(len(files)):
+            n, first, size, top, end = files[k]
             path = self.path + "/" + n
-            with open(path, "rb") as f:
-                size = f.seek(0, 2)
-                top = last
-                for r in self._rd.frames(f, 0, top):
-                    top = r[1]
-            if top <= last:
+            if not size or (end == size and top <= last):
                 os.remove(path)
                 continue
-            self.slots.append([int(n[:-3]), size])
+            if first > last + 1:
+                last = rd.lost(last, 0, first)  # a commit file before this one is missing
+            if end < size:
+                nxt = files[k + 1][1] if k + 1 < len(files) else 0
+                hi = rd.lost(max(top, last), size - end, nxt if nxt > max(top, last) else 0)
+                if top <= last:
+                    os.rename(path, path[:-3] + ".bad")
+                    last = hi
+                    continue
+                top = hi
+            self.slots.append([first, size])
             self.size += size
-            last = top
+            last = max(last, top)
         return last
+
+    def first_after(self, seq):
+        """The lowest first seq of a commit file above seq (0: none), before recover()."""
+        best = 0
+        for n in os.listdir(self.path):
+            if n.endswith(SLOT):
+                first = int(n[:-3])
+                if first > seq and (not best or first < best):
+                    best = first
+        return best
 
     def write(self, frames, seq):
         """Put frames (encoded, the first of them seq) on flash."""

@@ -1,7 +1,11 @@
 # Reads frames back from a journal file (a segment, a thinned file or a commit file): checks
 # each one, steps over corrupt bytes to the next good frame and notes the seqs lost there.
 # Every reader of the journal walks its files with FrameReader.frames.
+from micropython import const
+
 from laddvakt.journal import frame as jf
+
+_MIN_FRAME = const(12)  # header 8, empty payload, CRC 4
 
 
 class FrameReader:
@@ -36,6 +40,17 @@ class FrameReader:
     def note_gap(self, a, b):
         if (a, b) not in self.gaps:
             self.gaps.append((a, b))
+
+    def lost(self, last, nbytes, nxt=0):
+        """Note the seqs lost in nbytes of unreadable frames after seq `last` and return the
+        highest: up to nxt - 1 when the next readable seq nxt is known, else as many as the
+        bytes could hold (a full frame takes at least 12), so the gap over-reports and a seq
+        that may have been used is never handed out again."""
+        self.skipped += 1
+        hi = nxt - 1 if nxt else last + max(1, nbytes // _MIN_FRAME)
+        if hi > last:
+            self.note_gap(last + 1, hi)
+        return max(hi, last)
 
     def _read(self, f, last):
         """(type, seq, length) of the next valid frame, payload in buf; None if the bytes at

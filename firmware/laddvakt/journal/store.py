@@ -77,6 +77,9 @@ class Journal(Segments, Writer, Thinning):
             except OSError:
                 pass
         cp_seg, cp_off, cp_seq, cp_used = self._read_state()
+        # Seqs up to here were written (the checkpoint follows every merge): if the files no
+        # longer hold them, they are reported lost, never handed out again.
+        cp_known = cp_seq if cp_seg else 0
         self.seq = self.delivered
         first = 0
         if cp_seg and cp_used >= cp_off:
@@ -97,6 +100,10 @@ class Journal(Segments, Writer, Thinning):
                 cp_off, cp_seq = 0, first - 1
             self.recovered_from = cp_off
             last_seq, end, size = self._scan(first, cp_off, cp_seq)
+            if size < cp_off:
+                # Cut below what the checkpoint vouched for: read it all again; the seqs the
+                # checkpoint knew and the file no longer holds are reported below.
+                last_seq, end, size = self._scan(first, 0, first - 1)
             if cp_used < 0:
                 self._stat_used()
             else:
@@ -106,10 +113,18 @@ class Journal(Segments, Writer, Thinning):
             self.seq = max(self.seq, last_seq, first - 1)
             self._seg_last = max(last_seq, first - 1)
             self._size = size
-            if end < size:
-                # A torn or corrupt tail: keep it for forensics, append elsewhere.
+            if end < size or self._seg_last < cp_known:
+                # A torn or corrupt tail: keep it for forensics, append elsewhere. The seqs it
+                # may have held are reported lost (up to the first commit file after it) and
+                # never handed out again (docs/journal.md, Corruption).
                 self.corrupt.append((seg_name(first), end))
-                self._rd.skipped += 1
+                base = self._seg_last
+                if end < size:
+                    base = self._rd.lost(base, size - end, self._commits.first_after(base))
+                if base < cp_known:
+                    base = self._rd.lost(base, 0, cp_known + 1)  # the checkpoint knew them
+                self._seg_last = base
+                self.seq = max(self.seq, base)
                 if last_seq < first:
                     # Nothing valid in it: set it aside under a name the listing
                     # ignores, or the new segment would reuse its name and seq.
@@ -124,6 +139,8 @@ class Journal(Segments, Writer, Thinning):
                 self._save_state(first, end, self._seg_last)
         else:
             self._seg_last = self.seq
+            if self._seg_last < cp_known:  # every segment is gone
+                self._seg_last = self.seq = self._rd.lost(self._seg_last, 0, cp_known + 1)
             self._start_segment()
         self.seq = max(self.seq, self._commits.recover(self._seg_last))
         self.committed = self.seq
@@ -140,6 +157,11 @@ class Journal(Segments, Writer, Thinning):
         i = len(segs) - 1
         while i > 0 and segs[i] > after_seq + 1:
             i -= 1
+        lo = max(after_seq, self.delivered) + 1
+        if segs and lo < segs[0] and segs[0] not in self._thin_done:
+            # Undelivered seqs before the oldest segment: only a lost file takes those
+            # (delivered history is what trimming deletes).
+            rd.note_gap(lo, segs[0] - 1)
         while i < len(segs):
             first = segs[i]
             hseg, hoff, hseq = self._hint
@@ -157,9 +179,11 @@ class Journal(Segments, Writer, Thinning):
                     else:
                         self._hint = (first, f.tell(), seq)
             i += 1
-            if i < len(segs) and last < segs[i] - 1 and last >= after_seq and first not in self._thin_done:
+            nxt = segs[i] if i < len(segs) else self._seg_last + 1
+            seen = max(last, after_seq)
+            if seen < nxt - 1 and first not in self._thin_done:
                 # The segment's last frames were unreadable: report their seqs.
-                rd.note_gap(last + 1, segs[i] - 1)
+                rd.note_gap(seen + 1, nxt - 1)
         for path in self._commits.after(after_seq):
             with open(path, "rb") as f:
                 for rtype, seq, n in rd.frames(f, 0, last):
