@@ -76,6 +76,7 @@ class Uplink:
         self.last_error = None
         self.t_start = time.ticks_ms()
         self.drain_ms = None  # first time the backlog was fully delivered, from t_start
+        self.first_batch_ms = None  # when the first recs batch went out, from t_start (bench)
         link.set_callback(self._on_msg)
         link.on_ack = self._on_puback
         link.on_oversize = self._inbox.oversized
@@ -162,6 +163,8 @@ class Uplink:
         p = self.link.publish(self.t_recs, b.data(), qos=1, pid=pid)
         if not pid:
             self._fl.append([p, b.first, b.last, False, sid, kind])
+        if self.first_batch_ms is None:
+            self.first_batch_ms = time.ticks_diff(time.ticks_ms(), self.t_start)
         self.published += 1
 
     # ---- work -----------------------------------------------------------------
@@ -276,7 +279,8 @@ class Uplink:
 
     def stats(self):
         return {"connects": self.connects, "failures": self.failures, "published": self.published,
-                "resent": self.resent, "in_flight": len(self._fl), "error": self.last_error}
+                "resent": self.resent, "in_flight": len(self._fl), "error": self.last_error,
+                "first_batch_ms": self.first_batch_ms}
 
     def shutdown(self):
         """Clean stop: offline status, then DISCONNECT (no Will is sent for that)."""
