@@ -24,7 +24,46 @@ def load_keys(path):
         return {dev: bytes.fromhex(k) for dev, k in json.load(f).items()}
 
 
+# What laddvakt's block (LV) of a version 2 payload must say, from the record's own fields.
+_RECEIPT = ("start_fee", "vat_bp", "min", "max", "adj", "net", "vat", "total")
+_SEG = ("tariff", "ver", "sched", "from", "lines", "chg_ms", "time_fee", "idle_ms", "idle_fee")
+# Record fields no bill is made of (transport and journal bookkeeping); every other field of a
+# session_end must be covered by the signature (tests/integration/test_billing_end_to_end.py
+# changes each one alone, the bench counts those still `valid`: tampered_fields_verified_valid).
+UNSIGNED_FIELDS = ("seq", "type", "boot", "up", "ocmf", "sig")
+
+
+def _receipt_digest(r):
+    # The firmware's receipt_digest: the receipt as arrays in a fixed order, compact JSON.
+    if not isinstance(r, dict):
+        return None
+    segs = r.get("segs")
+    a = [r.get(k) for k in _RECEIPT] + [None if segs is None else [[s.get(k) for k in _SEG] for s in segs]]
+    return hashlib.sha256(json.dumps(a, separators=(",", ":")).encode()).hexdigest()[:32]
+
+
+def signed_fields(rec):
+    """The LV block a version 2 payload must hold for rec (firmware: billing/sign.py)."""
+    rc = rec.get("receipt")
+    return {"V": 2, "SID": rec.get("sid"), "CT": rec.get("cost_minor"), "CU": rec.get("currency"),
+            "MU": rec.get("minor_unit"), "TA": rec.get("tariffs"), "EN": rec.get("energy_wh"),
+            "TS": rec.get("start_t"), "TE": rec.get("end_t"), "T": rec.get("t"),
+            "TQ": [rec.get("start_tq"), rec.get("tq")], "DU": rec.get("duration_s"),
+            "SR": rec.get("stop_reason"), "UP": rec.get("price_minor_per_kwh"),
+            "VR": rc.get("vat_bp") if isinstance(rc, dict) else None,
+            "VA": rc.get("vat") if isinstance(rc, dict) else None,
+            "RC": _receipt_digest(rc), "EF": rec.get("energy_flags"), "VI": rec.get("vehicle_id")}
+
+
+def _same(a, b):
+    # JSON equality that tells 1 from 1.0 and from True (Python's == does not).
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
 def verify_signature(rec, key):
+    """valid, invalid, tampered, missing, unsigned, no_key; `legacy` for a valid version 1
+    payload (firmware before 16.8), which signed only the session id, cost, currency, tariffs,
+    the start and stop registers and the ID tag: those are checked, the rest cannot be."""
     sig = rec.get("sig")
     if not sig:
         return "missing" if key else "unsigned"
@@ -37,13 +76,16 @@ def verify_signature(rec, key):
     # The MAC holds for the payload; now the record's own fields must say the same.
     try:
         p = json.loads(text)
-        rd = p["RD"]
-        same = (p["LV"]["SID"] == rec["sid"] and p["LV"]["CT"] == rec["cost_minor"]
-                and p["LV"]["CU"] == rec["currency"] and p["LV"]["TA"] == rec.get("tariffs")
-                and rd[0]["TX"] == "B" and rd[0]["RV"] == rec["meter_start_wh"]
-                and rd[-1]["TX"] == "E" and rd[-1]["RV"] == rec["meter_stop_wh"]
-                and (p["ID"] or None) == rec["id_tag"])
-    except (ValueError, KeyError, IndexError, TypeError):
+        rd, lv = p["RD"], p["LV"]
+        same = (rd[0]["TX"] == "B" and _same(rd[0]["RV"], rec["meter_start_wh"])
+                and rd[-1]["TX"] == "E" and _same(rd[-1]["RV"], rec["meter_stop_wh"])
+                and _same(p["ID"] or None, rec["id_tag"]))
+        if "V" not in lv:
+            same = same and (_same(lv["SID"], rec["sid"]) and _same(lv["CT"], rec["cost_minor"])
+                             and _same(lv["CU"], rec["currency"]) and _same(lv["TA"], rec.get("tariffs")))
+            return "legacy" if same else "tampered"
+        same = same and _same(lv, signed_fields(rec))
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
         same = False
     return "valid" if same else "tampered"
 

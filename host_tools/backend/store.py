@@ -150,6 +150,9 @@ def _j(value):
     return None if value is None else json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
+_CONTIGUOUS_PAGE = 256  # rows per look while finding the gap-free floor
+
+
 class Store:
     """Records keyed by (install, seq), stored once each; sessions filled from session_end."""
 
@@ -313,14 +316,18 @@ class Store:
     def contiguous(self, install, after=0):
         """The highest N >= after such that every seq in after+1..N is stored (given that
         every seq up to after is): how far a cumulative ack may go."""
-        rows = self._query("SELECT seq FROM records WHERE install = ? AND seq > ? ORDER BY seq",
-                           (install, after))
+        # In pages: with workers sharing a fleet a gap near the floor is common, and the rows
+        # after it need not all be fetched on every batch to see it.
         n = after
-        for r in rows:
-            if r["seq"] != n + 1:
-                break
-            n += 1
-        return n
+        while True:
+            rows = self._query("SELECT seq FROM records WHERE install = ? AND seq > ? ORDER BY seq LIMIT %d"
+                               % _CONTIGUOUS_PAGE, (install, n))
+            for r in rows:
+                if r["seq"] != n + 1:
+                    return n
+                n += 1
+            if len(rows) < _CONTIGUOUS_PAGE:
+                return n
 
     def acked(self, install):
         """The ack floor of install: every seq up to it is stored or known lost (0: none)."""

@@ -91,7 +91,7 @@ def test_session_split_and_signature():
     assert recs[-1][1]["type"] == "tariff_change" and recs[-1][1]["sid"] == s.sid
     state = json.loads(json.dumps(pr.session_state()))
     s.end_up, s.end_t, s.meter_stop_wh = 181000, T0 + 181, 300
-    bill = pr.close(s, T0 + 181, 181000, 300, "dev-1", "0.1", "LGZ-1", "T9")
+    bill = pr.seal(dict(pr.close(s, T0 + 181, 181000, 300), sid=s.sid), "dev-1", "0.1", "LGZ-1", "T9")
     assert bill["tariffs"] == [["config", 0], ["home", 3]]
     assert bill["cost_minor"] == 25 + 30  # 100 Wh at 2.50 + 100 Wh at 3.00
     p = json.loads(bill["ocmf"])
@@ -101,7 +101,7 @@ def test_session_split_and_signature():
     # The journal's seam: the same session, resumed from its saved state, ends the same.
     pr2, _ = make(key="00112233445566778899aabbccddeeff")
     pr2.resume(state)
-    bill2 = pr2.close(s, T0 + 181, 181000, 300, "dev-1", "0.1", "LGZ-1", "T9")
+    bill2 = pr2.seal(dict(pr2.close(s, T0 + 181, 181000, 300), sid=s.sid), "dev-1", "0.1", "LGZ-1", "T9")
     # The signed text may order its keys differently after a JSON round trip; its content
     # and every other field are the same.
     assert json.loads(bill2.pop("ocmf")) == json.loads(bill.pop("ocmf"))
@@ -120,7 +120,7 @@ def test_a_new_currency_waits_for_the_session_to_end():
     pr.sample(61000, T0 + 61, s.sid, 200, CHARGING)
     assert pr.tariff.id == "config" and len(recs) == 1
     s.end_up, s.end_t, s.meter_stop_wh = 121000, T0 + 121, 300
-    assert pr.close(s, T0 + 121, 121000, 300, "d", "0", "", "T3")["currency"] == "SEK"
+    assert pr.close(s, T0 + 121, 121000, 300)["currency"] == "SEK"
     pr.idle_step(181000, T0 + 181, 300)
     assert pr.tariff.currency == "EUR" and recs[-1][1]["tariff"]["currency"] == "EUR"
 
@@ -135,7 +135,7 @@ def test_at_most_four_tariffs_per_session():
         pr.cmd_tariff_set({"tariff": dict(TARIFF, version=v)})
         pr.sample(1000 + v * 60000, T0 + 1 + v * 60, s.sid, 100 + v, CHARGING)
     s.end_up, s.end_t, s.meter_stop_wh = 600000, T0 + 600, 200
-    bill = pr.close(s, T0 + 600, 600000, 200, "d", "0", "", "T3")
+    bill = pr.seal(pr.close(s, T0 + 600, 600000, 200), "d", "0", "", "T3")
     assert bill["tariffs"] == [["config", 0], ["home", 4], ["home", 5], ["home", 6]]
     assert len(json.loads(bill["ocmf"])["RD"]) == 5  # B, 3 x T, E
     pr.idle_step(660000, T0 + 660, 200)

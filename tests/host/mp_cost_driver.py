@@ -66,8 +66,9 @@ def run_case(case, data_dir):
     s.end_t = clock.wall_s(up)
     s.meter_stop_wh = wh
     s.stop_reason = "EVDisconnected"
-    bill = pr.close(s, s.end_t, up, wh, "dev", "0", "SN1", "T1")
-    log(0, records.session_end(clock, ident, s, pr.tariff, bill["cost_minor"], extra=bill))
+    bill = pr.close(s, s.end_t, up, wh)
+    log(0, pr.seal(records.session_end(clock, ident, s, pr.tariff, bill["cost_minor"], extra=bill),
+                   "dev", "0", "SN1", "T1"))
     return {"recs": recs, "total": bill["cost_minor"], "receipt": bill["receipt"]}
 
 

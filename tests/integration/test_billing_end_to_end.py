@@ -114,7 +114,8 @@ def test_tampering_is_flagged(run, tmp_path):
     cheaper = dict(end, cost_minor=end["cost_minor"] - 100)
     assert billing.verify_signature(cheaper, key) == "tampered"
     forged = copy.deepcopy(end)
-    forged["ocmf"] = forged["ocmf"].replace('"CT": %d' % end["cost_minor"], '"CT": 1')
+    forged["ocmf"] = forged["ocmf"].replace('"CT":%d' % end["cost_minor"], '"CT":1')
+    assert forged["ocmf"] != end["ocmf"]
     assert billing.verify_signature(forged, key) == "invalid"
     assert billing.verify_signature(end, b"other key") == "invalid"
     assert billing.verify_signature(dict(end, sig=None), key) == "missing"
@@ -126,3 +127,45 @@ def test_tampering_is_flagged(run, tmp_path):
     [v] = billing.check_pending(store, keys={"sim-1": key})
     assert v["status"] == "mismatch" and v["signature"] == "tampered" and v["flagged"]
     store.close()
+
+
+def test_every_receipt_field_changed_alone_is_flagged(run):
+    # Both sessions: the first has an ID tag and a tariff change, the second fees and idle time.
+    from host_tools.testing import tamper
+
+    key = bytes.fromhex(KEY)
+    ends = [r for r in run["records"] if r["type"] == "session_end"]
+    for end in ends:
+        paths = tamper.field_paths(end)
+        # The walk reaches the fields issue 16 names, nested receipt parts included.
+        for want in (("energy_wh",), ("minor_unit",), ("start_t",), ("end_t",), ("duration_s",),
+                     ("stop_reason",), ("price_minor_per_kwh",), ("receipt", "vat_bp"),
+                     ("receipt", "vat"), ("receipt", "segs", 0, "time_fee"), ("currency",)):
+            assert want in paths, want
+        assert tamper.still_valid(end, key) == []
+        for p in paths:
+            assert billing.verify_signature(tamper.tampered(end, p), key) == "tampered", p
+
+
+def test_an_unsigned_new_field_would_be_counted(run):
+    # The count is over the record's real fields: a field the payload does not cover shows up.
+    from host_tools.testing import tamper
+
+    key = bytes.fromhex(KEY)
+    end = dict([r for r in run["records"] if r["type"] == "session_end"][0], discount_minor=0)
+    assert tamper.still_valid(end, key) == [("discount_minor",)]
+
+
+def test_a_version_1_payload_still_reads_as_legacy(run):
+    # Records signed before every billed field was (no LV.V) verify what they cover.
+    import hashlib
+    import hmac
+
+    key = bytes.fromhex(KEY)
+    end = copy.deepcopy([r for r in run["records"] if r["type"] == "session_end"][0])
+    p = json.loads(end["ocmf"])
+    p["LV"] = {"SID": end["sid"], "CT": end["cost_minor"], "CU": end["currency"], "TA": end["tariffs"]}
+    end["ocmf"] = json.dumps(p)
+    end["sig"] = {"alg": "HS256", "mac": hmac.new(key, end["ocmf"].encode(), hashlib.sha256).hexdigest()}
+    assert billing.verify_signature(end, key) == "legacy"
+    assert billing.verify_signature(dict(end, cost_minor=1), key) == "tampered"

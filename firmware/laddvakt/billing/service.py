@@ -219,7 +219,8 @@ class Pricing:
         """build(bill) -> the session_end record; shrink the receipt until its JSON (what the
         uplink sends) fits limit bytes:
         first without energy lines, then without segments (totals only). The backend
-        recomputes from the readings either way, and the signature covers neither."""
+        recomputes from the readings either way; build seals each try, so the signature
+        covers what is sent."""
         d = build(bill)
         if _json_len(d) > limit:
             for seg in bill["receipt"]["segs"]:
@@ -249,8 +250,8 @@ class Pricing:
         c = self.cost
         return {"st": STATES[c.st], "cost_minor": c.running_minor()}
 
-    def close(self, s, t, up, wh, dev, fw, meter_serial, pg):
-        """End the session; the session_end record's billing fields."""
+    def close(self, s, t, up, wh):
+        """End the session; the session_end record's billing fields. seal() signs the record."""
         c = self.cost
         receipt = c.finish(t, up, wh)
         self.cost = None
@@ -259,9 +260,12 @@ class Pricing:
         out = {"cost_minor": total, "currency": c.currency, "minor_unit": c.minor_unit,
                "price_minor_per_kwh": self._start_price, "tariffs": c.tariffs, "receipt": receipt}
         self._signed.append(sign.reading(t, "E", wh))
-        text = sign.payload(pg, dev, fw, meter_serial, s.id_tag, self._signed, s.sid, total,
-                            c.currency, c.tariffs)
-        self._signed = []
-        out["ocmf"] = text
-        out["sig"] = sign.sign(self.key, text) if self.key else None
         return out
+
+    def seal(self, d, dev, fw, meter_serial, pg):
+        """Sign the closed session's record d, once every field is in it (fit() may drop
+        receipt lines and seal again): adds ocmf and sig, returns d."""
+        text = sign.payload(pg, dev, fw, meter_serial, self._signed, d)
+        d["ocmf"] = text
+        d["sig"] = sign.sign(self.key, text) if self.key else None
+        return d

@@ -42,19 +42,57 @@ def reading_of(r):
     return {"TM": r["TM"], "TX": r["TX"], "RV": r["RV"], "RI": r["RI"], "RU": r["RU"], "ST": r["ST"]}
 
 
-def payload(pg, dev, fw, meter_serial, id_tag, readings, sid, total, currency, tariffs):
+# Version of laddvakt's own block (LV.V). Version 1 (no V) signed only the session id, cost,
+# currency and tariffs; a backend still reads it (docs/tariffs.md, Signed session records).
+LV_VERSION = 2
+# The receipt is signed by its digest: inline, its segments and lines would crowd the record
+# out of its journal frame (fit() would drop them). The digest is over the receipt as arrays in
+# a fixed order, made afresh from the record, as compact JSON: the same bytes on the device and
+# on any backend, whatever order a dict read back from flash lists its keys in.
+_RECEIPT = ("start_fee", "vat_bp", "min", "max", "adj", "net", "vat", "total")
+_SEG = ("tariff", "ver", "sched", "from", "lines", "chg_ms", "time_fee", "idle_ms", "idle_fee")
+
+
+def _compact(v):
+    return json.dumps(v, separators=(",", ":"))
+
+
+def receipt_digest(r):
+    """SHA-256 (first 16 bytes, hex) of the receipt: every term and total, then each
+    segment's tariff parts and energy lines; None without a receipt."""
+    if r is None:
+        return None
+    segs = r.get("segs")
+    a = [r.get(k) for k in _RECEIPT] + [None if segs is None else [[s.get(k) for k in _SEG] for s in segs]]
+    return hexlify(hashlib.sha256(_compact(a).encode()).digest()[:16]).decode()
+
+
+def payload(pg, dev, fw, meter_serial, readings, d):
+    """The signed text of session_end record d: every field a bill is made of.
+    readings: the session's OCMF readings (begin, tariff changes, end)."""
     # Each reading is made afresh: a dict read back from flash (the session store) may list
     # its keys in another order, and the journal re-makes this text when the record is read
     # (journal/codec.py), so the same readings must give the same bytes.
     readings = [reading_of(r) for r in readings]
-    d = {
+    id_tag = d.get("id_tag")
+    rc = d.get("receipt")
+    lv = {"V": LV_VERSION, "SID": d.get("sid"), "CT": d.get("cost_minor"), "CU": d.get("currency"),
+          "MU": d.get("minor_unit"), "TA": d.get("tariffs"), "EN": d.get("energy_wh"),
+          "TS": d.get("start_t"), "TE": d.get("end_t"), "T": d.get("t"),
+          "TQ": [d.get("start_tq"), d.get("tq")], "DU": d.get("duration_s"),
+          "SR": d.get("stop_reason"), "UP": d.get("price_minor_per_kwh"),
+          "VR": rc.get("vat_bp") if rc else None, "VA": rc.get("vat") if rc else None,
+          # The rest of the receipt: fees, totals, each segment's tariff parts and lines.
+          "RC": receipt_digest(rc), "EF": d.get("energy_flags"), "VI": d.get("vehicle_id")}
+    p = {
         "FV": "1.0", "GI": "laddvakt", "GS": dev, "GV": fw, "PG": pg, "MS": meter_serial,
         "IS": id_tag is not None, "IT": "ISO14443" if id_tag is not None else "NONE",
         "ID": id_tag or "", "RD": readings,
-        # laddvakt's own fields, signed with the rest: the session and its price.
-        "LV": {"SID": sid, "CT": total, "CU": currency, "TA": tariffs},
+        # laddvakt's own fields, signed with the rest: the session, its times and its bill.
+        "LV": lv,
     }
-    return json.dumps(d)
+    # Compact separators: the text travels inside the record, which must fit one frame.
+    return _compact(p)
 
 
 def sign(key, text):

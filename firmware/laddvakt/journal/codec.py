@@ -84,8 +84,7 @@ class Codec(Encoder, Decoder):
             readings = [sign.reading(d["start_t"], "B", d["meter_start_wh"]),
                         sign.reading(d["end_t"], "E", d["meter_stop_wh"])]
         serial = self.serial() if self.serial else ""
-        return sign.payload("T%d" % seq, self.dev, self.fw, serial, d["id_tag"], readings, d["sid"],
-                            d["cost_minor"], d["currency"], d["tariffs"])
+        return sign.payload("T%d" % seq, self.dev, self.fw, serial, readings, d)
 
 
 def _totals(rc, k):

@@ -197,12 +197,16 @@ class Continuity:
 
     def lost(self, d):
         """The end record d of a session resume() closed, dated when the power went: its
-        boot, uptime and wall time then, and its start and duration from before the cut."""
+        boot, uptime and wall time then, and its start and duration from before the cut.
+        Called before the record is signed, so once per try of Pricing.fit: count with
+        count_lost()."""
         st = self._st
         d = _at(d, st)
         d["start_t"] = st["st"]
         d["start_tq"] = st["stq"]
         d["end_t"] = st["t"]
         d["duration_s"] = st["d"] // 1000
-        self.powerloss += 1
         return d
+
+    def count_lost(self):
+        self.powerloss += 1

@@ -84,7 +84,9 @@ class SessionFlow:
             return
         s, goes_on = r
         if not goes_on:
-            self._end(s, self.keeper.lost(self.session_end_record(s)))
+            # Dated when the power went before it is signed: the signature covers the times.
+            self._end(s, self.session_end_record(s, self.keeper.lost))
+            self.keeper.count_lost()
             return
         self.tracker.session = s  # before the pair: a pending tariff may split its cost there
         self.keeper.bridge(s, up_ms, energy_wh)
@@ -103,10 +105,16 @@ class SessionFlow:
         self.keeper.ended()
         self.sessions += 1
 
-    def session_end_record(self, s):
+    def session_end_record(self, s, fix=None):
+        """The priced, signed session_end of s; fix(d) -> d amends the record before signing."""
         pr = self.pricing
-        bill = pr.close(s, s.end_t, s.end_up, s.meter_stop_wh, self.cfg["device_id"], VERSION,
-                        self.meter_serial(), "T%d" % (self.journal.seq + 1))
+        bill = pr.close(s, s.end_t, s.end_up, s.meter_stop_wh)
         flags = self.metering.session_flags()
-        return pr.fit(lambda b: records.session_end(self.clock, self.ident, s, pr.tariff, b["cost_minor"],
-                                                    flags, b), bill, jf.MAX_PAYLOAD)
+        serial = self.meter_serial()
+        pg = "T%d" % (self.journal.seq + 1)
+
+        def build(b):
+            d = records.session_end(self.clock, self.ident, s, pr.tariff, b["cost_minor"], flags, b)
+            return pr.seal(fix(d) if fix else d, self.cfg["device_id"], VERSION, serial, pg)
+
+        return pr.fit(build, bill, jf.MAX_PAYLOAD)

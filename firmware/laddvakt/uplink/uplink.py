@@ -69,13 +69,11 @@ class Uplink:
         self._sent_retained = {}
         self._ka = Keepalive(cfg["mqtt_keepalive_s"] * 1000, cfg["mqtt_timeout_ms"])
         self.connected = False
-        self.connects = 0
-        self.failures = 0
-        self.published = 0
-        self.resent = 0
+        self.connects = self.failures = self.published = self.resent = 0  # counters for status
         self.last_error = None
         self.t_start = time.ticks_ms()
         self.drain_ms = None  # first time the backlog was fully delivered, from t_start
+        self.first_batch_ms = None  # when the first recs batch went out, from t_start (bench)
         link.set_callback(self._on_msg)
         link.on_ack = self._on_puback
         link.on_oversize = self._inbox.oversized
@@ -182,6 +180,8 @@ class Uplink:
             self._fl.append([p, b.first, b.last, False, sid, kind])
             if not kind and self.ack_backend:
                 self.acks.sent(b.last)
+        if self.first_batch_ms is None:
+            self.first_batch_ms = time.ticks_diff(time.ticks_ms(), self.t_start)
         self.published += 1
 
     # ---- work -----------------------------------------------------------------
@@ -285,7 +285,7 @@ class Uplink:
         return {"connects": self.connects, "failures": self.failures, "published": self.published,
                 "resent": self.resent, "in_flight": len(self._fl), "error": self.last_error,
                 "cond": self.acks.condition, "ack_timeouts": self.acks.timeouts,
-                "auth_refused": self.guard.refused}
+                "auth_refused": self.guard.refused, "first_batch_ms": self.first_batch_ms}
 
     def shutdown(self):
         """Clean stop: offline status, then DISCONNECT (no Will is sent for that)."""
