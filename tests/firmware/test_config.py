@@ -123,4 +123,13 @@ def test_smallest_batch_holds_the_largest_record():
     assert config.SCHEMA["batch_max_bytes"][2] >= jf.MAX_PAYLOAD + head
 
 
+def test_a_real_board_needs_a_device_key():
+    # Commands and acks are authenticated with it (issue 16): a keyless board is refused at
+    # boot, while the unix simulation boards may run without one.
+    e = raises(ConfigError, config.merged, {"board": "esp32-wrover"})
+    assert "device_key" in str(e) and "provision" in str(e)
+    assert config.merged({"board": "esp32-wrover", "device_key": "ab" * 16})["board"] == "esp32-wrover"
+    assert config.merged({"board": "unix-modbus"})["device_key"] == ""
+
+
 run(globals())

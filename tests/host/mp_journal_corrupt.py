@@ -50,7 +50,7 @@ def _damage(path, kind, pos, n):
 
 
 def case(c):
-    mount_fresh(128, "/jc")
+    mount_fresh(256, "/jc")  # 1 MiB: 120 records each in its own commit file, never merged, fit
     try:
         j = Journal(D, c["seg"], 1 << 22).open()
         j.merge_bytes = c["merge"]

@@ -151,6 +151,11 @@ def check_choices(cfg):
     # Rules over more than one key, on the merged config.
     if cfg["mqtt_tls"] and not cfg["mqtt_ca_file"]:
         raise ConfigError("key 'mqtt_ca_file' is required when mqtt_tls is 1")
+    if not cfg["device_key"] and not cfg["board"].startswith("unix"):
+        # Commands and acks are authenticated with it (docs/mqtt.md): without one, anyone on
+        # the broker could command a real charger. Only the unix simulation boards run keyless.
+        raise ConfigError("key 'device_key' is required on a board: provision one "
+                          "(python -m host_tools.device.provision)")
     if cfg["temp_stop_c"] < cfg["temp_derate_c"]:
         raise ConfigError("key 'temp_stop_c' must not be under 'temp_derate_c'")
     if cfg["watchdog_s"] and cfg["watchdog_s"] * 1000 < 2 * cfg["sample_interval_ms"]:
