@@ -6,7 +6,7 @@ import json
 import os
 import sys
 
-from ramblock import mount_fresh, umount
+from ramblock import RAMBlockDev, umount
 from laddvakt.journal.store import Journal
 
 D = "/jc/j"
@@ -49,8 +49,22 @@ def _damage(path, kind, pos, n):
         f.write(data)
 
 
+# One 1 MiB buffer for every case (120 records, each in its own commit file, never merged, fit),
+# formatted afresh each time: a new one per case fragments this long-lived process's heap.
+_BLOCKS = 256
+_DATA = bytearray(_BLOCKS * RAMBlockDev.ERASE_BLOCK_SIZE)
+
+
+def _fresh():
+    import vfs
+
+    bdev = RAMBlockDev(_BLOCKS, data=_DATA)
+    vfs.VfsLfs2.mkfs(bdev)
+    vfs.mount(vfs.VfsLfs2(bdev), "/jc")
+
+
 def case(c):
-    mount_fresh(256, "/jc")  # 1 MiB: 120 records each in its own commit file, never merged, fit
+    _fresh()
     try:
         j = Journal(D, c["seg"], 1 << 22).open()
         j.merge_bytes = c["merge"]
@@ -89,7 +103,7 @@ def case(c):
             j.close()
             return out
         except Exception as e:
-            sys.print_exception(e)
+            sys.print_exception(e, sys.stderr)  # stdout carries the answers
             return {"crash": "%s: %s" % (type(e).__name__, e), "damaged": damaged, "n": n,
                     "newest_commit": newest_commit}
     finally:
@@ -97,4 +111,9 @@ def case(c):
 
 
 for line in sys.stdin:
-    print(json.dumps(case(json.loads(line))))
+    try:
+        out = case(json.loads(line))
+    except Exception as e:  # writing the undamaged journal failed: not what is under test
+        sys.print_exception(e, sys.stderr)
+        out = {"setup": "%s: %s" % (type(e).__name__, e)}
+    print(json.dumps(out))

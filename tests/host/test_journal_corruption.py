@@ -6,7 +6,7 @@ intact or inside a reported gap. `make bench` (area robust) counts the unreporte
 import json
 import os
 
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from host_tools.repo import ROOT
@@ -72,6 +72,10 @@ def test_every_damaged_seq_is_delivered_intact_or_reported():
         @given(cases)
         def prop(c):
             r = d.ask(c)
+            # The RAM filesystem full while the case writes or damages its files (before any
+            # recovery runs): the harness could not build this case; nothing under test ran.
+            assume("setup" not in r or "28" not in r["setup"])
+            assert "setup" not in r, "the undamaged journal could not be written: %s" % r["setup"]
             event("blind" if blind(r) else "seen")
             lost = check(c, r)
             assert lost == 0, "%d seqs lost with no gap: %s" % (lost, json.dumps(r)[:2000])

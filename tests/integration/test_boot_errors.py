@@ -11,7 +11,7 @@ from host_tools.sim import agent as sim
     ({"mqtt_hots": "x"}, "unknown key 'mqtt_hots'"),
     ({"mqtt_port": "1883"}, "key 'mqtt_port' must be int, got str"),
     ({"mqtt_port": 70000}, "key 'mqtt_port' value 70000 out of range 1..65535"),
-    ({"board": "no-such-board"}, "no board definition"),
+    ({"board": "no-such-board", "device_key": "ab" * 16}, "no board definition"),
     # Refused before the tariff is built, with the key named (issue 17).
     ({"currency": "sek"}, "key 'currency' must be an ISO 4217 code like 'SEK', got 'sek'"),
     ({"topic_prefix": "laddvakt/#"}, "key 'topic_prefix' must not hold '+', '#'"),
