@@ -6,6 +6,7 @@
 import json
 import os
 
+from fwtest import rmtree
 from laddvakt.app import wiring
 from laddvakt_unix.hal import UnixHal
 
@@ -97,22 +98,8 @@ class FuzzHal(UnixHal):
         raise _Booted()
 
 
-def _rmtree(path):
-    try:
-        names = os.listdir(path)
-    except OSError:
-        return
-    for n in names:
-        p = path + "/" + n
-        try:
-            os.remove(p)
-        except OSError:
-            _rmtree(p)
-    os.rmdir(path)
-
-
 def _prepare(root, name, data):
-    _rmtree(root)
+    rmtree(root)
     os.mkdir(root)
     os.mkdir(root + "/dev")
     os.mkdir(root + "/boards")

@@ -2,6 +2,8 @@
 # virtual time: the rig the control tests drive. Runs on the unix port and on a board.
 import os
 
+from fwtest import rmtree
+
 from laddvakt.control.commands import control_commands
 from laddvakt.core import config
 from laddvakt.app.agent import Agent
@@ -19,29 +21,16 @@ class _Hal:
 
     def __init__(self, data_dir):
         # Pricing keeps its tariff files here.
-        _rmtree(data_dir)
+        rmtree(data_dir)
         os.mkdir(data_dir)
         self.data_dir = data_dir
-
-
-def _rmtree(path):
-    try:
-        names = os.listdir(path)
-    except OSError:
-        return
-    for n in names:
-        try:
-            os.remove(path + "/" + n)
-        except OSError:
-            _rmtree(path + "/" + n)  # the journal's old/ directory
-    os.rmdir(path)
 
 
 class Rig:
     def __init__(self, visits, events=(), **cfg):
         _n[0] += 1
         path = "ctlrig-j%d" % _n[0]
-        _rmtree(path)
+        rmtree(path)
         over = {"pilot_debounce": 1}
         over.update(cfg)
         self.cfg = config.merged(over)

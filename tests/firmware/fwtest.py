@@ -33,6 +33,23 @@ def raises(exc, fn, *args, **kw):
     raise AssertionError("%s not raised by %s" % (exc.__name__, fn))
 
 
+def rmtree(path):
+    """Remove a directory and everything in it; nothing if it is not there."""
+    import os
+
+    try:
+        names = os.listdir(path)
+    except OSError:
+        return
+    for n in names:
+        p = path + "/" + n
+        try:
+            os.remove(p)
+        except OSError:
+            rmtree(p)  # a directory (the journal's old/, c/)
+    os.rmdir(path)
+
+
 def write_file(path, text):
     with open(path, "w") as f:
         f.write(text)
