@@ -3,6 +3,29 @@
 # UART surface (write, read_into, drain) and checks the master's bytes on the way.
 import time
 
+from laddvakt.meters import modbus as mb
+
+
+def crc_bytes(frame):
+    """frame with its Modbus CRC appended (low byte first)."""
+    c = mb.crc16(frame, 0, len(frame))
+    return bytes(frame) + bytes((c & 0xFF, c >> 8))
+
+
+def reply(addr, fc, words):
+    """A read reply carrying the 16-bit words."""
+    body = bytes((addr, fc, 2 * len(words)))
+    for w in words:
+        body += bytes((w >> 8, w & 0xFF))
+    return crc_bytes(body)
+
+
+def req(addr, fc, reg, n):
+    """The read request the master sends, byte-exact."""
+    out = bytearray(8)
+    mb.build_read(out, addr, fc, reg, n)
+    return bytes(out)
+
 
 class Line:
     def __init__(self, replies=(), chunk=3):

@@ -1,13 +1,8 @@
 # Modbus RTU framing byte for byte, and the master over a scripted line: timeouts,
 # retries, exceptions, CRC errors, echo and garbage, the slave address check.
 from fwtest import raises, run
-from modbus_line import Line
+from modbus_line import Line, crc_bytes, reply, req
 from laddvakt.meters import modbus as mb
-
-
-def crc_bytes(frame):
-    c = mb.crc16(frame, 0, len(frame))
-    return bytes(frame) + bytes((c & 0xFF, c >> 8))
 
 
 def test_crc16_known_vectors():
@@ -42,19 +37,6 @@ def test_silence_from_baud_rate():
     assert mb.silence_us(2400) == 16042
     assert mb.silence_us(38400) == 1750
     assert mb.silence_us(115200) == 1750
-
-
-def reply(addr, fc, words):
-    body = bytes((addr, fc, 2 * len(words)))
-    for w in words:
-        body += bytes((w >> 8, w & 0xFF))
-    return crc_bytes(body)
-
-
-def req(addr, fc, reg, n):
-    out = bytearray(8)
-    mb.build_read(out, addr, fc, reg, n)
-    return bytes(out)
 
 
 def test_find_plain_echo_garbage_and_exception():

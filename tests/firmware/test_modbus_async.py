@@ -5,26 +5,8 @@ import asyncio
 import time
 
 from fwtest import run
-from modbus_line import Line
+from modbus_line import Line, crc_bytes, reply, req
 from laddvakt.meters import modbus as mb
-
-
-def crc_bytes(frame):
-    c = mb.crc16(frame, 0, len(frame))
-    return frame + bytes((c & 0xFF, c >> 8))
-
-
-def reply(addr, fc, words):
-    body = bytes((addr, fc, 2 * len(words)))
-    for w in words:
-        body += bytes((w >> 8, w & 0xFF))
-    return crc_bytes(body)
-
-
-def req(addr, fc, reg, n):
-    out = bytearray(8)
-    mb.build_read(out, addr, fc, reg, n)
-    return bytes(out)
 
 
 class PacedLine(Line):
