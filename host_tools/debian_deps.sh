@@ -8,6 +8,7 @@ need=()
 command -v socat >/dev/null || need+=(socat)                                       # pty pairs
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql)        # backend at scale
 command -v chromium >/dev/null || need+=(chromium)                                 # report and web console browser tests (Playwright drives it)
+command -v npm >/dev/null || need+=(npm)   # the web console's Chart.js and the 32-bit MicroPython (npm registry)
 python3 -c "import venv, ensurepip" 2>/dev/null || need+=(python3-venv)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ]; then
