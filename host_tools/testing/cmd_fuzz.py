@@ -128,4 +128,6 @@ def fuzz_tight(cap_factory, broker, workdir, n=2000, seed=17):
         "oversized_answered": sum(1 for r in replies if "exceeds the" in str(r.get("error"))),
         "heap_code_bytes": code,
         "stderr_tail": err[-2000:],
+        # why the link dropped, as the agent printed it (uplink: <reason>), for a failure to say
+        "uplink_lines": [ln for ln in out.splitlines() if ln.startswith("uplink:")][-5:],
     }

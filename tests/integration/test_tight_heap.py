@@ -27,5 +27,6 @@ def test_command_fuzz_within_64k_runtime_heap(mosquitto, tmp_path):
 
     r = fuzz_tight(Capture, mosquitto, str(tmp_path), n=2000)
     assert r["alive"] and r["replies"] > 1500, r
-    assert r["memory_errors"] == 0 and r["link_drops"] == 0 and r["uplink_memory_lines"] == 0, r
+    assert r["memory_errors"] == 0 and r["link_drops"] == 0 and r["uplink_memory_lines"] == 0, (
+        r["uplink_lines"], r)
     assert r["oversized_answered"] > 100 and not r["traceback"], r
