@@ -102,6 +102,21 @@ def check_meter_profile(name):
         raise ProvisionError(r.stdout.strip())
 
 
+def read_meter_map(path):
+    """The register map in a JSON file (docs/schemas/meter_map.json) for the config's meter_map;
+    the firmware's own check (core/config -> meters/mapdef) runs on it in build()."""
+    try:
+        with open(path) as f:
+            d = json.load(f)
+    except OSError as e:
+        raise ProvisionError("cannot read the meter map %s: %s" % (path, e.strerror)) from e
+    except ValueError as e:
+        raise ProvisionError("meter map %s is not JSON: %s" % (path, e)) from e
+    if not isinstance(d, dict) or not d:
+        raise ProvisionError("meter map %s must hold a JSON object with its registers" % path)
+    return d
+
+
 def read_ca(path):
     try:
         with open(path) as f:
@@ -146,6 +161,14 @@ def build(values, base, out_dir):
         check_device_id(values["device_id"])
     if values.get("meter_profile"):
         check_meter_profile(values["meter_profile"])
+    if values.get("meter_map"):
+        # issue 18: a meter no built-in map knows, carried by the device config
+        if values.get("meter_profile"):
+            raise ProvisionError("give --meter-map or --meter-profile, not both")
+        put("meter_map", read_meter_map(values["meter_map"]))
+        cfg.pop("meter_profile", None)
+    elif values.get("meter_profile"):
+        cfg.pop("meter_map", None)
     for key in ("device_id", "board", "wifi_ssid", "wifi_password", "mqtt_user", "mqtt_password",
                 "meter_profile", "currency"):
         if values.get(key) is not None:
@@ -272,6 +295,8 @@ def main(argv=None, stdin=None, stdout=None):
                     help="or LADDVAKT_MQTT_PASSWORD; default: a fresh one, with its broker password line")
     ap.add_argument("--tls-ca", dest="tls_ca", help="PEM file of the CA that signed the broker's certificate")
     ap.add_argument("--meter-profile", dest="meter_profile")
+    ap.add_argument("--meter-map", dest="meter_map",
+                    help="JSON file with the meter's register map (docs/meters.md), instead of a profile")
     ap.add_argument("--currency")
     ap.add_argument("--minor-unit", dest="minor_unit", type=int, help="decimals of the currency (default 2)")
     ap.add_argument("--price", help="energy price per kWh in the currency, e.g. 3.25")

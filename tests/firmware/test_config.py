@@ -18,6 +18,32 @@ def test_defaults_cover_schema():
         config.validate({key: default})  # every default is itself valid
 
 
+def test_meter_map_is_checked_as_a_board_map_with_the_field_named():
+    # issue 18: the device config's register map, by the same rules as a board file's
+    # (meters/mapdef.py, docs/schemas/meter_map.json); {} is "no map".
+    good = {"name": "x", "registers": {"p": {"fc": 4, "address": 12, "type": "float32", "unit": "W"}}}
+    assert config.merged({"meter_map": good})["meter_map"] == good
+    assert config.defaults()["meter_map"] == {}
+    cases = (
+        ({"registers": {"p": {"fc": 5, "address": 1, "type": "int32", "unit": "W"}}},
+         "key 'meter_map': registers.p.fc must be an integer 3..4, not 5"),
+        ({"registers": {"e_imp": {"fc": 3, "address": 1, "type": "int32", "unit": "W"}}},
+         "key 'meter_map': registers.e_imp.unit must be one of "),
+        ({"registers": {"u1": {"fc": 3, "address": 1, "type": "int32", "unit": "V"}}},
+         "key 'meter_map': registers needs e_imp or p"),
+        ({"registers": {"p": {"fc": 3, "address": 1, "type": "int32", "unit": "W"}}, "baud": 1},
+         "key 'meter_map': map.baud is not a known field"),
+        ("sdm630", "key 'meter_map' must be dict, got str"),
+    )
+    for m, want in cases:
+        msg = _err({"meter_map": m})
+        assert msg.startswith(want), (m, msg)
+    msg = _err({"meter_map": good, "meter_profile": "sdm630"})
+    assert msg == "keys 'meter_map' and 'meter_profile' both choose the meter's registers: set one", msg
+    assert config.parse("meter_map", '{"registers": {}}') == {"registers": {}}
+    assert "must be a JSON object" in str(raises(ConfigError, config.parse, "meter_map", "{x"))
+
+
 def test_valid_override_merges():
     cfg = config.merged({"mqtt_port": 8883, "device_id": "garage", "price_minor_per_kwh": 0})
     assert cfg["mqtt_port"] == 8883

@@ -90,6 +90,10 @@ _REFUSED = (
     ("device_id", "a//b"), ("topic_prefix", "laddvakt/#"), ("topic_prefix", "/laddvakt"),
     ("topic_prefix", "laddvakt/"), ("ha_discovery", "maybe"), ("mqtt_port", "70000"),
     ("mqtt_port", "x"), ("temp_stop_c", "10"), ("watchdog_s", "1"), ("mqtt_tls", "1"),
+    # issue 18: a register map in the config, checked field by field as a board file's
+    ("meter_map", '{"registers": {"p": {"fc": 3, "address": 1, "type": "int32", "unit": "kWh"}}}'),
+    ("meter_map", '{"registers": {"u1": {"fc": 3, "address": 1, "type": "int32", "unit": "V"}}}'),
+    ("meter_map", "{not json"), ("meter_map", "[1, 2]"),
 )
 
 
@@ -127,6 +131,25 @@ def test_config_set_parses_booleans_integers_and_enums():
                          "currency": "EUR", "wifi_ssid": "My Home Net"}, saved
         assert config.load("/ci/config.json")["ha_discovery"] is True  # and boot takes it
         assert _exec(c, "config set ha_discovery off").startswith("ha_discovery = false saved")
+    finally:
+        umount("/ci")
+
+
+_MAP = {"name": "site", "registers": {"e_imp": {"fc": 3, "address": 1792, "type": "uint32", "unit": "Wh"}}}
+
+
+def test_config_set_takes_a_meter_map_as_json_and_get_shows_it():
+    # issue 18: the device config carries a register map; the console sets and shows it.
+    c = _console()
+    try:
+        out = _exec(c, "config set meter_map " + json.dumps(_MAP))
+        assert out.startswith("meter_map = {") and "saved" in out, out
+        assert config.load("/ci/config.json")["meter_map"] == _MAP  # and boot takes it
+        got = _exec(c, "config get meter_map")
+        assert got.startswith("meter_map = ") and json.loads(got.split(" = ", 1)[1]) == _MAP, got
+        out = _exec(c, "config set meter_profile sdm630")
+        assert out == ("error: config keys 'meter_map' and 'meter_profile' both choose the meter's "
+                       "registers: set one\n"), out
     finally:
         umount("/ci")
 

@@ -200,6 +200,22 @@ def test_board_meter_is_built_from_board_and_config():
 
 
 
+def test_the_device_configs_meter_map_is_used_over_the_boards():
+    # issue 18: a map in the device config wins over the board's profile (and its own map).
+    from laddvakt.meters.build import build_meter
+
+    cmap = {"name": "site", "registers": {
+        "e_imp": {"fc": 3, "address": 0x700, "type": "uint32", "words": "low_first", "unit": "Wh"},
+        "p": {"fc": 3, "address": 0x702, "type": "int32", "unit": "W"}}}
+    bmap = {"registers": {"p": {"fc": 4, "address": 9, "type": "int16", "unit": "W"}}}
+    for board in (BOARD, dict(BOARD, meter=dict(BOARD["meter"], map=bmap))):
+        m, prof = build_meter(Hal(), board, config.merged({"meter_map": cmap}))
+        assert prof == m.profile == "site (config map)", prof
+        assert m.plan == ((3, 0x700, 4, ((0, 0, 2, 1, 1), (2, 4, 1, 0, 0))),), m.plan
+    m, prof = build_meter(Hal(), BOARD, config.merged({"meter_map": {"registers": cmap["registers"]}}))
+    assert prof == "unnamed (config map)"
+
+
 def test_a_meter_whose_serial_read_fails_books_energy_and_says_swap_detection_is_off():
     # Issue 18 item 3: the serial read answered with a Modbus exception (no such register).
     from laddvakt.meters.modbus import EXCEPTION, ModbusError

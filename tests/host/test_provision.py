@@ -228,3 +228,32 @@ def test_ids_that_are_not_one_topic_level_refused(tmp_path, dev):
 def test_unknown_meter_profile_refused(tmp_path):
     r = _run("--out", str(tmp_path / "c.json"), "--device-id", "cp-1", "--board", "unix-sim", "--meter-profile", "sdm999")
     assert r.returncode == 2 and "unknown meter profile 'sdm999'" in r.stderr, r.stderr
+
+
+SITE_MAP = {"name": "site meter", "registers": {
+    "e_imp": {"fc": 3, "address": 1792, "type": "uint32", "words": "low_first", "unit": "Wh"},
+    "p": {"fc": 3, "address": 1794, "type": "int32", "unit": "W"}}}
+
+
+def test_meter_map_file_goes_into_the_config_checked_by_the_firmware(tmp_path):
+    # issue 18: a meter no built-in map knows, carried by the device config.
+    mp = tmp_path / "map.json"
+    mp.write_text(json.dumps(SITE_MAP))
+    out = tmp_path / "c.json"
+    r = _run("--out", str(out), "--device-id", "cp-1", "--board", "unix-sim", "--meter-map", str(mp))
+    assert r.returncode == 0, r.stderr
+    cfg = json.loads(out.read_text())
+    assert cfg["meter_map"] == SITE_MAP and "meter_profile" not in cfg
+    firmware.module("core.config").merged(cfg)
+    assert re.search(r'^  meter_map +\{"name": "site meter"', r.stdout, re.M), r.stdout
+    bad = dict(SITE_MAP, registers=dict(SITE_MAP["registers"], p=dict(SITE_MAP["registers"]["p"], unit="kWh")))
+    mp.write_text(json.dumps(bad))
+    r = _run("--out", str(tmp_path / "d.json"), "--device-id", "cp-1", "--board", "unix-sim", "--meter-map", str(mp))
+    assert r.returncode == 2 and "key 'meter_map': registers.p.unit must be one of" in r.stderr, r.stderr
+    mp.write_text("{not json")
+    r = _run("--out", str(tmp_path / "d.json"), "--device-id", "cp-1", "--board", "unix-sim", "--meter-map", str(mp))
+    assert r.returncode == 2 and "is not JSON" in r.stderr, r.stderr
+    r = _run("--out", str(tmp_path / "d.json"), "--device-id", "cp-1", "--board", "unix-sim", "--meter-map", str(mp),
+             "--meter-profile", "sdm630")
+    assert r.returncode == 2 and "not both" in r.stderr, r.stderr
+    assert not (tmp_path / "d.json").exists()

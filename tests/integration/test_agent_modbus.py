@@ -30,12 +30,12 @@ def records(cap):
     return out
 
 
-def start_agent(tmp_path, port, pty, profile="sdm630", boards_dir=None):
+def start_agent(tmp_path, port, pty, profile="sdm630", boards_dir=None, **extra):
     data = str(tmp_path / "dev")
     sim.prepare_device(data, port, SCENARIO)
     cfg = dict(sim.device_config(port), board="unix-modbus", meter_device=pty,
                meter_timeout_ms=60, meter_value_interval_s=10, meter_profile=profile,
-               uplink_ack="broker")  # no backend here to ack: a capture reads the records
+               uplink_ack="broker", **extra)  # no backend here to ack: a capture reads the records
     with open(os.path.join(data, "config.json"), "w") as f:
         json.dump(cfg, f)
     cmd, env = sim.agent_command(data)
@@ -142,18 +142,11 @@ BOARD_MAP = {"name": "site meter", "registers": {
     "u1": {"fc": 3, "address": 0x0704, "type": "uint16", "unit": "V", "scale": -1}}}
 
 
-def test_a_meter_defined_only_in_a_board_file_runs_a_whole_session(mosquitto, tmp_path):
-    with open(os.path.join(sim.BOARDS, "unix-modbus.json")) as f:
-        board = json.load(f)
-    board["meter"] = {"type": "modbus", "baudrate": 9600, "address": 3, "map": BOARD_MAP}
-    bdir = tmp_path / "boards"
-    bdir.mkdir()
-    with open(bdir / "unix-modbus.json", "w") as f:
-        json.dump(board, f)
-    model = MeterModel(BOARD_MAP, 3, load=Load(7000, speed=20), energy_dwh=11110000)
+def _whole_session_on_a_data_map(mosquitto, tmp_path, addr, boards_dir=None, **cfg):
+    model = MeterModel(BOARD_MAP, addr, load=Load(7000, speed=20), energy_dwh=11110000)
     cap = Capture(mosquitto.port)
     with PtyPair(str(tmp_path)) as pair, MeterSim(pair.sim_path, [model]) as msim:
-        agent = start_agent(tmp_path, mosquitto.port, pair.agent_path, "", str(bdir))
+        agent = start_agent(tmp_path, mosquitto.port, pair.agent_path, "", boards_dir, **cfg)
         try:
             assert cap.wait(lambda: any(r["type"] == "session_start" for r in records(cap)), 20), \
                 agent.communicate(timeout=30) if agent.poll() is not None else cap.msgs
@@ -172,5 +165,25 @@ def test_a_meter_defined_only_in_a_board_file_runs_a_whole_session(mosquitto, tm
     assert e["energy_wh"] == e["meter_stop_wh"] - e["meter_start_wh"] > 0
     m = validate(*cap.on("/reply")[0])["result"]["meter"]
     jsonschema.validate(m, METER_STATUS)
-    assert m["profile"] == "site meter" and m["failed_polls"] == 0
+    assert m["failed_polls"] == 0
     assert m["serial"] is None and m["serial_check"] == "off: the meter map has no serial register"
+    return m
+
+
+def test_a_meter_defined_only_in_a_board_file_runs_a_whole_session(mosquitto, tmp_path):
+    with open(os.path.join(sim.BOARDS, "unix-modbus.json")) as f:
+        board = json.load(f)
+    board["meter"] = {"type": "modbus", "baudrate": 9600, "address": 3, "map": BOARD_MAP}
+    bdir = tmp_path / "boards"
+    bdir.mkdir()
+    with open(bdir / "unix-modbus.json", "w") as f:
+        json.dump(board, f)
+    m = _whole_session_on_a_data_map(mosquitto, tmp_path, 3, str(bdir))
+    assert m["profile"] == "site meter"
+
+
+def test_a_meter_defined_only_in_the_device_config_runs_a_whole_session(mosquitto, tmp_path):
+    # issue 18: the stock unix-modbus board (an SDM630 at address 1) with the config's map and
+    # address: the simulator serves only the config's map, so only it can book the session.
+    m = _whole_session_on_a_data_map(mosquitto, tmp_path, 5, meter_map=BOARD_MAP, meter_address=5)
+    assert m["profile"] == "site meter (config map)"

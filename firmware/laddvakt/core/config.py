@@ -92,6 +92,10 @@ SCHEMA = {
     "ntp_host": (str, "", 0, 253),
     "ntp_resync_s": (int, 3600, 60, 86400),
     "ntp_retry_s": (int, 30, 1, 3600),  # after no answer (2 s timeout)
+    # issue 18: a register map in the device config (docs/meters.md, schemas/meter_map.json),
+    # used over the board's meter map or profile; {} = none. Checked by meters/mapdef.py;
+    # the range bounds its top-level fields. Not together with meter_profile.
+    "meter_map": (dict, {}, 0, 16),
 }
 
 # Never printed or published; shown as "***" by anything that displays config.
@@ -116,12 +120,14 @@ def validate(values):
             raise ConfigError(
                 "key '%s' must be %s, got %s" % (key, typ.__name__, type(val).__name__)
             )
-        n = len(val) if typ is str else val
+        n = len(val) if typ is str or typ is dict else val
         if n < lo or n > hi:
             what = "length" if typ is str else "value"
             raise ConfigError("key '%s' %s %d out of range %d..%d" % (key, what, n, lo, hi))
         if typ is str:
             _check_value(key, val)
+        elif typ is dict and val:
+            _check_map(key, val)
 
 
 # robust (issue 17): keys whose value is one of a few words, and identifiers that become MQTT
@@ -147,6 +153,16 @@ def _check_value(key, val):
                               % (key, val))
 
 
+def _check_map(key, val):
+    # issue 18: the board file's map rules, so a bad map is refused where it is written.
+    from laddvakt.meters.mapdef import MapError, parse as parse_map
+
+    try:
+        parse_map(val)
+    except MapError as e:
+        raise ConfigError("key '%s': %s" % (key, str(e).replace("meter map: ", "", 1)))
+
+
 def check_choices(cfg):
     # Rules over more than one key, on the merged config.
     if cfg["mqtt_tls"] and not cfg["mqtt_ca_file"]:
@@ -161,6 +177,8 @@ def check_choices(cfg):
     if cfg["watchdog_s"] and cfg["watchdog_s"] * 1000 < 2 * cfg["sample_interval_ms"]:
         # One late step would reset the board: a boot loop, not a safety net.
         raise ConfigError("key 'watchdog_s' must be 0 (off) or at least twice sample_interval_ms")
+    if cfg["meter_map"] and cfg["meter_profile"]:
+        raise ConfigError("keys 'meter_map' and 'meter_profile' both choose the meter's registers: set one")
 
 
 def parse(key, text):
@@ -182,6 +200,11 @@ def parse(key, text):
             return int(text.strip())
         except ValueError:
             raise ConfigError("key '%s' must be a whole number, got '%s'" % (key, text))
+    if typ is dict:
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise ConfigError("key '%s' must be a JSON object, got '%s'" % (key, text))
     return text
 
 

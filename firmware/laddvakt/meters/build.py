@@ -24,8 +24,9 @@ def build_meter(hal, board, cfg):
         from laddvakt.meters.modbus import RtuMaster
         from laddvakt.meters.modbus_meter import ModbusMeter
 
-        # The config's profile name wins; else the board's own register map, else its profile.
-        profile = cfg["meter_profile"] or mb.get("map") or mb.get("profile", "")
+        # The device config's map or profile name wins (config.py allows one of them); else the
+        # board's own register map, else its profile.
+        profile = cfg["meter_map"] or cfg["meter_profile"] or mb.get("map") or mb.get("profile", "")
         addr = cfg["meter_address"] or mb.get("address", 1)
         baud = mb.get("baudrate", 9600)
         try:
@@ -36,6 +37,9 @@ def build_meter(hal, board, cfg):
             raise ConfigError("meter: %s" % e)
         finally:
             forget_table()
+        if cfg["meter_map"]:
+            # status and the console's `meter` say where the map came from
+            meter.profile = "%s (config map)" % cfg["meter_map"].get("name", "unnamed")
         return meter, meter.profile
     if kind == "s0":
         from laddvakt.meters.s0 import S0Meter
