@@ -8,9 +8,22 @@ _VTIME = 5
 _VMIN = 6
 _CHUNK = 64
 # c_cflag bits (Linux; the unix port's termios module has no names for them)
+_CSIZE = 0o60
+_CS8 = 0o60
 _CSTOPB = 0o100
 _PARENB = 0o400
 _PARODD = 0o1000
+
+
+def line_cflag(cflag, parity, stop):
+    """c_cflag with the parity (None, 0 even, 1 odd) and stop bits (1, 2) as machine.UART takes
+    them, 8 data bits, the other bits kept."""
+    c = cflag & ~(_PARENB | _PARODD | _CSTOPB | _CSIZE) | _CS8
+    if parity is not None:
+        c |= _PARENB | (_PARODD if parity else 0)
+    if stop == 2:
+        c |= _CSTOPB
+    return c
 
 
 class PtyUart:
@@ -21,14 +34,9 @@ class PtyUart:
         a = termios.tcgetattr(fd)
         a[6][_VMIN] = 0
         a[6][_VTIME] = 0
-        # Parity (None, 0 even, 1 odd) and stop bits as machine.UART takes them. A pty keeps
-        # the setting without framing by it; the simulator reads it back (meter_sim.py).
-        c = a[2] & ~(_PARENB | _PARODD | _CSTOPB)
-        if parity is not None:
-            c |= _PARENB | (_PARODD if parity else 0)
-        if stop == 2:
-            c |= _CSTOPB
-        a[2] = c
+        # A pty keeps the stop bits and PARODD but clears PARENB (Linux pty_set_termios); the
+        # simulator reads the setting back (meter_sim.py); docs/meters.md says what is proven.
+        a[2] = line_cflag(a[2], parity, stop)
         speed = getattr(termios, "B%d" % baud, None)
         if speed is not None:
             a[4] = speed

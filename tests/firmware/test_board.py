@@ -66,4 +66,31 @@ def test_meter_line_settings_as_machine_uart_takes_them():
         assert "meter line" in str(e) and "8N1, 8E1, 8O1, 8N2" in str(e)
 
 
+# Linux termios c_cflag bits (asm-generic/termbits.h), written out independently of the HAL's.
+_CS8, _CSIZE, _CSTOPB, _PARENB, _PARODD = 0o60, 0o60, 0o100, 0o400, 0o1000
+_EXPECT = {"8N1": (0, 0), "8E1": (_PARENB, 0), "8O1": (_PARENB | _PARODD, 0), "8N2": (0, _CSTOPB)}
+
+
+def test_both_hals_build_their_line_from_the_same_board_setting():
+    # Issue 18 item 2: the ESP32 HAL's machine.UART keywords and the unix HAL's termios flags,
+    # as pure code, for every line a board may name (the pty test checks what termios kept).
+    from laddvakt.hal.esp32_uart import uart_kwargs
+    from laddvakt_unix.uart import line_cflag
+
+    pins = dict(PINS)
+    for line, (par, stop) in _EXPECT.items():
+        meter = {"type": "modbus", "uart": 2, "baudrate": 19200, "line": line}
+        kw = uart_kwargs(meter, pins)
+        assert kw == {"baudrate": 19200, "bits": 8, "parity": board.serial_line(meter)[0],
+                      "stop": 2 if stop else 1, "tx": 17, "rx": 16}, (line, kw)
+        assert kw["parity"] == (None if not par else (1 if par & _PARODD else 0)), (line, kw)
+        # From a raw-mode cflag with every parity/stop/size bit set wrongly, and another bit kept.
+        for start in (0o4000 | _CSTOPB | _PARENB | _PARODD | 0o20, 0o4000):
+            c = line_cflag(start, kw["parity"], kw["stop"])
+            assert c & (_PARENB | _PARODD) == par and c & _CSTOPB == stop, (line, oct(c))
+            assert c & _CSIZE == _CS8 and c & 0o4000, (line, oct(c))
+    assert uart_kwargs({"uart": 1}, pins)["baudrate"] == 9600
+    assert "8N1, 8E1" in str(raises(BoardError, uart_kwargs, {"line": "7E1"}, pins))
+
+
 run(globals())

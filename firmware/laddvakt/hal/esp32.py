@@ -76,13 +76,10 @@ class Esp32Hal:
         """The meter's RS485 line: a UART, and the transceiver's DE pin where the board has one."""
         from machine import UART, Pin
 
-        from laddvakt.hal.esp32_uart import Rs485Uart
+        from laddvakt.hal.esp32_uart import Rs485Uart, uart_kwargs
 
-        from laddvakt.core.board import serial_line
-
-        parity, stop = serial_line(meter)  # the board's meter "line": 8N1, 8E1, 8O1, 8N2
-        u = UART(meter["uart"], baudrate=meter.get("baudrate", 9600), bits=8, parity=parity, stop=stop,
-                 tx=pins["rs485_tx"], rx=pins["rs485_rx"])
+        # the board's meter "line" (8N1, 8E1, 8O1, 8N2) as UART keywords, tested as pure code
+        u = UART(meter["uart"], **uart_kwargs(meter, pins))
         de = pins.get("rs485_de")
         return Rs485Uart(u, Pin(de, Pin.OUT) if de is not None else None)
 

@@ -3,7 +3,17 @@
 # meter's reply is not lost to our own driver.
 import time
 
+from laddvakt.core.board import serial_line
+
 _CHUNK = 64
+
+
+def uart_kwargs(meter, pins):
+    """machine.UART's keyword arguments for the board's meter line (baud rate, 8 data bits, the
+    "line"'s parity and stop bits, the RS485 pins); BoardError for a bad line."""
+    parity, stop = serial_line(meter)
+    return {"baudrate": meter.get("baudrate", 9600), "bits": 8, "parity": parity, "stop": stop,
+            "tx": pins["rs485_tx"], "rx": pins["rs485_rx"]}
 
 
 class Rs485Uart:
