@@ -100,7 +100,10 @@ class MeterModel:
     def __init__(self, profile, address=1, serial=0x00C0FFEE, energy_dwh=12345670, load=None,
                  clock=time.monotonic):
         self.profile = profile
-        self.entries, self.serial_spec, _ = PF.get(profile)
+        # gap > 0: the map says its meter answers a read across registers it does not use, so
+        # this one does (0 there); with 0 it answers such a read with exception 2, as strict
+        # meters do, and a poll that strays onto an unused register fails.
+        self.entries, self.serial_spec, self.gap = PF.get(profile)
         self.address = address
         self.serial = serial
         self.load = load or Load(0)
@@ -296,6 +299,8 @@ class MeterSim:
             if e is not None:
                 self.served_wh.add(e // 10)
         words = [regs.get((pdu.function_code, pdu.address + i)) for i in range(pdu.count)]
+        if meter.gap and words[0] is not None and words[-1] is not None:
+            words = [0 if w is None else w for w in words]
         if name == "exception":
             resp = ExceptionResponse(pdu.function_code, arg, device_id=meter.address)
         elif None in words:

@@ -15,6 +15,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 class FirmwareMeter:
     def __init__(self, path, profile, address=1, timeout_ms=100, retries=0, line="8N1"):
         env = micropython_env(os.path.join(ROOT, "firmware"), os.path.join(BUILD, "lib"))
+        if isinstance(profile, dict):
+            profile = json.dumps(profile)
         self.p = subprocess.Popen([MICROPYTHON, os.path.join(HERE, "mp_meter.py"), path, profile, str(address),
                                    str(timeout_ms), str(retries), line], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)

@@ -1,7 +1,7 @@
 # Runs under the unix-port micropython: the firmware's Modbus meter and meter service on a
 # pty, driven line by line from stdin, answering one JSON line per command. Used by the
 # meter integration tests and the meters bench to talk to host_tools.testing.meter_sim.
-#   argv: pty profile address timeout_ms retries [line: 8N1 8E1 8O1 8N2]
+#   argv: pty profile (a name or a map as JSON) address timeout_ms retries [line: 8N1 8E1 8O1 8N2]
 #   commands: poll | sample UP_MS | serial | alloc N | quit
 import asyncio
 import gc
@@ -19,6 +19,8 @@ from laddvakt.meters.modbus import ModbusError, RtuMaster
 
 path, profile, addr, timeout_ms, retries = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 line = sys.argv[6] if len(sys.argv) > 6 else "8N1"  # the board's meter "line"
+if profile.startswith("{"):
+    profile = json.loads(profile)  # a map as data (docs/schemas/meter_map.json)
 
 master = RtuMaster(PtyUart(path, 9600, *serial_line({"line": line})), 9600, timeout_ms, retries)
 meter = ModbusMeter(master, addr, profile)

@@ -1,7 +1,9 @@
 # The built-in meter register maps, as data in one table (docs/meters.md cites each maker's
 # register table). Imported only where a built-in map is looked up (build, scan).
 #
-# Row: (name, entries, serial (fc, register, count) or None, gap). Entry: (measurand, function
+# Row: (name, entries, serial (fc, register, count) or None, gap). `gap`: how many registers the
+# map does not use the planner may read across (meters/plan.py); 0 where it is not known that the
+# meter answers such a read (docs/meters.md, Request planner, gives each map's basis). Entry: (measurand, function
 # code, register, type, word order, exponent): the decoded register times 10**exponent is the
 # measurand in its fixed unit (energy 0.1 Wh, power W, current mA, voltage 0.1 V, frequency
 # 0.01 Hz). Registers are 0-based PDU addresses. Measurand and type numbers: registers.py.
@@ -34,26 +36,28 @@ _EM24 = ((6, 4, 0x00, 1, 1, 0), (7, 4, 0x02, 1, 1, 0), (8, 4, 0x04, 1, 1, 0), (3
          (11, 4, 0x16, 1, 1, -1), (2, 4, 0x28, 1, 1, -1), (12, 4, 0x37, 3, 0, 1), (0, 4, 0x3E, 1, 1, 3),
          (1, 4, 0x5C, 1, 1, 3))
 # Inepro PRO series: holding registers, float32 high word first; power in kW, energy in kWh.
+# PRO380: forward (import) active energy 0x600C, reverse 0x6018 (0x6000 is the total of both).
 _PRO3 = ((6, 3, 0x5002, 0, 0, 1), (7, 3, 0x5004, 0, 0, 1), (8, 3, 0x5006, 0, 0, 1), (12, 3, 0x5008, 0, 0, 2),
          (3, 3, 0x500C, 0, 0, 3), (4, 3, 0x500E, 0, 0, 3), (5, 3, 0x5010, 0, 0, 3), (2, 3, 0x5012, 0, 0, 3),
-         (9, 3, 0x5014, 0, 0, 3), (10, 3, 0x5016, 0, 0, 3), (11, 3, 0x5018, 0, 0, 3), (0, 3, 0x6000, 0, 0, 4))
+         (9, 3, 0x5014, 0, 0, 3), (10, 3, 0x5016, 0, 0, 3), (11, 3, 0x5018, 0, 0, 3), (0, 3, 0x600C, 0, 0, 4),
+         (1, 3, 0x6018, 0, 0, 4))
 
 # Most specific first: `meter scan` names the first map whose reads all succeed with plausible
 # values, so a three-phase map is tried before a single-phase subset of it.
 TABLE = (
-    ("sdm630", _E3, _ESN, 0),
-    ("sdm72d", _E3, _ESN, 0),  # SDM72D-M-2 (V2)
-    ("abb_b23", _ABB3, _ABBSN, 0),
-    ("abb_b24", _ABB3, _ABBSN, 0),
-    ("em340", _EM300, (4, 0x5000, 7), 0),
-    ("em330", _EM300, (4, 0x5000, 7), 0),
+    ("sdm630", _E3, _ESN, 125),
+    ("sdm72d", _E3, _ESN, 125),  # SDM72D-M-2 (V2)
+    ("abb_b23", _ABB3, _ABBSN, 6),
+    ("abb_b24", _ABB3, _ABBSN, 6),
+    ("em340", _EM300, (4, 0x5000, 7), 9),
+    ("em330", _EM300, (4, 0x5000, 7), 9),
     ("em24", _EM24, None, 0),
     ("dtsu666", ((0, 3, 0x401E, 0, 0, 4), (1, 3, 0x4028, 0, 0, 4), (6, 3, 0x2006, 0, 0, 0),
                  (7, 3, 0x2008, 0, 0, 0), (8, 3, 0x200A, 0, 0, 0), (3, 3, 0x200C, 0, 0, 0),
                  (4, 3, 0x200E, 0, 0, 0), (5, 3, 0x2010, 0, 0, 0), (2, 3, 0x2012, 0, 0, -1),
                  (9, 3, 0x2014, 0, 0, -1), (10, 3, 0x2016, 0, 0, -1), (11, 3, 0x2018, 0, 0, -1),
                  (12, 3, 0x2044, 0, 0, 0)), None, 0),
-    ("pro380", _PRO3, (3, 0x4000, 2), 0),
+    ("pro380", _PRO3, (3, 0x4000, 2), 10),
     ("or_we_517", ((6, 3, 0x0E, 0, 0, 1), (7, 3, 0x10, 0, 0, 1), (8, 3, 0x12, 0, 0, 1), (12, 3, 0x14, 0, 0, 2),
                    (3, 3, 0x16, 0, 0, 3), (4, 3, 0x18, 0, 0, 3), (5, 3, 0x1A, 0, 0, 3), (2, 3, 0x1C, 0, 0, 3),
                    (9, 3, 0x1E, 0, 0, 3), (10, 3, 0x20, 0, 0, 3), (11, 3, 0x22, 0, 0, 3),
@@ -62,8 +66,8 @@ TABLE = (
                  (7, 3, 3030, 0, 0, 1), (8, 3, 3032, 0, 0, 1), (9, 3, 3054, 0, 0, 3), (10, 3, 3056, 0, 0, 3),
                  (11, 3, 3058, 0, 0, 3), (2, 3, 3060, 0, 0, 3), (12, 3, 3110, 0, 0, 2),
                  (0, 3, 45100, 0, 0, 1)), None, 0),
-    ("sdm72d_v1", ((2, 4, 0x34, 0, 0, 0), (0, 4, 0x48, 0, 0, 4), (1, 4, 0x4A, 0, 0, 4)), None, 0),
-    ("abb_b21", _ABB1, _ABBSN, 0),
+    ("sdm72d_v1", ((2, 4, 0x34, 0, 0, 0), (0, 4, 0x48, 0, 0, 4), (1, 4, 0x4A, 0, 0, 4)), None, 125),
+    ("abb_b21", _ABB1, _ABBSN, 10),
     ("em111", _EM100, None, 0),
     ("em112", _EM100, None, 0),
     ("ddsu666", ((6, 3, 0x2000, 0, 0, 1), (3, 3, 0x2002, 0, 0, 3), (2, 3, 0x2004, 0, 0, 3), (9, 3, 0x2004, 0, 0, 3),
@@ -72,7 +76,7 @@ TABLE = (
               (9, 3, 0x5012, 0, 0, 3), (0, 3, 0x6000, 0, 0, 4)), (3, 0x4000, 2), 0),
     ("or_we_514", ((12, 3, 0x130, 4, 0, 0), (6, 3, 0x131, 4, 0, -1), (3, 3, 0x139, 2, 0, 0),
                    (2, 3, 0x140, 2, 0, 0), (9, 3, 0x140, 2, 0, 0), (0, 3, 0xA000, 2, 0, 2)), None, 0),
-    ("sdm230", _E1, _ESN, 0),
-    ("sdm220", _E1, _ESN, 0),
-    ("sdm120", _E1, _ESN, 0),
+    ("sdm230", _E1, _ESN, 125),
+    ("sdm220", _E1, _ESN, 125),
+    ("sdm120", _E1, _ESN, 125),
 )

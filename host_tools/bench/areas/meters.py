@@ -9,7 +9,11 @@ import time
 from host_tools.testing.meter_sim import PF, Load, MeterModel, MeterSim, PtyPair
 
 ALLOC_GOAL = 256
-SDM630_GOAL = 3
+REQUESTS_GOAL = 3
+# Maps kept split: it is not known that these meters answer a read across registers the map
+# does not use, so their map allows no gap (docs/meters.md, Request planner). Every other
+# built-in map must poll in at most REQUESTS_GOAL requests.
+KEPT_SPLIT = ("iem3000", "pro1", "or_we_514", "em24", "dtsu666")
 POLLS = 60
 # bench.json names each meter by its maker's model name, as the goals do
 # (`modbus_requests_per_poll.SDM630`); the profile ids are the firmware's config values.
@@ -105,7 +109,12 @@ def check(fig):
         yield "meter scan takes %.2f s per address, goal %.1f" % (fig["meter_scan_s_per_address"], SCAN_GOAL_S)
     if fig["meter_maps"] < MAPS_GOAL:
         yield "%d built-in meter maps poll, goal %d" % (fig["meter_maps"], MAPS_GOAL)
-    if fig["modbus_requests_per_poll"]["SDM630"] > SDM630_GOAL:
-        yield "SDM630 needs %d requests per poll, goal %d" % (fig["modbus_requests_per_poll"]["SDM630"], SDM630_GOAL)
+    split = [MODEL.get(p, p) for p in KEPT_SPLIT]
+    for model, n in sorted(fig["modbus_requests_per_poll"].items()):
+        if n > REQUESTS_GOAL and model not in split:
+            yield "%s needs %d requests per poll, goal %d" % (model, n, REQUESTS_GOAL)
+    missing = sorted(set(fig["modbus_requests_per_poll"]) ^ set(fig["modbus_wire_bytes_per_poll"]))
+    if missing:
+        yield "requests and wire bytes are not both reported for %s" % ", ".join(missing)
     if fig["alloc_bytes_per_poll"] > ALLOC_GOAL:
         yield "a poll allocates %d bytes, goal %d" % (fig["alloc_bytes_per_poll"], ALLOC_GOAL)
