@@ -41,6 +41,22 @@ def test_planner_merges_shares_and_splits():
         assert all(b[2] <= 125 for b in plan(pf.get(name)[0]))
 
 
+def test_holes_are_read_across_when_cheap_and_larger_ones_only_down_to_three_reads():
+    # One-register entries at 0, 5 (hole 4), 30 (hole 24), 60 (hole 29), 100 (hole 39), 200.
+    es = tuple((i, 3, r, pf.U16, 0, 0) for i, r in enumerate((0, 5, 30, 60, 100, 200)))
+    spans = lambda p: [(b[1], b[2]) for b in p]  # noqa: E731
+    assert spans(plan(es)) == [(0, 1), (5, 1), (30, 1), (60, 1), (100, 1), (200, 1)]  # gap 0
+    # A hole of up to 10 registers is always worth it; 24 and 29 only to get to 3 reads.
+    assert spans(plan(es, gap=4)) == [(0, 6), (30, 1), (60, 1), (100, 1), (200, 1)]
+    assert spans(plan(es, gap=30)) == [(0, 61), (100, 1), (200, 1)]
+    # The map's gap bounds every hole; 125 registers bound every read.
+    assert spans(plan(es, gap=125)) == [(0, 61), (100, 1), (200, 1)]
+    assert spans(plan(es, gap=125, max_regs=40)) == [(0, 31), (60, 1), (100, 1), (200, 1)]
+    # Offsets follow the merged start; another function code is never merged in.
+    p = plan(es + ((6, 4, 7, pf.U16, 0, 0),), gap=4)
+    assert p[0][3][1][1] == 10 and (4, 7, 1) in [(b[0], b[1], b[2]) for b in p]
+
+
 def words(*ws):
     out = bytearray()
     for w in ws:
