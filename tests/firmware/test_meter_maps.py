@@ -42,10 +42,35 @@ def test_or_we_514_energy_uint32_hundredths_of_kwh_and_power_in_watts():
     assert v["e_imp"] == 6553600 and v["p"] == 7360 and v["u1"] == 2301 and v["f"] == 4998
 
 
-def test_or_we_517_float32_kwh_at_0x100_and_kw_at_0x1c():
-    # 1234.5 = 0x449A5000, 7.36 = 0x40EB851F (IEEE 754 single precision).
-    v, _ = values("or_we_517", {(3, 0x100): 0x449A, (3, 0x101): 0x5000, (3, 0x1C): 0x40EB, (3, 0x1D): 0x851F})
-    assert v["e_imp"] == 12345000 and v["p"] == 7360
+def test_or_we_516_517_forward_kwh_at_0x108_not_the_total_at_0x100():
+    # 1234.5 = 0x449A5000, 7.36 = 0x40EB851F (IEEE 754 single precision). 0x100 is forward plus
+    # reverse: a meter that ever exported would bill the export too.
+    for name in ("or_we_517", "or_we_516"):
+        v, m = values(name, {(3, 0x108): 0x449A, (3, 0x109): 0x5000, (3, 0x1C): 0x40EB, (3, 0x1D): 0x851F,
+                             (3, 0x100): 0x4500, (3, 0x110): 0x4120})  # total 2048.0, reverse 10.0
+        assert v["e_imp"] == 12345000 and v["p"] == 7360 and v["e_exp"] == 100000, (name, v)
+        assert m.master.asked == [(3, 0x0E, 22), (3, 0x108, 10)], m.master.asked
+
+
+def test_or_we_504_uint16_tenths_and_uint32_wh_in_one_read():
+    # 0x00 V 0.1 V, 0x01 A 0.1 A, 0x02 Hz 0.1 Hz, 0x03 W, 0x07-0x08 Wh (high word first).
+    v, m = values("or_we_504", {(3, 0): 2305, (3, 1): 320, (3, 2): 500, (3, 3): 7360, (3, 7): 1, (3, 8): 0x0002})
+    assert v == dict(v, u1=2305, i1=32000, f=5000, p=7360, p1=7360, e_imp=655380), v
+    assert m.master.asked == [(3, 0, 9)]
+
+
+def test_finder_7m_energy_from_the_x1000_counters_in_tenths_of_wh():
+    v, m = values("finder_7m", {(4, 462): 0x0001, (4, 463): 0x0000, (4, 464): 0, (4, 465): 42})
+    assert v["e_imp"] == 65536 and v["e_exp"] == 42 and v["p"] is None
+    assert m.master.asked == [(4, 462, 4)]
+
+
+def test_eem_ma_float32_low_word_first_in_si_units():
+    # 230.5 V = 0x43668000, 7360 W = 0x45E60000, 12345678 Wh = 0x4B3C614E; low word first.
+    v, m = values("eem_ma", {(3, 0x8006): 0x8000, (3, 0x8007): 0x4366, (3, 0x8016): 0x0000, (3, 0x8017): 0x45E6,
+                             (3, 0x8100): 0x614E, (3, 0x8101): 0x4B3C})
+    assert v["u1"] == 2305 and v["p"] == 7360 and v["e_imp"] == 123456780, v
+    assert m.master.asked == [(3, 0x8006, 30), (3, 0x8100, 8)]
 
 
 def test_iem3000_energy_float32_wh_at_45100():

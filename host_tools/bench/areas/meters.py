@@ -21,7 +21,8 @@ MODEL = {"sdm120": "SDM120", "sdm220": "SDM220", "sdm230": "SDM230", "sdm630": "
          "sdm72d": "SDM72D-M-2", "sdm72d_v1": "SDM72D-M", "abb_b21": "ABB-B21", "abb_b23": "ABB-B23",
          "abb_b24": "ABB-B24", "em111": "EM111", "em112": "EM112", "em24": "EM24", "em330": "EM330",
          "em340": "EM340", "dtsu666": "DTSU666", "ddsu666": "DDSU666", "pro1": "PRO1", "pro380": "PRO380",
-         "or_we_514": "OR-WE-514", "or_we_517": "OR-WE-517", "iem3000": "iEM3000"}
+         "or_we_514": "OR-WE-514", "or_we_517": "OR-WE-517", "iem3000": "iEM3000",
+         "or_we_504": "OR-WE-504", "or_we_516": "OR-WE-516", "finder_7m": "Finder-7M", "eem_ma": "EEM-MA"}
 MAPS_GOAL = 20
 
 
