@@ -151,6 +151,7 @@ class RtuMaster:
         self.tx = bytearray(REQ_LEN)
         self.rx = bytearray(RX_LEN)
         self._last_us = time.ticks_us()
+        self._limit = self._t0 = self._last = self._n = 0  # the exchange under way (_begin)
         self.busy = False
         self.requests = 0
         self.ok = 0
@@ -215,50 +216,52 @@ class RtuMaster:
         self.bad_frames += 1
         raise ModbusError(BAD_FRAME)
 
+    def _begin(self, count):
+        # Send the request in self.tx and start the exchange's clock.
+        self._limit = self._send(count)
+        self._t0 = self._last = time.ticks_ms()
+        self._n = 0
+
+    def _look(self, addr, fc, count, block):
+        # One look at the port during an exchange, the one copy of the reply logic for both
+        # paths: the reply's offset once it is complete, else -1 - the ms to wait before the
+        # next look (-1: look again now). block: the port itself waits for input; else it is
+        # only asked for what it holds. Raises ModbusError when the exchange is over.
+        n = self._n
+        wait = self._wait_ms(n, self._t0, self._last, self._limit)
+        if wait <= 0:
+            self._fail(n, addr, fc, count)
+        got = self.port.read_into(self.rx, n, wait if block else 0)
+        if not got:
+            return -1 if block else -1 - (_POLL_MS if wait > _POLL_MS else wait)
+        self._n = n = n + got
+        self._last = time.ticks_ms()
+        r = self._got(n, addr, fc, count)
+        return r if r >= 0 else -1
+
     def _once(self, addr, fc, count):
         # Blocking: for the console's meter scan and tools. Sampling uses aread().
         while self._silence_left_ms():
             pass
-        limit = self._send(count)
-        t0 = last = time.ticks_ms()
-        n = 0
+        self._begin(count)
         while True:
-            wait = self._wait_ms(n, t0, last, limit)
-            if wait <= 0:
-                break
-            got = self.port.read_into(self.rx, n, wait)
-            if got:
-                n += got
-                last = time.ticks_ms()
-                r = self._got(n, addr, fc, count)
-                if r >= 0:
-                    return r
-        self._fail(n, addr, fc, count)
+            r = self._look(addr, fc, count, True)
+            if r >= 0:
+                return r
 
     async def _aonce(self, addr, fc, count):
         # The same exchange, yielding to the loop while the line is busy: the silence and the
-        # reply are awaited in short sleeps, and the port is only asked for what it holds.
+        # reply are awaited in short sleeps.
         w = self._silence_left_ms()
         if w:
             await asyncio.sleep_ms(w)
-        limit = self._send(count)
-        t0 = last = time.ticks_ms()
-        n = 0
-        port = self.port
+        self._begin(count)
         while True:
-            wait = self._wait_ms(n, t0, last, limit)
-            if wait <= 0:
-                break
-            got = port.read_into(self.rx, n, 0)
-            if got:
-                n += got
-                last = time.ticks_ms()
-                r = self._got(n, addr, fc, count)
-                if r >= 0:
-                    return r
-            else:
-                await asyncio.sleep_ms(_POLL_MS if wait > _POLL_MS else wait)
-        self._fail(n, addr, fc, count)
+            r = self._look(addr, fc, count, False)
+            if r >= 0:
+                return r
+            if r < -1:
+                await asyncio.sleep_ms(-1 - r)
 
     async def aread(self, addr, fc, reg, count):
         """read(), yielding to the event loop while the line is busy; `busy` is set meanwhile,
