@@ -47,11 +47,20 @@ PF = load_profiles()
 _DTYPES = {PF.F32: DT.FLOAT32, PF.I32: DT.INT32, PF.U32: DT.UINT32, PF.I16: DT.INT16,
            PF.U16: DT.UINT16, PF.U64: DT.UINT64}
 _NAN_WORDS = {PF.F32: [0x7FC0, 0], PF.I32: [0x7FFF, 0xFFFF], PF.U32: [0xFFFF, 0xFFFF],
-              PF.I16: [0x7FFF], PF.U16: [0xFFFF], PF.U64: [0xFFFF] * 4}
+              PF.I16: [0x7FFF], PF.U16: [0xFFFF], PF.U64: [0xFFFF] * 4,
+              PF.E8U24: [0xFFFF, 0xFFFF], PF.E8I24: [0xFFFF, 0xFFFF]}
+_E8 = (PF.E8U24, PF.E8I24)
 
 
 def encode(value, typ, wo, exp):
     """Registers holding `value` (the measurand in its firmware unit) as the meter would."""
+    if typ in _E8:
+        # The meter's own choice of exponent: one decimal more than the firmware unit while the
+        # mantissa fits its 24 bits, so the decoder's exponent arithmetic is exercised.
+        e = -exp - 1 if abs(value) * 10 < 1 << 23 else -exp
+        m = value * 10 ** (-exp - e)
+        m = m & 0xFFFFFF if typ == PF.E8I24 else m
+        return [((e & 0xFF) << 8) | (m >> 16), m & 0xFFFF]
     scaled = fractions.Fraction(value) / fractions.Fraction(10) ** exp
     # An integer register shows the whole units reached so far, as a meter's counter does.
     v = float(scaled) if typ == PF.F32 else math.floor(scaled)
@@ -66,6 +75,11 @@ def decode_expected(words, typ, wo, exp):
     raw = b"".join(struct.pack(">H", w) for w in words)
     if list(words) == _NAN_WORDS[typ] or (typ == PF.F32 and (words[0] >> 7) & 0xFF == 0xFF):
         return None
+    if typ in _E8:
+        e = struct.unpack(">b", raw[:1])[0]
+        m = int.from_bytes(raw[1:], "big", signed=typ == PF.E8I24)
+        v = fractions.Fraction(m) * fractions.Fraction(10) ** (e + exp)
+        return -int(-v + fractions.Fraction(1, 2)) if v < 0 else int(v + fractions.Fraction(1, 2))
     fmt = {PF.F32: ">f", PF.I32: ">i", PF.U32: ">I", PF.I16: ">h", PF.U16: ">H", PF.U64: ">Q"}[typ]
     v = fractions.Fraction(struct.unpack(fmt, raw)[0]) * fractions.Fraction(10) ** exp
     mag = abs(v)

@@ -59,10 +59,14 @@ def test_or_we_504_uint16_tenths_and_uint32_wh_in_one_read():
     assert m.master.asked == [(3, 0, 9)]
 
 
-def test_finder_7m_energy_from_the_x1000_counters_in_tenths_of_wh():
-    v, m = values("finder_7m", {(4, 462): 0x0001, (4, 463): 0x0000, (4, 464): 0, (4, 465): 42})
-    assert v["e_imp"] == 65536 and v["e_exp"] == 42 and v["p"] is None
-    assert m.master.asked == [(4, 462, 4)]
+def test_finder_7m_energy_in_tenths_of_wh_and_t5_t6_values():
+    # E1/E2 "x1000" counters uint32 0.1 Wh; T5 = exponent byte + unsigned 24-bit mantissa:
+    # 2305 x 10**-1 V = 0xFF000901; T6 signed: -7360 W = 0x00 FFE340, 50.00 Hz = 5000 x 10**-2.
+    v, m = values("finder_7m", {(4, 462): 0x0001, (4, 463): 0x0000, (4, 464): 0, (4, 465): 42,
+                                (4, 107): 0xFF00, (4, 108): 0x0901, (4, 140): 0x00FF, (4, 141): 0xE340,
+                                (4, 105): 0xFE00, (4, 106): 0x1388})
+    assert v["e_imp"] == 65536 and v["e_exp"] == 42 and v["u1"] == 2305 and v["p"] == -7360 and v["f"] == 5000, v
+    assert m.master.asked == [(4, 105, 8), (4, 140, 8), (4, 462, 4)]
 
 
 def test_eem_ma_float32_low_word_first_in_si_units():

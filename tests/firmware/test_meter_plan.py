@@ -92,6 +92,16 @@ def test_decode_integers_word_orders_and_not_available():
     assert decode(b"\x00\x00" + words(0x0001, 0x0002), 2, pf.U32, pf.HI, 0) == 0x10002
 
 
+def test_decode_exponent_and_24_bit_mantissa():
+    # exp8_u24 / exp8_i24 (Finder T5/T6): mantissa x 10**(exponent byte), then to the unit.
+    assert decode(words(0xFF00, 0x0901), 0, pf.E8U24, pf.HI, 1) == 2305  # 230.5 V in 0.1 V
+    assert decode(words(0x0200, 0x0007), 0, pf.E8U24, pf.HI, 0) == 700  # 7 x 10**2
+    assert decode(words(0x00FF, 0xE340), 0, pf.E8I24, pf.HI, 0) == -7360
+    assert decode(words(0x00FF, 0xE340), 0, pf.E8U24, pf.HI, 0) == 0xFFE340  # unsigned: no sign
+    assert decode(words(0xFD80, 0x0000), 0, pf.E8I24, pf.HI, 0) == -8389  # -8388608e-3, half away
+    assert decode(words(0xFFFF, 0xFFFF), 0, pf.E8I24, pf.HI, 0) is None
+
+
 def _f32_reference(bits, exp):
     # The plain exact formula, big integers and all, to check the word-wise decoder against.
     e2 = (bits >> 23) & 0xFF

@@ -8,7 +8,8 @@
 # measurand in its fixed unit (energy 0.1 Wh, power W, current mA, voltage 0.1 V, frequency
 # 0.01 Hz). Registers are 0-based PDU addresses. Measurand and type numbers: registers.py.
 # Measurands: 0 e_imp, 1 e_exp, 2 p, 3-5 i1-i3, 6-8 u1-u3, 9-11 p1-p3, 12 f.
-# Types: 0 float32, 1 int32, 2 uint32, 3 int16, 4 uint16, 5 uint64. Word order: 0 high first, 1 low first.
+# Types: 0 float32, 1 int32, 2 uint32, 3 int16, 4 uint16, 5 uint64, 6 exp8_u24, 7 exp8_i24.
+# Word order: 0 high first, 1 low first.
 
 # Eastron: input registers (FC 4), float32 high word first; serial number holding 0xFC00.
 _E1 = ((0, 4, 0x48, 0, 0, 4), (1, 4, 0x4A, 0, 0, 4), (12, 4, 0x46, 0, 0, 2), (6, 4, 0x00, 0, 0, 1),
@@ -90,9 +91,12 @@ TABLE = (
     # OR-WE-504: single phase, uint16 V 0.1 V, A 0.1 A, Hz 0.1 Hz, W; uint32 Wh at 0x07.
     ("or_we_504", ((6, 3, 0x00, 4, 0, 0), (3, 3, 0x01, 4, 0, 2), (12, 3, 0x02, 4, 0, 1), (2, 3, 0x03, 4, 0, 0),
                    (9, 3, 0x03, 4, 0, 0), (0, 3, 0x07, 2, 0, 1)), None, 125),
-    # Finder 7M: energy only, from the "x1000" counters E1 (import) and E2 (export), uint32 in
-    # 0.1 Wh; its power, voltage and frequency use Finder's own exponent formats (T5, T6).
-    ("finder_7m", ((0, 4, 462, 2, 0, 0), (1, 4, 464, 2, 0, 0)), None, 0),
+    # Finder 7M: input registers; energy from the "x1000" counters E1 (import) and E2 (export),
+    # uint32 in 0.1 Wh; Hz and V as exponent + unsigned mantissa (T5), W as exponent + signed
+    # mantissa (T6).
+    ("finder_7m", ((12, 4, 105, 6, 0, 2), (6, 4, 107, 6, 0, 1), (7, 4, 109, 6, 0, 1), (8, 4, 111, 6, 0, 1),
+                   (2, 4, 140, 7, 0, 0), (9, 4, 142, 7, 0, 0), (10, 4, 144, 7, 0, 0), (11, 4, 146, 7, 0, 0),
+                   (0, 4, 462, 2, 0, 0), (1, 4, 464, 2, 0, 0)), None, 0),
     ("sdm230", _E1, _ESN, 125),
     ("sdm220", _E1, _ESN, 125),
     ("sdm120", _E1, _ESN, 125),

@@ -4,7 +4,7 @@
 # as on the unix port (double).
 from micropython import const
 
-from laddvakt.meters.registers import F32, I16, I32, LO, U16, U32, U64, WORDS
+from laddvakt.meters.registers import E8I24, E8U24, F32, I16, I32, LO, U16, U32, U64, WORDS
 
 MAX_REGS = const(125)
 # A hole of this many unused registers (20 bytes) costs less line time than a request of its
@@ -132,6 +132,14 @@ def decode(b, o, typ, wo, exp):
     lo = _word(b, o if wo == LO else o + 2)
     if typ == F32:
         return _f32(hi, lo, exp)
+    if typ == E8U24 or typ == E8I24:
+        if hi == 0xFFFF and lo == 0xFFFF:
+            return None
+        e = hi >> 8
+        m = ((hi & 0xFF) << 16) | lo
+        if typ == E8I24 and m & 0x800000:
+            m -= 0x1000000
+        return _scale(m, exp + (e - 0x100 if e & 0x80 else e))
     if typ == U32:
         return None if hi == 0xFFFF and lo == 0xFFFF else _scale((hi << 16) | lo, exp)
     if typ == I32:

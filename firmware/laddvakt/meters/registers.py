@@ -34,8 +34,12 @@ U32 = const(2)
 I16 = const(3)
 U16 = const(4)
 U64 = const(5)
-TYPE_NAMES = ("float32", "int32", "uint32", "int16", "uint16", "uint64")
-WORDS = (2, 2, 2, 1, 1, 4)
+# A 32-bit value of a signed 8-bit decimal exponent (the top byte) and a 24-bit mantissa,
+# unsigned or signed: mantissa x 10**exponent (Finder 7M "T5" and "T6").
+E8U24 = const(6)
+E8I24 = const(7)
+TYPE_NAMES = ("float32", "int32", "uint32", "int16", "uint16", "uint64", "exp8_u24", "exp8_i24")
+WORDS = (2, 2, 2, 1, 1, 4, 2, 2)
 
 # Word order of multi-register values
 HI = const(0)  # most significant word first
