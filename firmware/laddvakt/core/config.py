@@ -3,96 +3,98 @@
 # in the file is a clear error at boot instead of a surprise in the field.
 import json
 
-# key: (type, default, min, max). For str the range bounds the length.
-SCHEMA = {
-    "device_id": (str, "laddvakt-1", 1, 64),
-    "board": (str, "unix-sim", 1, 32),
-    "mqtt_host": (str, "127.0.0.1", 1, 253),
-    "mqtt_port": (int, 1883, 1, 65535),
-    "mqtt_user": (str, "", 0, 64),
-    "mqtt_password": (str, "", 0, 128),
-    "mqtt_keepalive_s": (int, 60, 0, 65535),
-    "mqtt_timeout_ms": (int, 5000, 100, 60000),
-    "topic_prefix": (str, "laddvakt/v1", 1, 64),
-    "batch_max_bytes": (int, 4096, 2560, 16384),
-    "sample_interval_ms": (int, 1000, 100, 60000),
+# key: (type, default, min, max). For str the range bounds the length. The table is a
+# generator, not a dict built at import: on a board its rows stay in flash with the bytecode
+# and cost RAM only while a caller walks them (boot, `config set`), one row at a time.
+# Add a key as one more `yield` line (in a block at the end, with a comment naming its issue).
+def rows():
+    yield "device_id", (str, "laddvakt-1", 1, 64)
+    yield "board", (str, "unix-sim", 1, 32)
+    yield "mqtt_host", (str, "127.0.0.1", 1, 253)
+    yield "mqtt_port", (int, 1883, 1, 65535)
+    yield "mqtt_user", (str, "", 0, 64)
+    yield "mqtt_password", (str, "", 0, 128)
+    yield "mqtt_keepalive_s", (int, 60, 0, 65535)
+    yield "mqtt_timeout_ms", (int, 5000, 100, 60000)
+    yield "topic_prefix", (str, "laddvakt/v1", 1, 64)
+    yield "batch_max_bytes", (int, 4096, 2560, 16384)
+    yield "sample_interval_ms", (int, 1000, 100, 60000)
     # The control tick on a board (docs/control.md, Tick rate): with pilot_debounce 2 a C -> B
     # change opens the contactor within two ticks, and the 6 s rule holds up to 1000 ms.
-    "control_tick_ms": (int, 40, 10, 1000),
-    "meter_value_interval_s": (int, 900, 0, 86400),
-    "currency": (str, "SEK", 3, 3),
-    "currency_minor_unit": (int, 2, 0, 4),
-    "price_minor_per_kwh": (int, 250, 0, 10000000),
-    "journal_segment_bytes": (int, 16384, 1024, 1048576),
-    "journal_max_bytes": (int, 262144, 8192, 16777216),
-    "wifi_ssid": (str, "", 0, 32),
-    "wifi_password": (str, "", 0, 64),
+    yield "control_tick_ms", (int, 40, 10, 1000)
+    yield "meter_value_interval_s", (int, 900, 0, 86400)
+    yield "currency", (str, "SEK", 3, 3)
+    yield "currency_minor_unit", (int, 2, 0, 4)
+    yield "price_minor_per_kwh", (int, 250, 0, 10000000)
+    yield "journal_segment_bytes", (int, 16384, 1024, 1048576)
+    yield "journal_max_bytes", (int, 262144, 8192, 16777216)
+    yield "wifi_ssid", (str, "", 0, 32)
+    yield "wifi_password", (str, "", 0, 64)
     # tools: what host_tools.device.provision asks for whose users come with other areas. mqtt_tls 1
     # means TLS to the broker, checked against the PEM CA file at mqtt_ca_file on flash;
     # meter_profile ("" = the board's) names the register map; device_key (hex) signs records.
-    "mqtt_tls": (int, 0, 0, 1),
-    "mqtt_ca_file": (str, "", 0, 128),
-    "meter_profile": (str, "", 0, 32),
-    "device_key": (str, "", 0, 128),
+    yield "mqtt_tls", (int, 0, 0, 1)
+    yield "mqtt_ca_file", (str, "", 0, 128)
+    yield "meter_profile", (str, "", 0, 32)
+    yield "device_key", (str, "", 0, 128)
     # meters (issue 3): docs/meters.md (meter_profile is above, with the tools keys)
-    "meter_device": (str, "", 0, 128),  # unix: the tty/pty of the Modbus line ("" = board's)
-    "meter_address": (int, 0, 0, 247),  # 0 = the board's address
-    "meter_timeout_ms": (int, 300, 20, 5000),
-    "meter_retries": (int, 1, 0, 5),
-    "meter_grace_polls": (int, 3, 1, 1000),
-    "meter_grace_ms": (int, 10000, 0, 3600000),
-    "meter_retry_ms": (int, 5000, 0, 3600000),  # a failed meter is polled at most this often
-    "meter_max_power_w": (int, 22080, 100, 1000000),
-    "meter_serial_check_polls": (int, 60, 0, 1000000),
-    "s0_pulses_per_kwh": (int, 1000, 1, 100000),
-    "s0_debounce_ms": (int, 20, 0, 1000),
+    yield "meter_device", (str, "", 0, 128)  # unix: the tty/pty of the Modbus line ("" = board's)
+    yield "meter_address", (int, 0, 0, 247)  # 0 = the board's address
+    yield "meter_timeout_ms", (int, 300, 20, 5000)
+    yield "meter_retries", (int, 1, 0, 5)
+    yield "meter_grace_polls", (int, 3, 1, 1000)
+    yield "meter_grace_ms", (int, 10000, 0, 3600000)
+    yield "meter_retry_ms", (int, 5000, 0, 3600000)  # a failed meter is polled at most this often
+    yield "meter_max_power_w", (int, 22080, 100, 1000000)
+    yield "meter_serial_check_polls", (int, 60, 0, 1000000)
+    yield "s0_pulses_per_kwh", (int, 1000, 1, 100000)
+    yield "s0_debounce_ms", (int, 20, 0, 1000)
     # Charging control (issue 7; docs/control.md).
-    "max_current_a": (int, 32, 6, 80),
-    "phases": (int, 3, 1, 3),
-    "voltage_v": (int, 230, 100, 400),
-    "pilot_debounce": (int, 2, 1, 10),
-    "overcurrent_margin_a": (int, 2, 0, 20),
-    "temp_derate_c": (int, 70, 0, 150),
-    "temp_stop_c": (int, 85, 0, 150),
-    "auth_mode": (str, "free", 4, 4),
-    "auth_list": (str, "", 0, 1024),
-    "auth_timeout_s": (int, 60, 5, 3600),
-    "failsafe_current_a": (int, 6, 0, 80),
-    "failsafe_timeout_s": (int, 0, 0, 86400),
-    "session_max_wh": (int, 0, 0, 1000000),
-    "session_max_s": (int, 0, 0, 604800),
+    yield "max_current_a", (int, 32, 6, 80)
+    yield "phases", (int, 3, 1, 3)
+    yield "voltage_v", (int, 230, 100, 400)
+    yield "pilot_debounce", (int, 2, 1, 10)
+    yield "overcurrent_margin_a", (int, 2, 0, 20)
+    yield "temp_derate_c", (int, 70, 0, 150)
+    yield "temp_stop_c", (int, 85, 0, 150)
+    yield "auth_mode", (str, "free", 4, 4)
+    yield "auth_list", (str, "", 0, 1024)
+    yield "auth_timeout_s", (int, 60, 5, 3600)
+    yield "failsafe_current_a", (int, 6, 0, 80)
+    yield "failsafe_timeout_s", (int, 0, 0, 86400)
+    yield "session_max_wh", (int, 0, 0, 1000000)
+    yield "session_max_s", (int, 0, 0, 604800)
     # journal (issue 4): what to do when the journal is full even after thinning;
     # keep_charging or suspend (checked in journal/guard.py).
-    "on_journal_full": (str, "keep_charging", 7, 13),
+    yield "on_journal_full", (str, "keep_charging", 7, 13)
     # billing (issue 6): device_key (above) signs session_end records (docs/tariffs.md); the
     # meter's serial for the signed payload when the meter cannot tell its own (S0, sim).
-    "meter_serial": (str, "", 0, 32),
+    yield "meter_serial", (str, "", 0, 32)
     # control (issue 7, watchdog; docs/control.md): the hardware watchdog's timeout (0 = off),
     # and the stable uptime after which a watchdog reset's InternalError clears.
-    "watchdog_s": (int, 30, 0, 3600),
-    "watchdog_clear_s": (int, 300, 0, 86400),
+    yield "watchdog_s", (int, 30, 0, 3600)
+    yield "watchdog_clear_s", (int, 300, 0, 86400)
     # uplink (issue 5): in-flight window, ack mode, commands, TLS, Home Assistant. TLS is
     # mqtt_tls with the CA file mqtt_ca_file (the tools block above); a client certificate is optional.
-    "mqtt_window": (int, 8, 1, 32),
-    "uplink_ack": (str, "backend", 6, 7),  # "backend" (end to end, issue 16) or "broker"
-    "ack_timeout_ms": (int, 30000, 1000, 3600000),
-    "cmd_max_bytes": (int, 4096, 256, 16384),
-    "mqtt_cert": (str, "", 0, 128),  # optional client certificate file
-    "mqtt_key": (str, "", 0, 128),  # and its key file
-    "mqtt_tls_host": (str, "", 0, 253),  # name to verify; default mqtt_host
-    "ha_discovery": (bool, False, 0, 1),
-    "ha_prefix": (str, "homeassistant", 1, 64),
-    "ha_interval_s": (int, 10, 1, 3600),
+    yield "mqtt_window", (int, 8, 1, 32)
+    yield "uplink_ack", (str, "backend", 6, 7)  # "backend" (end to end, issue 16) or "broker"
+    yield "ack_timeout_ms", (int, 30000, 1000, 3600000)
+    yield "cmd_max_bytes", (int, 4096, 256, 16384)
+    yield "mqtt_cert", (str, "", 0, 128)  # optional client certificate file
+    yield "mqtt_key", (str, "", 0, 128)  # and its key file
+    yield "mqtt_tls_host", (str, "", 0, 253)  # name to verify; default mqtt_host
+    yield "ha_discovery", (bool, False, 0, 1)
+    yield "ha_prefix", (str, "homeassistant", 1, 64)
+    yield "ha_interval_s", (int, 10, 1, 3600)
     # issue 18: Home Assistant controls (number, buttons, select) on <prefix>/<dev>/ha/set/<key>,
     # off unless enabled; a start from Home Assistant authorizes with ha_id_tag.
-    "ha_controls": (bool, False, 0, 1),
-    "ha_id_tag": (str, "homeassistant", 1, 20),
+    yield "ha_controls", (bool, False, 0, 1)
+    yield "ha_id_tag", (str, "homeassistant", 1, 20)
     # issue 15: SNTP in the network task. On a board "" means pool.ntp.org; on the unix port
     # "" means the host's clock.
-    "ntp_host": (str, "", 0, 253),
-    "ntp_resync_s": (int, 3600, 60, 86400),
-    "ntp_retry_s": (int, 30, 1, 3600),  # after no answer (2 s timeout)
-}
+    yield "ntp_host", (str, "", 0, 253)
+    yield "ntp_resync_s", (int, 3600, 60, 86400)
+    yield "ntp_retry_s", (int, 30, 1, 3600)  # after no answer (2 s timeout)
 
 # Never printed or published; shown as "***" by anything that displays config.
 SECRETS = ("mqtt_password", "wifi_password", "device_key")
@@ -102,15 +104,36 @@ class ConfigError(ValueError):
     pass
 
 
+def spec(key):
+    """(type, default, min, max) of key, or None for a key the schema does not have."""
+    for k, s in rows():
+        if k == key:
+            return s
+    return None
+
+
+def schema():
+    """The whole table as a dict, for host tools and tests (the firmware walks rows())."""
+    return dict(rows())
+
+
 def validate(values):
-    """Check a dict of overrides against SCHEMA; raise ConfigError naming the key."""
+    """Check a dict of overrides against the schema; raise ConfigError naming the key."""
     if not isinstance(values, dict):
         raise ConfigError("config must be a JSON object")
-    for key, val in values.items():
-        spec = SCHEMA.get(key)
-        if spec is None:
-            raise ConfigError("unknown key '%s'" % key)
-        typ, _, lo, hi = spec
+    # One walk of the table per check, not one per key: unknown keys first, then the values.
+    known = 0
+    for key, _ in rows():
+        if key in values:
+            known += 1
+    if known < len(values):
+        for key in values:
+            if spec(key) is None:
+                raise ConfigError("unknown key '%s'" % key)
+    for key, (typ, _, lo, hi) in rows():
+        if key not in values:
+            continue
+        val = values[key]
         # bool is an int subclass in Python; a true/false for a number is a mistake.
         if type(val) is not typ:
             raise ConfigError(
@@ -166,10 +189,10 @@ def check_choices(cfg):
 def parse(key, text):
     """The value of key from console text: a whole number, true/false, or the text itself;
     ConfigError naming the key when it is none of these."""
-    spec = SCHEMA.get(key)
-    if spec is None:
+    s = spec(key)
+    if s is None:
         raise ConfigError("unknown key '%s'" % key)
-    typ = spec[0]
+    typ = s[0]
     if typ is bool:
         t = text.strip().lower()
         if t in ("true", "1", "on", "yes"):
@@ -186,7 +209,7 @@ def parse(key, text):
 
 
 def defaults():
-    return {k: v[1] for k, v in SCHEMA.items()}
+    return {k: v[1] for k, v in rows()}
 
 
 def merged(overrides):
