@@ -11,9 +11,8 @@ from micropython import const
 from laddvakt.control import fault_table as fr
 from laddvakt.control.auth import Authorizer
 from laddvakt.control.contactor import FOLLOW_MS, ContactorWatch, may_close
-from laddvakt.control.demand import DemandResponse
 from laddvakt.control.detect import Detectors
-from laddvakt.control.offer import Offer
+from laddvakt.control.offer import DemandResponse, Offer
 from laddvakt.control.pilot import DUTY_F, DUTY_OFF, PilotDecoder, duty_for_current
 from laddvakt.control.planner import FleetPlanner
 from laddvakt.control.profile_limits import Profiles
