@@ -231,7 +231,7 @@ class Agent:
 
         # The planner ranks periods in whole minor units per kWh, >= 0: a negative spot price
         # plans as free, which it is for ranking against any positive one.
-        self.control.set_prices(Prices(sched.start, sched.step_s,
+        self.control.fleet_planner().set_prices(Prices(sched.start, sched.step_s,
                                        [self.pricing.price_minor(p) for p in sched.prices]))
 
     def _log_plan(self, p, vehicle, need_wh, by_t):

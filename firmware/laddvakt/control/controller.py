@@ -14,8 +14,6 @@ from laddvakt.control.contactor import FOLLOW_MS, ContactorWatch, may_close
 from laddvakt.control.detect import Detectors
 from laddvakt.control.offer import DemandResponse, Offer
 from laddvakt.control.pilot import DUTY_F, DUTY_OFF, PilotDecoder, duty_for_current
-from laddvakt.control.planner import FleetPlanner
-from laddvakt.control.profile_limits import Profiles
 from laddvakt.control.status import StatusPayload, connector_status
 from laddvakt.core.config import ConfigError
 
@@ -34,7 +32,8 @@ class Controller:
         self.session_max_s = cfg["session_max_s"]
         self.pilot = PilotDecoder(cfg["pilot_debounce"], 300)
         self.watch = ContactorWatch(cfg["overcurrent_margin_a"] * 10)
-        self.profiles = Profiles(self.station_da, self.volts, self.phases)
+        self.profiles = None  # charging_profiles(), made when a command needs them; until then
+        self.planner = None  # (fleet_planner() too) the offer is the station's own, unplanned
         self.dr = DemandResponse(cfg["failsafe_current_a"] * 10, cfg["failsafe_timeout_s"] * 1000)
         allow = set(t for t in cfg["auth_list"].split(",") if t)
         if cfg["auth_mode"] not in ("free", "list"):
@@ -45,7 +44,6 @@ class Controller:
         self.detect = Detectors(hw, faults, set_fault, self.pilot, self.watch, cfg["temp_derate_c"])
         self.limits = Offer(self.station_da, self.profiles, self.dr, faults, hw.temp_c,
                             cfg["temp_stop_c"], self._suspended)
-        self.planner = FleetPlanner(self.profiles, self.volts, self.phases, self._plan_changed)
         self.report = StatusPayload(faults)
         self.on_plan = None  # fn(plan, vehicle, need_wh, by_t): a new fleet plan to report
         # fn() -> True while another part of the agent wants charging paused during an
@@ -93,15 +91,19 @@ class Controller:
             raise ValueError("the connector is unavailable")
         return self.auth.present(self._now, tag, vehicle, remote)
 
-    def clear_fault(self, code):
-        """Service reset of a fault that clears only on command (a welded contactor)."""
-        self.detect.reset(code)
+    def charging_profiles(self):
+        """The profiles in force (control/profile_limits.py), made on first use."""
+        if self.profiles is None:
+            from laddvakt.control.profile_limits import Profiles
+            self.profiles = self.limits.profiles = Profiles(self.station_da, self.volts, self.phases)
+        return self.profiles
 
-    def set_fleet(self, vehicles):
-        self.planner.set_fleet(vehicles)
-
-    def set_prices(self, prices):
-        self.planner.set_prices(prices)
+    def fleet_planner(self):
+        """The session's fleet planner (control/planner.py), made on first use."""
+        if self.planner is None:
+            from laddvakt.control.planner import FleetPlanner
+            self.planner = FleetPlanner(self.charging_profiles(), self.volts, self.phases, self._plan_changed)
+        return self.planner
 
     def _plan_changed(self, plan, vehicle, need_wh, by_t):
         if self.on_plan:
@@ -133,8 +135,8 @@ class Controller:
     # ---- offer and PWM -------------------------------------------------------------------
     def _offer(self, now_ms, wall):
         lim = self.limits.limit(now_ms, wall, self.tx_start)
-        if not self.planner.allows(now_ms, wall, self.vehicle if self.in_session else None,
-                                   self.session_wh, self.tx_start):
+        p = self.planner
+        if p and not p.allows(now_ms, wall, self.vehicle if self.in_session else None, self.session_wh, self.tx_start):
             return 0
         return lim
 
@@ -177,7 +179,7 @@ class Controller:
         """A fresh reading's power (the agent calls this after each sample): what the EV really
         draws at the full offer, which the fleet plan uses instead of the nominal power."""
         # Only once the EV has had its 3 s to follow the pilot's last change.
-        if (power_w and self.watch.closed and self.dr.limit_da is None and not self.dr.stale
+        if (power_w and self.planner and self.watch.closed and self.dr.limit_da is None and not self.dr.stale
                 and self._now - self._change_ms >= FOLLOW_MS):
             self.planner.obs_w = power_w
 
@@ -263,17 +265,20 @@ class Controller:
         self.vehicle = s.vehicle_id
         self.tx_start = wall
         self.session_wh = 0
-        self.planner.session_started()
+        if self.planner is not None:
+            self.planner.session_started()
 
     def session_ended(self, resume=False):
         """resume: the session was split (a meter replaced), the next one continues it."""
         self.in_session = False
         self.sid = None
         self.tx_start = None
-        self.planner.session_ended()
+        if self.planner is not None:
+            self.planner.session_ended()
         if resume:
             return
-        self.profiles.end_session()
+        if self.profiles is not None:
+            self.profiles.end_session()
         self.auth.revoke()
         # A session_limit command lasts one session.
         self.session_max_wh = self._cfg["session_max_wh"]

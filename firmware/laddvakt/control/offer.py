@@ -8,7 +8,7 @@
 class Offer:
     def __init__(self, station_da, profiles, dr, faults, temp_c, temp_stop_c, suspended):
         self.station_da = station_da
-        self.profiles = profiles
+        self.profiles = profiles  # None: no charging profile yet, the station's own limit
         self.dr = dr
         self.faults = faults
         self.temp_c = temp_c  # fn() -> the station's temperature in C, or None
@@ -20,7 +20,7 @@ class Offer:
 
     def limit(self, now_ms, wall, tx_start):
         """wall: Unix seconds or None (unsynced); tx_start: the session's start, or None."""
-        lim = self.profiles.limit_at(wall, tx_start)
+        lim = self.station_da if self.profiles is None else self.profiles.limit_at(wall, tx_start)
         if self.local_cap_da < lim:
             lim = self.local_cap_da
         cap = self.dr.limit(now_ms)
