@@ -2,10 +2,9 @@
 # A malformed command gets an error reply; nothing here may raise into the agent.
 # A command arrives on its own topic (.../cmd/<name>, payload {"id": ..., args}) or,
 # as in the first contract, on .../cmd with the name in "cmd". Its payload is checked
-# against docs/schemas/cmd-<name>.json (cmd_schemas.py holds the same schemas).
+# against docs/schemas/cmd-<name>.json (the same schemas are at the end of this file).
 import json
 
-from laddvakt.uplink import cmd_schemas
 from laddvakt.uplink.schema import check
 
 _MAX_ID = 64
@@ -138,9 +137,9 @@ class CommandHandler:
                     # Truncated: the reply must fit the uplink's send buffer whatever was sent.
                     "unknown command '%s' (known: %s)" % (cmd[:64], ", ".join(sorted(self.handlers)))
                 )
-            schema = cmd_schemas.get(cmd)
-            if schema is not None:
-                err = check(schema, args)
+            sch = schema(cmd)
+            if sch is not None:
+                err = check(sch, args)
                 if err:
                     raise CommandError(err)
             return _reply(cid, True, fn(args))
@@ -150,3 +149,110 @@ class CommandHandler:
         except Exception as e:  # a handler bug must not take the agent down
             self.errors += 1
             return _reply(cid, False, "internal error: %r" % (e,))
+
+# The command payload schemas, docs/schemas/cmd-<name>.json (tests/host/test_cmd_schemas.py keeps
+# the two equal), as one string of lines "<name> <schema JSON>": in place it stays in flash as a
+# single object, and only the schema of the command at hand is parsed, when it comes.
+_SCHEMAS = (
+    "\nauthorize "
+    '{"type":"object","required":["id","id_tag"],"properties":{"id":{"type":"string",'
+    '"minLength":1,"maxLength":64},"id_tag":{"type":"string","minLength":1,"maxLength":20}},'
+    '"additionalProperties":false}'
+    "\navailability "
+    '{"type":"object","required":["id","available"],"properties":{"id":{"type":"string",'
+    '"minLength":1,"maxLength":64},"available":{"type":"boolean"}},'
+    '"additionalProperties":false}'
+    "\nclear_fault "
+    '{"type":"object","required":["id","code"],"properties":{"id":{"type":"string",'
+    '"minLength":1,"maxLength":64},"code":{"enum":["PowerSwitchFailure"]}},'
+    '"additionalProperties":false}'
+    "\nclear_profile "
+    '{"type":"object","required":["id"],"properties":{"id":{"type":"string","minLength":1,'
+    '"maxLength":64},"profile_id":{"type":"integer","minimum":0,"maximum":2147483647},'
+    '"purpose":{"enum":["ChargePointMaxProfile","TxDefaultProfile","TxProfile"]},'
+    '"stack_level":{"type":"integer","minimum":0,"maximum":1000}},'
+    '"additionalProperties":false}'
+    "\nfleet_schedule "
+    '{"type":"object","required":["id","vehicles"],"properties":{"id":{"type":"string",'
+    '"minLength":1,"maxLength":64},"vehicles":{"type":"array","maxItems":32,'
+    '"items":{"type":"object","required":["vehicle_id","need_wh","by"],'
+    '"properties":{"vehicle_id":{"type":"string","minLength":1,"maxLength":36},'
+    '"need_wh":{"type":"number","minimum":1,"maximum":1000000},"by":{"type":["integer",'
+    '"string"],"minLength":19,"maxLength":40},"max_w":{"type":"number","minimum":0,'
+    '"maximum":1000000}},"additionalProperties":false}}},"additionalProperties":false}'
+    "\nget_composite_schedule "
+    '{"type":"object","required":["id","duration"],"properties":{"id":{"type":"string",'
+    '"minLength":1,"maxLength":64},"duration":{"type":"number","minimum":1,"maximum":604800},'
+    '"charging_rate_unit":{"enum":["A","W"]},"start":{"type":["integer","string"],'
+    '"minLength":19,"maxLength":40}},"additionalProperties":false}'
+    "\nget_profiles "
+    '{"type":"object","required":["id"],"properties":{"id":{"type":"string","minLength":1,'
+    '"maxLength":64}},"additionalProperties":false}'
+    "\nlimit "
+    '{"type":"object","required":["id"],"properties":{"id":{"type":"string","minLength":1,'
+    '"maxLength":64},"current_a":{"type":"number","minimum":0,"maximum":80},'
+    '"power_w":{"type":"number","minimum":0,"maximum":1000000},"duration_s":{"type":"number",'
+    '"minimum":1,"maximum":604800},"clear":{"type":"boolean"}},'
+    '"anyOf":[{"required":["clear"]},{"required":["duration_s"]}],'
+    '"additionalProperties":false}'
+    "\nping "
+    '{"type":"object","required":["id"],"properties":{"id":{"type":"string","minLength":1,'
+    '"maxLength":64}},"additionalProperties":false}'
+    "\nprices "
+    '{"type":"object","required":["id","start","step_s","prices"],'
+    '"properties":{"id":{"type":"string","minLength":1,"maxLength":64},'
+    '"start":{"type":"integer"},"step_s":{"type":"integer","minimum":60},'
+    '"prices":{"type":"array","minItems":1,"maxItems":192,"items":{"type":"integer",'
+    '"minimum":0}}},"additionalProperties":false}'
+    "\nprices_set "
+    '{"type":"object","required":["id","schedule"],"properties":{"id":{"type":"string",'
+    '"minLength":1,"maxLength":64},"schedule":{"type":"object"}},'
+    '"additionalProperties":false}'
+    "\nremote_start "
+    '{"type":"object","required":["id","id_tag"],"properties":{"id":{"type":"string",'
+    '"minLength":1,"maxLength":64},"id_tag":{"type":"string","minLength":1,"maxLength":20},'
+    '"vehicle_id":{"type":"string","minLength":1,"maxLength":36}},'
+    '"additionalProperties":false}'
+    "\nremote_stop "
+    '{"type":"object","required":["id"],"properties":{"id":{"type":"string","minLength":1,'
+    '"maxLength":64}},"additionalProperties":false}'
+    "\nreplay "
+    '{"type":"object","required":["id"],"properties":{"id":{"type":"string","minLength":1,'
+    '"maxLength":64},"from_seq":{"type":"integer","minimum":1,"maximum":4294967295},'
+    '"to_seq":{"type":"integer","minimum":1,"maximum":4294967295},"sid":{"type":"string",'
+    '"minLength":1,"maxLength":36}},"anyOf":[{"required":["from_seq"]},{"required":["sid"]}],'
+    '"additionalProperties":false}'
+    "\nsession_limit "
+    '{"type":"object","required":["id"],"properties":{"id":{"type":"string","minLength":1,'
+    '"maxLength":64},"energy_wh":{"type":"number","minimum":0,"maximum":1000000},'
+    '"duration_s":{"type":"number","minimum":0,"maximum":604800}},'
+    '"anyOf":[{"required":["energy_wh"]},{"required":["duration_s"]}],'
+    '"additionalProperties":false}'
+    "\nset_profile "
+    '{"type":"object","required":["id","profile"],"properties":{"id":{"type":"string",'
+    '"minLength":1,"maxLength":64},"profile":{"type":"object"}},"additionalProperties":false}'
+    "\nstatus "
+    '{"type":"object","required":["id"],"properties":{"id":{"type":"string","minLength":1,'
+    '"maxLength":64}},"additionalProperties":false}'
+    "\ntariff_get "
+    '{"type":"object","required":["id"],"properties":{"id":{"type":"string","minLength":1,'
+    '"maxLength":64}},"additionalProperties":false}'
+    "\ntariff_set "
+    '{"type":"object","required":["id","tariff"],"properties":{"id":{"type":"string",'
+    '"minLength":1,"maxLength":64},"tariff":{"type":"object"}},"additionalProperties":false}'
+    "\n"
+)
+
+
+def schema_names():
+    """The commands that have a schema."""
+    return [ln.split(" ", 1)[0] for ln in _SCHEMAS.split("\n") if ln]
+
+
+def schema(name):
+    """The schema of command name as a dict, or None when it has none."""
+    i = _SCHEMAS.find("\n%s " % name)
+    if i < 0:
+        return None
+    i += len(name) + 2
+    return json.loads(_SCHEMAS[i:_SCHEMAS.index("\n", i)])
