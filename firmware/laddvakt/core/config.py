@@ -3,98 +3,105 @@
 # in the file is a clear error at boot instead of a surprise in the field.
 import json
 
-# key: (type, default, min, max). For str the range bounds the length. The table is a
+
+def _row(**kw):
+    return kw.popitem()
+
+
+# (key, (type, default, min, max)) rows; for str the range bounds the length. The table is a
 # generator, not a dict built at import: on a board its rows stay in flash with the bytecode
-# and cost RAM only while a caller walks them (boot, `config set`), one row at a time.
-# Add a key as one more `yield` line (in a block at the end, with a comment naming its issue).
+# and cost RAM only while a caller walks them (boot, `config set`), one row at a time. Each key
+# is a keyword, so mpy-cross stores it as an interned name (qstr) that the firmware's other
+# cfg["key"] strings share, not as one string object per module. Add a key as one more
+# `yield _row(key=(type, default, min, max))` line, in a block at the end naming its issue.
 def rows():
-    yield "device_id", (str, "laddvakt-1", 1, 64)
-    yield "board", (str, "unix-sim", 1, 32)
-    yield "mqtt_host", (str, "127.0.0.1", 1, 253)
-    yield "mqtt_port", (int, 1883, 1, 65535)
-    yield "mqtt_user", (str, "", 0, 64)
-    yield "mqtt_password", (str, "", 0, 128)
-    yield "mqtt_keepalive_s", (int, 60, 0, 65535)
-    yield "mqtt_timeout_ms", (int, 5000, 100, 60000)
-    yield "topic_prefix", (str, "laddvakt/v1", 1, 64)
-    yield "batch_max_bytes", (int, 4096, 2560, 16384)
-    yield "sample_interval_ms", (int, 1000, 100, 60000)
+    yield _row(device_id=(str, "laddvakt-1", 1, 64))
+    yield _row(board=(str, "unix-sim", 1, 32))
+    yield _row(mqtt_host=(str, "127.0.0.1", 1, 253))
+    yield _row(mqtt_port=(int, 1883, 1, 65535))
+    yield _row(mqtt_user=(str, "", 0, 64))
+    yield _row(mqtt_password=(str, "", 0, 128))
+    yield _row(mqtt_keepalive_s=(int, 60, 0, 65535))
+    yield _row(mqtt_timeout_ms=(int, 5000, 100, 60000))
+    yield _row(topic_prefix=(str, "laddvakt/v1", 1, 64))
+    yield _row(batch_max_bytes=(int, 4096, 2560, 16384))
+    yield _row(sample_interval_ms=(int, 1000, 100, 60000))
     # The control tick on a board (docs/control.md, Tick rate): with pilot_debounce 2 a C -> B
     # change opens the contactor within two ticks, and the 6 s rule holds up to 1000 ms.
-    yield "control_tick_ms", (int, 40, 10, 1000)
-    yield "meter_value_interval_s", (int, 900, 0, 86400)
-    yield "currency", (str, "SEK", 3, 3)
-    yield "currency_minor_unit", (int, 2, 0, 4)
-    yield "price_minor_per_kwh", (int, 250, 0, 10000000)
-    yield "journal_segment_bytes", (int, 16384, 1024, 1048576)
-    yield "journal_max_bytes", (int, 262144, 8192, 16777216)
-    yield "wifi_ssid", (str, "", 0, 32)
-    yield "wifi_password", (str, "", 0, 64)
+    yield _row(control_tick_ms=(int, 40, 10, 1000))
+    yield _row(meter_value_interval_s=(int, 900, 0, 86400))
+    yield _row(currency=(str, "SEK", 3, 3))
+    yield _row(currency_minor_unit=(int, 2, 0, 4))
+    yield _row(price_minor_per_kwh=(int, 250, 0, 10000000))
+    yield _row(journal_segment_bytes=(int, 16384, 1024, 1048576))
+    yield _row(journal_max_bytes=(int, 262144, 8192, 16777216))
+    yield _row(wifi_ssid=(str, "", 0, 32))
+    yield _row(wifi_password=(str, "", 0, 64))
     # tools: what host_tools.device.provision asks for whose users come with other areas. mqtt_tls 1
     # means TLS to the broker, checked against the PEM CA file at mqtt_ca_file on flash;
     # meter_profile ("" = the board's) names the register map; device_key (hex) signs records.
-    yield "mqtt_tls", (int, 0, 0, 1)
-    yield "mqtt_ca_file", (str, "", 0, 128)
-    yield "meter_profile", (str, "", 0, 32)
-    yield "device_key", (str, "", 0, 128)
+    yield _row(mqtt_tls=(int, 0, 0, 1))
+    yield _row(mqtt_ca_file=(str, "", 0, 128))
+    yield _row(meter_profile=(str, "", 0, 32))
+    yield _row(device_key=(str, "", 0, 128))
     # meters (issue 3): docs/meters.md (meter_profile is above, with the tools keys)
-    yield "meter_device", (str, "", 0, 128)  # unix: the tty/pty of the Modbus line ("" = board's)
-    yield "meter_address", (int, 0, 0, 247)  # 0 = the board's address
-    yield "meter_timeout_ms", (int, 300, 20, 5000)
-    yield "meter_retries", (int, 1, 0, 5)
-    yield "meter_grace_polls", (int, 3, 1, 1000)
-    yield "meter_grace_ms", (int, 10000, 0, 3600000)
-    yield "meter_retry_ms", (int, 5000, 0, 3600000)  # a failed meter is polled at most this often
-    yield "meter_max_power_w", (int, 22080, 100, 1000000)
-    yield "meter_serial_check_polls", (int, 60, 0, 1000000)
-    yield "s0_pulses_per_kwh", (int, 1000, 1, 100000)
-    yield "s0_debounce_ms", (int, 20, 0, 1000)
+    yield _row(meter_device=(str, "", 0, 128))  # unix: the tty/pty of the Modbus line ("" = board's)
+    yield _row(meter_address=(int, 0, 0, 247))  # 0 = the board's address
+    yield _row(meter_timeout_ms=(int, 300, 20, 5000))
+    yield _row(meter_retries=(int, 1, 0, 5))
+    yield _row(meter_grace_polls=(int, 3, 1, 1000))
+    yield _row(meter_grace_ms=(int, 10000, 0, 3600000))
+    yield _row(meter_retry_ms=(int, 5000, 0, 3600000))  # a failed meter is polled at most this often
+    yield _row(meter_max_power_w=(int, 22080, 100, 1000000))
+    yield _row(meter_serial_check_polls=(int, 60, 0, 1000000))
+    yield _row(s0_pulses_per_kwh=(int, 1000, 1, 100000))
+    yield _row(s0_debounce_ms=(int, 20, 0, 1000))
     # Charging control (issue 7; docs/control.md).
-    yield "max_current_a", (int, 32, 6, 80)
-    yield "phases", (int, 3, 1, 3)
-    yield "voltage_v", (int, 230, 100, 400)
-    yield "pilot_debounce", (int, 2, 1, 10)
-    yield "overcurrent_margin_a", (int, 2, 0, 20)
-    yield "temp_derate_c", (int, 70, 0, 150)
-    yield "temp_stop_c", (int, 85, 0, 150)
-    yield "auth_mode", (str, "free", 4, 4)
-    yield "auth_list", (str, "", 0, 1024)
-    yield "auth_timeout_s", (int, 60, 5, 3600)
-    yield "failsafe_current_a", (int, 6, 0, 80)
-    yield "failsafe_timeout_s", (int, 0, 0, 86400)
-    yield "session_max_wh", (int, 0, 0, 1000000)
-    yield "session_max_s", (int, 0, 0, 604800)
+    yield _row(max_current_a=(int, 32, 6, 80))
+    yield _row(phases=(int, 3, 1, 3))
+    yield _row(voltage_v=(int, 230, 100, 400))
+    yield _row(pilot_debounce=(int, 2, 1, 10))
+    yield _row(overcurrent_margin_a=(int, 2, 0, 20))
+    yield _row(temp_derate_c=(int, 70, 0, 150))
+    yield _row(temp_stop_c=(int, 85, 0, 150))
+    yield _row(auth_mode=(str, "free", 4, 4))
+    yield _row(auth_list=(str, "", 0, 1024))
+    yield _row(auth_timeout_s=(int, 60, 5, 3600))
+    yield _row(failsafe_current_a=(int, 6, 0, 80))
+    yield _row(failsafe_timeout_s=(int, 0, 0, 86400))
+    yield _row(session_max_wh=(int, 0, 0, 1000000))
+    yield _row(session_max_s=(int, 0, 0, 604800))
     # journal (issue 4): what to do when the journal is full even after thinning;
     # keep_charging or suspend (checked in journal/guard.py).
-    yield "on_journal_full", (str, "keep_charging", 7, 13)
+    yield _row(on_journal_full=(str, "keep_charging", 7, 13))
     # billing (issue 6): device_key (above) signs session_end records (docs/tariffs.md); the
     # meter's serial for the signed payload when the meter cannot tell its own (S0, sim).
-    yield "meter_serial", (str, "", 0, 32)
+    yield _row(meter_serial=(str, "", 0, 32))
     # control (issue 7, watchdog; docs/control.md): the hardware watchdog's timeout (0 = off),
     # and the stable uptime after which a watchdog reset's InternalError clears.
-    yield "watchdog_s", (int, 30, 0, 3600)
-    yield "watchdog_clear_s", (int, 300, 0, 86400)
+    yield _row(watchdog_s=(int, 30, 0, 3600))
+    yield _row(watchdog_clear_s=(int, 300, 0, 86400))
     # uplink (issue 5): in-flight window, ack mode, commands, TLS, Home Assistant. TLS is
     # mqtt_tls with the CA file mqtt_ca_file (the tools block above); a client certificate is optional.
-    yield "mqtt_window", (int, 8, 1, 32)
-    yield "uplink_ack", (str, "backend", 6, 7)  # "backend" (end to end, issue 16) or "broker"
-    yield "ack_timeout_ms", (int, 30000, 1000, 3600000)
-    yield "cmd_max_bytes", (int, 4096, 256, 16384)
-    yield "mqtt_cert", (str, "", 0, 128)  # optional client certificate file
-    yield "mqtt_key", (str, "", 0, 128)  # and its key file
-    yield "mqtt_tls_host", (str, "", 0, 253)  # name to verify; default mqtt_host
-    yield "ha_discovery", (bool, False, 0, 1)
-    yield "ha_prefix", (str, "homeassistant", 1, 64)
-    yield "ha_interval_s", (int, 10, 1, 3600)
+    yield _row(mqtt_window=(int, 8, 1, 32))
+    yield _row(uplink_ack=(str, "backend", 6, 7))  # "backend" (end to end, issue 16) or "broker"
+    yield _row(ack_timeout_ms=(int, 30000, 1000, 3600000))
+    yield _row(cmd_max_bytes=(int, 4096, 256, 16384))
+    yield _row(mqtt_cert=(str, "", 0, 128))  # optional client certificate file
+    yield _row(mqtt_key=(str, "", 0, 128))  # and its key file
+    yield _row(mqtt_tls_host=(str, "", 0, 253))  # name to verify; default mqtt_host
+    yield _row(ha_discovery=(bool, False, 0, 1))
+    yield _row(ha_prefix=(str, "homeassistant", 1, 64))
+    yield _row(ha_interval_s=(int, 10, 1, 3600))
     # issue 18: Home Assistant controls (number, buttons, select) on <prefix>/<dev>/ha/set/<key>,
     # off unless enabled; a start from Home Assistant authorizes with ha_id_tag.
-    yield "ha_controls", (bool, False, 0, 1)
-    yield "ha_id_tag", (str, "homeassistant", 1, 20)
+    yield _row(ha_controls=(bool, False, 0, 1))
+    yield _row(ha_id_tag=(str, "homeassistant", 1, 20))
     # issue 15: SNTP in the network task. On a board "" means pool.ntp.org; on the unix port
     # "" means the host's clock.
-    yield "ntp_host", (str, "", 0, 253)
-    yield "ntp_resync_s", (int, 3600, 60, 86400)
-    yield "ntp_retry_s", (int, 30, 1, 3600)  # after no answer (2 s timeout)
+    yield _row(ntp_host=(str, "", 0, 253))
+    yield _row(ntp_resync_s=(int, 3600, 60, 86400))
+    yield _row(ntp_retry_s=(int, 30, 1, 3600))  # after no answer (2 s timeout)
 
 # Never printed or published; shown as "***" by anything that displays config.
 SECRETS = ("mqtt_password", "wifi_password", "device_key")
