@@ -55,8 +55,10 @@ WORDS = (
     "WeakSignal",
 )
 
-# Layouts: (key, kind) per field, in stored order. They are format too: a changed layout
-# needs a new form byte (payload[0]), the old one still read. Kinds:
+# Layouts: (keys, kinds), a key and a one-letter kind per field, in stored order (two constants
+# per layout, not a tuple per field: run in place, each tuple would be an object in RAM). They
+# are format too: a changed layout needs a new form byte (payload[0]), the old one still read.
+# Kinds:
 #   t u32 time; u unsigned varint; z signed varint; y a boolean; e a WORDS value;
 #   n usually null; o usually 0; - usually absent (code 0 is absence, code 1 unused);
 #   i sid = <install>-<seq back by a varint>; b a seq, back from the record's own;
@@ -67,25 +69,18 @@ WORDS = (
 #   L tariffs list; R receipt; S segments; f seconds after start_t; l receipt lines;
 #   g charging ms, relative to duration_s;
 #   O ocmf (re-made; the readings stored when not the usual begin and end).
-_BASE = (("t", "t"), ("tq", "q"), ("boot", "u"), ("up", "u"))
-_METER = _BASE + (("sid", "i"), ("energy_wh", "u"), ("power_w", "z"), ("ctx", "e"), ("st", "e"),
-                  ("cost_minor", "u"))
-_START = _BASE + (("sid", "i"), ("meter_start_wh", "u"), ("id_tag", "n"), ("vehicle_id", "n"),
-                  ("currency", "e"), ("price_minor_per_kwh", "u"), ("tariff", "r"), ("tc", "b"),
-                  ("st", "e"))
-_END = _BASE + (("sid", "i"), ("start_t", "a"), ("start_tq", "q"), ("end_t", "m"),
-                ("meter_start_wh", "u"), ("energy_wh", "u"), ("meter_stop_wh", "w"),
-                ("duration_s", "d"), ("stop_reason", "e"), ("id_tag", "n"), ("vehicle_id", "n"),
-                ("currency", "e"), ("minor_unit", "u"), ("price_minor_per_kwh", "u"),
-                ("energy_flags", "-"), ("tariffs", "L"), ("receipt", "R"), ("cost_minor", "c"),
-                ("ocmf", "O"), ("sig", "G"))
-_FAULT = _BASE + (("code", "e"), ("active", "y"), ("info", "n"), ("sid", "i"))
+_METER = (("t", "tq", "boot", "up", "sid", "energy_wh", "power_w", "ctx", "st", "cost_minor"), "tquuiuzeeu")
+_START = (("t", "tq", "boot", "up", "sid", "meter_start_wh", "id_tag", "vehicle_id", "currency",
+           "price_minor_per_kwh", "tariff", "tc", "st"), "tquuiunneurbe")
+_END = (("t", "tq", "boot", "up", "sid", "start_t", "start_tq", "end_t", "meter_start_wh",
+         "energy_wh", "meter_stop_wh", "duration_s", "stop_reason", "id_tag", "vehicle_id",
+         "currency", "minor_unit", "price_minor_per_kwh", "energy_flags", "tariffs", "receipt",
+         "cost_minor", "ocmf", "sig"), "tquuiaqmuuwdenneuu-LRcOG")
+_FAULT = (("t", "tq", "boot", "up", "code", "active", "info", "sid"), "tquueyni")
 LAYOUTS = {2: _START, 3: _METER, 4: _END, 5: _FAULT, 6: _METER, 7: _METER}  # 6, 7: meter values too
 NAMES = {2: "session_start", 3: "meter", 4: "session_end", 5: "fault", 6: "meter", 7: "meter"}
 
-RECEIPT = (("segs", "S"), ("start_fee", "o"), ("vat_bp", "u"), ("min", "o"), ("max", "o"),
-           ("net", "x"), ("vat", "x"), ("total", "x"), ("adj", "x"))
-SEG = (("tariff", "k"), ("ver", "k"), ("sched", "n"), ("from", "f"), ("lines", "l"),
-       ("chg_ms", "g"), ("time_fee", "o"), ("idle_ms", "o"), ("idle_fee", "o"))
+RECEIPT = (("segs", "start_fee", "vat_bp", "min", "max", "net", "vat", "total", "adj"), "Souooxxxx")
+SEG = (("tariff", "ver", "sched", "from", "lines", "chg_ms", "time_fee", "idle_ms", "idle_fee"), "kknflgooo")
 
 DERIVED = "qmwcGxk"  # kinds whose usual form stores nothing

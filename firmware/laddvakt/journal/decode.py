@@ -35,8 +35,10 @@ class Decoder:
     def _read(self, r, lay, d, seq, rec, ctx, codes=None):
         if codes is None:
             codes = get_uv(r)
+        keys, kinds = lay
         i = 0
-        for k, kind in lay:
+        for k in keys:
+            kind = kinds[i]
             c = (codes >> (2 * i)) & 3
             i += 1
             if c == ABSENT or c == USUAL and kind == "-":

@@ -50,8 +50,10 @@ class Encoder:
     def _fields(self, out, lay, d, seq, rec, skip=None, ctx=None):
         codes = 0
         body = bytearray()
+        keys, kinds = lay
         i = 0
-        for k, kind in lay:
+        for k in keys:
+            kind = kinds[i]
             if k not in d:
                 c = USUAL if kind == "-" else ABSENT
             elif kind == "-":
@@ -78,7 +80,7 @@ class Encoder:
                     put_any(body, v)
             codes |= c << (2 * i)
             i += 1
-        extra = [k for k in d if k != skip and not any(k == f[0] for f in lay)]
+        extra = [k for k in d if k != skip and k not in keys]
         if extra:
             codes |= 1 << (2 * i)
             body.append(T_DICT)
