@@ -8,7 +8,7 @@
 # and a tick stores a dozen.
 from micropython import const
 
-from laddvakt.control import fault_table as fr
+from laddvakt.control import faults as fr
 from laddvakt.control.auth import Authorizer
 from laddvakt.control.contactor import FOLLOW_MS, ContactorWatch, may_close
 from laddvakt.control.detect import Detectors

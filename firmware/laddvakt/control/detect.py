@@ -1,10 +1,10 @@
 # The fault detectors of a control tick: the RCD, the pilot (state E or F, the diode check), the
 # contactor's watch (welded, does not close, overcurrent) and the temperature. Each reports its
-# condition to set_fault every tick; a latched fault clears as fault_table.py says (unplugged,
+# condition to set_fault every tick; a latched fault clears as faults.py's table says (unplugged,
 # or a service reset). The rules are in docs/control.md, Faults.
 from micropython import const
 
-from laddvakt.control import fault_table as fr
+from laddvakt.control import faults as fr
 
 _COOL_C = const(10)  # HighTemperature clears this far under the derate threshold
 

@@ -2,7 +2,7 @@
 # the retained status payload (docs/mqtt.md), rebuilt only when something in it changed.
 import json
 
-from laddvakt.control import fault_table as fr
+from laddvakt.control import faults as fr
 from laddvakt.control.pilot import MIN_DA
 
 
