@@ -11,7 +11,7 @@ import json
 from micropython import const
 
 from laddvakt.core.calendar import civil_from_days, days_from_civil, weekday
-from laddvakt.billing.money import round_div_half_up
+from laddvakt.billing.session_cost import round_div_half_up
 
 PRICE_SCALE = const(10000)  # price units per minor unit
 _DAY = const(86400)

@@ -90,7 +90,7 @@ class Codec(Encoder, Decoder):
 def _totals(rc, k):
     """A receipt's net, vat, total or adj, worked out from its segments and terms as
     SessionCost.finish does (docs/tariffs.md)."""
-    from laddvakt.billing.money import FEE_FACTOR, MS_FACTOR, WH_FACTOR, totals
+    from laddvakt.billing.session_cost import FEE_FACTOR, MS_FACTOR, WH_FACTOR, totals
 
     units = rc["start_fee"] * FEE_FACTOR
     for s in rc["segs"]:
