@@ -9,12 +9,12 @@
 from micropython import const
 
 from laddvakt.control import faults as fr
+from laddvakt.control.faults import StatusPayload, connector_status
 from laddvakt.control.auth import Authorizer
 from laddvakt.control.contactor import FOLLOW_MS, ContactorWatch, may_close
 from laddvakt.control.detect import Detectors
 from laddvakt.control.offer import DemandResponse, Offer
 from laddvakt.control.pilot import DUTY_F, DUTY_OFF, PilotDecoder, duty_for_current
-from laddvakt.control.status import StatusPayload, connector_status
 from laddvakt.core.config import ConfigError
 
 F_HOLD_MS = const(3000)  # state F shown this long after a stopping fault, then steady +12 V
