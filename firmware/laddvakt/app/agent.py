@@ -18,9 +18,8 @@ from laddvakt.meters.service import MeterService
 from laddvakt.billing.service import Pricing, charge_state
 from laddvakt.journal.codec import Codec
 from laddvakt.session.continuity import Continuity
-from laddvakt.session.flow import SessionFlow
+from laddvakt.session.flow import SessionFlow, SessionTracker
 from laddvakt.session.store import SessionStore
-from laddvakt.session.tracker import SessionTracker
 from laddvakt.app.watchdog import Watchdog
 from laddvakt.core.ids import session_id
 from micropython import const
