@@ -1,7 +1,7 @@
 # Charging control, the public entry point: one tick reads the pilot, runs the fault detectors
 # (detect.py), handles plug edges and tags, decides whether the open session must end, works out
 # the offer (offer.py, planner.py), drives the PWM and applies the contactor rule
-# (contactor.may_close, called here through this module's global). Pure apart from `hw`, which is
+# (detect.may_close, called here through this module's global). Pure apart from `hw`, which is
 # passed in (laddvakt_unix/sim/ev.py on unix, drivers/cp_board.py on a board); time and the
 # measured current are passed in. The rules are in docs/control.md.
 # No properties on Controller: with one, MicroPython searches the class at every attribute store,
@@ -11,8 +11,7 @@ from micropython import const
 from laddvakt.control import faults as fr
 from laddvakt.control.faults import StatusPayload, connector_status
 from laddvakt.control.auth import Authorizer
-from laddvakt.control.contactor import FOLLOW_MS, ContactorWatch, may_close
-from laddvakt.control.detect import Detectors
+from laddvakt.control.detect import FOLLOW_MS, ContactorWatch, Detectors, may_close
 from laddvakt.control.offer import DemandResponse, Offer
 from laddvakt.control.pilot import DUTY_F, DUTY_OFF, PilotDecoder, duty_for_current
 from laddvakt.core.config import ConfigError
@@ -235,7 +234,7 @@ class Controller:
         self._stop_req = None
         self.offer_da = self._offer(now_ms, wall)
         self._drive(now_ms, self._duty(now_ms, stop))
-        # The one rule (contactor.may_close); a session that ends at this tick is no longer open.
+        # The one rule (detect.may_close); a session that ends at this tick is no longer open.
         close = may_close(st, self.pilot_da, session is not None and reason is None,
                           not self.unavailable, stop is not None)
         self._switch(now_ms, close)
@@ -290,7 +289,7 @@ class Controller:
             self.finishing = True
         self.offer_da = 0
         self._drive(self._now, DUTY_OFF if self.duty != DUTY_F else DUTY_F)
-        # No session, no energy: open now, whatever ended it (contactor.may_close).
+        # No session, no energy: open now, whatever ended it (detect.may_close).
         self._switch(self._now, False)
 
     # ---- reporting -----------------------------------------------------------------------
