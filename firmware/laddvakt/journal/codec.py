@@ -5,8 +5,8 @@
 # the signed OCMF text) are not stored, and anything a layout does not expect falls back
 # to a tagged encoding with a static key table, so every record round-trips exactly.
 # A payload that starts with "{" is JSON (older journals, host tools) and renders as is.
-# Codec is the entry; encode.py and decode.py are its two halves, codec_tables.py the
-# format's tables and codec_values.py its varints and tagged values. What both halves work
+# Codec is the entry; encode.py and decode.py are its two halves, codec_values.py the
+# format's tables, its varints and tagged values. What both halves work
 # out the same way (sids, derived fields, the signed OCMF text) is here.
 from laddvakt.billing import sign
 from laddvakt.billing.tariff import PRICE_SCALE

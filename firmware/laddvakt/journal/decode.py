@@ -4,9 +4,9 @@ import json
 import struct
 
 from laddvakt.billing import sign
-from laddvakt.journal.codec_tables import (ABSENT, ANY, DERIVED, LAYOUT, LAYOUT0, LAYOUTS, NAMES, NULL,
-                                           RECEIPT, SEG, TAGGED, USUAL, WORDS)
-from laddvakt.journal.codec_values import CodecError, Reader, get_any, get_uv, get_zz
+from laddvakt.journal.codec_values import (ABSENT, ANY, DERIVED, LAYOUT, LAYOUT0, LAYOUTS, NAMES, NULL,
+                                           RECEIPT, SEG, TAGGED, USUAL, WORDS, CodecError, Reader, get_any,
+                                           get_uv, get_zz)
 
 
 class Decoder:

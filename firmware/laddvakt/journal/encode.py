@@ -6,9 +6,9 @@ import struct
 
 from laddvakt.billing import sign
 from laddvakt.core.calendar import days_from_civil
-from laddvakt.journal.codec_tables import (ABSENT, ANY, DERIVED, LAYOUT, LAYOUT0, LAYOUTS, NAMES, NULL,
-                                           RECEIPT, SEG, T_DICT, TAGGED, USUAL, WORDS)
-from laddvakt.journal.codec_values import CodecError, is_int, put_any, put_key, put_uv, put_zz, same
+from laddvakt.journal.codec_values import (ABSENT, ANY, DERIVED, LAYOUT, LAYOUT0, LAYOUTS, NAMES, NULL,
+                                           RECEIPT, SEG, T_DICT, TAGGED, USUAL, WORDS, CodecError, is_int,
+                                           put_any, put_key, put_uv, put_zz, same)
 
 
 def _ocmf_t(tm):
