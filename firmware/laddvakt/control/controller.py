@@ -10,9 +10,8 @@ from micropython import const
 
 from laddvakt.control import faults as fr
 from laddvakt.control.faults import StatusPayload, connector_status
-from laddvakt.control.auth import Authorizer
 from laddvakt.control.detect import FOLLOW_MS, ContactorWatch, Detectors, may_close
-from laddvakt.control.offer import DemandResponse, Offer
+from laddvakt.control.offer import Authorizer, DemandResponse, Offer
 from laddvakt.control.pilot import DUTY_F, DUTY_OFF, PilotDecoder, duty_for_current
 from laddvakt.core.config import ConfigError
 
