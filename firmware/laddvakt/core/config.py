@@ -124,34 +124,52 @@ def schema():
     return dict(rows())
 
 
-def validate(values):
-    """Check a dict of overrides against the schema; raise ConfigError naming the key."""
+def _walk(values, cfg):
+    """Check values against the schema, one walk of the table; with cfg (a dict), also fill it
+    with the defaults overlaid by values. Unknown keys are reported first, then values."""
     if not isinstance(values, dict):
         raise ConfigError("config must be a JSON object")
-    # One walk of the table per check, not one per key: unknown keys first, then the values.
     known = 0
-    for key, _ in rows():
-        if key in values:
-            known += 1
+    bad = None
+    for key, (typ, default, lo, hi) in rows():
+        if key not in values:
+            if cfg is not None:
+                cfg[key] = default
+            continue
+        known += 1
+        val = values[key]
+        if cfg is not None:
+            cfg[key] = val
+        if bad is None:
+            bad = _bad(key, val, typ, lo, hi)
     if known < len(values):
         for key in values:
             if spec(key) is None:
                 raise ConfigError("unknown key '%s'" % key)
-    for key, (typ, _, lo, hi) in rows():
-        if key not in values:
-            continue
-        val = values[key]
-        # bool is an int subclass in Python; a true/false for a number is a mistake.
-        if type(val) is not typ:
-            raise ConfigError(
-                "key '%s' must be %s, got %s" % (key, typ.__name__, type(val).__name__)
-            )
-        n = len(val) if typ is str else val
-        if n < lo or n > hi:
-            what = "length" if typ is str else "value"
-            raise ConfigError("key '%s' %s %d out of range %d..%d" % (key, what, n, lo, hi))
-        if typ is str:
+    if bad is not None:
+        raise ConfigError(bad)
+
+
+def _bad(key, val, typ, lo, hi):
+    # What is wrong with val for key, or None.
+    # bool is an int subclass in Python; a true/false for a number is a mistake.
+    if type(val) is not typ:
+        return "key '%s' must be %s, got %s" % (key, typ.__name__, type(val).__name__)
+    n = len(val) if typ is str else val
+    if n < lo or n > hi:
+        what = "length" if typ is str else "value"
+        return "key '%s' %s %d out of range %d..%d" % (key, what, n, lo, hi)
+    if typ is str:
+        try:
             _check_value(key, val)
+        except ConfigError as e:
+            return str(e)
+    return None
+
+
+def validate(values):
+    """Check a dict of overrides against the schema; raise ConfigError naming the key."""
+    _walk(values, None)
 
 
 # robust (issue 17): keys whose value is one of a few words, and identifiers that become MQTT
@@ -216,13 +234,16 @@ def parse(key, text):
 
 
 def defaults():
-    return {k: v[1] for k, v in rows()}
+    cfg = {}
+    _walk({}, cfg)
+    return cfg
 
 
 def merged(overrides):
-    validate(overrides)
-    cfg = defaults()
-    cfg.update(overrides)
+    # At boot: one walk of the table both checks and builds (each walk leaves a few KB of
+    # small garbage in a heap that has 64 KiB for everything).
+    cfg = {}
+    _walk(overrides, cfg)
     check_choices(cfg)
     return cfg
 

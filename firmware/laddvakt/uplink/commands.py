@@ -151,108 +151,109 @@ class CommandHandler:
             return _reply(cid, False, "internal error: %r" % (e,))
 
 # The command payload schemas, docs/schemas/cmd-<name>.json (tests/host/test_cmd_schemas.py keeps
-# the two equal), as one string of lines "<name> <schema JSON>": in place it stays in flash as a
+# the two equal), as one bytes constant of lines "<name> <schema JSON>": in place it stays in flash as a
 # single object, and only the schema of the command at hand is parsed, when it comes.
 _SCHEMAS = (
-    "\nauthorize "
-    '{"type":"object","required":["id","id_tag"],"properties":{"id":{"type":"string",'
-    '"minLength":1,"maxLength":64},"id_tag":{"type":"string","minLength":1,"maxLength":20}},'
-    '"additionalProperties":false}'
-    "\navailability "
-    '{"type":"object","required":["id","available"],"properties":{"id":{"type":"string",'
-    '"minLength":1,"maxLength":64},"available":{"type":"boolean"}},'
-    '"additionalProperties":false}'
-    "\nclear_fault "
-    '{"type":"object","required":["id","code"],"properties":{"id":{"type":"string",'
-    '"minLength":1,"maxLength":64},"code":{"enum":["PowerSwitchFailure"]}},'
-    '"additionalProperties":false}'
-    "\nclear_profile "
-    '{"type":"object","required":["id"],"properties":{"id":{"type":"string","minLength":1,'
-    '"maxLength":64},"profile_id":{"type":"integer","minimum":0,"maximum":2147483647},'
-    '"purpose":{"enum":["ChargePointMaxProfile","TxDefaultProfile","TxProfile"]},'
-    '"stack_level":{"type":"integer","minimum":0,"maximum":1000}},'
-    '"additionalProperties":false}'
-    "\nfleet_schedule "
-    '{"type":"object","required":["id","vehicles"],"properties":{"id":{"type":"string",'
-    '"minLength":1,"maxLength":64},"vehicles":{"type":"array","maxItems":32,'
-    '"items":{"type":"object","required":["vehicle_id","need_wh","by"],'
-    '"properties":{"vehicle_id":{"type":"string","minLength":1,"maxLength":36},'
-    '"need_wh":{"type":"number","minimum":1,"maximum":1000000},"by":{"type":["integer",'
-    '"string"],"minLength":19,"maxLength":40},"max_w":{"type":"number","minimum":0,'
-    '"maximum":1000000}},"additionalProperties":false}}},"additionalProperties":false}'
-    "\nget_composite_schedule "
-    '{"type":"object","required":["id","duration"],"properties":{"id":{"type":"string",'
-    '"minLength":1,"maxLength":64},"duration":{"type":"number","minimum":1,"maximum":604800},'
-    '"charging_rate_unit":{"enum":["A","W"]},"start":{"type":["integer","string"],'
-    '"minLength":19,"maxLength":40}},"additionalProperties":false}'
-    "\nget_profiles "
-    '{"type":"object","required":["id"],"properties":{"id":{"type":"string","minLength":1,'
-    '"maxLength":64}},"additionalProperties":false}'
-    "\nlimit "
-    '{"type":"object","required":["id"],"properties":{"id":{"type":"string","minLength":1,'
-    '"maxLength":64},"current_a":{"type":"number","minimum":0,"maximum":80},'
-    '"power_w":{"type":"number","minimum":0,"maximum":1000000},"duration_s":{"type":"number",'
-    '"minimum":1,"maximum":604800},"clear":{"type":"boolean"}},'
-    '"anyOf":[{"required":["clear"]},{"required":["duration_s"]}],'
-    '"additionalProperties":false}'
-    "\nping "
-    '{"type":"object","required":["id"],"properties":{"id":{"type":"string","minLength":1,'
-    '"maxLength":64}},"additionalProperties":false}'
-    "\nprices "
-    '{"type":"object","required":["id","start","step_s","prices"],'
-    '"properties":{"id":{"type":"string","minLength":1,"maxLength":64},'
-    '"start":{"type":"integer"},"step_s":{"type":"integer","minimum":60},'
-    '"prices":{"type":"array","minItems":1,"maxItems":192,"items":{"type":"integer",'
-    '"minimum":0}}},"additionalProperties":false}'
-    "\nprices_set "
-    '{"type":"object","required":["id","schedule"],"properties":{"id":{"type":"string",'
-    '"minLength":1,"maxLength":64},"schedule":{"type":"object"}},'
-    '"additionalProperties":false}'
-    "\nremote_start "
-    '{"type":"object","required":["id","id_tag"],"properties":{"id":{"type":"string",'
-    '"minLength":1,"maxLength":64},"id_tag":{"type":"string","minLength":1,"maxLength":20},'
-    '"vehicle_id":{"type":"string","minLength":1,"maxLength":36}},'
-    '"additionalProperties":false}'
-    "\nremote_stop "
-    '{"type":"object","required":["id"],"properties":{"id":{"type":"string","minLength":1,'
-    '"maxLength":64}},"additionalProperties":false}'
-    "\nreplay "
-    '{"type":"object","required":["id"],"properties":{"id":{"type":"string","minLength":1,'
-    '"maxLength":64},"from_seq":{"type":"integer","minimum":1,"maximum":4294967295},'
-    '"to_seq":{"type":"integer","minimum":1,"maximum":4294967295},"sid":{"type":"string",'
-    '"minLength":1,"maxLength":36}},"anyOf":[{"required":["from_seq"]},{"required":["sid"]}],'
-    '"additionalProperties":false}'
-    "\nsession_limit "
-    '{"type":"object","required":["id"],"properties":{"id":{"type":"string","minLength":1,'
-    '"maxLength":64},"energy_wh":{"type":"number","minimum":0,"maximum":1000000},'
-    '"duration_s":{"type":"number","minimum":0,"maximum":604800}},'
-    '"anyOf":[{"required":["energy_wh"]},{"required":["duration_s"]}],'
-    '"additionalProperties":false}'
-    "\nset_profile "
-    '{"type":"object","required":["id","profile"],"properties":{"id":{"type":"string",'
-    '"minLength":1,"maxLength":64},"profile":{"type":"object"}},"additionalProperties":false}'
-    "\nstatus "
-    '{"type":"object","required":["id"],"properties":{"id":{"type":"string","minLength":1,'
-    '"maxLength":64}},"additionalProperties":false}'
-    "\ntariff_get "
-    '{"type":"object","required":["id"],"properties":{"id":{"type":"string","minLength":1,'
-    '"maxLength":64}},"additionalProperties":false}'
-    "\ntariff_set "
-    '{"type":"object","required":["id","tariff"],"properties":{"id":{"type":"string",'
-    '"minLength":1,"maxLength":64},"tariff":{"type":"object"}},"additionalProperties":false}'
-    "\n"
+    b"\nauthorize "
+    b'{"type":"object","required":["id","id_tag"],"properties":{"id":{"type":"string",'
+    b'"minLength":1,"maxLength":64},"id_tag":{"type":"string","minLength":1,"maxLength":20}},'
+    b'"additionalProperties":false}'
+    b"\navailability "
+    b'{"type":"object","required":["id","available"],"properties":{"id":{"type":"string",'
+    b'"minLength":1,"maxLength":64},"available":{"type":"boolean"}},'
+    b'"additionalProperties":false}'
+    b"\nclear_fault "
+    b'{"type":"object","required":["id","code"],"properties":{"id":{"type":"string",'
+    b'"minLength":1,"maxLength":64},"code":{"enum":["PowerSwitchFailure"]}},'
+    b'"additionalProperties":false}'
+    b"\nclear_profile "
+    b'{"type":"object","required":["id"],"properties":{"id":{"type":"string","minLength":1,'
+    b'"maxLength":64},"profile_id":{"type":"integer","minimum":0,"maximum":2147483647},'
+    b'"purpose":{"enum":["ChargePointMaxProfile","TxDefaultProfile","TxProfile"]},'
+    b'"stack_level":{"type":"integer","minimum":0,"maximum":1000}},'
+    b'"additionalProperties":false}'
+    b"\nfleet_schedule "
+    b'{"type":"object","required":["id","vehicles"],"properties":{"id":{"type":"string",'
+    b'"minLength":1,"maxLength":64},"vehicles":{"type":"array","maxItems":32,'
+    b'"items":{"type":"object","required":["vehicle_id","need_wh","by"],'
+    b'"properties":{"vehicle_id":{"type":"string","minLength":1,"maxLength":36},'
+    b'"need_wh":{"type":"number","minimum":1,"maximum":1000000},"by":{"type":["integer",'
+    b'"string"],"minLength":19,"maxLength":40},"max_w":{"type":"number","minimum":0,'
+    b'"maximum":1000000}},"additionalProperties":false}}},"additionalProperties":false}'
+    b"\nget_composite_schedule "
+    b'{"type":"object","required":["id","duration"],"properties":{"id":{"type":"string",'
+    b'"minLength":1,"maxLength":64},"duration":{"type":"number","minimum":1,"maximum":604800},'
+    b'"charging_rate_unit":{"enum":["A","W"]},"start":{"type":["integer","string"],'
+    b'"minLength":19,"maxLength":40}},"additionalProperties":false}'
+    b"\nget_profiles "
+    b'{"type":"object","required":["id"],"properties":{"id":{"type":"string","minLength":1,'
+    b'"maxLength":64}},"additionalProperties":false}'
+    b"\nlimit "
+    b'{"type":"object","required":["id"],"properties":{"id":{"type":"string","minLength":1,'
+    b'"maxLength":64},"current_a":{"type":"number","minimum":0,"maximum":80},'
+    b'"power_w":{"type":"number","minimum":0,"maximum":1000000},"duration_s":{"type":"number",'
+    b'"minimum":1,"maximum":604800},"clear":{"type":"boolean"}},'
+    b'"anyOf":[{"required":["clear"]},{"required":["duration_s"]}],'
+    b'"additionalProperties":false}'
+    b"\nping "
+    b'{"type":"object","required":["id"],"properties":{"id":{"type":"string","minLength":1,'
+    b'"maxLength":64}},"additionalProperties":false}'
+    b"\nprices "
+    b'{"type":"object","required":["id","start","step_s","prices"],'
+    b'"properties":{"id":{"type":"string","minLength":1,"maxLength":64},'
+    b'"start":{"type":"integer"},"step_s":{"type":"integer","minimum":60},'
+    b'"prices":{"type":"array","minItems":1,"maxItems":192,"items":{"type":"integer",'
+    b'"minimum":0}}},"additionalProperties":false}'
+    b"\nprices_set "
+    b'{"type":"object","required":["id","schedule"],"properties":{"id":{"type":"string",'
+    b'"minLength":1,"maxLength":64},"schedule":{"type":"object"}},'
+    b'"additionalProperties":false}'
+    b"\nremote_start "
+    b'{"type":"object","required":["id","id_tag"],"properties":{"id":{"type":"string",'
+    b'"minLength":1,"maxLength":64},"id_tag":{"type":"string","minLength":1,"maxLength":20},'
+    b'"vehicle_id":{"type":"string","minLength":1,"maxLength":36}},'
+    b'"additionalProperties":false}'
+    b"\nremote_stop "
+    b'{"type":"object","required":["id"],"properties":{"id":{"type":"string","minLength":1,'
+    b'"maxLength":64}},"additionalProperties":false}'
+    b"\nreplay "
+    b'{"type":"object","required":["id"],"properties":{"id":{"type":"string","minLength":1,'
+    b'"maxLength":64},"from_seq":{"type":"integer","minimum":1,"maximum":4294967295},'
+    b'"to_seq":{"type":"integer","minimum":1,"maximum":4294967295},"sid":{"type":"string",'
+    b'"minLength":1,"maxLength":36}},"anyOf":[{"required":["from_seq"]},{"required":["sid"]}],'
+    b'"additionalProperties":false}'
+    b"\nsession_limit "
+    b'{"type":"object","required":["id"],"properties":{"id":{"type":"string","minLength":1,'
+    b'"maxLength":64},"energy_wh":{"type":"number","minimum":0,"maximum":1000000},'
+    b'"duration_s":{"type":"number","minimum":0,"maximum":604800}},'
+    b'"anyOf":[{"required":["energy_wh"]},{"required":["duration_s"]}],'
+    b'"additionalProperties":false}'
+    b"\nset_profile "
+    b'{"type":"object","required":["id","profile"],"properties":{"id":{"type":"string",'
+    b'"minLength":1,"maxLength":64},"profile":{"type":"object"}},"additionalProperties":false}'
+    b"\nstatus "
+    b'{"type":"object","required":["id"],"properties":{"id":{"type":"string","minLength":1,'
+    b'"maxLength":64}},"additionalProperties":false}'
+    b"\ntariff_get "
+    b'{"type":"object","required":["id"],"properties":{"id":{"type":"string","minLength":1,'
+    b'"maxLength":64}},"additionalProperties":false}'
+    b"\ntariff_set "
+    b'{"type":"object","required":["id","tariff"],"properties":{"id":{"type":"string",'
+    b'"minLength":1,"maxLength":64},"tariff":{"type":"object"}},"additionalProperties":false}'
+    b"\n"
 )
 
 
 def schema_names():
     """The commands that have a schema."""
-    return [ln.split(" ", 1)[0] for ln in _SCHEMAS.split("\n") if ln]
+    return [ln.split(b" ", 1)[0].decode() for ln in _SCHEMAS.split(b"\n") if ln]
 
 
 def schema(name):
     """The schema of command name as a dict, or None when it has none."""
-    i = _SCHEMAS.find("\n%s " % name)
+    i = _SCHEMAS.find(("\n%s " % name).encode())
     if i < 0:
         return None
     i += len(name) + 2
-    return json.loads(_SCHEMAS[i:_SCHEMAS.index("\n", i)])
+    # Parsed straight from the constant (a memoryview, not a copy of the text).
+    return json.loads(memoryview(_SCHEMAS)[i:_SCHEMAS.index(b"\n", i)])
