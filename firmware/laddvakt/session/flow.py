@@ -1,8 +1,8 @@
 # A session's flow on the agent, from the tracker's events (the tracker is at the end): its
 # start (metering marked, control told, priced, on flash before its record), its end (priced,
 # signed, journaled), its continuity across a reset, and the split of its cost at a tariff
-# change. The sampling step
-# (app/agent.py) calls it; the parts it drives are passed in, never the agent.
+# change. The sampling step (app/agent.py) calls it; the parts it drives are passed in, never
+# the agent.
 from laddvakt import VERSION
 from laddvakt.journal import frame as jf
 from laddvakt.journal import records
