@@ -179,7 +179,7 @@ def build(values, base, out_dir):
     if values.get("minor_unit") is not None:
         put("currency_minor_unit", values["minor_unit"])
     if values.get("price"):
-        mu = cfg.get("currency_minor_unit", config.SCHEMA["currency_minor_unit"][1])
+        mu = cfg.get("currency_minor_unit", config.spec("currency_minor_unit")[1])
         put("price_minor_per_kwh", price_minor(values["price"], mu))
     if values.get("device_key"):
         put("device_key", device_key(values["device_key"]))
@@ -229,9 +229,9 @@ def warnings(cfg, board_mcu):
         out.append("no broker (--broker): the agent stays offline")
     if "price_minor_per_kwh" not in cfg:
         out.append("no price (--price): sessions bill at the default %d minor units/kWh"
-                   % config.SCHEMA["price_minor_per_kwh"][1])
+                   % config.spec("price_minor_per_kwh")[1])
     if "currency" not in cfg:
-        out.append("no currency (--currency): the default %s" % config.SCHEMA["currency"][1])
+        out.append("no currency (--currency): the default %s" % config.spec("currency")[1])
     return out
 
 

@@ -13,7 +13,7 @@ from laddvakt.core import ident as identity
 from laddvakt.app.agent import Agent
 from laddvakt.journal.store import Journal
 from laddvakt.uplink.commands import CommandError
-from laddvakt.billing.money import FEE_FACTOR, WH_FACTOR, totals
+from laddvakt.billing.session_cost import FEE_FACTOR, WH_FACTOR, totals
 from laddvakt.billing.tariff import Tariff
 from laddvakt.control.pilot import DUTY_OFF
 from laddvakt_unix.sim.ev import SimStation

@@ -5,7 +5,7 @@ import json
 
 from fwtest import run
 from laddvakt.billing.session_cost import CHARGING, EDGE, IDLE, PRICE, SUSPENDED, SessionCost
-from laddvakt.billing.money import flat_energy_cost, totals
+from laddvakt.billing.session_cost import flat_energy_cost, totals
 from laddvakt.billing.spot import PriceSchedule
 from laddvakt.billing.sign import hmac_sha256
 from laddvakt.billing.tariff import Tariff, days_from_civil

@@ -9,11 +9,11 @@ from laddvakt.core.config import ConfigError
 
 def test_defaults_cover_schema():
     d = config.defaults()
-    assert sorted(d) == sorted(config.SCHEMA)
+    assert sorted(d) == sorted(config.schema())
     assert d["mqtt_port"] == 1883
     assert d["currency"] == "SEK"
     assert d["journal_segment_bytes"] == 16384
-    for key, (typ, default, _lo, _hi) in config.SCHEMA.items():
+    for key, (typ, default, _lo, _hi) in config.rows():
         assert type(d[key]) is typ, key
         config.validate({key: default})  # every default is itself valid
 
@@ -146,7 +146,7 @@ def test_smallest_batch_holds_the_largest_record():
     from laddvakt.journal import frame as jf
 
     head = len('{"v":1,"dev":"","install":"","recs":[{"seq":4294967295,]}') + 64 + 12
-    assert config.SCHEMA["batch_max_bytes"][2] >= jf.MAX_PAYLOAD + head
+    assert config.spec("batch_max_bytes")[2] >= jf.MAX_PAYLOAD + head
 
 
 def test_a_real_board_needs_a_device_key():

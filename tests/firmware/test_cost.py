@@ -1,6 +1,6 @@
 # Flat energy cost: integers only, rounded once, half up, to the minor unit.
 from fwtest import run
-from laddvakt.billing.money import flat_energy_cost, round_div_half_up
+from laddvakt.billing.session_cost import flat_energy_cost, round_div_half_up
 
 
 def test_half_up_at_exact_halves():

@@ -27,7 +27,7 @@ def test_billing_schedule_is_the_planners_prices():
     a = r.agent
     a.pricing.cmd_prices_set({"schedule": {"id": "spot-1", "start": T0, "step_s": H,
                                            "prices": [1234500, -20000, 5000]}})
-    assert a.control.planner.prices is None  # applies at the next sample, as billing does
+    assert a.control.planner is None  # applies at the next sample, as billing does (and loads it)
     r.run_to(1000)
     pr = a.control.planner.prices
     assert (pr.start, pr.step, pr.prices) == (T0, H, [123, 0, 1])

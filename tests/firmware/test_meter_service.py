@@ -4,7 +4,7 @@ from fwtest import raises, run
 from laddvakt.core import config
 from laddvakt.meters import registers as pf
 from laddvakt.meters.service import MeterService
-from laddvakt.session.tracker import SessionTracker
+from laddvakt.session.flow import SessionTracker
 
 
 class Driver:

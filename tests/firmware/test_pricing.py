@@ -10,7 +10,7 @@ from laddvakt.core.clock import Clock
 from laddvakt.uplink.commands import CommandError, CommandHandler
 from laddvakt.core.ident import Identity
 from laddvakt.billing.service import Pricing, charge_state
-from laddvakt.session.tracker import Session
+from laddvakt.session.flow import Session
 
 T0 = 1795154400
 DIR = "pricing_data"

@@ -7,9 +7,9 @@ from laddvakt.journal import records
 from laddvakt.app.agent import Agent
 from laddvakt.core.clock import Clock
 from laddvakt.core.ident import Identity
-from laddvakt.billing.money import flat_energy_cost
+from laddvakt.billing.session_cost import flat_energy_cost
 from laddvakt.billing.tariff import Tariff
-from laddvakt.session.tracker import SessionTracker
+from laddvakt.session.flow import SessionTracker
 
 T0 = 1763704800
 INSTALL = "5f0c2a9e81d3"

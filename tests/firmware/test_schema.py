@@ -2,7 +2,7 @@
 import json
 
 from fwtest import run
-from laddvakt.uplink.cmd_schemas import get
+from laddvakt.uplink.commands import schema as get
 from laddvakt.uplink.commands import CommandHandler
 from laddvakt.uplink.schema import check
 

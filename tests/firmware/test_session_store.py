@@ -213,7 +213,7 @@ def test_start_record_finished_after_cut():
     box.pilot = "C"
     from laddvakt.core.ids import session_id
     from laddvakt.journal import records
-    from laddvakt.session.tracker import Session
+    from laddvakt.session.flow import Session
 
     s = Session(session_id(a.ident.install, a.journal.seq + 1), 1000, None, "unsynced", 1000, None)
     want = a.journal.seq + 1

@@ -1,6 +1,6 @@
 # Session tracker: pilot state and meter energy in, session start and end out.
 from fwtest import run
-from laddvakt.session.tracker import SessionTracker
+from laddvakt.session.flow import SessionTracker
 
 T0 = 1735689600
 

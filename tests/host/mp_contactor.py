@@ -10,9 +10,9 @@ import sys
 
 import laddvakt.control.controller as C
 from ctlrig import Rig
-from laddvakt.control import fault_table
+from laddvakt.control import faults as fault_table
 from laddvakt.uplink.commands import CommandError
-from laddvakt.control.contactor import may_close
+from laddvakt.control.detect import may_close
 from laddvakt.control.pilot import MIN_DA, current_for_duty
 
 if not hasattr(C, "may_close"):

@@ -10,7 +10,7 @@ from laddvakt.journal import records
 from laddvakt.core.clock import Clock
 from laddvakt.core.ident import Identity
 from laddvakt.billing.service import Pricing
-from laddvakt.session.tracker import Session
+from laddvakt.session.flow import Session
 
 STATE = {"charging": 1, "idle": 2, "suspended": 0}
 

@@ -25,10 +25,10 @@ def _props(schema):
 
 _RUN = """
 import sys, json
-from laddvakt.uplink.cmd_schemas import SCHEMAS, get
+from laddvakt.uplink.commands import schema as get, schema_names
 from laddvakt.uplink.schema import check
 if sys.argv[-1] == "dump":
-    print(json.dumps({n: get(n) for n in SCHEMAS}))
+    print(json.dumps({n: get(n) for n in schema_names()}))
 else:
     for line in sys.stdin:
         name, doc = json.loads(line)

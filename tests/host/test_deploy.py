@@ -134,7 +134,7 @@ def test_only_changed_files_copied_and_stale_removed(tmp_path, built):
         dst = board / remote.lstrip("/")
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(local, dst)
-    (board / "laddvakt" / "session" / "tracker.mpy").write_bytes(b"old build")
+    (board / "laddvakt" / "session" / "flow.mpy").write_bytes(b"old build")
     (board / "laddvakt" / "gone.mpy").write_bytes(b"deleted module")
     (board / "laddvakt" / "app.py").write_text("# stale source")
     (board / "data" / "config.json").unlink()
@@ -150,13 +150,13 @@ def test_only_changed_files_copied_and_stale_removed(tmp_path, built):
     assert hashes["/laddvakt/app/agent.mpy"] == deploy.sha256_file(built["/laddvakt/app/agent.mpy"])
     assert hashes["/data/config.json"] is None
     copy, remove, unchanged = deploy.make_plan(wanted, hashes, dirs)
-    assert copy == [(cfg, "/data/config.json"), (built["/laddvakt/session/tracker.mpy"], "/laddvakt/session/tracker.mpy")]
+    assert copy == [(cfg, "/data/config.json"), (built["/laddvakt/session/flow.mpy"], "/laddvakt/session/flow.mpy")]
     assert remove == ["/laddvakt/app.py", "/laddvakt/gone.mpy"]
     assert len(unchanged) == len(wanted) - 2
     cmd = deploy.apply_command("/dev/ttyUSB0", copy, remove, existing)
     assert cmd == [MPREMOTE, "connect", "/dev/ttyUSB0",
                    "fs", "cp", cfg, ":/data/config.json", "+",
-                   "fs", "cp", built["/laddvakt/session/tracker.mpy"], ":/laddvakt/session/tracker.mpy", "+",
+                   "fs", "cp", built["/laddvakt/session/flow.mpy"], ":/laddvakt/session/flow.mpy", "+",
                    "fs", "rm", ":/laddvakt/app.py", "+",
                    "fs", "rm", ":/laddvakt/gone.mpy", "+", "reset"]
 

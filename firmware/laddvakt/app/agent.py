@@ -18,9 +18,8 @@ from laddvakt.meters.service import MeterService
 from laddvakt.billing.service import Pricing, charge_state
 from laddvakt.journal.codec import Codec
 from laddvakt.session.continuity import Continuity
-from laddvakt.session.flow import SessionFlow
+from laddvakt.session.flow import SessionFlow, SessionTracker
 from laddvakt.session.store import SessionStore
-from laddvakt.session.tracker import SessionTracker
 from laddvakt.app.watchdog import Watchdog
 from laddvakt.core.ids import session_id
 from micropython import const
@@ -231,7 +230,7 @@ class Agent:
 
         # The planner ranks periods in whole minor units per kWh, >= 0: a negative spot price
         # plans as free, which it is for ranking against any positive one.
-        self.control.set_prices(Prices(sched.start, sched.step_s,
+        self.control.fleet_planner().set_prices(Prices(sched.start, sched.step_s,
                                        [self.pricing.price_minor(p) for p in sched.prices]))
 
     def _log_plan(self, p, vehicle, need_wh, by_t):

@@ -11,7 +11,7 @@ import json
 from micropython import const
 
 from laddvakt.core.calendar import civil_from_days, days_from_civil, weekday
-from laddvakt.billing.money import round_div_half_up
+from laddvakt.billing.session_cost import round_div_half_up
 
 PRICE_SCALE = const(10000)  # price units per minor unit
 _DAY = const(86400)
@@ -22,20 +22,20 @@ _MAX_HOLIDAYS = const(32)
 _MAX_PRICE = const(10 ** 9)  # 100 000 minor units per kWh
 MAX_JSON = const(1400)  # the tariff travels whole in a tariff_change record (frame max 2048)
 
-_INT_FIELDS = (
-    # name, min, max, default
-    ("version", 0, 1 << 30, None),
-    ("minor_unit", 0, 4, None),
-    ("energy", -_MAX_PRICE, _MAX_PRICE, None),
-    ("tz_min", -840, 840, 0),
-    ("time_fee", 0, _MAX_PRICE, 0),
-    ("idle_fee", 0, _MAX_PRICE, 0),
-    ("idle_grace_s", 0, 86400, 0),
-    ("start_fee", 0, _MAX_PRICE, 0),
-    ("vat_bp", 0, 10000, 0),
-    ("min", 0, 10 ** 9, 0),
-    ("max", 0, 10 ** 9, 0),
-)
+def _int_fields():
+    # name, min, max, default. Rows built as they are walked (a list is never folded into a
+    # constant): in place a table of tuples would sit in RAM for good.
+    yield ["version", 0, 1 << 30, None]
+    yield ["minor_unit", 0, 4, None]
+    yield ["energy", -_MAX_PRICE, _MAX_PRICE, None]
+    yield ["tz_min", -840, 840, 0]
+    yield ["time_fee", 0, _MAX_PRICE, 0]
+    yield ["idle_fee", 0, _MAX_PRICE, 0]
+    yield ["idle_grace_s", 0, 86400, 0]
+    yield ["start_fee", 0, _MAX_PRICE, 0]
+    yield ["vat_bp", 0, 10000, 0]
+    yield ["min", 0, 10 ** 9, 0]
+    yield ["max", 0, 10 ** 9, 0]
 
 
 class TariffError(ValueError):
@@ -88,7 +88,7 @@ class Tariff:
             raise TariffError("'currency' must be an ISO 4217 code like 'SEK'")
         self.id = tid
         self.currency = cur
-        for name, lo, hi, default in _INT_FIELDS:
+        for name, lo, hi, default in _int_fields():
             setattr(self, name, _int(d, name, lo, hi, default))
         if self.max and self.max < self.min:
             raise TariffError("'max' %d is below 'min' %d" % (self.max, self.min))
@@ -106,7 +106,7 @@ class Tariff:
             raise TariffError("'holidays' must be a list of at most %d dates" % _MAX_HOLIDAYS)
         self.holidays = [parse_date(h) for h in hol]
         self._hol_text = list(hol)
-        known = ("id", "currency", "dst", "dynamic", "tou", "holidays") + tuple(f[0] for f in _INT_FIELDS)
+        known = ("id", "currency", "dst", "dynamic", "tou", "holidays") + tuple(f[0] for f in _int_fields())
         for k in d:
             if k not in known:
                 raise TariffError("unknown tariff field '%s'" % k)
@@ -161,7 +161,7 @@ class Tariff:
 
     def to_dict(self):
         d = {"id": self.id, "currency": self.currency}
-        for name, _, _, _ in _INT_FIELDS:
+        for name, _, _, _ in _int_fields():
             d[name] = getattr(self, name)
         d["dst"] = self.dst
         d["dynamic"] = self.dynamic

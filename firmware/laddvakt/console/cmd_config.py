@@ -36,7 +36,7 @@ def run(con, args, line):
     if len(args) < 3:
         raise UsageError("set needs a key and a value; usage: " + _USAGE)
     key = args[1]
-    if key not in config.SCHEMA:
+    if config.spec(key) is None:
         raise UsageError("unknown key '%s'; 'config get' lists them" % key)
     # The value is the rest of the line as typed, so an SSID may hold spaces.
     try:

@@ -61,7 +61,7 @@ def control_commands(ctl, now, wall, fault_codes):
 
     def set_profile(a):
         p = _prof().parse(a.get("profile"))
-        ctl.profiles.install(p, ctl.in_session)
+        ctl.charging_profiles().install(p, ctl.in_session)
         ctl.dr.heard(now())
         ctl.refresh()
         return {"status": "Accepted", "offer_a": ctl.offer_da / 10}
@@ -79,13 +79,13 @@ def control_commands(ctl, now, wall, fault_codes):
             raise ValueError("'profile_id' must be an integer")
         if stack is not None and (isinstance(stack, bool) or not isinstance(stack, int)):
             raise ValueError("'stack_level' must be an integer")
-        n = ctl.profiles.clear(pid, purpose, stack)
+        n = ctl.charging_profiles().clear(pid, purpose, stack)
         ctl.dr.heard(now())
         ctl.refresh()
         return {"status": "Accepted" if n else "Unknown", "cleared": n}
 
     def get_profiles(a):
-        return {"profiles": [_prof().to_json(p) for p in ctl.profiles.items]}
+        return {"profiles": [_prof().to_json(p) for p in ctl.charging_profiles().items]}
 
     def get_composite_schedule(a):
         dur = _num(a, "duration", 1, 7 * 86400)
@@ -101,7 +101,7 @@ def control_commands(ctl, now, wall, fault_codes):
         # Relative profiles run from the open session's start, else from the query's start.
         tx = ctl.tx_start if ctl.in_session else t0
         periods = []
-        for sp, da, n in ctl.profiles.composite(t0, int(dur), tx):
+        for sp, da, n in ctl.charging_profiles().composite(t0, int(dur), tx):
             # In W: the most that can flow at this per-phase offer on all the station's phases
             # (an EV may use any of them), so never above a W limit in force; numberPhases is
             # the one of the limit that set the offer.
@@ -138,7 +138,7 @@ def control_commands(ctl, now, wall, fault_codes):
         return {"energy_wh": ctl.session_max_wh, "duration_s": ctl.session_max_s}
 
     def prices(a):
-        ctl.set_prices(_fleet().Prices(a.get("start"), a.get("step_s"), a.get("prices")))
+        ctl.fleet_planner().set_prices(_fleet().Prices(a.get("start"), a.get("step_s"), a.get("prices")))
         ctl.dr.heard(now())
         return {"periods": len(a["prices"])}
 
@@ -159,10 +159,10 @@ def control_commands(ctl, now, wall, fault_codes):
                 raise ValueError("each vehicle needs 'by' (its deadline)")
             mw = _num(v, "max_w", 0, 1000000, False)
             out[vid] = (int(need), by, int(mw or 0))
-        ctl.set_fleet(out)
+        ctl.fleet_planner().set_fleet(out)
         ctl.dr.heard(now())
         ctl.refresh()
-        return {"vehicles": len(out), "plan": plan_json(ctl.planner.plan)}
+        return {"vehicles": len(out), "plan": plan_json(ctl.fleet_planner().plan)}
 
     def availability(a):
         v = a.get("available")
@@ -175,7 +175,7 @@ def control_commands(ctl, now, wall, fault_codes):
         code = a.get("code")
         if code not in _FAULT_CODES:
             raise ValueError("'code' must be one of " + ", ".join(_FAULT_CODES))
-        ctl.clear_fault(code)
+        ctl.detect.reset(code)  # service reset of a fault that clears only on command
         return {"faults": fault_codes()}
 
     def rejecting(fn):

@@ -1,23 +1,18 @@
 # Charging control, the public entry point: one tick reads the pilot, runs the fault detectors
 # (detect.py), handles plug edges and tags, decides whether the open session must end, works out
 # the offer (offer.py, planner.py), drives the PWM and applies the contactor rule
-# (contactor.may_close, called here through this module's global). Pure apart from `hw`, which is
+# (detect.may_close, called here through this module's global). Pure apart from `hw`, which is
 # passed in (laddvakt_unix/sim/ev.py on unix, drivers/cp_board.py on a board); time and the
 # measured current are passed in. The rules are in docs/control.md.
 # No properties on Controller: with one, MicroPython searches the class at every attribute store,
 # and a tick stores a dozen.
 from micropython import const
 
-from laddvakt.control import fault_table as fr
-from laddvakt.control.auth import Authorizer
-from laddvakt.control.contactor import FOLLOW_MS, ContactorWatch, may_close
-from laddvakt.control.demand import DemandResponse
-from laddvakt.control.detect import Detectors
-from laddvakt.control.offer import Offer
+from laddvakt.control import faults as fr
+from laddvakt.control.faults import StatusPayload, connector_status
+from laddvakt.control.detect import FOLLOW_MS, ContactorWatch, Detectors, may_close
+from laddvakt.control.offer import Authorizer, DemandResponse, Offer
 from laddvakt.control.pilot import DUTY_F, DUTY_OFF, PilotDecoder, duty_for_current
-from laddvakt.control.planner import FleetPlanner
-from laddvakt.control.profile_limits import Profiles
-from laddvakt.control.status import StatusPayload, connector_status
 from laddvakt.core.config import ConfigError
 
 F_HOLD_MS = const(3000)  # state F shown this long after a stopping fault, then steady +12 V
@@ -35,7 +30,8 @@ class Controller:
         self.session_max_s = cfg["session_max_s"]
         self.pilot = PilotDecoder(cfg["pilot_debounce"], 300)
         self.watch = ContactorWatch(cfg["overcurrent_margin_a"] * 10)
-        self.profiles = Profiles(self.station_da, self.volts, self.phases)
+        self.profiles = None  # charging_profiles(), made when a command needs them; until then
+        self.planner = None  # (fleet_planner() too) the offer is the station's own, unplanned
         self.dr = DemandResponse(cfg["failsafe_current_a"] * 10, cfg["failsafe_timeout_s"] * 1000)
         allow = set(t for t in cfg["auth_list"].split(",") if t)
         if cfg["auth_mode"] not in ("free", "list"):
@@ -46,7 +42,6 @@ class Controller:
         self.detect = Detectors(hw, faults, set_fault, self.pilot, self.watch, cfg["temp_derate_c"])
         self.limits = Offer(self.station_da, self.profiles, self.dr, faults, hw.temp_c,
                             cfg["temp_stop_c"], self._suspended)
-        self.planner = FleetPlanner(self.profiles, self.volts, self.phases, self._plan_changed)
         self.report = StatusPayload(faults)
         self.on_plan = None  # fn(plan, vehicle, need_wh, by_t): a new fleet plan to report
         # fn() -> True while another part of the agent wants charging paused during an
@@ -94,15 +89,19 @@ class Controller:
             raise ValueError("the connector is unavailable")
         return self.auth.present(self._now, tag, vehicle, remote)
 
-    def clear_fault(self, code):
-        """Service reset of a fault that clears only on command (a welded contactor)."""
-        self.detect.reset(code)
+    def charging_profiles(self):
+        """The profiles in force (control/profile_limits.py), made on first use."""
+        if self.profiles is None:
+            from laddvakt.control.profile_limits import Profiles
+            self.profiles = self.limits.profiles = Profiles(self.station_da, self.volts, self.phases)
+        return self.profiles
 
-    def set_fleet(self, vehicles):
-        self.planner.set_fleet(vehicles)
-
-    def set_prices(self, prices):
-        self.planner.set_prices(prices)
+    def fleet_planner(self):
+        """The session's fleet planner (control/planner.py), made on first use."""
+        if self.planner is None:
+            from laddvakt.control.planner import FleetPlanner
+            self.planner = FleetPlanner(self.charging_profiles(), self.volts, self.phases, self._plan_changed)
+        return self.planner
 
     def _plan_changed(self, plan, vehicle, need_wh, by_t):
         if self.on_plan:
@@ -134,8 +133,8 @@ class Controller:
     # ---- offer and PWM -------------------------------------------------------------------
     def _offer(self, now_ms, wall):
         lim = self.limits.limit(now_ms, wall, self.tx_start)
-        if not self.planner.allows(now_ms, wall, self.vehicle if self.in_session else None,
-                                   self.session_wh, self.tx_start):
+        p = self.planner
+        if p and not p.allows(now_ms, wall, self.vehicle if self.in_session else None, self.session_wh, self.tx_start):
             return 0
         return lim
 
@@ -178,7 +177,7 @@ class Controller:
         """A fresh reading's power (the agent calls this after each sample): what the EV really
         draws at the full offer, which the fleet plan uses instead of the nominal power."""
         # Only once the EV has had its 3 s to follow the pilot's last change.
-        if (power_w and self.watch.closed and self.dr.limit_da is None and not self.dr.stale
+        if (power_w and self.planner and self.watch.closed and self.dr.limit_da is None and not self.dr.stale
                 and self._now - self._change_ms >= FOLLOW_MS):
             self.planner.obs_w = power_w
 
@@ -234,7 +233,7 @@ class Controller:
         self._stop_req = None
         self.offer_da = self._offer(now_ms, wall)
         self._drive(now_ms, self._duty(now_ms, stop))
-        # The one rule (contactor.may_close); a session that ends at this tick is no longer open.
+        # The one rule (detect.may_close); a session that ends at this tick is no longer open.
         close = may_close(st, self.pilot_da, session is not None and reason is None,
                           not self.unavailable, stop is not None)
         self._switch(now_ms, close)
@@ -264,17 +263,20 @@ class Controller:
         self.vehicle = s.vehicle_id
         self.tx_start = wall
         self.session_wh = 0
-        self.planner.session_started()
+        if self.planner is not None:
+            self.planner.session_started()
 
     def session_ended(self, resume=False):
         """resume: the session was split (a meter replaced), the next one continues it."""
         self.in_session = False
         self.sid = None
         self.tx_start = None
-        self.planner.session_ended()
+        if self.planner is not None:
+            self.planner.session_ended()
         if resume:
             return
-        self.profiles.end_session()
+        if self.profiles is not None:
+            self.profiles.end_session()
         self.auth.revoke()
         # A session_limit command lasts one session.
         self.session_max_wh = self._cfg["session_max_wh"]
@@ -286,7 +288,7 @@ class Controller:
             self.finishing = True
         self.offer_da = 0
         self._drive(self._now, DUTY_OFF if self.duty != DUTY_F else DUTY_F)
-        # No session, no energy: open now, whatever ended it (contactor.may_close).
+        # No session, no energy: open now, whatever ended it (detect.may_close).
         self._switch(self._now, False)
 
     # ---- reporting -----------------------------------------------------------------------

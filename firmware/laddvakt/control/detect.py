@@ -1,10 +1,74 @@
-# The fault detectors of a control tick: the RCD, the pilot (state E or F, the diode check), the
-# contactor's watch (welded, does not close, overcurrent) and the temperature. Each reports its
-# condition to set_fault every tick; a latched fault clears as fault_table.py says (unplugged,
+# The contactor rule and its watches (first), and the fault detectors of a control tick: the
+# RCD, the pilot (state E or F, the diode check), the contactor's watch (welded, does not close,
+# overcurrent) and the temperature. Each reports its condition to set_fault every tick; a latched fault clears as faults.py's table says (unplugged,
 # or a service reset). The rules are in docs/control.md, Faults.
 from micropython import const
 
-from laddvakt.control import fault_table as fr
+from laddvakt.control import faults as fr
+from laddvakt.control.pilot import MIN_DA
+
+# Contactor rules, pure: the one rule that lets it be closed, and the watches on it (a welded
+# contact, a contact that does not close, an EV drawing more than the pilot offers). Time is
+# passed in. docs/control.md, Contactor.
+SWITCH_MS = const(1000)  # feedback still disagreeing with the coil this long: PowerSwitchFailure
+FOLLOW_MS = const(3000)  # IEC 61851-1: the EV has 3 s to follow a lower PWM offer
+OPEN_BY_MS = const(6000)  # ... and the contactor opens if it still draws more 6 s after the change
+# The overcurrent trip fires at the last tick that still comes this far before OPEN_BY_MS, so a
+# tick that runs a little late still opens within 6 s.
+_SLACK_MS = const(250)
+
+
+def may_close(pilot, pilot_da, session_open, available, stop_fault):
+    """The contactor rule (IEC 61851-1 with OCPP's authorization): closed only while an
+    authorized session is open, the connector is available, no stopping fault holds, the PWM
+    offers at least 6 A, and the pilot is C or D. Anything else opens it at this tick."""
+    return (session_open and available and not stop_fault and pilot_da >= MIN_DA
+            and pilot in "CD")
+
+
+class ContactorWatch:
+    """Feed check() every tick. `welded` is True while the feedback reads closed though the
+    coil has been off for SWITCH_MS, `stuck_open` while it reads open though the coil has been
+    on that long; `overcurrent` once the measured current has stayed above the pilot's offer
+    plus the margin long enough that the next tick would come too late for the 6 s rule."""
+
+    def __init__(self, margin_da):
+        self.margin_da = margin_da
+        self.closed = False  # commanded state
+        self._cmd_ms = None  # when the coil last changed
+        self._ok_ms = 0  # the last tick at which the EV drew no more than offered
+        self._last_ms = None  # the previous check, for the tick interval
+        self.welded = False
+        self.stuck_open = False
+        self.overcurrent = False
+
+    def command(self, now_ms, close):
+        """Drive the coil; True if that changed it."""
+        if close == self.closed:
+            return False
+        self.closed = close
+        self._cmd_ms = now_ms
+        self._ok_ms = now_ms
+        return True
+
+    def check(self, now_ms, feedback, current_da, offer_da, drop_ms):
+        """feedback: True closed, False open, None without a feedback input. offer_da: what
+        the pilot offers now (0 with the PWM off); drop_ms: when that offer last went down."""
+        late = (feedback is not None and self._cmd_ms is not None
+                and now_ms - self._cmd_ms >= SWITCH_MS)
+        self.welded = bool(late and feedback and not self.closed)
+        self.stuck_open = bool(late and not feedback and self.closed)
+        dt = 0 if self._last_ms is None else now_ms - self._last_ms
+        self._last_ms = now_ms
+        if not self.closed or current_da <= offer_da + self.margin_da:
+            self._ok_ms = now_ms
+            self.overcurrent = False
+            return
+        # The excess began after the last compliant tick, or with the drop if that came later
+        # (the EV then owes its reaction to the change, and the 6 s run from it).
+        start = self._ok_ms if drop_ms is None or drop_ms < self._ok_ms else drop_ms
+        e = now_ms - start
+        self.overcurrent = e >= FOLLOW_MS + dt and e + dt + _SLACK_MS >= OPEN_BY_MS
 
 _COOL_C = const(10)  # HighTemperature clears this far under the derate threshold
 

@@ -1,9 +1,66 @@
-# The set of active faults, in OCPP 1.6 ErrorCode vocabulary (FACTS.md). Detectors report a
-# condition every tick; only the edges (raised, cleared) become journal records, so a fault
-# that persists for hours costs two records, not thousands.
+# Faults, in OCPP 1.6 ErrorCode vocabulary (FACTS.md), and the connector status they show (at
+# the end). The set of active faults: detectors report a condition every tick; only the edges
+# (raised, cleared) become journal records, so a fault that persists for hours costs two
+# records, not thousands.
 # One code can have several owners (InternalError: the journal when full, and the watchdog
 # after a reset): each holds it under its own `src`, and the code stays active while any
 # source holds it, so one owner's clear never hides another's fault.
+# RULES says what each fault does to charging: the action (stop or derate), the stop reason an
+# open session ends with, and how the fault clears; docs/control.md has the same table with the
+# detection rules.
+import json
+
+from micropython import const
+
+from laddvakt.control.pilot import MIN_DA
+
+STOP = const(1)
+DERATE = const(2)
+
+# How a fault clears:
+UNPLUG = const(1)  # its detector no longer sees it and the EV has been unplugged (pilot A)
+RESET = const(2)  # its detector no longer sees it and a `clear_fault` command asks (service)
+SELF = const(3)  # as soon as its detector no longer sees it (with hysteresis)
+OWNER = const(4)  # raised and cleared by another part of the agent (meter, journal)
+
+# code: (action, stop reason, clearing)
+RULES = {
+    "GroundFailure": (STOP, "EmergencyStop", UNPLUG),
+    "EVCommunicationError": (STOP, "Other", UNPLUG),
+    "PowerSwitchFailure": (STOP, "EmergencyStop", RESET),
+    "OverCurrentFailure": (STOP, "EmergencyStop", UNPLUG),
+    "HighTemperature": (DERATE, None, SELF),
+    # Paused, not stopped: no energy flows unmetered, and the session stays open to end when
+    # the EV leaves, at the last booked reading (the meter layer flags it, docs/meters.md).
+    "PowerMeterFailure": (DERATE, None, OWNER),
+    # The journal raises it when full and its on_journal_full policy decides whether charging
+    # goes on: control pauses while Controller.suspend_check() says so (no check wired: pause).
+    "InternalError": (DERATE, None, OWNER),
+}
+
+
+def reported(active):
+    """The error code to show with the connector status: a stopping fault first, then any
+    other fault of the table, else NoError."""
+    s = stopping(active)
+    if s is not None:
+        return s
+    found = None
+    for code in active:
+        if code in RULES and (found is None or code < found):
+            found = code
+    return found or "NoError"
+
+
+def stopping(active):
+    """The first active fault (by code) whose action is stop, or None. `active` is
+    Faults.active; codes not in RULES (e.g. ReaderFailure) are reported but do not stop."""
+    found = None
+    for code in active:
+        r = RULES.get(code)
+        if r is not None and r[0] == STOP and (found is None or code < found):
+            found = code
+    return found
 
 
 class Faults:
@@ -50,3 +107,48 @@ class Faults:
 
     def codes(self):
         return sorted(self.active)
+
+
+# The connector as a backend sees it: its OCPP 1.6 ChargePointStatus from the control state, and
+# the retained status payload (docs/mqtt.md), rebuilt only when something in it changed.
+
+def connector_status(pilot, faulted, unavailable, in_session, finishing, offer_da, closed):
+    """OCPP 1.6 ChargePointStatus of the connector."""
+    if faulted:
+        return "Faulted"
+    if pilot == "A":
+        return "Unavailable" if unavailable else "Available"
+    if finishing:
+        return "Finishing"
+    if not in_session:
+        return "Unavailable" if unavailable else "Preparing"
+    if offer_da < MIN_DA:
+        return "SuspendedEVSE"
+    if closed and pilot in "CD":
+        return "Charging"
+    return "SuspendedEV"
+
+
+class StatusPayload:
+    """The retained connector status, with the error code of the faults in force."""
+
+    def __init__(self, faults):
+        self.faults = faults
+        self._json = None
+        self._key = [None, None, None, None]
+
+    def get(self, status, pilot, pilot_da, up_ms):
+        # Called by the uplink every round: compare without building anything.
+        stop = reported(self.faults.active)
+        k = self._key
+        if (self._json is None or k[0] != status or k[1] != stop
+                or k[2] != pilot_da or k[3] != pilot):
+            k[0] = status
+            k[1] = stop
+            k[2] = pilot_da
+            k[3] = pilot
+            # offer_a: what the pilot offers (0 while the PWM is off), not the limit behind it.
+            d = {"v": 1, "status": status, "error_code": stop,
+                 "pilot": pilot, "offer_a": pilot_da / 10, "up": up_ms}
+            self._json = json.dumps(d)
+        return self._json

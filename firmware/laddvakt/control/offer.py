@@ -1,14 +1,15 @@
-# The current to offer, in dA per phase, before the fleet plan: the lowest of the charging
-# profiles' composite (the station's own maximum included), the console's cap and demand
-# response or the fail-safe; half of it while the station is hot, and nothing above its stop
-# temperature, while the meter is down, or while an InternalError pauses charging.
+# Whom to offer current (Authorizer, at the end) and how much. The current to offer, in dA per
+# phase, before the fleet plan: the lowest of the charging profiles' composite (the station's
+# own maximum included), the console's cap and demand response or the fail-safe; half of it
+# while the station is hot, and nothing above its stop temperature, while the meter is down,
+# or while an InternalError pauses charging.
 # Pure; time is passed in, the temperature read only while HighTemperature holds.
 
 
 class Offer:
     def __init__(self, station_da, profiles, dr, faults, temp_c, temp_stop_c, suspended):
         self.station_da = station_da
-        self.profiles = profiles
+        self.profiles = profiles  # None: no charging profile yet, the station's own limit
         self.dr = dr
         self.faults = faults
         self.temp_c = temp_c  # fn() -> the station's temperature in C, or None
@@ -20,7 +21,7 @@ class Offer:
 
     def limit(self, now_ms, wall, tx_start):
         """wall: Unix seconds or None (unsynced); tx_start: the session's start, or None."""
-        lim = self.profiles.limit_at(wall, tx_start)
+        lim = self.station_da if self.profiles is None else self.profiles.limit_at(wall, tx_start)
         if self.local_cap_da < lim:
             lim = self.local_cap_da
         cap = self.dr.limit(now_ms)
@@ -51,3 +52,93 @@ class Offer:
             self.station_da // 10, self.local_cap_da // 10,
             "-" if dr is None else "%d.%d A" % (dr // 10, dr % 10),
             ", fail-safe" if self.dr.stale else "")
+
+
+# Demand response and the fail-safe, pure. A `limit` command caps the current for a while;
+# every control message from the backend (limit, profiles, prices, fleet schedule) proves it is
+# alive. When none has come for `failsafe_timeout_ms`, the fail-safe current caps the offer
+# until one does (the backend may be unable to lower us in an overload: assume the worst).
+
+
+class DemandResponse:
+    def __init__(self, failsafe_da, failsafe_timeout_ms):
+        self.failsafe_da = failsafe_da
+        self.timeout_ms = failsafe_timeout_ms  # 0: no fail-safe
+        self.limit_da = None
+        self.until_ms = 0
+        self.last_msg_ms = 0
+        self.stale = False
+
+    def heard(self, now_ms):
+        self.last_msg_ms = now_ms
+
+    def set(self, now_ms, limit_da, duration_s):
+        """Cap at limit_da for duration_s (None: clear the cap)."""
+        self.heard(now_ms)
+        self.limit_da = limit_da
+        self.until_ms = now_ms + duration_s * 1000 if limit_da is not None else 0
+
+    def limit(self, now_ms):
+        """The cap in dA now, or None."""
+        lim = None
+        if self.limit_da is not None:
+            if now_ms < self.until_ms:
+                lim = self.limit_da
+            else:
+                self.limit_da = None
+        self.stale = bool(self.timeout_ms) and now_ms - self.last_msg_ms > self.timeout_ms
+        if self.stale and (lim is None or self.failsafe_da < lim):
+            lim = self.failsafe_da
+        return lim
+
+
+# Authorization, pure: free vend, a local allow-list of ID tags, and remote start. A tag comes
+# from any reader (the board's RFID reader, the console, an MQTT `authorize`); an accepted tag
+# waits `timeout_ms` for an EV to plug in (OCPP 1.6 ConnectionTimeOut).
+
+
+class Authorizer:
+    def __init__(self, mode, allow, timeout_ms):
+        if mode not in ("free", "list"):
+            raise ValueError("auth_mode must be free or list")
+        self.mode = mode
+        self.allow = allow  # a set of ID tags accepted offline (OCPP Local Authorization List)
+        self.timeout_ms = timeout_ms
+        self.tag = None  # the accepted tag waiting for a plug-in, or the session's
+        self.vehicle = None
+        self.granted = False
+        self._until = 0
+
+    def accepts(self, tag):
+        return self.mode == "free" or tag in self.allow
+
+    def present(self, now_ms, tag, vehicle=None, remote=False):
+        """A tag at the reader (or a remote start, which the backend has already authorized).
+        Returns "Accepted" or "Invalid" (OCPP AuthorizationStatus)."""
+        if not remote and not self.accepts(tag):
+            return "Invalid"
+        self.tag = tag
+        self.vehicle = vehicle
+        self.granted = True
+        self._until = now_ms + self.timeout_ms
+        return "Accepted"
+
+    def on_plugged(self, now_ms):
+        """True if the EV now plugged in may start a session: free vend starts at once."""
+        if self.granted and now_ms <= self._until:
+            return True
+        if self.mode == "free":
+            self.granted = True
+            return True
+        self.granted = False
+        return False
+
+    def expire(self, now_ms):
+        # A tag shown with no EV plugged in lapses, so it cannot start someone else's session.
+        if self.granted and now_ms > self._until:
+            self.revoke()
+
+    def revoke(self):
+        self.granted = False
+        self.tag = None
+        self.vehicle = None

@@ -5,8 +5,8 @@
 # the signed OCMF text) are not stored, and anything a layout does not expect falls back
 # to a tagged encoding with a static key table, so every record round-trips exactly.
 # A payload that starts with "{" is JSON (older journals, host tools) and renders as is.
-# Codec is the entry; encode.py and decode.py are its two halves, codec_tables.py the
-# format's tables and codec_values.py its varints and tagged values. What both halves work
+# Codec is the entry; encode.py and decode.py are its two halves, codec_values.py the
+# format's tables, its varints and tagged values. What both halves work
 # out the same way (sids, derived fields, the signed OCMF text) is here.
 from laddvakt.billing import sign
 from laddvakt.billing.tariff import PRICE_SCALE
@@ -90,7 +90,7 @@ class Codec(Encoder, Decoder):
 def _totals(rc, k):
     """A receipt's net, vat, total or adj, worked out from its segments and terms as
     SessionCost.finish does (docs/tariffs.md)."""
-    from laddvakt.billing.money import FEE_FACTOR, MS_FACTOR, WH_FACTOR, totals
+    from laddvakt.billing.session_cost import FEE_FACTOR, MS_FACTOR, WH_FACTOR, totals
 
     units = rc["start_fee"] * FEE_FACTOR
     for s in rc["segs"]:

@@ -4,9 +4,9 @@ import json
 import struct
 
 from laddvakt.billing import sign
-from laddvakt.journal.codec_tables import (ABSENT, ANY, DERIVED, LAYOUT, LAYOUT0, LAYOUTS, NAMES, NULL,
-                                           RECEIPT, SEG, TAGGED, USUAL, WORDS)
-from laddvakt.journal.codec_values import CodecError, Reader, get_any, get_uv, get_zz
+from laddvakt.journal.codec_values import (ABSENT, ANY, DERIVED, LAYOUT, LAYOUT0, LAYOUTS, NAMES, NULL,
+                                           RECEIPT, SEG, TAGGED, USUAL, WORDS, CodecError, Reader, get_any,
+                                           get_uv, get_zz)
 
 
 class Decoder:
@@ -35,8 +35,10 @@ class Decoder:
     def _read(self, r, lay, d, seq, rec, ctx, codes=None):
         if codes is None:
             codes = get_uv(r)
+        keys, kinds = lay
         i = 0
-        for k, kind in lay:
+        for k in keys:
+            kind = kinds[i]
             c = (codes >> (2 * i)) & 3
             i += 1
             if c == ABSENT or c == USUAL and kind == "-":

@@ -6,9 +6,9 @@ import struct
 
 from laddvakt.billing import sign
 from laddvakt.core.calendar import days_from_civil
-from laddvakt.journal.codec_tables import (ABSENT, ANY, DERIVED, LAYOUT, LAYOUT0, LAYOUTS, NAMES, NULL,
-                                           RECEIPT, SEG, T_DICT, TAGGED, USUAL, WORDS)
-from laddvakt.journal.codec_values import CodecError, is_int, put_any, put_key, put_uv, put_zz, same
+from laddvakt.journal.codec_values import (ABSENT, ANY, DERIVED, LAYOUT, LAYOUT0, LAYOUTS, NAMES, NULL,
+                                           RECEIPT, SEG, T_DICT, TAGGED, USUAL, WORDS, CodecError, is_int,
+                                           put_any, put_key, put_uv, put_zz, same)
 
 
 def _ocmf_t(tm):
@@ -50,8 +50,10 @@ class Encoder:
     def _fields(self, out, lay, d, seq, rec, skip=None, ctx=None):
         codes = 0
         body = bytearray()
+        keys, kinds = lay
         i = 0
-        for k, kind in lay:
+        for k in keys:
+            kind = kinds[i]
             if k not in d:
                 c = USUAL if kind == "-" else ABSENT
             elif kind == "-":
@@ -78,7 +80,7 @@ class Encoder:
                     put_any(body, v)
             codes |= c << (2 * i)
             i += 1
-        extra = [k for k in d if k != skip and not any(k == f[0] for f in lay)]
+        extra = [k for k in d if k != skip and k not in keys]
         if extra:
             codes |= 1 << (2 * i)
             body.append(T_DICT)

@@ -8,7 +8,7 @@
 from laddvakt.journal import frame as jf
 from laddvakt.journal import records
 from laddvakt.billing.session_cost import IDLE
-from laddvakt.session.tracker import Session
+from laddvakt.session.flow import Session
 
 _CONNECTED = "BCD"
 # The store's billing fields in the head line, and the SessionCost state each one holds.

@@ -2,10 +2,9 @@
 # A malformed command gets an error reply; nothing here may raise into the agent.
 # A command arrives on its own topic (.../cmd/<name>, payload {"id": ..., args}) or,
 # as in the first contract, on .../cmd with the name in "cmd". Its payload is checked
-# against docs/schemas/cmd-<name>.json (cmd_schemas.py holds the same schemas).
+# against docs/schemas/cmd-<name>.json (the same schemas are at the end of this file).
 import json
 
-from laddvakt.uplink import cmd_schemas
 from laddvakt.uplink.schema import check
 
 _MAX_ID = 64
@@ -138,9 +137,9 @@ class CommandHandler:
                     # Truncated: the reply must fit the uplink's send buffer whatever was sent.
                     "unknown command '%s' (known: %s)" % (cmd[:64], ", ".join(sorted(self.handlers)))
                 )
-            schema = cmd_schemas.get(cmd)
-            if schema is not None:
-                err = check(schema, args)
+            sch = schema(cmd)
+            if sch is not None:
+                err = check(sch, args)
                 if err:
                     raise CommandError(err)
             return _reply(cid, True, fn(args))
@@ -150,3 +149,111 @@ class CommandHandler:
         except Exception as e:  # a handler bug must not take the agent down
             self.errors += 1
             return _reply(cid, False, "internal error: %r" % (e,))
+
+# The command payload schemas, docs/schemas/cmd-<name>.json (tests/host/test_cmd_schemas.py keeps
+# the two equal), as one bytes constant of lines "<name> <schema JSON>": in place it stays in flash as a
+# single object, and only the schema of the command at hand is parsed, when it comes.
+_SCHEMAS = (
+    b"\nauthorize "
+    b'{"type":"object","required":["id","id_tag"],"properties":{"id":{"type":"string",'
+    b'"minLength":1,"maxLength":64},"id_tag":{"type":"string","minLength":1,"maxLength":20}},'
+    b'"additionalProperties":false}'
+    b"\navailability "
+    b'{"type":"object","required":["id","available"],"properties":{"id":{"type":"string",'
+    b'"minLength":1,"maxLength":64},"available":{"type":"boolean"}},'
+    b'"additionalProperties":false}'
+    b"\nclear_fault "
+    b'{"type":"object","required":["id","code"],"properties":{"id":{"type":"string",'
+    b'"minLength":1,"maxLength":64},"code":{"enum":["PowerSwitchFailure"]}},'
+    b'"additionalProperties":false}'
+    b"\nclear_profile "
+    b'{"type":"object","required":["id"],"properties":{"id":{"type":"string","minLength":1,'
+    b'"maxLength":64},"profile_id":{"type":"integer","minimum":0,"maximum":2147483647},'
+    b'"purpose":{"enum":["ChargePointMaxProfile","TxDefaultProfile","TxProfile"]},'
+    b'"stack_level":{"type":"integer","minimum":0,"maximum":1000}},'
+    b'"additionalProperties":false}'
+    b"\nfleet_schedule "
+    b'{"type":"object","required":["id","vehicles"],"properties":{"id":{"type":"string",'
+    b'"minLength":1,"maxLength":64},"vehicles":{"type":"array","maxItems":32,'
+    b'"items":{"type":"object","required":["vehicle_id","need_wh","by"],'
+    b'"properties":{"vehicle_id":{"type":"string","minLength":1,"maxLength":36},'
+    b'"need_wh":{"type":"number","minimum":1,"maximum":1000000},"by":{"type":["integer",'
+    b'"string"],"minLength":19,"maxLength":40},"max_w":{"type":"number","minimum":0,'
+    b'"maximum":1000000}},"additionalProperties":false}}},"additionalProperties":false}'
+    b"\nget_composite_schedule "
+    b'{"type":"object","required":["id","duration"],"properties":{"id":{"type":"string",'
+    b'"minLength":1,"maxLength":64},"duration":{"type":"number","minimum":1,"maximum":604800},'
+    b'"charging_rate_unit":{"enum":["A","W"]},"start":{"type":["integer","string"],'
+    b'"minLength":19,"maxLength":40}},"additionalProperties":false}'
+    b"\nget_profiles "
+    b'{"type":"object","required":["id"],"properties":{"id":{"type":"string","minLength":1,'
+    b'"maxLength":64}},"additionalProperties":false}'
+    b"\nlimit "
+    b'{"type":"object","required":["id"],"properties":{"id":{"type":"string","minLength":1,'
+    b'"maxLength":64},"current_a":{"type":"number","minimum":0,"maximum":80},'
+    b'"power_w":{"type":"number","minimum":0,"maximum":1000000},"duration_s":{"type":"number",'
+    b'"minimum":1,"maximum":604800},"clear":{"type":"boolean"}},'
+    b'"anyOf":[{"required":["clear"]},{"required":["duration_s"]}],'
+    b'"additionalProperties":false}'
+    b"\nping "
+    b'{"type":"object","required":["id"],"properties":{"id":{"type":"string","minLength":1,'
+    b'"maxLength":64}},"additionalProperties":false}'
+    b"\nprices "
+    b'{"type":"object","required":["id","start","step_s","prices"],'
+    b'"properties":{"id":{"type":"string","minLength":1,"maxLength":64},'
+    b'"start":{"type":"integer"},"step_s":{"type":"integer","minimum":60},'
+    b'"prices":{"type":"array","minItems":1,"maxItems":192,"items":{"type":"integer",'
+    b'"minimum":0}}},"additionalProperties":false}'
+    b"\nprices_set "
+    b'{"type":"object","required":["id","schedule"],"properties":{"id":{"type":"string",'
+    b'"minLength":1,"maxLength":64},"schedule":{"type":"object"}},'
+    b'"additionalProperties":false}'
+    b"\nremote_start "
+    b'{"type":"object","required":["id","id_tag"],"properties":{"id":{"type":"string",'
+    b'"minLength":1,"maxLength":64},"id_tag":{"type":"string","minLength":1,"maxLength":20},'
+    b'"vehicle_id":{"type":"string","minLength":1,"maxLength":36}},'
+    b'"additionalProperties":false}'
+    b"\nremote_stop "
+    b'{"type":"object","required":["id"],"properties":{"id":{"type":"string","minLength":1,'
+    b'"maxLength":64}},"additionalProperties":false}'
+    b"\nreplay "
+    b'{"type":"object","required":["id"],"properties":{"id":{"type":"string","minLength":1,'
+    b'"maxLength":64},"from_seq":{"type":"integer","minimum":1,"maximum":4294967295},'
+    b'"to_seq":{"type":"integer","minimum":1,"maximum":4294967295},"sid":{"type":"string",'
+    b'"minLength":1,"maxLength":36}},"anyOf":[{"required":["from_seq"]},{"required":["sid"]}],'
+    b'"additionalProperties":false}'
+    b"\nsession_limit "
+    b'{"type":"object","required":["id"],"properties":{"id":{"type":"string","minLength":1,'
+    b'"maxLength":64},"energy_wh":{"type":"number","minimum":0,"maximum":1000000},'
+    b'"duration_s":{"type":"number","minimum":0,"maximum":604800}},'
+    b'"anyOf":[{"required":["energy_wh"]},{"required":["duration_s"]}],'
+    b'"additionalProperties":false}'
+    b"\nset_profile "
+    b'{"type":"object","required":["id","profile"],"properties":{"id":{"type":"string",'
+    b'"minLength":1,"maxLength":64},"profile":{"type":"object"}},"additionalProperties":false}'
+    b"\nstatus "
+    b'{"type":"object","required":["id"],"properties":{"id":{"type":"string","minLength":1,'
+    b'"maxLength":64}},"additionalProperties":false}'
+    b"\ntariff_get "
+    b'{"type":"object","required":["id"],"properties":{"id":{"type":"string","minLength":1,'
+    b'"maxLength":64}},"additionalProperties":false}'
+    b"\ntariff_set "
+    b'{"type":"object","required":["id","tariff"],"properties":{"id":{"type":"string",'
+    b'"minLength":1,"maxLength":64},"tariff":{"type":"object"}},"additionalProperties":false}'
+    b"\n"
+)
+
+
+def schema_names():
+    """The commands that have a schema."""
+    return [ln.split(b" ", 1)[0].decode() for ln in _SCHEMAS.split(b"\n") if ln]
+
+
+def schema(name):
+    """The schema of command name as a dict, or None when it has none."""
+    i = _SCHEMAS.find(("\n%s " % name).encode())
+    if i < 0:
+        return None
+    i += len(name) + 2
+    # Parsed straight from the constant (a memoryview, not a copy of the text).
+    return json.loads(memoryview(_SCHEMAS)[i:_SCHEMAS.index(b"\n", i)])

@@ -29,7 +29,7 @@ for pid, purpose, kind, extra in ((1, "ChargePointMaxProfile", "Recurring", {"re
                               "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 20},
                                                          {"startPeriod": 3600, "limit": 25}]}}
     d.update(extra)
-    ctl.profiles.install(P.parse(d), False)
+    ctl.charging_profiles().install(P.parse(d), False)
 ctl.dr.set(0, 300, 10 ** 6)
 
 
