@@ -92,6 +92,9 @@ SCHEMA = {
     "ntp_host": (str, "", 0, 253),
     "ntp_resync_s": (int, 3600, 60, 86400),
     "ntp_retry_s": (int, 30, 1, 3600),  # after no answer (2 s timeout)
+    # issue 15: the DNS resolver for the broker and SNTP names, "a.b.c.d" or "a.b.c.d:port"; "" means
+    # the one DHCP gave on a board, the host's getaddrinfo on the unix port (uplink/dns.py).
+    "dns_server": (str, "", 0, 21),
 }
 
 # Never printed or published; shown as "***" by anything that displays config.

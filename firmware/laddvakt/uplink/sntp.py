@@ -7,6 +7,8 @@ import time
 
 from micropython import const
 
+from laddvakt.uplink.dns import Resolver
+
 _NTP_TO_UNIX_S = const(2208988800)  # 1900-01-01 to 1970-01-01
 _POLL_MS = const(10)
 _LEN = const(48)
@@ -43,7 +45,7 @@ def parse(buf, n, cookie):
     return (s - _NTP_TO_UNIX_S) * 1000 + ((_u32(buf, 44) >> 16) * 1000 >> 16)
 
 
-def sntp_source(cfg, urandom, default_host=""):
+def sntp_source(cfg, urandom, default_host="", dns=None):
     """The SntpTime a HAL hands the agent, from config (ntp_host as "name" or "name:port",
     ntp_resync_s, ntp_retry_s)."""
     host = cfg["ntp_host"] or default_host
@@ -52,7 +54,7 @@ def sntp_source(cfg, urandom, default_host=""):
     if i > 0:
         host, port = host[:i], int(host[i + 1:])
     return SntpTime(host, port, resync_ms=cfg["ntp_resync_s"] * 1000,
-                    retry_ms=cfg["ntp_retry_s"] * 1000, urandom=urandom)
+                    retry_ms=cfg["ntp_retry_s"] * 1000, urandom=urandom, dns=dns)
 
 
 class SntpTime:
@@ -61,7 +63,8 @@ class SntpTime:
 
     periodic = True
 
-    def __init__(self, host, port=123, resync_ms=3600000, timeout_ms=2000, retry_ms=30000, urandom=None):
+    def __init__(self, host, port=123, resync_ms=3600000, timeout_ms=2000, retry_ms=30000, urandom=None,
+                 dns=None):
         self.host = host
         self.port = port
         self.resync_ms = resync_ms
@@ -71,6 +74,7 @@ class SntpTime:
         self._buf = bytearray(_LEN)
         self._offset_ms = None  # wall ms - uptime ms from the newest answer not yet taken
         self._addr = None
+        self.dns = dns or Resolver()  # names are looked up without blocking (dns.py)
         self.answers = 0
         self.failures = 0
         self.last_error = None
@@ -93,8 +97,7 @@ class SntpTime:
     async def query(self, now_ms):
         """One exchange. Returns wall ms - uptime ms, or raises OSError (timeout, DNS)."""
         if self._addr is None:
-            # getaddrinfo blocks on a board: it runs here, in the network task, never in sampling.
-            self._addr = socket.getaddrinfo(self.host, self.port, 0, socket.SOCK_DGRAM)[0][-1]
+            self._addr = await self.dns.addr(self.host, self.port)
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
             s.setblocking(False)
