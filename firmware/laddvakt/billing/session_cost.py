@@ -7,6 +7,7 @@
 from micropython import const
 
 from laddvakt.billing.money import FEE_FACTOR, MS_FACTOR, WH_FACTOR, totals
+from laddvakt.core.clock import age_ms
 
 SUSPENDED = const(0)  # connected, not drawing, paused by the EVSE: no time or idle fee
 CHARGING = const(1)
@@ -90,7 +91,7 @@ class SessionCost:
         reading must be journaled at this sample."""
         self.line_wh += wh - self.last_wh
         self.last_wh = wh
-        dt = up - self.last_up
+        dt = age_ms(up, self.last_up)
         self.last_up = up
         st0 = self.st
         if st0 == CHARGING:

@@ -1,6 +1,7 @@
 # Authorization, pure: free vend, a local allow-list of ID tags, and remote start. A tag comes
 # from any reader (the board's RFID reader, the console, an MQTT `authorize`); an accepted tag
 # waits `timeout_ms` for an EV to plug in (OCPP 1.6 ConnectionTimeOut).
+from laddvakt.core.clock import tadd, tdiff
 
 
 class Authorizer:
@@ -26,12 +27,12 @@ class Authorizer:
         self.tag = tag
         self.vehicle = vehicle
         self.granted = True
-        self._until = now_ms + self.timeout_ms
+        self._until = tadd(now_ms, self.timeout_ms)
         return "Accepted"
 
     def on_plugged(self, now_ms):
         """True if the EV now plugged in may start a session: free vend starts at once."""
-        if self.granted and now_ms <= self._until:
+        if self.granted and tdiff(now_ms, self._until) <= 0:
             return True
         if self.mode == "free":
             self.granted = True
@@ -41,7 +42,7 @@ class Authorizer:
 
     def expire(self, now_ms):
         # A tag shown with no EV plugged in lapses, so it cannot start someone else's session.
-        if self.granted and now_ms > self._until:
+        if self.granted and tdiff(now_ms, self._until) > 0:
             self.revoke()
 
     def revoke(self):

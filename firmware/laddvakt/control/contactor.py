@@ -4,7 +4,7 @@
 from micropython import const
 
 from laddvakt.control.pilot import MIN_DA
-
+from laddvakt.core.clock import tdiff
 SWITCH_MS = const(1000)  # feedback still disagreeing with the coil this long: PowerSwitchFailure
 FOLLOW_MS = const(3000)  # IEC 61851-1: the EV has 3 s to follow a lower PWM offer
 OPEN_BY_MS = const(6000)  # ... and the contactor opens if it still draws more 6 s after the change
@@ -50,10 +50,10 @@ class ContactorWatch:
         """feedback: True closed, False open, None without a feedback input. offer_da: what
         the pilot offers now (0 with the PWM off); drop_ms: when that offer last went down."""
         late = (feedback is not None and self._cmd_ms is not None
-                and now_ms - self._cmd_ms >= SWITCH_MS)
+                and tdiff(now_ms, self._cmd_ms) >= SWITCH_MS)
         self.welded = bool(late and feedback and not self.closed)
         self.stuck_open = bool(late and not feedback and self.closed)
-        dt = 0 if self._last_ms is None else now_ms - self._last_ms
+        dt = 0 if self._last_ms is None else tdiff(now_ms, self._last_ms)
         self._last_ms = now_ms
         if not self.closed or current_da <= offer_da + self.margin_da:
             self._ok_ms = now_ms
@@ -61,6 +61,6 @@ class ContactorWatch:
             return
         # The excess began after the last compliant tick, or with the drop if that came later
         # (the EV then owes its reaction to the change, and the 6 s run from it).
-        start = self._ok_ms if drop_ms is None or drop_ms < self._ok_ms else drop_ms
-        e = now_ms - start
+        start = self._ok_ms if drop_ms is None or tdiff(drop_ms, self._ok_ms) < 0 else drop_ms
+        e = tdiff(now_ms, start)
         self.overcurrent = e >= FOLLOW_MS + dt and e + dt + _SLACK_MS >= OPEN_BY_MS

@@ -19,6 +19,7 @@ from laddvakt.control.planner import FleetPlanner
 from laddvakt.control.profile_limits import Profiles
 from laddvakt.control.status import StatusPayload, connector_status
 from laddvakt.core.config import ConfigError
+from laddvakt.core.clock import age_ms, tdiff
 
 F_HOLD_MS = const(3000)  # state F shown this long after a stopping fault, then steady +12 V
 
@@ -143,7 +144,7 @@ class Controller:
         if stop_code is not None:
             if self._f_since is None:
                 self._f_since = now_ms
-            hold = (now_ms - self._f_since < F_HOLD_MS
+            hold = (tdiff(now_ms, self._f_since) < F_HOLD_MS
                     or fr.RULES[stop_code][2] == fr.RESET)
             return DUTY_F if hold else DUTY_OFF
         self._f_since = None
@@ -179,7 +180,7 @@ class Controller:
         draws at the full offer, which the fleet plan uses instead of the nominal power."""
         # Only once the EV has had its 3 s to follow the pilot's last change.
         if (power_w and self.watch.closed and self.dr.limit_da is None and not self.dr.stale
-                and self._now - self._change_ms >= FOLLOW_MS):
+                and tdiff(self._now, self._change_ms) >= FOLLOW_MS):
             self.planner.obs_w = power_w
 
     # ---- the tick --------------------------------------------------------------------
@@ -229,7 +230,7 @@ class Controller:
             elif self._stop_req:
                 reason = self._stop_req
             elif (self.session_max_wh and session.energy_wh >= self.session_max_wh) or (
-                    self.session_max_s and now_ms - session.start_up >= self.session_max_s * 1000):
+                    self.session_max_s and age_ms(now_ms, session.start_up) // 1000 >= self.session_max_s):
                 reason = "Local"
         self._stop_req = None
         self.offer_da = self._offer(now_ms, wall)

@@ -2,6 +2,7 @@
 # every control message from the backend (limit, profiles, prices, fleet schedule) proves it is
 # alive. When none has come for `failsafe_timeout_ms`, the fail-safe current caps the offer
 # until one does (the backend may be unable to lower us in an overload: assume the worst).
+from laddvakt.core.clock import age_ms
 
 
 class DemandResponse:
@@ -9,7 +10,8 @@ class DemandResponse:
         self.failsafe_da = failsafe_da
         self.timeout_ms = failsafe_timeout_ms  # 0: no fail-safe
         self.limit_da = None
-        self.until_ms = 0
+        self.set_ms = 0
+        self.for_ms = 0  # up to 7 days: past ticks_diff's signed range, so counted as an age
         self.last_msg_ms = 0
         self.stale = False
 
@@ -20,17 +22,18 @@ class DemandResponse:
         """Cap at limit_da for duration_s (None: clear the cap)."""
         self.heard(now_ms)
         self.limit_da = limit_da
-        self.until_ms = now_ms + duration_s * 1000 if limit_da is not None else 0
+        self.set_ms = now_ms
+        self.for_ms = duration_s * 1000 if limit_da is not None else 0
 
     def limit(self, now_ms):
         """The cap in dA now, or None."""
         lim = None
         if self.limit_da is not None:
-            if now_ms < self.until_ms:
+            if age_ms(now_ms, self.set_ms) < self.for_ms:
                 lim = self.limit_da
             else:
                 self.limit_da = None
-        self.stale = bool(self.timeout_ms) and now_ms - self.last_msg_ms > self.timeout_ms
+        self.stale = bool(self.timeout_ms) and age_ms(now_ms, self.last_msg_ms) > self.timeout_ms
         if self.stale and (lim is None or self.failsafe_da < lim):
             lim = self.failsafe_da
         return lim

@@ -5,6 +5,8 @@
 # A session opens when an EV is connected (IEC 61851 state B, C or D) and closes
 # when it leaves (A), on an error state (E, F), or on an explicit stop.
 # Free vend: no authorization step yet, so the transaction starts at plug-in.
+from laddvakt.core.clock import age_ms
+
 
 _CONNECTED = "BCD"
 _ERROR = "EF"
@@ -39,7 +41,7 @@ class Session:
         return d if d > 0 else 0
 
     def duration_s(self):
-        return (self.end_up - self.start_up) // 1000
+        return age_ms(self.end_up, self.start_up) // 1000
 
 
 class SessionTracker:

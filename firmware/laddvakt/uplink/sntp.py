@@ -7,6 +7,7 @@ import time
 
 from micropython import const
 
+from laddvakt.core.clock import tdiff
 from laddvakt.uplink.dns import Resolver
 
 _NTP_TO_UNIX_S = const(2208988800)  # 1900-01-01 to 1970-01-01
@@ -72,7 +73,7 @@ class SntpTime:
         self.retry_ms = retry_ms
         self._urandom = urandom
         self._buf = bytearray(_LEN)
-        self._offset_ms = None  # wall ms - uptime ms from the newest answer not yet taken
+        self._offset_ms = None  # (wall ms, loop time) of the newest answer not yet taken
         self._addr = None
         self.dns = dns or Resolver()  # names are looked up without blocking (dns.py)
         self.answers = 0
@@ -80,11 +81,12 @@ class SntpTime:
         self.last_error = None
 
     def unix_s(self, up_ms):
-        off = self._offset_ms
-        if off is None:
+        got = self._offset_ms
+        if got is None:
             return None
         self._offset_ms = None
-        return (up_ms + off) // 1000
+        wall_ms, at = got  # across the ticks wrap: a difference of loop times, not a sum
+        return (wall_ms + tdiff(up_ms, at)) // 1000
 
     def _cookie(self):
         r = self._urandom(8) if self._urandom else None
@@ -95,7 +97,7 @@ class SntpTime:
         return v & 0xFFFFFFFFFFFFFFFF
 
     async def query(self, now_ms):
-        """One exchange. Returns wall ms - uptime ms, or raises OSError (timeout, DNS)."""
+        """One exchange. Returns (wall ms, the loop time now_ms() then), or raises OSError."""
         if self._addr is None:
             self._addr = await self.dns.addr(self.host, self.port)
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -116,7 +118,7 @@ class SntpTime:
                     t = parse(buf, n, cookie)
                     if t is not None:
                         # The server stamped its clock about half a round trip ago.
-                        return t + rtt // 2 - now_ms()
+                        return t + rtt // 2, now_ms()
                 if time.ticks_diff(time.ticks_ms(), t0) >= self.timeout_ms:
                     raise OSError("sntp: no answer from %s within %d ms" % (self.host, self.timeout_ms))
                 await asyncio.sleep_ms(_POLL_MS)
