@@ -172,4 +172,26 @@ def test_clock_anchor_moves_on_for_weeks():
     assert age_ms(t, before(t, 11 * 24 * hour)) == 11 * 24 * hour  # ticks_diff's range is 6.2 days
 
 
+def test_demand_cap_of_a_week_across_the_wrap():
+    from laddvakt.control.demand import DemandResponse
+
+    t = before(0, 3600000)  # an hour before the wrap
+    dr = DemandResponse(60, 86400000)  # fail-safe after a silent day
+    dr.set(tadd(t, 500), 100, 7 * 86400)  # between two ticks: after the tick at t
+    assert dr.limit(t) == 100
+    hour = 3600000
+    for h in range(1, 7 * 24):
+        t = tadd(t, hour)
+        dr.heard(t)
+        assert dr.limit(t) == 100, h
+    t = tadd(t, hour)
+    assert dr.limit(t) == 100  # 500 ms of the week left
+    t = tadd(t, 500)
+    dr.heard(t)
+    assert dr.limit(t) is None and dr.limit_da is None  # the week is over
+    for h in range(1, 10 * 24):  # silence for 10 days: the fail-safe holds throughout
+        t = tadd(t, hour)
+        assert dr.limit(t) == (60 if h > 24 else None), h
+
+
 run(globals())
