@@ -3,7 +3,7 @@
 # sessions, billing, journal) runs across the wrap and must journal exactly what it journals
 # from a start at 0: same records, same `up` (which never wraps), periodic values on time,
 # sessions as long as they were. The same file runs on the 32-bit port (tests/host/test_wrap32.py).
-from fwtest import rmtree, run
+from fwtest import Skip, rmtree, run
 from laddvakt.app.agent import Agent
 from laddvakt.core import config
 from laddvakt.core.clock import Clock, age_ms, before, tadd, tdiff
@@ -170,6 +170,28 @@ def test_clock_anchor_moves_on_for_weeks():
             back = before(t, 7 * 24 * hour)
             assert c.up(back) == (h - 7 * 24) * hour, h
     assert age_ms(t, before(t, 11 * 24 * hour)) == 11 * 24 * hour  # ticks_diff's range is 6.2 days
+
+
+def test_real_ticker_wraps_the_loops_time():
+    import asyncio
+
+    from laddvakt.core.ticker import RealTicker
+
+    if not hasattr(asyncio, "run"):
+        raise Skip("this port's asyncio runs on its host's event loop (the WebAssembly port)")
+    t = RealTicker(40)
+    t.up_ms = before(0, 100)  # as if the board had run 12.4 days
+    got = []
+
+    async def main():
+        for _ in range(6):
+            got.append(await t.next())
+
+    asyncio.run(main())
+    assert all(0 <= v <= before(0, 1) for v in got), got
+    assert got[0] > got[-1], got  # it wrapped
+    steps = [tdiff(b, a) for a, b in zip(got, got[1:])]
+    assert all(30 <= d <= 120 for d in steps), steps
 
 
 def test_demand_cap_of_a_week_across_the_wrap():

@@ -20,5 +20,5 @@ def test_the_agent_runs_across_the_boards_ticks_wrap():
         "sys.path.append('/t')\nexec(open('/t/test_wrap.py').read())\n",
         {"/t/test_wrap.py": os.path.join(fw, "test_wrap.py"), "/t/fwtest.py": os.path.join(fw, "fwtest.py")})
     lines = out.strip().splitlines()
-    assert lines[-1].endswith("passed, 0 failed, 0 skipped"), out
+    assert ", 0 failed," in lines[-1], out
     assert {ln.split()[1] for ln in lines if ln.startswith("ok ")} >= {"test_across_the_wrap"}, out
