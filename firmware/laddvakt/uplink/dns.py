@@ -104,7 +104,7 @@ class Resolver:
         self.timeout_ms = timeout_ms
         self.tries = tries
         self._urandom = urandom
-        self._buf = bytearray(_BUF)
+        self._buf = None  # 512 bytes, at the first query: a broker given as an address needs none
         self._cache = {}  # name: (address, ticks when answered, TTL ms); the broker and SNTP
         self.queries = 0
         self.blocking = 0  # lookups that fell back to getaddrinfo
@@ -159,6 +159,8 @@ class Resolver:
 
     async def _ask(self, srv, host):
         buf = self._buf
+        if buf is None:
+            buf = self._buf = bytearray(_BUF)
         for _ in range(self.tries):
             qid = self._qid()
             n = query(buf, qid, host)
