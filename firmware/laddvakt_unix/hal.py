@@ -44,6 +44,7 @@ class UnixHal:
         self.boards_dir = boards_dir
         self.bench = bench
         self.scenario = None  # the simulation's, once station() has read it
+        self._resolver = None  # built by dns() on first use
         self._tick_ms = 0
         try:
             os.mkdir(data_dir)
@@ -81,7 +82,15 @@ class UnixHal:
             return _HostTime()
         from laddvakt.uplink.sntp import sntp_source
 
-        return sntp_source(cfg, self.urandom)
+        return sntp_source(cfg, self.urandom, "", self.dns(cfg))
+
+    def dns(self, cfg):
+        """The network task's resolver (uplink/dns.py): dns_server, else the host's getaddrinfo."""
+        if self._resolver is None:
+            from laddvakt.uplink.dns import Resolver
+
+            self._resolver = Resolver(cfg["dns_server"] or None, urandom=self.urandom)
+        return self._resolver
 
     def station(self, board, cfg):
         """The board's meter and CP hardware; on a "sim" meter or pilot, the simulated station

@@ -48,3 +48,27 @@ def run(script, files, heapsize=8 * 1024 * 1024):
     if p.returncode:
         raise RuntimeError("the 32-bit port failed:\n" + p.stdout[-2000:] + p.stderr[-2000:])
     return p.stdout
+
+
+def run_with_firmware(script, extra=None, firmware=None):
+    """stdout of `script` on the 32-bit port with firmware/ (laddvakt and laddvakt_unix) under
+    /code on sys.path, and extra files {port path: host path}. The port has no socket or tls
+    module: empty stand-ins let modules that import them at the top load."""
+    from host_tools.repo import FIRMWARE
+
+    src = firmware or FIRMWARE
+    files = {}
+    for d, _, names in os.walk(src):
+        for n in names:
+            if n.endswith(".py"):
+                local = os.path.join(d, n)
+                files["/code/" + os.path.relpath(local, src).replace(os.sep, "/")] = local
+    stub = os.path.join(DIR, "empty.py")
+    os.makedirs(DIR, exist_ok=True)
+    with open(stub, "w") as f:
+        f.write("# stand-in for a module the 32-bit port lacks\n")
+    for name in ("socket", "usocket", "tls"):
+        files["/stand-in/%s.py" % name] = stub
+    files.update(extra or {})
+    head = "import sys\nsys.path.append('/stand-in')\nsys.path[:0] = ['/code']\n"
+    return run(head + script, files)

@@ -6,6 +6,7 @@ import time
 
 from fwtest import run
 from laddvakt.core import config
+from laddvakt.core.clock import before, tadd
 from laddvakt.uplink.sntp import SntpTime, parse, request, sntp_source
 
 T2026 = 1793491200  # 2026-11-01T00:00:00Z
@@ -106,8 +107,9 @@ def test_era_rollover_after_2036():
 
 
 def test_healthy_responder_gives_the_offset():
-    off, gap, took, st = exchange()
-    assert isinstance(off, int), off
+    got, gap, took, st = exchange()
+    assert isinstance(got, tuple) and got[1] == 5000, got  # (wall ms, the loop time then)
+    off = got[0] - got[1]
     # server time T2026.5 s at uptime 5000 ms, within the round trip
     assert abs(off - (T2026 * 1000 + 500 - 5000)) <= took + 20, (off, took)
     assert st.unix_s(5000) is None  # query() alone hands nothing to the agent
@@ -177,6 +179,27 @@ def test_a_reconnect_asks_again_before_the_resync_interval():
     asyncio.run(main())
     s.close()
     assert seen == [1, 1, 2], seen
+
+
+def test_an_answer_taken_after_the_ticks_wrap():
+    # The answer comes just before the loop's time wraps; the agent takes it just after.
+    near = before(0, 300)
+    s, port = bound()
+    st = SntpTime("127.0.0.1", port, timeout_ms=200)
+    got = []
+
+    async def main():
+        srv = asyncio.create_task(serve(s, T2026, None))
+        t = asyncio.create_task(st.run(lambda: near))
+        while not st.answers:
+            await asyncio.sleep_ms(10)
+        got.append(st.unix_s(tadd(near, 2500)))  # T2026 + 0.5 s, 2.5 s later
+        t.cancel()
+        srv.cancel()
+
+    asyncio.run(main())
+    s.close()
+    assert got == [T2026 + 3], got
 
 
 def test_source_from_config():

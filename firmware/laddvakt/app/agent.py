@@ -4,11 +4,10 @@
 # Sampling never touches the network; the journal sits between it and the uplink. The session
 # flow is session/flow.py's; building and running it all is wiring.py's.
 import gc
-
 from laddvakt import VERSION
 from laddvakt.journal import records
 from laddvakt.journal import frame as jf
-from laddvakt.core.clock import Clock
+from laddvakt.core.clock import Clock, tadd, tdiff
 from laddvakt.control.controller import Controller
 from laddvakt.control.faults import Faults
 from laddvakt.journal.guard import JournalGuard
@@ -35,7 +34,7 @@ class Agent:
     steps (unix-sim) and the meter profile's name."""
 
     def __init__(self, hal, cfg, board, ident, journal, *, meter, pilot, time_source, ticker=None, plant=None,
-                 meter_profile=None):
+                 meter_profile=None, up0=0):
         self.hal = hal
         self.cfg = cfg
         self.board = board
@@ -47,7 +46,7 @@ class Agent:
         self._resync = getattr(time_source, "periodic", False)
         self.ticker = ticker
         self.plant = plant
-        self.clock = Clock()
+        self.clock = Clock(up0)  # the loop's time starts at up0 (a ticks value: core/clock.py)
         self.pricing = pr = Pricing(cfg, hal.data_dir, self.log, self.clock, ident)
         self.tracker = SessionTracker(self._new_sid)
         self.faults = Faults()
@@ -63,8 +62,8 @@ class Agent:
         self.watchdog = Watchdog(cfg, self.set_fault)
         self.metering = MeterService(meter, cfg, self.set_fault, self._meter_event, meter_profile)
         self.uplink = None  # wiring.py's, once built
-        self.up_ms = 0
-        self._next_sample_ms = 0
+        self.up_ms = up0
+        self._next_sample_ms = up0
         self._edge = "A"  # control's session pilot at the last sample
         self._current = 0  # the last measured current (dA per phase), for control
         # Records are journaled compact and rendered to JSON when read (docs/journal.md, Record
@@ -79,7 +78,7 @@ class Agent:
                                 log=self.log, encode=self.encode, vehicle_id=pilot.vehicle_id,
                                 meter_serial=self.meter_serial)
         self.guard = JournalGuard(journal, self.log, self.set_fault, self.clock, ident, cfg["on_journal_full"])
-        ctl.suspend_check = self.guard.suspended
+        ctl.suspend_check, ctl.report.uptime = self.guard.suspended, self.clock.up
         pr.on_change = self.flow.cost_split
 
     def _new_sid(self):
@@ -129,8 +128,8 @@ class Agent:
         # modules) that the sampling loop should not start with.
         gc.collect()
         self.keeper.on_boot()
-        self.log(jf.TYPE_BOOT, records.boot(self.clock, 0, self.ident, VERSION, self.board["name"]))
-        self.pricing.start(0)
+        self.log(jf.TYPE_BOOT, records.boot(self.clock, self.up_ms, self.ident, VERSION, self.board["name"]))
+        self.pricing.start(self.up_ms)
         # A quiet point: start-up leaves import and config garbage behind; collect it before
         # the loop, so the heap then holds live data plus one step's garbage.
         gc.collect()
@@ -139,8 +138,8 @@ class Agent:
         """One control tick, and a sample (clock sync, readings, session tracking, periodic
         values) when one is due or a session edge wants a reading now."""
         self.up_ms = up_ms
-        due = up_ms >= self._next_sample_ms
-        clock = self.clock
+        due = tdiff(up_ms, self._next_sample_ms) >= 0
+        (clock := self.clock).advance(up_ms)  # before anything reads the time
         if due and (self._resync or not clock.synced):
             self._time_sync(up_ms)
         if self.plant:
@@ -157,13 +156,12 @@ class Agent:
         # An SNTP source hands each answer over once; the first sync and any step of _STEP_S or
         # more are journaled (docs/records.md, time_sync), smaller corrections pass silently.
         ts = self.time_source.unix_s(up_ms)
-        clock = self.clock
-        was = clock.wall_s(up_ms)
+        was = (clock := self.clock).wall_s(up_ms)
         if ts is not None and clock.sync(up_ms, ts) and (was is None or abs(ts - was) >= _STEP_S):
             self.log(jf.TYPE_TIME_SYNC, time_sync(clock, up_ms, self.ident))
 
     def _sample(self, up_ms, reason):
-        self._next_sample_ms = up_ms + self.cfg["sample_interval_ms"]
+        self._next_sample_ms = tadd(up_ms, self.cfg["sample_interval_ms"])
         clock = self.clock
         ctl = self.control
         mt = self.metering
@@ -249,7 +247,7 @@ class Agent:
 
     async def sample_loop(self, until_ms=None):
         wd = self.watchdog
-        while until_ms is None or self.up_ms < until_ms:
+        while until_ms is None or self.clock.up(self.up_ms) < until_ms:  # uptime: no wrap
             self.step(await self.ticker.next())
             wd.feed(self.up_ms)  # only after a whole step: a stuck step resets the board
 
@@ -287,7 +285,7 @@ class Agent:
             "session": s.sid if s else None,
             "journal_seq": self.journal.seq,
             "delivered_seq": self.journal.delivered,
-            "uptime_ms": self.up_ms,
+            "uptime_ms": self.clock.up(self.up_ms),
             "faults": self.faults.codes(),
             "connector": self.control.status,
             "meter": self.metering.status(),

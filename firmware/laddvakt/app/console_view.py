@@ -61,7 +61,7 @@ class ConsoleView:
             ("board", a.board["name"]),
             ("install", a.ident.install),
             ("boot", a.ident.boot),
-            ("uptime_s", up // 1000),
+            ("uptime_s", a.clock.up(up) // 1000),
             ("time", iso_utc(a.clock.wall_s(up)) + " (" + a.clock.quality() + ")"),
             ("pilot", a.tracker.pilot),
             ("session", s.sid if s else "-"),

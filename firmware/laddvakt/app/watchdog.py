@@ -5,7 +5,7 @@
 # watchdog_clear_s of uptime (docs/control.md). The hardware comes from the HAL at start,
 # never at import.
 from laddvakt.core.config import ConfigError
-
+from laddvakt.core.clock import tdiff
 SRC = "watchdog"  # its own source of InternalError: the journal's full guard holds another
 RESET = "watchdog"  # what hal.reset_cause() says after a watchdog reset
 
@@ -37,6 +37,6 @@ class Watchdog:
         if w is not None:
             w.feed()
             self.feeds += 1
-        if self.held and up_ms >= self.clear_ms:
+        if self.held and tdiff(up_ms, self.clear_ms) >= 0:
             self.held = False
             self._set_fault("InternalError", False, None, SRC)

@@ -50,7 +50,7 @@ def make_uplink(agent):
         cfg["mqtt_timeout_ms"], cfg["batch_max_bytes"] + 1024, cfg["cmd_max_bytes"] + 320,
         tls=tls, tls_host=cfg["mqtt_tls_host"] or None,
         user=cfg["mqtt_user"] or None, password=cfg["mqtt_password"] or None,
-        keepalive=cfg["mqtt_keepalive_s"],
+        keepalive=cfg["mqtt_keepalive_s"], dns=agent.hal.dns(cfg) if hasattr(agent.hal, "dns") else None,
     )
     handlers = {"ping": lambda a: {"pong": True}, "status": agent.status}
     handlers.update(control_commands(agent.control, agent.uptime_ms, agent.wall_s, agent.faults.codes))

@@ -6,6 +6,8 @@
 # when), so the backend can recompute the same cost from the journal alone.
 from micropython import const
 
+from laddvakt.core.clock import age_ms
+
 # Session cost arithmetic in integers only. Amounts accumulate exactly in "cost units"
 # (1/60000 of a price unit, so Wh x price/kWh and ms x price/min are both whole), and
 # are rounded once, at the end of the session, half up, to the minor unit
@@ -132,7 +134,7 @@ class SessionCost:
         reading must be journaled at this sample."""
         self.line_wh += wh - self.last_wh
         self.last_wh = wh
-        dt = up - self.last_up
+        dt = age_ms(up, self.last_up)
         self.last_up = up
         st0 = self.st
         if st0 == CHARGING:

@@ -14,6 +14,7 @@ from laddvakt.control.detect import FOLLOW_MS, ContactorWatch, Detectors, may_cl
 from laddvakt.control.offer import Authorizer, DemandResponse, Offer
 from laddvakt.control.pilot import DUTY_F, DUTY_OFF, PilotDecoder, duty_for_current
 from laddvakt.core.config import ConfigError
+from laddvakt.core.clock import age_ms, tdiff
 
 F_HOLD_MS = const(3000)  # state F shown this long after a stopping fault, then steady +12 V
 
@@ -142,7 +143,7 @@ class Controller:
         if stop_code is not None:
             if self._f_since is None:
                 self._f_since = now_ms
-            hold = (now_ms - self._f_since < F_HOLD_MS
+            hold = (tdiff(now_ms, self._f_since) < F_HOLD_MS
                     or fr.RULES[stop_code][2] == fr.RESET)
             return DUTY_F if hold else DUTY_OFF
         self._f_since = None
@@ -178,7 +179,7 @@ class Controller:
         draws at the full offer, which the fleet plan uses instead of the nominal power."""
         # Only once the EV has had its 3 s to follow the pilot's last change.
         if (power_w and self.planner and self.watch.closed and self.dr.limit_da is None and not self.dr.stale
-                and self._now - self._change_ms >= FOLLOW_MS):
+                and tdiff(self._now, self._change_ms) >= FOLLOW_MS):
             self.planner.obs_w = power_w
 
     # ---- the tick --------------------------------------------------------------------
@@ -228,7 +229,7 @@ class Controller:
             elif self._stop_req:
                 reason = self._stop_req
             elif (self.session_max_wh and session.energy_wh >= self.session_max_wh) or (
-                    self.session_max_s and now_ms - session.start_up >= self.session_max_s * 1000):
+                    self.session_max_s and age_ms(now_ms, session.start_up) // 1000 >= self.session_max_s):
                 reason = "Local"
         self._stop_req = None
         self.offer_da = self._offer(now_ms, wall)

@@ -6,6 +6,7 @@ from micropython import const
 
 from laddvakt.control import faults as fr
 from laddvakt.control.pilot import MIN_DA
+from laddvakt.core.clock import tdiff
 
 # Contactor rules, pure: the one rule that lets it be closed, and the watches on it (a welded
 # contact, a contact that does not close, an EV drawing more than the pilot offers). Time is
@@ -55,10 +56,10 @@ class ContactorWatch:
         """feedback: True closed, False open, None without a feedback input. offer_da: what
         the pilot offers now (0 with the PWM off); drop_ms: when that offer last went down."""
         late = (feedback is not None and self._cmd_ms is not None
-                and now_ms - self._cmd_ms >= SWITCH_MS)
+                and tdiff(now_ms, self._cmd_ms) >= SWITCH_MS)
         self.welded = bool(late and feedback and not self.closed)
         self.stuck_open = bool(late and not feedback and self.closed)
-        dt = 0 if self._last_ms is None else now_ms - self._last_ms
+        dt = 0 if self._last_ms is None else tdiff(now_ms, self._last_ms)
         self._last_ms = now_ms
         if not self.closed or current_da <= offer_da + self.margin_da:
             self._ok_ms = now_ms
@@ -66,8 +67,8 @@ class ContactorWatch:
             return
         # The excess began after the last compliant tick, or with the drop if that came later
         # (the EV then owes its reaction to the change, and the 6 s run from it).
-        start = self._ok_ms if drop_ms is None or drop_ms < self._ok_ms else drop_ms
-        e = now_ms - start
+        start = self._ok_ms if drop_ms is None or tdiff(drop_ms, self._ok_ms) < 0 else drop_ms
+        e = tdiff(now_ms, start)
         self.overcurrent = e >= FOLLOW_MS + dt and e + dt + _SLACK_MS >= OPEN_BY_MS
 
 _COOL_C = const(10)  # HighTemperature clears this far under the derate threshold

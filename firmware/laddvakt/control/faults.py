@@ -136,6 +136,7 @@ class StatusPayload:
         self.faults = faults
         self._json = None
         self._key = [None, None, None, None]
+        self.uptime = None  # fn(loop time) -> uptime ms that never wraps (the agent's clock.up)
 
     def get(self, status, pilot, pilot_da, up_ms):
         # Called by the uplink every round: compare without building anything.
@@ -149,6 +150,7 @@ class StatusPayload:
             k[3] = pilot
             # offer_a: what the pilot offers (0 while the PWM is off), not the limit behind it.
             d = {"v": 1, "status": status, "error_code": stop,
-                 "pilot": pilot, "offer_a": pilot_da / 10, "up": up_ms}
+                 "pilot": pilot, "offer_a": pilot_da / 10,
+                 "up": self.uptime(up_ms) if self.uptime else up_ms}
             self._json = json.dumps(d)
         return self._json

@@ -4,6 +4,7 @@
 # while the station is hot, and nothing above its stop temperature, while the meter is down,
 # or while an InternalError pauses charging.
 # Pure; time is passed in, the temperature read only while HighTemperature holds.
+from laddvakt.core.clock import tadd, tdiff
 
 
 class Offer:
@@ -65,7 +66,8 @@ class DemandResponse:
         self.failsafe_da = failsafe_da
         self.timeout_ms = failsafe_timeout_ms  # 0: no fail-safe
         self.limit_da = None
-        self.until_ms = 0
+        self.set_ms = 0  # when for_ms was last counted down
+        self.for_ms = 0  # what is left of the cap: up to 7 days, past tdiff's signed range
         self.last_msg_ms = 0
         self.stale = False
 
@@ -76,17 +78,24 @@ class DemandResponse:
         """Cap at limit_da for duration_s (None: clear the cap)."""
         self.heard(now_ms)
         self.limit_da = limit_da
-        self.until_ms = now_ms + duration_s * 1000 if limit_da is not None else 0
+        self.set_ms = now_ms
+        self.for_ms = duration_s * 1000 if limit_da is not None else 0
 
     def limit(self, now_ms):
         """The cap in dA now, or None."""
         lim = None
         if self.limit_da is not None:
-            if now_ms < self.until_ms:
+            d = tdiff(now_ms, self.set_ms)  # < 0: set between two ticks, after this one
+            if d > 0:
+                self.for_ms -= d
+                self.set_ms = now_ms
+            if self.for_ms > 0:
                 lim = self.limit_da
             else:
                 self.limit_da = None
-        self.stale = bool(self.timeout_ms) and now_ms - self.last_msg_ms > self.timeout_ms
+        self.stale = bool(self.timeout_ms) and tdiff(now_ms, self.last_msg_ms) > self.timeout_ms
+        if self.stale:  # keep the silence just past the timeout: a week on, tdiff would wrap
+            self.last_msg_ms = tadd(now_ms, -self.timeout_ms - 1)
         if self.stale and (lim is None or self.failsafe_da < lim):
             lim = self.failsafe_da
         return lim
@@ -120,12 +129,12 @@ class Authorizer:
         self.tag = tag
         self.vehicle = vehicle
         self.granted = True
-        self._until = now_ms + self.timeout_ms
+        self._until = tadd(now_ms, self.timeout_ms)
         return "Accepted"
 
     def on_plugged(self, now_ms):
         """True if the EV now plugged in may start a session: free vend starts at once."""
-        if self.granted and now_ms <= self._until:
+        if self.granted and tdiff(now_ms, self._until) <= 0:
             return True
         if self.mode == "free":
             self.granted = True
@@ -135,7 +144,7 @@ class Authorizer:
 
     def expire(self, now_ms):
         # A tag shown with no EV plugged in lapses, so it cannot start someone else's session.
-        if self.granted and now_ms > self._until:
+        if self.granted and tdiff(now_ms, self._until) > 0:
             self.revoke()
 
     def revoke(self):

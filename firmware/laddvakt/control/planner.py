@@ -3,7 +3,7 @@
 # the EV really drew, and reported when its feasibility changes. Pure; time, wall time and the
 # session's energy are passed in. docs/control.md, Fleet schedules.
 from micropython import const
-
+from laddvakt.core.clock import tadd, tdiff
 _REPLAN_MS = const(900000)  # the fleet plan is redone every 15 min with the energy still missing
 
 
@@ -54,8 +54,8 @@ class FleetPlanner:
             return False  # target reached: pause until the EV leaves or a new schedule comes
         if wall >= by_t:
             return True  # deadline passed short of the target: best effort, flat out
-        if now_ms >= self._due:
-            self._due = now_ms + _REPLAN_MS
+        if tdiff(now_ms, self._due) >= 0:
+            self._due = tadd(now_ms, _REPLAN_MS)
             # A demand response cap is left out: it is temporary, and each re-plan counts
             # the energy really delivered.
             da = self.profiles.limit_at(wall, tx_start)

@@ -106,6 +106,9 @@ def rows():
     # used over the board's meter map or profile; {} = none. Checked by meters/mapdef.py;
     # the range bounds its top-level fields. Not together with meter_profile.
     yield _row(meter_map=(dict, {}, 0, 16))
+    # issue 15: the DNS resolver for the broker and SNTP names, "a.b.c.d" or "a.b.c.d:port"; "" means
+    # the one DHCP gave on a board, the host's getaddrinfo on the unix port (uplink/dns.py).
+    yield _row(dns_server=(str, "", 0, 21))
 
 # Never printed or published; shown as "***" by anything that displays config.
 SECRETS = ("mqtt_password", "wifi_password", "device_key")

@@ -1,8 +1,11 @@
-# The loop's schedule on a board: RealTicker follows the hardware clock and returns uptime in
-# ms that never wraps (ticks_ms itself wraps every 2**30 ms, about 12 days). The simulation's
-# virtual-time ticker is laddvakt_unix.ticker.
+# The loop's schedule on a board: RealTicker follows the hardware clock and returns the loop's
+# time: ms since it started, wrapping at 2**30 (12.4 days) as ticks_ms does on a board, so it
+# stays a small integer (core/clock.py: compared with tdiff, turned into uptime for records). The simulation's virtual-time
+# ticker is laddvakt_unix.ticker.
 import asyncio
 import time
+
+from laddvakt.core.clock import tadd
 
 
 class RealTicker:
@@ -14,7 +17,7 @@ class RealTicker:
 
     def _advance(self):
         now = time.ticks_ms()
-        self.up_ms += time.ticks_diff(now, self._last)
+        self.up_ms = tadd(self.up_ms, time.ticks_diff(now, self._last))
         self._last = now
         return now
 

@@ -8,6 +8,7 @@ class Esp32Hal:
     data_dir = "/data"
     boards_dir = "/boards"
     bench = False
+    _resolver = None
 
     def __init__(self):
         import os
@@ -26,7 +27,16 @@ class Esp32Hal:
         """SNTP, run by the network task (app/wiring.py), never by sampling."""
         from laddvakt.uplink.sntp import sntp_source
 
-        return sntp_source(cfg, self.urandom, "pool.ntp.org")
+        return sntp_source(cfg, self.urandom, "pool.ntp.org", self.dns(cfg))
+
+    def dns(self, cfg):
+        """The network task's resolver (uplink/dns.py), shared by MQTT and SNTP: dns_server, else
+        the one DHCP handed out, asked for at each lookup (Wi-Fi may come up later)."""
+        if self._resolver is None:
+            from laddvakt.uplink.dns import Resolver
+
+            self._resolver = Resolver(lambda: cfg["dns_server"] or _dhcp_dns(), urandom=self.urandom)
+        return self._resolver
 
     def ticker(self, period_ms):
         return RealTicker(period_ms)
@@ -137,3 +147,12 @@ class Esp32Hal:
         if not sta.isconnected() and cfg["wifi_ssid"]:
             sta.connect(cfg["wifi_ssid"], cfg["wifi_password"])
         return sta.isconnected()
+
+
+def _dhcp_dns():
+    import network
+
+    try:
+        return network.ipconfig("dns")  # MicroPython 1.24 and later
+    except (AttributeError, ValueError, OSError):
+        return network.WLAN(network.STA_IF).ifconfig()[3]

@@ -6,7 +6,8 @@
 def base(rtype, clock, up_ms, boot):
     """The fields every record starts with: type, wall time and its quality, boot, uptime.
     Other areas' builders (billing's tariff_change) start from it too."""
-    return {"type": rtype, "t": clock.wall_s(up_ms), "tq": clock.quality(), "boot": boot, "up": up_ms}
+    return {"type": rtype, "t": clock.wall_s(up_ms), "tq": clock.quality(), "boot": boot,
+            "up": clock.up(up_ms)}  # up_ms is the loop's (wrapping) time, "up" never wraps
 
 
 def boot(clock, up_ms, ident, fw, board):

@@ -1,6 +1,7 @@
 # Meter health: poll outcomes in, "is the meter failing" out. A fault is raised after a
 # grace (so one noisy frame on the RS485 line does not trip the charger) and cleared by
 # the first good poll.
+from laddvakt.core.clock import tdiff
 
 
 class MeterHealth:
@@ -27,4 +28,4 @@ class MeterHealth:
         self.in_a_row += 1
         self.last_error = error
         since = self.last_ok_ms if self.last_ok_ms is not None else self._first_fail_ms
-        return self.in_a_row >= self.grace_polls or now_ms - since >= self.grace_ms
+        return self.in_a_row >= self.grace_polls or tdiff(now_ms, since) >= self.grace_ms

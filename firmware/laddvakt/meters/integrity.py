@@ -4,6 +4,7 @@
 # whenever nothing was rejected; what cannot be verified is flagged, never guessed.
 # The rules and the flags are described in docs/meters.md.
 from micropython import const
+from laddvakt.core.clock import age_ms
 
 OK = const(0)
 NAN = const(1)  # the meter had no valid value
@@ -65,7 +66,7 @@ class EnergyGuard:
             self.last_ok = True
             return OK
         d = r - self.anchor
-        if 0 <= d <= self.limit(t_ms - self.t_anchor, r):
+        if 0 <= d <= self.limit(age_ms(t_ms, self.t_anchor), r):
             self.booked += d
             self.anchor = r
             self.t_anchor = t_ms
@@ -77,7 +78,7 @@ class EnergyGuard:
         self.rejected[v] += 1
         self.last_ok = False
         c = self._cand
-        if c is not None and 0 <= r - c <= self.limit(t_ms - self._t_cand, r):
+        if c is not None and 0 <= r - c <= self.limit(age_ms(t_ms, self._t_cand), r):
             self._run += 1
         else:
             self._run = 1
@@ -110,7 +111,7 @@ class EnergyGuard:
         if self.booked is None:
             self.booked = 0
             self.t_anchor = t_ms
-        dt = t_ms - self.t_anchor
+        dt = age_ms(t_ms, self.t_anchor)
         self.t_anchor = t_ms
         if dt > 0 and power_w and power_w > 0:
             q, self._rem = divmod(power_w * dt + self._rem, 360000)

@@ -7,6 +7,7 @@ from laddvakt.meters import integrity as en
 from laddvakt.meters.health import MeterHealth
 from micropython import const
 from laddvakt.meters.registers import E_IMP, I1, N, P
+from laddvakt.core.clock import tdiff
 
 _FAULT = "PowerMeterFailure"
 _EXCEPTION = const(3)  # meters/modbus.py EXCEPTION, without importing the Modbus code on an S0 board
@@ -66,7 +67,7 @@ class MeterService:
     def _skip(self, up_ms):
         # A dead meter costs one timeout per retry interval, not one per sample, so the
         # pilot and the session keep being sampled on time.
-        return self._failing and up_ms - self._tried_ms < self.retry_ms
+        return self._failing and tdiff(up_ms, self._tried_ms) < self.retry_ms
 
     def ready(self, up_ms, want, reason):
         """Each tick, after control: True when sampling runs now, ending any session for

@@ -9,6 +9,7 @@ from laddvakt.journal import frame as jf
 from laddvakt.journal import records
 from laddvakt.billing.session_cost import IDLE
 from laddvakt.session.flow import Session
+from laddvakt.core.clock import age_ms, before
 
 _CONNECTED = "BCD"
 # The store's billing fields in the head line, and the SessionCost state each one holds.
@@ -92,9 +93,9 @@ class Continuity:
     def _save(self, s, energy_wh, up_ms, tc=None):
         st = self._st
         st["m"] = energy_wh
-        st["d"] = up_ms - s.start_up  # elapsed, for the duration across boots
+        st["d"] = age_ms(up_ms, s.start_up)  # elapsed, for the duration across boots
         st["b"] = self.ident.boot
-        st["u"] = up_ms
+        st["u"] = self.clock.up(up_ms)  # this boot's uptime, for records dated then (_at)
         st["t"] = self.clock.wall_s(up_ms)
         head, rare = split_bill(self.pricing.session_state())
         st.update(head)
@@ -155,7 +156,7 @@ class Continuity:
         if st is None or "end" in st:
             return None  # an end record is on_boot's to finish
         pr = self.pricing
-        s = Session(st["sid"], up_ms - st["d"], st["st"], st["stq"], st["m0"], st["tag"])
+        s = Session(st["sid"], before(up_ms, st["d"]), st["st"], st["stq"], st["m0"], st["tag"])
         s.meter_last_wh = st["m"]
         self._st = st
         # Billing goes on from the last persisted meter value, with the tariff it was priced

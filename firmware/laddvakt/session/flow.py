@@ -6,7 +6,7 @@
 from laddvakt import VERSION
 from laddvakt.journal import frame as jf
 from laddvakt.journal import records
-
+from laddvakt.core.clock import age_ms, tadd, tdiff
 
 class SessionFlow:
     """cfg: the device config; tracker, pricing, metering, control: those parts of the agent;
@@ -54,14 +54,14 @@ class SessionFlow:
             clock, self.ident, s, pr.tariff, pr.open(s, s.start_t, up_ms, s.meter_start_wh, st)))
         self.keeper.opened(s, rec)  # on flash before the record: docs/journal.md
         self.log(jf.TYPE_SESSION_START, rec)
-        self.next_mv_ms = up_ms + self.cfg["meter_value_interval_s"] * 1000
+        self.next_mv_ms = tadd(up_ms, self.cfg["meter_value_interval_s"] * 1000)
 
     def periodic_due(self, up_ms):
         """Whether the open session's periodic meter value is due now (OCPP
         MeterValueSampleInterval, counted from the session's start); moves the schedule on."""
         iv = self.cfg["meter_value_interval_s"]
-        if iv and up_ms >= self.next_mv_ms:
-            self.next_mv_ms += iv * 1000
+        if iv and tdiff(up_ms, self.next_mv_ms) >= 0:
+            self.next_mv_ms = tadd(self.next_mv_ms, iv * 1000)
             return True
         return False
 
@@ -91,7 +91,7 @@ class SessionFlow:
             return
         self.tracker.session = s  # before the pair: a pending tariff may split its cost there
         self.keeper.bridge(s, up_ms, energy_wh)
-        self.next_mv_ms = up_ms + self.cfg["meter_value_interval_s"] * 1000
+        self.next_mv_ms = tadd(up_ms, self.cfg["meter_value_interval_s"] * 1000)
         self.metering.mark()
         self.control.session_started(s, wall)
 
@@ -162,7 +162,7 @@ class Session:
         return d if d > 0 else 0
 
     def duration_s(self):
-        return (self.end_up - self.start_up) // 1000
+        return age_ms(self.end_up, self.start_up) // 1000
 
 
 class SessionTracker:

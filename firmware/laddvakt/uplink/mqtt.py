@@ -19,9 +19,9 @@ import time
 import umqtt.simple as _umqtt
 from umqtt.simple import MQTTClient, MQTTException
 
+from laddvakt.uplink.dns import Resolver
 from laddvakt.uplink.wire import Pending, Wire
 
-_DNS_TTL_MS = 300000
 # CONNACK return codes 1..5 (MQTT 3.1.1 §3.2.2.3).
 _REFUSED = ("protocol version", "identifier rejected", "server unavailable",
             "bad user name or password", "not authorized")
@@ -49,14 +49,13 @@ class MQTTLink(MQTTClient):
     """Non-blocking MQTT over umqtt.simple; see the module comment."""
 
     def __init__(self, client_id, server, port, timeout_ms, wbuf_size, rbuf_size, tls=None,
-                 tls_host=None, **kw):
+                 tls_host=None, dns=None, **kw):
         super().__init__(client_id, server, port, **kw)
         self.timeout_ms = timeout_ms
         self._wire = Wire(bytearray(wbuf_size), bytearray(rbuf_size))
         self._tls = tls  # an ssl.SSLContext set up to verify the server, or None
         self._tls_host = tls_host or server
-        self._addr = None
-        self._addr_ms = 0
+        self.dns = dns or Resolver()  # broker names are resolved without blocking (dns.py)
         self.on_ack = None  # fn(pid) for each PUBACK
         self.on_oversize = None  # fn(topic, size) for a PUBLISH too big to receive
         self.last_rx_ms = 0
@@ -64,17 +63,6 @@ class MQTTLink(MQTTClient):
         self.rx_retained = 0  # RETAIN flag of the PUBLISH being handed to the callback
 
     # ---- connect --------------------------------------------------------------
-    def _resolve(self, now):
-        # getaddrinfo blocks and MicroPython has no asynchronous resolver, so the
-        # answer is cached: a flaky link costs one lookup per TTL, not per retry.
-        if self._addr is None or time.ticks_diff(now, self._addr_ms) > _DNS_TTL_MS:
-            try:
-                self._addr = socket.getaddrinfo(self.server, self.port)[0][-1]
-            except (OSError, IndexError) as e:
-                raise OSError("dns: cannot resolve %s: %s" % (self.server, e))
-            self._addr_ms = now
-        return self._addr
-
     async def _until(self, deadline, what, cond):
         while not cond():
             if time.ticks_diff(time.ticks_ms(), deadline) > 0:
@@ -85,9 +73,8 @@ class MQTTLink(MQTTClient):
         """Connect, yielding to the loop while the network is slow; returns the
         CONNACK session-present flag. Raises OSError/MQTTException on failure."""
         self.close()
-        now = time.ticks_ms()
-        deadline = time.ticks_add(now, self.timeout_ms)
-        addr = self._resolve(now)
+        addr = await self.dns.addr(self.server, self.port)
+        deadline = time.ticks_add(time.ticks_ms(), self.timeout_ms)
         s = socket.socket()
         try:
             s.setblocking(False)

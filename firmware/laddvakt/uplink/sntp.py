@@ -7,6 +7,9 @@ import time
 
 from micropython import const
 
+from laddvakt.core.clock import tdiff
+from laddvakt.uplink.dns import Resolver
+
 _NTP_TO_UNIX_S = const(2208988800)  # 1900-01-01 to 1970-01-01
 _POLL_MS = const(10)
 _LEN = const(48)
@@ -43,7 +46,7 @@ def parse(buf, n, cookie):
     return (s - _NTP_TO_UNIX_S) * 1000 + ((_u32(buf, 44) >> 16) * 1000 >> 16)
 
 
-def sntp_source(cfg, urandom, default_host=""):
+def sntp_source(cfg, urandom, default_host="", dns=None):
     """The SntpTime a HAL hands the agent, from config (ntp_host as "name" or "name:port",
     ntp_resync_s, ntp_retry_s)."""
     host = cfg["ntp_host"] or default_host
@@ -52,7 +55,7 @@ def sntp_source(cfg, urandom, default_host=""):
     if i > 0:
         host, port = host[:i], int(host[i + 1:])
     return SntpTime(host, port, resync_ms=cfg["ntp_resync_s"] * 1000,
-                    retry_ms=cfg["ntp_retry_s"] * 1000, urandom=urandom)
+                    retry_ms=cfg["ntp_retry_s"] * 1000, urandom=urandom, dns=dns)
 
 
 class SntpTime:
@@ -61,7 +64,8 @@ class SntpTime:
 
     periodic = True
 
-    def __init__(self, host, port=123, resync_ms=3600000, timeout_ms=2000, retry_ms=30000, urandom=None):
+    def __init__(self, host, port=123, resync_ms=3600000, timeout_ms=2000, retry_ms=30000, urandom=None,
+                 dns=None):
         self.host = host
         self.port = port
         self.resync_ms = resync_ms
@@ -69,18 +73,20 @@ class SntpTime:
         self.retry_ms = retry_ms
         self._urandom = urandom
         self._buf = bytearray(_LEN)
-        self._offset_ms = None  # wall ms - uptime ms from the newest answer not yet taken
+        self._offset_ms = None  # (wall ms, loop time) of the newest answer not yet taken
         self._addr = None
+        self.dns = dns or Resolver()  # names are looked up without blocking (dns.py)
         self.answers = 0
         self.failures = 0
         self.last_error = None
 
     def unix_s(self, up_ms):
-        off = self._offset_ms
-        if off is None:
+        got = self._offset_ms
+        if got is None:
             return None
         self._offset_ms = None
-        return (up_ms + off) // 1000
+        wall_ms, at = got  # across the ticks wrap: a difference of loop times, not a sum
+        return (wall_ms + tdiff(up_ms, at)) // 1000
 
     def _cookie(self):
         r = self._urandom(8) if self._urandom else None
@@ -91,10 +97,9 @@ class SntpTime:
         return v & 0xFFFFFFFFFFFFFFFF
 
     async def query(self, now_ms):
-        """One exchange. Returns wall ms - uptime ms, or raises OSError (timeout, DNS)."""
+        """One exchange. Returns (wall ms, the loop time now_ms() then), or raises OSError."""
         if self._addr is None:
-            # getaddrinfo blocks on a board: it runs here, in the network task, never in sampling.
-            self._addr = socket.getaddrinfo(self.host, self.port, 0, socket.SOCK_DGRAM)[0][-1]
+            self._addr = await self.dns.addr(self.host, self.port)
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
             s.setblocking(False)
@@ -113,7 +118,7 @@ class SntpTime:
                     t = parse(buf, n, cookie)
                     if t is not None:
                         # The server stamped its clock about half a round trip ago.
-                        return t + rtt // 2 - now_ms()
+                        return t + rtt // 2, now_ms()
                 if time.ticks_diff(time.ticks_ms(), t0) >= self.timeout_ms:
                     raise OSError("sntp: no answer from %s within %d ms" % (self.host, self.timeout_ms))
                 await asyncio.sleep_ms(_POLL_MS)

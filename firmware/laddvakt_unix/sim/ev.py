@@ -97,6 +97,8 @@ class SimStation:
         self.power_w = 0
         self._pending = None  # (effective at ms, power)
         self._up = 0
+        self._in = 0  # the last loop time stepped to, and the wraps seen before it
+        self._wrapped = 0
         self._rem = 0
         self._tag = None
         self._ei = 0
@@ -130,7 +132,12 @@ class SimStation:
             self._pending = (now + (ev.react_ms if ev else 0), t)
 
     def step(self, up_ms):
-        """Advance to up_ms: integrate, apply the EV's reaction, then move the scenario on."""
+        """Advance to up_ms: integrate, apply the EV's reaction, then move the scenario on.
+        The agent's loop time wraps at 2**30 (core/clock.py); the physics run on without."""
+        if up_ms < self._in - (1 << 29):
+            self._wrapped += 1 << 30
+        self._in = up_ms
+        up_ms += self._wrapped
         a = self._up
         p = self._pending
         if p is not None and p[0] <= up_ms:

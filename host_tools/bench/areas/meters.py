@@ -2,7 +2,9 @@
 time against the pymodbus simulator over a pty, and the heap allocated per poll.
 
 All figures are measured with the firmware's meter code running under the unix-port
-micropython (tests/integration/mp_meter.py) against host_tools.testing.meter_sim on a socat pty."""
+micropython (tests/integration/mp_meter.py) against host_tools.testing.meter_sim on a socat pty,
+except the allocation per sampling poll at an uptime below and past 2**30 ms, which runs the whole
+agent on the 32-bit WebAssembly port (host_tools/bench/mp/alloc_wrap.py)."""
 import statistics
 import time
 
@@ -77,7 +79,27 @@ def measure():
         "modbus_wire_bytes_per_poll": wire,
         "meter_poll_ms_median": poll_ms,
         "alloc_bytes_per_poll": alloc,
+        **_alloc_wrap(),
     }
+
+
+def _alloc_wrap():
+    """alloc_bytes_per_poll_{before,after}_2e30_ms on the 32-bit port, where integers of 2**30
+    and more are heap objects as on an ESP32 (the 64-bit unix port's small integers reach 2**62,
+    so it cannot show this); None with the reason when that port cannot run here."""
+    import json
+    import os
+
+    from host_tools.repo import ROOT
+    from host_tools.toolchain import wasm32
+
+    why = wasm32.why_not()
+    if why:
+        return {"alloc_bytes_per_poll_after_2e30_ms": None, "alloc_wrap_not_measured": why}
+    script = os.path.join(ROOT, "host_tools", "bench", "mp", "alloc_wrap.py")
+    out = wasm32.run_with_firmware("exec(open('/alloc_wrap.py').read())\n", {"/alloc_wrap.py": script})
+    fig = json.loads(out.strip().splitlines()[-1])
+    return {"alloc_bytes_per_poll_after_2e30_ms": fig["after"], "alloc_bytes_per_poll_before_2e30_ms": fig["before"]}
 
 
 SCAN_GOAL_S = 5.0
@@ -119,3 +141,9 @@ def check(fig):
         yield "requests and wire bytes are not both reported for %s" % ", ".join(missing)
     if fig["alloc_bytes_per_poll"] > ALLOC_GOAL:
         yield "a poll allocates %d bytes, goal %d" % (fig["alloc_bytes_per_poll"], ALLOC_GOAL)
+    after = fig.get("alloc_bytes_per_poll_after_2e30_ms")
+    if after is None:
+        yield "alloc_bytes_per_poll_after_2e30_ms not measured: %s" % fig.get("alloc_wrap_not_measured")
+    elif after > ALLOC_GOAL:
+        yield "past 2**30 ms of uptime a sampling poll allocates %d bytes (%d before), goal %d" % (
+            after, fig["alloc_bytes_per_poll_before_2e30_ms"], ALLOC_GOAL)
