@@ -1,9 +1,16 @@
 # One `recs` message: the journal's records in a seq range (of one session, for a session
 # replay) spliced into a buffer allocated once, as {"seq":N, <payload fields>}, without
 # parsing them again.
+import json
+
 from laddvakt.journal import frame as jf
 
 _MAX_SKIP = 64  # records a session replay may pass over in one round
+
+
+def _utf8(text):
+    # MicroPython's str has the buffer protocol: a view of its UTF-8 bytes, not a copy.
+    return memoryview(text)  # type: ignore[arg-type]
 
 
 class Batch:
@@ -29,8 +36,14 @@ class Batch:
     def _visit(self, seq, rtype, payload):
         if seq > self.upto:
             return False
-        payload = self.codec.render(rtype, payload, seq)
-        if self._sid is not None:
+        if self._sid is None:
+            # The main stream: the record's JSON text is copied straight into the batch, with
+            # no bytes copy of it (codec.render's) first: a record is up to a kilobyte, and in a
+            # tight heap that second block was the one that found no room. A record journaled
+            # as JSON is the reader's buffer itself, valid during this call.
+            payload = payload if payload[0] == 0x7B else _utf8(json.dumps(self.codec.decode(rtype, payload, seq)))
+        else:
+            payload = self.codec.render(rtype, payload, seq)
             if payload.find(self._sid) < 0:
                 self.scan = seq
                 # Bound the work per round: the loop must not stall on a long journal.
