@@ -1,6 +1,6 @@
 # One `recs` message: the journal's records in a seq range (of one session, for a session
-# replay) spliced into a buffer allocated once, as {"seq":N, <payload fields>}, without
-# parsing them again.
+# replay) spliced in place into the link's write buffer, as {"seq":N, <payload fields>},
+# without parsing them again.
 import json
 
 from laddvakt.journal import frame as jf
@@ -14,12 +14,15 @@ def _utf8(text):
 
 
 class Batch:
-    def __init__(self, journal, codec, head, size):
+    def __init__(self, journal, codec, head, room, size):
+        """room: where the batch is built, a memoryview of at least size bytes: the link's write
+        buffer past a PUBLISH header's room (MQTTLink.room), so it leaves without a copy."""
+        if len(room) < size:
+            raise ValueError("batch of %d bytes: the link's write buffer has room for %d" % (size, len(room)))
         self.journal = journal
         self.codec = codec  # journal payloads to the contract's JSON (journal/codec.py)
         self._head = head  # the message's opening, up to its "recs":[
-        self._batch = bytearray(size)
-        self._bmv = memoryview(self._batch)
+        self._bmv = room[:size]
         self._n = 0
         self.first = 0  # first seq in the batch
         self.last = 0  # last seq in it, 0 if none
@@ -54,7 +57,7 @@ class Batch:
         # Each record goes out as {"seq":N, <payload fields>}: splice, don't re-parse.
         prefix = b'{"seq":%d,' % seq
         need = len(prefix) + len(payload) - 1 + 3
-        if self.last and self._n + need > len(self._batch):
+        if self.last and self._n + need > len(self._bmv):
             return False
         # config bounds batch_max_bytes above the largest frame payload, so a
         # single record always fits an empty batch.
@@ -84,5 +87,6 @@ class Batch:
         self._put(b"]}")
         return self.last
 
-    def data(self):
-        return self._bmv[:self._n]
+    def size(self):
+        """Bytes built (they sit in the link's write buffer: publish them before it is used)."""
+        return self._n
