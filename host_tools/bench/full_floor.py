@@ -121,6 +121,12 @@ def _console(path):
     return answered, bad
 
 
+def _statuses(cap):
+    """The states this run's agent published: not the retained one an earlier run left."""
+    return [json.loads(p)["state"] for t, p, retained in list(cap.msgs)
+            if t.endswith("sim-1/status") and not retained]
+
+
 def _said(f, text):
     with open(f.name) as g:
         return text in g.read()
@@ -148,8 +154,8 @@ def run(broker, cap_factory, code_dir, entry, heapsize, workdir):
             agent = subprocess.Popen(cmd, env=env, stdout=out_f, stderr=subprocess.STDOUT, text=True)
             try:
                 # A run that fails fails fast: the agent gone, or in safe mode (it says so).
-                cap.wait(lambda: cap.on("sim-1/status") or agent.poll() is not None or _said(out_f, "cannot start"), 30)
-                r["online"] = bool(cap.on("sim-1/status"))
+                cap.wait(lambda: _statuses(cap) or agent.poll() is not None or _said(out_f, "cannot start"), 30)
+                r["online"] = "online" in _statuses(cap)
                 r["console_answered"], r["console_bad"] = _console(host_tty) if r["online"] else (0, [])
                 r["fuzz_alive"] = (r["console_answered"] == len(CONSOLE) and agent.poll() is None
                                    and cmd_fuzz.feed(cap, agent, cmd_fuzz.corpus(FUZZ_SEED, FUZZ_N, near=True)))
@@ -161,7 +167,7 @@ def run(broker, cap_factory, code_dir, entry, heapsize, workdir):
                     agent.kill()
                     agent.wait()
                 replies = [json.loads(p) for _, p in cap.on("/reply")]
-                statuses = [json.loads(p)["state"] for t, p in cap.on("/status") if t.endswith("sim-1/status")]
+                statuses = _statuses(cap)
             finally:
                 if agent.poll() is None:
                     agent.kill()

@@ -201,7 +201,7 @@ def completes(r):
     return r["rc"] == 0 and len(r["sessions"]) == 3 and "MemoryError" not in r["stdout"] + r["stderr"]
 
 
-def heap_floor(run, lo=8192, hi=2 * RUNTIME_BUDGET, step=1024, tries=2):
+def heap_floor(run, lo=8192, hi=2 * RUNTIME_BUDGET, step=1024, tries=2, completes=completes):
     """The smallest runtime heap (beyond the code) in which run(runtime) completes on every one
     of `tries` runs, to `step` bytes, by bisection; hi must complete."""
     def ok(n):
