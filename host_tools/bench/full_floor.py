@@ -104,7 +104,7 @@ def _console(path):
         return 0, [str(e)]
     try:
         dev.sync()
-        # The session comes with a session open: wait until the run is at the gate.
+        # The technician comes while a session is open: wait until the run is at the gate.
         deadline = time.monotonic() + 20
         while _uptime_s(dev.command("status")) < GATE_S and time.monotonic() < deadline:
             time.sleep(0.05)
