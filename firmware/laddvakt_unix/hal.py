@@ -124,7 +124,9 @@ class UnixHal:
         if sc is None:
             return RealTicker(period_ms)
         # Virtual time: one scenario tick per step, without waiting.
-        t = VirtualTicker(self._tick_ms, sc.get("tick_real_ms", 0))
+        g = sc.get("gate")  # {"at_s", "tick_real_ms"}: slow from there until data_dir/go exists
+        gate = (g["at_s"] * 1000, g["tick_real_ms"], self.data_dir + "/go") if g else None
+        t = VirtualTicker(self._tick_ms, sc.get("tick_real_ms", 0), gate)
         if sc.get("jitter"):  # the uplink bench measures sampling jitter
             from laddvakt_unix.jitter import JitterTicker
 

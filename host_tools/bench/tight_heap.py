@@ -56,20 +56,41 @@ def micropython_version():
     return p.stdout.strip()
 
 
-def loaded_modules(broker_kind="auto", workdir=None):
-    """Modules the agent has loaded by the end of the sim scenario (from the .mpy build)."""
-    from host_tools.sim.agent import run_sim
-
+def _write_probe_entry():
     with open(os.path.join(MPY_DIR, "unix_main.py")) as f:
         main = f.read()
     with open(os.path.join(MPY_DIR, _PROBE_ENTRY), "w") as f:
         f.write(main + "\nprint(%r + ' '.join(sorted(sys.modules)))\n" % _MODULES)
+
+
+def loaded_modules(broker_kind="auto", workdir=None):
+    """Modules the agent has loaded by the end of the sim scenario (from the .mpy build)."""
+    from host_tools.sim.agent import run_sim
+
+    _write_probe_entry()
     r = run_sim(broker_kind, code_dir=MPY_DIR, heapsize=4 * RUNTIME_BUDGET + 512 * 1024, bench=True,
                 workdir=workdir or os.path.join(BUILD, "bench-probe"), quiet=True, entry=_PROBE_ENTRY)
+    return _modules_of(r)
+
+
+def full_modules(broker, cap_factory, workdir):
+    """Modules the agent has loaded by the end of the floor scenario (host_tools/bench/full_floor.py):
+    the sim's, the console's and the TLS link's."""
+    from host_tools.bench import full_floor
+
+    _write_probe_entry()
+    r = full_floor.run(broker, cap_factory, MPY_DIR, _PROBE_ENTRY, 4 * RUNTIME_BUDGET + 512 * 1024, workdir)
+    if not full_floor.completes(r):
+        raise RuntimeError("the probe run of the floor scenario failed: %s\n%s" % (
+            full_floor.failures(r), r["stdout"][-3000:]))
+    return _modules_of(r)
+
+
+def _modules_of(r):
     for line in r["stdout"].splitlines():
         if line.startswith(_MODULES):
             return [m for m in line[len(_MODULES):].split() if m != "__main__"]
-    raise RuntimeError("the probe run did not list its modules:\n" + r["stdout"] + r["stderr"])
+    raise RuntimeError("the probe run did not list its modules:\n" + r["stdout"] + r.get("stderr", ""))
 
 
 def run_tight(broker_kind="auto", workdir=None, runtime=RUNTIME_BUDGET, mods=None):
@@ -104,15 +125,16 @@ if rc:
 """
 
 
-def romfs_plan(broker_kind="auto", workdir=None):
+def romfs_plan(broker_kind="auto", workdir=None, mods=None):
     """The heap a ROMFS run needs, by part: the image (read into RAM on unix; a board maps it
-    from flash), the board modules the sim loads run in place, and the unix-only modules
-    (the simulated plant and HAL, which a board does not have) from .mpy files."""
+    from flash), the board modules the run loads (`mods`, default the sim's) run in place, and
+    the unix-only modules (the simulated plant and HAL, which a board does not have) from .mpy
+    files."""
     from host_tools.toolchain import coderam
 
     build()
     workdir = workdir or os.path.join(BUILD, "bench")
-    mods = loaded_modules(broker_kind, os.path.join(workdir, "probe"))
+    mods = mods or loaded_modules(broker_kind, os.path.join(workdir, "probe"))
     board = set(coderam.stage())
     coderam.build_image()
     on_board = [m for m in mods if m in board]
@@ -122,23 +144,56 @@ def romfs_plan(broker_kind="auto", workdir=None):
             "unix_modules": unix, "modules": mods}
 
 
-def run_romfs(plan, runtime=RUNTIME_BUDGET, broker_kind="auto", workdir=None):
-    """The sim scenario with the board's code from the ROMFS image, in a heap of the image +
-    the in-place code + the unix-only modules + runtime."""
-    from host_tools.sim.agent import run_sim
+def _rom_code(workdir):
     from host_tools.toolchain import coderam
 
-    workdir = workdir or os.path.join(BUILD, "bench-rom")
     code = os.path.join(workdir, "code")
     if os.path.isdir(code):
         shutil.rmtree(code)
     shutil.copytree(os.path.join(MPY_DIR, "laddvakt_unix"), os.path.join(code, "laddvakt_unix"))
     with open(os.path.join(code, "rom_main.py"), "w") as f:
         f.write(_ROM_MAIN % (coderam.IMAGE, code))
-    heap = plan["image"] + plan["inplace"] + plan["unix_modules"] + runtime
+    return code
+
+
+def rom_heap(plan, runtime):
+    return plan["image"] + plan["inplace"] + plan["unix_modules"] + runtime
+
+
+def run_romfs(plan, runtime=RUNTIME_BUDGET, broker_kind="auto", workdir=None):
+    """The sim scenario with the board's code from the ROMFS image, in a heap of the image +
+    the in-place code + the unix-only modules + runtime."""
+    from host_tools.sim.agent import run_sim
+
+    workdir = workdir or os.path.join(BUILD, "bench-rom")
+    code = _rom_code(workdir)
+    heap = rom_heap(plan, runtime)
     r = run_sim(broker_kind, code_dir=code, heapsize=heap, bench=True, workdir=workdir, quiet=True,
                 entry="rom_main.py")
     r["heapsize"] = heap
+    return r
+
+
+def run_romfs_full(plan, broker, cap_factory, runtime=RUNTIME_BUDGET, workdir=None):
+    """The floor scenario (full_floor.py) with the board's code from the ROMFS image, in a heap
+    of the image + the in-place code + the unix-only modules + runtime; plan from
+    romfs_plan(mods=full_modules(...))."""
+    from host_tools.bench import full_floor
+
+    workdir = workdir or os.path.join(BUILD, "bench-rom-full")
+    return full_floor.run(broker, cap_factory, _rom_code(workdir), "rom_main.py", rom_heap(plan, runtime),
+                          workdir)
+
+
+def run_files_full(mods, broker, cap_factory, runtime=RUNTIME_BUDGET, workdir=None, code=None):
+    """The floor scenario on .mpy files, in a heap of the loaded code (`code`, measured from
+    `mods` unless given) + runtime."""
+    from host_tools.bench import full_floor
+
+    code = code or code_heap_bytes(mods, rebuild=False)
+    r = full_floor.run(broker, cap_factory, MPY_DIR, "unix_main.py", code + runtime,
+                       workdir or os.path.join(BUILD, "bench-files-full"))
+    r["heap_code_bytes"] = code
     return r
 
 
@@ -146,7 +201,7 @@ def completes(r):
     return r["rc"] == 0 and len(r["sessions"]) == 3 and "MemoryError" not in r["stdout"] + r["stderr"]
 
 
-def heap_floor(run, lo=8192, hi=2 * RUNTIME_BUDGET, step=1024, tries=2):
+def heap_floor(run, lo=8192, hi=2 * RUNTIME_BUDGET, step=1024, tries=2, completes=completes):
     """The smallest runtime heap (beyond the code) in which run(runtime) completes on every one
     of `tries` runs, to `step` bytes, by bisection; hi must complete."""
     def ok(n):

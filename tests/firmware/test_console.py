@@ -178,6 +178,13 @@ class _Link:
         self.on_ack = self.on_oversize = None
         self._pid = 0
         self._owed = []
+        self._room = memoryview(bytearray(8192))  # where the uplink builds a batch in place
+
+    def room(self, topic_len):
+        return self._room
+
+    def publish_built(self, topic, n, pid=0):
+        return self.publish(topic.decode(), self._room[:n], qos=1, pid=pid)
 
     def set_callback(self, fn):
         pass

@@ -68,6 +68,46 @@ def test_resend_keeps_original_id_with_dup_flag():
     assert link.publish("t", b"x", qos=1) == 41  # the counter is untouched
 
 
+def _built(link, topic, payload):
+    room = link.room(len(topic))
+    room[:len(payload)] = payload
+    return len(payload)
+
+
+def test_payload_built_in_place_leaves_as_publish_would_send_it():
+    # A batch is built in the write buffer and framed there (no copy): the bytes on the wire
+    # are those publish() sends, for a 1- and a 2-byte remaining length, and a resend's DUP.
+    s = WireSock()
+    link = _link(s)
+    assert link.publish_built(b"t/x", _built(link, b"t/x", b"hello")) == 1
+    assert s.writes == [b"\x32\x0c\x00\x03t/x\x00\x01hello"] and link.idle()
+    big = bytes(range(200))
+    assert link.publish_built(b"t/x", _built(link, b"t/x", big)) == 2
+    ref = WireSock()
+    rlink = _link(ref)
+    rlink.pid = 1
+    rlink.publish(b"t/x", big, qos=1)
+    assert s.writes[-1] == ref.writes[-1] and s.writes[-1][:3] == b"\x32\xcf\x01"
+    link.pid = 40
+    assert link.publish_built(b"t", _built(link, b"t", b"x"), pid=7) == 7
+    assert s.writes[-1] == b"\x3a\x06\x00\x01t\x00\x07x"
+    assert link.publish_built(b"t", _built(link, b"t", b"x")) == 41  # the counter is untouched
+    link.pid = 65535
+    assert link.publish_built(b"t", _built(link, b"t", b"")) == 1  # never 0
+
+
+def test_payload_built_in_place_needs_an_idle_wire_and_room():
+    s = WireSock()
+    link = _link(s)
+    s.blocked = True
+    link.publish("t", b"a", qos=0)  # gathered, not sent: the wire is busy
+    raises(OSError, link.publish_built, b"t", 1)
+    s.blocked = False
+    link.poll()
+    assert link.idle()
+    raises(OSError, link.publish_built, b"t", 512)  # more than the write buffer holds
+
+
 def test_text_is_counted_in_bytes():
     s = WireSock()
     link = _link(s)

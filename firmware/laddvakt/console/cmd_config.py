@@ -19,14 +19,15 @@ def run(con, args, line):
         if len(args) > 2:
             raise UsageError("get takes at most one key; usage: " + _USAGE)
         # The running config; without a running agent, the file over the defaults as it is.
+        # Secrets are masked row by row, not in masked copies of both dicts: two dicts of every
+        # key were kilobytes of garbage for one `config get key` in a tight heap.
         saved = _file_over_defaults(v.config_path)
-        cfg = config.masked(v.cfg if v.running else saved)
-        saved = config.masked(saved)
+        cfg = v.cfg if v.running else saved
         keys = args[1:] or sorted(cfg)
         for k in keys:
             if k not in cfg:
                 raise UsageError("unknown key '%s'; 'config get' lists them" % k)
-        return "".join(_row(k, cfg[k], saved.get(k), v.running) for k in keys)
+        return "".join(_row(k, _mask(k, cfg[k]), _mask(k, saved.get(k)), v.running) for k in keys)
     if args[0] == "unset":
         if len(args) != 2:
             raise UsageError("unset takes one key; usage: " + _USAGE)
@@ -77,6 +78,11 @@ def _intact(path):
         return True
     except ValueError:
         return False
+
+
+def _mask(key, val):
+    # config.masked, for one value
+    return "***" if val and key in config.SECRETS else val
 
 
 def _row(key, running, saved, running_agent):

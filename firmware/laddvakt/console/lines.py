@@ -73,8 +73,20 @@ def _ready(poller):
 
 
 async def say(write, text):
-    """Write text with CR LF line ends, a piece at a time, yielding to the loop in between."""
-    text = text.replace("\r\n", "\n").replace("\n", "\r\n")
-    for i in range(0, len(text), _OUT_CHUNK):
-        write(text[i:i + _OUT_CHUNK])
-        await asyncio.sleep_ms(0)
+    """Write text with CR LF line ends, a piece at a time, yielding to the loop in between.
+    Line by line, not as whole copies of the text with its line ends changed: an answer is up
+    to a kilobyte or two, and in a tight heap those copies were the blocks that found no room."""
+    i, n = 0, len(text)
+    while i < n:
+        j = text.find("\n", i)
+        end = n if j < 0 else j
+        if j > i and text[j - 1] == "\r":
+            end -= 1
+        while i < end:
+            k = min(end, i + _OUT_CHUNK)
+            write(text[i:k])
+            i = k
+            await asyncio.sleep_ms(0)
+        if j >= 0:
+            write("\r\n")
+        i = n if j < 0 else j + 1

@@ -78,7 +78,8 @@ class Console:
                 await asyncio.sleep_ms(_POLL_MS)
                 continue
             try:
-                await say(self.write, await self.execute(line) + PROMPT)
+                await say(self.write, await self.execute(line))
+                await say(self.write, PROMPT)
             except OSError:
                 pass  # the terminal went away mid-answer; the next one may be back
 

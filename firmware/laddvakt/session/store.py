@@ -114,7 +114,11 @@ class SessionStore:
             f.write(text)
             if "rec" in d:
                 f.write("\n")
-                f.write(hexlify(d["rec"]).decode())
+                # In pieces: a session's end record is up to a kilobyte, and its hex text in one
+                # block (twice: bytes, then str) was the block a tight heap had no room for.
+                rec = memoryview(d["rec"])
+                for i in range(0, len(rec), 128):
+                    f.write(hexlify(rec[i:i + 128]).decode())
         self.writes += 1
         if "end" not in d:
             self._drop(self._g - 1)  # the head names g now

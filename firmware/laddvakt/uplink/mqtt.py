@@ -1,14 +1,9 @@
-# umqtt.simple, extended (never copied) into a link that never blocks the asyncio loop.
-#
-# umqtt.simple encodes CONNECT, PUBLISH, SUBSCRIBE and PINGREQ. What it lacks we add around
-# it, by handing it a socket-like Wire (wire.py) instead of a socket:
-# - every packet is gathered and leaves in one write (no Nagle/delayed-ACK stalls);
-# - reads come from a receive buffer filled without blocking; incoming PUBLISHes are read in
-#   place there once whole (_publish_in), so nothing waits on the network or copies a payload;
-# - its wait for PUBACK/SUBACK is cut short (Pending), which turns stop-and-wait QoS 1
-#   into a window: acks are matched later by packet id (on_ack);
-# - connect is ours up to the TCP/TLS stream (non-blocking, polled), then umqtt writes
-#   CONNECT and we collect CONNACK without blocking;
+# umqtt.simple (CONNECT, PUBLISH, SUBSCRIBE, PINGREQ), extended (never copied) into a link that
+# never blocks the asyncio loop, by handing it a socket-like Wire (wire.py) instead of a socket:
+# - a packet is gathered and leaves in one write (no Nagle stalls); a batch is built in place;
+# - reads fill a receive buffer without blocking; a PUBLISH is read in place once whole;
+# - umqtt's wait for PUBACK/SUBACK is cut short (Pending): a window, acks matched by id;
+# - connect is ours up to the TCP/TLS stream, then umqtt writes CONNECT, CONNACK polled;
 # - packet ids wrap 1..65535, never 0, and a resend reuses its original id with DUP.
 import asyncio
 import errno
@@ -53,6 +48,7 @@ class MQTTLink(MQTTClient):
         super().__init__(client_id, server, port, **kw)
         self.timeout_ms = timeout_ms
         self._wire = Wire(bytearray(wbuf_size), bytearray(rbuf_size))
+        self.room = self._wire.room  # where a payload is built in place for publish_built
         self._tls = tls  # an ssl.SSLContext set up to verify the server, or None
         self._tls_host = tls_host or server
         self.dns = dns or Resolver()  # broker names are resolved without blocking (dns.py)
@@ -146,10 +142,8 @@ class MQTTLink(MQTTClient):
         """Send one PUBLISH without waiting for its PUBACK; returns its packet id.
         pid: resend under this original id, with the DUP flag (MQTT 3.1.1 §4.4)."""
         # umqtt takes len() of a str for its byte count: wrong for non-ASCII text.
-        if type(msg) is str:
-            msg = msg.encode()
-        if type(topic) is str:
-            topic = topic.encode()
+        msg = msg.encode() if type(msg) is str else msg
+        topic = topic.encode() if type(topic) is str else topic
         w = self._wire
         start = w.gathered()
         keep = self.pid
@@ -170,6 +164,12 @@ class MQTTLink(MQTTClient):
             self.pid = keep
         w.send()
         return sent
+
+    def publish_built(self, topic, n, pid=0):
+        """publish(topic, ..., qos=1, pid=pid) of the n bytes built at room(len(topic)): no copy."""
+        self.pid = self.pid if pid else self.pid % 65535 + 1  # ids are 1..65535, never 0
+        self._wire.publish_at(topic, n, pid or self.pid, pid)
+        return pid or self.pid
 
     def subscribe(self, topic, qos=0):
         """Send SUBSCRIBE; its SUBACK is checked by poll()."""
@@ -249,10 +249,9 @@ class MQTTLink(MQTTClient):
             w.write(b"\x40\x02%c%c" % (pid >> 8, pid & 0xFF))
 
     def _oversize(self, first, hl, total):
-        """A PUBLISH too big for the receive buffer: once its topic (and id, to PUBACK
-        it) are in, report it and discard the rest as it arrives. False: wait for more.
-        With clean session off the broker sends an unacked command again after every
-        reconnect, so this must never fail on one: it would poison the link for good."""
+        """A PUBLISH too big for the receive buffer: once its topic (and id, to PUBACK it) are in,
+        report it and discard the rest as it arrives. False: wait for more. The broker sends an
+        unacked command again after every reconnect: failing on one would poison the link."""
         w = self._wire
         if first & 0xF0 != 0x30:
             raise OSError("oversized packet type 0x%02x" % first)

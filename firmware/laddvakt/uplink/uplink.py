@@ -20,8 +20,8 @@ _BACKOFF_MIN_MS = 1000
 _BACKOFF_MAX_MS = 60000
 _IDLE_POLL_MS = 50
 _ACK_WAIT_MS = 2  # sleep while waiting for acks: short, the loop must stay responsive
-# In-flight entry fields: [pid, first seq, last seq, acked, sid filter (replay) or None,
-# kind]. Kind 0 = the main stream, 1 = a replay (never moves the cursor).
+# In-flight entry fields: [pid, first seq, last seq, acked, sid filter (replay) or None, kind]:
+# kind 0 = the main stream, 1 = a replay (never moves the cursor).
 _PID, _FIRST, _LAST, _ACKED, _SID, _KIND = 0, 1, 2, 3, 4, 5
 
 
@@ -40,7 +40,7 @@ class Uplink:
         root = "%s/%s/" % (cfg["topic_prefix"], cfg["device_id"])
         self.root = root
         self.t_status = root + "status"
-        self.t_recs = root + "recs"
+        self.t_recs = (root + "recs").encode()  # bytes: batches are framed in place (wire.py)
         self.t_cmd = root + "cmd"
         self.t_reply = root + "reply"
         self.t_ack = root + "ack"
@@ -55,7 +55,7 @@ class Uplink:
         self.install = ident.install
         head = ('{"v":1,"dev":%s,"install":%s,"recs":[' % (
             json.dumps(cfg["device_id"]), json.dumps(ident.install))).encode()
-        self._batch = Batch(journal, codec, head, cfg["batch_max_bytes"])
+        self._batch = Batch(journal, codec, head, link.room(len(self.t_recs)), cfg["batch_max_bytes"])
         self._fl = []  # in flight, in send order
         self._resend = 0  # how many of _fl still need resending after a reconnect
         self._sent = journal.delivered  # main stream: last seq handed to the broker
@@ -175,7 +175,7 @@ class Uplink:
     # ---- batching -------------------------------------------------------------
     def _send_batch(self, kind, sid, pid=0):
         b = self._batch
-        p = self.link.publish(self.t_recs, b.data(), qos=1, pid=pid)
+        p = self.link.publish_built(self.t_recs, b.size(), pid)
         if not pid:
             self._fl.append([p, b.first, b.last, False, sid, kind])
             if not kind and self.ack_backend:

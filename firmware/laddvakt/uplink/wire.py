@@ -3,6 +3,12 @@
 # without blocking, so umqtt never waits on the network.
 import errno
 
+from micropython import const
+
+# Room before a payload built in place for its PUBLISH header (MQTT 3.1.1 §3.3): type byte,
+# remaining length (up to 4 bytes), topic length and packet id; the topic's bytes come on top.
+_HDR = const(9)
+
 
 class Pending(Exception):
     """umqtt asked to read something that has not arrived yet."""
@@ -84,6 +90,40 @@ class Wire:
             self._wo += w
         self._wo = self._wn = 0
         return True
+
+    def room(self, topic_len):
+        """The write buffer past the header room for a topic of topic_len bytes: a payload is
+        built there in place while the wire is idle (the uplink's batch; no copy into the wire),
+        then framed by publish_at."""
+        return self._wmv[_HDR + topic_len:]
+
+    def publish_at(self, topic, n, pid, dup):
+        """Frame the n bytes built at room(len(topic)) as a QoS 1 PUBLISH to topic (bytes) with
+        packet id pid (DUP set if dup), its header written just before them, and send it.
+        The wire must be idle: what is gathered is this one packet."""
+        tl = len(topic)
+        off = _HDR + tl
+        rem = 4 + tl + n
+        start = off - 5 - tl - (1 if rem < 0x80 else 2 if rem < 0x4000 else 3 if rem < 0x200000 else 4)
+        if self._wn or off + n > len(self._w):
+            raise OSError(errno.ENOBUFS)
+        w = self._w
+        w[start] = 0x3A if dup else 0x32
+        i = start + 1
+        while True:
+            w[i] = (rem & 0x7F) | (0x80 if rem > 0x7F else 0)
+            i += 1
+            rem >>= 7
+            if not rem:
+                break
+        w[i] = tl >> 8
+        w[i + 1] = tl & 0xFF
+        self._wmv[i + 2:off - 2] = topic
+        w[off - 2] = pid >> 8
+        w[off - 1] = pid & 0xFF
+        self._wo = start
+        self._wn = off + n
+        return self.send()
 
     # ---- the link's side: receiving -------------------------------------------
     def fill(self):

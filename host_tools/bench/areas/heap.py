@@ -5,24 +5,55 @@
 - code_ram_bytes_inplace: the same modules from a ROMFS image mounted with vfs.VfsRom and run
   in place (the stand-in for frozen code on a board without PSRAM);
 - code_ram_bytes_inplace_all: every module of the deploy set, in place;
-- heap_floor_bytes / heap_floor_bytes_files: the smallest heap beyond the code (bisection to
-  1 KiB, each size run twice) in which the three-session simulation completes, with the code
-  in place / from files. The budget the tight-heap test holds is 64 KiB.
+- heap_floor_bytes: the smallest heap beyond the code (bisection to 1 KiB, each size run twice)
+  in which the floor scenario completes with the code in place: three sessions over TLS, a
+  backlog drained, a console session and the command fuzz corpus (host_tools/bench/full_floor.py).
+  On the unix port mbedTLS allocates from the GC heap, so this holds the TLS session too;
+- heap_tls_connect_gc_bytes: what a TLS connect takes from the GC heap on this port, measured in
+  the same run against the same broker (the smallest heap for a TLS connect less that for a plain
+  one); heap_floor_bytes_board_est is heap_floor_bytes less it, the estimate for a board whose
+  mbedTLS uses the IDF heap outside the GC heap (an ESP32);
+- heap_floor_bytes_files: the same bisection (one run a size) for the plain three-session
+  simulation with the code from .mpy files. The budget the tight-heap test holds is 64 KiB.
 On the 64-bit unix port, and the code figures again (`_32bit`) on the 32-bit WebAssembly port
 (host_tools/toolchain/wasm32.py), whose objects are an ESP32's size.
 """
-from host_tools.bench import tight_heap as t
+import os
+
+from host_tools.bench import full_floor, tight_heap as t
+from host_tools.repo import BUILD
 from host_tools.toolchain import coderam, wasm32
 
 GOAL_INPLACE = 98304
 GOAL_FLOOR = 49152
+# The bisection's bracket: 32-96 KiB (6 steps to 1 KiB); the top must complete or the area fails.
+FLOOR_LO, FLOOR_HI = 32768, 98304
+
+
+def _capture(port):
+    from tests.integration.mqtt_capture import Capture  # the tests' recorder, run from the repo root
+
+    return Capture(port)
 
 
 def measure():
+    t.build()
+    with full_floor.tls_broker() as b:
+        # The floor scenario loads more than the sim (the console, the TLS link): its own plan.
+        fplan = t.romfs_plan(mods=t.full_modules(b, _capture, os.path.join(BUILD, "bench-floor", "probe")))
+        floor = t.heap_floor(lambda n: t.run_romfs_full(fplan, b, _capture, n), lo=FLOOR_LO, hi=FLOOR_HI,
+                             completes=full_floor.completes)
+        tls, plain = full_floor.tls_gc_bytes(b, t.MPY_DIR, os.path.join(BUILD, "bench-floor"))
     plan = t.romfs_plan()
     board = [m for m in plan["modules"] if not m.startswith("laddvakt_unix")]
     all_ = coderam.stage()
     out = {
+        "heap_floor_bytes": floor,
+        "heap_tls_connect_gc_bytes": tls - plain,
+        "heap_tls_connect_bytes": tls,
+        "heap_plain_connect_bytes": plain,
+        "heap_floor_bytes_board_est": floor - (tls - plain),
+        "code_ram_bytes_inplace_floor_scenario": fplan["inplace"],
         "code_ram_bytes_files": t.code_heap_bytes(
             [m for m in board if m in all_], rebuild=False),
         "code_ram_bytes_inplace": plan["inplace"],
@@ -30,9 +61,9 @@ def measure():
         "code_ram_modules": len([m for m in board if m in all_]),
         "code_ram_modules_all": len(all_),
         "romfs_image_bytes": plan["image"],
-        "heap_floor_bytes": t.heap_floor(lambda n: t.run_romfs(plan, n)),
+        # One run a size: a figure beside the floor, not a goal (the area's time counts).
         "heap_floor_bytes_files": t.heap_floor(
-            lambda n: t.run_tight(runtime=n, mods=plan["modules"])),
+            lambda n: t.run_tight(runtime=n, mods=plan["modules"]), lo=FLOOR_LO, hi=FLOOR_HI, tries=1),
         "heap_runtime_budget_bytes": t.RUNTIME_BUDGET,
         "micropython_version": t.micropython_version(),
     }
@@ -48,10 +79,16 @@ def measure():
     # one: this scales the floor by the in-place code's own 32/64 ratio (docs/bench.md).
     out["heap_floor_bytes_32bit_est"] = (out["heap_floor_bytes"] * out["code_ram_bytes_inplace_32bit"]
                                          // out["code_ram_bytes_inplace"])
+    out["heap_floor_bytes_board_32bit_est"] = (out["heap_floor_bytes_board_est"]
+                                               * out["code_ram_bytes_inplace_32bit"]
+                                               // out["code_ram_bytes_inplace"])
     return out
 
 
 def check(fig):
-    """Goals of issue 15; each miss is a sentence (the run still writes its figures)."""
-    if fig["heap_floor_bytes"] > t.RUNTIME_BUDGET:
-        yield "runtime heap floor %d over the %d-byte budget" % (fig["heap_floor_bytes"], t.RUNTIME_BUDGET)
+    """The budget of issue 15; each miss is a sentence (the run still writes its figures). The
+    goal (GOAL_FLOOR) is reported in docs/bench.md, not failed on."""
+    if fig["heap_floor_bytes_board_est"] > t.RUNTIME_BUDGET:
+        yield "runtime heap floor %d (TLS outside the GC heap) over the %d-byte budget" % (
+            fig["heap_floor_bytes_board_est"], t.RUNTIME_BUDGET)
+
