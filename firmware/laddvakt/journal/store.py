@@ -72,8 +72,9 @@ class Journal(Segments, Writer, Thinning):
 
     @property
     def gaps(self):
-        """(first, last) seq ranges lost to corruption, not yet reported: the guard takes
-        them from this list."""
+        """(first, last) seq ranges lost to corruption, and (first, last, "reserved") for the
+        seqs a boot skipped up to the seq mark, not yet reported: the guard takes them from
+        this list."""
         return self._rd.gaps
 
     # ---- recovery -------------------------------------------------------------
