@@ -150,12 +150,40 @@ def safe_mode(hal, e, where):
     reason = str(e) if isinstance(e, (config.ConfigError, boards.BoardError)) else \
         "%s: %s" % (type(e).__name__, e)
     print("laddvakt: cannot start: %s (%s)" % (reason, where))
+    gc.collect()
     console = hal.console()
     if console:
-        from laddvakt.app.console_view import make_console
-
-        asyncio.run(make_console(hal, None, console[0], console[1], reason, where).run())
+        # Safe mode lasts while the console runs (on a board, until a reboot); a simulation
+        # without a console ends here, as before.
+        asyncio.run(_safe_run(hal, console, reason, where, _safe_uplink(hal, reason, where)))
     return 2
+
+
+def _safe_uplink(hal, reason, where):
+    """Safe mode's status link (app/safe_link.py) when the config's network keys are usable,
+    else None; it never stops the console."""
+    from laddvakt.app import safe_link
+
+    cfg = safe_link.net_config(hal.data_dir + "/config.json")
+    if cfg is None:
+        print("laddvakt: safe mode: network config not usable, no MQTT status")
+        return None
+    try:
+        hal.net_up(cfg)
+        link, topic, payload = safe_link.make(cfg, identity.peek(hal.data_dir + "/ident.json"),
+                                              reason, where)
+    except Exception as e:  # a TLS file unusable, the network down: the console still runs
+        print("laddvakt: safe mode: no MQTT status: %s: %s" % (type(e).__name__, e))
+        return None
+    return safe_link.run(link, topic, payload, cfg["mqtt_keepalive_s"] * 1000, cfg["mqtt_timeout_ms"])
+
+
+async def _safe_run(hal, console, reason, where, up):
+    from laddvakt.app.console_view import make_console
+
+    if up:
+        asyncio.create_task(up)
+    await make_console(hal, None, console[0], console[1], reason, where).run()
 
 
 def main(hal):

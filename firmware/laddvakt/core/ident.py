@@ -24,6 +24,19 @@ def _valid_install(v):
     return True
 
 
+def peek(path):
+    """The identity at path as it is (no boot counted, nothing written: safe mode), or None
+    when the file is missing or not a valid one."""
+    try:
+        with open(path) as f:
+            d = json.loads(f.read())
+        if _valid_install(d["install"]):
+            return Identity(d["install"], int(d["boot"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return None
+
+
 def load_and_count_boot(path, urandom):
     """Read (or create) the identity at path and persist boot + 1."""
     install = None

@@ -77,8 +77,9 @@ class CommitFiles:
                     best = first
         return best
 
-    def write(self, frames, seq):
-        """Put frames (encoded, the first of them seq) on flash."""
+    def write(self, frames, seq, name):
+        """Put frames (encoded, the first of them seq) on flash; a new first file is named
+        `name` (seq, or lower: the first seq of a skip before it, store.py _skip)."""
         i = 0
         tail = self._tail
         if tail is not None:
@@ -104,7 +105,7 @@ class CommitFiles:
                 n += len(frames[j])
                 j += 1
             data = b"".join(frames[i:j])
-            first = seq + i
+            first = seq + i if i else name
             _write(self.file(first), data)
             self.slots.append([first, n])
             self.size += n

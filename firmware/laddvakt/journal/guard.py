@@ -53,7 +53,8 @@ class JournalGuard:
             r = j.gaps.pop(0)
             if r not in self._reported:
                 self._reported.append(r)
-                self.log(jf.TYPE_GAP, gap(self.clock, up_ms, self.ident, r[0], r[1], "corrupt"))
+                why = r[2] if len(r) > 2 else "corrupt"  # "reserved": the seq mark's skip
+                self.log(jf.TYPE_GAP, gap(self.clock, up_ms, self.ident, r[0], r[1], why))
         j.make_room()
         c = j.thin_candidate()
         if c is not None:

@@ -1,6 +1,8 @@
 # Where the journal's files are and what they cost on flash: their names (part of the
 # on-flash format, docs/journal.md) and the littlefs blocks a closed file takes.
 STATE = "cursor"
+# The seq mark's own copies (the state file holds the third): docs/journal.md, Seq marks.
+MARKS = ("mark.a", "mark.b")
 SUFFIX = ".jl"
 THIN = ".jt"  # a segment already thinned: never thinned twice, even across boots
 SLOT = ".jc"  # a commit file: records committed since the last merge

@@ -57,6 +57,13 @@ class Journal(Segments, Writer, Thinning):
         self._held = []  # frames not committed yet (seqs committed+1 ...)
         self._held_n = 0
         self._seg_last = 0  # last seq in the segments (the commit files hold the ones after)
+        # The seq mark: no seq above it was ever handed out. It is on flash in three copies
+        # (the state file, two mark files) before a commit passes it, raised a block of
+        # mark_every seqs at a time; boot goes on above the highest copy, so a seq is never
+        # handed out twice even when the newest files are lost (docs/journal.md, Seq marks).
+        self.mark = 0
+        self.mark_every = 128
+        self._cp = (0, 0, 0)  # (segment, offset, seq) of the last checkpoint
 
     @property
     def skipped(self):
@@ -65,8 +72,9 @@ class Journal(Segments, Writer, Thinning):
 
     @property
     def gaps(self):
-        """(first, last) seq ranges lost to corruption, not yet reported: the guard takes
-        them from this list."""
+        """(first, last) seq ranges lost to corruption, and (first, last, "reserved") for the
+        seqs a boot skipped up to the seq mark, not yet reported: the guard takes them from
+        this list."""
         return self._rd.gaps
 
     # ---- recovery -------------------------------------------------------------
@@ -77,6 +85,7 @@ class Journal(Segments, Writer, Thinning):
             except OSError:
                 pass
         cp_seg, cp_off, cp_seq, cp_used = self._read_state()
+        self.mark = max(self.mark, state.load_marks(self.path))  # before any state is saved
         # Seqs up to here were written (the checkpoint follows every merge): if the files no
         # longer hold them, they are reported lost, never handed out again.
         cp_known = cp_seq if cp_seg else 0
@@ -142,9 +151,28 @@ class Journal(Segments, Writer, Thinning):
             if self._seg_last < cp_known:  # every segment is gone
                 self._seg_last = self.seq = self._rd.lost(self._seg_last, 0, cp_known + 1)
             self._start_segment()
-        self.seq = max(self.seq, self._commits.recover(self._seg_last))
-        self.committed = self.seq
+        self.seq = self.committed = max(self.seq, self._commits.recover(self._seg_last))
+        if self.mark > self.seq:
+            self._skip(self.mark)
         return self
+
+    def _skip(self, mark):
+        """Go on above the seq mark: the seqs after the last one found up to it are skipped
+        and reported (`gap`, why `reserved`): most were never used, but records whose files
+        were lost without a trace would be among them. Nothing is written: the next commit
+        file is named by the first seq after the last one found (`committed` + 1), so the
+        skip lies inside a file, where no reader takes it for a lost file (docs/journal.md,
+        Seq marks)."""
+        self._rd.gaps.append((self.seq + 1, mark, "reserved"))
+        self.seq = mark
+
+    def _raise_mark(self):
+        """Before a commit passes the mark: raise it to the end of the next block of
+        mark_every seqs, its three copies on flash first (docs/journal.md, Seq marks)."""
+        n = self.mark_every
+        self.mark = (self.seq // n + 1) * n
+        state.save_marks(self.path, self.mark)
+        self._save_state(*self._cp)
 
     # ---- reading and delivery -------------------------------------------------
     def read_after(self, after_seq, visit):
@@ -210,20 +238,29 @@ class Journal(Segments, Writer, Thinning):
         self._save_state(self._newest, self._size, self._seg_last)
 
     def _save_state(self, seg, off, seq):
-        state.save(self.path, self.delivered, seg, off, seq, self._used)
+        state.save(self.path, self.delivered, seg, off, seq, self._used, self.mark)
         self._saved_delivered = self.delivered
         self._cp_off = off
+        self._cp = (seg, off, seq)
 
     def _read_state(self):
-        """(segment, offset, seq, used) of the checkpoint; sets self.delivered."""
+        """(segment, offset, seq, used) of the checkpoint; sets self.delivered and the mark."""
         v = state.load(self.path)
         self.delivered = self._saved_delivered = v[0]
-        return v[1:]
+        self.mark = v[5]
+        return v[1:5]
 
     def close(self):
         if self._f:
             self.commit()
-            if self.delivered != self._saved_delivered:
+            if self.mark > self.seq:
+                # Nothing held, every seq handed out is on flash: the mark comes down to the
+                # last, so a clean close and reopen skips none (copies first, a cut between
+                # them leaves a higher one: a skip, never a reuse).
+                self.mark = self.seq
+                state.save_marks(self.path, self.mark)
+                self._checkpoint()
+            elif self.delivered != self._saved_delivered:
                 self._checkpoint()
             self._f.close()
             self._f = None

@@ -26,13 +26,16 @@ class Writer:
         held = self._held
         if not held:
             return
+        if self.seq > self.mark:
+            self._raise_mark()  # on flash before any seq above the old mark is
         c = self._commits
         if c.slots and c.size + self._held_n > self.segment_bytes:
             self._merge((), 0)  # the commit files alone: a segment stays within segment_bytes
         if c.size + self._held_n >= min(self.merge_bytes, self.segment_bytes):
             self._merge(held, self._held_n)
         else:
-            c.write(held, self.committed + 1)
+            # Named from committed + 1 even when boot skipped seqs above it (store._skip).
+            c.write(held, self.seq - len(held) + 1, self.committed + 1)
         self._held = []
         self._held_n = 0
         self.committed = self.seq
@@ -40,6 +43,8 @@ class Writer:
     def merge(self):
         """Commit what is held and move every commit file into the segment now."""
         if self._held or self._commits.slots:
+            if self.seq > self.mark:
+                self._raise_mark()
             self._merge(self._held, self._held_n)
             self._held = []
             self._held_n = 0

@@ -114,18 +114,20 @@ class Continuity:
     # ---- after a reset ----------------------------------------------------------
     def on_boot(self):
         """Before anything else is journaled: finish a start, tariff_change or end record
-        the cut interrupted. It then gets exactly the seq it was announced with."""
+        the cut interrupted (none above it on flash: `committed`, since boot may have
+        skipped seqs above the last one found, docs/journal.md, Seq marks). It is re-encoded
+        for the seq it gets, rendering the very record that was announced."""
         st = self.saved
         if st is None:
             return
         j = self.journal
         if "end" in st:
-            if j.seq < st["end"]:
+            if j.committed < st["end"]:
                 self._finish(jf.TYPE_SESSION_END, st["rec"], st["end"])
             self.store.clear()
             self.saved = None
             return
-        if j.seq < st["seq0"]:
+        if j.committed < st["seq0"]:
             if "rec" not in st:
                 # The state is from an older layout or damaged: nothing safe to resume.
                 self.store.clear()
@@ -133,7 +135,7 @@ class Continuity:
                 return
             self._finish(jf.TYPE_SESSION_START, st["rec"], st["seq0"])
         tc = st["bill"].get("tc")
-        if tc is not None and j.seq < tc[0]:
+        if tc is not None and j.committed < tc[0]:
             # The session's cost was split at a tariff change, but the cut came before the
             # tariff file or its record: put both in place, as they were announced.
             self.pricing.adopt(tc[1], 0, st["sid"], st["m"], st["cs"])
