@@ -13,7 +13,7 @@ from laddvakt.core import config
 # All the link reads from the config: a bad tariff, board or billing key cannot stop it.
 NET_KEYS = ("device_id", "topic_prefix", "mqtt_host", "mqtt_port", "mqtt_user", "mqtt_password",
             "mqtt_keepalive_s", "mqtt_timeout_ms", "mqtt_tls", "mqtt_ca_file", "mqtt_cert",
-            "mqtt_key", "mqtt_tls_host", "wifi_ssid", "wifi_password")
+            "mqtt_key", "mqtt_tls_host", "wifi_ssid", "wifi_password", "dns_server")
 _BACKOFF_MAX_MS = const(60000)
 _POLL_MS = const(200)
 
@@ -68,9 +68,10 @@ def status(cfg, ident, reason, where):
     return json.dumps(st), json.dumps({"v": 1, "state": "offline", "install": inst})
 
 
-def make(cfg, ident, reason, where):
+def make(cfg, ident, reason, where, dns=None):
     """(link, status topic, status payload) for safe mode; raises OSError/ValueError when a TLS
-    file is unusable."""
+    file is unusable. dns: the HAL's resolver (uplink/dns.py), so the broker's name is looked
+    up without blocking the console."""
     from laddvakt.uplink.mqtt import MQTTLink
 
     tls = None
@@ -83,7 +84,7 @@ def make(cfg, ident, reason, where):
     # Only CONNACK, PUBACK and PINGRESP come in: it subscribes to nothing.
     link = MQTTLink(cid, cfg["mqtt_host"], cfg["mqtt_port"], cfg["mqtt_timeout_ms"], 1024, 128,
                     tls=tls, tls_host=cfg["mqtt_tls_host"] or None, user=cfg["mqtt_user"] or None,
-                    password=cfg["mqtt_password"] or None, keepalive=cfg["mqtt_keepalive_s"])
+                    password=cfg["mqtt_password"] or None, keepalive=cfg["mqtt_keepalive_s"], dns=dns)
     topic = "%s/%s/status" % (cfg["topic_prefix"], cfg["device_id"])
     online, will = status(cfg, ident, reason, where)
     link.set_last_will(topic, will, retain=True, qos=1)

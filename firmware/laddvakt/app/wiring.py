@@ -171,7 +171,7 @@ def _safe_uplink(hal, reason, where):
     try:
         hal.net_up(cfg)
         link, topic, payload = safe_link.make(cfg, identity.peek(hal.data_dir + "/ident.json"),
-                                              reason, where)
+                                              reason, where, hal.dns(cfg) if hasattr(hal, "dns") else None)
     except Exception as e:  # a TLS file unusable, the network down: the console still runs
         print("laddvakt: safe mode: no MQTT status: %s: %s" % (type(e).__name__, e))
         return None
