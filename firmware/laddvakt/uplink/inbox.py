@@ -2,17 +2,26 @@
 # link's receive buffer in place (mqtt.py, _publish_in), and only its reply is queued: replies
 # are published later (publishing from inside the link's parsing would be re-entrant). The queue
 # is bounded in count and in bytes; what finds it full is counted and answered by one error.
+# The command handler (uplink/commands.py, control/commands.py) is made at the first command:
+# a station that never gets one does not hold that code.
 _MAX_QUEUED = 16
 
 
 class Inbox:
     def __init__(self, commands, cmd_prefix, cap):
-        self.commands = commands  # commands.CommandHandler
+        self._make = commands  # fn() -> the commands.CommandHandler, called at the first command
+        self.commands = None
         self._prefix = cmd_prefix  # b"<root>cmd/": the name follows it
         self._q = []
         self._bytes = 0
         self._cap = cap  # bytes of replies the queue may hold
         self.dropped = 0  # commands that found the queue full; answered with one error
+
+    def _c(self):
+        c = self.commands
+        if c is None:
+            c = self.commands = self._make()
+        return c
 
     def _name(self, topic):
         if topic.startswith(self._prefix):
@@ -37,17 +46,17 @@ class Inbox:
     def put(self, topic, msg):
         """Handle one command (msg: bytes or a memoryview, used only during this call)."""
         if self._room():
-            self._queue(self.commands.handle(msg, self._name(topic)))
+            self._queue(self._c().handle(msg, self._name(topic)))
 
     def oversized(self, topic, size):
         """A command too big to receive: only its size is known; it still gets its reply."""
         if self._room():
-            self._queue(self.commands.oversized(self._name(topic), size))
+            self._queue(self._c().oversized(self._name(topic), size))
 
     def refused(self, topic, why):
         """A command or ack that failed the authentication check: answered, never acted on."""
         if self._room():
-            self._queue(self.commands.refused(self._name(topic), why))
+            self._queue(self._c().refused(self._name(topic), why))
 
     def waiting(self):
         return len(self._q)
@@ -65,5 +74,6 @@ class Inbox:
         """The one reply for the commands dropped since the last one."""
         n = self.dropped
         self.dropped = 0
-        self.commands.errors += n
-        return self.commands.overflow_reply(n)
+        c = self._c()
+        c.errors += n
+        return c.overflow_reply(n)

@@ -34,7 +34,7 @@ class Uplink:
 
             codec = Codec(ident.install, device_key(cfg["device_key"]), cfg["device_id"], fw,
                           lambda: cfg["meter_serial"])
-        self.commands = commands
+        handlers, make = commands  # {name: fn(args)}; fn() -> its CommandHandler (inbox.py)
         self._rand = rand  # callable(n) -> 0..n-1, for backoff jitter
         self.extra = extra  # or None; HA discovery: on_connect, step, subscriptions, message
         root = "%s/%s/" % (cfg["topic_prefix"], cfg["device_id"])
@@ -60,9 +60,9 @@ class Uplink:
         self._resend = 0  # how many of _fl still need resending after a reconnect
         self._sent = journal.delivered  # main stream: last seq handed to the broker
         self.replays = Replayer(journal, ident.install)
-        self._inbox = Inbox(commands, (root + "cmd/").encode(), 2 * cfg["cmd_max_bytes"])
+        self._inbox = Inbox(make, (root + "cmd/").encode(), 2 * cfg["cmd_max_bytes"])
         # Commands and acks authenticated with the device key (docs/mqtt.md, Authentication).
-        self.guard = Guard(device_key(cfg["device_key"]), journal.path + ".ctr", commands.handlers)
+        self.guard = Guard(device_key(cfg["device_key"]), journal.path + ".ctr", handlers)
         # (topic suffix, fn() -> payload): state published retained whenever fn's payload
         # differs from the last one sent on this connection (the connector status).
         self.retained = []
@@ -78,7 +78,7 @@ class Uplink:
         link.on_ack = self._on_puback
         link.on_oversize = self._inbox.oversized
         link.set_last_will(self.t_status, self.offline, retain=True, qos=1)
-        commands.handlers["replay"] = self.replays.cmd
+        handlers["replay"] = self.replays.cmd
 
     # ---- connection -----------------------------------------------------------
     async def _connect(self):
