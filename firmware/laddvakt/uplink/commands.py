@@ -128,7 +128,7 @@ class CommandHandler:
                 # On .../cmd/<name> the topic names the command; the payload is its arguments.
                 cmd = name
             # The authentication envelope (docs/mqtt.md, Authentication), checked before
-            # this by mac.Guard, is not an argument: cmd-<name>.json describes the rest.
+            # this by inbox.Guard, is not an argument: cmd-<name>.json describes the rest.
             args.pop("ctr", None)
             args.pop("mac", None)
             fn = self.handlers.get(cmd)

@@ -3,8 +3,13 @@
 # are published later (publishing from inside the link's parsing would be re-entrant). The queue
 # is bounded in count and in bytes; what finds it full is counted and answered by one error.
 # The command handler (uplink/commands.py, control/commands.py) is made at the first command:
-# a station that never gets one does not hold that code.
-_MAX_QUEUED = 16
+# a station that never gets one does not hold that code. Guard, at the end, decides whether a
+# command or ack may act (docs/mqtt.md, Authentication); the MAC it checks is mac.py's.
+from micropython import const
+
+from laddvakt.core.files import write_atomic
+
+_MAX_QUEUED = const(16)
 
 
 class Inbox:
@@ -77,3 +82,59 @@ class Inbox:
         c = self._c()
         c.errors += n
         return c.overflow_reply(n)
+
+
+def _load(path):
+    try:
+        with open(path) as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return 0
+
+
+class Guard:
+    """Decides whether a command or ack may act: not retained (a retained one would act again
+    after every reconnect), signed with this device's key when it has one, and with a counter
+    above the last accepted one of its kind. The command counter is kept in a file, so a
+    reboot does not reopen old commands to replay; the ack counter lives in RAM, because an
+    authentic old ack of this install only names records the backend did store."""
+
+    def __init__(self, device_key, ctr_path, handlers):
+        self.mac = None
+        if device_key:  # the MAC code (mac.py) loads only where a key is provisioned
+            from laddvakt.uplink.mac import Mac
+
+            self.mac = Mac(device_key)
+        self._path = ctr_path
+        self._last = [_load(ctr_path), 0]  # commands, acks
+        self.refused = 0
+        self.last_refusal = None
+        st = handlers.get("status")
+        if st is not None:  # the status command reports the refusals beside the agent's state
+            handlers["status"] = lambda a: self._status(st(a))
+
+    def _status(self, d):
+        d["auth"] = {"signed": self.mac is not None, "refused": self.refused, "last": self.last_refusal}
+        return d
+
+    def admit(self, topic, payload, retained, ack):
+        """None if it may act; otherwise the reason, counted."""
+        why = None
+        if retained:
+            why = "retained message ignored"
+        elif self.mac is not None:
+            try:
+                ctr = self.mac.check(topic, payload)
+                k = 1 if ack else 0
+                if ctr <= self._last[k]:
+                    why = "replayed (counter %d, last accepted %d)" % (ctr, self._last[k])
+                else:
+                    self._last[k] = ctr
+                    if not ack:
+                        write_atomic(self._path, str(ctr))
+            except ValueError as e:
+                why = str(e)
+        if why:
+            self.refused += 1
+            self.last_refusal = why
+        return why

@@ -11,9 +11,8 @@ import time
 from laddvakt.uplink.acks import BackendAcks
 from laddvakt.core.devkey import device_key
 from laddvakt.uplink.batch import Batch
-from laddvakt.uplink.inbox import Inbox
+from laddvakt.uplink.inbox import Guard, Inbox
 from laddvakt.uplink.keepalive import Keepalive
-from laddvakt.uplink.mac import Guard
 from laddvakt.uplink.replay import Replayer
 
 _BACKOFF_MIN_MS = 1000
