@@ -4,8 +4,9 @@
 import json
 from binascii import hexlify
 from laddvakt.core.files import write_atomic
+from micropython import const
 
-_INSTALL_BYTES = 6  # 12 hex characters
+_INSTALL_BYTES = const(6)  # 12 hex characters
 
 
 class Identity:

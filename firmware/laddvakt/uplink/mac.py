@@ -8,12 +8,13 @@
 # Loaded only on a device with a key: the gate that asks it is inbox.Guard.
 import hashlib
 from binascii import hexlify
+from micropython import const
 
 LABEL = b"laddvakt/v1 command-ack mac"  # the signing key is never the record-signing key itself
 _TAIL = b',"mac":"'
-_TAIL_LEN = 74  # ,"mac":" + 64 hex + "}
+_TAIL_LEN = const(74)  # ,"mac":" + 64 hex + "}
 _CTR = b',"ctr":'
-_MAX_CTR_DIGITS = 16
+_MAX_CTR_DIGITS = const(16)
 
 
 def _hmac(ipad, opad, parts):

@@ -8,20 +8,25 @@ import asyncio
 import json
 import time
 
-from laddvakt.uplink.acks import BackendAcks
+from laddvakt.uplink.acks import BackendAcks, Keepalive
 from laddvakt.core.devkey import device_key
 from laddvakt.uplink.batch import Batch
 from laddvakt.uplink.inbox import Guard, Inbox
-from laddvakt.uplink.keepalive import Keepalive
 from laddvakt.uplink.replay import Replayer
+from micropython import const
 
-_BACKOFF_MIN_MS = 1000
-_BACKOFF_MAX_MS = 60000
-_IDLE_POLL_MS = 50
-_ACK_WAIT_MS = 2  # sleep while waiting for acks: short, the loop must stay responsive
-# In-flight entry fields: [pid, first seq, last seq, acked, sid filter (replay) or None,
-# kind]. Kind 0 = the main stream, 1 = a replay (never moves the cursor).
-_PID, _FIRST, _LAST, _ACKED, _SID, _KIND = 0, 1, 2, 3, 4, 5
+_BACKOFF_MIN_MS = const(1000)
+_BACKOFF_MAX_MS = const(60000)
+_IDLE_POLL_MS = const(50)
+_ACK_WAIT_MS = const(2)  # sleep while waiting for acks: short, the loop must stay responsive
+# In-flight entry fields: [pid, first seq, last seq, acked, sid filter (replay) or None, kind (0 = the
+# main stream, 1 = a replay, which never moves the cursor)]; constants, so they take no names in RAM.
+_PID = const(0)
+_FIRST = const(1)
+_LAST = const(2)
+_ACKED = const(3)
+_SID = const(4)
+_KIND = const(5)
 
 
 class Uplink:
@@ -60,8 +65,7 @@ class Uplink:
         self._sent = journal.delivered  # main stream: last seq handed to the broker
         self.replays = Replayer(journal, ident.install)
         self._inbox = Inbox(make, (root + "cmd/").encode(), 2 * cfg["cmd_max_bytes"])
-        # Commands and acks authenticated with the device key (docs/mqtt.md, Authentication).
-        self.guard = Guard(device_key(cfg["device_key"]), journal.path + ".ctr", handlers)
+        self.guard = Guard(device_key(cfg["device_key"]), journal.path + ".ctr", handlers)  # mqtt.md, Authentication
         # (topic suffix, fn() -> payload): state published retained whenever fn's payload
         # differs from the last one sent on this connection (the connector status).
         self.retained = []
@@ -111,8 +115,7 @@ class Uplink:
         a = err.args
         msg = a[0] if len(a) == 1 and isinstance(a[0], str) else repr(err)
         if msg != self.last_error:
-            # The console is where a site sees why a board stays offline (a wrong CA...);
-            # a repeat of the same reason is not printed again.
+            # The console shows why a board stays offline (a wrong CA...), a reason once in a row.
             print("uplink: %s" % msg)
         self.last_error = msg
         self.link.close()
@@ -255,9 +258,8 @@ class Uplink:
                     await self._connect()
                     backoff = _BACKOFF_MIN_MS
                 except Exception as e:
-                    # OSError from the network, MQTTException for a refused CONNECT,
-                    # anything odd from umqtt on a malformed reply: all mean retry.
-                    # (CancelledError is a BaseException and still ends the task.)
+                    # OSError from the network, MQTTException for a refused CONNECT, anything odd from
+                    # umqtt on a malformed reply: retry (CancelledError is a BaseException: it ends the task).
                     self._drop(e)
                     # Exponential backoff with jitter, so a fleet does not reconnect in step.
                     await asyncio.sleep_ms(backoff // 2 + self._rand(backoff // 2 + 1))
@@ -267,8 +269,7 @@ class Uplink:
                 busy = self._service(time.ticks_ms())
             except Exception as e:
                 self._drop(e)
-                # A link that was up: the first retry comes within a second, spread
-                # at random so a broker restart does not meet its whole fleet at once.
+                # A link that was up: retry within a second, at random (a restarted broker meets no fleet).
                 await asyncio.sleep_ms(self._rand(_BACKOFF_MIN_MS))
                 continue
             if busy:
