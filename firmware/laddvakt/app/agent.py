@@ -13,7 +13,6 @@ from laddvakt.control.controller import Controller
 from laddvakt.control.faults import Faults
 from laddvakt.journal.guard import JournalGuard
 from laddvakt.journal.records import time_sync
-from laddvakt.core.memstat import MemStat
 from laddvakt.meters.service import MeterService
 from laddvakt.billing.service import Pricing, charge_state
 from laddvakt.journal.codec import Codec
@@ -59,8 +58,7 @@ class Agent:
         pr.on_schedule = self._plan_prices
         if pr.sched is not None:
             self._plan_prices(pr.sched)
-        self.mem = MemStat(hal.bench)
-        self.watchdog = Watchdog(cfg, self.set_fault)
+        self.watchdog = Watchdog(cfg, self.set_fault, hal.bench)
         self.metering = MeterService(meter, cfg, self.set_fault, self._meter_event, meter_profile)
         self.uplink = None  # wiring.py's, once built
         self.up_ms = 0
@@ -223,7 +221,7 @@ class Agent:
             self.log(jf.TYPE_METER_EDGE, records.meter(clock, up_ms, self.ident, s.sid, energy, power,
                                                        reading.pop("ctx"), pr.reading_fields()))
         self.guard.step(up_ms)
-        self.mem.note()
+        self.watchdog.note_heap()
 
     def _plan_prices(self, sched):
         from laddvakt.control.fleet import Prices

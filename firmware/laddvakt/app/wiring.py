@@ -148,7 +148,7 @@ async def _run(agent, uplink, console=None):
         await asyncio.sleep_ms(20)
     up_task.cancel()
     uplink.shutdown()
-    agent.mem.note()
+    agent.watchdog.note_heap()
 
 
 def safe_mode(hal, e, where):
@@ -195,7 +195,7 @@ def main(hal):
         "sessions": agent.sessions,
         "journal_seq": agent.journal.seq,
         "delivered_seq": agent.journal.delivered,
-        "heap_peak_bytes": agent.mem.peak,
+        "heap_peak_bytes": agent.watchdog.heap_peak,
         "meter_errors": agent.metering.health.failed_polls,
         "uplink_failures": uplink.failures,
         "uplink": uplink.stats(),

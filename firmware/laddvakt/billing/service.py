@@ -9,7 +9,7 @@ from micropython import const
 from laddvakt.billing import sign
 from laddvakt.journal.frame import TYPE_PRICE_SCHEDULE, TYPE_TARIFF_CHANGE
 from laddvakt.journal.records import base
-from laddvakt.core.devkey import device_key
+from laddvakt.core.ident import device_key
 from laddvakt.billing.session_cost import CHARGING, IDLE, PRICE, STATES, SessionCost, round_div_half_up
 from laddvakt.billing.tariff import PRICE_SCALE, Tariff, TariffError
 from laddvakt.core.files import write_atomic

@@ -9,7 +9,7 @@ import json
 import time
 
 from laddvakt.uplink.acks import BackendAcks, Keepalive
-from laddvakt.core.devkey import device_key
+from laddvakt.core.ident import device_key
 from laddvakt.uplink.batch import Batch
 from laddvakt.uplink.inbox import Guard, Inbox
 from laddvakt.uplink.replay import Replayer
