@@ -251,7 +251,8 @@ class Agent:
             self.step(await self.ticker.next())
             wd.feed(self.up_ms)  # only after a whole step: a stuck step resets the board
 
-    # ---- what commands, the console and Home Assistant read --------------------------
+    # ---- what commands, the console and Home Assistant read (the status views: the status
+    # command's in control/commands.py, the console's in app/console_view.py, loaded with them)
     def uptime_ms(self):
         return self.up_ms
 
@@ -264,33 +265,3 @@ class Agent:
         """The tariff in force (the console's `tariff` command)."""
         return self.pricing.tariff
 
-    def meter_status(self):
-        m = self.metering
-        return (("type", self.board["meter"]["type"]), ("profile", m.profile or "-"),
-                ("energy_wh", "-" if m.energy_wh is None else m.energy_wh), ("power_w", m.power_w),
-                ("read_errors", m.health.failed_polls), ("failed_in_a_row", m.health.in_a_row),
-                ("rejected", sum(m.guard.rejected)), ("serial_check", m.serial_check()))
-
-    def journal_status(self):
-        j = self.journal
-        used = j.bytes_used()
-        return (("seq", j.seq), ("delivered", j.delivered), ("pending", j.pending()),
-                ("bytes_used", used), ("capacity", j.max_bytes),
-                ("fill_pct", used * 100 // j.max_bytes), ("segment_bytes", j.segment_bytes),
-                ("segments", j.segment_count), ("corrupt_tails", len(j.corrupt)))
-
-    def status(self, args):
-        s = self.tracker.session
-        return {
-            "session": s.sid if s else None,
-            "journal_seq": self.journal.seq,
-            "delivered_seq": self.journal.delivered,
-            "uptime_ms": self.up_ms,
-            "faults": self.faults.codes(),
-            "connector": self.control.status,
-            "meter": self.metering.status(),
-            "journal_bytes": self.journal.bytes_used(),
-            "journal_skipped": self.journal.skipped,
-            "journal_full": self.guard.full,
-            "cost_minor": self.pricing.cost.running_minor() if self.pricing.cost else None,
-        }

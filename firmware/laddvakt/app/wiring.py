@@ -51,8 +51,14 @@ def make_uplink(agent):
         keepalive=cfg["mqtt_keepalive_s"],
     )
     pr = agent.pricing
-    handlers = {"ping": lambda a: {"pong": True}, "status": agent.status, "tariff_set": pr.cmd_tariff_set,
-                "prices_set": pr.cmd_prices_set, "tariff_get": pr.cmd_tariff_get}
+
+    def status(a):
+        from laddvakt.control.commands import agent_status  # loaded with the command code
+
+        return agent_status(agent)
+
+    handlers = {"ping": lambda a: {"pong": True}, "status": status,
+                "tariff_set": pr.cmd_tariff_set, "prices_set": pr.cmd_prices_set, "tariff_get": pr.cmd_tariff_get}
     done = []
 
     def commands():
