@@ -206,7 +206,7 @@ class Agent:
             pr.idle_step(up_ms, wall, energy)
         if s is not None and flow.periodic_due(up_ms):
             if fresh:
-                flow.progress(s, energy, up_ms)
+                self.keeper.progress(s, energy, up_ms)
                 if self.guard.keep_periodic():
                     # Held for the next commit (the store above has this value on flash
                     # already): docs/journal.md, Commits.
@@ -217,7 +217,7 @@ class Agent:
             # The price or the charge state changed here: the backend's recomputation needs
             # the register at this point, fresh or last booked (docs/tariffs.md). The session
             # store keeps the cost booked up to it, so a resumed session prices alike.
-            flow.progress(s, energy, up_ms)
+            self.keeper.progress(s, energy, up_ms)
             self.log(jf.TYPE_METER_EDGE, records.meter(clock, up_ms, self.ident, s.sid, energy, power,
                                                        reading.pop("ctx"), pr.reading_fields()))
         self.guard.step(up_ms)
@@ -259,9 +259,3 @@ class Agent:
     def wall_s(self):
         """Wall time now in Unix seconds, None before the clock is synced."""
         return self.clock.wall_s(self.up_ms)
-
-    @property
-    def tariff(self):
-        """The tariff in force (the console's `tariff` command)."""
-        return self.pricing.tariff
-

@@ -60,7 +60,7 @@ class ConsoleView:
         return self._a.faults.active
 
     def tariff(self):
-        return self._a.tariff
+        return self._a.pricing.tariff
 
     def uplink(self):
         """The uplink (connected, connects, failures, last_error, replay(seq)), or None."""
