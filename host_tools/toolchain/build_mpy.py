@@ -35,7 +35,12 @@ def build(out_dir):
     for src, rel in sources():
         dst = os.path.join(out_dir, rel[:-3] + ".mpy")
         os.makedirs(os.path.dirname(dst), exist_ok=True)
-        p = subprocess.run([MPY_CROSS, "-o", dst, "-s", rel, src], capture_output=True, text=True)
+        # The source name a traceback shows is the dotted module name: the module's own name,
+        # already interned when it loads, so it takes no name of its own in the board's RAM
+        # (a path would be one more per module: docs/bench.md, heap).
+        name = rel[:-3].replace("/", ".")
+        name = name[: -len(".__init__")] if name.endswith(".__init__") else name
+        p = subprocess.run([MPY_CROSS, "-o", dst, "-s", name, src], capture_output=True, text=True)
         if p.returncode:
             failures.append("%s: %s" % (rel, (p.stderr or p.stdout).strip()))
     for entry in ("main.py", "unix_main.py"):

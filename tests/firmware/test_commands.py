@@ -125,7 +125,7 @@ def test_parse():
 
 def test_inbox_is_bounded_and_answers_every_command():
     h = _handler()
-    box = Inbox(h, b"d/cmd/", 4096)
+    box = Inbox(lambda: h, b"d/cmd/", 4096)
     for i in range(17):
         box.put(b"d/cmd/ping", b'{"id": "p%d"}' % i)
     assert (box.waiting(), box.dropped) == (16, 1)  # 16 at most
@@ -140,7 +140,7 @@ def test_inbox_is_bounded_and_answers_every_command():
     # Bounded in reply bytes too (checked before handling: a command that finds no room is
     # not acted on); a command too big to receive still gets its reply; a topic that is not
     # UTF-8 gets an error, not an exception.
-    box = Inbox(h, b"d/cmd/", 200)
+    box = Inbox(lambda: h, b"d/cmd/", 200)
     box.put(b"d/cmd/ping", b'{"id": "a1"}')
     box.oversized(b"d/cmd/ping", 5000)
     box.put(b"d/cmd/\xff", memoryview(b"{}"))

@@ -227,8 +227,9 @@ def test_replay_from_a_seq_resends_through_the_uplink():
             a.journal.append(jf.TYPE_METER, _end(n))
         a.journal.set_delivered(6)
         link = _Link()
-        a.uplink = Uplink(link, a.journal, a.cfg, a.ident, "t", CommandHandler({}, 4096), lambda n: 0, None,
-                          a.codec)
+        h = {}
+        a.uplink = Uplink(link, a.journal, a.cfg, a.ident, "t", (h, lambda: CommandHandler(h, 4096)), lambda n: 0,
+                          None, a.codec)
         c = make_console(a.hal, a, None, lambda s: None)
         assert _exec(c, "replay").startswith("nothing pending: every record up to seq 6")
         out = _exec(c, "replay 3")

@@ -5,7 +5,8 @@ from binascii import hexlify
 
 from fwtest import raises, run
 from ramblock import mount_fresh, umount
-from laddvakt.uplink.mac import Guard, Mac, hmac_sha256
+from laddvakt.uplink.inbox import Guard
+from laddvakt.uplink.mac import Mac, hmac_sha256
 
 MNT = "/ram_mac"
 KEY = bytes(range(32))

@@ -1,7 +1,7 @@
 # The MQTT link's wire format, byte for byte, over a socket double that records every
 # write and hands out received bytes in the chunks a test chooses.
 from fwtest import raises, run
-from laddvakt.uplink.keepalive import Keepalive
+from laddvakt.uplink.acks import Keepalive
 from laddvakt.uplink.mqtt import MQTTLink
 from umqtt.simple import MQTTException
 

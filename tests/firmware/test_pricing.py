@@ -164,8 +164,8 @@ def test_signing_key_is_a_secret():
 
 
 def test_device_key_is_parsed_in_one_place():
-    # core/devkey.py: billing signs with the key it gives, the record codec renders with it.
-    from laddvakt.core.devkey import device_key
+    # core/ident.py device_key: billing signs with the key it gives, the record codec renders with it.
+    from laddvakt.core.ident import device_key
 
     assert device_key("") is None and device_key("6c61") == b"la"
     for bad in ("abc", "zz"):

@@ -220,7 +220,7 @@ def test_start_record_finished_after_cut():
 
     s = Session(session_id(a.ident.install, a.journal.seq + 1), 1000, None, "unsynced", 1000, None)
     want = a.journal.seq + 1
-    rec = a.encode(jf.TYPE_SESSION_START, records.session_start(a.clock, a.ident, s, a.tariff,
+    rec = a.encode(jf.TYPE_SESSION_START, records.session_start(a.clock, a.ident, s, a.pricing.tariff,
                                                                 a.pricing.open(s, None, 1000, 1000, 1)))
     a.keeper.opened(s, rec)
     a = boot(box)

@@ -12,7 +12,6 @@ from laddvakt.control.controller import Controller
 from laddvakt.control.faults import Faults
 from laddvakt.journal.guard import JournalGuard
 from laddvakt.journal.records import time_sync
-from laddvakt.core.memstat import MemStat
 from laddvakt.meters.service import MeterService
 from laddvakt.billing.service import Pricing, charge_state
 from laddvakt.journal.codec import Codec
@@ -58,8 +57,7 @@ class Agent:
         pr.on_schedule = self._plan_prices
         if pr.sched is not None:
             self._plan_prices(pr.sched)
-        self.mem = MemStat(hal.bench)
-        self.watchdog = Watchdog(cfg, self.set_fault)
+        self.watchdog = Watchdog(cfg, self.set_fault, hal.bench)
         self.metering = MeterService(meter, cfg, self.set_fault, self._meter_event, meter_profile)
         self.uplink = None  # wiring.py's, once built
         self.up_ms = up0
@@ -78,7 +76,7 @@ class Agent:
                                 log=self.log, encode=self.encode, vehicle_id=pilot.vehicle_id,
                                 meter_serial=self.meter_serial)
         self.guard = JournalGuard(journal, self.log, self.set_fault, self.clock, ident, cfg["on_journal_full"])
-        ctl.suspend_check, ctl.report.uptime = self.guard.suspended, self.clock.up
+        ctl.suspend_check, ctl.uptime = self.guard.suspended, self.clock.up
         pr.on_change = self.flow.cost_split
 
     def _new_sid(self):
@@ -206,7 +204,7 @@ class Agent:
             pr.idle_step(up_ms, wall, energy)
         if s is not None and flow.periodic_due(up_ms):
             if fresh:
-                flow.progress(s, energy, up_ms)
+                self.keeper.progress(s, energy, up_ms)
                 if self.guard.keep_periodic():
                     # Held for the next commit (the store above has this value on flash
                     # already): docs/journal.md, Commits.
@@ -217,11 +215,11 @@ class Agent:
             # The price or the charge state changed here: the backend's recomputation needs
             # the register at this point, fresh or last booked (docs/tariffs.md). The session
             # store keeps the cost booked up to it, so a resumed session prices alike.
-            flow.progress(s, energy, up_ms)
+            self.keeper.progress(s, energy, up_ms)
             self.log(jf.TYPE_METER_EDGE, records.meter(clock, up_ms, self.ident, s.sid, energy, power,
                                                        reading.pop("ctx"), pr.reading_fields()))
         self.guard.step(up_ms)
-        self.mem.note()
+        self.watchdog.note_heap()
 
     def _plan_prices(self, sched):
         from laddvakt.control.fleet import Prices
@@ -251,46 +249,11 @@ class Agent:
             self.step(await self.ticker.next())
             wd.feed(self.up_ms)  # only after a whole step: a stuck step resets the board
 
-    # ---- what commands, the console and Home Assistant read --------------------------
+    # ---- what commands, the console and Home Assistant read (the status views: the status
+    # command's in control/commands.py, the console's in app/console_view.py, loaded with them)
     def uptime_ms(self):
         return self.up_ms
 
     def wall_s(self):
         """Wall time now in Unix seconds, None before the clock is synced."""
         return self.clock.wall_s(self.up_ms)
-
-    @property
-    def tariff(self):
-        """The tariff in force (the console's `tariff` command)."""
-        return self.pricing.tariff
-
-    def meter_status(self):
-        m = self.metering
-        return (("type", self.board["meter"]["type"]), ("profile", m.profile or "-"),
-                ("energy_wh", "-" if m.energy_wh is None else m.energy_wh), ("power_w", m.power_w),
-                ("read_errors", m.health.failed_polls), ("failed_in_a_row", m.health.in_a_row),
-                ("rejected", sum(m.guard.rejected)), ("serial_check", m.serial_check()))
-
-    def journal_status(self):
-        j = self.journal
-        used = j.bytes_used()
-        return (("seq", j.seq), ("delivered", j.delivered), ("pending", j.pending()),
-                ("bytes_used", used), ("capacity", j.max_bytes),
-                ("fill_pct", used * 100 // j.max_bytes), ("segment_bytes", j.segment_bytes),
-                ("segments", j.segment_count), ("corrupt_tails", len(j.corrupt)))
-
-    def status(self, args):
-        s = self.tracker.session
-        return {
-            "session": s.sid if s else None,
-            "journal_seq": self.journal.seq,
-            "delivered_seq": self.journal.delivered,
-            "uptime_ms": self.clock.up(self.up_ms),
-            "faults": self.faults.codes(),
-            "connector": self.control.status,
-            "meter": self.metering.status(),
-            "journal_bytes": self.journal.bytes_used(),
-            "journal_skipped": self.journal.skipped,
-            "journal_full": self.guard.full,
-            "cost_minor": self.pricing.cost.running_minor() if self.pricing.cost else None,
-        }

@@ -23,8 +23,6 @@ class ConsoleView:
         self.install = agent.ident.install
         self.journal = agent.journal  # read_after, seq, delivered, pending
         self.decode = agent.codec.decode  # (type, payload, seq) -> the record as a dict
-        self.meter_status = agent.meter_status  # () -> (key, value) rows
-        self.journal_status = agent.journal_status
         self.meter_scan = getattr(agent.meter, "scan", None)  # None: the meter has no bus
         self.meter_type = agent.board["meter"]["type"]
         self.pilot_type = agent.board["pilot"]["type"]
@@ -32,6 +30,23 @@ class ConsoleView:
         self.limit = lim.console if lim is not None else None  # (amps or None) -> answer
         ctl = getattr(agent, "control", None)
         self.present_tag = ctl.present_tag if ctl is not None else None  # (id_tag) -> status
+
+    def meter_status(self):
+        """(key, value) rows of the meter's state."""
+        a = self._a
+        m = a.metering
+        return (("type", a.board["meter"]["type"]), ("profile", m.profile or "-"),
+                ("energy_wh", "-" if m.energy_wh is None else m.energy_wh), ("power_w", m.power_w),
+                ("read_errors", m.health.failed_polls), ("failed_in_a_row", m.health.in_a_row),
+                ("rejected", sum(m.guard.rejected)), ("serial_check", m.serial_check()))
+
+    def journal_status(self):
+        j = self.journal
+        used = j.bytes_used()
+        return (("seq", j.seq), ("delivered", j.delivered), ("pending", j.pending()),
+                ("bytes_used", used), ("capacity", j.max_bytes),
+                ("fill_pct", used * 100 // j.max_bytes), ("segment_bytes", j.segment_bytes),
+                ("segments", j.segment_count), ("corrupt_tails", len(j.corrupt)))
 
     def reboot(self):
         self._hal.reboot()
@@ -45,7 +60,7 @@ class ConsoleView:
         return self._a.faults.active
 
     def tariff(self):
-        return self._a.tariff
+        return self._a.pricing.tariff
 
     def uplink(self):
         """The uplink (connected, connects, failures, last_error, replay(seq)), or None."""

@@ -3,7 +3,9 @@
 # hardware resets the board. After a watchdog reset the agent raises InternalError
 # "watchdog reset" (source "watchdog") and clears it once it has run stably for
 # watchdog_clear_s of uptime (docs/control.md). The hardware comes from the HAL at start,
-# never at import.
+# never at import. It also notes the agent's heap use, for the benchmark.
+import gc
+
 from laddvakt.core.config import ConfigError
 from laddvakt.core.clock import tdiff
 SRC = "watchdog"  # its own source of InternalError: the journal's full guard holds another
@@ -11,7 +13,7 @@ RESET = "watchdog"  # what hal.reset_cause() says after a watchdog reset
 
 
 class Watchdog:
-    def __init__(self, cfg, set_fault):
+    def __init__(self, cfg, set_fault, bench=False):
         self.timeout_ms = cfg["watchdog_s"] * 1000
         self.clear_ms = cfg["watchdog_clear_s"] * 1000
         if self.timeout_ms and self.timeout_ms < 2 * cfg["sample_interval_ms"]:
@@ -21,6 +23,8 @@ class Watchdog:
         self._wdt = None
         self.held = False  # InternalError "watchdog reset" raised and not yet cleared
         self.feeds = 0
+        self.bench = bench  # note_heap collects
+        self.heap_peak = 0
 
     def start(self, make_wdt, reset_cause):
         """Once, as the loop starts: `make_wdt(timeout_ms)` is hal.wdt; `reset_cause` is
@@ -40,3 +44,13 @@ class Watchdog:
         if self.held and tdiff(up_ms, self.clear_ms) >= 0:
             self.held = False
             self._set_fault("InternalError", False, None, SRC)
+
+    def note_heap(self):
+        """The heap in use at a quiet point, its peak kept in heap_peak for the benchmark. In
+        bench mode the heap is then collected, so the peak seen is live data plus one step's
+        garbage: the most the agent needs at once."""
+        a = gc.mem_alloc()
+        if a > self.heap_peak:
+            self.heap_peak = a
+        if self.bench:
+            gc.collect()

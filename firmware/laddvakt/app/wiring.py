@@ -10,7 +10,6 @@ from laddvakt.core import board as boards
 from laddvakt.core import config
 from laddvakt.core import ident as identity
 from laddvakt.journal.store import Journal
-from laddvakt.uplink.commands import CommandHandler
 from laddvakt.app.agent import Agent
 
 
@@ -35,7 +34,6 @@ def build(hal, at=None):
 
 
 def make_uplink(agent):
-    from laddvakt.control.commands import control_commands
     from laddvakt.uplink.mqtt import MQTTLink
     from laddvakt.uplink.uplink import Uplink
 
@@ -52,12 +50,29 @@ def make_uplink(agent):
         user=cfg["mqtt_user"] or None, password=cfg["mqtt_password"] or None,
         keepalive=cfg["mqtt_keepalive_s"], dns=agent.hal.dns(cfg) if hasattr(agent.hal, "dns") else None,
     )
-    handlers = {"ping": lambda a: {"pong": True}, "status": agent.status}
-    handlers.update(control_commands(agent.control, agent.uptime_ms, agent.wall_s, agent.faults.codes))
     pr = agent.pricing
-    handlers.update({"tariff_set": pr.cmd_tariff_set, "prices_set": pr.cmd_prices_set,
-                     "tariff_get": pr.cmd_tariff_get})
-    cmds = CommandHandler(handlers, cfg["cmd_max_bytes"])
+
+    def status(a):
+        from laddvakt.control.commands import agent_status  # loaded with the command code
+
+        return agent_status(agent)
+
+    handlers = {"ping": lambda a: {"pong": True}, "status": status,
+                "tariff_set": pr.cmd_tariff_set, "prices_set": pr.cmd_prices_set, "tariff_get": pr.cmd_tariff_get}
+    done = []
+
+    def commands():
+        """The command handler over the whole table: the control commands and the parsing and
+        checking code load here, at the first command (or with Home Assistant's controls)."""
+        if not done:
+            from laddvakt.control.commands import control_commands
+
+            handlers.update(control_commands(agent.control, agent.uptime_ms, agent.wall_s, agent.faults.codes))
+            from laddvakt.uplink.commands import CommandHandler
+
+            done.append(CommandHandler(handlers, cfg["cmd_max_bytes"]))
+        return done[0]
+
     rnd = agent.hal.urandom
 
     def rand(n):
@@ -65,20 +80,21 @@ def make_uplink(agent):
 
     extra = None
     if cfg["ha_discovery"]:
-        extra = _ha(agent, cfg, cmds.handlers)
-    up = Uplink(link, agent.journal, cfg, agent.ident, VERSION, cmds, rand, extra, agent.codec)
+        extra = _ha(agent, cfg, handlers, commands)
+    up = Uplink(link, agent.journal, cfg, agent.ident, VERSION, (handlers, commands), rand, extra, agent.codec)
     up.retained.append(("connector", agent.control.status_json))
     up.acks.set_fault = agent.set_fault  # the ack_timeout fault record (issue 16)
     return up
 
 
-def _ha(agent, cfg, handlers):
+def _ha(agent, cfg, handlers, commands):
     """Home Assistant discovery (uplink/ha.py), with its controls when ha_controls is on:
     loaded only when configured."""
     from laddvakt.uplink.ha import Discovery
 
     controls = None
     if cfg["ha_controls"]:
+        commands()  # the controls call the control commands' handlers
         from laddvakt.uplink.ha_controls import HaControls
 
         controls = HaControls(handlers, "%s/%s/ha/set/" % (cfg["topic_prefix"], cfg["device_id"]),
@@ -138,7 +154,7 @@ async def _run(agent, uplink, console=None):
         await asyncio.sleep_ms(20)
     up_task.cancel()
     uplink.shutdown()
-    agent.mem.note()
+    agent.watchdog.note_heap()
 
 
 def safe_mode(hal, e, where):
@@ -213,7 +229,7 @@ def main(hal):
         "sessions": agent.sessions,
         "journal_seq": agent.journal.seq,
         "delivered_seq": agent.journal.delivered,
-        "heap_peak_bytes": agent.mem.peak,
+        "heap_peak_bytes": agent.watchdog.heap_peak,
         "meter_errors": agent.metering.health.failed_polls,
         "uplink_failures": uplink.failures,
         "uplink": uplink.stats(),

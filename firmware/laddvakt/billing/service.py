@@ -9,8 +9,7 @@ from micropython import const
 from laddvakt.billing import sign
 from laddvakt.journal.frame import TYPE_PRICE_SCHEDULE, TYPE_TARIFF_CHANGE
 from laddvakt.journal.records import base
-from laddvakt.uplink.commands import CommandError
-from laddvakt.core.devkey import device_key
+from laddvakt.core.ident import device_key
 from laddvakt.billing.session_cost import CHARGING, IDLE, PRICE, STATES, SessionCost, round_div_half_up
 from laddvakt.billing.tariff import PRICE_SCALE, Tariff, TariffError
 from laddvakt.core.files import write_atomic
@@ -93,6 +92,8 @@ class Pricing:
 
     # ---- commands: validate now, apply at the next sample --------------------------------
     def cmd_tariff_set(self, args):
+        from laddvakt.uplink.commands import CommandError  # loaded with the first command
+
         try:
             t = Tariff.from_dict(args.get("tariff"))
         except TariffError as e:
@@ -104,6 +105,8 @@ class Pricing:
         return {"id": t.id, "version": t.version, "applies": "next sample"}
 
     def cmd_prices_set(self, args):
+        from laddvakt.uplink.commands import CommandError
+
         try:
             s = _schedule(args.get("schedule"))
         except ValueError as e:  # ScheduleError

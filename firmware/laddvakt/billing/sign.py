@@ -8,8 +8,9 @@ from binascii import hexlify
 import hashlib
 
 from laddvakt.core.calendar import civil_from_days
+from micropython import const
 
-_BLOCK = 64  # SHA-256 block size, bytes
+_BLOCK = const(64)  # SHA-256 block size, bytes
 
 
 def hmac_sha256(key, msg):

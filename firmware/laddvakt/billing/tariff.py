@@ -42,6 +42,51 @@ class TariffError(ValueError):
     pass
 
 
+# The error texts, one per line of one constant, _bad(i, args) raising line i: in place each
+# string of more than 10 characters would be an object in RAM for good (docs/bench.md, heap).
+_E_YMD = const(0)
+_E_DATE = const(1)
+_E_INT = const(2)
+_E_RANGE = const(3)
+_E_OBJ = const(4)
+_E_ID = const(5)
+_E_CUR = const(6)
+_E_MAX = const(7)
+_E_DST = const(8)
+_E_DYN = const(9)
+_E_HOL = const(10)
+_E_FIELD = const(11)
+_E_BIG = const(12)
+_E_TOU = const(13)
+_E_WOBJ = const(14)
+_E_DAYS = const(15)
+_E_TO = const(16)
+_E_WFIELD = const(17)
+_ERRORS = (
+    "holiday %r is not YYYY-MM-DD\n"
+    "holiday %r is not a date\n"
+    "'%s' must be an integer\n"
+    "'%s' %d out of range %d..%d\n"
+    "tariff must be a JSON object\n"
+    "'id' must be a string of 1..32 characters\n"
+    "'currency' must be an ISO 4217 code like 'SEK'\n"
+    "'max' %d is below 'min' %d\n"
+    "'dst' must be 'none' or 'eu'\n"
+    "'dynamic' must be true or false\n"
+    "'holidays' must be a list of at most %d dates\n"
+    "unknown tariff field '%s'\n"
+    "tariff too large: at most %d bytes of JSON\n"
+    "'tou' must be a list of at most %d windows\n"
+    "tou[%d] must be an object\n"
+    "tou[%d].days must be a list of 0..7 (Mon..Sun, 7 holiday)\n"
+    "tou[%d]: 'to' must be after 'from' (minutes of the local day)\n"
+    "unknown field tou[%d].%s\n")
+
+
+def _bad(i, args=()):
+    return TariffError(_ERRORS.split("\n")[i] % args)
+
+
 def _last_sunday_1utc(y, m, last_day):
     d = days_from_civil(y, m, last_day)
     d -= (weekday(d) - 6) % 7
@@ -55,22 +100,22 @@ def eu_dst_span(year):
 
 def parse_date(s):
     if not isinstance(s, str) or len(s) != 10 or s[4] != "-" or s[7] != "-":
-        raise TariffError("holiday %r is not YYYY-MM-DD" % (s,))
+        raise _bad(_E_YMD, (s,))
     try:
         y, m, d = int(s[:4]), int(s[5:7]), int(s[8:])
     except ValueError:
-        raise TariffError("holiday %r is not YYYY-MM-DD" % (s,))
+        raise _bad(_E_YMD, (s,))
     if not (1 <= m <= 12 and 1 <= d <= 31):
-        raise TariffError("holiday %r is not a date" % (s,))
+        raise _bad(_E_DATE, (s,))
     return days_from_civil(y, m, d)
 
 
 def _int(d, name, lo, hi, default):
     v = d.get(name, default)
     if type(v) is not int:
-        raise TariffError("'%s' must be an integer" % name)
+        raise _bad(_E_INT, name)
     if v < lo or v > hi:
-        raise TariffError("'%s' %d out of range %d..%d" % (name, v, lo, hi))
+        raise _bad(_E_RANGE, (name, v, lo, hi))
     return v
 
 
@@ -79,65 +124,65 @@ class Tariff:
 
     def __init__(self, d):
         if not isinstance(d, dict):
-            raise TariffError("tariff must be a JSON object")
+            raise _bad(_E_OBJ)
         tid = d.get("id")
         if not isinstance(tid, str) or not 1 <= len(tid) <= 32:
-            raise TariffError("'id' must be a string of 1..32 characters")
+            raise _bad(_E_ID)
         cur = d.get("currency")
         if not isinstance(cur, str) or len(cur) != 3 or [c for c in cur if not "A" <= c <= "Z"]:
-            raise TariffError("'currency' must be an ISO 4217 code like 'SEK'")
+            raise _bad(_E_CUR)
         self.id = tid
         self.currency = cur
         for name, lo, hi, default in _int_fields():
             setattr(self, name, _int(d, name, lo, hi, default))
         if self.max and self.max < self.min:
-            raise TariffError("'max' %d is below 'min' %d" % (self.max, self.min))
+            raise _bad(_E_MAX, (self.max, self.min))
         dst = d.get("dst", "none")
         if dst not in ("none", "eu"):
-            raise TariffError("'dst' must be 'none' or 'eu'")
+            raise _bad(_E_DST)
         self.dst = dst
         dyn = d.get("dynamic", False)
         if dyn is not True and dyn is not False:
-            raise TariffError("'dynamic' must be true or false")
+            raise _bad(_E_DYN)
         self.dynamic = dyn
         self.tou = self._windows(d.get("tou", []))
         hol = d.get("holidays", [])
         if not isinstance(hol, list) or len(hol) > _MAX_HOLIDAYS:
-            raise TariffError("'holidays' must be a list of at most %d dates" % _MAX_HOLIDAYS)
+            raise _bad(_E_HOL, _MAX_HOLIDAYS)
         self.holidays = [parse_date(h) for h in hol]
         self._hol_text = list(hol)
         known = ("id", "currency", "dst", "dynamic", "tou", "holidays") + tuple(f[0] for f in _int_fields())
         for k in d:
             if k not in known:
-                raise TariffError("unknown tariff field '%s'" % k)
+                raise _bad(_E_FIELD, k)
         if len(self.to_json()) > MAX_JSON:
-            raise TariffError("tariff too large: at most %d bytes of JSON" % MAX_JSON)
+            raise _bad(_E_BIG, MAX_JSON)
         self._dst_year = None
 
     @staticmethod
     def _windows(tou):
         if not isinstance(tou, list) or len(tou) > _MAX_WINDOWS:
-            raise TariffError("'tou' must be a list of at most %d windows" % _MAX_WINDOWS)
+            raise _bad(_E_TOU, _MAX_WINDOWS)
         out = []
         for i, w in enumerate(tou):
             if not isinstance(w, dict):
-                raise TariffError("tou[%d] must be an object" % i)
+                raise _bad(_E_WOBJ, i)
             days = w.get("days")
             if not isinstance(days, list) or not days:
-                raise TariffError("tou[%d].days must be a list of 0..7 (Mon..Sun, 7 holiday)" % i)
+                raise _bad(_E_DAYS, i)
             mask = 0
             for x in days:
                 if type(x) is not int or not 0 <= x <= 7:
-                    raise TariffError("tou[%d].days must be a list of 0..7 (Mon..Sun, 7 holiday)" % i)
+                    raise _bad(_E_DAYS, i)
                 mask |= 1 << x
             a = _int(w, "from", 0, 1439, None)
             b = _int(w, "to", 1, 1440, None)
             if b <= a:
-                raise TariffError("tou[%d]: 'to' must be after 'from' (minutes of the local day)" % i)
+                raise _bad(_E_TO, i)
             p = _int(w, "price", -_MAX_PRICE, _MAX_PRICE, None)
             for k in w:
                 if k not in ("days", "from", "to", "price"):
-                    raise TariffError("unknown field tou[%d].%s" % (i, k))
+                    raise _bad(_E_WFIELD, (i, k))
             out.append((mask, a, b, p, sorted(set(days))))
         return out
 

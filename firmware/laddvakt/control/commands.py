@@ -202,3 +202,21 @@ def plan_json(p):
         return None
     return {"feasible": p.feasible, "shortfall_wh": p.shortfall_wh, "cost_minor": p.cost_minor,
             "windows": [[a, b] for a, b in p.windows]}
+
+
+def agent_status(a):
+    """The status command's result (docs/mqtt.md): the agent's state, kept with the command code."""
+    s = a.tracker.session
+    return {
+        "session": s.sid if s else None,
+        "journal_seq": a.journal.seq,
+        "delivered_seq": a.journal.delivered,
+        "uptime_ms": a.clock.up(a.up_ms),
+        "faults": a.faults.codes(),
+        "connector": a.control.status,
+        "meter": a.metering.status(),
+        "journal_bytes": a.journal.bytes_used(),
+        "journal_skipped": a.journal.skipped,
+        "journal_full": a.guard.full,
+        "cost_minor": a.pricing.cost.running_minor() if a.pricing.cost else None,
+    }

@@ -9,7 +9,7 @@
 from micropython import const
 
 from laddvakt.control import faults as fr
-from laddvakt.control.faults import StatusPayload, connector_status
+from laddvakt.control.faults import connector_status, status_payload
 from laddvakt.control.detect import FOLLOW_MS, ContactorWatch, Detectors, may_close
 from laddvakt.control.offer import Authorizer, DemandResponse, Offer
 from laddvakt.control.pilot import DUTY_F, DUTY_OFF, PilotDecoder, duty_for_current
@@ -43,7 +43,8 @@ class Controller:
         self.detect = Detectors(hw, faults, set_fault, self.pilot, self.watch, cfg["temp_derate_c"])
         self.limits = Offer(self.station_da, self.profiles, self.dr, faults, hw.temp_c,
                             cfg["temp_stop_c"], self._suspended)
-        self.report = StatusPayload(faults)
+        # faults.status_payload's key, and fn(loop time) -> uptime ms that never wraps (clock.up)
+        self._report, self.uptime = [None] * 5, None
         self.on_plan = None  # fn(plan, vehicle, need_wh, by_t): a new fleet plan to report
         # fn() -> True while another part of the agent wants charging paused during an
         # InternalError (the journal's on_journal_full policy); None: pause on InternalError.
@@ -292,7 +293,7 @@ class Controller:
         # No session, no energy: open now, whatever ended it (detect.may_close).
         self._switch(self._now, False)
 
-    # ---- reporting -----------------------------------------------------------------------
     def status_json(self):
         """The retained connector status payload; rebuilt only when something in it changed."""
-        return self.report.get(self.status, self.state, self.pilot_da, self._now)
+        return status_payload(self._report, self.faults.active, self.status, self.state, self.pilot_da, self._now,
+                              self.uptime)

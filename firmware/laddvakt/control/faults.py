@@ -129,28 +129,21 @@ def connector_status(pilot, faulted, unavailable, in_session, finishing, offer_d
     return "SuspendedEV"
 
 
-class StatusPayload:
-    """The retained connector status, with the error code of the faults in force."""
-
-    def __init__(self, faults):
-        self.faults = faults
-        self._json = None
-        self._key = [None, None, None, None]
-        self.uptime = None  # fn(loop time) -> uptime ms that never wraps (the agent's clock.up)
-
-    def get(self, status, pilot, pilot_da, up_ms):
-        # Called by the uplink every round: compare without building anything.
-        stop = reported(self.faults.active)
-        k = self._key
-        if (self._json is None or k[0] != status or k[1] != stop
-                or k[2] != pilot_da or k[3] != pilot):
-            k[0] = status
-            k[1] = stop
-            k[2] = pilot_da
-            k[3] = pilot
-            # offer_a: what the pilot offers (0 while the PWM is off), not the limit behind it.
-            d = {"v": 1, "status": status, "error_code": stop,
-                 "pilot": pilot, "offer_a": pilot_da / 10,
-                 "up": self.uptime(up_ms) if self.uptime else up_ms}
-            self._json = json.dumps(d)
-        return self._json
+def status_payload(key, active, status, pilot, pilot_da, up_ms, uptime=None):
+    """The retained connector status, with the error code of the faults in force (active: their
+    codes); key: the controller's list of 5, [status, stop, pilot_da, pilot, the last JSON];
+    uptime: fn(loop time) -> uptime ms that never wraps (the agent's clock.up), or None."""
+    # Called by the uplink every round: compare without building anything.
+    stop = reported(active)
+    if (key[4] is None or key[0] != status or key[1] != stop
+            or key[2] != pilot_da or key[3] != pilot):
+        key[0] = status
+        key[1] = stop
+        key[2] = pilot_da
+        key[3] = pilot
+        # offer_a: what the pilot offers (0 while the PWM is off), not the limit behind it.
+        d = {"v": 1, "status": status, "error_code": stop,
+             "pilot": pilot, "offer_a": pilot_da / 10,
+             "up": uptime(up_ms) if uptime else up_ms}
+        key[4] = json.dumps(d)
+    return key[4]

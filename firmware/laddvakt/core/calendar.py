@@ -2,7 +2,9 @@
 # signed records, the console): day counts since 1970-01-01 to dates and back, after Howard
 # Hinnant's public-domain date algorithms, and ISO 8601 UTC text both ways. No floats, no epoch
 # differences between ports.
-_DAY = 86400
+from micropython import const
+
+_DAY = const(86400)
 
 
 def days_from_civil(y, m, d):

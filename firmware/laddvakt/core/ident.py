@@ -1,11 +1,15 @@
 # Device identity kept on flash: a random install id made at first boot, and a
 # boot counter. Together with the journal's sequence numbers they make record and
-# session ids unique for the lifetime of the install.
+# session ids unique for the lifetime of the install. At the end, the device key (config
+# `device_key`, hex) that signs session_end records, parsed in one place: billing signs with
+# it and the record codec renders signatures with it.
 import json
-from binascii import hexlify
+from binascii import hexlify, unhexlify
+from laddvakt.core.config import ConfigError
 from laddvakt.core.files import write_atomic
+from micropython import const
 
-_INSTALL_BYTES = 6  # 12 hex characters
+_INSTALL_BYTES = const(6)  # 12 hex characters
 
 
 class Identity:
@@ -53,3 +57,14 @@ def load_and_count_boot(path, urandom):
     ident = Identity(install, boot + 1)
     write_atomic(path, json.dumps({"install": ident.install, "boot": ident.boot}))
     return ident
+
+
+def device_key(hex_text):
+    """The key's bytes, or None when none is set (records then carry sig null). A value that
+    is not hex is a config error naming the key, never printing it (config.SECRETS)."""
+    if not hex_text:
+        return None
+    try:
+        return unhexlify(hex_text)
+    except ValueError:
+        raise ConfigError("key 'device_key' must be an even number of hex digits")

@@ -1,5 +1,7 @@
 # Where the journal's files are and what they cost on flash: their names (part of the
 # on-flash format, docs/journal.md) and the littlefs blocks a closed file takes.
+from micropython import const
+
 STATE = "cursor"
 # The seq mark's own copies (the state file holds the third): docs/journal.md, Seq marks.
 MARKS = ("mark.a", "mark.b")
@@ -7,8 +9,8 @@ SUFFIX = ".jl"
 THIN = ".jt"  # a segment already thinned: never thinned twice, even across boots
 SLOT = ".jc"  # a commit file: records committed since the last merge
 
-_BLOCK = 4096  # littlefs block on the ESP32 vfs partition
-_META = 256  # littlefs metadata per file in a big directory: measured ~1 block per 16 files
+_BLOCK = const(4096)  # littlefs block on the ESP32 vfs partition
+_META = const(256)  # littlefs metadata per file in a big directory: measured ~1 block per 16 files
 
 
 def blocks(n):

@@ -5,10 +5,11 @@ import os
 
 from laddvakt.journal import frame as jf
 from laddvakt.journal.layout import blocks, seg_name
+from micropython import const
 
 _PERIODIC = b"Sample.Periodic"
-_ENOSPC = 28
-_PACK = 16300  # thinned segments are packed into files of up to this many bytes (4 blocks:
+_ENOSPC = const(28)
+_PACK = const(16300)  # thinned segments are packed into files of up to this many bytes (4 blocks:
 # after the first, each block of a littlefs file starts with 4 or 8 bytes of pointers)
 
 

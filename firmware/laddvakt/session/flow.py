@@ -65,10 +65,6 @@ class SessionFlow:
             return True
         return False
 
-    def progress(self, s, energy_wh, up_ms):
-        """The session's last meter value and its cost booked up to it, on flash."""
-        self.keeper.progress(s, energy_wh, up_ms)
-
     def cost_split(self, wh, up, n):
         """Pricing.on_change: a tariff or schedule update split the open session's cost at
         register wh: on flash, with the seq of the tariff_change record that follows n

@@ -1,6 +1,8 @@
 # End-to-end acknowledgement (docs/mqtt.md, Acknowledgements, uplink_ack "backend"): a window of
 # main-stream batches beyond the backend's ack floor, and the ack_timeout condition when the
-# broker takes batches that the backend never acknowledges. Pure: time is passed in.
+# broker takes batches that the backend never acknowledges; and, at the end, when the uplink
+# probes the broker with PINGREQ and when silence after one means a half-open link (docs/mqtt.md,
+# Connection). Pure: time is passed in; the uplink sends the ping.
 import time
 
 ACK_TIMEOUT = "ack_timeout"  # the condition's name, in the status and the fault record
@@ -74,3 +76,31 @@ class BackendAcks:
     def status(self, online):
         """The online status payload, naming the condition while it holds (status.json)."""
         return online[:-1] + ',"cond":["%s"]}' % ACK_TIMEOUT if self.condition else online
+
+
+class Keepalive:
+    def __init__(self, keepalive_ms, timeout_ms):
+        self.keepalive_ms = keepalive_ms
+        self.timeout_ms = timeout_ms
+        self.ping_ms = None  # when the outstanding PINGREQ went out
+
+    def reset(self):
+        self.ping_ms = None
+
+    def ping_due(self, now, last_rx_ms, owed):
+        """True when a PINGREQ should go out now (then it counts as sent); owed: acks are
+        awaited. Raises OSError when the broker stayed silent too long after one."""
+        quiet = time.ticks_diff(now, last_rx_ms)
+        if self.ping_ms is not None:
+            if quiet < time.ticks_diff(now, self.ping_ms):
+                self.ping_ms = None  # heard from the broker since the ping
+            elif time.ticks_diff(now, self.ping_ms) > self.timeout_ms:
+                # A half-open link: TCP thinks it is up, the broker is gone.
+                raise OSError("no PINGRESP within %d ms" % self.timeout_ms)
+            return False
+        # Probe sooner while acks are owed: a dead link must not hold the window.
+        after = self.timeout_ms // 2 if owed else self.keepalive_ms // 2
+        if after and quiet > after:
+            self.ping_ms = now
+            return True
+        return False

@@ -6,15 +6,16 @@
 import json
 
 from laddvakt.uplink.schema import check
+from micropython import const
 
-_MAX_ID = 64
+_MAX_ID = const(64)
 # The shape a command may have, checked on its bytes before json.loads builds anything: what
 # no command's schema allows would only cost heap (a 4 KB string, 2,000 list items, deep
 # nesting) and, at the edge of the budget, a MemoryError. The schemas' largest: strings of
 # 1,024 characters, 192 prices, a profile of 48 periods (docs/schemas/).
-_MAX_STR = 1024
-_MAX_ITEMS = 512  # values and members: commas plus containers
-_MAX_DEPTH = 12
+_MAX_STR = const(1024)
+_MAX_ITEMS = const(512)  # values and members: commas plus containers
+_MAX_DEPTH = const(12)
 
 
 class CommandError(ValueError):
@@ -128,7 +129,7 @@ class CommandHandler:
                 # On .../cmd/<name> the topic names the command; the payload is its arguments.
                 cmd = name
             # The authentication envelope (docs/mqtt.md, Authentication), checked before
-            # this by mac.Guard, is not an argument: cmd-<name>.json describes the rest.
+            # this by inbox.Guard, is not an argument: cmd-<name>.json describes the rest.
             args.pop("ctr", None)
             args.pop("mac", None)
             fn = self.handlers.get(cmd)

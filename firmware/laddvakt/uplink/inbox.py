@@ -2,17 +2,31 @@
 # link's receive buffer in place (mqtt.py, _publish_in), and only its reply is queued: replies
 # are published later (publishing from inside the link's parsing would be re-entrant). The queue
 # is bounded in count and in bytes; what finds it full is counted and answered by one error.
-_MAX_QUEUED = 16
+# The command handler (uplink/commands.py, control/commands.py) is made at the first command:
+# a station that never gets one does not hold that code. Guard, at the end, decides whether a
+# command or ack may act (docs/mqtt.md, Authentication); the MAC it checks is mac.py's.
+from micropython import const
+
+from laddvakt.core.files import write_atomic
+
+_MAX_QUEUED = const(16)
 
 
 class Inbox:
     def __init__(self, commands, cmd_prefix, cap):
-        self.commands = commands  # commands.CommandHandler
+        self._make = commands  # fn() -> the commands.CommandHandler, called at the first command
+        self.commands = None
         self._prefix = cmd_prefix  # b"<root>cmd/": the name follows it
         self._q = []
         self._bytes = 0
         self._cap = cap  # bytes of replies the queue may hold
         self.dropped = 0  # commands that found the queue full; answered with one error
+
+    def _c(self):
+        c = self.commands
+        if c is None:
+            c = self.commands = self._make()
+        return c
 
     def _name(self, topic):
         if topic.startswith(self._prefix):
@@ -37,17 +51,17 @@ class Inbox:
     def put(self, topic, msg):
         """Handle one command (msg: bytes or a memoryview, used only during this call)."""
         if self._room():
-            self._queue(self.commands.handle(msg, self._name(topic)))
+            self._queue(self._c().handle(msg, self._name(topic)))
 
     def oversized(self, topic, size):
         """A command too big to receive: only its size is known; it still gets its reply."""
         if self._room():
-            self._queue(self.commands.oversized(self._name(topic), size))
+            self._queue(self._c().oversized(self._name(topic), size))
 
     def refused(self, topic, why):
         """A command or ack that failed the authentication check: answered, never acted on."""
         if self._room():
-            self._queue(self.commands.refused(self._name(topic), why))
+            self._queue(self._c().refused(self._name(topic), why))
 
     def waiting(self):
         return len(self._q)
@@ -65,5 +79,62 @@ class Inbox:
         """The one reply for the commands dropped since the last one."""
         n = self.dropped
         self.dropped = 0
-        self.commands.errors += n
-        return self.commands.overflow_reply(n)
+        c = self._c()
+        c.errors += n
+        return c.overflow_reply(n)
+
+
+def _load(path):
+    try:
+        with open(path) as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return 0
+
+
+class Guard:
+    """Decides whether a command or ack may act: not retained (a retained one would act again
+    after every reconnect), signed with this device's key when it has one, and with a counter
+    above the last accepted one of its kind. The command counter is kept in a file, so a
+    reboot does not reopen old commands to replay; the ack counter lives in RAM, because an
+    authentic old ack of this install only names records the backend did store."""
+
+    def __init__(self, device_key, ctr_path, handlers):
+        self.mac = None
+        if device_key:  # the MAC code (mac.py) loads only where a key is provisioned
+            from laddvakt.uplink.mac import Mac
+
+            self.mac = Mac(device_key)
+        self._path = ctr_path
+        self._last = [_load(ctr_path), 0]  # commands, acks
+        self.refused = 0
+        self.last_refusal = None
+        st = handlers.get("status")
+        if st is not None:  # the status command reports the refusals beside the agent's state
+            handlers["status"] = lambda a: self._status(st(a))
+
+    def _status(self, d):
+        d["auth"] = {"signed": self.mac is not None, "refused": self.refused, "last": self.last_refusal}
+        return d
+
+    def admit(self, topic, payload, retained, ack):
+        """None if it may act; otherwise the reason, counted."""
+        why = None
+        if retained:
+            why = "retained message ignored"
+        elif self.mac is not None:
+            try:
+                ctr = self.mac.check(topic, payload)
+                k = 1 if ack else 0
+                if ctr <= self._last[k]:
+                    why = "replayed (counter %d, last accepted %d)" % (ctr, self._last[k])
+                else:
+                    self._last[k] = ctr
+                    if not ack:
+                        write_atomic(self._path, str(ctr))
+            except ValueError as e:
+                why = str(e)
+        if why:
+            self.refused += 1
+            self.last_refusal = why
+        return why

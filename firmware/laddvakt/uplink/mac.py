@@ -5,16 +5,16 @@
 # Wire form: a JSON object whose last two members are "ctr" (an integer that only grows) and
 # "mac" (64 hex digits): {...,"ctr":N,"mac":"<hex>"}. The MAC covers topic + "\n" + every byte
 # before ',"mac":"', so it is checked in place, before the payload is parsed.
+# Loaded only on a device with a key: the gate that asks it is inbox.Guard.
 import hashlib
 from binascii import hexlify
-
-from laddvakt.core.files import write_atomic
+from micropython import const
 
 LABEL = b"laddvakt/v1 command-ack mac"  # the signing key is never the record-signing key itself
 _TAIL = b',"mac":"'
-_TAIL_LEN = 74  # ,"mac":" + 64 hex + "}
+_TAIL_LEN = const(74)  # ,"mac":" + 64 hex + "}
 _CTR = b',"ctr":'
-_MAX_CTR_DIGITS = 16
+_MAX_CTR_DIGITS = const(16)
 
 
 def _hmac(ipad, opad, parts):
@@ -79,55 +79,3 @@ class Mac:
         if diff:
             raise ValueError("bad MAC")
         return int(bytes(mv[i:end]))
-
-
-def _load(path):
-    try:
-        with open(path) as f:
-            return int(f.read())
-    except (OSError, ValueError):
-        return 0
-
-
-class Guard:
-    """Decides whether a command or ack may act: not retained (a retained one would act again
-    after every reconnect), signed with this device's key when it has one, and with a counter
-    above the last accepted one of its kind. The command counter is kept in a file, so a
-    reboot does not reopen old commands to replay; the ack counter lives in RAM, because an
-    authentic old ack of this install only names records the backend did store."""
-
-    def __init__(self, device_key, ctr_path, handlers):
-        self.mac = Mac(device_key) if device_key else None
-        self._path = ctr_path
-        self._last = [_load(ctr_path), 0]  # commands, acks
-        self.refused = 0
-        self.last_refusal = None
-        st = handlers.get("status")
-        if st is not None:  # the status command reports the refusals beside the agent's state
-            handlers["status"] = lambda a: self._status(st(a))
-
-    def _status(self, d):
-        d["auth"] = {"signed": self.mac is not None, "refused": self.refused, "last": self.last_refusal}
-        return d
-
-    def admit(self, topic, payload, retained, ack):
-        """None if it may act; otherwise the reason, counted."""
-        why = None
-        if retained:
-            why = "retained message ignored"
-        elif self.mac is not None:
-            try:
-                ctr = self.mac.check(topic, payload)
-                k = 1 if ack else 0
-                if ctr <= self._last[k]:
-                    why = "replayed (counter %d, last accepted %d)" % (ctr, self._last[k])
-                else:
-                    self._last[k] = ctr
-                    if not ack:
-                        write_atomic(self._path, str(ctr))
-            except ValueError as e:
-                why = str(e)
-        if why:
-            self.refused += 1
-            self.last_refusal = why
-        return why

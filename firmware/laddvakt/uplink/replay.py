@@ -1,12 +1,13 @@
 # Replays (docs/mqtt.md, Replay): the retained range a `replay` asks for, checked against the
 # journal before the uplink queues it. Asked by the MQTT command and by the serial console.
 from laddvakt.core.ids import session_seq
-from laddvakt.uplink.commands import CommandError
 
 
 def plan(journal, install, frm, to, sid):
     """[after seq, up to seq, sid bytes or None] of the records from seq frm to seq to (the
     journal's end if None), or of session sid; raises CommandError when none is retained."""
+    from laddvakt.uplink.commands import CommandError  # loaded with the first command
+
     j = journal
     if sid is not None:
         try:

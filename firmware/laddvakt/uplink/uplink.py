@@ -1,28 +1,30 @@
-# Uplink: moves journal records to the broker in batches, a window of them in flight,
-# and answers commands. Delivery is at least once; the backend drops repeats by
-# (install, seq). The delivery cursor advances on the broker's PUBACK (ack mode
-# "broker") or only on the backend's cumulative {"seq": N} (ack mode "backend", the default,
-# with a window over those acks: uplink/acks.py).
-# Nothing here blocks: the link is polled, and sampling runs between our steps.
+# Uplink: moves journal records to the broker in batches, a window of them in flight, and answers
+# commands. Delivery is at least once; the backend drops repeats by (install, seq). The delivery cursor
+# advances on the broker's PUBACK (ack mode "broker") or only on the backend's cumulative {"seq": N}
+# (ack mode "backend", the default, with a window over those acks: uplink/acks.py). Nothing here
+# blocks: the link is polled, and sampling runs between our steps.
 import asyncio
 import json
 import time
 
-from laddvakt.uplink.acks import BackendAcks
-from laddvakt.core.devkey import device_key
+from laddvakt.uplink.acks import BackendAcks, Keepalive
+from laddvakt.core.ident import device_key
 from laddvakt.uplink.batch import Batch
-from laddvakt.uplink.inbox import Inbox
-from laddvakt.uplink.keepalive import Keepalive
-from laddvakt.uplink.mac import Guard
-from laddvakt.uplink.replay import Replayer
+from laddvakt.uplink.inbox import Guard, Inbox
+from micropython import const
 
-_BACKOFF_MIN_MS = 1000
-_BACKOFF_MAX_MS = 60000
-_IDLE_POLL_MS = 50
-_ACK_WAIT_MS = 2  # sleep while waiting for acks: short, the loop must stay responsive
-# In-flight entry fields: [pid, first seq, last seq, acked, sid filter (replay) or None, kind]:
-# kind 0 = the main stream, 1 = a replay (never moves the cursor).
-_PID, _FIRST, _LAST, _ACKED, _SID, _KIND = 0, 1, 2, 3, 4, 5
+_BACKOFF_MIN_MS = const(1000)
+_BACKOFF_MAX_MS = const(60000)
+_IDLE_POLL_MS = const(50)
+_ACK_WAIT_MS = const(2)  # sleep while waiting for acks: short, the loop must stay responsive
+# In-flight entry fields: [pid, first seq, last seq, acked, sid filter (replay) or None, kind (0 = the
+# main stream, 1 = a replay, which never moves the cursor)]; constants, so they take no names in RAM.
+_PID = const(0)
+_FIRST = const(1)
+_LAST = const(2)
+_ACKED = const(3)
+_SID = const(4)
+_KIND = const(5)
 
 
 class Uplink:
@@ -34,7 +36,7 @@ class Uplink:
 
             codec = Codec(ident.install, device_key(cfg["device_key"]), cfg["device_id"], fw,
                           lambda: cfg["meter_serial"])
-        self.commands = commands
+        handlers, make = commands  # {name: fn(args)}; fn() -> its CommandHandler (inbox.py)
         self._rand = rand  # callable(n) -> 0..n-1, for backoff jitter
         self.extra = extra  # or None; HA discovery: on_connect, step, subscriptions, message
         root = "%s/%s/" % (cfg["topic_prefix"], cfg["device_id"])
@@ -47,9 +49,7 @@ class Uplink:
         self.ack_backend = cfg["uplink_ack"] == "backend"
         self.window = cfg["mqtt_window"]
         self.acks = BackendAcks(self.window, cfg["ack_timeout_ms"])
-        self.online = json.dumps(
-            {"v": 1, "state": "online", "fw": fw, "boot": ident.boot, "install": ident.install}
-        )
+        self.online = json.dumps({"v": 1, "state": "online", "fw": fw, "boot": ident.boot, "install": ident.install})
         self._status_due = False  # the condition changed: publish the status again
         self.offline = json.dumps({"v": 1, "state": "offline", "install": ident.install})
         self.install = ident.install
@@ -59,13 +59,10 @@ class Uplink:
         self._fl = []  # in flight, in send order
         self._resend = 0  # how many of _fl still need resending after a reconnect
         self._sent = journal.delivered  # main stream: last seq handed to the broker
-        self.replays = Replayer(journal, ident.install)
-        self._inbox = Inbox(commands, (root + "cmd/").encode(), 2 * cfg["cmd_max_bytes"])
-        # Commands and acks authenticated with the device key (docs/mqtt.md, Authentication).
-        self.guard = Guard(device_key(cfg["device_key"]), journal.path + ".ctr", commands.handlers)
-        # (topic suffix, fn() -> payload): state published retained whenever fn's payload
-        # differs from the last one sent on this connection (the connector status).
-        self.retained = []
+        self.replays = None  # a replay.Replayer, made at the first replay (_replays)
+        self._inbox = Inbox(make, (root + "cmd/").encode(), 2 * cfg["cmd_max_bytes"])
+        self.guard = Guard(device_key(cfg["device_key"]), journal.path + ".ctr", handlers)  # mqtt.md, Authentication
+        self.retained = []  # (suffix, fn() -> payload): sent retained unless last sent on this connection
         self._sent_retained = {}
         self._ka = Keepalive(cfg["mqtt_keepalive_s"] * 1000, cfg["mqtt_timeout_ms"])
         self.connected = False
@@ -78,7 +75,7 @@ class Uplink:
         link.on_ack = self._on_puback
         link.on_oversize = self._inbox.oversized
         link.set_last_will(self.t_status, self.offline, retain=True, qos=1)
-        commands.handlers["replay"] = self.replays.cmd
+        handlers["replay"] = lambda a: self._replays().cmd(a)
 
     # ---- connection -----------------------------------------------------------
     async def _connect(self):
@@ -95,8 +92,8 @@ class Uplink:
         self.link.subscribe(self.t_cmd + "/+", qos=1)
         if self.ack_backend:
             self.link.subscribe(self.t_ack, qos=1)
-            # What the backend has not acked goes again (a broker restart may have lost it),
-            # a window of it, then as its acks say (it drops the repeats). PUBACKs no longer matter.
+            # What the backend has not acked goes again (a restarted broker may have lost it), a window
+            # of it, then as its acks say (it drops the repeats). PUBACKs no longer matter.
             self._sent = self.journal.delivered
             self.acks.reset(time.ticks_ms())
             self._fl = [e for e in self._fl if e[_KIND]]
@@ -112,8 +109,7 @@ class Uplink:
         a = err.args
         msg = a[0] if len(a) == 1 and isinstance(a[0], str) else repr(err)
         if msg != self.last_error:
-            # The console is where a site sees why a board stays offline (a wrong CA...);
-            # a repeat of the same reason is not printed again.
+            # The console shows why a board stays offline (a wrong CA...), a reason once in a row.
             print("uplink: %s" % msg)
         self.last_error = msg
         self.link.close()
@@ -141,8 +137,7 @@ class Uplink:
         else:
             return  # a reply's or status's PUBACK: nothing waits on it
         while fl and fl[0][_ACKED]:
-            # Only resent entries can be acked, and those are ahead of the ones
-            # still to resend, so _resend (counted from the tail) stays right.
+            # Only resent entries can be acked, ahead of those still to resend: _resend (from the tail) holds.
             e = fl.pop(0)
             if e[_KIND] == 0 and not self.ack_backend:
                 self.journal.set_delivered(e[_LAST])
@@ -226,9 +221,10 @@ class Uplink:
             self.acks.reset(now)
         b = self._batch
         while not self._resend and len(self._fl) < self.window and link.idle():
-            r = self.replays.r
+            rp = self.replays
+            r = rp and rp.r
             if r:
-                if self.replays.next(b):
+                if rp.next(b):
                     self._send_batch(1, r[2])
                 busy = True
                 continue
@@ -244,9 +240,16 @@ class Uplink:
             self.drain_ms = time.ticks_diff(now, self.t_start)
         return busy
 
+    def _replays(self):
+        if self.replays is None:  # its code loads with the first replay asked
+            from laddvakt.uplink.replay import Replayer
+
+            self.replays = Replayer(self.journal, self.install)
+        return self.replays
+
     def replay(self, frm, to=None, sid=None):
         """Queue a replay (the console's; uplink/replay.py)."""
-        return self.replays.start(frm, to, sid)
+        return self._replays().start(frm, to, sid)
 
     async def run(self):
         backoff = _BACKOFF_MIN_MS
@@ -256,9 +259,8 @@ class Uplink:
                     await self._connect()
                     backoff = _BACKOFF_MIN_MS
                 except Exception as e:
-                    # OSError from the network, MQTTException for a refused CONNECT,
-                    # anything odd from umqtt on a malformed reply: all mean retry.
-                    # (CancelledError is a BaseException and still ends the task.)
+                    # OSError from the network, MQTTException for a refused CONNECT, anything odd from
+                    # umqtt on a malformed reply: retry (CancelledError is a BaseException: it ends the task).
                     self._drop(e)
                     # Exponential backoff with jitter, so a fleet does not reconnect in step.
                     await asyncio.sleep_ms(backoff // 2 + self._rand(backoff // 2 + 1))
@@ -268,8 +270,7 @@ class Uplink:
                 busy = self._service(time.ticks_ms())
             except Exception as e:
                 self._drop(e)
-                # A link that was up: the first retry comes within a second, spread
-                # at random so a broker restart does not meet its whole fleet at once.
+                # A link that was up: retry within a second, at random (a restarted broker meets no fleet).
                 await asyncio.sleep_ms(self._rand(_BACKOFF_MIN_MS))
                 continue
             if busy:
@@ -279,13 +280,12 @@ class Uplink:
 
     def drained(self):
         return (self.connected and not self.journal.pending() and self._inbox.empty()
-                and not self.replays.r and self.link.idle())
+                and not (self.replays and self.replays.r) and self.link.idle())
 
     def stats(self):
-        return {"connects": self.connects, "failures": self.failures, "published": self.published,
-                "resent": self.resent, "in_flight": len(self._fl), "error": self.last_error,
-                "cond": self.acks.condition, "ack_timeouts": self.acks.timeouts,
-                "auth_refused": self.guard.refused, "first_batch_ms": self.first_batch_ms}
+        return {"connects": self.connects, "failures": self.failures, "published": self.published, "resent": self.resent,
+                "in_flight": len(self._fl), "error": self.last_error, "cond": self.acks.condition,
+                "ack_timeouts": self.acks.timeouts, "auth_refused": self.guard.refused, "first_batch_ms": self.first_batch_ms}
 
     def shutdown(self):
         """Clean stop: offline status, then DISCONNECT (no Will is sent for that)."""
