@@ -93,7 +93,7 @@ def make(cfg, ident, reason, where, dns=None):
 
 async def run(link, topic, payload, keepalive_ms, timeout_ms):
     """Connect, publish the status (retained), keep the link alive; reconnect with backoff."""
-    from laddvakt.uplink.keepalive import Keepalive
+    from laddvakt.uplink.acks import Keepalive
 
     ka = Keepalive(keepalive_ms, timeout_ms)
     backoff = 1000
