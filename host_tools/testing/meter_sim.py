@@ -1,6 +1,6 @@
 """A Modbus RTU energy-meter simulator on pymodbus, served over a pty pair made by socat.
 
-It answers FC 3/4 reads for any firmware profile (firmware/laddvakt/meters/profiles.py),
+It answers FC 3/4 reads for any firmware profile (the register maps of firmware/laddvakt/meters/maps.py),
 with pymodbus doing the RTU framing, the PDU encoding and the register encoding, so the
 firmware's own framing and decoding are checked against an independent implementation.
 Its load is scriptable (a constant power, or the EVs of a sim scenario), and faults can
