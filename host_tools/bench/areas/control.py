@@ -122,7 +122,6 @@ def contactor():
     new, old = r["rule"]["new"], r["rule"]["old"]
     oc = r["overcurrent"]
     return {
-        "contactor_rule_cases": N_CASES,
         "contactor_rule_ticks": new["ticks"],
         "contactor_closed_ticks": new["closed_ticks"],
         "contactor_rule_violations": new["violations"],

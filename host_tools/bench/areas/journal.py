@@ -95,5 +95,9 @@ def check(fig):
         yield "%d pending sessions fit a %d KiB journal, goal %d" % (fig[key], CAPACITY_KIB, goal)
     if fig["boot_recovery_ratio_10k_vs_100"] > GOALS["boot_recovery_ratio_10k_vs_100"]:
         yield "boot recovery 10k/100 ratio %.2f, goal 2" % fig["boot_recovery_ratio_10k_vs_100"]
+    # The erase figure stands for 20 sessions a day: fewer sessions would wear the flash less.
+    if fig["sessions_simulated"] != 20 * fig["block_erases_simulated_days"]:
+        yield "the erase run simulated %d sessions in %d days, not 20 a day" % (
+            fig["sessions_simulated"], fig["block_erases_simulated_days"])
     if fig["max_block_erases_per_year"] > GOALS["max_block_erases_per_year"]:
         yield "%d erases of one block a year, goal 1000" % fig["max_block_erases_per_year"]
