@@ -220,7 +220,7 @@ def ingest_rate(db, workers, broker, work, msgs, db_pid=None):
             "machine_busy_share": round(busy / (dt * (os.cpu_count() or 1)), 2)}
 
 
-def scaleout(new_db, work, db_pid=None):
+def scaleout(new_db, work, db_pid=None, batches=BATCHES):
     """RUNS alternating runs of 1 and 3 workers on a fresh database each (new_db(name) gives
     its URL or path; db_pid: the server's process); returns (median rate with 1, median with
     3, every run)."""
@@ -228,7 +228,7 @@ def scaleout(new_db, work, db_pid=None):
 
     from host_tools.testing.broker import Broker
 
-    msgs = _fleet()
+    msgs = _fleet(batches=batches // 10)
     runs = []
     for rep in range(RUNS):
         for n in (1, 3):
@@ -280,7 +280,10 @@ def measure():
         fig["tampered_fields_verified_valid"], fig["tampered_fields_tried"] = tampered_fields(b.port, work)
     # 1 and 3 processes alternate, RUNS times each, median of each: on a shared machine a run
     # can meet someone else's load, and alternating gives both sides the same chances.
-    one, three, runs = scaleout(lambda name: os.path.join(work, "sqlite-%s.db" % name), work)
+    # SQLite with half the records: its runs are not the goal's, and a single writer at a
+    # time makes them short anyway.
+    one, three, runs = scaleout(lambda name: os.path.join(work, "sqlite-%s.db" % name), work,
+                                batches=BATCHES // 2)
     fig["backend_ingest_records_per_s"] = one
     fig["backend_ingest_records_per_s_3proc"] = three
     fig["backend_ingest_scaleout_3proc_vs_1proc_sqlite"] = round(three / one, 2)

@@ -23,7 +23,7 @@ CAPACITY_GOAL = 10000  # pending sessions in the 1 MiB setup's 930 KiB journal
 # in proportion to what they simulate (measured: 1,254 sessions at 116 KiB, 2,523 at 232 KiB):
 # the capacity run fills a quarter of the 1 MiB setup's journal limit and its key says so
 # (journal_sessions_capacity_232kib, goal a quarter of 10,000 pro rata); 930 writes
-# journal_sessions_capacity_1mib, the full size (about 20 minutes on this shared machine).
+# journal_sessions_capacity_1mib, the full size (measured in docs/bench.md).
 CAPACITY_KIB = int(os.environ.get("LADDVAKT_BENCH_CAPACITY_KIB", "232"))
 # The erase count is scaled to a year from the days simulated (wear grows with the writes).
 YEAR_DAYS = int(os.environ.get("LADDVAKT_BENCH_YEAR_DAYS", "73"))
@@ -37,7 +37,9 @@ def capacity_key(kib):
 # a copy) and 1 MiB in front of it (journal_bench._ram_flash). Profiled (perf): the runs
 # spent most of their time in the allocator and in gc.mem_alloc() (the agent's heap
 # watermark walks the whole heap at every step) when every run had 32 MiB.
-HEAP = {"recovery": "32M", "sweep": "2M"}
+# The capacity run's station holds 16 visits per KiB of limit (about 4 KiB of heap per KiB).
+HEAP = {"recovery": "32M", "sweep": "2M",
+        "capacity": "%dK" % (3072 + 4 * max(0, CAPACITY_KIB - 232))}
 
 
 def _start(*args):

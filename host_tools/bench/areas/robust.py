@@ -11,6 +11,7 @@ from host_tools.toolchain.unix_port import MICROPYTHON, micropython_env
 
 FW_TESTS = os.path.join(ROOT, "tests", "firmware")
 CORRUPTION_EXAMPLES = 1000
+CORRUPTION_SEED = 0
 GOALS = {"robust_boot_files_without_console": 0, "robust_corruption_unreported_seqs": 0,
          "robust_corruption_invariant_failures": 0}
 
@@ -46,7 +47,7 @@ def _boot():
 
 
 def _corruption():
-    from hypothesis import HealthCheck, given, settings
+    from hypothesis import HealthCheck, given, seed, settings
 
     from tests.host import test_journal_corruption as t
     from tests.host.mp_driver import Driver
@@ -57,7 +58,10 @@ def _corruption():
     d = Driver("mp_journal_corrupt.py", paths=(FW_TESTS,))
     trials = [0]
 
-    @settings(max_examples=CORRUPTION_EXAMPLES, deadline=None, derandomize=True, database=None,
+    # A fixed seed, not derandomize: that seeds from a hash of this function's source, so any
+    # edit here drew another 1000 cases (and the process's earlier areas changed them too).
+    @seed(CORRUPTION_SEED)
+    @settings(max_examples=CORRUPTION_EXAMPLES, deadline=None, database=None,
               suppress_health_check=list(HealthCheck))
     @given(t.cases)
     def trial(c):
