@@ -58,8 +58,9 @@ def _corruption():
     d = Driver("mp_journal_corrupt.py", paths=(FW_TESTS,))
     trials = [0]
 
-    # A fixed seed, not derandomize: that seeds from a hash of this function's source, so any
-    # edit here drew another 1000 cases (and the process's earlier areas changed them too).
+    # A fixed seed, not derandomize (that seeds from a hash of this function's source, so any
+    # edit here drew other cases). The cases still differ between a process that ran other
+    # areas first (make bench) and one that runs this area alone: docs/bench.md, robust.
     @seed(CORRUPTION_SEED)
     @settings(max_examples=CORRUPTION_EXAMPLES, deadline=None, database=None,
               suppress_health_check=list(HealthCheck))
