@@ -4,6 +4,7 @@
 # With `torn` set, the write (or erase) that meets the cut is left half done, as a
 # NOR flash page program or sector erase interrupted by a brown-out.
 # It counts what a flash wears on: bytes programmed, and erases per block.
+import micropython
 
 
 class PowerCut(OSError):
@@ -18,6 +19,17 @@ def _blank(n):
     if b is None:
         b = _BLANKS[n] = b"\xff" * n
     return b
+
+
+# Viper (native code, on the unix and ESP32 ports): a copy that allocates nothing.
+@micropython.viper
+def _copy(dst, src, addr: int, n: int):
+    d = ptr8(dst)  # noqa: F821 (ptr8 is a viper built-in)
+    s = ptr8(src)  # noqa: F821
+    i = 0
+    while i < n:
+        d[i] = s[addr + i]
+        i += 1
 
 
 class RAMBlockDev:
@@ -35,21 +47,17 @@ class RAMBlockDev:
         self.erases = [0] * blocks
         # Allocated once: littlefs may erase from a gc finaliser, where the heap is locked.
         self._blank = _blank(block_size)
-        self._mv = memoryview(self.data)
         self._exc = PowerCut(5)  # raised from finalisers too, where nothing may be allocated
 
     def _cut(self):
         return self.fail_after is not None and self.writes >= self.fail_after
 
     def readblocks(self, block, buf, off=0):
-        addr = block * self.block_size + off
-        n = len(buf)
-        try:
-            buf[0:n] = self._mv[addr:addr + n]
-        except MemoryError:
-            # In a gc finaliser (an unclosed file) the heap is locked: copy by hand.
-            for i in range(n):
-                buf[i] = self.data[addr + i]
+        # Copied without allocating: littlefs reads in pieces of 128 bytes or less, and a
+        # slice object for each read was most of the time of long runs (profiled: the
+        # allocator, in journal_bench.py and mp_journal_corrupt.py); it also works in a gc
+        # finaliser (an unclosed file), where the heap is locked.
+        _copy(buf, self.data, block * self.block_size + off, len(buf))
 
     def writeblocks(self, block, buf, off=None):
         if off is None:

@@ -11,6 +11,7 @@ from host_tools.toolchain.unix_port import MICROPYTHON, micropython_env
 
 FW_TESTS = os.path.join(ROOT, "tests", "firmware")
 CORRUPTION_EXAMPLES = 1000
+CORRUPTION_SEED = 0
 GOALS = {"robust_boot_files_without_console": 0, "robust_corruption_unreported_seqs": 0,
          "robust_corruption_invariant_failures": 0}
 
@@ -46,22 +47,27 @@ def _boot():
 
 
 def _corruption():
-    from hypothesis import HealthCheck, given, settings
+    from hypothesis import HealthCheck, given, seed, settings
 
     from tests.host import test_journal_corruption as t
     from tests.host.mp_driver import Driver
 
-    fig = {"robust_corruption_trials": 0, "robust_corruption_unreported_seqs": 0,
+    fig = {"robust_corruption_unreported_seqs": 0,
            "robust_corruption_invariant_failures": 0, "robust_corruption_blind_trials": 0,
            "robust_corruption_gap_seqs": 0}
     d = Driver("mp_journal_corrupt.py", paths=(FW_TESTS,))
+    trials = [0]
 
-    @settings(max_examples=CORRUPTION_EXAMPLES, deadline=None, derandomize=True, database=None,
+    # A fixed seed, not derandomize (that seeds from a hash of this function's source, so any
+    # edit here drew other cases). The cases still differ between a process that ran other
+    # areas first (make bench) and one that runs this area alone: docs/bench.md, robust.
+    @seed(CORRUPTION_SEED)
+    @settings(max_examples=CORRUPTION_EXAMPLES, deadline=None, database=None,
               suppress_health_check=list(HealthCheck))
     @given(t.cases)
     def trial(c):
         r = d.ask(c)
-        fig["robust_corruption_trials"] += 1
+        trials[0] += 1
         try:
             fig["robust_corruption_unreported_seqs"] += t.check(c, r)
         except AssertionError:
@@ -74,6 +80,9 @@ def _corruption():
         trial()
     finally:
         d.close()
+    # The trial count is the harness's own setting, not a figure: a shortfall is an error.
+    if trials[0] != CORRUPTION_EXAMPLES:
+        raise RuntimeError("the corruption property ran %d trials, not %d" % (trials[0], CORRUPTION_EXAMPLES))
     return fig
 
 

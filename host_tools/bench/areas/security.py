@@ -22,7 +22,6 @@ def measure():
         z = cmd_fuzz.fuzz_tight(_Capture, br, tempfile.mkdtemp(prefix="laddvakt-fuzz-"), n=FUZZ_N)
     return {
         "robust_tight_heap_memory_errors": z["memory_errors"] + z["link_drops"] + z["uplink_memory_lines"],
-        "robust_tight_heap_fuzz_commands": FUZZ_N,
         "robust_tight_heap_fuzz_replies": z["replies"],
         "robust_tight_heap_fuzz_alive": int(z["alive"]),
         "forged_commands_acted_on": f["forged_acted_on"],

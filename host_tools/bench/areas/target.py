@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import tempfile
 
+from host_tools.bench import side_by_side
 from host_tools.repo import FIRMWARE, ROOT
 from host_tools.sim import agent, backlog
 from host_tools.testing.broker import Broker
@@ -27,15 +28,31 @@ _SCEN = dict(backlog.DRAIN, tick_real_ms=100, end_s=2000, drain_timeout_ms=200, 
 
 
 def _jitter(work, port, answer, dns_answer=True):
-    """The broker is named (broker.test), so every connect attempt first asks the DNS peer: a
-    black hole there costs each attempt the resolver's 2 x 2 s, inside the network task."""
+    """Prepares the device and returns a call that runs it (the runs go side by side). The
+    broker is named (broker.test), so every connect attempt first asks the DNS peer: a black
+    hole there costs each attempt the resolver's 2 x 2 s, inside the network task."""
     names = {"broker.test": "127.0.0.1"} if dns_answer else None
-    with SntpPeer(answer=answer) as peer, DnsPeer(names) as dns:
+    peer = SntpPeer(answer=answer).__enter__()
+    dns = DnsPeer(names).__enter__()
+
+    def close():
+        dns.__exit__(None, None, None)
+        peer.__exit__(None, None, None)
+
+    try:
         d = os.path.join(work, "sntp-%s-dns-%s" % ("ok" if answer else "blackhole", "ok" if dns_answer else "blackhole"))
         backlog.prepare(d, port, 50, scenario=_SCEN, cache_dir=work,
                         ntp_host="127.0.0.1:%d" % peer.port, ntp_retry_s=1,
                         mqtt_host="broker.test", dns_server="127.0.0.1:%d" % dns.port)
-        rc, out, err = agent.run_agent(d, timeout=120)
+    except BaseException:
+        close()
+        raise
+
+    def run():
+        try:
+            rc, out, err = agent.run_agent(d, timeout=120)
+        finally:
+            close()
         s = agent.parse_summary(out)
         if (not s or s.get("jitter_p99_ms") is None or peer.requests < (1 if answer else 4)
                 or dns.requests < (1 if dns_answer else 4)):
@@ -43,7 +60,9 @@ def _jitter(work, port, answer, dns_answer=True):
                                % (peer.requests, dns.requests, out[-2000:], err[-2000:]))
         if "Traceback" in err:
             raise RuntimeError(err[-2000:])
-    return s["jitter_p99_ms"], s["jitter_samples"], peer.requests, dns.requests
+        return s["jitter_p99_ms"], s["jitter_samples"], peer.requests, dns.requests
+
+    return run
 
 
 def _loop(work, meter, run_ms):
@@ -71,13 +90,17 @@ def _loop(work, meter, run_ms):
 def measure():
     work = tempfile.mkdtemp(prefix="laddvakt-bench-target-")
     try:
-        with Broker("mosquitto") as b:
-            ok, _, ok_req, _ = _jitter(work, b.port, True)
-            bh, samples, bh_req, _ = _jitter(work, b.port, False)
-            dns_bh, _, _, dns_req = _jitter(work, b.port, True, dns_answer=False)
-        free = _loop(work, "none", 6000)
-        paced = _loop(work, "ok", 6000)
-        dead = [_loop(work, "dead", 3000)["trip_ms"][0] for _ in range(_DEAD_TRIALS)]
+        # Healthy SNTP and DNS, black-holed SNTP, and black-holed DNS side by side (each ticks
+        # in real time for 20 s, mostly asleep), each with its own broker: the same device on
+        # one broker would take over the other's session.
+        with Broker("mosquitto") as b1, Broker("mosquitto") as b2, Broker("mosquitto") as b3:
+            (ok, _, ok_req, _), (bh, samples, bh_req, _), (dns_bh, _, _, dns_req) = side_by_side(
+                _jitter(work, b1.port, True), _jitter(work, b2.port, False),
+                _jitter(work, b3.port, True, dns_answer=False))
+        # The loops run in real time and mostly wait (on their tick, or on the 9600-baud
+        # line): the meter-free and the paced loop side by side, then the dead-meter trials.
+        free, paced = side_by_side(lambda: _loop(work, "none", 6000), lambda: _loop(work, "ok", 6000))
+        dead = [f["trip_ms"][0] for f in side_by_side(*[lambda: _loop(work, "dead", 3000)] * _DEAD_TRIALS)]
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return {

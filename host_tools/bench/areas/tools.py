@@ -103,7 +103,6 @@ def measure():
     code = deploy.manifest_code(mpy_dir=MPY_DIR)
     return {
         "tools_console_code_bytes": r["code"],
-        "tools_console_scan_records": RECORDS,
         "tools_console_scan_ms": r["ms"],
         "tools_console_slice_median_us": r["median"],
         "tools_console_max_gap_us": r["gap"],
