@@ -26,6 +26,8 @@ class Codec(Encoder, Decoder):
         self.dev = dev
         self.fw = fw
         self.serial = serial  # () -> the meter serial text, as session_end signs it
+        self.buf = bytearray(256)  # encode.py builds every payload here; it keeps its largest size
+        self.rd = False  # encode.py: this try stores a session_end's signed readings
 
     @staticmethod
     def _segctx(i, rec, rem, last):
