@@ -6,7 +6,7 @@ import struct
 from laddvakt.billing import sign
 from laddvakt.journal.codec_values import (ABSENT, ANY, DERIVED, LAYOUT, LAYOUT0, LAYOUTS, NAMES, NULL,
                                            RECEIPT, SEG, TAGGED, USUAL, WORDS, CodecError, Reader, get_any,
-                                           get_uv, get_zz)
+                                           get_uv, get_zz, same)
 
 
 class Decoder:
@@ -20,7 +20,10 @@ class Decoder:
         """Wrap visit(seq, type, payload) for Journal.read_after so it gets the rendered JSON."""
         return lambda seq, rtype, p: visit(seq, rtype, self.render(rtype, p, seq))
 
-    def decode(self, rtype, payload, seq):
+    def decode(self, rtype, payload, seq, want=None):
+        """Record payload (seq: its own) as a dict. With want (encode's read-back), each field
+        read is checked against want's and want's own value kept: the copy read back is held one
+        field at a time, not beside the whole record; CodecError where they differ."""
         if payload[0] == 0x7B:
             return json.loads(bytes(payload))
         r = Reader(payload, 1)
@@ -29,10 +32,10 @@ class Decoder:
         if payload[0] not in (LAYOUT, LAYOUT0) or rtype not in LAYOUTS:
             raise CodecError("unknown payload form %d" % payload[0])
         d = {"type": NAMES[rtype]}
-        self._read(r, LAYOUTS[rtype], d, seq, d, None, 0 if payload[0] == LAYOUT0 else None)
+        self._read(r, LAYOUTS[rtype], d, seq, d, None, 0 if payload[0] == LAYOUT0 else None, want)
         return d
 
-    def _read(self, r, lay, d, seq, rec, ctx, codes=None):
+    def _read(self, r, lay, d, seq, rec, ctx, codes=None, want=None):
         if codes is None:
             codes = get_uv(r)
         keys, kinds = lay
@@ -51,8 +54,14 @@ class Decoder:
                 d[k] = self._usual(kind, k, d, seq, rec, ctx)
             else:
                 d[k] = self._get(r, kind, d, seq, rec, ctx)
+            if want is not None:
+                _keep(d, k, want)
         if (codes >> (2 * i)) & 3:
-            d.update(get_any(r))
+            more = get_any(r)
+            d.update(more)
+            if want is not None:
+                for k in more:
+                    _keep(d, k, want)
 
     def _get(self, r, kind, d, seq, rec, ctx):
         if kind == "t":
@@ -127,3 +136,10 @@ class Decoder:
         if kind == "g":
             return get_zz(r) + self._gref(rec)
         raise CodecError("kind %s" % kind)
+
+
+def _keep(d, k, want):
+    # decode's read-back: the field as read must be want's; then want's own value is kept.
+    if k not in want or not same(d[k], want[k]):
+        raise CodecError("field '%s' reads back otherwise" % k)
+    d[k] = want[k]

@@ -45,7 +45,7 @@ class Encoder:
                         p = p[1:]
                     # The record is billing data: keep the compact form only if it reads back,
                     # read from the buffer: its copy is made only once it is kept.
-                    if same(self.decode(rtype, p, seq), d):
+                    if same(self.decode(rtype, p, seq, d), d):
                         return bytes(p)
                 except MemoryError:
                     raise
