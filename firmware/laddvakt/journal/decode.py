@@ -52,6 +52,12 @@ class Decoder:
                 d[k] = get_any(r)
             elif kind in DERIVED or kind in "no":
                 d[k] = self._usual(kind, k, d, seq, rec, ctx)
+            elif kind == "O" and want is not None and type(want.get(k)) is str:
+                # encode's check: the stored signed text compared with the one the record
+                # makes, without making it beside the record's (Codec.ocmf_is)
+                if not self.ocmf_is(want[k], d, seq, self._readings(r, d, seq, rec, ctx)):
+                    raise CodecError("field '%s' reads back otherwise" % k)
+                d[k] = want[k]
             else:
                 d[k] = self._get(r, kind, d, seq, rec, ctx)
             if want is not None:
@@ -62,6 +68,23 @@ class Decoder:
             if want is not None:
                 for k in more:
                     _keep(d, k, want)
+
+    def _readings(self, r, d, seq, rec, ctx):
+        # A session_end's stored signed readings, or None for the usual begin and end.
+        rd = None
+        n = get_uv(r)
+        if n:
+            rd = []
+            for _ in range(n):
+                tx = chr(r.b[r.i])
+                r.i += 1
+                wh = get_uv(r)
+                r.i += 1
+                t = None
+                if r.b[r.i - 1]:
+                    t = self._get(r, "t", d, seq, rec, ctx)
+                rd.append(sign.reading(t, tx, wh))
+        return rd
 
     def _get(self, r, kind, d, seq, rec, ctx):
         if kind == "t":
@@ -88,20 +111,7 @@ class Decoder:
         if kind == "d":
             return get_zz(r) + self._dref(d)
         if kind == "O":
-            rd = None
-            n = get_uv(r)
-            if n:
-                rd = []
-                for _ in range(n):
-                    tx = chr(r.b[r.i])
-                    r.i += 1
-                    wh = get_uv(r)
-                    r.i += 1
-                    t = None
-                    if r.b[r.i - 1]:
-                        t = self._get(r, "t", d, seq, rec, ctx)
-                    rd.append(sign.reading(t, tx, wh))
-            return self.ocmf(d, seq, rd)
+            return self.ocmf(d, seq, self._readings(r, d, seq, rec, ctx))
         if kind == "f":
             return get_zz(r) + ctx["ref"]
         if kind == "L":
