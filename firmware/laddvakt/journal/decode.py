@@ -22,8 +22,8 @@ class Decoder:
 
     def decode(self, rtype, payload, seq, want=None):
         """Record payload (seq: its own) as a dict. With want (encode's read-back), each field
-        read is checked against want's and want's own value kept: the copy read back is held one
-        field at a time, not beside the whole record; CodecError where they differ."""
+        read is checked against want's and, unless a dict or list, want's own value kept (no
+        second copy of the record's texts); CodecError where they differ."""
         if payload[0] == 0x7B:
             return json.loads(bytes(payload))
         r = Reader(payload, 1)
@@ -149,7 +149,11 @@ class Decoder:
 
 
 def _keep(d, k, want):
-    # decode's read-back: the field as read must be want's; then want's own value is kept.
-    if k not in want or not same(d[k], want[k]):
+    # decode's read-back: the field as read must be want's; then want's own value is kept in
+    # place of a copy, but for a dict or list: its order as read back (a dict's keys) is what a
+    # render signs, so the signed text is checked against that.
+    v = d[k]
+    if k not in want or not same(v, want[k]):
         raise CodecError("field '%s' reads back otherwise" % k)
-    d[k] = want[k]
+    if type(v) is not dict and type(v) is not list:
+        d[k] = want[k]
