@@ -7,6 +7,7 @@ from fwtest import run
 from laddvakt.billing.session_cost import CHARGING, EDGE, IDLE, PRICE, SUSPENDED, SessionCost
 from laddvakt.billing.session_cost import flat_energy_cost, totals
 from laddvakt.billing.spot import PriceSchedule
+from laddvakt.billing import sign
 from laddvakt.billing.sign import hmac_sha256
 from laddvakt.billing.tariff import Tariff, days_from_civil
 
@@ -143,6 +144,22 @@ def test_hmac_sha256_rfc4231():
         "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
     assert hmac_sha256(b"\xaa" * 131, b"Test Using Larger Than Block-Size Key - Hash Key First") == bytes.fromhex(
         "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54")
+    # A text is signed as its UTF-8 bytes, hashed in pieces: the same MAC as the bytes whole.
+    text = "\u00e5" * 70 + "x" * 100
+    assert hmac_sha256(b"k", text) == hmac_sha256(b"k", text.encode())
+
+
+def test_is_payload_says_whether_a_text_is_the_signed_one():
+    # The check decode's comparison (journal/codec.py ocmf_is): true only for the very text.
+    d = {"sid": "95dfd14da09c-00000003", "cost_minor": 1528, "currency": "SEK", "id_tag": "T\u00c5G",
+         "receipt": {"vat_bp": 2500, "vat": 306, "segs": []}, "energy_wh": 6111, "tariffs": [["config", 0]]}
+    rd = [sign.reading(1763700900, "B", 1000), sign.reading(None, "E", 7111)]
+    f = sign.fields("T9", "dev-1", "0.1.0", "S1", rd, d)
+    text = sign.payload("T9", "dev-1", "0.1.0", "S1", rd, d)
+    assert len(text) > 400
+    assert sign.is_payload(text, f)
+    for other in (text[:-1], text + " ", text.replace("7111", "7112"), text.replace("\u00c5", "A"), ""):
+        assert not sign.is_payload(other, f), other
 
 
 run(globals())

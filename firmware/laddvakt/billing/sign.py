@@ -2,6 +2,7 @@
 # status) and an HMAC-SHA256 over its exact bytes with the device's provisioned key.
 # OCMF signs with ECDSA; an HMAC is the stand-in MicroPython can afford (FACTS.md).
 # HMAC per RFC 2104, built on hashlib.sha256, which the ESP32 and unix ports have.
+import io
 import json
 from binascii import hexlify
 
@@ -19,7 +20,7 @@ def hmac_sha256(key, msg):
     k = bytearray(_BLOCK)
     k[:len(key)] = key
     inner = hashlib.sha256(bytes(b ^ 0x36 for b in k))
-    inner.update(msg)
+    _update(inner, msg)
     outer = hashlib.sha256(bytes(b ^ 0x5C for b in k))
     outer.update(inner.digest())
     return outer.digest()
@@ -71,6 +72,12 @@ def receipt_digest(r):
 def payload(pg, dev, fw, meter_serial, readings, d):
     """The signed text of session_end record d: every field a bill is made of.
     readings: the session's OCMF readings (begin, tariff changes, end)."""
+    # Compact separators: the text travels inside the record, which must fit one frame.
+    return _compact(fields(pg, dev, fw, meter_serial, readings, d))
+
+
+def fields(pg, dev, fw, meter_serial, readings, d):
+    """payload's text as the object it is the compact JSON of."""
     # Each reading is made afresh: a dict read back from flash (the session store) may list
     # its keys in another order, and the journal re-makes this text when the record is read
     # (journal/codec.py), so the same readings must give the same bytes.
@@ -92,10 +99,40 @@ def payload(pg, dev, fw, meter_serial, readings, d):
         # laddvakt's own fields, signed with the rest: the session, its times and its bill.
         "LV": lv,
     }
-    # Compact separators: the text travels inside the record, which must fit one frame.
-    return _compact(p)
+    return p
 
 
 def sign(key, text):
     """{"alg": "HS256", "mac": hex} over the UTF-8 bytes of text."""
-    return {"alg": "HS256", "mac": hexlify(hmac_sha256(key, text.encode())).decode()}
+    return {"alg": "HS256", "mac": hexlify(hmac_sha256(key, text)).decode()}
+
+
+# A session_end's check decode (journal/decode.py) compares its stored text with the one the
+# record makes: made, or encoded whole, that is ~600 bytes at once at every session's end, more
+# than a tight heap may have in one piece. Both are hashed in pieces instead.
+def _update(h, msg):
+    # msg: bytes, or a str hashed as its UTF-8 bytes, 64 characters at a time.
+    if type(msg) is str:
+        for i in range(0, len(msg), 64):
+            h.update(msg[i:i + 64].encode())
+    else:
+        h.update(msg)
+
+
+class _Digest(io.IOBase):
+    # A stream that only hashes what json.dump writes into it.
+    def __init__(self):
+        self.h = hashlib.sha256()
+
+    def write(self, b):
+        _update(self.h, b)
+        return len(b)
+
+
+def is_payload(text, p):
+    """Whether text is _compact(p) (p from fields()), without making either whole."""
+    s = _Digest()
+    json.dump(p, s, separators=(",", ":"))
+    h = hashlib.sha256()
+    _update(h, text)
+    return h.digest() == s.h.digest()

@@ -18,16 +18,7 @@ def run(con, args, line):
     if args[0] == "get":
         if len(args) > 2:
             raise UsageError("get takes at most one key; usage: " + _USAGE)
-        # The running config; without a running agent, the file over the defaults as it is.
-        # Secrets are masked row by row, not in masked copies of both dicts: two dicts of every
-        # key were kilobytes of garbage for one `config get key` in a tight heap.
-        saved = _file_over_defaults(v.config_path)
-        cfg = v.cfg if v.running else saved
-        keys = args[1:] or sorted(cfg)
-        for k in keys:
-            if k not in cfg:
-                raise UsageError("unknown key '%s'; 'config get' lists them" % k)
-        return "".join(_row(k, _mask(k, cfg[k]), _mask(k, saved.get(k)), v.running) for k in keys)
+        return _get(v, args[1] if len(args) > 1 else None)
     if args[0] == "unset":
         if len(args) != 2:
             raise UsageError("unset takes one key; usage: " + _USAGE)
@@ -80,6 +71,40 @@ def _intact(path):
         return False
 
 
+def _get(v, key):
+    """`config get [key]`: the running config; without a running agent, the file over the
+    defaults as it is. Printed from the schema's rows and the file's few keys: a dict of every
+    default (and masked copies) was kilobytes of garbage for one `config get key` in a tight heap."""
+    over = _read_json(v.config_path)
+    cfg = v.cfg if v.running else over
+    if key is not None:
+        s = config.spec(key)
+        if not (key in cfg or (s is not None and not v.running)):
+            raise UsageError("unknown key '%s'; 'config get' lists them" % key)
+        saved = over[key] if key in over else (None if s is None else s[1])
+        return _line(key, v.cfg[key] if v.running else saved, saved, v.running)
+    # Every key in one walk of the rows, sorted as lines: a key's line sorts as the key does,
+    # since the " = " after it sorts before any character a key holds.
+    lines = []
+    n = 0
+    for k, s in config.rows():
+        if k in cfg:
+            n += 1
+        saved = over[k] if k in over else s[1]
+        lines.append(_line(k, v.cfg[k] if v.running else saved, saved, v.running))
+    if n < len(cfg):
+        # Keys the schema does not have: in a config the agent refused, the file's typos.
+        for k in cfg:
+            if config.spec(k) is None:
+                lines.append(_line(k, cfg[k], over.get(k), v.running))
+    lines.sort()
+    return "".join(lines)
+
+
+def _line(key, running, saved, running_agent):
+    return _row(key, _mask(key, running), _mask(key, saved), running_agent)
+
+
 def _mask(key, val):
     # config.masked, for one value
     return "***" if val and key in config.SECRETS else val
@@ -99,9 +124,3 @@ def _read_json(path):
     except (OSError, ValueError):
         return {}
     return d if isinstance(d, dict) else {}
-
-
-def _file_over_defaults(path):
-    cfg = config.defaults()
-    cfg.update(_read_json(path))
-    return cfg

@@ -26,6 +26,8 @@ class Codec(Encoder, Decoder):
         self.dev = dev
         self.fw = fw
         self.serial = serial  # () -> the meter serial text, as session_end signs it
+        self.buf = bytearray(256)  # encode.py builds every payload here; it keeps its largest size
+        self.rd = False  # encode.py: this try stores a session_end's signed readings
 
     @staticmethod
     def _segctx(i, rec, rem, last):
@@ -80,11 +82,18 @@ class Codec(Encoder, Decoder):
     def ocmf(self, d, seq, readings=None):
         """The signed payload of session_end d (seq: its own): sign.payload's text, as
         pricing built it when the session ended."""
+        return sign.payload(*self._ocmf_args(d, seq, readings))
+
+    def ocmf_is(self, text, d, seq, readings=None):
+        """Whether text is ocmf(d, seq, readings), without making that text (the check decode)."""
+        return sign.is_payload(text, sign.fields(*self._ocmf_args(d, seq, readings)))
+
+    def _ocmf_args(self, d, seq, readings):
         if readings is None:
             readings = [sign.reading(d["start_t"], "B", d["meter_start_wh"]),
                         sign.reading(d["end_t"], "E", d["meter_stop_wh"])]
         serial = self.serial() if self.serial else ""
-        return sign.payload("T%d" % seq, self.dev, self.fw, serial, readings, d)
+        return "T%d" % seq, self.dev, self.fw, serial, readings, d
 
 
 def _totals(rc, k):

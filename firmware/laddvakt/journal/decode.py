@@ -6,7 +6,7 @@ import struct
 from laddvakt.billing import sign
 from laddvakt.journal.codec_values import (ABSENT, ANY, DERIVED, LAYOUT, LAYOUT0, LAYOUTS, NAMES, NULL,
                                            RECEIPT, SEG, TAGGED, USUAL, WORDS, CodecError, Reader, get_any,
-                                           get_uv, get_zz)
+                                           get_uv, get_zz, same)
 
 
 class Decoder:
@@ -20,7 +20,10 @@ class Decoder:
         """Wrap visit(seq, type, payload) for Journal.read_after so it gets the rendered JSON."""
         return lambda seq, rtype, p: visit(seq, rtype, self.render(rtype, p, seq))
 
-    def decode(self, rtype, payload, seq):
+    def decode(self, rtype, payload, seq, want=None):
+        """Record payload (seq: its own) as a dict. With want (encode's read-back), each field
+        read is checked against want's and, unless a dict or list, want's own value kept (no
+        second copy of the record's texts); CodecError where they differ."""
         if payload[0] == 0x7B:
             return json.loads(bytes(payload))
         r = Reader(payload, 1)
@@ -29,10 +32,10 @@ class Decoder:
         if payload[0] not in (LAYOUT, LAYOUT0) or rtype not in LAYOUTS:
             raise CodecError("unknown payload form %d" % payload[0])
         d = {"type": NAMES[rtype]}
-        self._read(r, LAYOUTS[rtype], d, seq, d, None, 0 if payload[0] == LAYOUT0 else None)
+        self._read(r, LAYOUTS[rtype], d, seq, d, None, 0 if payload[0] == LAYOUT0 else None, want)
         return d
 
-    def _read(self, r, lay, d, seq, rec, ctx, codes=None):
+    def _read(self, r, lay, d, seq, rec, ctx, codes=None, want=None):
         if codes is None:
             codes = get_uv(r)
         keys, kinds = lay
@@ -49,10 +52,39 @@ class Decoder:
                 d[k] = get_any(r)
             elif kind in DERIVED or kind in "no":
                 d[k] = self._usual(kind, k, d, seq, rec, ctx)
+            elif kind == "O" and want is not None and type(want.get(k)) is str:
+                # encode's check: the stored signed text compared with the one the record
+                # makes, without making it beside the record's (Codec.ocmf_is)
+                if not self.ocmf_is(want[k], d, seq, self._readings(r, d, seq, rec, ctx)):
+                    raise CodecError("field '%s' reads back otherwise" % k)
+                d[k] = want[k]
             else:
                 d[k] = self._get(r, kind, d, seq, rec, ctx)
+            if want is not None:
+                _keep(d, k, want)
         if (codes >> (2 * i)) & 3:
-            d.update(get_any(r))
+            more = get_any(r)
+            d.update(more)
+            if want is not None:
+                for k in more:
+                    _keep(d, k, want)
+
+    def _readings(self, r, d, seq, rec, ctx):
+        # A session_end's stored signed readings, or None for the usual begin and end.
+        rd = None
+        n = get_uv(r)
+        if n:
+            rd = []
+            for _ in range(n):
+                tx = chr(r.b[r.i])
+                r.i += 1
+                wh = get_uv(r)
+                r.i += 1
+                t = None
+                if r.b[r.i - 1]:
+                    t = self._get(r, "t", d, seq, rec, ctx)
+                rd.append(sign.reading(t, tx, wh))
+        return rd
 
     def _get(self, r, kind, d, seq, rec, ctx):
         if kind == "t":
@@ -79,20 +111,7 @@ class Decoder:
         if kind == "d":
             return get_zz(r) + self._dref(d)
         if kind == "O":
-            rd = None
-            n = get_uv(r)
-            if n:
-                rd = []
-                for _ in range(n):
-                    tx = chr(r.b[r.i])
-                    r.i += 1
-                    wh = get_uv(r)
-                    r.i += 1
-                    t = None
-                    if r.b[r.i - 1]:
-                        t = self._get(r, "t", d, seq, rec, ctx)
-                    rd.append(sign.reading(t, tx, wh))
-            return self.ocmf(d, seq, rd)
+            return self.ocmf(d, seq, self._readings(r, d, seq, rec, ctx))
         if kind == "f":
             return get_zz(r) + ctx["ref"]
         if kind == "L":
@@ -127,3 +146,14 @@ class Decoder:
         if kind == "g":
             return get_zz(r) + self._gref(rec)
         raise CodecError("kind %s" % kind)
+
+
+def _keep(d, k, want):
+    # decode's read-back: the field as read must be want's; then want's own value is kept in
+    # place of a copy, but for a dict or list: its order as read back (a dict's keys) is what a
+    # render signs, so the signed text is checked against that.
+    v = d[k]
+    if k not in want or not same(v, want[k]):
+        raise CodecError("field '%s' reads back otherwise" % k)
+    if type(v) is not dict and type(v) is not list:
+        d[k] = want[k]

@@ -19,28 +19,42 @@ def _ocmf_t(tm):
     return days * 86400 + int(tm[11:13]) * 3600 + int(tm[14:16]) * 60 + int(tm[17:19])
 
 
+_ROOM = bytes(10)  # a varint of up to 70 bits
+
+
 class Encoder:
     def encode(self, rtype, d, seq):
         """The payload to journal for record d (a dict, "type" included, no "seq") that
         will get seq. Falls back to the tagged form, then to JSON, never fails on a
-        JSON-able record."""
+        JSON-able record; a MemoryError is never taken for a record of another form."""
+        # Built in the codec's one buffer (Codec.buf), which keeps the capacity of the largest
+        # record so far: growing a fresh bytearray 8 bytes at a time, and a body and a value
+        # buffer per layout, were the kilobyte-sized transients a fragmented heap could not give.
+        out = self.buf
         lay = LAYOUTS.get(rtype)
         if lay is not None and d.get("type") == NAMES[rtype]:
-            try:
-                out = bytearray()
-                out.append(LAYOUT)
-                self._fields(out, lay, d, seq, d, "type")
-                if out[1] == 0:
-                    out[1] = LAYOUT0  # the most common case saves the byte of codes
-                    out = memoryview(out)[1:]
-                p = bytes(out)
-                # The record is billing data: keep the compact form only if it reads back.
-                if same(self.decode(rtype, p, seq), d):
-                    return p
-            except Exception:  # any surprise in a record: the general form below keeps it
-                pass
+            for rd in (False, True):
+                self.rd = rd  # the signed readings stored (kind "O", _put)
+                try:
+                    out[:] = b""
+                    out.append(LAYOUT)
+                    self._fields(out, lay, d, seq, d, "type")
+                    p = memoryview(out)
+                    if out[1] == 0:
+                        out[1] = LAYOUT0  # the most common case saves the byte of codes
+                        p = p[1:]
+                    # The record is billing data: keep the compact form only if it reads back,
+                    # read from the buffer: its copy is made only once it is kept.
+                    if same(self.decode(rtype, p, seq, d), d):
+                        return bytes(p)
+                except MemoryError:
+                    raise
+                except Exception:  # any other surprise in a record: the general form below keeps it
+                    pass
+                if "O" not in lay[1]:
+                    break
         try:
-            out = bytearray()
+            out[:] = b""
             out.append(TAGGED)
             put_any(out, d)
             return bytes(out)
@@ -48,8 +62,9 @@ class Encoder:
             return json.dumps(d).encode()
 
     def _fields(self, out, lay, d, seq, rec, skip=None, ctx=None):
+        # The values go straight into out; their codes are put in front of them at the end.
+        at = len(out)
         codes = 0
-        body = bytearray()
         keys, kinds = lay
         i = 0
         for k in keys:
@@ -59,11 +74,10 @@ class Encoder:
             elif kind == "-":
                 v = d[k]
                 c = NULL if v is None else ANY
-                if c == ANY:
-                    put_any(body, v)
             else:
                 v = d[k]
                 c = USUAL
+                m = len(out)
                 try:
                     if kind in DERIVED or kind in "no":
                         if not same(v, self._usual(kind, k, d, seq, rec, ctx)):
@@ -71,25 +85,40 @@ class Encoder:
                     elif v is None:
                         c = NULL
                     else:
-                        b = bytearray()
-                        self._put(b, kind, v, d, seq, rec, ctx)
-                        body.extend(b)
+                        self._put(out, kind, v, d, seq, rec, ctx)
+                except MemoryError:
+                    raise
                 except Exception:  # not of the layout's form: a tagged value keeps it
+                    out[m:] = b""  # what the layout's form had put
                     c = NULL if v is None else ANY
-                if c == ANY:
-                    put_any(body, v)
+            if c == ANY:
+                put_any(out, v)
             codes |= c << (2 * i)
             i += 1
-        extra = [k for k in d if k != skip and k not in keys]
-        if extra:
+        n = 0
+        for k in d:
+            if k != skip and k not in keys:
+                n += 1
+        if n:
             codes |= 1 << (2 * i)
-            body.append(T_DICT)
-            put_uv(body, len(extra))
-            for k in extra:
-                put_key(body, k)
-                put_any(body, d[k])
-        put_uv(out, codes)
-        out.extend(body)
+            out.append(T_DICT)
+            put_uv(out, n)
+            for k in d:
+                if k != skip and k not in keys:
+                    put_key(out, k)
+                    put_any(out, d[k])
+        # The codes' varint in front of the values: room made in place, then filled.
+        n = 1
+        c = codes
+        while c > 0x7F:
+            c >>= 7
+            n += 1
+        out[at:at] = _ROOM[:n]
+        while codes > 0x7F:
+            out[at] = (codes & 0x7F) | 0x80
+            codes >>= 7
+            at += 1
+        out[at] = codes
 
     def _put(self, out, kind, v, d, seq, rec, ctx):
         if kind == "t":
@@ -169,7 +198,11 @@ class Encoder:
             # Stored: the signed readings when they are not the usual begin and end.
             if type(v) is not str:
                 raise CodecError("not a text")
-            if v == self.ocmf(d, seq):
+            # First the usual begin and end readings, which the reader makes again from the
+            # record's own fields: encode's read-back proves them (making the text again here
+            # too was ~600 bytes more, in pieces, at every session's end). Then, if that failed,
+            # the readings themselves.
+            if not self.rd:
                 out.append(0)
                 return
             rd = [(_ocmf_t(x["TM"]), x["TX"], x["RV"]) for x in json.loads(v)["RD"]]
