@@ -3,40 +3,19 @@ addresses (an A record, TTL 60 s; any other name gets NXDOMAIN); `answer=None` i
 that counts queries and never replies."""
 import socket
 import struct
-import threading
+
+from host_tools.testing.udp_peer import UdpPeer
 
 
-class DnsPeer:
+class DnsPeer(UdpPeer):
+    min_len = 17  # a header and the smallest question
+
     def __init__(self, answer=None):
+        super().__init__()
         self.answer = answer
-        self.requests = 0
-        self._s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self._s.bind(("127.0.0.1", 0))
-        self._s.settimeout(0.2)
-        self.port = self._s.getsockname()[1]
-        self._stop = False
-        self._t = threading.Thread(target=self._serve, daemon=True)
 
-    def __enter__(self):
-        self._t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop = True
-        self._t.join()
-        self._s.close()
-
-    def _serve(self):
-        while not self._stop:
-            try:
-                req, addr = self._s.recvfrom(512)
-            except socket.timeout:
-                continue
-            if len(req) < 17:
-                continue
-            self.requests += 1
-            if self.answer is not None:
-                self._s.sendto(self._reply(req), addr)
+    def reply(self, req):
+        return None if self.answer is None else self._reply(req)
 
     def _reply(self, req):
         i, labels = 12, []

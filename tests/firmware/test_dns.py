@@ -2,9 +2,9 @@
 # answers (the black hole), and ones that answer NXDOMAIN or garbage. A 10 ms ticker keeps its
 # schedule meanwhile: a lookup never holds up the loop.
 import asyncio
-import socket
 import time
 
+import udpserve
 from fwtest import raises, run
 from laddvakt.uplink.dns import Resolver, is_ip, parse, query
 from laddvakt.uplink.mqtt import MQTTLink
@@ -30,30 +30,8 @@ def reply(req, ip=(192, 0, 2, 7), ttl=60, rcode=0, cname=False):
     return bytes(h) + q + a
 
 
-async def serve(s, answer, seen):
-    while True:
-        try:
-            req, addr = s.recvfrom(512)
-        except OSError:
-            await asyncio.sleep_ms(2)
-            continue
-        seen.append(bytes(req))
-        r = answer(req)
-        if r is not None:
-            s.sendto(r, addr)
-
-
 def bound():
-    for port in range(42253, 42353):
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            s.bind(socket.getaddrinfo("127.0.0.1", port)[0][-1])
-        except OSError:
-            s.close()
-            continue
-        s.setblocking(False)
-        return s, port
-    raise OSError("no free UDP port")
+    return udpserve.bound(42253)
 
 
 def lookups(answer, names, timeout_ms=200, tries=2, res=None):
@@ -76,7 +54,7 @@ def lookups(answer, names, timeout_ms=200, tries=2, res=None):
             last = now
 
     async def main():
-        srv = asyncio.create_task(serve(s, answer, seen))
+        srv = asyncio.create_task(udpserve.serve(s, answer, seen))
         tk = asyncio.create_task(ticks())
         for name in names:
             try:
@@ -197,7 +175,7 @@ def test_mqtt_link_resolves_the_broker_through_the_resolver():
     out = []
 
     async def main():
-        srv = asyncio.create_task(serve(s, lambda q: reply(q, ip=(127, 0, 0, 1)), seen))
+        srv = asyncio.create_task(udpserve.serve(s, lambda q: reply(q, ip=(127, 0, 0, 1)), seen))
         try:
             await link.open()
         except OSError as e:  # nothing listens on port 1: the connect is refused

@@ -1,9 +1,9 @@
 # The SNTP client against local UDP responders in this process: a healthy one, one that never
 # answers (the black hole), and ones that answer wrongly. Sampling keeps its schedule meanwhile.
 import asyncio
-import socket
 import time
 
+import udpserve
 from fwtest import run
 from laddvakt.core import config
 from laddvakt.core.clock import before, tadd
@@ -12,13 +12,9 @@ from laddvakt.uplink.sntp import SntpTime, parse, request, sntp_source
 T2026 = 1793491200  # 2026-11-01T00:00:00Z
 
 
-async def serve(s, unix_s, mangle):
-    while True:
-        try:
-            req, addr = s.recvfrom(64)
-        except OSError:
-            await asyncio.sleep_ms(2)
-            continue
+def answer(unix_s, mangle):
+    """A server reply to each request, at unix_s + 0.5 s, changed by mangle(b) if given."""
+    def reply(req):
         b = bytearray(48)
         b[0] = 0x24  # version 4, server
         b[1] = 2
@@ -28,20 +24,17 @@ async def serve(s, unix_s, mangle):
         b[44:48] = (0x80000000).to_bytes(4, "big")  # .5 s
         if mangle:
             mangle(b)
-        s.sendto(b, addr)
+        return b
+
+    return reply
 
 
 def bound():
-    for port in range(42123, 42223):
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            s.bind(socket.getaddrinfo("127.0.0.1", port)[0][-1])
-        except OSError:
-            s.close()
-            continue
-        s.setblocking(False)
-        return s, port
-    raise OSError("no free UDP port")
+    return udpserve.bound(42123)
+
+
+def serve(s, unix_s, mangle):
+    return udpserve.serve(s, answer(unix_s, mangle))
 
 
 def exchange(mangle=None, answer=True, timeout_ms=300):
