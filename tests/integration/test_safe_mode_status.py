@@ -7,12 +7,12 @@ import os
 import re
 import shutil
 import subprocess
-import time
 
 import pytest
 
 from host_tools.device import console as hc
 from host_tools.sim.agent import agent_command, prepare_device
+from host_tools.testing.meter_sim import PtyPair
 from tests.integration.mqtt_capture import Capture, validate
 
 pytestmark = pytest.mark.skipif(shutil.which("socat") is None, reason="socat is not installed")
@@ -22,16 +22,9 @@ INSTALL = "0123456789ab"
 
 @pytest.fixture
 def pty_pair(tmp_path):
-    a, b = str(tmp_path / "dev-tty"), str(tmp_path / "host-tty")
-    p = subprocess.Popen(["socat", "pty,raw,echo=0,link=" + a, "pty,raw,echo=0,link=" + b],
-                         stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 5
-    while not (os.path.exists(a) and os.path.exists(b)):
-        assert time.monotonic() < deadline, "socat made no pty pair"
-        time.sleep(0.02)
-    yield a, b
-    p.terminate()
-    p.wait(5)
+    """(the device's end, the host's end) of a socat pty pair."""
+    with PtyPair(str(tmp_path)) as pair:
+        yield pair.agent_path, pair.sim_path
 
 
 @pytest.mark.parametrize("override, ident, reason, file, key", [
