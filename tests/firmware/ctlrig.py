@@ -16,7 +16,8 @@ T0 = 1795154400
 _n = [0]
 
 
-class _Hal:
+class DataHal:
+    """The HAL part an agent needs off the board: a fresh data directory."""
     bench = False
 
     def __init__(self, data_dir):
@@ -39,7 +40,7 @@ class Rig:
         self.st = SimStation(sc)
         self.st.duty_log = []
         j = Journal(path, 16384, 262144).open()
-        self.agent = Agent(_Hal(path + "-d"), self.cfg, {"name": "unix-sim"}, Identity("5f0c2a9e81d3", 1), j,
+        self.agent = Agent(DataHal(path + "-d"), self.cfg, {"name": "unix-sim"}, Identity("5f0c2a9e81d3", 1), j,
                            meter=self.st, pilot=self.st, time_source=SimTimeSource(sc), plant=self.st)
         self.ctl = self.agent.control
         self.up = 0

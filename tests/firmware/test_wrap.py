@@ -3,6 +3,7 @@
 # sessions, billing, journal) runs across the wrap and must journal exactly what it journals
 # from a start at 0: same records, same `up` (which never wraps), periodic values on time,
 # sessions as long as they were. The same file runs on the 32-bit port (tests/host/test_wrap32.py).
+from ctlrig import T0, DataHal
 from fwtest import Skip, rmtree, run
 from laddvakt.app.agent import Agent
 from laddvakt.core import config
@@ -12,23 +13,11 @@ from laddvakt.journal.store import Journal
 from laddvakt_unix.sim.ev import SimStation
 from laddvakt_unix.sim.plant import SimTimeSource
 
-T0 = 1795154400
 VISITS = [{"arrive_s": 20, "leave_s": 200, "need_wh": 400000, "max_w": 7400, "id_tag": None},
           {"arrive_s": 230, "leave_s": 290, "need_wh": 400000, "max_w": 3600, "id_tag": None}]
 TICK_MS = 250
 END_MS = 300000
 _n = [0]
-
-
-class _Hal:
-    bench = False
-
-    def __init__(self, data_dir):
-        rmtree(data_dir)
-        import os
-
-        os.mkdir(data_dir)
-        self.data_dir = data_dir
 
 
 class _Since:
@@ -58,7 +47,7 @@ def journal_of(up0, end_ms=END_MS):
                          "control_tick_ms": TICK_MS})
     sc = {"visits": VISITS, "events": [], "start_epoch": T0, "meter_start_wh": 1000, "sync_after_s": 5}
     st = _Since(SimStation(sc), up0)
-    a = Agent(_Hal(path + "-d"), cfg, {"name": "unix-sim"}, Identity("5f0c2a9e81d3", 1),
+    a = Agent(DataHal(path + "-d"), cfg, {"name": "unix-sim"}, Identity("5f0c2a9e81d3", 1),
               Journal(path, 16384, 262144).open(), meter=st, pilot=st,
               time_source=_Since(SimTimeSource(sc), up0), plant=st, up0=up0)
     a.start()

@@ -18,7 +18,8 @@ def test_the_agent_runs_across_the_boards_ticks_wrap():
     out = wasm32.run_with_firmware(
         "import time\nassert time.ticks_add(0, -1) == (1 << 30) - 1, 'not a 32-bit port'\n"
         "sys.path.append('/t')\nexec(open('/t/test_wrap.py').read())\n",
-        {"/t/test_wrap.py": os.path.join(fw, "test_wrap.py"), "/t/fwtest.py": os.path.join(fw, "fwtest.py")})
+        {"/t/test_wrap.py": os.path.join(fw, "test_wrap.py"), "/t/fwtest.py": os.path.join(fw, "fwtest.py"),
+         "/t/ctlrig.py": os.path.join(fw, "ctlrig.py")})
     lines = out.strip().splitlines()
     assert ", 0 failed," in lines[-1], out
     assert {ln.split()[1] for ln in lines if ln.startswith("ok ")} >= {"test_across_the_wrap"}, out
