@@ -21,8 +21,7 @@ import subprocess
 import time
 
 from host_tools.sim import agent as sim, backlog
-from host_tools.testing import cmd_fuzz, tlscerts
-from host_tools.testing.broker import Broker, free_port
+from host_tools.testing import cmd_fuzz
 from host_tools.toolchain.unix_port import MICROPYTHON, micropython_env
 
 GATE_S = 2400  # the first EV arrives at 1800 s and stays to 12600 s
@@ -34,20 +33,6 @@ FUZZ_SEED = 29
 CONSOLE = [("status", "device"), ("sessions 5", "active "), ("meter", "energy_wh"),
            ("journal", "pending"), ("tariff", "SEK/kWh"), ("config get mqtt_port", "mqtt_port = "),
            ("faults", "no active faults"), ("limit", "offer "), ("help", "  replay ")]
-
-
-@contextlib.contextmanager
-def tls_broker():
-    """mosquitto with its plain listener (the backend, the fuzzer) and a TLS one that requires
-    a client certificate (the agent); .tls_port and .certs ({name: PEM}) are set."""
-    certs = tlscerts.make("localhost")
-    port = free_port()
-    conf = ("listener %d 127.0.0.1\ncafile {dir}/ca.pem\ncertfile {dir}/server.pem\n"
-            "keyfile {dir}/server.key\nrequire_certificate true\n" % port)
-    with Broker("mosquitto", extra_conf=conf, files=certs) as b:
-        b.tls_port = port
-        b.certs = certs
-        yield b
 
 
 def tls_config(data):

@@ -4,6 +4,7 @@ mosquitto is used when it is installed (CI installs it from Debian). Without
 it, the simulation falls back to amqtt, a pure-Python broker from PyPI; tests
 that need broker behaviour to match production ask for mosquitto explicitly.
 """
+import contextlib
 import os
 import shutil
 import socket
@@ -129,3 +130,20 @@ class Broker:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+@contextlib.contextmanager
+def tls_broker():
+    """mosquitto with its plain listener (the backend, a fuzzer) and a TLS one that requires a
+    client certificate (the agent); .tls_port and .certs ({name: PEM}, made for localhost by
+    host_tools/testing/tlscerts.py) are set."""
+    from host_tools.testing import tlscerts
+
+    certs = tlscerts.make("localhost")
+    port = free_port()
+    conf = ("listener %d 127.0.0.1\ncafile {dir}/ca.pem\ncertfile {dir}/server.pem\n"
+            "keyfile {dir}/server.key\nrequire_certificate true\n" % port)
+    with Broker("mosquitto", extra_conf=conf, files=certs) as b:
+        b.tls_port = port
+        b.certs = certs
+        yield b

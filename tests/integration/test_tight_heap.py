@@ -10,6 +10,7 @@ import pytest
 from host_tools.bench import full_floor
 from host_tools.bench.tight_heap import (MPY_DIR, RUNTIME_BUDGET, completes, full_modules, rom_heap, romfs_plan,
                                          run_romfs_full, run_tight)
+from host_tools.testing.broker import tls_broker
 from tests.integration.mqtt_capture import Capture
 
 
@@ -26,7 +27,7 @@ def test_floor_scenario_runs_from_romfs_in_image_plus_inplace_code_plus_64k_plus
     # allocates from the GC heap, on an ESP32 from the IDF heap beside it: the heap given is the
     # board's 64 KiB plus what a TLS connect takes from the GC heap here, measured against the
     # same broker (docs/bench.md, heap).
-    with full_floor.tls_broker() as b:
+    with tls_broker() as b:
         plan = romfs_plan(workdir=str(tmp_path), mods=full_modules(b, Capture, str(tmp_path / "probe")))
         tls, plain = full_floor.tls_gc_bytes(b, MPY_DIR, str(tmp_path), step=512)
         assert 0 < tls - plain < 32768, (tls, plain)

@@ -5,21 +5,14 @@ import os
 import pytest
 
 from host_tools.sim import agent as sim, backlog
-from host_tools.testing.broker import Broker, free_port
-from host_tools.testing import tlscerts
+from host_tools.testing import broker
 
 SCEN = dict(backlog.DRAIN, drain_timeout_ms=3000)
 
 
 @pytest.fixture(scope="module")
 def tls_broker():
-    certs = tlscerts.make("localhost")
-    port = free_port()
-    conf = ("listener %d 127.0.0.1\ncafile {dir}/ca.pem\ncertfile {dir}/server.pem\n"
-            "keyfile {dir}/server.key\nrequire_certificate true\n" % port)
-    with Broker("mosquitto", extra_conf=conf, files=certs) as b:
-        b.tls_port = port
-        b.certs = certs
+    with broker.tls_broker() as b:
         yield b
 
 

@@ -22,6 +22,7 @@ import os
 
 from host_tools.bench import full_floor, tight_heap as t
 from host_tools.repo import BUILD
+from host_tools.testing.broker import tls_broker
 from host_tools.toolchain import coderam, wasm32
 
 GOAL_INPLACE = 98304
@@ -38,7 +39,7 @@ def _capture(port):
 
 def measure():
     t.build()
-    with full_floor.tls_broker() as b:
+    with tls_broker() as b:
         # The floor scenario loads more than the sim (the console, the TLS link): its own plan.
         fplan = t.romfs_plan(mods=t.full_modules(b, _capture, os.path.join(BUILD, "bench-floor", "probe")))
         floor = t.heap_floor(lambda n: t.run_romfs_full(fplan, b, _capture, n), lo=FLOOR_LO, hi=FLOOR_HI,
