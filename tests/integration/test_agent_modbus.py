@@ -44,24 +44,43 @@ def start_agent(tmp_path, port, pty, profile="sdm630", boards_dir=None, **extra)
     return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def test_agent_books_sessions_from_the_modbus_meter_and_reports_its_health(mosquitto, tmp_path):
-    model = MeterModel("sdm630", 1, load=Load(7000, speed=20), energy_dwh=54321000)
-    cap = Capture(mosquitto.port)
+def run_on_meter(tmp_path, port, model, during, profile="sdm630", boards_dir=None, timeout=60, **cfg):
+    """The agent run to its end on model, served over a pty; during(cap, msim, agent) acts while
+    it runs. Returns (the capture, the simulator, stdout, stderr)."""
+    cap = Capture(port)
     with PtyPair(str(tmp_path)) as pair, MeterSim(pair.sim_path, [model]) as msim:
-        agent = start_agent(tmp_path, mosquitto.port, pair.agent_path)
+        agent = start_agent(tmp_path, port, pair.agent_path, profile, boards_dir, **cfg)
         try:
-            assert cap.wait(lambda: any(r["type"] == "session_start" for r in records(cap)), 20), \
-                agent.communicate(timeout=30) if agent.poll() is not None else cap.msgs
-            msim.inject(*["none"] * 12)  # a dead meter for six polls (a request and its retry each)
-            assert cap.wait(lambda: [r for r in records(cap) if r["type"] == "fault" and not r["active"]], 20)
-            cap.publish("laddvakt/v1/sim-1/cmd", b'{"id":"st","cmd":"status"}')
-            assert cap.wait(lambda: cap.on("/reply"), 10)
-            out, err = agent.communicate(timeout=60)
+            during(cap, msim, agent)
+            out, err = agent.communicate(timeout=timeout)
         finally:
             if agent.poll() is None:
                 agent.kill()
             cap.stop()
     assert agent.returncode == 0, out + err
+    return cap, msim, out, err
+
+
+def started(cap, agent):
+    assert cap.wait(lambda: any(r["type"] == "session_start" for r in records(cap)), 20), \
+        agent.communicate(timeout=30) if agent.poll() is not None else cap.msgs
+
+
+def ask_status(cap):
+    cap.publish("laddvakt/v1/sim-1/cmd", b'{"id":"st","cmd":"status"}')
+    assert cap.wait(lambda: cap.on("/reply"), 10)
+
+
+def test_agent_books_sessions_from_the_modbus_meter_and_reports_its_health(mosquitto, tmp_path):
+    model = MeterModel("sdm630", 1, load=Load(7000, speed=20), energy_dwh=54321000)
+
+    def during(cap, msim, agent):
+        started(cap, agent)
+        msim.inject(*["none"] * 12)  # a dead meter for six polls (a request and its retry each)
+        assert cap.wait(lambda: [r for r in records(cap) if r["type"] == "fault" and not r["active"]], 20)
+        ask_status(cap)
+
+    cap, msim, out, err = run_on_meter(tmp_path, mosquitto.port, model, during)
     recs = records(cap)
     faults = [(r["code"], r["active"]) for r in recs if r["type"] == "fault"]
     assert faults == [("PowerMeterFailure", True), ("PowerMeterFailure", False)]
@@ -84,20 +103,14 @@ def test_agent_books_sessions_from_the_modbus_meter_and_reports_its_health(mosqu
 
 def test_meter_replaced_mid_session_splits_it(mosquitto, tmp_path):
     model = MeterModel("em340", 1, load=Load(7000, speed=20), energy_dwh=77700000)
-    cap = Capture(mosquitto.port)
-    with PtyPair(str(tmp_path)) as pair, MeterSim(pair.sim_path, [model]):
-        agent = start_agent(tmp_path, mosquitto.port, pair.agent_path, "em340")
-        try:
-            assert cap.wait(lambda: any(r["type"] == "session_start" for r in records(cap)), 20)
-            with model.lock:
-                model.serial = 0x5EC0D
-                model.e_imp = 10000  # the new meter's register: 1 kWh
-            out, err = agent.communicate(timeout=60)
-        finally:
-            if agent.poll() is None:
-                agent.kill()
-            cap.stop()
-    assert agent.returncode == 0, out + err
+
+    def during(cap, msim, agent):
+        started(cap, agent)
+        with model.lock:
+            model.serial = 0x5EC0D
+            model.e_imp = 10000  # the new meter's register: 1 kWh
+
+    cap, _, out, err = run_on_meter(tmp_path, mosquitto.port, model, during, "em340")
     recs = records(cap)
     ends = [r for r in recs if r["type"] == "session_end"]
     starts = [r for r in recs if r["type"] == "session_start"]
@@ -113,20 +126,14 @@ def test_meter_replaced_mid_session_splits_it(mosquitto, tmp_path):
 
 def test_session_ends_on_time_while_the_meter_is_silent(mosquitto, tmp_path):
     model = MeterModel("abb_b23", 1, load=Load(7000, speed=20), energy_dwh=11100000)
-    cap = Capture(mosquitto.port)
-    with PtyPair(str(tmp_path)) as pair, MeterSim(pair.sim_path, [model]) as msim:
-        agent = start_agent(tmp_path, mosquitto.port, pair.agent_path, "abb_b23")
-        try:
-            # Ten polls in (about 10 s of the 100 s run): records are published in batches, often
-            # only at the end of this fast run, so the agent's progress is read off the simulator.
-            assert cap.wait(lambda: msim.requests >= 30, 20)
-            msim.inject(*["none"] * 100000)  # dead until the end of the run
-            out, err = agent.communicate(timeout=90)
-        finally:
-            if agent.poll() is None:
-                agent.kill()
-            cap.stop()
-    assert agent.returncode == 0, out + err
+
+    def during(cap, msim, agent):
+        # Ten polls in (about 10 s of the 100 s run): records are published in batches, often
+        # only at the end of this fast run, so the agent's progress is read off the simulator.
+        assert cap.wait(lambda: msim.requests >= 30, 20)
+        msim.inject(*["none"] * 100000)  # dead until the end of the run
+
+    cap, msim, out, err = run_on_meter(tmp_path, mosquitto.port, model, during, "abb_b23", timeout=90)
     recs = records(cap)
     ends = [r for r in recs if r["type"] == "session_end"]
     assert len(ends) == 1
@@ -146,20 +153,12 @@ BOARD_MAP = {"name": "site meter", "registers": {
 
 def _whole_session_on_a_data_map(mosquitto, tmp_path, addr, boards_dir=None, **cfg):
     model = MeterModel(BOARD_MAP, addr, load=Load(7000, speed=20), energy_dwh=11110000)
-    cap = Capture(mosquitto.port)
-    with PtyPair(str(tmp_path)) as pair, MeterSim(pair.sim_path, [model]) as msim:
-        agent = start_agent(tmp_path, mosquitto.port, pair.agent_path, "", boards_dir, **cfg)
-        try:
-            assert cap.wait(lambda: any(r["type"] == "session_start" for r in records(cap)), 20), \
-                agent.communicate(timeout=30) if agent.poll() is not None else cap.msgs
-            cap.publish("laddvakt/v1/sim-1/cmd", b'{"id":"st","cmd":"status"}')
-            assert cap.wait(lambda: cap.on("/reply"), 10)
-            out, err = agent.communicate(timeout=60)
-        finally:
-            if agent.poll() is None:
-                agent.kill()
-            cap.stop()
-    assert agent.returncode == 0, out + err
+
+    def during(cap, msim, agent):
+        started(cap, agent)
+        ask_status(cap)
+
+    cap, msim, out, err = run_on_meter(tmp_path, mosquitto.port, model, during, "", boards_dir, **cfg)
     ends = [r for r in records(cap) if r["type"] == "session_end"]
     assert len(ends) == 1
     e = ends[0]
