@@ -125,3 +125,16 @@ def umount(path="/ram"):
         vfs.umount(path)
     except OSError:
         pass
+
+
+def on_fresh(path, blocks=64):
+    """Decorator: the test runs with a fresh littlefs of blocks mounted at path, unmounted after."""
+    def deco(fn):
+        def wrapped():
+            mount_fresh(blocks, path)
+            try:
+                fn()
+            finally:
+                umount(path)
+        return wrapped
+    return deco

@@ -4,21 +4,14 @@
 import os
 
 from fwtest import run
-from ramblock import mount_fresh, umount
+from ramblock import on_fresh
 from laddvakt.journal import frame as jf
 from laddvakt.journal.store import Journal
 
 D = "/jm/j"
 
 
-def ram(fn):
-    def wrapped():
-        mount_fresh(64, "/jm")
-        try:
-            fn()
-        finally:
-            umount("/jm")
-    return wrapped
+ram = on_fresh("/jm")
 
 
 def pay(seq):
