@@ -1,7 +1,9 @@
-# Safe mode's uplink (robust, issue 17): boot failed, but where the network part of the config
-# is usable the device says why on its usual retained status topic (and keeps the Will there),
-# acting on no command. docs/mqtt.md, Safe mode.
+# Safe mode (robust, issue 17), loaded only when boot failed: the console that stays to fix the
+# file, and the uplink: where the network part of the config is usable the device says why on
+# its usual retained status topic (and keeps the Will there), acting on no command. docs/mqtt.md,
+# Safe mode.
 import asyncio
+import gc
 import json
 import time
 
@@ -9,6 +11,8 @@ from micropython import const
 
 from laddvakt import VERSION
 from laddvakt.core import config
+from laddvakt.core.board import BoardError
+from laddvakt.core.ident import peek
 
 # All the link reads from the config: a bad tariff, board or billing key cannot stop it.
 NET_KEYS = ("device_id", "topic_prefix", "mqtt_host", "mqtt_port", "mqtt_user", "mqtt_password",
@@ -117,3 +121,46 @@ async def run(link, topic, payload, keepalive_ms, timeout_ms):
             link.close()
             await asyncio.sleep_ms(backoff)
             backoff = min(backoff * 2, _BACKOFF_MAX_MS)
+
+
+def safe_mode(hal, e, where):
+    """Boot failed (robust, issue 17): say why, drive nothing (the contactor stays open, the
+    connector Unavailable), and keep the console answering help, status (the reason and the
+    file), config get/set/unset and reboot, so a technician can fix the file over the cable."""
+    # A refused config or board names its key; anything else (a file of the wrong shape that a
+    # loader did not expect) is named by its exception's type.
+    reason = str(e) if isinstance(e, (config.ConfigError, BoardError)) else \
+        "%s: %s" % (type(e).__name__, e)
+    print("laddvakt: cannot start: %s (%s)" % (reason, where))
+    gc.collect()
+    console = hal.console()
+    if console:
+        # Safe mode lasts while the console runs (on a board, until a reboot); a simulation
+        # without a console ends here, as before.
+        asyncio.run(_console(hal, console, reason, where, _uplink(hal, reason, where)))
+    return 2
+
+
+def _uplink(hal, reason, where):
+    """Safe mode's status link when the config's network keys are usable, else None; it never
+    stops the console."""
+    cfg = net_config(hal.data_dir + "/config.json")
+    if cfg is None:
+        print("laddvakt: safe mode: network config not usable, no MQTT status")
+        return None
+    try:
+        hal.net_up(cfg)
+        link, topic, payload = make(cfg, peek(hal.data_dir + "/ident.json"), reason, where,
+                                    hal.dns(cfg) if hasattr(hal, "dns") else None)
+    except Exception as e:  # a TLS file unusable, the network down: the console still runs
+        print("laddvakt: safe mode: no MQTT status: %s: %s" % (type(e).__name__, e))
+        return None
+    return run(link, topic, payload, cfg["mqtt_keepalive_s"] * 1000, cfg["mqtt_timeout_ms"])
+
+
+async def _console(hal, console, reason, where, up):
+    from laddvakt.app.console_view import make_console
+
+    if up:
+        asyncio.create_task(up)
+    await make_console(hal, None, console[0], console[1], reason, where).run()

@@ -80,53 +80,13 @@ def make_uplink(agent):
 
     extra = None
     if cfg["ha_discovery"]:
-        extra = _ha(agent, cfg, handlers, commands)
+        from laddvakt.app.ha_link import make  # loaded only when configured
+
+        extra = make(agent, cfg, handlers, commands)
     up = Uplink(link, agent.journal, cfg, agent.ident, VERSION, (handlers, commands), rand, extra, agent.codec)
     up.retained.append(("connector", agent.control.status_json))
     up.acks.set_fault = agent.set_fault  # the ack_timeout fault record (issue 16)
     return up
-
-
-def _ha(agent, cfg, handlers, commands):
-    """Home Assistant discovery (uplink/ha.py), with its controls when ha_controls is on:
-    loaded only when configured."""
-    from laddvakt.uplink.ha import Discovery
-
-    controls = None
-    if cfg["ha_controls"]:
-        commands()  # the controls call the control commands' handlers
-        from laddvakt.uplink.ha_controls import HaControls
-
-        controls = HaControls(handlers, "%s/%s/ha/set/" % (cfg["topic_prefix"], cfg["device_id"]),
-                              cfg["max_current_a"], cfg["ha_id_tag"])
-    d = Discovery(cfg, _ha_state(agent), "laddvakt " + cfg["board"], controls)
-    if d.error:
-        print(d.error)
-    return d
-
-
-def _ha_state(agent):
-    """fn() -> the Home Assistant state values (docs/schemas/state.json): the only parts
-    Discovery needs."""
-    tracker, pricing, metering, control = agent.tracker, agent.pricing, agent.metering, agent.control
-    phases = control.phases
-
-    def state():
-        s = tracker.session
-        cost = pricing.cost
-        st = control.status
-        lim = control.dr.limit_da
-        return {"power_w": metering.power_w, "energy_wh": metering.energy_wh,
-                "current_a": metering.currents_a(phases),
-                "session_wh": s.energy_wh if s else 0,
-                "cost_minor": cost.running_minor() if s and cost else 0,
-                "currency": pricing.tariff.currency, "status": st,
-                "session": s.sid if s else None,
-                "plugged": control.state in "BCD", "charging": st == "Charging",
-                "limit_a": (control.station_da if lim is None else lim) // 10,
-                "availability": "Inoperative" if control.unavailable else "Operative"}
-
-    return state
 
 
 async def _run(agent, uplink, console=None):
@@ -157,57 +117,14 @@ async def _run(agent, uplink, console=None):
     agent.watchdog.note_heap()
 
 
-def safe_mode(hal, e, where):
-    """Boot failed (robust, issue 17): say why, drive nothing (the contactor stays open, the
-    connector Unavailable), and keep the console answering help, status (the reason and the
-    file), config get/set/unset and reboot, so a technician can fix the file over the cable."""
-    # A refused config or board names its key; anything else (a file of the wrong shape that a
-    # loader did not expect) is named by its exception's type.
-    reason = str(e) if isinstance(e, (config.ConfigError, boards.BoardError)) else \
-        "%s: %s" % (type(e).__name__, e)
-    print("laddvakt: cannot start: %s (%s)" % (reason, where))
-    gc.collect()
-    console = hal.console()
-    if console:
-        # Safe mode lasts while the console runs (on a board, until a reboot); a simulation
-        # without a console ends here, as before.
-        asyncio.run(_safe_run(hal, console, reason, where, _safe_uplink(hal, reason, where)))
-    return 2
-
-
-def _safe_uplink(hal, reason, where):
-    """Safe mode's status link (app/safe_link.py) when the config's network keys are usable,
-    else None; it never stops the console."""
-    from laddvakt.app import safe_link
-
-    cfg = safe_link.net_config(hal.data_dir + "/config.json")
-    if cfg is None:
-        print("laddvakt: safe mode: network config not usable, no MQTT status")
-        return None
-    try:
-        hal.net_up(cfg)
-        link, topic, payload = safe_link.make(cfg, identity.peek(hal.data_dir + "/ident.json"),
-                                              reason, where, hal.dns(cfg) if hasattr(hal, "dns") else None)
-    except Exception as e:  # a TLS file unusable, the network down: the console still runs
-        print("laddvakt: safe mode: no MQTT status: %s: %s" % (type(e).__name__, e))
-        return None
-    return safe_link.run(link, topic, payload, cfg["mqtt_keepalive_s"] * 1000, cfg["mqtt_timeout_ms"])
-
-
-async def _safe_run(hal, console, reason, where, up):
-    from laddvakt.app.console_view import make_console
-
-    if up:
-        asyncio.create_task(up)
-    await make_console(hal, None, console[0], console[1], reason, where).run()
-
-
 def main(hal):
     """Run the agent on `hal` (main.py passes the board's, unix_main.py the unix port's)."""
     at = [""]
     try:
         agent = build(hal, at)
     except Exception as e:
+        from laddvakt.app.safe_link import safe_mode
+
         return safe_mode(hal, e, at[0])
     # A quiet point: build's garbage (config text, parsed JSON) collected before the uplink's
     # buffers are allocated, so they find contiguous room instead of a fragmented heap.
@@ -222,6 +139,8 @@ def main(hal):
         # A TLS file named in config is missing, unreadable or not a certificate/key.
         agent.metering.close()
         agent.journal.close()
+        from laddvakt.app.safe_link import safe_mode
+
         return safe_mode(hal, e, "tls files (mqtt_ca_file, mqtt_cert, mqtt_key)")
     agent.uplink = uplink
     asyncio.run(_run(agent, uplink, hal.console()))
