@@ -26,7 +26,7 @@ class Controller:
         self.volts = cfg["voltage_v"]
         self.phases = cfg["phases"]
         self.station_da = cfg["max_current_a"] * 10
-        self._cfg = cfg
+        self.cfg = cfg
         self.session_max_wh = cfg["session_max_wh"]
         self.session_max_s = cfg["session_max_s"]
         self.pilot = PilotDecoder(cfg["pilot_debounce"], 300)
@@ -45,7 +45,8 @@ class Controller:
                             cfg["temp_stop_c"], self._suspended)
         # faults.status_payload's key, and fn(loop time) -> uptime ms that never wraps (clock.up)
         self._report, self.uptime = [None] * 5, None
-        self.on_plan = None  # fn(plan, vehicle, need_wh, by_t): a new fleet plan to report
+        self.on_plan = None  # fn(plan, vehicle, need_wh, by_t): a new fleet plan to report (set before
+        # the planner is made, at its first use)
         # fn() -> True while another part of the agent wants charging paused during an
         # InternalError (the journal's on_journal_full policy); None: pause on InternalError.
         self.suspend_check = None
@@ -54,7 +55,7 @@ class Controller:
         self.duty = DUTY_OFF
         self.offer_da = 0
         self.pilot_da = 0  # what the pilot offers now: offer_da with the PWM on, else 0
-        self._drop_ms = None  # when the pilot's offer last went down (the 6 s rule counts from it)
+        self.drop_ms = None  # when the pilot's offer last went down (the 6 s rule counts from it)
         self._change_ms = 0  # when it last changed either way
         self._f_since = None
         self.state = "A"
@@ -68,9 +69,9 @@ class Controller:
         self._plugged = False
         self._settle = 0
         self._stop_req = None
-        self._stop = None  # the stopping fault at the last tick
-        self._now = 0
-        self._wall = None
+        self.stopping = None  # the stopping fault at the last tick
+        self.now_ms = 0  # the last tick's loop time and wall time (refresh and commands use them)
+        self.wall = None
         hw.set_duty(DUTY_OFF)
         hw.set_contactor(False)
 
@@ -89,7 +90,7 @@ class Controller:
             raise ValueError("a session is already open")
         if self.unavailable:
             raise ValueError("the connector is unavailable")
-        return self.auth.present(self._now, tag, vehicle, remote)
+        return self.auth.present(self.now_ms, tag, vehicle, remote)
 
     def charging_profiles(self):
         """The profiles in force (control/profile_limits.py), made on first use."""
@@ -102,12 +103,8 @@ class Controller:
         """The session's fleet planner (control/planner.py), made on first use."""
         if self.planner is None:
             from laddvakt.control.planner import FleetPlanner
-            self.planner = FleetPlanner(self.charging_profiles(), self.volts, self.phases, self._plan_changed)
+            self.planner = FleetPlanner(self.charging_profiles(), self.volts, self.phases, self.on_plan)
         return self.planner
-
-    def _plan_changed(self, plan, vehicle, need_wh, by_t):
-        if self.on_plan:
-            self.on_plan(plan, vehicle, need_wh, by_t)
 
     def _suspended(self):
         return self.suspend_check is None or self.suspend_check()
@@ -120,7 +117,7 @@ class Controller:
             self.refresh()
         return "offer %d.%d A (pilot %s, %s); %s\n" % (
             self.offer_da // 10, self.offer_da % 10, self.state, self.status,
-            self.limits.describe(self._now))
+            self.limits.describe(self.now_ms))
 
     def set_available(self, available):
         """OCPP ChangeAvailability: Inoperative waits for the end of a running session
@@ -133,32 +130,12 @@ class Controller:
         return "Accepted"
 
     # ---- offer and PWM -------------------------------------------------------------------
-    def _offer(self, now_ms, wall):
-        lim = self.limits.limit(now_ms, wall, self.tx_start)
-        p = self.planner
-        if p and not p.allows(now_ms, wall, self.vehicle if self.in_session else None, self.session_wh, self.tx_start):
-            return 0
-        return lim
-
-    def _duty(self, now_ms, stop_code):
-        if stop_code is not None:
-            if self._f_since is None:
-                self._f_since = now_ms
-            hold = (tdiff(now_ms, self._f_since) < F_HOLD_MS
-                    or fr.RULES[stop_code][2] == fr.RESET)
-            return DUTY_F if hold else DUTY_OFF
-        self._f_since = None
-        # PWM from the moment an authorized EV is plugged in: the session opens in this step.
-        if (self.in_session or self.auth.granted and self.state in "BCD") and not self.finishing:
-            return duty_for_current(self.offer_da)
-        return DUTY_OFF
-
     def _drive(self, now_ms, duty):
         da = self.offer_da if DUTY_F < duty < DUTY_OFF else 0
         if da != self.pilot_da:
             self._change_ms = now_ms
             if da < self.pilot_da:
-                self._drop_ms = now_ms
+                self.drop_ms = now_ms
         self.pilot_da = da
         if duty != self.duty:
             if self.duty == DUTY_F:
@@ -171,24 +148,41 @@ class Controller:
     def refresh(self, now_ms=None):
         """Re-work the offer and the PWM at once (a demand response command must not wait for
         the next tick); the contactor and the faults follow at the tick."""
-        now = self._now if now_ms is None else now_ms
-        self.offer_da = self._offer(now, self._wall)
-        self._drive(now, self._duty(now, fr.stopping(self.faults.active)))
+        now = self.now_ms if now_ms is None else now_ms
+        wall = self.wall
+        lim = self.limits.limit(now, wall, self.tx_start)
+        p = self.planner
+        if p and not p.allows(now, wall, self.vehicle if self.in_session else None, self.session_wh, self.tx_start):
+            lim = 0
+        self.offer_da = lim
+        stop = fr.stopping(self.faults.active)
+        duty = DUTY_OFF
+        if stop is not None:
+            if self._f_since is None:
+                self._f_since = now
+            if tdiff(now, self._f_since) < F_HOLD_MS or fr.RULES[stop][2] == fr.RESET:
+                duty = DUTY_F
+        else:
+            self._f_since = None
+            # PWM from the moment an authorized EV is plugged in: the session opens in this step.
+            if (self.in_session or self.auth.granted and self.state in "BCD") and not self.finishing:
+                duty = duty_for_current(lim)
+        self._drive(now, duty)
 
     def observe(self, power_w):
         """A fresh reading's power (the agent calls this after each sample): what the EV really
         draws at the full offer, which the fleet plan uses instead of the nominal power."""
         # Only once the EV has had its 3 s to follow the pilot's last change.
         if (power_w and self.planner and self.watch.closed and self.dr.limit_da is None and not self.dr.stale
-                and tdiff(self._now, self._change_ms) >= FOLLOW_MS):
+                and tdiff(self.now_ms, self._change_ms) >= FOLLOW_MS):
             self.planner.obs_w = power_w
 
     # ---- the tick --------------------------------------------------------------------
     def tick(self, now_ms, wall, current_da, session):
         """One control step. `session` is the tracker's open session or None. Returns the
         OCPP stop reason if that session must end now, else None."""
-        self._now = now_ms
-        self._wall = wall
+        self.now_ms = now_ms
+        self.wall = wall
         self.in_session = session is not None
         if session is not None:
             self.session_wh = session.energy_wh
@@ -205,7 +199,7 @@ class Controller:
         if reading:
             self.state = st
         st = self.state
-        self.detect.run(now_ms, st, reading, current_da, self.pilot_da, self._drop_ms)
+        self.detect.run(now_ms, st, reading, current_da, self.pilot_da, self.drop_ms)
         # Plug and unplug edges drive authorization and end Finishing.
         plugged = st in "BCD"
         if plugged and not self._plugged and not self.finishing:
@@ -222,7 +216,7 @@ class Controller:
             except ValueError:
                 pass  # a tap while unavailable, or someone else's card during a session
         stop = fr.stopping(self.faults.active)
-        self._stop = stop
+        self.stopping = stop
         reason = None
         if session is not None:
             if stop is not None:
@@ -233,20 +227,16 @@ class Controller:
                     self.session_max_s and age_ms(now_ms, session.start_up) // 1000 >= self.session_max_s):
                 reason = "Local"
         self._stop_req = None
-        self.offer_da = self._offer(now_ms, wall)
-        self._drive(now_ms, self._duty(now_ms, stop))
+        self.refresh(now_ms)
         # The one rule (detect.may_close); a session that ends at this tick is no longer open.
         close = may_close(st, self.pilot_da, session is not None and reason is None,
                           not self.unavailable, stop is not None)
-        self._switch(now_ms, close)
+        if self.watch.command(now_ms, close):
+            self.hw.set_contactor(close)
         self.status = connector_status(st, stop is not None, self.unavailable, self.in_session,
                                        self.finishing or reason is not None, self.offer_da,
                                        self.watch.closed)
         return reason
-
-    def _switch(self, now_ms, close):
-        if self.watch.command(now_ms, close):
-            self.hw.set_contactor(close)
 
     # ---- session edges, from the agent ---------------------------------------------------
     def session_pilot(self):
@@ -255,7 +245,7 @@ class Controller:
         if self.in_session:
             return self.state
         # The stopping fault as this tick found it: the agent asks every tick, after it.
-        if self.finishing or not self.auth.granted or self.unavailable or self._stop is not None:
+        if self.finishing or not self.auth.granted or self.unavailable or self.stopping is not None:
             return "A"
         return self.state
 
@@ -281,19 +271,20 @@ class Controller:
             self.profiles.end_session()
         self.auth.revoke()
         # A session_limit command lasts one session.
-        self.session_max_wh = self._cfg["session_max_wh"]
-        self.session_max_s = self._cfg["session_max_s"]
+        self.session_max_wh = self.cfg["session_max_wh"]
+        self.session_max_s = self.cfg["session_max_s"]
         if self._unavailable_next:
             self._unavailable_next = False
             self.unavailable = True
         if self.state in "BCD":
             self.finishing = True
         self.offer_da = 0
-        self._drive(self._now, DUTY_OFF if self.duty != DUTY_F else DUTY_F)
+        self._drive(self.now_ms, DUTY_OFF if self.duty != DUTY_F else DUTY_F)
         # No session, no energy: open now, whatever ended it (detect.may_close).
-        self._switch(self._now, False)
+        if self.watch.command(self.now_ms, False):
+            self.hw.set_contactor(False)
 
     def status_json(self):
         """The retained connector status payload; rebuilt only when something in it changed."""
-        return status_payload(self._report, self.faults.active, self.status, self.state, self.pilot_da, self._now,
+        return status_payload(self._report, self.faults.active, self.status, self.state, self.pilot_da, self.now_ms,
                               self.uptime)

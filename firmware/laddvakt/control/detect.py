@@ -11,10 +11,10 @@ from laddvakt.core.clock import tdiff
 # Contactor rules, pure: the one rule that lets it be closed, and the watches on it (a welded
 # contact, a contact that does not close, an EV drawing more than the pilot offers). Time is
 # passed in. docs/control.md, Contactor.
-SWITCH_MS = const(1000)  # feedback still disagreeing with the coil this long: PowerSwitchFailure
+_SWITCH_MS = const(1000)  # feedback still disagreeing with the coil this long: PowerSwitchFailure
 FOLLOW_MS = const(3000)  # IEC 61851-1: the EV has 3 s to follow a lower PWM offer
-OPEN_BY_MS = const(6000)  # ... and the contactor opens if it still draws more 6 s after the change
-# The overcurrent trip fires at the last tick that still comes this far before OPEN_BY_MS, so a
+_OPEN_BY_MS = const(6000)  # ... and the contactor opens if it still draws more 6 s after the change
+# The overcurrent trip fires at the last tick that still comes this far before _OPEN_BY_MS, so a
 # tick that runs a little late still opens within 6 s.
 _SLACK_MS = const(250)
 
@@ -29,7 +29,7 @@ def may_close(pilot, pilot_da, session_open, available, stop_fault):
 
 class ContactorWatch:
     """Feed check() every tick. `welded` is True while the feedback reads closed though the
-    coil has been off for SWITCH_MS, `stuck_open` while it reads open though the coil has been
+    coil has been off for _SWITCH_MS, `stuck_open` while it reads open though the coil has been
     on that long; `overcurrent` once the measured current has stayed above the pilot's offer
     plus the margin long enough that the next tick would come too late for the 6 s rule."""
 
@@ -56,7 +56,7 @@ class ContactorWatch:
         """feedback: True closed, False open, None without a feedback input. offer_da: what
         the pilot offers now (0 with the PWM off); drop_ms: when that offer last went down."""
         late = (feedback is not None and self._cmd_ms is not None
-                and tdiff(now_ms, self._cmd_ms) >= SWITCH_MS)
+                and tdiff(now_ms, self._cmd_ms) >= _SWITCH_MS)
         self.welded = bool(late and feedback and not self.closed)
         self.stuck_open = bool(late and not feedback and self.closed)
         dt = 0 if self._last_ms is None else tdiff(now_ms, self._last_ms)
@@ -69,7 +69,7 @@ class ContactorWatch:
         # (the EV then owes its reaction to the change, and the 6 s run from it).
         start = self._ok_ms if drop_ms is None or tdiff(drop_ms, self._ok_ms) < 0 else drop_ms
         e = tdiff(now_ms, start)
-        self.overcurrent = e >= FOLLOW_MS + dt and e + dt + _SLACK_MS >= OPEN_BY_MS
+        self.overcurrent = e >= FOLLOW_MS + dt and e + dt + _SLACK_MS >= _OPEN_BY_MS
 
 _COOL_C = const(10)  # HighTemperature clears this far under the derate threshold
 

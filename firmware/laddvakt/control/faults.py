@@ -14,28 +14,28 @@ from micropython import const
 
 from laddvakt.control.pilot import MIN_DA
 
-STOP = const(1)
-DERATE = const(2)
+_STOP = const(1)
+_DERATE = const(2)
 
 # How a fault clears:
-UNPLUG = const(1)  # its detector no longer sees it and the EV has been unplugged (pilot A)
+_UNPLUG = const(1)  # its detector no longer sees it and the EV has been unplugged (pilot A)
 RESET = const(2)  # its detector no longer sees it and a `clear_fault` command asks (service)
-SELF = const(3)  # as soon as its detector no longer sees it (with hysteresis)
-OWNER = const(4)  # raised and cleared by another part of the agent (meter, journal)
+_SELF = const(3)  # as soon as its detector no longer sees it (with hysteresis)
+_OWNER = const(4)  # raised and cleared by another part of the agent (meter, journal)
 
 # code: (action, stop reason, clearing)
 RULES = {
-    "GroundFailure": (STOP, "EmergencyStop", UNPLUG),
-    "EVCommunicationError": (STOP, "Other", UNPLUG),
-    "PowerSwitchFailure": (STOP, "EmergencyStop", RESET),
-    "OverCurrentFailure": (STOP, "EmergencyStop", UNPLUG),
-    "HighTemperature": (DERATE, None, SELF),
+    "GroundFailure": (_STOP, "EmergencyStop", _UNPLUG),
+    "EVCommunicationError": (_STOP, "Other", _UNPLUG),
+    "PowerSwitchFailure": (_STOP, "EmergencyStop", RESET),
+    "OverCurrentFailure": (_STOP, "EmergencyStop", _UNPLUG),
+    "HighTemperature": (_DERATE, None, _SELF),
     # Paused, not stopped: no energy flows unmetered, and the session stays open to end when
     # the EV leaves, at the last booked reading (the meter layer flags it, docs/meters.md).
-    "PowerMeterFailure": (DERATE, None, OWNER),
+    "PowerMeterFailure": (_DERATE, None, _OWNER),
     # The journal raises it when full and its on_journal_full policy decides whether charging
     # goes on: control pauses while Controller.suspend_check() says so (no check wired: pause).
-    "InternalError": (DERATE, None, OWNER),
+    "InternalError": (_DERATE, None, _OWNER),
 }
 
 
@@ -58,7 +58,7 @@ def stopping(active):
     found = None
     for code in active:
         r = RULES.get(code)
-        if r is not None and r[0] == STOP and (found is None or code < found):
+        if r is not None and r[0] == _STOP and (found is None or code < found):
             found = code
     return found
 

@@ -18,7 +18,7 @@ _DIODE_MAX_LOW = const(-10500)
 DUTY_OFF = const(1000)  # steady +12 V: no PWM, the EV may not charge (state x1)
 DUTY_F = const(0)  # steady -12 V: state F, EVSE not available
 MIN_DA = const(60)  # 6 A, the least current the PWM can advertise
-MAX_DA = const(800)  # 80 A, the most
+_MAX_DA = const(800)  # 80 A, the most
 
 
 def classify_mv(high_mv):
@@ -51,8 +51,8 @@ def duty_for_current(limit_da):
     never offered more than the limit."""
     if limit_da < MIN_DA:
         return DUTY_OFF
-    if limit_da > MAX_DA:
-        limit_da = MAX_DA
+    if limit_da > _MAX_DA:
+        limit_da = _MAX_DA
     if limit_da < 525:
         # The two formulas do not meet: 85 % reads as 51 A, and the second formula only
         # gives more than 85 % from 52.5 A. In between, 85 % is the most that is safe.
@@ -70,7 +70,7 @@ def current_for_duty(duty_pm):
     if duty_pm <= 850:
         return duty_pm * 6 // 10
     d = (duty_pm - 640) * 25 // 10
-    return d if d < MAX_DA else MAX_DA
+    return d if d < _MAX_DA else _MAX_DA
 
 
 class PilotDecoder:

@@ -15,7 +15,7 @@ class FleetPlanner:
         self.fleet = {}  # vehicle id -> (need_wh, by_t, max_w)
         self.prices = None
         self.plan = None
-        self.report = report  # fn(plan, vehicle, need_wh, by_t): a new fleet plan to report
+        self.report = report  # fn(plan, vehicle, need_wh, by_t): a new fleet plan to report, or None
         self.obs_w = 0  # the session's last measured power while charging uncapped
         self._key = None  # the schedule planned for, by identity: a new one re-plans
         self._due = 0
@@ -78,5 +78,6 @@ class FleetPlanner:
             else:
                 self.plan.shortfall_wh -= p_w
             if old is None or old.feasible != self.plan.feasible:
-                self.report(self.plan, vehicle, need_wh, by_t)
+                if self.report:
+                    self.report(self.plan, vehicle, need_wh, by_t)
         return self.plan.charging_at(wall)
