@@ -1,7 +1,7 @@
 # Wall time that may be unknown: None until a sync, then derived from uptime; ISO 8601 text of
 # a wall time and back.
 from fwtest import raises, run
-from laddvakt.core.calendar import iso_seconds, iso_utc
+from laddvakt.core.clock import iso_seconds, iso_utc
 from laddvakt.core.clock import Clock
 
 T2025 = 1735689600  # 2025-01-01T00:00:00Z

@@ -10,7 +10,7 @@ from laddvakt.journal import frame as jf
 from laddvakt.app.agent import Agent
 from laddvakt.app.console_view import make_console
 from laddvakt.console.text import money
-from laddvakt.core.calendar import iso_utc as iso
+from laddvakt.core.clock import iso_utc as iso
 from laddvakt.core.ident import Identity
 from laddvakt.journal.store import Journal
 from laddvakt.uplink.commands import CommandHandler

@@ -2,7 +2,7 @@
 # the agent's public attributes, so the console (console/) never holds the agent itself.
 from laddvakt.console.shell import Console
 from laddvakt.console.text import uplink_state
-from laddvakt.core.calendar import iso_utc
+from laddvakt.core.clock import iso_utc
 
 
 def make_console(hal, agent, reader, writer, error=None, where=None):

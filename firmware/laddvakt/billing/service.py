@@ -12,7 +12,7 @@ from laddvakt.journal.records import base
 from laddvakt.core.ident import device_key
 from laddvakt.billing.session_cost import CHARGING, IDLE, PRICE, STATES, SessionCost, round_div_half_up
 from laddvakt.billing.tariff import PRICE_SCALE, Tariff, TariffError
-from laddvakt.core.files import write_atomic
+from laddvakt.core.ident import write_atomic
 
 _MAX_SEGS = const(4)  # tariffs (or schedules) per session: later changes wait for its end
 _MAX_SIGNED_READINGS = const(5)  # begin, up to 3 tariff changes, end

@@ -8,7 +8,7 @@ from binascii import hexlify
 
 import hashlib
 
-from laddvakt.core.calendar import civil_from_days
+from laddvakt.core.clock import civil_from_days
 from micropython import const
 
 _BLOCK = const(64)  # SHA-256 block size, bytes

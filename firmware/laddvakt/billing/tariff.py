@@ -10,7 +10,7 @@ import json
 
 from micropython import const
 
-from laddvakt.core.calendar import civil_from_days, days_from_civil, weekday
+from laddvakt.core.clock import civil_from_days, days_from_civil, weekday
 from laddvakt.billing.session_cost import round_div_half_up
 
 PRICE_SCALE = const(10000)  # price units per minor unit

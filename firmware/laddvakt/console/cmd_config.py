@@ -6,7 +6,7 @@ import os
 
 from laddvakt.console.text import UsageError
 from laddvakt.core import config
-from laddvakt.core.files import write_atomic
+from laddvakt.core.ident import write_atomic
 
 _USAGE = "config get [key] | config set <key> <value> | config unset <key>"
 

@@ -3,7 +3,7 @@
 import asyncio
 
 from laddvakt.console.text import UsageError, int_arg, kv, money, no_args, uplink_state
-from laddvakt.core.calendar import iso_utc
+from laddvakt.core.clock import iso_utc
 from laddvakt.core.ids import session_seq
 from laddvakt.journal import frame as jf
 

@@ -7,7 +7,7 @@ from micropython import const
 
 from laddvakt.control.profile_limits import (DUR, FROM, ID, KIND, MIN, PERIOD, PERIODS, PURPOSE,
                                               STACK, START, TO, TXID, WATTS)
-from laddvakt.core.calendar import iso_seconds
+from laddvakt.core.clock import iso_seconds
 
 PURPOSES = ("ChargePointMaxProfile", "TxDefaultProfile", "TxProfile")
 KINDS = ("Absolute", "Recurring", "Relative")

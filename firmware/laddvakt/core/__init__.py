@@ -1,1 +1,1 @@
-# What every stage shares: config, board files, identity, clock, calendar, ids, files.
+# What every stage shares: config, board files, identity and atomic file writes, clock and calendar, ids.

@@ -3,13 +3,25 @@
 # session ids unique for the lifetime of the install. At the end, the device key (config
 # `device_key`, hex) that signs session_end records, parsed in one place: billing signs with
 # it and the record codec renders signatures with it.
+# First, atomic file replacement, the one copy (the identity, the tariff and prices, the config
+# and the S0 counter use it): write a temporary file beside the target, then rename it over the
+# target. littlefs and POSIX renames are atomic, so a power cut leaves the old file or the new
+# one, never a torn one.
 import json
+import os
 from binascii import hexlify, unhexlify
 from laddvakt.core.config import ConfigError
-from laddvakt.core.files import write_atomic
 from micropython import const
 
 _INSTALL_BYTES = const(6)  # 12 hex characters
+
+
+def write_atomic(path, data):
+    """Replace path's contents with data (str or bytes)."""
+    tmp = path + ".tmp"
+    with open(tmp, "wb" if isinstance(data, (bytes, bytearray)) else "w") as f:
+        f.write(data)
+    os.rename(tmp, path)
 
 
 class Identity:

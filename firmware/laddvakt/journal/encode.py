@@ -5,7 +5,7 @@ import json
 import struct
 
 from laddvakt.billing import sign
-from laddvakt.core.calendar import days_from_civil
+from laddvakt.core.clock import days_from_civil
 from laddvakt.journal.codec_values import (ABSENT, ANY, DERIVED, LAYOUT, LAYOUT0, LAYOUTS, NAMES, NULL,
                                            RECEIPT, SEG, T_DICT, TAGGED, USUAL, WORDS, CodecError, is_int,
                                            put_any, put_key, put_uv, put_zz, same)

@@ -6,7 +6,7 @@
 import time
 
 from laddvakt.meters.registers import E_IMP, N, P, P1
-from laddvakt.core.files import write_atomic
+from laddvakt.core.ident import write_atomic
 
 
 class S0Meter:

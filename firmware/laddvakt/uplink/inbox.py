@@ -7,7 +7,7 @@
 # command or ack may act (docs/mqtt.md, Authentication); the MAC it checks is mac.py's.
 from micropython import const
 
-from laddvakt.core.files import write_atomic
+from laddvakt.core.ident import write_atomic
 
 _MAX_QUEUED = const(16)
 
