@@ -139,7 +139,12 @@ class Agent:
         due = tdiff(up_ms, self._next_sample_ms) >= 0
         (clock := self.clock).advance(up_ms)  # before anything reads the time
         if due and (self._resync or not clock.synced):
-            self._time_sync(up_ms)
+            # An SNTP source hands each answer over once; the first sync and any step of _STEP_S
+            # or more are journaled (docs/records.md, time_sync), smaller corrections pass silently.
+            ts = self.time_source.unix_s(up_ms)
+            was = clock.wall_s(up_ms)
+            if ts is not None and clock.sync(up_ms, ts) and (was is None or abs(ts - was) >= _STEP_S):
+                self.log(jf.TYPE_TIME_SYNC, time_sync(clock, up_ms, self.ident))
         if self.plant:
             self.plant.step(up_ms)
         # Control first, every tick, reading or not: safety never waits for the meter.
@@ -149,14 +154,6 @@ class Agent:
         # once its fetch is in), so no energy flows outside a session.
         if (mt := self.metering).ready(up_ms, due or reason or ctl.session_pilot() != self._edge, reason):
             self._sample(up_ms, mt.stop_reason)
-
-    def _time_sync(self, up_ms):
-        # An SNTP source hands each answer over once; the first sync and any step of _STEP_S or
-        # more are journaled (docs/records.md, time_sync), smaller corrections pass silently.
-        ts = self.time_source.unix_s(up_ms)
-        was = (clock := self.clock).wall_s(up_ms)
-        if ts is not None and clock.sync(up_ms, ts) and (was is None or abs(ts - was) >= _STEP_S):
-            self.log(jf.TYPE_TIME_SYNC, time_sync(clock, up_ms, self.ident))
 
     def _sample(self, up_ms, reason):
         self._next_sample_ms = tadd(up_ms, self.cfg["sample_interval_ms"])
@@ -168,7 +165,12 @@ class Agent:
         fresh = mt.sample(up_ms)
         wall = clock.wall_s(up_ms)
         if fresh:
-            self._current = self._current_da(mt.power_w)
+            # Per-phase current: from the meter if it measures it, else from power at nominal voltage.
+            f = getattr(self.meter, "current_da", None)
+            if f is not None:
+                self._current = f()
+            else:
+                self._current = mt.power_w * 10 // (ctl.volts * ctl.phases) if mt.power_w else 0
             ctl.observe(mt.power_w)
         self._edge = ctl.session_pilot()
         if self.keeper.saved and fresh and ctl.pilot.settled:
@@ -233,15 +235,6 @@ class Agent:
         s = self.tracker.session
         self.log(jf.TYPE_PLAN, records.plan(self.clock, self.up_ms, self.ident, s.sid if s else None,
                                             vehicle, need_wh, by_t, p))
-
-    def _current_da(self, power_w):
-        # Per-phase current: from the meter if it measures it, else from power at nominal voltage.
-        f = getattr(self.meter, "current_da", None)
-        if f is not None:
-            return f()
-        if not power_w:
-            return 0
-        return power_w * 10 // (self.cfg["voltage_v"] * self.cfg["phases"])
 
     async def sample_loop(self, until_ms=None):
         wd = self.watchdog

@@ -166,70 +166,33 @@ def _bad(key, val, typ, lo, hi):
     if n < lo or n > hi:
         what = "length" if typ is str else "value"
         return "key '%s' %s %d out of range %d..%d" % (key, what, n, lo, hi)
-    try:
-        if typ is str:
-            _check_value(key, val)
-        elif typ is dict and val:
-            _check_map(key, val)
-    except ConfigError as e:
-        return str(e)
+    if typ is str:
+        # robust (issue 17): keys whose value is one of a few words, and identifiers that become
+        # MQTT topic levels. Checked here, by the one walk boot and the console's `config set` use.
+        words = {"auth_mode": ("free", "list"), "uplink_ack": ("broker", "backend"),
+                 "on_journal_full": ("keep_charging", "suspend")}.get(key)
+        if words is not None and val not in words:
+            return "key '%s' must be %s, got '%s'" % (key, " or ".join(words), val)
+        if key == "currency" and [c for c in val if not "A" <= c <= "Z"]:
+            return "key 'currency' must be an ISO 4217 code like 'SEK', got '%s'" % val
+        # A wildcard or an empty level in a topic: the broker drops the link (MQTT 3.1.1 §4.7).
+        if key in ("device_id", "topic_prefix") and (
+                "+" in val or "#" in val or "\x00" in val or "" in val.split("/")):
+            return "key '%s' must not hold '+', '#', NUL or an empty level, got '%s'" % (key, val)
+    elif typ is dict and val:
+        # issue 18: the board file's map rules, so a bad map is refused where it is written.
+        from laddvakt.meters.mapdef import MapError, parse as parse_map
+
+        try:
+            parse_map(val)
+        except MapError as e:
+            return "key '%s': %s" % (key, str(e).replace("meter map: ", "", 1))
     return None
 
 
 def validate(values):
     """Check a dict of overrides against the schema; raise ConfigError naming the key."""
     _walk(values, None)
-
-
-# robust (issue 17): keys whose value is one of a few words, and identifiers that become MQTT
-# topic levels. Checked here, by the one function boot and the console's `config set` both use.
-CHOICES = {
-    "auth_mode": ("free", "list"),
-    "uplink_ack": ("broker", "backend"),
-    "on_journal_full": ("keep_charging", "suspend"),
-}
-TOPIC_KEYS = ("device_id", "topic_prefix")
-
-
-def _check_value(key, val):
-    words = CHOICES.get(key)
-    if words is not None and val not in words:
-        raise ConfigError("key '%s' must be %s, got '%s'" % (key, " or ".join(words), val))
-    if key == "currency" and [c for c in val if not "A" <= c <= "Z"]:
-        raise ConfigError("key 'currency' must be an ISO 4217 code like 'SEK', got '%s'" % val)
-    if key in TOPIC_KEYS:
-        # A wildcard or an empty level in a topic: the broker drops the link (MQTT 3.1.1 §4.7).
-        if "+" in val or "#" in val or "\x00" in val or "" in val.split("/"):
-            raise ConfigError("key '%s' must not hold '+', '#', NUL or an empty level, got '%s'"
-                              % (key, val))
-
-
-def _check_map(key, val):
-    # issue 18: the board file's map rules, so a bad map is refused where it is written.
-    from laddvakt.meters.mapdef import MapError, parse as parse_map
-
-    try:
-        parse_map(val)
-    except MapError as e:
-        raise ConfigError("key '%s': %s" % (key, str(e).replace("meter map: ", "", 1)))
-
-
-def check_choices(cfg):
-    # Rules over more than one key, on the merged config.
-    if cfg["mqtt_tls"] and not cfg["mqtt_ca_file"]:
-        raise ConfigError("key 'mqtt_ca_file' is required when mqtt_tls is 1")
-    if not cfg["device_key"] and not cfg["board"].startswith("unix"):
-        # Commands and acks are authenticated with it (docs/mqtt.md): without one, anyone on
-        # the broker could command a real charger. Only the unix simulation boards run keyless.
-        raise ConfigError("key 'device_key' is required on a board: provision one "
-                          "(python -m host_tools.device.provision)")
-    if cfg["temp_stop_c"] < cfg["temp_derate_c"]:
-        raise ConfigError("key 'temp_stop_c' must not be under 'temp_derate_c'")
-    if cfg["watchdog_s"] and cfg["watchdog_s"] * 1000 < 2 * cfg["sample_interval_ms"]:
-        # One late step would reset the board: a boot loop, not a safety net.
-        raise ConfigError("key 'watchdog_s' must be 0 (off) or at least twice sample_interval_ms")
-    if cfg["meter_map"] and cfg["meter_profile"]:
-        raise ConfigError("keys 'meter_map' and 'meter_profile' both choose the meter's registers: set one")
 
 
 def parse(key, text):
@@ -270,7 +233,21 @@ def merged(overrides):
     # small garbage in a heap that has 64 KiB for everything).
     cfg = {}
     _walk(overrides, cfg)
-    check_choices(cfg)
+    # Rules over more than one key, on the merged config.
+    if cfg["mqtt_tls"] and not cfg["mqtt_ca_file"]:
+        raise ConfigError("key 'mqtt_ca_file' is required when mqtt_tls is 1")
+    if not cfg["device_key"] and not cfg["board"].startswith("unix"):
+        # Commands and acks are authenticated with it (docs/mqtt.md): without one, anyone on
+        # the broker could command a real charger. Only the unix simulation boards run keyless.
+        raise ConfigError("key 'device_key' is required on a board: provision one "
+                          "(python -m host_tools.device.provision)")
+    if cfg["temp_stop_c"] < cfg["temp_derate_c"]:
+        raise ConfigError("key 'temp_stop_c' must not be under 'temp_derate_c'")
+    if cfg["watchdog_s"] and cfg["watchdog_s"] * 1000 < 2 * cfg["sample_interval_ms"]:
+        # One late step would reset the board: a boot loop, not a safety net.
+        raise ConfigError("key 'watchdog_s' must be 0 (off) or at least twice sample_interval_ms")
+    if cfg["meter_map"] and cfg["meter_profile"]:
+        raise ConfigError("keys 'meter_map' and 'meter_profile' both choose the meter's registers: set one")
     return cfg
 
 
