@@ -5,8 +5,16 @@
 # charging. A power cut can lose the pulses of that last interval; a clean reboot none.
 import time
 
-from laddvakt.meters.registers import E_IMP, N, P, P1
+from micropython import const
+
 from laddvakt.core.ident import write_atomic
+
+# registers.py's measurand numbers (the values list's layout), as folded constants: an S0 board
+# does not load the register vocabulary (tests/host/test_measurands.py).
+_E_IMP = const(0)
+_P = const(2)
+_P1 = const(9)
+_N = const(13)
 
 
 class S0Meter:
@@ -23,7 +31,7 @@ class S0Meter:
         self._last = None  # ticks of the last counted pulse
         self._prev = None  # and of the one before it, for the power estimate
         self._saved_at = ticks_ms()
-        self.values = [None] * N
+        self.values = [None] * _N
         self.has_energy = True
         self.res_dwh = max(1, 10000 // pulses_per_kwh)
         self.serial_spec = None
@@ -61,7 +69,7 @@ class S0Meter:
             self.save()
         v = self.values
         # 1 kWh = 10000 x 0.1 Wh; whole 0.1 Wh only, the rest stays in the count.
-        v[E_IMP] = n * 10000 // self.ppk
+        v[_E_IMP] = n * 10000 // self.ppk
         w = 0
         last, prev = self._last, self._prev
         if last is not None and prev is not None:
@@ -69,8 +77,8 @@ class S0Meter:
             # pulse allows, so it falls off when the pulses stop.
             dt = max(time.ticks_diff(last, prev), time.ticks_diff(now, last), 1)
             w = 3600000000 // (self.ppk * dt)
-        v[P] = w
-        v[P1] = None
+        v[_P] = w
+        v[_P1] = None
         return v
 
     def serial(self):
