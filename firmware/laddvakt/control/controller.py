@@ -115,9 +115,11 @@ class Controller:
         if amps is not None:
             self.limits.local_cap_da = amps * 10
             self.refresh()
-        return "offer %d.%d A (pilot %s, %s); %s\n" % (
+        dr = self.dr.limit(self.now_ms)
+        return "offer %d.%d A (pilot %s, %s); station %d A, console cap %d A, demand response %s%s\n" % (
             self.offer_da // 10, self.offer_da % 10, self.state, self.status,
-            self.limits.describe(self.now_ms))
+            self.station_da // 10, self.limits.local_cap_da // 10,
+            "-" if dr is None else "%d.%d A" % (dr // 10, dr % 10), ", fail-safe" if self.dr.stale else "")
 
     def set_available(self, available):
         """OCPP ChangeAvailability: Inoperative waits for the end of a running session

@@ -31,28 +31,14 @@ class Offer:
         if self.faults.is_active("HighTemperature"):
             t = self.temp_c()
             lim = 0 if t is not None and t >= self.temp_stop_c else lim // 2
-        if self.faults.is_active("PowerMeterFailure") or self.paused():
-            lim = 0
-        return lim
-
-    def paused(self):
+        f = self.faults
         # InternalError has two owners (control/faults.py): after a watchdog reset charging
         # pauses until the agent has run stably (app/watchdog.py); the journal's hold follows its
         # own policy (journal/guard.py).
-        f = self.faults
-        if not f.is_active("InternalError"):
-            return False
-        if f.held_by("InternalError", "watchdog"):
-            return True
-        return self.suspended()
-
-    def describe(self, now_ms):
-        """What limits the offer now, for the serial console's `limit`."""
-        dr = self.dr.limit(now_ms)
-        return "station %d A, console cap %d A, demand response %s%s" % (
-            self.station_da // 10, self.local_cap_da // 10,
-            "-" if dr is None else "%d.%d A" % (dr // 10, dr % 10),
-            ", fail-safe" if self.dr.stale else "")
+        if f.is_active("PowerMeterFailure") or f.is_active("InternalError") and (
+                f.held_by("InternalError", "watchdog") or self.suspended()):
+            lim = 0
+        return lim
 
 
 # Demand response and the fail-safe, pure. A `limit` command caps the current for a while;
@@ -62,9 +48,9 @@ class Offer:
 
 
 class DemandResponse:
-    def __init__(self, failsafe_da, failsafe_timeout_ms):
+    def __init__(self, failsafe_da, timeout_ms):
         self.failsafe_da = failsafe_da
-        self.timeout_ms = failsafe_timeout_ms  # 0: no fail-safe
+        self.timeout_ms = timeout_ms  # 0: no fail-safe
         self.limit_da = None
         self.set_ms = 0  # when for_ms was last counted down
         self.for_ms = 0  # what is left of the cap: up to 7 days, past tdiff's signed range
@@ -118,13 +104,10 @@ class Authorizer:
         self.granted = False
         self._until = 0
 
-    def accepts(self, tag):
-        return self.mode == "free" or tag in self.allow
-
     def present(self, now_ms, tag, vehicle=None, remote=False):
         """A tag at the reader (or a remote start, which the backend has already authorized).
         Returns "Accepted" or "Invalid" (OCPP AuthorizationStatus)."""
-        if not remote and not self.accepts(tag):
+        if not remote and self.mode != "free" and tag not in self.allow:
             return "Invalid"
         self.tag = tag
         self.vehicle = vehicle
