@@ -8,8 +8,8 @@ import gc
 
 from laddvakt.core.config import ConfigError
 from laddvakt.core.clock import tdiff
-SRC = "watchdog"  # its own source of InternalError: the journal's full guard holds another
-RESET = "watchdog"  # what hal.reset_cause() says after a watchdog reset
+# "watchdog" is both what hal.reset_cause() says after a watchdog reset and this part's own
+# source of InternalError (the journal's full guard holds another).
 
 
 class Watchdog:
@@ -29,9 +29,9 @@ class Watchdog:
     def start(self, make_wdt, reset_cause):
         """Once, as the loop starts: `make_wdt(timeout_ms)` is hal.wdt; `reset_cause` is
         hal.reset_cause(). A watchdog reset is reported even with the watchdog now off."""
-        if reset_cause == RESET:
+        if reset_cause == "watchdog":
             self.held = True
-            self._set_fault("InternalError", True, "watchdog reset", SRC)
+            self._set_fault("InternalError", True, "watchdog reset", "watchdog")
         if self.timeout_ms:
             self._wdt = make_wdt(self.timeout_ms)
 
@@ -43,7 +43,7 @@ class Watchdog:
             self.feeds += 1
         if self.held and tdiff(up_ms, self.clear_ms) >= 0:
             self.held = False
-            self._set_fault("InternalError", False, None, SRC)
+            self._set_fault("InternalError", False, None, "watchdog")
 
     def note_heap(self):
         """The heap in use at a quiet point, its peak kept in heap_peak for the benchmark. In

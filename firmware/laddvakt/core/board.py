@@ -44,14 +44,12 @@ def load(boards_dir, name):
     return b
 
 
-# Serial line settings of a Modbus meter (issue 18): the board's meter "line", default 8N1.
-LINES = ("8N1", "8E1", "8O1", "8N2")
-
-
 def serial_line(meter):
-    """(parity, stop bits) for meter["line"]: parity None, 0 (even) or 1 (odd), as
-    machine.UART takes it; BoardError for anything else."""
+    """Serial line settings of a Modbus meter (issue 18): (parity, stop bits) for the board's
+    meter["line"] (default 8N1): parity None, 0 (even) or 1 (odd), as machine.UART takes it;
+    BoardError for anything else."""
     line = meter.get("line", "8N1")
-    if line not in LINES:
-        raise BoardError("meter line '%s' is not one of %s" % (line, ", ".join(LINES)))
-    return (None, 0, 1, None)[LINES.index(line)], 2 if line == "8N2" else 1
+    lines = ("8N1", "8E1", "8O1", "8N2")
+    if line not in lines:
+        raise BoardError("meter line '%s' is not one of %s" % (line, ", ".join(lines)))
+    return (None, 0, 1, None)[lines.index(line)], 2 if line == "8N2" else 1

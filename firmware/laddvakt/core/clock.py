@@ -12,8 +12,6 @@
 # floats, no epoch differences between ports.
 from micropython import const
 
-_SYNCED = "synced"
-_UNSYNCED = "unsynced"
 # Earliest wall time we accept as a real sync (2024-01-01); an RTC that reset to
 # its epoch must not be taken for the truth.
 _MIN_VALID_S = const(1704067200)
@@ -113,7 +111,7 @@ class Clock:
         return self._wk
 
     def quality(self):
-        return _SYNCED if self._w_s is not None else _UNSYNCED
+        return "synced" if self._w_s is not None else "unsynced"
 
 
 # ---- the calendar ----------------------------------------------------------------------------

@@ -14,22 +14,24 @@ RESYNC = const(4)  # rejected readings agreed with each other long enough: new b
 VERDICTS = ("ok", "nan", "backwards", "jump", "resync")
 
 # Session flags (bitmask), reported as the session_end's energy_flags.
-F_DISCONTINUITY = const(1)  # a baseline was re-taken; energy across the gap not booked
+_F_DISCONTINUITY = const(1)  # a baseline was re-taken; energy across the gap not booked
 F_REPLACED = const(2)  # the meter's serial changed
-F_ESTIMATED = const(4)  # integrated from power: the meter has no energy register
+_F_ESTIMATED = const(4)  # integrated from power: the meter has no energy register
 F_UNVERIFIED_END = const(8)  # the last reading before the end was rejected
-FLAG_NAMES = ("discontinuity", "meter_replaced", "estimated", "unverified_end")
+# Rejected readings that agree with each other this many times in a row become the new baseline.
+_RESYNC_AFTER = const(3)
 
 
 def flag_names(flags):
-    return [n for i, n in enumerate(FLAG_NAMES) if flags & (1 << i)]
+    """The session flags' names, bit 0 first (docs/records.md, energy_flags)."""
+    return [n for i, n in enumerate(("discontinuity", "meter_replaced", "estimated", "unverified_end"))
+            if flags & (1 << i)]
 
 
 class EnergyGuard:
-    def __init__(self, max_power_w, res_dwh=1, resync_after=3):
+    def __init__(self, max_power_w, res_dwh=1):
         self.max_power_w = max_power_w
         self.res_dwh = res_dwh
-        self.resync_after = resync_after
         self.booked = None  # 0.1 Wh; starts at the first reading, grows by accepted deltas
         self.anchor = None  # last accepted reading
         self.t_anchor = 0
@@ -52,7 +54,7 @@ class EnergyGuard:
         # spacing grows with its value (2**-23 relative).
         return self.max_power_w * dt_ms // 240000 + self.res_dwh + (value >> 22)
 
-    def feed(self, t_ms, r):
+    def feed(self, now_ms, r):
         """One reading (None for NaN). Returns a verdict; only OK and RESYNC move `booked`."""
         if r is None:
             self.rejected[NAN] += 1
@@ -60,16 +62,16 @@ class EnergyGuard:
             return NAN
         if self.anchor is None:
             self.anchor = r
-            self.t_anchor = t_ms
+            self.t_anchor = now_ms
             if self.booked is None:
                 self.booked = r
             self.last_ok = True
             return OK
         d = r - self.anchor
-        if 0 <= d <= self.limit(age_ms(t_ms, self.t_anchor), r):
+        if 0 <= d <= self.limit(age_ms(now_ms, self.t_anchor), r):
             self.booked += d
             self.anchor = r
-            self.t_anchor = t_ms
+            self.t_anchor = now_ms
             self.last_ok = True
             self._run = 0
             self._cand = None
@@ -78,25 +80,25 @@ class EnergyGuard:
         self.rejected[v] += 1
         self.last_ok = False
         c = self._cand
-        if c is not None and 0 <= r - c <= self.limit(age_ms(t_ms, self._t_cand), r):
+        if c is not None and 0 <= r - c <= self.limit(age_ms(now_ms, self._t_cand), r):
             self._run += 1
         else:
             self._run = 1
         self._cand = r
-        self._t_cand = t_ms
-        if self._run >= self.resync_after:
+        self._t_cand = now_ms
+        if self._run >= _RESYNC_AFTER:
             # The meter keeps saying the same new story (reset, swapped without a serial,
             # or our baseline was the bad one): follow it, but book nothing across the gap.
-            self.rebase(t_ms, r, F_DISCONTINUITY)
+            self.rebase(now_ms, r, _F_DISCONTINUITY)
             self.resyncs += 1
             return RESYNC
         return v
 
-    def rebase(self, t_ms, r, flag, booked=None):
+    def rebase(self, now_ms, r, flag, booked=None):
         """Take r as the new baseline without booking the step; `booked` restarts the
         booked register there (a replaced meter), else it carries on."""
         self.anchor = r
-        self.t_anchor = t_ms
+        self.t_anchor = now_ms
         if booked is not None:
             self.booked = booked
         elif self.booked is None:
@@ -106,17 +108,17 @@ class EnergyGuard:
         self._run = 0
         self._cand = None
 
-    def integrate(self, t_ms, power_w):
+    def integrate(self, now_ms, power_w):
         """No energy register: book power x time, flagged estimated."""
         if self.booked is None:
             self.booked = 0
-            self.t_anchor = t_ms
-        dt = age_ms(t_ms, self.t_anchor)
-        self.t_anchor = t_ms
+            self.t_anchor = now_ms
+        dt = age_ms(now_ms, self.t_anchor)
+        self.t_anchor = now_ms
         if dt > 0 and power_w and power_w > 0:
             q, self._rem = divmod(power_w * dt + self._rem, 360000)
             self.booked += q
-        self.flags |= F_ESTIMATED
+        self.flags |= _F_ESTIMATED
         self.last_ok = True
         return OK
 
