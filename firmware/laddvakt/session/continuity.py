@@ -11,35 +11,9 @@ from laddvakt.billing.session_cost import IDLE
 from laddvakt.session.flow import Session
 from laddvakt.core.clock import age_ms, before
 
-_CONNECTED = "BCD"
 # The store's billing fields in the head line, and the SessionCost state each one holds.
 _DYN = (("cs", "st"), ("ch", "charged"), ("sr", "stretch"), ("cm", "chg_ms"), ("im", "idle_ms"),
         ("lw", "line_wh"), ("pr", "price"), ("un", "until"))
-
-
-def split_bill(state):
-    """Pricing.session_state() -> (head fields, rare part)."""
-    cost = dict(state["cost"])
-    head = {}
-    for k, ck in _DYN:
-        head[k] = cost.pop(ck)
-    for k in ("last_wh", "last_up"):
-        del cost[k]  # the head's m; and uptime restarts at a boot
-    rare = {"c": cost, "sg": state["signed"], "sp": state["start_price"]}
-    return head, rare
-
-
-def join_bill(st, up_ms):
-    """The saved head and rare part -> a Pricing.session_state() that goes on at uptime up_ms
-    from the last persisted meter value."""
-    rare = st["bill"]
-    cost = dict(rare["c"])
-    for k, ck in _DYN:
-        cost[ck] = st[k]
-    cost["charged"] = bool(cost["charged"])
-    cost["last_wh"] = st["m"]
-    cost["last_up"] = up_ms
-    return {"cost": cost, "signed": rare["sg"], "start_price": rare["sp"]}
 
 
 def _at(d, st):
@@ -97,8 +71,14 @@ class Continuity:
         st["b"] = self.ident.boot
         st["u"] = self.clock.up(up_ms)  # this boot's uptime, for records dated then (_at)
         st["t"] = self.clock.wall_s(up_ms)
-        head, rare = split_bill(self.pricing.session_state())
-        st.update(head)
+        # Pricing.session_state() -> the head's billing fields, and the rare part.
+        state = self.pricing.session_state()
+        cost = dict(state["cost"])
+        for k, ck in _DYN:
+            st[k] = cost.pop(ck)
+        for k in ("last_wh", "last_up"):
+            del cost[k]  # the head's m; and uptime restarts at a boot
+        rare = {"c": cost, "sg": state["signed"], "sp": state["start_price"]}
         if tc is not None:
             rare["tc"] = tc
         self.store.save(st, rare)
@@ -164,7 +144,16 @@ class Continuity:
         # Billing goes on from the last persisted meter value, with the tariff it was priced
         # with (on flash, put right by on_boot); the outage adds no charging or idle time.
         try:
-            pr.resume(join_bill(st, up_ms))
+            # The saved head and rare part -> a Pricing.session_state() that goes on at uptime
+            # up_ms from the last persisted meter value.
+            rare = st["bill"]
+            cost = dict(rare["c"])
+            for k, ck in _DYN:
+                cost[ck] = st[k]
+            cost["charged"] = bool(cost["charged"])
+            cost["last_wh"] = st["m"]
+            cost["last_up"] = up_ms
+            pr.resume({"cost": cost, "signed": rare["sg"], "start_price": rare["sp"]})
         except (ValueError, KeyError, TypeError):
             # The tariff it was priced with is no longer on flash (a file lost, or written
             # by other firmware): bill on from the last persisted value at the tariff in force
@@ -173,7 +162,7 @@ class Continuity:
             cs = st["cs"]
             pr.open(s, st["t"], up_ms, st["m"], IDLE if cs is None else cs)
         del st["bill"]
-        if pilot in _CONNECTED and energy_wh >= st["m"]:
+        if pilot in "BCD" and energy_wh >= st["m"]:
             return s, True  # same EV, same meter, no step back: the session goes on
         # End at the last persisted meter value; what the meter counted since is
         # outside any session, never booked to this one or the next.

@@ -43,7 +43,7 @@ class SessionFlow:
         kind, s = ev
         if kind != "start":
             self.control.session_ended(split)
-            self.end_session(s)
+            self._end(s)
             return
         clock = self.clock
         self.metering.mark()
@@ -82,7 +82,7 @@ class SessionFlow:
         s, goes_on = r
         if not goes_on:
             # Dated when the power went before it is signed: the signature covers the times.
-            self._end(s, self.session_end_record(s, self.keeper.lost))
+            self._end(s, self.keeper.lost)
             self.keeper.count_lost()
             return
         self.tracker.session = s  # before the pair: a pending tariff may split its cost there
@@ -91,19 +91,9 @@ class SessionFlow:
         self.metering.mark()
         self.control.session_started(s, wall)
 
-    def end_session(self, s):
-        """Journal the end of session s (already closed by the tracker): priced, signed."""
-        self._end(s, self.session_end_record(s))
-
-    def _end(self, s, d):
-        rec = self.encode(jf.TYPE_SESSION_END, d)
-        self.keeper.ending(rec)  # on flash with its seq before the record: docs/journal.md
-        self.log(jf.TYPE_SESSION_END, rec)
-        self.keeper.ended()
-        self.sessions += 1
-
-    def session_end_record(self, s, fix=None):
-        """The priced, signed session_end of s; fix(d) -> d amends the record before signing."""
+    def _end(self, s, fix=None):
+        """Journal the end of session s (already closed by the tracker): priced, signed; fix(d)
+        -> d amends the record before signing."""
         pr = self.pricing
         bill = pr.close(s, s.end_t, s.end_up, s.meter_stop_wh)
         flags = self.metering.session_flags()
@@ -114,7 +104,11 @@ class SessionFlow:
             d = records.session_end(self.clock, self.ident, s, pr.tariff, b["cost_minor"], flags, b)
             return pr.seal(fix(d) if fix else d, self.cfg["device_id"], VERSION, serial, pg)
 
-        return pr.fit(build, bill, jf.MAX_PAYLOAD)
+        rec = self.encode(jf.TYPE_SESSION_END, pr.fit(build, bill, jf.MAX_PAYLOAD))
+        self.keeper.ending(rec)  # on flash with its seq before the record: docs/journal.md
+        self.log(jf.TYPE_SESSION_END, rec)
+        self.keeper.ended()
+        self.sessions += 1
 
 
 # Session tracker: pilot state and meter energy in, session start and end out.
@@ -125,16 +119,8 @@ class SessionFlow:
 # when it leaves (A), on an error state (E, F), or on an explicit stop.
 # Free vend: no authorization step yet, so the transaction starts at plug-in.
 
-_CONNECTED = "BCD"
-_ERROR = "EF"
-
 
 class Session:
-    __slots__ = (
-        "sid", "start_up", "start_t", "start_tq", "meter_start_wh", "meter_last_wh",
-        "id_tag", "end_up", "end_t", "meter_stop_wh", "stop_reason", "vehicle_id",
-    )
-
     def __init__(self, sid, up_ms, wall_t, tq, energy_wh, id_tag):
         self.sid = sid
         self.start_up = up_ms
@@ -173,7 +159,7 @@ class SessionTracker:
         self.pilot = pilot
         s = self.session
         if s is None:
-            if pilot in _CONNECTED:
+            if pilot in "BCD":
                 s = Session(self._new_sid(), up_ms, wall_t, tq, energy_wh, id_tag)
                 self.session = s
                 return ("start", s)
@@ -181,7 +167,7 @@ class SessionTracker:
         s.meter_last_wh = energy_wh
         if pilot == "A":
             return self.stop(up_ms, wall_t, energy_wh, "EVDisconnected")
-        if pilot in _ERROR:
+        if pilot in "EF":
             return self.stop(up_ms, wall_t, energy_wh, "Other")
         return None
 
