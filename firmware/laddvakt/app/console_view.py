@@ -3,6 +3,7 @@
 from laddvakt.console.shell import Console
 from laddvakt.console.text import uplink_state
 from laddvakt.core.clock import iso_utc
+from laddvakt.meters.report import serial_check
 
 
 def make_console(hal, agent, reader, writer, error=None, where=None):
@@ -38,7 +39,7 @@ class ConsoleView:
         return (("type", a.board["meter"]["type"]), ("profile", m.profile or "-"),
                 ("energy_wh", "-" if m.energy_wh is None else m.energy_wh), ("power_w", m.power_w),
                 ("read_errors", m.health.failed_polls), ("failed_in_a_row", m.health.in_a_row),
-                ("rejected", sum(m.guard.rejected)), ("serial_check", m.serial_check()))
+                ("rejected", sum(m.guard.rejected)), ("serial_check", serial_check(m)))
 
     def journal_status(self):
         j = self.journal

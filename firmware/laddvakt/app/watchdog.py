@@ -26,14 +26,14 @@ class Watchdog:
         self.bench = bench  # note_heap collects
         self.heap_peak = 0
 
-    def start(self, make_wdt, reset_cause):
-        """Once, as the loop starts: `make_wdt(timeout_ms)` is hal.wdt; `reset_cause` is
+    def start(self, wdt, reset_cause):
+        """Once, as the loop starts: `wdt(timeout_ms)` is hal.wdt; `reset_cause` is
         hal.reset_cause(). A watchdog reset is reported even with the watchdog now off."""
         if reset_cause == "watchdog":
             self.held = True
             self._set_fault("InternalError", True, "watchdog reset", "watchdog")
         if self.timeout_ms:
-            self._wdt = make_wdt(self.timeout_ms)
+            self._wdt = wdt(self.timeout_ms)
 
     def feed(self, up_ms):
         """After each sampling step, with the uptime it sampled at."""

@@ -8,7 +8,7 @@ import json
 from laddvakt import VERSION
 from laddvakt.core import board as boards
 from laddvakt.core import config
-from laddvakt.core import ident as identity
+from laddvakt.core.ident import load_and_count_boot
 from laddvakt.journal.store import Journal
 from laddvakt.app.agent import Agent
 
@@ -21,7 +21,7 @@ def build(hal, at=None):
     at[0] = "%s/%s.json" % (hal.boards_dir, cfg["board"])
     board = boards.load(hal.boards_dir, cfg["board"])
     at[0] = hal.data_dir + "/ident.json"
-    ident = identity.load_and_count_boot(hal.data_dir + "/ident.json", hal.urandom)
+    ident = load_and_count_boot(hal.data_dir + "/ident.json", hal.urandom)
     at[0] = hal.data_dir + "/journal"
     journal = Journal(hal.data_dir + "/journal", cfg["journal_segment_bytes"], cfg["journal_max_bytes"]).open()
     at[0] = "board %s: station (meter, pilot)" % cfg["board"]

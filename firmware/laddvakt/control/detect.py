@@ -19,11 +19,11 @@ _OPEN_BY_MS = const(6000)  # ... and the contactor opens if it still draws more 
 _SLACK_MS = const(250)
 
 
-def may_close(pilot, pilot_da, session_open, available, stop_fault):
+def may_close(pilot, pilot_da, in_session, available, stopping):
     """The contactor rule (IEC 61851-1 with OCPP's authorization): closed only while an
     authorized session is open, the connector is available, no stopping fault holds, the PWM
     offers at least 6 A, and the pilot is C or D. Anything else opens it at this tick."""
-    return (session_open and available and not stop_fault and pilot_da >= MIN_DA
+    return (in_session and available and not stopping and pilot_da >= MIN_DA
             and pilot in "CD")
 
 

@@ -71,12 +71,12 @@ def load_and_count_boot(path, urandom):
     return ident
 
 
-def device_key(hex_text):
+def device_key(text):
     """The key's bytes, or None when none is set (records then carry sig null). A value that
     is not hex is a config error naming the key, never printing it (config.SECRETS)."""
-    if not hex_text:
+    if not text:
         return None
     try:
-        return unhexlify(hex_text)
+        return unhexlify(text)
     except ValueError:
         raise ConfigError("key 'device_key' must be an even number of hex digits")

@@ -170,7 +170,13 @@ class MeterService:
         self._failing = False
         self._set_fault(_FAULT, False)
         if got is None:
-            new_serial = self._read_serial(m)
+            new_serial = None
+            if self._want_serial():
+                try:
+                    sn = m.serial()
+                except OSError as e:
+                    sn = e
+                new_serial = self._took_serial(sn)
         else:
             new_serial = self._took_serial(got[2]) if got[1] else None
         g = self.guard
@@ -215,15 +221,6 @@ class MeterService:
         self._since_serial += 1
         return self._check_serial or (self.serial_every and self._since_serial >= self.serial_every)
 
-    def _read_serial(self, m):
-        if not self._want_serial():
-            return None
-        try:
-            sn = m.serial()
-        except OSError as e:
-            sn = e
-        return self._took_serial(sn)
-
     def _took_serial(self, sn):
         """sn: the serial read's value or its OSError; the serial to compare, or None."""
         if isinstance(sn, OSError):
@@ -233,14 +230,6 @@ class MeterService:
         self._since_serial = 0
         self._check_serial = False
         return sn
-
-    def serial_check(self):
-        """on, pending (not read yet) or off with the reason: for `meter` status."""
-        if self.meter.serial_spec is None:
-            return "off: the meter map has no serial register"
-        if self.serial_off is not None:
-            return "off: " + self.serial_off
-        return "on" if self.serial is not None else "pending"
 
     def split(self, tracker, up_ms, wall_t):
         """After a meter replacement, end the open session ("Other"); None otherwise."""
@@ -274,14 +263,7 @@ class MeterService:
         return en.flag_names(self.guard.session_flags())
 
     def status(self):
-        g = self.guard
-        h = self.health
-        d = {"profile": self.profile, "polls": h.polls, "failed_polls": h.failed_polls,
-             "failed_in_a_row": h.in_a_row, "rejected_nan": g.rejected[en.NAN],
-             "rejected_backwards": g.rejected[en.BACKWARDS], "rejected_jump": g.rejected[en.JUMP],
-             "resyncs": g.resyncs, "replaced": self.replaced, "energy_wh": self.energy_wh,
-             "power_w": self.power_w, "serial": None if self.serial is None else "%x" % self.serial,
-             "serial_check": self.serial_check(),
-             "last_error": None if h.last_error is None else str(h.last_error)}
-        d.update(self.meter.counters())
-        return d
+        """The status command's `meter` object; its code loads only when asked (meters/report.py)."""
+        from laddvakt.meters.report import meter_status
+
+        return meter_status(self)

@@ -1,0 +1,27 @@
+# The meter's state as the `status` command (MeterService.status) and the console's `meter` view
+# (app/console_view.py) show it, read from the service's public state: loaded only with them.
+from laddvakt.meters import integrity as en
+
+
+def serial_check(m):
+    """on, pending (not read yet) or off with the reason, for the MeterService m."""
+    if m.meter.serial_spec is None:
+        return "off: the meter map has no serial register"
+    if m.serial_off is not None:
+        return "off: " + m.serial_off
+    return "on" if m.serial is not None else "pending"
+
+
+def meter_status(m):
+    """The status command's `meter` object (docs/mqtt.md) for the MeterService m."""
+    g = m.guard
+    h = m.health
+    d = {"profile": m.profile, "polls": h.polls, "failed_polls": h.failed_polls,
+         "failed_in_a_row": h.in_a_row, "rejected_nan": g.rejected[en.NAN],
+         "rejected_backwards": g.rejected[en.BACKWARDS], "rejected_jump": g.rejected[en.JUMP],
+         "resyncs": g.resyncs, "replaced": m.replaced, "energy_wh": m.energy_wh,
+         "power_w": m.power_w, "serial": None if m.serial is None else "%x" % m.serial,
+         "serial_check": serial_check(m),
+         "last_error": None if h.last_error is None else str(h.last_error)}
+    d.update(m.meter.counters())
+    return d
