@@ -1,17 +1,15 @@
 # Charging control, the public entry point: one tick reads the pilot, runs the fault detectors
 # (detect.py), handles plug edges and tags, decides whether the open session must end, works out
-# the offer (offer.py, planner.py), drives the PWM and applies the contactor rule
-# (detect.may_close, called here through this module's global). Pure apart from `hw`, which is
-# passed in (laddvakt_unix/sim/ev.py on unix, drivers/cp_board.py on a board); time and the
-# measured current are passed in. The rules are in docs/control.md.
-# No properties on Controller: with one, MicroPython searches the class at every attribute store,
-# and a tick stores a dozen.
+# the offer (here, with offer.py's caps and planner.py), drives the PWM and applies the contactor
+# rule (detect.may_close). Pure apart from `hw`, passed in (laddvakt_unix/sim/ev.py on unix,
+# drivers/cp_board.py on a board); time and the measured current are passed in. docs/control.md
+# has the rules. No properties on Controller: MicroPython would search the class at every store.
 from micropython import const
 
 from laddvakt.control import faults as fr
 from laddvakt.control.faults import connector_status, status_payload
 from laddvakt.control.detect import FOLLOW_MS, ContactorWatch, Detectors, may_close
-from laddvakt.control.offer import Authorizer, DemandResponse, Offer
+from laddvakt.control.offer import Authorizer, DemandResponse
 from laddvakt.control.pilot import DUTY_F, DUTY_OFF, PilotDecoder, duty_for_current
 from laddvakt.core.config import ConfigError
 from laddvakt.core.clock import age_ms, tdiff
@@ -41,15 +39,12 @@ class Controller:
             raise ConfigError("key 'temp_stop_c' must not be under 'temp_derate_c'")
         self.auth = Authorizer(cfg["auth_mode"], allow, cfg["auth_timeout_s"] * 1000)
         self.detect = Detectors(hw, faults, set_fault, self.pilot, self.watch, cfg["temp_derate_c"])
-        self.limits = Offer(self.station_da, self.profiles, self.dr, faults, hw.temp_c,
-                            cfg["temp_stop_c"], self._suspended)
+        self.temp_stop_c, self.local_cap_da = cfg["temp_stop_c"], self.station_da  # cap: console `limit`
         # faults.status_payload's key, and fn(loop time) -> uptime ms that never wraps (clock.up)
         self._report, self.uptime = [None] * 5, None
-        self.on_plan = None  # fn(plan, vehicle, need_wh, by_t): a new fleet plan to report (set before
-        # the planner is made, at its first use)
-        # fn() -> True while another part of the agent wants charging paused during an
-        # InternalError (the journal's on_journal_full policy); None: pause on InternalError.
-        self.suspend_check = None
+        self.on_plan = None  # fn(plan, vehicle, need_wh, by_t): a new fleet plan (set before the planner)
+        # fn() -> True while the journal (its on_journal_full policy) wants an InternalError to pause
+        self.suspend_check = None  # charging; None: pause on InternalError
         self.unavailable = False
         self._unavailable_next = False  # ChangeAvailability to Inoperative, after the session
         self.duty = DUTY_OFF
@@ -96,7 +91,7 @@ class Controller:
         """The profiles in force (control/profile_limits.py), made on first use."""
         if self.profiles is None:
             from laddvakt.control.profile_limits import Profiles
-            self.profiles = self.limits.profiles = Profiles(self.station_da, self.volts, self.phases)
+            self.profiles = Profiles(self.station_da, self.volts, self.phases)
         return self.profiles
 
     def fleet_planner(self):
@@ -106,19 +101,16 @@ class Controller:
             self.planner = FleetPlanner(self.charging_profiles(), self.volts, self.phases, self.on_plan)
         return self.planner
 
-    def _suspended(self):
-        return self.suspend_check is None or self.suspend_check()
-
     def console(self, amps):
         """The serial console's `limit [amps]` (console/shell.py): a technician's cap on the
         offer, kept until changed (80 lifts it); without amps, what limits the offer now."""
         if amps is not None:
-            self.limits.local_cap_da = amps * 10
+            self.local_cap_da = amps * 10
             self.refresh()
         dr = self.dr.limit(self.now_ms)
         return "offer %d.%d A (pilot %s, %s); station %d A, console cap %d A, demand response %s%s\n" % (
             self.offer_da // 10, self.offer_da % 10, self.state, self.status,
-            self.station_da // 10, self.limits.local_cap_da // 10,
+            self.station_da // 10, self.local_cap_da // 10,
             "-" if dr is None else "%d.%d A" % (dr // 10, dr % 10), ", fail-safe" if self.dr.stale else "")
 
     def set_available(self, available):
@@ -152,7 +144,21 @@ class Controller:
         the next tick); the contactor and the faults follow at the tick."""
         now = self.now_ms if now_ms is None else now_ms
         wall = self.wall
-        lim = self.limits.limit(now, wall, self.tx_start)
+        # The offer (docs/control.md, Offer): the least of the profiles (or station), console cap and
+        # demand response or fail-safe; halved when hot; 0 over the stop temperature, with the meter
+        # down, or in an InternalError pause (a watchdog reset's, or the journal's: suspend_check).
+        p = self.profiles
+        lim = min(self.station_da if p is None else p.limit_at(wall, self.tx_start), self.local_cap_da)
+        cap = self.dr.limit(now)
+        if cap is not None and cap < lim:
+            lim = cap
+        f = self.faults
+        if f.is_active("HighTemperature"):
+            t = self.hw.temp_c()
+            lim = 0 if t is not None and t >= self.temp_stop_c else lim // 2
+        if f.is_active("PowerMeterFailure") or f.is_active("InternalError") and (
+                f.held_by("InternalError", "watchdog") or self.suspend_check is None or self.suspend_check()):
+            lim = 0
         p = self.planner
         if p and not p.allows(now, wall, self.vehicle if self.in_session else None, self.session_wh, self.tx_start):
             lim = 0

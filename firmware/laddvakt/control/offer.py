@@ -1,44 +1,7 @@
-# Whom to offer current (Authorizer, at the end) and how much. The current to offer, in dA per
-# phase, before the fleet plan: the lowest of the charging profiles' composite (the station's
-# own maximum included), the console's cap and demand response or the fail-safe; half of it
-# while the station is hot, and nothing above its stop temperature, while the meter is down,
-# or while an InternalError pauses charging.
-# Pure; time is passed in, the temperature read only while HighTemperature holds.
+# What bounds the offer besides the profiles and the station (Controller.refresh works out the
+# current to offer): demand response and the fail-safe; and whom to offer current at all
+# (Authorizer, at the end). Pure; time is passed in.
 from laddvakt.core.clock import tadd, tdiff
-
-
-class Offer:
-    def __init__(self, station_da, profiles, dr, faults, temp_c, temp_stop_c, suspended):
-        self.station_da = station_da
-        self.profiles = profiles  # None: no charging profile yet, the station's own limit
-        self.dr = dr
-        self.faults = faults
-        self.temp_c = temp_c  # fn() -> the station's temperature in C, or None
-        self.temp_stop_c = temp_stop_c
-        # fn() -> True while the journal's InternalError must pause charging (its
-        # on_journal_full policy, Controller.suspend_check)
-        self.suspended = suspended
-        self.local_cap_da = station_da  # the console's `limit`
-
-    def limit(self, now_ms, wall, tx_start):
-        """wall: Unix seconds or None (unsynced); tx_start: the session's start, or None."""
-        lim = self.station_da if self.profiles is None else self.profiles.limit_at(wall, tx_start)
-        if self.local_cap_da < lim:
-            lim = self.local_cap_da
-        cap = self.dr.limit(now_ms)
-        if cap is not None and cap < lim:
-            lim = cap
-        if self.faults.is_active("HighTemperature"):
-            t = self.temp_c()
-            lim = 0 if t is not None and t >= self.temp_stop_c else lim // 2
-        f = self.faults
-        # InternalError has two owners (control/faults.py): after a watchdog reset charging
-        # pauses until the agent has run stably (app/watchdog.py); the journal's hold follows its
-        # own policy (journal/guard.py).
-        if f.is_active("PowerMeterFailure") or f.is_active("InternalError") and (
-                f.held_by("InternalError", "watchdog") or self.suspended()):
-            lim = 0
-        return lim
 
 
 # Demand response and the fail-safe, pure. A `limit` command caps the current for a while;
