@@ -42,7 +42,6 @@ class Agent:
         self.meter = meter
         self.pilot = pilot
         self.time_source = time_source
-        self._resync = getattr(time_source, "periodic", False)
         self.ticker = ticker
         self.plant = plant
         self.clock = Clock(up0)  # the loop's time starts at up0 (a ticks value: core/clock.py)
@@ -138,7 +137,8 @@ class Agent:
         self.up_ms = up_ms
         due = tdiff(up_ms, self._next_sample_ms) >= 0
         (clock := self.clock).advance(up_ms)  # before anything reads the time
-        if due and (self._resync or not clock.synced):
+        # A source that re-syncs (SNTP: `periodic`) is asked at every sample, others until synced.
+        if due and (not clock.synced or getattr(self.time_source, "periodic", False)):
             # An SNTP source hands each answer over once; the first sync and any step of _STEP_S
             # or more are journaled (docs/records.md, time_sync), smaller corrections pass silently.
             ts = self.time_source.unix_s(up_ms)

@@ -63,7 +63,7 @@ class Controller:
         self.session_wh = 0
         self._plugged = False
         self._settle = 0
-        self._stop_req = None
+        self.stop_reason = None  # a stop asked for (a command, the same tag again), taken at the tick
         self.stopping = None  # the stopping fault at the last tick
         self.now_ms = 0  # the last tick's loop time and wall time (refresh and commands use them)
         self.wall = None
@@ -74,13 +74,13 @@ class Controller:
     def request_stop(self, reason):
         if not self.in_session:
             raise ValueError("no session is open")
-        self._stop_req = reason
+        self.stop_reason = reason
 
     def present_tag(self, tag, vehicle=None, remote=False):
         """A tag from a reader, the console or MQTT; the same tag again stops its own session."""
         if self.in_session:
             if tag == self.auth.tag and not remote:
-                self._stop_req = "Local"
+                self.stop_reason = "Local"
                 return "Accepted"
             raise ValueError("a session is already open")
         if self.unavailable:
@@ -229,12 +229,12 @@ class Controller:
         if session is not None:
             if stop is not None:
                 reason = fr.RULES[stop][1]
-            elif self._stop_req:
-                reason = self._stop_req
+            elif self.stop_reason:
+                reason = self.stop_reason
             elif (self.session_max_wh and session.energy_wh >= self.session_max_wh) or (
                     self.session_max_s and age_ms(now_ms, session.start_up) // 1000 >= self.session_max_s):
                 reason = "Local"
-        self._stop_req = None
+        self.stop_reason = None  # a stop asked for (a command, the same tag again), taken at the tick
         self.refresh(now_ms)
         # The one rule (detect.may_close); a session that ends at this tick is no longer open.
         close = may_close(st, self.pilot_da, session is not None and reason is None,

@@ -112,9 +112,9 @@ class Faults:
 # The connector as a backend sees it: its OCPP 1.6 ChargePointStatus from the control state, and
 # the retained status payload (docs/mqtt.md), rebuilt only when something in it changed.
 
-def connector_status(pilot, faulted, unavailable, in_session, finishing, offer_da, closed):
-    """OCPP 1.6 ChargePointStatus of the connector."""
-    if faulted:
+def connector_status(pilot, stopping, unavailable, in_session, finishing, offer_da, closed):
+    """OCPP 1.6 ChargePointStatus of the connector; stopping: a stopping fault holds."""
+    if stopping:
         return "Faulted"
     if pilot == "A":
         return "Unavailable" if unavailable else "Available"

@@ -35,13 +35,13 @@ def classify_mv(high_mv):
     return "F"
 
 
-def classify_hyst(high_mv, current, hyst_mv):
+def classify_hyst(high_mv, state, hyst_mv):
     """classify_mv, but a reading within hyst_mv of the current state's band keeps it, so a
     level sitting on a threshold does not chatter between two states."""
     s = classify_mv(high_mv)
-    if s != current and hyst_mv and (classify_mv(high_mv - hyst_mv) == current
-                                     or classify_mv(high_mv + hyst_mv) == current):
-        return current
+    if s != state and hyst_mv and (classify_mv(high_mv - hyst_mv) == state
+                                   or classify_mv(high_mv + hyst_mv) == state):
+        return state
     return s
 
 
@@ -61,15 +61,15 @@ def duty_for_current(limit_da):
     return limit_da * 2 // 5 + 640
 
 
-def current_for_duty(duty_pm):
+def current_for_duty(duty):
     """What an EV may draw (dA) for a duty (per mille): the reading side of the same table."""
-    if duty_pm < 80 or duty_pm > 970:
+    if duty < 80 or duty > 970:
         return 0
-    if duty_pm < 100:
+    if duty < 100:
         return MIN_DA
-    if duty_pm <= 850:
-        return duty_pm * 6 // 10
-    d = (duty_pm - 640) * 25 // 10
+    if duty <= 850:
+        return duty * 6 // 10
+    d = (duty - 640) * 25 // 10
     return d if d < _MAX_DA else _MAX_DA
 
 
@@ -80,7 +80,7 @@ class PilotDecoder:
 
     def __init__(self, debounce=3, hyst_mv=300):
         self.debounce = debounce
-        self._hyst = hyst_mv
+        self.hyst_mv = hyst_mv
         self.state = "A"
         self.diode_ok = True
         self._cand = "A"
@@ -100,7 +100,7 @@ class PilotDecoder:
         self.diode_ok = True
 
     def feed(self, high_mv, low_mv, pwm_on):
-        s = classify_hyst(high_mv, self.state, self._hyst)
+        s = classify_hyst(high_mv, self.state, self.hyst_mv)
         if s != self._cand:
             self._cand = s
             self._count = 0

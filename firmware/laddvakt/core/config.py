@@ -138,7 +138,7 @@ def _walk(values, cfg):
         raise ConfigError("config must be a JSON object")
     known = 0
     bad = None
-    for key, (typ, default, lo, hi) in rows():
+    for key, (kind, default, lo, hi) in rows():
         if key not in values:
             if cfg is not None:
                 cfg[key] = default
@@ -148,7 +148,7 @@ def _walk(values, cfg):
         if cfg is not None:
             cfg[key] = val
         if bad is None:
-            bad = _bad(key, val, typ, lo, hi)
+            bad = _bad(key, val, kind, lo, hi)
     if known < len(values):
         for key in values:
             if spec(key) is None:
@@ -157,16 +157,16 @@ def _walk(values, cfg):
         raise ConfigError(bad)
 
 
-def _bad(key, val, typ, lo, hi):
+def _bad(key, val, kind, lo, hi):
     # What is wrong with val for key, or None.
     # bool is an int subclass in Python; a true/false for a number is a mistake.
-    if type(val) is not typ:
-        return "key '%s' must be %s, got %s" % (key, typ.__name__, type(val).__name__)
-    n = len(val) if typ is str or typ is dict else val
+    if type(val) is not kind:
+        return "key '%s' must be %s, got %s" % (key, kind.__name__, type(val).__name__)
+    n = len(val) if kind is str or kind is dict else val
     if n < lo or n > hi:
-        what = "length" if typ is str else "value"
+        what = "length" if kind is str else "value"
         return "key '%s' %s %d out of range %d..%d" % (key, what, n, lo, hi)
-    if typ is str:
+    if kind is str:
         # robust (issue 17): keys whose value is one of a few words, and identifiers that become
         # MQTT topic levels. Checked here, by the one walk boot and the console's `config set` use.
         words = {"auth_mode": ("free", "list"), "uplink_ack": ("broker", "backend"),
@@ -179,7 +179,7 @@ def _bad(key, val, typ, lo, hi):
         if key in ("device_id", "topic_prefix") and (
                 "+" in val or "#" in val or "\x00" in val or "" in val.split("/")):
             return "key '%s' must not hold '+', '#', NUL or an empty level, got '%s'" % (key, val)
-    elif typ is dict and val:
+    elif kind is dict and val:
         # issue 18: the board file's map rules, so a bad map is refused where it is written.
         from laddvakt.meters.mapdef import MapError, parse as parse_map
 
@@ -201,20 +201,20 @@ def parse(key, text):
     s = spec(key)
     if s is None:
         raise ConfigError("unknown key '%s'" % key)
-    typ = s[0]
-    if typ is bool:
+    kind = s[0]
+    if kind is bool:
         t = text.strip().lower()
         if t in ("true", "1", "on", "yes"):
             return True
         if t in ("false", "0", "off", "no"):
             return False
         raise ConfigError("key '%s' must be true or false, got '%s'" % (key, text))
-    if typ is int:
+    if kind is int:
         try:
             return int(text.strip())
         except ValueError:
             raise ConfigError("key '%s' must be a whole number, got '%s'" % (key, text))
-    if typ is dict:
+    if kind is dict:
         try:
             return json.loads(text)
         except ValueError:
@@ -228,11 +228,11 @@ def defaults():
     return cfg
 
 
-def merged(overrides):
+def merged(values):
     # At boot: one walk of the table both checks and builds (each walk leaves a few KB of
     # small garbage in a heap that has 64 KiB for everything).
     cfg = {}
-    _walk(overrides, cfg)
+    _walk(values, cfg)
     # Rules over more than one key, on the merged config.
     if cfg["mqtt_tls"] and not cfg["mqtt_ca_file"]:
         raise ConfigError("key 'mqtt_ca_file' is required when mqtt_tls is 1")

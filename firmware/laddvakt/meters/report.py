@@ -12,7 +12,7 @@ def serial_check(m):
     return "on" if m.serial is not None else "pending"
 
 
-def meter_status(m):
+def status(m):
     """The status command's `meter` object (docs/mqtt.md) for the MeterService m."""
     g = m.guard
     h = m.health

@@ -5,7 +5,7 @@
 # one noisy frame on the RS485 line does not trip the charger) and cleared by the first good poll.
 import asyncio
 
-from laddvakt.meters import integrity as en
+from laddvakt.meters import integrity
 from micropython import const
 from laddvakt.core.clock import tdiff
 
@@ -26,11 +26,11 @@ class _ReadMeter:
     res_dwh = 10
 
     def __init__(self, meter):
-        self._m = meter
+        self.meter = meter
         self.values = [None] * _N
 
     def poll(self):
-        wh, w = self._m.read()
+        wh, w = self.meter.read()
         self.values[_E_IMP] = wh * 10
         self.values[_P] = w
         return self.values
@@ -75,7 +75,7 @@ class MeterService:
             meter = _ReadMeter(meter)
         self.meter = meter
         self.profile = profile
-        self.guard = en.EnergyGuard(cfg["meter_max_power_w"], meter.res_dwh)
+        self.guard = integrity.EnergyGuard(cfg["meter_max_power_w"], meter.res_dwh)
         self.health = MeterHealth(cfg["meter_grace_polls"], cfg["meter_grace_ms"])
         self.serial_every = cfg["meter_serial_check_polls"]
         self.retry_ms = cfg["meter_retry_ms"]
@@ -89,7 +89,7 @@ class MeterService:
         self._check_serial = meter.serial_spec is not None
         self._since_serial = 0
         self._split_wh = None
-        self._rejecting = en.OK
+        self._rejecting = integrity.OK
         self.energy_wh = None
         self.power_w = 0
         self.fetches = hasattr(meter, "apoll")  # its I/O is awaited in fetch(), not in sample()
@@ -189,22 +189,22 @@ class MeterService:
             # Meter replaced: the open session ends at the old meter's last booked reading
             # and the next one starts on the new meter's register (docs/meters.md).
             self._split_wh = g.booked // 10 if g.booked is not None else None
-            g.rebase(up_ms, r, en.F_REPLACED, booked=r)
+            g.rebase(up_ms, r, integrity.F_REPLACED, booked=r)
             self.replaced += 1
             self._report("replaced", None, r)
         else:
             v = g.feed(up_ms, r)
-            if v == en.RESYNC:
+            if v == integrity.RESYNC:
                 self._report("resync", None, r)
-                self._rejecting = en.OK
-            elif v != en.OK:
+                self._rejecting = integrity.OK
+            elif v != integrity.OK:
                 if v != self._rejecting:
                     # Journal the first of a run of one kind; the counters have them all.
-                    self._report("rejected", en.VERDICTS[v], r)
+                    self._report("rejected", integrity.VERDICTS[v], r)
                 self._rejecting = v
                 self._check_serial = m.serial_spec is not None
             else:
-                self._rejecting = en.OK
+                self._rejecting = integrity.OK
         if new_serial is not None:
             self.serial = new_serial
         if g.booked is None:
@@ -221,15 +221,15 @@ class MeterService:
         self._since_serial += 1
         return self._check_serial or (self.serial_every and self._since_serial >= self.serial_every)
 
-    def _took_serial(self, sn):
-        """sn: the serial read's value or its OSError; the serial to compare, or None."""
-        if isinstance(sn, OSError):
-            if getattr(sn, "kind", 0) == _EXCEPTION:
-                self.serial_off = "serial read answered %s" % sn
+    def _took_serial(self, serial):
+        """serial: the serial read's value or its OSError; the serial to compare, or None."""
+        if isinstance(serial, OSError):
+            if getattr(serial, "kind", 0) == _EXCEPTION:
+                self.serial_off = "serial read answered %s" % serial
             return None
         self._since_serial = 0
         self._check_serial = False
-        return sn
+        return serial
 
     def split(self, tracker, up_ms, wall_t):
         """After a meter replacement, end the open session ("Other"); None otherwise."""
@@ -260,10 +260,10 @@ class MeterService:
             save()
 
     def session_flags(self):
-        return en.flag_names(self.guard.session_flags())
+        return integrity.flag_names(self.guard.session_flags())
 
     def status(self):
         """The status command's `meter` object; its code loads only when asked (meters/report.py)."""
-        from laddvakt.meters.report import meter_status
+        from laddvakt.meters import report
 
-        return meter_status(self)
+        return report.status(self)

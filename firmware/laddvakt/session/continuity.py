@@ -43,14 +43,14 @@ class Continuity:
         self.saved = store.load()  # the state found at boot, until resolved
         self.resumed = 0
         self.powerloss = 0
-        self._st = None  # the state last written
+        self.st = None  # the state last written
 
     # ---- the tracker's events ---------------------------------------------------
     def opened(self, s, payload):
         """After Pricing.open, before the start record: on flash with the record's payload."""
         st = {"sid": s.sid, "seq0": self.journal.seq + 1, "st": s.start_t, "stq": s.start_tq,
               "m0": s.meter_start_wh, "tag": s.id_tag}
-        self._st = st
+        self.st = st
         st["rec"] = payload  # the start record, in case the cut comes before it is journaled
         self._save(s, s.meter_start_wh, s.start_up)
         del st["rec"]
@@ -59,13 +59,13 @@ class Continuity:
         """Persist the last meter value and the pricing state booked up to it; called with
         each periodic meter value, at a price or charge-state edge, and at a tariff change
         (tc: the tariff_change record it announces)."""
-        st = self._st
+        st = self.st
         if st is None or st["sid"] != s.sid:
             return
         self._save(s, energy_wh, up_ms, tc)
 
     def _save(self, s, energy_wh, up_ms, tc=None):
-        st = self._st
+        st = self.st
         st["m"] = energy_wh
         st["d"] = age_ms(up_ms, s.start_up)  # elapsed, for the duration across boots
         st["b"] = self.ident.boot
@@ -89,7 +89,7 @@ class Continuity:
 
     def ended(self):
         self.store.clear()
-        self._st = None
+        self.st = None
 
     # ---- after a reset ----------------------------------------------------------
     def on_boot(self):
@@ -140,7 +140,7 @@ class Continuity:
         pr = self.pricing
         s = Session(st["sid"], before(up_ms, st["d"]), st["st"], st["stq"], st["m0"], st["tag"])
         s.meter_last_wh = st["m"]
-        self._st = st
+        self.st = st
         # Billing goes on from the last persisted meter value, with the tariff it was priced
         # with (on flash, put right by on_boot); the outage adds no charging or idle time.
         try:
@@ -175,7 +175,7 @@ class Continuity:
     def bridge(self, s, up_ms, energy_wh):
         """The resumed session s goes on: journal its Interruption.Begin/End pair. The energy
         drawn while the agent was down (if any) belongs to it, counted and priced once."""
-        st = self._st
+        st = self.st
         pr = self.pricing
         clock = self.clock
         self.log(jf.TYPE_METER, _at(records.meter(clock, 0, self.ident, s.sid, st["m"], 0,
@@ -192,7 +192,7 @@ class Continuity:
         boot, uptime and wall time then, and its start and duration from before the cut.
         Called before the record is signed, so once per try of Pricing.fit: count with
         count_lost()."""
-        st = self._st
+        st = self.st
         d = _at(d, st)
         d["start_t"] = st["st"]
         d["start_tq"] = st["stq"]

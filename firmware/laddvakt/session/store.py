@@ -18,8 +18,6 @@ from laddvakt.core.ids import session_id
 _FIELDS = ("seq0", "st", "stq", "m0", "m", "d", "b", "u", "t", "g",
            "cs", "ch", "sr", "cm", "im", "lw", "pr", "un")
 
-_B36 = "0123456789abcdefghijklmnopqrstuvwxyz"
-
 
 def _enc(v):
     # Integers in base 36 (a Unix time takes 6 characters, not 10): the head stays inline.
@@ -34,17 +32,9 @@ def _enc(v):
     out = ""
     while True:
         v, r = divmod(v, 36)
-        out = _B36[r] + out
+        out = "0123456789abcdefghijklmnopqrstuvwxyz"[r] + out
         if not v:
             return out
-
-
-def _dec(k, v):
-    if v == "~":
-        return None
-    if k == "stq":
-        return "synced" if v == "s" else "unsynced"
-    return int(v, 36)
 
 
 class SessionStore:
@@ -70,7 +60,9 @@ class SessionStore:
             if v[0] == "E":
                 d = {"sid": "", "end": int(v[1])}
             elif v[0] == "O" and len(v) == len(_FIELDS) + 2:
-                d = {k: _dec(k, x) for k, x in zip(_FIELDS, v[1:])}
+                # "~" is None; stq's s(ynced) or u(nsynced); the rest are integers in base 36.
+                d = {k: None if x == "~" else ("synced" if x == "s" else "unsynced") if k == "stq"
+                     else int(x, 36) for k, x in zip(_FIELDS, v[1:])}
                 d["tag"] = None if v[-1] == "-" else v[-1][1:]
                 d["sid"] = session_id(self.install, d["seq0"])
                 with open("%s.%d" % (self.path, d["g"])) as f:
