@@ -62,7 +62,7 @@ class Agent:
         self.up_ms = up0
         self._next_sample_ms = up0
         self._edge = "A"  # control's session pilot at the last sample
-        self._current = 0  # the last measured current (dA per phase), for control
+        self.current_da = 0  # the last measured current (dA per phase), for control
         # Records are journaled compact and rendered to JSON when read (docs/journal.md, Record
         # encoding); the signed OCMF text names this device, firmware and meter serial.
         self.codec = Codec(ident.install, pr.key, cfg["device_id"], VERSION, self.meter_serial)
@@ -149,7 +149,7 @@ class Agent:
             self.plant.step(up_ms)
         # Control first, every tick, reading or not: safety never waits for the meter.
         ctl = self.control
-        reason = ctl.tick(up_ms, clock.wall_s(up_ms), self._current, self.tracker.session)
+        reason = ctl.tick(up_ms, clock.wall_s(up_ms), self.current_da, self.tracker.session)
         # A session that ends (the contactor opened above) or starts is read now (a Modbus meter:
         # once its fetch is in), so no energy flows outside a session.
         if (mt := self.metering).ready(up_ms, due or reason or ctl.session_pilot() != self._edge, reason):
@@ -168,9 +168,9 @@ class Agent:
             # Per-phase current: from the meter if it measures it, else from power at nominal voltage.
             f = getattr(self.meter, "current_da", None)
             if f is not None:
-                self._current = f()
+                self.current_da = f()
             else:
-                self._current = mt.power_w * 10 // (ctl.volts * ctl.phases) if mt.power_w else 0
+                self.current_da = mt.power_w * 10 // (ctl.volts * ctl.phases) if mt.power_w else 0
             ctl.observe(mt.power_w)
         self._edge = ctl.session_pilot()
         if self.keeper.saved and fresh and ctl.pilot.settled:

@@ -1,5 +1,6 @@
 # Home Assistant's wiring (app/wiring.py's make_uplink calls it): discovery, its state values and
 # its controls, made from the agent. Loaded only when ha_discovery is on.
+from laddvakt.meters.report import currents_a
 
 
 def make(agent, cfg, handlers, commands):
@@ -31,7 +32,7 @@ def _state(agent):
         st = control.status
         lim = control.dr.limit_da
         return {"power_w": metering.power_w, "energy_wh": metering.energy_wh,
-                "current_a": metering.currents_a(phases),
+                "current_a": currents_a(metering, phases),
                 "session_wh": s.energy_wh if s else 0,
                 "cost_minor": cost.running_minor() if s and cost else 0,
                 "currency": pricing.tariff.currency, "status": st,

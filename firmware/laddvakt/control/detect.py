@@ -73,8 +73,6 @@ class ContactorWatch:
 
 _COOL_C = const(10)  # HighTemperature clears this far under the derate threshold
 
-_EVC = "EVCommunicationError"
-
 
 class Detectors:
     def __init__(self, hw, faults, set_fault, pilot, watch, temp_derate_c):
@@ -97,9 +95,9 @@ class Detectors:
         elif faults.is_active("GroundFailure") and reading and st == "A":
             sf("GroundFailure", False)
         if reading and (st in "EF" or not self.pilot.diode_ok):
-            sf(_EVC, True, "diode check failed" if st not in "EF" else "pilot state " + st)
-        elif faults.is_active(_EVC) and reading and st == "A":
-            sf(_EVC, False)
+            sf("EVCommunicationError", True, "diode check failed" if st not in "EF" else "pilot state " + st)
+        elif faults.is_active("EVCommunicationError") and reading and st == "A":
+            sf("EVCommunicationError", False)
         w = self.watch
         # Against what the pilot offers, 0 with the PWM off (IEC 61851-1: no PWM, no current).
         w.check(now_ms, hw.contactor_feedback(), current_da, pilot_da, drop_ms)

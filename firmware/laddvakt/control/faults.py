@@ -39,19 +39,6 @@ RULES = {
 }
 
 
-def reported(active):
-    """The error code to show with the connector status: a stopping fault first, then any
-    other fault of the table, else NoError."""
-    s = stopping(active)
-    if s is not None:
-        return s
-    found = None
-    for code in active:
-        if code in RULES and (found is None or code < found):
-            found = code
-    return found or "NoError"
-
-
 def stopping(active):
     """The first active fault (by code) whose action is stop, or None. `active` is
     Faults.active; codes not in RULES (e.g. ReaderFailure) are reported but do not stop."""
@@ -133,8 +120,14 @@ def status_payload(key, active, status, pilot, pilot_da, up_ms, uptime=None):
     """The retained connector status, with the error code of the faults in force (active: their
     codes); key: the controller's list of 5, [status, stop, pilot_da, pilot, the last JSON];
     uptime: fn(loop time) -> uptime ms that never wraps (the agent's clock.up), or None."""
-    # Called by the uplink every round: compare without building anything.
-    stop = reported(active)
+    # Called by the uplink every round: compare without building anything. The error code shown:
+    # a stopping fault first, then any other fault of the table (the least code), else NoError.
+    stop = stopping(active)
+    if stop is None:
+        for code in active:
+            if code in RULES and (stop is None or code < stop):
+                stop = code
+        stop = stop or "NoError"
     if (key[4] is None or key[0] != status or key[1] != stop
             or key[2] != pilot_da or key[3] != pilot):
         key[0] = status

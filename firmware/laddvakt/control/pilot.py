@@ -84,18 +84,18 @@ class PilotDecoder:
         self.state = "A"
         self.diode_ok = True
         self._cand = "A"
-        self._count = 0
+        self.count = 0  # samples in a row that read _cand
         self._bad_diode = 0
 
     @property
     def settled(self):
         """True once the last `debounce` samples agreed: the state is a reading, not a guess."""
-        return self._count >= self.debounce
+        return self.count >= self.debounce
 
     def reset(self, state="A"):
         self.state = state
         self._cand = state
-        self._count = 0
+        self.count = 0
         self._bad_diode = 0
         self.diode_ok = True
 
@@ -103,9 +103,9 @@ class PilotDecoder:
         s = classify_hyst(high_mv, self.state, self.hyst_mv)
         if s != self._cand:
             self._cand = s
-            self._count = 0
-        self._count += 1
-        if self._count >= self.debounce:
+            self.count = 0
+        self.count += 1
+        if self.count >= self.debounce:
             self.state = s
         if pwm_on and s in "BCD" and low_mv > _DIODE_MAX_LOW:
             self._bad_diode += 1

@@ -1,6 +1,11 @@
-# The meter's state as the `status` command (MeterService.status) and the console's `meter` view
-# (app/console_view.py) show it, read from the service's public state: loaded only with them.
+# The meter's state as the `status` command (MeterService.status), the console's `meter` view
+# (app/console_view.py) and Home Assistant (app/ha_link.py) show it, read from the service's public
+# state: loaded only with them.
+from micropython import const
+
 from laddvakt.meters import integrity as en
+
+_I1 = const(3)  # registers.py's I1, folded (tests/host/test_measurands.py)
 
 
 def serial_check(m):
@@ -25,3 +30,15 @@ def status(m):
          "last_error": None if h.last_error is None else str(h.last_error)}
     d.update(m.meter.counters())
     return d
+
+
+def currents_a(m, phases):
+    """Current per phase in A (None where the meter gives none or the station has no such
+    phase), from the MeterService m's last good poll; zero while the meter is failing."""
+    v = m.meter.values
+    out = [None, None, None]
+    for k in range(phases):
+        ma = v[_I1 + k]
+        if ma is not None:
+            out[k] = 0 if m.failing else ma / 1000
+    return out

@@ -15,7 +15,6 @@ _EXCEPTION = const(3)  # meters/modbus.py EXCEPTION, without importing the Modbu
 # vocabulary loads only with a meter that has a register map (tests/host/test_measurands.py).
 _E_IMP = const(0)
 _P = const(2)
-_I1 = const(3)
 _N = const(13)
 
 
@@ -79,7 +78,7 @@ class MeterService:
         self.health = MeterHealth(cfg["meter_grace_polls"], cfg["meter_grace_ms"])
         self.serial_every = cfg["meter_serial_check_polls"]
         self.retry_ms = cfg["meter_retry_ms"]
-        self._failing = False
+        self.failing = False  # PowerMeterFailure raised by us, cleared at the next good poll
         self._tried_ms = 0
         self._set_fault = set_fault
         self._report = report  # fn(event, reason, value_dwh): journals a meter_event record
@@ -100,7 +99,7 @@ class MeterService:
     def _skip(self, up_ms):
         # A dead meter costs one timeout per retry interval, not one per sample, so the
         # pilot and the session keep being sampled on time.
-        return self._failing and tdiff(up_ms, self._tried_ms) < self.retry_ms
+        return self.failing and tdiff(up_ms, self._tried_ms) < self.retry_ms
 
     def ready(self, up_ms, want, reason):
         """Each tick, after control: True when sampling runs now, ending any session for
@@ -158,7 +157,7 @@ class MeterService:
                 raise got
             vals = m.poll() if got is None else got[0]
         except OSError as e:
-            failing = self._failing = self.health.note(up_ms, False, e)
+            failing = self.failing = self.health.note(up_ms, False, e)
             if failing:
                 self._set_fault(_FAULT, True, ("%d failed polls: %s" % (self.health.in_a_row, e))[:50])
             # The meter may have been swapped while it was silent.
@@ -167,7 +166,7 @@ class MeterService:
             self.power_w = 0
             return False
         self.health.note(up_ms, True)
-        self._failing = False
+        self.failing = False
         self._set_fault(_FAULT, False)
         if got is None:
             new_serial = None
@@ -241,17 +240,6 @@ class MeterService:
 
     def mark(self):
         self.guard.mark()
-
-    def currents_a(self, phases):
-        """Current per phase in A (None where the meter gives none or the station has no
-        such phase), from the last good poll; zero while the meter is failing."""
-        v = self.meter.values
-        out = [None, None, None]
-        for k in range(phases):
-            ma = v[_I1 + k]
-            if ma is not None:
-                out[k] = 0 if self._failing else ma / 1000
-        return out
 
     def close(self):
         """Clean shutdown: a meter that keeps state (the S0 count) saves it now."""

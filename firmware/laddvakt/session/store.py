@@ -48,7 +48,7 @@ class SessionStore:
         self.path = path
         self.install = install
         self.writes = 0
-        self._g = 0
+        self.g = 0  # the generation of the rare part's file, <path>.<g> (the head's field g)
         self._rare = None  # SHA-256 of the text of file g: the text itself stays on flash
 
     def load(self):
@@ -67,7 +67,7 @@ class SessionStore:
                 d["sid"] = session_id(self.install, d["seq0"])
                 with open("%s.%d" % (self.path, d["g"])) as f:
                     rare = f.read()
-                self._g = d["g"]
+                self.g = d["g"]
                 self._rare = hashlib.sha256(rare).digest()
                 d["bill"] = json.loads(rare)
             else:
@@ -88,13 +88,13 @@ class SessionStore:
             rare = json.dumps(bill)
             h = hashlib.sha256(rare).digest()
             if h != self._rare:
-                g = self._g + 1
+                g = self.g + 1
                 with open("%s.%d" % (self.path, g), "w") as f:
                     f.write(rare)
                 self._drop(g - 2)
-                self._g = g
+                self.g = g
                 self._rare = h
-            d["g"] = self._g
+            d["g"] = self.g
             tag = d["tag"]
             text = "O %s %s" % (" ".join(_enc(d[k]) for k in _FIELDS),
                                 "-" if tag is None else "=" + tag)
@@ -113,7 +113,7 @@ class SessionStore:
                     f.write(hexlify(rec[i:i + 128]).decode())
         self.writes += 1
         if "end" not in d:
-            self._drop(self._g - 1)  # the head names g now
+            self._drop(self.g - 1)  # the head names g now
 
     def _drop(self, g):
         if g > 0:
@@ -127,7 +127,7 @@ class SessionStore:
             os.remove(self.path)
         except OSError:
             pass
-        for g in (self._g - 1, self._g, self._g + 1):
+        for g in (self.g - 1, self.g, self.g + 1):
             self._drop(g)
-        self._g = 0
+        self.g = 0  # the generation of the rare part's file, <path>.<g> (the head's field g)
         self._rare = None
