@@ -152,14 +152,11 @@ class Agent:
         reason = ctl.tick(up_ms, clock.wall_s(up_ms), self.current_da, self.tracker.session)
         # A session that ends (the contactor opened above) or starts is read now (a Modbus meter:
         # once its fetch is in), so no energy flows outside a session.
-        if (mt := self.metering).ready(up_ms, due or reason or ctl.session_pilot() != self._edge, reason):
-            self._sample(up_ms, mt.stop_reason)
-
-    def _sample(self, up_ms, reason):
+        if not (mt := self.metering).ready(up_ms, due or reason or ctl.session_pilot() != self._edge, reason):
+            return
+        # The sample: readings, session tracking, its cost and periodic values.
+        reason = mt.stop_reason
         self._next_sample_ms = tadd(up_ms, self.cfg["sample_interval_ms"])
-        clock = self.clock
-        ctl = self.control
-        mt = self.metering
         flow = self.flow
         tr = self.tracker
         fresh = mt.sample(up_ms)

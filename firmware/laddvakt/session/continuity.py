@@ -52,7 +52,7 @@ class Continuity:
               "m0": s.meter_start_wh, "tag": s.id_tag}
         self.st = st
         st["rec"] = payload  # the start record, in case the cut comes before it is journaled
-        self._save(s, s.meter_start_wh, s.start_up)
+        self.progress(s, s.meter_start_wh, s.start_up)
         del st["rec"]
 
     def progress(self, s, energy_wh, up_ms, tc=None):
@@ -62,10 +62,6 @@ class Continuity:
         st = self.st
         if st is None or st["sid"] != s.sid:
             return
-        self._save(s, energy_wh, up_ms, tc)
-
-    def _save(self, s, energy_wh, up_ms, tc=None):
-        st = self.st
         st["m"] = energy_wh
         st["d"] = age_ms(up_ms, s.start_up)  # elapsed, for the duration across boots
         st["b"] = self.ident.boot
