@@ -8,7 +8,7 @@ from micropython import const
 
 from laddvakt.control import faults as fr
 from laddvakt.control.faults import connector_status, status_payload
-from laddvakt.control.detect import FOLLOW_MS, ContactorWatch, Detectors, may_close
+from laddvakt.control.detect import FOLLOW_MS, Detectors, may_close
 from laddvakt.control.offer import Authorizer, DemandResponse
 from laddvakt.control.pilot import DUTY_F, DUTY_OFF, PilotDecoder, duty_for_current
 from laddvakt.core.config import ConfigError
@@ -28,7 +28,6 @@ class Controller:
         self.session_max_wh = cfg["session_max_wh"]
         self.session_max_s = cfg["session_max_s"]
         self.pilot = PilotDecoder(cfg["pilot_debounce"], 300)
-        self.watch = ContactorWatch(cfg["overcurrent_margin_a"] * 10)
         self.profiles = None  # charging_profiles(), made when a command needs them; until then
         self.planner = None  # (fleet_planner() too) the offer is the station's own, unplanned
         self.dr = DemandResponse(cfg["failsafe_current_a"] * 10, cfg["failsafe_timeout_s"] * 1000)
@@ -38,7 +37,8 @@ class Controller:
         if cfg["temp_stop_c"] < cfg["temp_derate_c"]:
             raise ConfigError("key 'temp_stop_c' must not be under 'temp_derate_c'")
         self.auth = Authorizer(cfg["auth_mode"], allow, cfg["auth_timeout_s"] * 1000)
-        self.detect = Detectors(hw, faults, set_fault, self.pilot, self.watch, cfg["temp_derate_c"])
+        self.detect = Detectors(hw, faults, set_fault, self.pilot, cfg["overcurrent_margin_a"] * 10,
+                                cfg["temp_derate_c"])  # the fault detectors and the contactor's watch
         self.temp_stop_c, self.local_cap_da = cfg["temp_stop_c"], self.station_da  # cap: console `limit`
         # faults.status_payload's key, and fn(loop time) -> uptime ms that never wraps (clock.up)
         self._report, self.uptime = [None] * 5, None
@@ -181,7 +181,7 @@ class Controller:
         """A fresh reading's power (the agent calls this after each sample): what the EV really
         draws at the full offer, which the fleet plan uses instead of the nominal power."""
         # Only once the EV has had its 3 s to follow the pilot's last change.
-        if (power_w and self.planner and self.watch.closed and self.dr.limit_da is None and not self.dr.stale
+        if (power_w and self.planner and self.detect.closed and self.dr.limit_da is None and not self.dr.stale
                 and tdiff(self.now_ms, self._change_ms) >= FOLLOW_MS):
             self.planner.obs_w = power_w
 
@@ -239,11 +239,11 @@ class Controller:
         # The one rule (detect.may_close); a session that ends at this tick is no longer open.
         close = may_close(st, self.pilot_da, session is not None and reason is None,
                           not self.unavailable, stop is not None)
-        if self.watch.command(now_ms, close):
+        if self.detect.command(now_ms, close):
             self.hw.set_contactor(close)
         self.status = connector_status(st, stop is not None, self.unavailable, self.in_session,
                                        self.finishing or reason is not None, self.offer_da,
-                                       self.watch.closed)
+                                       self.detect.closed)
         return reason
 
     # ---- session edges, from the agent ---------------------------------------------------
@@ -289,7 +289,7 @@ class Controller:
         self.offer_da = 0
         self._drive(self.now_ms, DUTY_OFF if self.duty != DUTY_F else DUTY_F)
         # No session, no energy: open now, whatever ended it (detect.may_close).
-        if self.watch.command(self.now_ms, False):
+        if self.detect.command(self.now_ms, False):
             self.hw.set_contactor(False)
 
     def status_json(self):

@@ -1,7 +1,8 @@
-# The contactor rule and its watches (first), and the fault detectors of a control tick: the
-# RCD, the pilot (state E or F, the diode check), the contactor's watch (welded, does not close,
-# overcurrent) and the temperature. Each reports its condition to set_fault every tick; a latched fault clears as faults.py's table says (unplugged,
-# or a service reset). The rules are in docs/control.md, Faults.
+# The contactor rule (first), and the fault detectors of a control tick with the contactor's
+# watch: the RCD, the pilot (state E or F, the diode check), the contactor (welded, does not
+# close, overcurrent) and the temperature. Each reports its condition to set_fault every tick; a
+# latched fault clears as faults.py's table says (unplugged, or a service reset). The rules are
+# in docs/control.md, Faults.
 from micropython import const
 
 from laddvakt.control import faults as fr
@@ -17,6 +18,7 @@ _OPEN_BY_MS = const(6000)  # ... and the contactor opens if it still draws more 
 # The overcurrent trip fires at the last tick that still comes this far before _OPEN_BY_MS, so a
 # tick that runs a little late still opens within 6 s.
 _SLACK_MS = const(250)
+_COOL_C = const(10)  # HighTemperature clears this far under the derate threshold
 
 
 def may_close(pilot, pilot_da, in_session, available, stopping):
@@ -27,18 +29,24 @@ def may_close(pilot, pilot_da, in_session, available, stopping):
             and pilot in "CD")
 
 
-class ContactorWatch:
-    """Feed check() every tick. `welded` is True while the feedback reads closed though the
-    coil has been off for _SWITCH_MS, `stuck_open` while it reads open though the coil has been
-    on that long; `overcurrent` once the measured current has stayed above the pilot's offer
-    plus the margin long enough that the next tick would come too late for the 6 s rule."""
+class Detectors:
+    """The fault detectors of a control tick, run() every tick, and the contactor's watch:
+    command() drives the coil. `welded` is True while the feedback reads closed though the coil
+    has been off for _SWITCH_MS, `stuck_open` while it reads open though the coil has been on
+    that long; `overcurrent` once the measured current has stayed above the pilot's offer plus
+    the margin long enough that the next tick would come too late for the 6 s rule."""
 
-    def __init__(self, margin_da):
+    def __init__(self, hw, faults, set_fault, pilot, margin_da, temp_derate_c):
+        self.hw = hw  # rcd_tripped(), contactor_feedback(), temp_c()
+        self.faults = faults
+        self.set_fault = set_fault
+        self.pilot = pilot  # the PilotDecoder, for its diode check
+        self.temp_derate_c = temp_derate_c
         self.margin_da = margin_da
         self.closed = False  # commanded state
         self._cmd_ms = None  # when the coil last changed
         self._ok_ms = 0  # the last tick at which the EV drew no more than offered
-        self._last_ms = None  # the previous check, for the tick interval
+        self._last_ms = None  # the previous run, for the tick interval
         self.welded = False
         self.stuck_open = False
         self.overcurrent = False
@@ -52,40 +60,10 @@ class ContactorWatch:
         self._ok_ms = now_ms
         return True
 
-    def check(self, now_ms, feedback, current_da, offer_da, drop_ms):
-        """feedback: True closed, False open, None without a feedback input. offer_da: what
-        the pilot offers now (0 with the PWM off); drop_ms: when that offer last went down."""
-        late = (feedback is not None and self._cmd_ms is not None
-                and tdiff(now_ms, self._cmd_ms) >= _SWITCH_MS)
-        self.welded = bool(late and feedback and not self.closed)
-        self.stuck_open = bool(late and not feedback and self.closed)
-        dt = 0 if self._last_ms is None else tdiff(now_ms, self._last_ms)
-        self._last_ms = now_ms
-        if not self.closed or current_da <= offer_da + self.margin_da:
-            self._ok_ms = now_ms
-            self.overcurrent = False
-            return
-        # The excess began after the last compliant tick, or with the drop if that came later
-        # (the EV then owes its reaction to the change, and the 6 s run from it).
-        start = self._ok_ms if drop_ms is None or tdiff(drop_ms, self._ok_ms) < 0 else drop_ms
-        e = tdiff(now_ms, start)
-        self.overcurrent = e >= FOLLOW_MS + dt and e + dt + _SLACK_MS >= _OPEN_BY_MS
-
-_COOL_C = const(10)  # HighTemperature clears this far under the derate threshold
-
-
-class Detectors:
-    def __init__(self, hw, faults, set_fault, pilot, watch, temp_derate_c):
-        self.hw = hw  # rcd_tripped(), contactor_feedback(), temp_c()
-        self.faults = faults
-        self.set_fault = set_fault
-        self.pilot = pilot  # the PilotDecoder, for its diode check
-        self.watch = watch  # the ContactorWatch
-        self.temp_derate_c = temp_derate_c
-
     def run(self, now_ms, st, reading, current_da, pilot_da, drop_ms):
         """st: the pilot state in force; reading: whether the pilot was read at this tick;
-        pilot_da: what the pilot offers now; drop_ms: when that offer last went down."""
+        pilot_da: what the pilot offers now (0 with the PWM off); drop_ms: when that offer last
+        went down."""
         sf = self.set_fault
         faults = self.faults  # (not faults.is_active: a bound method would be allocated)
         hw = self.hw
@@ -98,14 +76,29 @@ class Detectors:
             sf("EVCommunicationError", True, "diode check failed" if st not in "EF" else "pilot state " + st)
         elif faults.is_active("EVCommunicationError") and reading and st == "A":
             sf("EVCommunicationError", False)
-        w = self.watch
+        # The contactor's watch. Feedback: True closed, False open, None without a feedback input.
+        feedback = hw.contactor_feedback()
+        late = (feedback is not None and self._cmd_ms is not None
+                and tdiff(now_ms, self._cmd_ms) >= _SWITCH_MS)
+        self.welded = bool(late and feedback and not self.closed)
+        self.stuck_open = bool(late and not feedback and self.closed)
+        dt = 0 if self._last_ms is None else tdiff(now_ms, self._last_ms)
+        self._last_ms = now_ms
         # Against what the pilot offers, 0 with the PWM off (IEC 61851-1: no PWM, no current).
-        w.check(now_ms, hw.contactor_feedback(), current_da, pilot_da, drop_ms)
-        if w.welded:
+        if not self.closed or current_da <= pilot_da + self.margin_da:
+            self._ok_ms = now_ms
+            self.overcurrent = False
+        else:
+            # The excess began after the last compliant tick, or with the drop if that came later
+            # (the EV then owes its reaction to the change, and the 6 s run from it).
+            start = self._ok_ms if drop_ms is None or tdiff(drop_ms, self._ok_ms) < 0 else drop_ms
+            e = tdiff(now_ms, start)
+            self.overcurrent = e >= FOLLOW_MS + dt and e + dt + _SLACK_MS >= _OPEN_BY_MS
+        if self.welded:
             sf("PowerSwitchFailure", True, "contactor welded")
-        elif w.stuck_open:
+        elif self.stuck_open:
             sf("PowerSwitchFailure", True, "contactor does not close")
-        if w.overcurrent:
+        if self.overcurrent:
             sf("OverCurrentFailure", True, "%d dA over a %d dA offer" % (current_da, pilot_da))
         elif faults.is_active("OverCurrentFailure") and reading and st == "A":
             sf("OverCurrentFailure", False)
@@ -123,6 +116,6 @@ class Detectors:
         rule = fr.RULES.get(code)
         if rule is None or rule[2] != fr.RESET:
             raise ValueError("%s clears by itself; it cannot be reset by command" % code)
-        if self.watch.welded:
+        if self.welded:
             raise ValueError("%s: the contactor feedback still reads closed" % code)
         self.set_fault(code, False)
