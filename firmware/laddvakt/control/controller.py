@@ -101,11 +101,11 @@ class Controller:
             self.planner = FleetPlanner(self.charging_profiles(), self.volts, self.phases, self.on_plan)
         return self.planner
 
-    def console(self, amps):
-        """The serial console's `limit [amps]` (console/shell.py): a technician's cap on the
-        offer, kept until changed (80 lifts it); without amps, what limits the offer now."""
-        if amps is not None:
-            self.local_cap_da = amps * 10
+    def console(self, limit):
+        """The serial console's `limit [amps]` (console/shell.py): a technician's cap of `limit` A
+        on the offer, kept until changed (80 lifts it); with None, what limits the offer now."""
+        if limit is not None:
+            self.local_cap_da = limit * 10
             self.refresh()
         dr = self.dr.limit(self.now_ms)
         return "offer %d.%d A (pilot %s, %s); station %d A, console cap %d A, demand response %s%s\n" % (

@@ -21,26 +21,27 @@ MIN_DA = const(60)  # 6 A, the least current the PWM can advertise
 _MAX_DA = const(800)  # 80 A, the most
 
 
-def classify_mv(high_mv):
-    if high_mv >= _A_MIN:
+def classify_mv(mv):
+    """The state letter of the CP's high level mv."""
+    if mv >= _A_MIN:
         return "A"
-    if high_mv >= _B_MIN:
+    if mv >= _B_MIN:
         return "B"
-    if high_mv >= _C_MIN:
+    if mv >= _C_MIN:
         return "C"
-    if high_mv >= _D_MIN:
+    if mv >= _D_MIN:
         return "D"
-    if high_mv >= _E_MIN:
+    if mv >= _E_MIN:
         return "E"
     return "F"
 
 
-def classify_hyst(high_mv, state, hyst_mv):
+def classify_hyst(mv, state, hyst_mv):
     """classify_mv, but a reading within hyst_mv of the current state's band keeps it, so a
     level sitting on a threshold does not chatter between two states."""
-    s = classify_mv(high_mv)
-    if s != state and hyst_mv and (classify_mv(high_mv - hyst_mv) == state
-                                   or classify_mv(high_mv + hyst_mv) == state):
+    s = classify_mv(mv)
+    if s != state and hyst_mv and (classify_mv(mv - hyst_mv) == state
+                                   or classify_mv(mv + hyst_mv) == state):
         return state
     return s
 
@@ -99,8 +100,9 @@ class PilotDecoder:
         self._bad_diode = 0
         self.diode_ok = True
 
-    def feed(self, high_mv, low_mv, pwm_on):
-        s = classify_hyst(high_mv, self.state, self.hyst_mv)
+    def feed(self, mv, low_mv, pwm_on):
+        """mv, low_mv: the CP's high and low levels; pwm_on: whether the PWM runs."""
+        s = classify_hyst(mv, self.state, self.hyst_mv)
         if s != self._cand:
             self._cand = s
             self.count = 0

@@ -48,11 +48,11 @@ class EnergyGuard:
         """A session starts: flags count from here. The last reading must have been good."""
         self.flags = 0
 
-    def limit(self, dt_ms, value):
+    def limit(self, ms, value):
         # W x ms / 360000 = 0.1 Wh; x 1.5 -> / 240000. One resolution step of slack: a
         # coarse register (EM340: 100 Wh) moves a whole step at once. A float register's
         # spacing grows with its value (2**-23 relative).
-        return self.max_power_w * dt_ms // 240000 + self.res_dwh + (value >> 22)
+        return self.max_power_w * ms // 240000 + self.res_dwh + (value >> 22)
 
     def feed(self, now_ms, r):
         """One reading (None for NaN). Returns a verdict; only OK and RESYNC move `booked`."""

@@ -91,9 +91,9 @@ class SessionFlow:
         self.metering.mark()
         self.control.session_started(s, wall)
 
-    def _end(self, s, fix=None):
-        """Journal the end of session s (already closed by the tracker): priced, signed; fix(d)
-        -> d amends the record before signing."""
+    def _end(self, s, lost=None):
+        """Journal the end of session s (already closed by the tracker): priced, signed; lost(d)
+        -> d (Continuity.lost) dates the record to the boot the power went in, before signing."""
         pr = self.pricing
         bill = pr.close(s, s.end_t, s.end_up, s.meter_stop_wh)
         flags = self.metering.session_flags()
@@ -102,7 +102,7 @@ class SessionFlow:
 
         def build(b):
             d = records.session_end(self.clock, self.ident, s, pr.tariff, b["cost_minor"], flags, b)
-            return pr.seal(fix(d) if fix else d, self.cfg["device_id"], VERSION, serial, pg)
+            return pr.seal(lost(d) if lost else d, self.cfg["device_id"], VERSION, serial, pg)
 
         rec = self.encode(jf.TYPE_SESSION_END, pr.fit(build, bill, jf.MAX_PAYLOAD))
         self.keeper.ending(rec)  # on flash with its seq before the record: docs/journal.md
