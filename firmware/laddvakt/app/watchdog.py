@@ -20,24 +20,24 @@ class Watchdog:
             # One late step would reset the board: a boot loop, not a safety net.
             raise ConfigError("key 'watchdog_s' must be 0 (off) or at least twice sample_interval_ms")
         self._set_fault = set_fault
-        self._wdt = None
+        self.wdt = None  # the hardware watchdog, once started
         self.held = False  # InternalError "watchdog reset" raised and not yet cleared
         self.feeds = 0
         self.bench = bench  # note_heap collects
         self.heap_peak = 0
 
-    def start(self, wdt, reset_cause):
-        """Once, as the loop starts: `wdt(timeout_ms)` is hal.wdt; `reset_cause` is
+    def start(self, make, reset_cause):
+        """Once, as the loop starts: `make(timeout_ms)` is hal.wdt; `reset_cause` is
         hal.reset_cause(). A watchdog reset is reported even with the watchdog now off."""
         if reset_cause == "watchdog":
             self.held = True
             self._set_fault("InternalError", True, "watchdog reset", "watchdog")
         if self.timeout_ms:
-            self._wdt = wdt(self.timeout_ms)
+            self.wdt = make(self.timeout_ms)
 
     def feed(self, up_ms):
         """After each sampling step, with the uptime it sampled at."""
-        w = self._wdt
+        w = self.wdt
         if w is not None:
             w.feed()
             self.feeds += 1

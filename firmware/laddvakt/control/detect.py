@@ -44,7 +44,7 @@ class Detectors:
         self.temp_derate_c = temp_derate_c
         self.margin_da = margin_da
         self.closed = False  # commanded state
-        self._cmd_ms = None  # when the coil last changed
+        self._change_ms = None  # when the coil last changed
         self._ok_ms = 0  # the last tick at which the EV drew no more than offered
         self._last_ms = None  # the previous run, for the tick interval
         self.welded = False
@@ -56,7 +56,7 @@ class Detectors:
         if close == self.closed:
             return False
         self.closed = close
-        self._cmd_ms = now_ms
+        self._change_ms = now_ms
         self._ok_ms = now_ms
         return True
 
@@ -78,8 +78,8 @@ class Detectors:
             sf("EVCommunicationError", False)
         # The contactor's watch. Feedback: True closed, False open, None without a feedback input.
         feedback = hw.contactor_feedback()
-        late = (feedback is not None and self._cmd_ms is not None
-                and tdiff(now_ms, self._cmd_ms) >= _SWITCH_MS)
+        late = (feedback is not None and self._change_ms is not None
+                and tdiff(now_ms, self._change_ms) >= _SWITCH_MS)
         self.welded = bool(late and feedback and not self.closed)
         self.stuck_open = bool(late and not feedback and self.closed)
         dt = 0 if self._last_ms is None else tdiff(now_ms, self._last_ms)

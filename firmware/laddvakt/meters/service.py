@@ -49,7 +49,7 @@ class MeterHealth:
         self.failed_polls = 0
         self.in_a_row = 0
         self.last_ok_ms = None
-        self._first_fail_ms = 0
+        self.since_ms = 0  # when the current run of failed polls began
         self.last_error = None
 
     def note(self, now_ms, ok, error=None):
@@ -61,10 +61,10 @@ class MeterHealth:
             return False
         self.failed_polls += 1
         if not self.in_a_row:
-            self._first_fail_ms = now_ms
+            self.since_ms = now_ms
         self.in_a_row += 1
         self.last_error = error
-        since = self.last_ok_ms if self.last_ok_ms is not None else self._first_fail_ms
+        since = self.last_ok_ms if self.last_ok_ms is not None else self.since_ms
         return self.in_a_row >= self.grace_polls or tdiff(now_ms, since) >= self.grace_ms
 
 
@@ -93,7 +93,7 @@ class MeterService:
         self.power_w = 0
         self.fetches = hasattr(meter, "apoll")  # its I/O is awaited in fetch(), not in sample()
         self._fetched = None  # fetch()'s outcome: (values, serial read?, serial or its OSError), or the OSError
-        self._task = None  # the fetch in flight
+        self.task = None  # the fetch in flight
         self.stop_reason = None
 
     def _skip(self, up_ms):
@@ -109,16 +109,16 @@ class MeterService:
         if not self.fetches:
             self.stop_reason = reason
             return want
-        t = self._task
+        t = self.task
         if t is None:
             if want:
                 self.stop_reason = reason
-                self._task = asyncio.create_task(self.fetch(up_ms))
+                self.task = asyncio.create_task(self.fetch(up_ms))
             return False
         self.stop_reason = self.stop_reason or reason
         if not t.done():
             return False
-        self._task = None
+        self.task = None
         return True
 
     async def fetch(self, up_ms):

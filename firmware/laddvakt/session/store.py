@@ -49,7 +49,7 @@ class SessionStore:
         self.install = install
         self.writes = 0
         self.g = 0  # the generation of the rare part's file, <path>.<g> (the head's field g)
-        self._rare = None  # SHA-256 of the text of file g: the text itself stays on flash
+        self.digest = None  # SHA-256 of the text of file g: the text itself stays on flash
 
     def load(self):
         try:
@@ -68,7 +68,7 @@ class SessionStore:
                 with open("%s.%d" % (self.path, d["g"])) as f:
                     rare = f.read()
                 self.g = d["g"]
-                self._rare = hashlib.sha256(rare).digest()
+                self.digest = hashlib.sha256(rare).digest()
                 d["bill"] = json.loads(rare)
             else:
                 return None
@@ -87,13 +87,13 @@ class SessionStore:
         else:
             rare = json.dumps(bill)
             h = hashlib.sha256(rare).digest()
-            if h != self._rare:
+            if h != self.digest:
                 g = self.g + 1
                 with open("%s.%d" % (self.path, g), "w") as f:
                     f.write(rare)
                 self._drop(g - 2)
                 self.g = g
-                self._rare = h
+                self.digest = h
             d["g"] = self.g
             tag = d["tag"]
             text = "O %s %s" % (" ".join(_enc(d[k]) for k in _FIELDS),
@@ -130,4 +130,4 @@ class SessionStore:
         for g in (self.g - 1, self.g, self.g + 1):
             self._drop(g)
         self.g = 0  # the generation of the rare part's file, <path>.<g> (the head's field g)
-        self._rare = None
+        self.digest = None
