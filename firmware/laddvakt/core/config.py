@@ -11,8 +11,9 @@ def _row(**kw):
 # (key, (type, default, min, max)) rows; for str the range bounds the length. The table is a
 # generator, not a dict built at import: on a board its rows stay in flash with the bytecode
 # and cost RAM only while a caller walks them (boot, `config set`), one row at a time. Each key
-# is a keyword, so mpy-cross stores it as an interned name (qstr) that the firmware's other
-# cfg["key"] strings share, not as one string object per module. Add a key as one more
+# is a keyword, so mpy-cross stores it as an interned name (qstr), which costs less RAM in place
+# than a string constant (docs/bench.md, heap: a name counts only past a pool threshold; other
+# modules' cfg["key"] strings share it when they are 10 characters or fewer). Add a key as one more
 # `yield _row(key=(type, default, min, max))` line, in a block at the end naming its issue.
 def rows():
     yield _row(device_id=(str, "laddvakt-1", 1, 64))
