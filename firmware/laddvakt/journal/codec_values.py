@@ -17,20 +17,20 @@ NULL = const(2)
 ANY = const(3)
 
 # Tags of the general encoding.
-T_NULL = const(0)
-T_FALSE = const(1)
-T_TRUE = const(2)
-T_UINT = const(3)
-T_NEG = const(4)
-T_STR = const(5)
-T_LIST = const(6)
+_T_NULL = const(0)
+_T_FALSE = const(1)
+_T_TRUE = const(2)
+_T_UINT = const(3)
+_T_NEG = const(4)
+_T_STR = const(5)
+_T_LIST = const(6)
 T_DICT = const(7)
-T_WORD = const(8)  # a string of WORDS
+_T_WORD = const(8)  # a string of WORDS
 
-# KEYS and WORDS are part of the format on flash: their indexes are stored, so entries are
+# _KEYS and WORDS are part of the format on flash: their indexes are stored, so entries are
 # only ever appended, never reordered or removed (a journal outlives a firmware upgrade).
 # Field names of the records (keys of a tagged dict are an index here, or a string).
-KEYS = (
+_KEYS = (
     "type", "t", "tq", "boot", "up", "sid", "energy_wh", "power_w", "ctx", "st", "cost_minor",
     "meter_start_wh", "id_tag", "vehicle_id", "currency", "price_minor_per_kwh", "tariff", "tc",
     "start_t", "start_tq", "end_t", "meter_stop_wh", "duration_s", "stop_reason", "minor_unit",
@@ -144,46 +144,38 @@ def get_zz(r):
     return n >> 1 if not n & 1 else -(n >> 1) - 1
 
 
-def put_str(out, s):
-    b = s.encode()
-    put_uv(out, len(b))
-    out.extend(b)
-
-
 def _text(r, n):
     s = bytes(r.b[r.i:r.i + n]).decode()
     r.i += n
     return s
 
 
-def get_str(r):
-    return _text(r, get_uv(r))
-
-
 def put_any(out, v):
     """The general tagged encoding of any JSON value but floats."""
     if v is None:
-        out.append(T_NULL)
+        out.append(_T_NULL)
     elif v is False:
-        out.append(T_FALSE)
+        out.append(_T_FALSE)
     elif v is True:
-        out.append(T_TRUE)
+        out.append(_T_TRUE)
     elif is_int(v):
         if v >= 0:
-            out.append(T_UINT)
+            out.append(_T_UINT)
             put_uv(out, v)
         else:
-            out.append(T_NEG)
+            out.append(_T_NEG)
             put_uv(out, -v - 1)
     elif type(v) is str:
         if v in WORDS:
-            out.append(T_WORD)
+            out.append(_T_WORD)
             put_uv(out, WORDS.index(v))
         else:
-            out.append(T_STR)
-            put_str(out, v)
+            out.append(_T_STR)
+            b = v.encode()
+            put_uv(out, len(b))
+            out.extend(b)
     elif type(v) is list or type(v) is tuple:
-        out.append(T_LIST)
+        out.append(_T_LIST)
         put_uv(out, len(v))
         for x in v:
             put_any(out, x)
@@ -200,34 +192,34 @@ def put_any(out, v):
 def put_key(out, k):
     if type(k) is not str:
         raise CodecError("key not a string")
-    if k in KEYS:
-        put_uv(out, KEYS.index(k))
+    if k in _KEYS:
+        put_uv(out, _KEYS.index(k))
     else:
         b = k.encode()
-        put_uv(out, len(KEYS) + len(b))
+        put_uv(out, len(_KEYS) + len(b))
         out.extend(b)
 
 
 def get_any(r):
     tag = r.b[r.i]
     r.i += 1
-    if tag <= T_TRUE:
+    if tag <= _T_TRUE:
         return (None, False, True)[tag]
-    if tag == T_UINT:
+    if tag == _T_UINT:
         return get_uv(r)
-    if tag == T_NEG:
+    if tag == _T_NEG:
         return -get_uv(r) - 1
-    if tag == T_STR:
-        return get_str(r)
-    if tag == T_WORD:
+    if tag == _T_STR:
+        return _text(r, get_uv(r))
+    if tag == _T_WORD:
         return WORDS[get_uv(r)]
-    if tag == T_LIST:
+    if tag == _T_LIST:
         return [get_any(r) for _ in range(get_uv(r))]
     if tag == T_DICT:
         d = {}
         for _ in range(get_uv(r)):
             k = get_uv(r)
-            k = KEYS[k] if k < len(KEYS) else _text(r, k - len(KEYS))
+            k = _KEYS[k] if k < len(_KEYS) else _text(r, k - len(_KEYS))
             d[k] = get_any(r)
         return d
     raise CodecError("bad tag %d" % tag)
