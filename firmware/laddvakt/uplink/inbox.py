@@ -1,5 +1,5 @@
 # Commands received between two rounds of the uplink. Each is handled as it is read, from the
-# link's receive buffer in place (mqtt.py, _publish_in), and only its reply is queued: replies
+# link's receive buffer in place (mqtt.py, MQTTLink.poll), and only its reply is queued: replies
 # are published later (publishing from inside the link's parsing would be re-entrant). The queue
 # is bounded in count and in bytes; what finds it full is counted and answered by one error.
 # The command handler (uplink/commands.py, control/commands.py) is made at the first command:

@@ -17,27 +17,12 @@ from umqtt.simple import MQTTClient, MQTTException
 from laddvakt.uplink.dns import Resolver
 from laddvakt.uplink.wire import Pending, Wire
 
-# CONNACK return codes 1..5 (MQTT 3.1.1 §3.2.2.3).
-_REFUSED = ("protocol version", "identifier rejected", "server unavailable",
-            "bad user name or password", "not authorized")
 _POLL_MS = 5
 
 
 def _tls_error(e):
     a = e.args
     return OSError("tls: %s" % (a[0].strip() if len(a) == 1 and isinstance(a[0], str) else e,))
-
-
-class _Shim:
-    # Stands in for umqtt's `socket` module during connect(): our stream is already open.
-    def __init__(self, wire):
-        self._wire = wire
-
-    def socket(self):
-        return self._wire
-
-    def getaddrinfo(self, host, port):
-        return ((0, 0, 0, "", None),)
 
 
 class MQTTLink(MQTTClient):
@@ -55,7 +40,6 @@ class MQTTLink(MQTTClient):
         self.on_ack = None  # fn(pid) for each PUBACK
         self.on_oversize = None  # fn(topic, size) for a PUBLISH too big to receive
         self.last_rx_ms = 0
-        self.suback_pending = 0
         self.rx_retained = 0  # RETAIN flag of the PUBLISH being handed to the callback
 
     # ---- connect --------------------------------------------------------------
@@ -100,7 +84,7 @@ class MQTTLink(MQTTClient):
         w.reset(s)
         self.sock = w
         saved = _umqtt.socket
-        _umqtt.socket = _Shim(w)
+        _umqtt.socket = w  # umqtt's connect() makes its socket from the wire (wire.py)
         try:
             super().connect(clean_session)
         except Pending:
@@ -126,11 +110,13 @@ class MQTTLink(MQTTClient):
         if resp[0] != 0x20 or resp[1] != 2:
             self.close()
             raise OSError("bad CONNACK")
-        if resp[3]:
+        rc = resp[3]
+        if rc:
             self.close()
-            rc = resp[3]
-            raise MQTTException("connect refused: code %d (%s)" % (
-                rc, _REFUSED[rc - 1] if rc <= len(_REFUSED) else "unknown"))
+            # CONNACK return codes 1..5 (MQTT 3.1.1 §3.2.2.3).
+            raise MQTTException("connect refused: code %d (%s)" % (rc, (
+                "protocol version", "identifier rejected", "server unavailable",
+                "bad user name or password", "not authorized", "unknown")[min(rc, 6) - 1]))
         self.last_rx_ms = time.ticks_ms()
         return resp[2] & 1
 
@@ -160,7 +146,7 @@ class MQTTLink(MQTTClient):
             w.hold = False
         sent = self.pid if qos else 0
         if pid:
-            w.set_bits(start, 0x08)
+            w.wbuf[start] |= 0x08  # DUP
             self.pid = keep
         w.send()
         return sent
@@ -183,7 +169,6 @@ class MQTTLink(MQTTClient):
             pass
         finally:
             w.hold = False
-        self.suback_pending += 1
         w.send()
 
     def ping(self):
@@ -203,23 +188,37 @@ class MQTTLink(MQTTClient):
                 break
             first, hl, total = h
             if total > w.avail():
-                if total <= w.cap() or not self._oversize(first, hl, total):
+                if total <= len(w.rbuf) or not self._oversize(first, hl, total):
                     break  # not all here yet (of an oversized one: its topic and id)
                 n += 1
                 continue
             n += 1
             op = first & 0xF0
             if op == 0x30:
-                self._publish_in(first, hl, total)
+                # A whole PUBLISH (MQTT 3.1.1 §3.3) to the callback as a memoryview valid during
+                # the call (no copy: umqtt's wait_msg makes one), its RETAIN flag (§3.3.1.3) in
+                # rx_retained.
+                qos = (first >> 1) & 3
+                tl = w.u16(hl)
+                start = hl + 2 + tl + (2 if qos else 0)
+                if start > total:
+                    raise OSError("malformed PUBLISH")
+                pid = w.u16(hl + 2 + tl) if qos else 0
+                self.rx_retained = first & 1
+                try:
+                    self.cb(w.peek(hl + 2, tl), w.view(start, total - start))
+                finally:
+                    w.drop(total)
+                if qos == 1:
+                    w.write(b"\x40\x02%c%c" % (pid >> 8, pid & 0xFF))
             elif op == 0x40:
                 pid = w.u16(hl)
                 w.drop(total)
                 if self.on_ack:
                     self.on_ack(pid)
             elif op == 0x90:
-                rc = w.byte(hl + 2)
+                rc = w.peek(hl + 2, 1)[0]
                 w.drop(total)
-                self.suback_pending -= 1
                 if rc == 0x80:
                     raise MQTTException("subscription refused")
             else:
@@ -229,24 +228,6 @@ class MQTTLink(MQTTClient):
         w.check_eof()
         w.send()
         return n
-
-    def _publish_in(self, first, hl, total):
-        """A whole PUBLISH (MQTT 3.1.1 §3.3) to the callback as a memoryview valid during the call (no
-        copy: umqtt's wait_msg makes one), its RETAIN flag (§3.3.1.3) in rx_retained."""
-        w = self._wire
-        qos = (first >> 1) & 3
-        tl = w.u16(hl)
-        start = hl + 2 + tl + (2 if qos else 0)
-        if start > total:
-            raise OSError("malformed PUBLISH")
-        pid = w.u16(hl + 2 + tl) if qos else 0
-        self.rx_retained = first & 1
-        try:
-            self.cb(w.peek(hl + 2, tl), w.view(start, total - start))
-        finally:
-            w.drop(total)
-        if qos == 1:
-            w.write(b"\x40\x02%c%c" % (pid >> 8, pid & 0xFF))
 
     def _oversize(self, first, hl, total):
         """A PUBLISH too big for the receive buffer: once its topic (and id, to PUBACK it) are in,
@@ -261,7 +242,7 @@ class MQTTLink(MQTTClient):
         tl = w.u16(hl)
         need = hl + 2 + tl + (2 if qos else 0)
         if w.avail() < need:
-            if need > w.cap():
+            if need > len(w.rbuf):
                 raise OSError("topic of %d bytes does not fit the receive buffer" % tl)
             return False
         topic = w.peek(hl + 2, tl)

@@ -17,11 +17,11 @@ class Pending(Exception):
 class Wire:
     def __init__(self, wbuf, rbuf):
         self.s = None
-        self._w = wbuf
+        self.wbuf = wbuf
         self._wmv = memoryview(wbuf)
         self._wn = 0  # bytes gathered
         self._wo = 0  # of which already sent
-        self._r = rbuf
+        self.rbuf = rbuf  # its size: the largest packet that can be received whole
         self._rmv = memoryview(rbuf)
         self._r0 = 0  # next unread byte
         self._r1 = 0  # end of received data
@@ -36,13 +36,21 @@ class Wire:
         self.eof = False
 
     # ---- the socket face umqtt sees -------------------------------------------
+    # During MQTTLink.open the wire also stands in for umqtt's `socket` module: its connect()
+    # makes "a socket" (the wire) and looks up the server, but our stream is already open.
+    def socket(self):
+        return self
+
+    def getaddrinfo(self, host, port):
+        return ((0, 0, 0, "", None),)
+
     def connect(self, addr):
         pass  # already connected by MQTTLink.open
 
     def write(self, data, n=None):
         if n is None:
             n = len(data)
-        if self._wn + n > len(self._w):
+        if self._wn + n > len(self.wbuf):
             # The uplink only starts a publish on an idle wire with room to spare.
             raise OSError(errno.ENOBUFS)
         self._wmv[self._wn:self._wn + n] = memoryview(data)[:n]
@@ -74,12 +82,9 @@ class Wire:
         return self._wn == 0
 
     def gathered(self):
-        """Bytes gathered and not yet sent: where the next packet will start."""
+        """Bytes gathered and not yet sent: where the next packet will start (a resend's DUP
+        flag goes into that first byte, wbuf[pos])."""
         return self._wn
-
-    def set_bits(self, pos, bits):
-        """OR bits into gathered byte pos (a resend's DUP flag in its first byte)."""
-        self._w[pos] |= bits
 
     def send(self):
         """Write what the socket takes now; True when nothing is left to send."""
@@ -105,9 +110,9 @@ class Wire:
         off = _HDR + tl
         rem = 4 + tl + n
         start = off - 5 - tl - (1 if rem < 0x80 else 2 if rem < 0x4000 else 3 if rem < 0x200000 else 4)
-        if self._wn or off + n > len(self._w):
+        if self._wn or off + n > len(self.wbuf):
             raise OSError(errno.ENOBUFS)
-        w = self._w
+        w = self.wbuf
         w[start] = 0x3A if dup else 0x32
         i = start + 1
         while True:
@@ -135,7 +140,7 @@ class Wire:
                     self._rmv[:n] = self._rmv[self._r0:self._r1]
                 self._r0 = 0
                 self._r1 = n
-            if self._r1 == len(self._r):
+            if self._r1 == len(self.rbuf):
                 return
             n = self.s.readinto(self._rmv[self._r1:])
             if n is None:
@@ -164,7 +169,7 @@ class Wire:
     def head(self):
         """(first byte, header length, total length) of the next packet, or None
         while its fixed header is incomplete."""
-        r = self._r
+        r = self.rbuf
         i = self._r0 + 1
         rem = 0
         sh = 0
@@ -186,13 +191,9 @@ class Wire:
         self._r0 += have
         self.skip += n - have
 
-    def byte(self, off):
-        """Byte off of the current packet (received already)."""
-        return self._r[self._r0 + off]
-
     def u16(self, off):
         i = self._r0 + off
-        return self._r[i] << 8 | self._r[i + 1]
+        return self.rbuf[i] << 8 | self.rbuf[i + 1]
 
     def peek(self, off, n):
         """n bytes of the current packet from off, as a copy (received already)."""
@@ -203,6 +204,3 @@ class Wire:
         """n bytes of the current packet from off, in place: valid until the next fill()."""
         i = self._r0 + off
         return self._rmv[i:i + n]
-
-    def cap(self):
-        return len(self._r)
