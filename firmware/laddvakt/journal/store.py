@@ -5,20 +5,18 @@
 # A commit writes its records into small commit files (inline in littlefs' metadata:
 # no block copied, no erase), merged into a new segment in one write once they add up
 # to merge_bytes. Format, commit, merge, recovery and thinning: docs/journal.md.
-# Journal is the entry: recovery, reading and the cursor here; the segment files
-# (segments.py), the write path (writer.py) and thinning (thinning.py) are its mixins.
+# Journal is the entry: recovery, reading and the cursor here; the segment files and thinning
+# (segments.py) and the write path with its commit files (writer.py) are its mixins.
 import os
 
 from laddvakt.journal import layout
-from laddvakt.journal.commit_files import CommitFiles
+from laddvakt.journal.frame import FrameReader
 from laddvakt.journal.layout import seg_name
-from laddvakt.journal.reader import FrameReader
 from laddvakt.journal.segments import Segments
-from laddvakt.journal.thinning import Thinning
-from laddvakt.journal.writer import Writer
+from laddvakt.journal.writer import CommitFiles, Writer
 
 
-class Journal(Segments, Writer, Thinning):
+class Journal(Segments, Writer):
     def __init__(self, path, segment_bytes=16384, max_bytes=262144):
         self.path = path
         self.segment_bytes = segment_bytes
