@@ -17,8 +17,8 @@ from laddvakt.billing.tariff import PRICE_SCALE
 from laddvakt.core.ids import session_id
 from laddvakt.journal.encode import Encoder
 from laddvakt.journal.codec_values import (ABSENT, ANY, DERIVED, LAYOUT, LAYOUT0, LAYOUTS, NAMES, NULL,
-                                           RECEIPT, SEG, TAGGED, USUAL, WORDS, CodecError, Reader, get_any,
-                                           get_uv, get_zz, is_int, same)
+                                           RECEIPT, SEG, TAGGED, USUAL, CodecError, Reader, get_any,
+                                           get_uv, get_zz, is_int, same, word)
 
 
 class Codec(Encoder):
@@ -189,7 +189,7 @@ class Codec(Encoder):
         if kind == "z":
             return get_zz(r)
         if kind == "e":
-            return WORDS[get_uv(r)]
+            return word(get_uv(r))
         if kind == "i":
             return self.sid(seq - get_uv(r))
         if kind == "r":

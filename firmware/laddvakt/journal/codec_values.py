@@ -25,7 +25,7 @@ _T_NEG = const(4)
 _T_STR = const(5)
 _T_LIST = const(6)
 T_DICT = const(7)
-_T_WORD = const(8)  # a string of WORDS
+_T_WORD = const(8)  # a word of the word table (WORDS)
 
 # _KEYS and WORDS are part of the format on flash: their indexes are stored, so entries are
 # only ever appended, never reordered or removed (a journal outlives a firmware upgrade).
@@ -40,21 +40,21 @@ _KEYS = (
     "segs", "start_fee", "vat_bp", "min", "max", "adj", "net", "vat", "total", "ver", "from",
     "lines", "chg_ms", "time_fee", "idle_ms", "idle_fee", "alg", "mac", "version",
 )
-# String values that recur (enums of the contract, and the config tariff's id).
+# String values that recur (enums of the contract, and the config tariff's id): one text, each
+# word followed by a space (word(), word_index()). In place, a tuple of them would hold a str
+# object in RAM for each word of more than 10 characters, and intern every shorter one.
 WORDS = (
-    "synced", "unsynced", "Sample.Periodic", "Sample.Clock", "Trigger", "Interruption.Begin",
-    "Interruption.End", "Transaction.Begin", "Transaction.End", "charging", "idle", "suspended",
-    "EVDisconnected", "Other", "Local", "Remote", "PowerLoss", "EmergencyStop", "HardReset",
-    "Reboot", "SoftReset", "UnlockCommand", "DeAuthorized", "SEK", "EUR", "NOK", "DKK", "USD",
-    "GBP", "config", "meter", "session_start", "session_end", "fault", "boot", "gap", "time_sync",
-    "tariff_change", "price_schedule", "meter_event", "plan", "corrupt", "thinned", "rejected",
-    "resync", "replaced", "nan", "backwards", "jump", "InternalError", "PowerMeterFailure",
-    "OtherError", "min", "max", "HS256", "discontinuity", "meter_replaced", "estimated",
-    "unverified_end", "journal_full", "ConnectorLockFailure", "EVCommunicationError",
-    "GroundFailure", "HighTemperature", "LocalListConflict", "OverCurrentFailure",
-    "PowerSwitchFailure", "ReaderFailure", "ResetFailure", "UnderVoltage", "OverVoltage",
-    "WeakSignal",
+    "synced unsynced Sample.Periodic Sample.Clock Trigger Interruption.Begin Interruption.End "
+    "Transaction.Begin Transaction.End charging idle suspended EVDisconnected Other Local "
+    "Remote PowerLoss EmergencyStop HardReset Reboot SoftReset UnlockCommand DeAuthorized SEK "
+    "EUR NOK DKK USD GBP config meter session_start session_end fault boot gap time_sync "
+    "tariff_change price_schedule meter_event plan corrupt thinned rejected resync replaced nan "
+    "backwards jump InternalError PowerMeterFailure OtherError min max HS256 discontinuity "
+    "meter_replaced estimated unverified_end journal_full ConnectorLockFailure "
+    "EVCommunicationError GroundFailure HighTemperature LocalListConflict OverCurrentFailure "
+    "PowerSwitchFailure ReaderFailure ResetFailure UnderVoltage OverVoltage WeakSignal "
 )
+
 
 # Layouts: (keys, kinds), a key and a one-letter kind per field, in stored order (two constants
 # per layout, not a tuple per field: run in place, each tuple would be an object in RAM). They
@@ -112,6 +112,33 @@ def same(a, b):
     return a == b
 
 
+def word_index(v):
+    """v's index in the word table, or -1. No allocation, and the scans are C's: it runs for
+    every meter record."""
+    if not v or " " in v:
+        return -1
+    p = WORDS.find(v)
+    while p >= 0:
+        # A whole word: a space (or the start) before it, a space after it.
+        if (not p or WORDS.startswith(" ", p - 1)) and WORDS.startswith(" ", p + len(v)):
+            return WORDS.count(" ", 0, p)
+        p = WORDS.find(v, p + 1)
+    return -1
+
+
+def word(i):
+    """Word i of the word table."""
+    p = 0
+    for _ in range(i):
+        p = WORDS.find(" ", p) + 1
+        if not p:
+            break
+    e = WORDS.find(" ", p) if p or not i else -1
+    if e < 0:
+        raise CodecError("word %d is not in the table" % i)
+    return WORDS[p:e]
+
+
 def put_uv(out, n):
     if not is_int(n) or n < 0:
         raise CodecError("not an unsigned int")
@@ -166,9 +193,10 @@ def put_any(out, v):
             out.append(_T_NEG)
             put_uv(out, -v - 1)
     elif type(v) is str:
-        if v in WORDS:
+        w = word_index(v)
+        if w >= 0:
             out.append(_T_WORD)
-            put_uv(out, WORDS.index(v))
+            put_uv(out, w)
         else:
             out.append(_T_STR)
             b = v.encode()
@@ -212,7 +240,7 @@ def get_any(r):
     if tag == _T_STR:
         return _text(r, get_uv(r))
     if tag == _T_WORD:
-        return WORDS[get_uv(r)]
+        return word(get_uv(r))
     if tag == _T_LIST:
         return [get_any(r) for _ in range(get_uv(r))]
     if tag == T_DICT:

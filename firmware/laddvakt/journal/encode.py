@@ -7,8 +7,8 @@ import struct
 from laddvakt.billing import sign
 from laddvakt.core.calendar import days_from_civil
 from laddvakt.journal.codec_values import (ABSENT, ANY, DERIVED, LAYOUT, LAYOUT0, LAYOUTS, NAMES, NULL,
-                                           RECEIPT, SEG, T_DICT, TAGGED, USUAL, WORDS, CodecError, is_int,
-                                           put_any, put_key, put_uv, put_zz, same)
+                                           RECEIPT, SEG, T_DICT, TAGGED, USUAL, CodecError, is_int,
+                                           put_any, put_key, put_uv, put_zz, same, word_index)
 
 
 def _ocmf_t(tm):
@@ -136,7 +136,10 @@ class Encoder:
         elif kind == "e":
             if type(v) is not str:
                 raise CodecError("not a word")
-            put_uv(out, WORDS.index(v))
+            w = word_index(v)
+            if w < 0:
+                raise CodecError("not a word")
+            put_uv(out, w)
         elif kind == "i":
             n = seq - int(v[len(self.install) + 1:], 16)
             if type(v) is not str or v != self.sid(seq - n) or n < 0:
