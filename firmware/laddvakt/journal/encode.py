@@ -11,14 +11,6 @@ from laddvakt.journal.codec_values import (ABSENT, ANY, DERIVED, LAYOUT, LAYOUT0
                                            put_any, put_key, put_uv, put_zz, same, word_index)
 
 
-def _ocmf_t(tm):
-    # sign.ocmf_time's text back to a Unix time (None for the U status).
-    if tm.endswith(" U"):
-        return None
-    days = days_from_civil(int(tm[0:4]), int(tm[5:7]), int(tm[8:10]))
-    return days * 86400 + int(tm[11:13]) * 3600 + int(tm[14:16]) * 60 + int(tm[17:19])
-
-
 _ROOM = bytes(10)  # a varint of up to 70 bits
 
 
@@ -179,7 +171,7 @@ class Encoder:
             rem = ctx["rem"][0]
             for j, x in enumerate(v):
                 if type(x) is not list or len(x) != 3:
-                    raise CodecError("not a line")
+                    raise CodecError("not a receipt line")
                 f, wh, p = x
                 put_uv(out, (f is None) | (p is None) << 1)
                 if f is not None:
@@ -200,7 +192,7 @@ class Encoder:
         elif kind == "O":
             # Stored: the signed readings when they are not the usual begin and end.
             if type(v) is not str:
-                raise CodecError("not a text")
+                raise CodecError("ocmf not a text")
             # First the usual begin and end readings, which the reader makes again from the
             # record's own fields: encode's read-back proves them (making the text again here
             # too was ~600 bytes more, in pieces, at every session's end). Then, if that failed,
@@ -208,7 +200,15 @@ class Encoder:
             if not self.rd:
                 out.append(0)
                 return
-            rd = [(_ocmf_t(x["TM"]), x["TX"], x["RV"]) for x in json.loads(v)["RD"]]
+            rd = []
+            for x in json.loads(v)["RD"]:
+                # sign.ocmf_time's text back to a Unix time (None for the U status).
+                tm = x["TM"]
+                t = None
+                if not tm.endswith(" U"):
+                    t = (days_from_civil(int(tm[0:4]), int(tm[5:7]), int(tm[8:10])) * 86400
+                         + int(tm[11:13]) * 3600 + int(tm[14:16]) * 60 + int(tm[17:19]))
+                rd.append((t, x["TX"], x["RV"]))
             if v != self.ocmf(d, seq, [sign.reading(*x) for x in rd]):
                 raise CodecError("ocmf of another form")
             put_uv(out, len(rd))

@@ -57,8 +57,7 @@ TYPE_NAMES = {
     TYPE_TARIFF_CHANGE: "tariff_change",
     TYPE_PRICE_SCHEDULE: "price_schedule",
 }
-TYPE_CODES = {v: k for k, v in TYPE_NAMES.items()}
-TYPE_NAMES[TYPE_METER_PERIODIC] = "meter"  # after TYPE_CODES: "meter" stays code 3
+TYPE_NAMES[TYPE_METER_PERIODIC] = "meter"
 TYPE_NAMES[TYPE_METER_EDGE] = "meter"
 
 _HDR = "<BBHI"
@@ -97,19 +96,6 @@ def encode_short(rtype, seq, payload):
     return frame
 
 
-def rebuild_header(hdr, last):
-    """Turn a short header in hdr (its first 5 bytes) into the full 8-byte one, its seq the
-    first one after `last` with those low 16 bits; returns (type, length, seq)."""
-    rtype = hdr[1]
-    n = hdr[2]
-    low = hdr[3] | hdr[4] << 8
-    seq = ((last + 1) & ~0xFFFF) | low
-    if seq <= last:
-        seq += 0x10000
-    struct.pack_into(_HDR, hdr, 0, MAGIC, rtype, n, seq)
-    return rtype, n, seq
-
-
 def parse_header(hdr):
     """(type, length, seq) from 8 header bytes; FrameError if not a frame start."""
     magic, rtype, n, seq = struct.unpack_from(_HDR, hdr, 0)
@@ -143,11 +129,37 @@ class FrameReader:
         """Yield (type, seq, length) of each valid frame of file f from offset off on, in
         order; `last` is the seq before off. The payload is in buf until the next step,
         and f is positioned at the end of the frame (f.tell() is where the next one
-        starts). A corrupt frame followed by valid ones is stepped over."""
+        starts). A corrupt frame followed by valid ones is stepped over: after a frame that
+        is not valid, or not above `last`, the next valid frame with a higher seq (its skipped
+        seqs are noted in gaps)."""
+        buf = self.buf
         while True:
-            r = self._next(f, off, last)
-            if r is None:
-                return
+            f.seek(off)
+            r = self._read(f, last)
+            if r is None or r[1] <= last:
+                r = None
+                # Resynchronise: try each later magic byte. CRC32 makes a false frame unlikely.
+                pos = off + 1
+                while r is None:
+                    f.seek(pos)
+                    got = f.readinto(buf)
+                    if not got:
+                        return  # the end of valid data
+                    i = 0
+                    while i < got:
+                        if buf[i] == MAGIC or buf[i] == SHORT_MAGIC:
+                            f.seek(pos + i)
+                            r = self._read(f, last)
+                            if r is not None and r[1] > last:
+                                self.skipped += 1
+                                if r[1] > last + 1:
+                                    self.note_gap(last + 1, r[1] - 1)
+                                break
+                            r = None
+                            f.seek(pos)
+                            got = f.readinto(buf)  # _read reused the buffer
+                        i += 1
+                    pos += got
             last = r[1]
             off = f.tell()
             yield r
@@ -160,13 +172,13 @@ class FrameReader:
         if (a, b) not in self.gaps:
             self.gaps.append((a, b))
 
-    def lost(self, last, nbytes, nxt=0):
-        """Note the seqs lost in nbytes of unreadable frames after seq `last` and return the
+    def lost(self, last, n, nxt=0):
+        """Note the seqs lost in n bytes of unreadable frames after seq `last` and return the
         highest: up to nxt - 1 when the next readable seq nxt is known, else as many as the
         bytes could hold (a full frame takes at least 12), so the gap over-reports and a seq
         that may have been used is never handed out again."""
         self.skipped += 1
-        hi = nxt - 1 if nxt else last + max(1, nbytes // _MIN_FRAME)
+        hi = nxt - 1 if nxt else last + max(1, n // _MIN_FRAME)
         if hi > last:
             self.note_gap(last + 1, hi)
         return max(hi, last)
@@ -181,7 +193,14 @@ class FrameReader:
         if got and hdr[0] == SHORT_MAGIC:
             if got < SHORT_HEADER_SIZE:
                 return None
-            rtype, n, seq = rebuild_header(hdr, last)
+            # Turn the short header into the full one, its seq the first one after `last`
+            # with those low 16 bits.
+            rtype = hdr[1]
+            n = hdr[2]
+            seq = ((last + 1) & ~0xFFFF) | hdr[3] | hdr[4] << 8
+            if seq <= last:
+                seq += 0x10000
+            struct.pack_into(_HDR, hdr, 0, MAGIC, rtype, n, seq)
             f.seek(pos + SHORT_HEADER_SIZE)
         else:
             if got != HEADER_SIZE:
@@ -198,34 +217,3 @@ class FrameReader:
         except FrameError:
             return None
         return rtype, seq, n
-
-    def _next(self, f, off, last):
-        """The frame at off, or, if that one is corrupt, the next valid frame after it
-        with a higher seq than `last` (its skipped seqs are noted in gaps).
-        None at the end of valid data; the file is left positioned after the frame."""
-        f.seek(off)
-        r = self._read(f, last)
-        if r is not None and r[1] > last:
-            return r
-        # Resynchronise: try each later magic byte. CRC32 makes a false frame unlikely.
-        pos = off + 1
-        buf = self.buf
-        while True:
-            f.seek(pos)
-            got = f.readinto(buf)
-            if not got:
-                return None
-            i = 0
-            while i < got:
-                if buf[i] == MAGIC or buf[i] == SHORT_MAGIC:
-                    f.seek(pos + i)
-                    r = self._read(f, last)
-                    if r is not None and r[1] > last:
-                        self.skipped += 1
-                        if r[1] > last + 1:
-                            self.note_gap(last + 1, r[1] - 1)
-                        return r
-                    f.seek(pos)
-                    got = f.readinto(buf)  # _read reused the buffer
-                i += 1
-            pos += got

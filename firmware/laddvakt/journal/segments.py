@@ -11,7 +11,6 @@ from micropython import const
 from laddvakt.journal import frame as jf
 from laddvakt.journal.layout import SUFFIX, THIN, blocks, seg_name
 
-_PERIODIC = b"Sample.Periodic"
 _ENOSPC = const(28)
 _PACK = const(16300)  # thinned segments are packed into files of up to this many bytes (4 blocks:
 # after the first, each block of a littlefs file starts with 4 or 8 bytes of pointers)
@@ -269,7 +268,7 @@ class Segments:
         with open(self._file(first), "rb") as f:
             for rtype, seq, n in rd.frames(f, 0, first - 1):
                 if rtype == jf.TYPE_METER_PERIODIC or rtype == jf.TYPE_METER_EDGE or (
-                        rtype == jf.TYPE_METER and bytes(rd.payload(n)).find(_PERIODIC) >= 0):
+                        rtype == jf.TYPE_METER and bytes(rd.payload(n)).find(b"Sample.Periodic") >= 0):
                     dropped += 1
                     continue
                 # Short frames (3 bytes less) where a reader can rebuild the seq from the

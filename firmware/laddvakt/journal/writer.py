@@ -5,6 +5,8 @@
 # littlefs keeps inline in its directory's metadata (no block copied, no erase).
 import os
 
+from micropython import const
+
 from laddvakt.journal import frame as jf
 from laddvakt.journal.layout import SLOT, slot_name
 
@@ -54,12 +56,12 @@ class Writer:
             self._held_n = 0
             self.committed = self.seq
 
-    def _merge(self, held, n_held):
+    def _merge(self, held, size):
         """Copy the commit files and the held frames into a new segment (the newest one if
         it is still empty) with one write and one flush (atomic in littlefs), then remove
         the commit files; a cut before their removal leaves copies that open() drops."""
         c = self._commits
-        n = c.size + n_held
+        n = c.size + size
         if self._size:
             # Each merge writes a new segment whole: appending to one already synced would
             # make littlefs copy its partly filled last block first (lfs_ctz_extend).
@@ -83,7 +85,7 @@ class Writer:
 
 # littlefs keeps a file of at most this many bytes inline in its directory's metadata
 # (VfsLfs2's cache size): writing one programs about its size plus 70 bytes, no erase.
-_INLINE = 128
+_INLINE = const(128)
 
 
 def _write(path, data):
