@@ -70,15 +70,17 @@ WORDS = (
 #   L tariffs list; R receipt; S segments; f seconds after start_t; l receipt lines;
 #   g charging ms, relative to duration_s;
 #   O ocmf (re-made; the readings stored when not the usual begin and end).
-_METER = (("t", "tq", "boot", "up", "sid", "energy_wh", "power_w", "ctx", "st", "cost_minor"), "tquuiuzeeu")
-_START = (("t", "tq", "boot", "up", "sid", "meter_start_wh", "id_tag", "vehicle_id", "currency",
-           "price_minor_per_kwh", "tariff", "tc", "st"), "tquuiunneurbe")
-_END = (("t", "tq", "boot", "up", "sid", "start_t", "start_tq", "end_t", "meter_start_wh",
-         "energy_wh", "meter_stop_wh", "duration_s", "stop_reason", "id_tag", "vehicle_id",
-         "currency", "minor_unit", "price_minor_per_kwh", "energy_flags", "tariffs", "receipt",
-         "cost_minor", "ocmf", "sig"), "tquuiaqmuuwdenneuu-LRcOG")
-_FAULT = (("t", "tq", "boot", "up", "code", "active", "info", "sid"), "tquueyni")
-LAYOUTS = {2: _START, 3: _METER, 4: _END, 5: _FAULT, 6: _METER, 7: _METER}  # 6, 7: meter values too
+LAYOUTS = {
+    2: (("t", "tq", "boot", "up", "sid", "meter_start_wh", "id_tag", "vehicle_id", "currency",
+        "price_minor_per_kwh", "tariff", "tc", "st"), "tquuiunneurbe"),
+    3: (("t", "tq", "boot", "up", "sid", "energy_wh", "power_w", "ctx", "st", "cost_minor"), "tquuiuzeeu"),
+    4: (("t", "tq", "boot", "up", "sid", "start_t", "start_tq", "end_t", "meter_start_wh",
+        "energy_wh", "meter_stop_wh", "duration_s", "stop_reason", "id_tag", "vehicle_id",
+        "currency", "minor_unit", "price_minor_per_kwh", "energy_flags", "tariffs", "receipt",
+        "cost_minor", "ocmf", "sig"), "tquuiaqmuuwdenneuu-LRcOG"),
+    5: (("t", "tq", "boot", "up", "code", "active", "info", "sid"), "tquueyni"),
+}
+LAYOUTS[6] = LAYOUTS[7] = LAYOUTS[3]  # 6, 7: meter values too
 NAMES = {2: "session_start", 3: "meter", 4: "session_end", 5: "fault", 6: "meter", 7: "meter"}
 
 RECEIPT = (("segs", "start_fee", "vat_bp", "min", "max", "net", "vat", "total", "adj"), "Souooxxxx")
@@ -171,12 +173,6 @@ def get_zz(r):
     return n >> 1 if not n & 1 else -(n >> 1) - 1
 
 
-def _text(r, n):
-    s = bytes(r.b[r.i:r.i + n]).decode()
-    r.i += n
-    return s
-
-
 def put_any(out, v):
     """The general tagged encoding of any JSON value but floats."""
     if v is None:
@@ -237,8 +233,6 @@ def get_any(r):
         return get_uv(r)
     if tag == _T_NEG:
         return -get_uv(r) - 1
-    if tag == _T_STR:
-        return _text(r, get_uv(r))
     if tag == _T_WORD:
         return word(get_uv(r))
     if tag == _T_LIST:
@@ -247,10 +241,19 @@ def get_any(r):
         d = {}
         for _ in range(get_uv(r)):
             k = get_uv(r)
-            k = _KEYS[k] if k < len(_KEYS) else _text(r, k - len(_KEYS))
+            if k < len(_KEYS):
+                k = _KEYS[k]
+            else:
+                k -= len(_KEYS)  # a key not in the table: its k bytes follow
+                r.i += k
+                k = bytes(r.b[r.i - k:r.i]).decode()
             d[k] = get_any(r)
         return d
-    raise CodecError("bad tag %d" % tag)
+    if tag != _T_STR:
+        raise CodecError("bad tag %d in a payload" % tag)
+    n = get_uv(r)
+    r.i += n
+    return bytes(r.b[r.i - n:r.i]).decode()
 
 
 class Reader:
