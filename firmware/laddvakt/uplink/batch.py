@@ -4,41 +4,17 @@
 import io
 import json
 
+from micropython import const
+
 from laddvakt.journal import frame as jf
 
-_MAX_SKIP = 64  # records a session replay may pass over in one round
+_MAX_SKIP = const(64)  # records a session replay may pass over in one round
 
 
-def _utf8(text):
-    # MicroPython's str has the buffer protocol: a view of its UTF-8 bytes, not a copy.
-    return memoryview(text)  # type: ignore[arg-type]
-
-
-class _Into(io.IOBase):
-    # json.dump's stream straight into the batch, a token at a time: for a record whose text
-    # finds no block of its size in a fragmented heap (a session's end renders to 1.5 KB). Slower
-    # than json.dumps by half or more, so only the fallback. Its first byte ("{") is dropped:
-    # the record's {"seq":N, prefix is already in the batch.
-    def __init__(self, mv):
-        self.mv = mv
-        self.n = self.end = 0
-        self.first = self.over = False
-
-    def write(self, data):
-        n = len(data)
-        if self.first:
-            self.first = False
-            data = memoryview(data)[1:]
-        m = len(data)
-        if self.n + m > self.end:
-            self.over = True
-        elif not self.over:
-            self.mv[self.n:self.n + m] = data
-            self.n += m
-        return n
-
-
-class Batch:
+class Batch(io.IOBase):
+    # Also json.dump's stream straight into the batch, a token at a time (write): for a record
+    # whose text finds no block of its size in a fragmented heap (a session's end renders to
+    # 1.5 KB). Slower than json.dumps by half or more, so only the fallback.
     def __init__(self, journal, codec, head, room, size):
         """room: where the batch is built, a memoryview of at least size bytes: the link's write
         buffer past a PUBLISH header's room (MQTTLink.room), so it leaves without a copy."""
@@ -48,8 +24,9 @@ class Batch:
         self.codec = codec  # journal payloads to the contract's JSON (journal/codec.py)
         self._head = head  # the message's opening, up to its "recs":[
         self._bmv = room[:size]
-        self._into = _Into(self._bmv)
         self._n = 0
+        self.end = 0  # json.dump's stream: where it must stop; over: it did not fit
+        self.over = self._drop = False
         self.first = 0  # first seq in the batch
         self.last = 0  # last seq in it, 0 if none
         self.scan = 0  # last seq looked at
@@ -73,7 +50,9 @@ class Batch:
             if payload[0] != 0x7B:
                 rec = self.codec.decode(rtype, payload, seq)
                 try:
-                    payload = _utf8(json.dumps(rec))
+                    # MicroPython's str has the buffer protocol: a view of its UTF-8 bytes, not
+                    # a copy.
+                    payload = memoryview(json.dumps(rec))  # type: ignore[arg-type]
                 except MemoryError:
                     return self._stream(seq, rec)
         else:
@@ -103,25 +82,38 @@ class Batch:
         return True
 
     def _stream(self, seq, rec):
-        """_visit's splice of rec, with json.dump into the batch (_Into) for want of a block."""
+        """_visit's splice of rec, with json.dump into the batch (write) for want of a block."""
         n0 = self._n
         prefix = (b',{"seq":%d,' if self.last else b'{"seq":%d,') % seq
         if self.last and n0 + len(prefix) + 3 > len(self._bmv):
             return False
         self._put(prefix)
-        w = self._into
-        w.n, w.end, w.first, w.over = self._n, len(self._bmv) - 2, True, False
-        json.dump(rec, w)
-        if w.over:
+        self.end, self._drop, self.over = len(self._bmv) - 2, True, False
+        json.dump(rec, self)
+        if self.over:
             self._n = n0
             if not self.last:
                 raise ValueError("record %d does not fit an empty batch" % seq)
             return False
-        self._n = w.n
         if not self.last:
             self.first = seq
         self.last = self.scan = seq
         return True
+
+    def write(self, data):
+        # json.dump's stream (_stream). Its first byte ("{") is dropped: the record's
+        # {"seq":N, prefix is already in the batch.
+        n = len(data)
+        if self._drop:
+            self._drop = False
+            data = memoryview(data)[1:]
+        m = len(data)
+        if self._n + m > self.end:
+            self.over = True
+        elif not self.over:
+            self._bmv[self._n:self._n + m] = data
+            self._n += m
+        return n
 
     def build(self, after, upto, sid):
         """The records in (after, upto] (those carrying sid, if given); returns the last seq
