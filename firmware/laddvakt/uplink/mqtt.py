@@ -187,31 +187,48 @@ class MQTTLink(MQTTClient):
             if h is None:
                 break
             first, hl, total = h
-            if total > w.avail():
-                if total <= len(w.rbuf) or not self._oversize(first, hl, total):
-                    break  # not all here yet (of an oversized one: its topic and id)
-                n += 1
-                continue
-            n += 1
             op = first & 0xF0
+            # Too big for the receive buffer: a PUBLISH is reported once its topic (and id, to
+            # PUBACK it) are in, and the rest discarded as it arrives. The broker sends an
+            # unacked command again after every reconnect: failing on one would poison the link.
+            big = total > len(w.rbuf)
+            if big and op != 0x30:
+                raise OSError("oversized packet type 0x%02x" % first)
+            if total > w.avail() and not big:
+                break  # not all here yet
             if op == 0x30:
                 # A whole PUBLISH (MQTT 3.1.1 §3.3) to the callback as a memoryview valid during
                 # the call (no copy: umqtt's wait_msg makes one), its RETAIN flag (§3.3.1.3) in
                 # rx_retained.
                 qos = (first >> 1) & 3
+                if w.avail() < hl + 2:
+                    break  # an oversized one's topic length not here yet
                 tl = w.u16(hl)
                 start = hl + 2 + tl + (2 if qos else 0)
+                if big and w.avail() < start:
+                    if start > len(w.rbuf):
+                        raise OSError("topic of %d bytes does not fit the receive buffer" % tl)
+                    break
                 if start > total:
                     raise OSError("malformed PUBLISH")
+                n += 1
                 pid = w.u16(hl + 2 + tl) if qos else 0
-                self.rx_retained = first & 1
-                try:
-                    self.cb(w.peek(hl + 2, tl), w.view(start, total - start))
-                finally:
+                if big:
+                    topic = w.peek(hl + 2, tl)
                     w.drop(total)
+                else:
+                    self.rx_retained = first & 1
+                    try:
+                        self.cb(w.peek(hl + 2, tl), w.view(start, total - start))
+                    finally:
+                        w.drop(total)
                 if qos == 1:
                     w.write(b"\x40\x02%c%c" % (pid >> 8, pid & 0xFF))
-            elif op == 0x40:
+                if big and self.on_oversize:
+                    self.on_oversize(topic, total - start)
+                continue
+            n += 1
+            if op == 0x40:
                 pid = w.u16(hl)
                 w.drop(total)
                 if self.on_ack:
@@ -228,33 +245,6 @@ class MQTTLink(MQTTClient):
         w.check_eof()
         w.send()
         return n
-
-    def _oversize(self, first, hl, total):
-        """A PUBLISH too big for the receive buffer: once its topic (and id, to PUBACK it) are in,
-        report it and discard the rest as it arrives. False: wait for more. The broker sends an
-        unacked command again after every reconnect: failing on one would poison the link."""
-        w = self._wire
-        if first & 0xF0 != 0x30:
-            raise OSError("oversized packet type 0x%02x" % first)
-        qos = (first >> 1) & 3
-        if w.avail() < hl + 2:
-            return False
-        tl = w.u16(hl)
-        need = hl + 2 + tl + (2 if qos else 0)
-        if w.avail() < need:
-            if need > len(w.rbuf):
-                raise OSError("topic of %d bytes does not fit the receive buffer" % tl)
-            return False
-        topic = w.peek(hl + 2, tl)
-        if qos == 1:
-            pid = w.u16(hl + 2 + tl)
-            w.drop(total)
-            w.write(b"\x40\x02%c%c" % (pid >> 8, pid & 0xFF))
-        else:
-            w.drop(total)
-        if self.on_oversize:
-            self.on_oversize(topic, total - need)
-        return True
 
     def close(self):
         w = self._wire
