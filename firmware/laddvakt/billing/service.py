@@ -44,14 +44,6 @@ class _Count(io.IOBase):
         return len(b)
 
 
-def _json_len(d):
-    # The JSON's size in bytes without building it: a record's JSON is a kilobyte, and a block
-    # that size is what a fragmented heap lacks first at a session's end (docs/bench.md).
-    c = _Count()
-    json.dump(d, c)
-    return c.n
-
-
 class Pricing:
     def __init__(self, cfg, data_dir, log, clock, ident):
         self.cfg = cfg
@@ -212,13 +204,20 @@ class Pricing:
         first without energy lines, then without segments (totals only). The backend
         recomputes from the readings either way; build seals each try, so the signature
         covers what is sent."""
+        # The JSON's size in bytes without building it: a record's JSON is a kilobyte, and a
+        # block that size is what a fragmented heap lacks first at a session's end (docs/bench.md).
+        c = _Count()
         d = build(bill)
-        if _json_len(d) > limit:
-            for seg in bill["receipt"]["segs"]:
-                seg["lines"] = None
-            d = build(bill)
-        if _json_len(d) > limit:
-            bill["receipt"]["segs"] = None
+        for step in (0, 1):
+            c.n = 0
+            json.dump(d, c)
+            if c.n <= limit:
+                break
+            if step:
+                bill["receipt"]["segs"] = None
+            else:
+                for seg in bill["receipt"]["segs"]:
+                    seg["lines"] = None
             d = build(bill)
         return d
 

@@ -115,14 +115,10 @@ class SessionCost:
             lines.append([self.line_from, wh, p])
             self.n_lines += 1
 
-    def _seg_fees(self):
-        t = self.tariff
-        return (self.chg_ms * t.time_fee + self.idle_ms * t.idle_fee) * MS_FACTOR
-
     def _close_seg(self):
         self._close_line()
-        self.units += self._seg_fees()
         t = self.tariff
+        self.units += (self.chg_ms * t.time_fee + self.idle_ms * t.idle_fee) * MS_FACTOR
         self.segs.append({
             "tariff": t.id, "ver": t.version, "sched": self.sched.id if self.sched else None,
             "from": self.seg_from, "lines": self.lines, "chg_ms": self.chg_ms,
@@ -172,7 +168,9 @@ class SessionCost:
 
     def running_minor(self):
         """The cost so far, rounded as if the session ended now."""
-        open_units = self.line_wh * self.price * WH_FACTOR + self._seg_fees()
+        t = self.tariff
+        open_units = (self.line_wh * self.price * WH_FACTOR
+                      + (self.chg_ms * t.time_fee + self.idle_ms * t.idle_fee) * MS_FACTOR)
         return totals(self.units + open_units + self.start_fee * FEE_FACTOR, self.vat_bp, self.min,
                       self.max)[0]
 

@@ -13,12 +13,13 @@ import json
 import struct
 
 from laddvakt.billing import sign
+from laddvakt.billing.session_cost import FEE_FACTOR, MS_FACTOR, WH_FACTOR, totals
 from laddvakt.billing.tariff import PRICE_SCALE
 from laddvakt.core.ids import session_id
 from laddvakt.journal.encode import Encoder
 from laddvakt.journal.codec_values import (ABSENT, ANY, DERIVED, LAYOUT, LAYOUT0, LAYOUTS, NAMES, NULL,
                                            RECEIPT, SEG, TAGGED, USUAL, CodecError, Reader, get_any,
-                                           get_uv, get_zz, is_int, same, word)
+                                           get_uv, get_zz, same, word)
 
 
 class Codec(Encoder):
@@ -40,23 +41,23 @@ class Codec(Encoder):
         # plug-in price; the session's last line's Wh from the energy no line before holds
         # (a flat tariff's one line then costs a few bytes).
         p = rec.get("price_minor_per_kwh")
-        return {"i": i, "ref": rec["start_t"], "p": p * PRICE_SCALE if is_int(p) else 0, "rem": rem,
+        return {"i": i, "ref": rec["start_t"], "p": p * PRICE_SCALE if type(p) is int else 0, "rem": rem,
                 "last": last}
 
     @staticmethod
     def _rem(rec):
         e = rec.get("energy_wh")
-        return [e if is_int(e) else 0]
+        return [e if type(e) is int else 0]
 
     @staticmethod
     def _gref(rec):
         d = rec.get("duration_s")
-        return d * 1000 if is_int(d) else 0
+        return d * 1000 if type(d) is int else 0
 
     @staticmethod
     def _dref(d):
         t, s = d.get("t"), d.get("start_t")
-        return t - s if is_int(t) and is_int(s) else 0
+        return t - s if type(t) is int and type(s) is int else 0
 
     def sid(self, n):
         return session_id(self.install, n)
@@ -78,7 +79,15 @@ class Codec(Encoder):
         if kind == "k":
             return rec["tariffs"][ctx["i"]][k == "ver"]
         if kind == "x":
-            return _totals(d, k)
+            # A receipt's net, vat, total or adj, worked out from its segments and terms as
+            # SessionCost.finish does (docs/tariffs.md).
+            units = d["start_fee"] * FEE_FACTOR
+            for s in d["segs"]:
+                for _, wh, p in s["lines"]:
+                    units += wh * p * WH_FACTOR
+                units += (s["chg_ms"] * s["time_fee"] + s["idle_ms"] * s["idle_fee"]) * MS_FACTOR
+            total, vat, net, adj = totals(units, d["vat_bp"], d["min"], d["max"])
+            return {"total": total, "vat": vat, "net": net, "adj": adj}[k]
         if kind == "G":
             o = d["ocmf"]
             return sign.sign(self.key, o) if self.key and type(o) is str else None
@@ -237,20 +246,6 @@ class Codec(Encoder):
         if kind == "g":
             return get_zz(r) + self._gref(rec)
         raise CodecError("kind %s" % kind)
-
-
-def _totals(rc, k):
-    """A receipt's net, vat, total or adj, worked out from its segments and terms as
-    SessionCost.finish does (docs/tariffs.md)."""
-    from laddvakt.billing.session_cost import FEE_FACTOR, MS_FACTOR, WH_FACTOR, totals
-
-    units = rc["start_fee"] * FEE_FACTOR
-    for s in rc["segs"]:
-        for _, wh, p in s["lines"]:
-            units += wh * p * WH_FACTOR
-        units += (s["chg_ms"] * s["time_fee"] + s["idle_ms"] * s["idle_fee"]) * MS_FACTOR
-    total, vat, net, adj = totals(units, rc["vat_bp"], rc["min"], rc["max"])
-    return {"total": total, "vat": vat, "net": net, "adj": adj}[k]
 
 
 def _keep(d, k, want):

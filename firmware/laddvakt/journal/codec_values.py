@@ -97,10 +97,6 @@ class CodecError(ValueError):
     pass
 
 
-def is_int(v):
-    return type(v) is int
-
-
 def same(a, b):
     # JSON equality: true is not 1, a tuple is a list.
     ta = list if type(a) is tuple else type(a)
@@ -142,7 +138,7 @@ def word(i):
 
 
 def put_uv(out, n):
-    if not is_int(n) or n < 0:
+    if type(n) is not int or n < 0:
         raise CodecError("not an unsigned int")
     while n > 0x7F:
         out.append((n & 0x7F) | 0x80)
@@ -151,7 +147,7 @@ def put_uv(out, n):
 
 
 def put_zz(out, n):
-    if not is_int(n):
+    if type(n) is not int:
         raise CodecError("not an int")
     put_uv(out, n * 2 if n >= 0 else -n * 2 - 1)
 
@@ -181,7 +177,7 @@ def put_any(out, v):
         out.append(_T_FALSE)
     elif v is True:
         out.append(_T_TRUE)
-    elif is_int(v):
+    elif type(v) is int:
         if v >= 0:
             out.append(_T_UINT)
             put_uv(out, v)

@@ -7,11 +7,8 @@ import struct
 from laddvakt.billing import sign
 from laddvakt.core.calendar import days_from_civil
 from laddvakt.journal.codec_values import (ABSENT, ANY, DERIVED, LAYOUT, LAYOUT0, LAYOUTS, NAMES, NULL,
-                                           RECEIPT, SEG, T_DICT, TAGGED, USUAL, CodecError, is_int,
+                                           RECEIPT, SEG, T_DICT, TAGGED, USUAL, CodecError,
                                            put_any, put_key, put_uv, put_zz, same, word_index)
-
-
-_ROOM = bytes(10)  # a varint of up to 70 bits
 
 
 class Encoder:
@@ -105,7 +102,7 @@ class Encoder:
         while c > 0x7F:
             c >>= 7
             n += 1
-        out[at:at] = _ROOM[:n]
+        out[at:at] = bytes(n)
         while codes > 0x7F:
             out[at] = (codes & 0x7F) | 0x80
             codes >>= 7
@@ -114,7 +111,7 @@ class Encoder:
 
     def _put(self, out, kind, v, d, seq, rec, ctx):
         if kind == "t":
-            if not is_int(v) or not 0 <= v < 1 << 32:
+            if type(v) is not int or not 0 <= v < 1 << 32:
                 raise CodecError("time out of range")
             out.extend(struct.pack("<I", v))
         elif kind == "u":
@@ -143,11 +140,11 @@ class Encoder:
             put_any(out, v[0])
             put_uv(out, v[1])
         elif kind == "a":
-            if not is_int(v):
+            if type(v) is not int:
                 raise CodecError("not an int")
             put_zz(out, rec["t"] - v if rec["t"] is not None else v)
         elif kind in "bdf":
-            if not is_int(v):
+            if type(v) is not int:
                 raise CodecError("not an int")
             put_zz(out, seq - v if kind == "b" else v - (self._dref(d) if kind == "d" else ctx["ref"]))
         elif kind == "L":
@@ -186,7 +183,7 @@ class Encoder:
                     put_zz(out, p - ctx["p"])
             ctx["rem"][0] = rem  # only once the whole list is stored, as the reader counts
         elif kind == "g":
-            if not is_int(v):
+            if type(v) is not int:
                 raise CodecError("not an int")
             put_zz(out, v - self._gref(rec))
         elif kind == "O":

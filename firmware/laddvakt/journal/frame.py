@@ -100,7 +100,7 @@ def parse_header(hdr):
     """(type, length, seq) from 8 header bytes; FrameError if not a frame start."""
     magic, rtype, n, seq = struct.unpack_from(_HDR, hdr, 0)
     if magic != MAGIC or n > MAX_PAYLOAD:
-        raise FrameError("bad header")
+        raise FrameError("bad frame header")
     return rtype, n, seq
 
 

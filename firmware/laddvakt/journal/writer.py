@@ -97,9 +97,9 @@ class CommitFiles:
     """The commit files in directory `path` (their own: docs/journal.md), read with `reader`
     (a FrameReader). slots: [first seq, size] of each file, ascending; size: their bytes."""
 
-    def __init__(self, path, reader):
+    def __init__(self, path, rd):
         self.path = path
-        self._rd = reader
+        self._rd = rd
         self.slots = []
         self.size = 0
         self._tail = None  # content of the last commit file while it may grow in place

@@ -72,7 +72,7 @@ def parse(buf, n, qid):
     if rc:
         # RCODEs (RFC 1035 §4.1.1) that end a query at once: the resolver has answered.
         raise OSError(("format error", "server failure", "no such name", "not implemented",
-                       "refused")[rc - 1] if rc <= 5 else "rcode %d" % rc)
+                       "refused")[rc - 1] if rc <= 5 else "DNS rcode %d" % rc)
     i = 12
     for _ in range((buf[4] << 8) | buf[5]):
         i = _skip_name(buf, i, n) + 4
