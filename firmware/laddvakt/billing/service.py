@@ -61,7 +61,7 @@ class Pricing:
         self.tc = 0  # seq of the tariff_change record now in force
         self.key = device_key(cfg.get("device_key", ""))  # bytes or None; the codec signs with it too
         self._start_price = 0
-        self._signed = []  # OCMF readings of the open session
+        self.signed = []  # OCMF readings of the open session
 
     def _load(self, name, from_dict):
         try:
@@ -146,8 +146,8 @@ class Pricing:
             self.sched = s_new
         if self.cost is not None:
             self.cost.change(self.tariff, self.sched, t, up, wh, st)
-            if len(self._signed) < _MAX_SIGNED_READINGS - 1:
-                self._signed.append(sign.reading(t, "T", wh))
+            if len(self.signed) < _MAX_SIGNED_READINGS - 1:
+                self.signed.append(sign.reading(t, "T", wh))
             if self.on_change:
                 # Session continuity: the split cost is on flash, announcing the record,
                 # before the tariff file and the record (docs/journal.md).
@@ -170,7 +170,7 @@ class Pricing:
     # ---- the session ------------------------------------------------------------------------
     def open(self, s, t, up, wh, st):
         self.cost = SessionCost(self.tariff, self.sched, t, up, wh, st)
-        self._signed = [sign.reading(t, "B", wh)]
+        self.signed = [sign.reading(t, "B", wh)]
         self._start_price = self.price_minor(self.cost.price)
         return {"tariff": [self.tariff.id, self.tariff.version], "tc": self.tc, "st": STATES[st],
                 "price_minor_per_kwh": self._start_price}
@@ -226,13 +226,13 @@ class Pricing:
         """JSON-able state of the open session's pricing, or None; resume() takes it back."""
         if self.cost is None:
             return None
-        return {"cost": self.cost.to_dict(), "signed": self._signed, "start_price": self._start_price}
+        return {"cost": self.cost.to_dict(), "signed": self.signed, "start_price": self._start_price}
 
     def resume(self, state):
         """Continue a session priced before a restart. The tariff and schedule in force must
         be the ones the state names (they are on flash: tariff.json, prices.json)."""
         self.cost = SessionCost.from_dict(state["cost"], self.tariff, self.sched)
-        self._signed = state["signed"]
+        self.signed = state["signed"]
         self._start_price = state["start_price"]
 
     def reading_fields(self):
@@ -249,13 +249,13 @@ class Pricing:
         # price_minor_per_kwh stays the energy price at plug-in, as in session_start.
         out = {"cost_minor": total, "currency": c.currency, "minor_unit": c.minor_unit,
                "price_minor_per_kwh": self._start_price, "tariffs": c.tariffs, "receipt": receipt}
-        self._signed.append(sign.reading(t, "E", wh))
+        self.signed.append(sign.reading(t, "E", wh))
         return out
 
     def seal(self, d, dev, fw, meter_serial, pg):
         """Sign the closed session's record d, once every field is in it (fit() may drop
         receipt lines and seal again): adds ocmf and sig, returns d."""
-        text = sign.payload(pg, dev, fw, meter_serial, self._signed, d)
+        text = sign.payload(pg, dev, fw, meter_serial, self.signed, d)
         d["ocmf"] = text
         d["sig"] = sign.sign(self.key, text) if self.key else None
         return d

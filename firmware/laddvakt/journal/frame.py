@@ -119,8 +119,8 @@ class FrameReader:
     stepped over; gaps holds the (first, last) seq ranges lost to them, not yet reported."""
 
     def __init__(self):
-        self._hdr = bytearray(HEADER_SIZE)
-        self._trl = bytearray(TRAILER_SIZE)
+        self.hdr = bytearray(HEADER_SIZE)
+        self.trailer = bytearray(TRAILER_SIZE)
         self.buf = bytearray(MAX_PAYLOAD)
         self.skipped = 0
         self.gaps = []
@@ -187,7 +187,7 @@ class FrameReader:
         """(type, seq, length) of the next valid frame, payload in buf; None if the bytes at
         the file position are not one. `last`: the seq before it, from which a short
         frame's seq is rebuilt (its CRC then checks the whole seq)."""
-        hdr = self._hdr
+        hdr = self.hdr
         pos = f.tell()
         got = f.readinto(hdr)
         if got and hdr[0] == SHORT_MAGIC:
@@ -210,10 +210,10 @@ class FrameReader:
             except FrameError:
                 return None
         mv = memoryview(self.buf)[:n]
-        if f.readinto(mv) != n or f.readinto(self._trl) != TRAILER_SIZE:
+        if f.readinto(mv) != n or f.readinto(self.trailer) != TRAILER_SIZE:
             return None
         try:
-            check_crc(hdr, mv, self._trl)
+            check_crc(hdr, mv, self.trailer)
         except FrameError:
             return None
         return rtype, seq, n

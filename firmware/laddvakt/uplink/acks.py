@@ -17,7 +17,7 @@ class BackendAcks:
         self._ends = [0] * window
         self._head = 0
         self._n = 0
-        self._limit = window
+        self.limit = window
         self.since_ms = 0  # when the floor last moved (or the window was last refilled)
         self.condition = None  # ACK_TIMEOUT while raised
         self.timeouts = 0  # times the condition was raised
@@ -29,10 +29,10 @@ class BackendAcks:
         self.since_ms = now
         # One batch until the backend answers: its ack may show it holds far more than the
         # floor we know (acks lost with the broker), and each batch more would be a repeat.
-        self._limit = 1
+        self.limit = 1
 
     def may_send(self):
-        return self._n < self._limit
+        return self._n < self.limit
 
     def sent(self, last):
         self._ends[(self._head + self._n) % self.window] = last
@@ -43,7 +43,7 @@ class BackendAcks:
         when batches past the floor are owed and this ack did not cover any: the backend is
         there without them (it was away, or one went missing). If the broker has taken them
         all, the uplink resends from the floor, a window at most: repeats stay bounded."""
-        self._limit = self.window
+        self.limit = self.window
         while self._n and self._ends[self._head] <= seq:
             self._head = (self._head + 1) % self.window
             self._n -= 1

@@ -23,7 +23,7 @@ class Batch(io.IOBase):
         self.journal = journal
         self.codec = codec  # journal payloads to the contract's JSON (journal/codec.py)
         self._head = head  # the message's opening, up to its "recs":[
-        self._bmv = room[:size]
+        self.room = room[:size]
         self._n = 0
         self.end = 0  # json.dump's stream: where it must stop; over: it did not fit
         self.over = self._drop = False
@@ -31,18 +31,18 @@ class Batch(io.IOBase):
         self.last = 0  # last seq in it, 0 if none
         self.scan = 0  # last seq looked at
         self.upto = 0  # last seq wanted (a session replay's end, once found)
-        self._sid = None
-        self._skipped = 0
+        self.sid = None
+        self.skipped = 0
 
     def _put(self, data):
         n = len(data)
-        self._bmv[self._n:self._n + n] = data
+        self.room[self._n:self._n + n] = data
         self._n += n
 
     def _visit(self, seq, rtype, payload):
         if seq > self.upto:
             return False
-        if self._sid is None:
+        if self.sid is None:
             # The main stream: the record's JSON text is copied straight into the batch, with
             # no bytes copy of it (codec.render's) first: a record is up to a kilobyte and a half,
             # and in a tight heap that second block was the one that found no room. A record
@@ -57,17 +57,17 @@ class Batch(io.IOBase):
                     return self._stream(seq, rec)
         else:
             payload = self.codec.render(rtype, payload, seq)
-            if payload.find(self._sid) < 0:
+            if payload.find(self.sid) < 0:
                 self.scan = seq
                 # Bound the work per round: the loop must not stall on a long journal.
-                self._skipped += 1
-                return self._skipped < _MAX_SKIP
+                self.skipped += 1
+                return self.skipped < _MAX_SKIP
             if rtype == jf.TYPE_SESSION_END:
                 self.upto = seq  # the session's last record
         # Each record goes out as {"seq":N, <payload fields>}: splice, don't re-parse.
         prefix = b'{"seq":%d,' % seq
         need = len(prefix) + len(payload) - 1 + 3
-        if self.last and self._n + need > len(self._bmv):
+        if self.last and self._n + need > len(self.room):
             return False
         # config bounds batch_max_bytes above the largest frame payload, so a
         # single record always fits an empty batch.
@@ -85,10 +85,10 @@ class Batch(io.IOBase):
         """_visit's splice of rec, with json.dump into the batch (write) for want of a block."""
         n0 = self._n
         prefix = (b',{"seq":%d,' if self.last else b'{"seq":%d,') % seq
-        if self.last and n0 + len(prefix) + 3 > len(self._bmv):
+        if self.last and n0 + len(prefix) + 3 > len(self.room):
             return False
         self._put(prefix)
-        self.end, self._drop, self.over = len(self._bmv) - 2, True, False
+        self.end, self._drop, self.over = len(self.room) - 2, True, False
         json.dump(rec, self)
         if self.over:
             self._n = n0
@@ -111,7 +111,7 @@ class Batch(io.IOBase):
         if self._n + m > self.end:
             self.over = True
         elif not self.over:
-            self._bmv[self._n:self._n + m] = data
+            self.room[self._n:self._n + m] = data
             self._n += m
         return n
 
@@ -122,8 +122,8 @@ class Batch(io.IOBase):
         self.first = self.last = 0
         self.scan = after
         self.upto = upto
-        self._sid = sid
-        self._skipped = 0
+        self.sid = sid
+        self.skipped = 0
         self._put(self._head)
         self.journal.read_after(after, self._visit)
         if not self.last:

@@ -14,33 +14,33 @@ _MAX_QUEUED = const(16)
 
 class Inbox:
     def __init__(self, commands, prefix, cap):
-        self._make = commands  # fn() -> the commands.CommandHandler, called at the first command
+        self.make = commands  # fn() -> the commands.CommandHandler, called at the first command
         self.commands = None
-        self._prefix = prefix  # b"<root>cmd/": the name follows it
+        self.prefix = prefix  # b"<root>cmd/": the name follows it
         self._q = []
-        self._bytes = 0
-        self._cap = cap  # bytes of replies the queue may hold
+        self.size = 0
+        self.max_bytes = cap  # bytes of replies the queue may hold
         self.dropped = 0  # commands that found the queue full; answered with one error
 
     def _name(self, topic):
-        if topic.startswith(self._prefix):
+        if topic.startswith(self.prefix):
             try:
-                return bytes(topic[len(self._prefix):]).decode()
+                return bytes(topic[len(self.prefix):]).decode()
             except UnicodeError:
                 return "?"  # brokers refuse such topics; never let one stop the uplink
         return None
 
     def _queue(self, reply):
         self._q.append(reply)
-        self._bytes += len(reply)
+        self.size += len(reply)
 
     def _room(self):
         # Checked before handling: a command that would find no room is not acted on (so
         # the bytes bound may be passed by one reply, never by more). The handler, made at the
         # first command; None (the command dropped) when the queue is full.
-        if len(self._q) < _MAX_QUEUED and self._bytes < self._cap:
+        if len(self._q) < _MAX_QUEUED and self.size < self.max_bytes:
             if self.commands is None:
-                self.commands = self._make()
+                self.commands = self.make()
             return self.commands
         self.dropped += 1
         return None
@@ -72,7 +72,7 @@ class Inbox:
     def answer_next(self):
         """The oldest queued reply, which leaves the queue."""
         reply = self._q.pop(0)
-        self._bytes -= len(reply)
+        self.size -= len(reply)
         return reply
 
     def overflow_reply(self):
@@ -81,7 +81,7 @@ class Inbox:
         self.dropped = 0
         c = self.commands
         if c is None:  # every command so far found the queue full
-            c = self.commands = self._make()
+            c = self.commands = self.make()
         c.errors += n
         return c.overflow_reply(n)
 
@@ -99,7 +99,7 @@ class Guard:
             from laddvakt.uplink.mac import Mac
 
             self.mac = Mac(device_key)
-        self._path = path  # the command counter's file
+        self.path = path  # the command counter's file
         try:
             with open(path) as f:
                 ctr = int(f.read())
@@ -130,7 +130,7 @@ class Guard:
                 else:
                     self._last[k] = ctr
                     if not ack:
-                        write_atomic(self._path, str(ctr))
+                        write_atomic(self.path, str(ctr))
             except ValueError as e:
                 why = str(e)
         if why:

@@ -34,8 +34,8 @@ class MQTTLink(MQTTClient):
         self.timeout_ms = timeout_ms
         self._wire = Wire(bytearray(wbuf_size), bytearray(rbuf_size))
         self.room = self._wire.room  # where a payload is built in place for publish_built
-        self._tls = tls  # an ssl.SSLContext set up to verify the server, or None
-        self._tls_host = tls_host or server
+        self.tls = tls  # an ssl.SSLContext set up to verify the server, or None
+        self.tls_host = tls_host or server
         self.dns = dns or Resolver()  # broker names are resolved without blocking (dns.py)
         self.on_ack = None  # fn(pid) for each PUBACK
         self.on_oversize = None  # fn(topic, size) for a PUBLISH too big to receive
@@ -71,9 +71,9 @@ class MQTTLink(MQTTClient):
                 # The error itself surfaces on the first use of the socket.
                 s.write(b"")
                 raise OSError(errno.ECONNREFUSED)
-            if self._tls:
+            if self.tls:
                 try:
-                    s = self._tls.wrap_socket(s, server_hostname=self._tls_host,
+                    s = self.tls.wrap_socket(s, server_hostname=self.tls_host,
                                               do_handshake_on_connect=False)
                 except (OSError, ValueError) as e:
                     raise _tls_error(e)
@@ -94,13 +94,13 @@ class MQTTLink(MQTTClient):
         try:
             # Sending CONNECT also drives the TLS handshake, which a failed verification
             # ends here or at the first read.
-            await self._until(deadline, "tls handshake" if self._tls else "tcp send", w.send)
+            await self._until(deadline, "tls handshake" if self.tls else "tcp send", w.send)
             await self._until(deadline, "connack",
                               lambda: w.fill() or w.avail() >= 4 or w.check_eof())
         except (OSError, ValueError) as e:
             # MicroPython's mbedTLS binding reports a failed verification as ValueError.
             self.close()
-            if not self._tls or str(e).endswith("timed out"):
+            if not self.tls or str(e).endswith("timed out"):
                 raise
             raise _tls_error(e)
         except BaseException:
