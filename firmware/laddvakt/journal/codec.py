@@ -98,10 +98,6 @@ class Codec(Encoder):
         pricing built it when the session ended."""
         return sign.payload(*self._ocmf_args(d, seq, readings))
 
-    def ocmf_is(self, text, d, seq, readings=None):
-        """Whether text is ocmf(d, seq, readings), without making that text (the check decode)."""
-        return sign.is_payload(text, sign.fields(*self._ocmf_args(d, seq, readings)))
-
     def _ocmf_args(self, d, seq, readings):
         if readings is None:
             readings = [sign.reading(d["start_t"], "B", d["meter_start_wh"]),
@@ -154,8 +150,9 @@ class Codec(Encoder):
                 d[k] = self._usual(kind, k, d, seq, rec, ctx)
             elif kind == "O" and want is not None and type(want.get(k)) is str:
                 # encode's check: the stored signed text compared with the one the record
-                # makes, without making it beside the record's (Codec.ocmf_is)
-                if not self.ocmf_is(want[k], d, seq, self._readings(r, d, seq, rec, ctx)):
+                # makes (ocmf(d, seq, readings)), without making it beside the record's
+                rd = self._readings(r, d, seq, rec, ctx)
+                if not sign.is_payload(want[k], sign.fields(*self._ocmf_args(d, seq, rd))):
                     raise CodecError("field '%s' reads back otherwise" % k)
                 d[k] = want[k]
             else:

@@ -88,11 +88,6 @@ class Writer:
 _INLINE = const(128)
 
 
-def _write(path, data):
-    with open(path, "wb") as f:
-        f.write(data)
-
-
 class CommitFiles:
     """The commit files in directory `path` (their own: docs/journal.md), read with `reader`
     (a FrameReader). slots: [first seq, size] of each file, ascending; size: their bytes."""
@@ -171,7 +166,8 @@ class CommitFiles:
             if i:
                 new = tail + b"".join(frames[:i])
                 slot = self.slots[-1]
-                _write(self.file(slot[0]), new)
+                with open(self.file(slot[0]), "wb") as f:
+                    f.write(new)
                 self.size += len(new) - slot[1]
                 slot[1] = len(new)
                 self._tail = new
@@ -185,7 +181,8 @@ class CommitFiles:
                 j += 1
             data = b"".join(frames[i:j])
             first = seq + i if i else name
-            _write(self.file(first), data)
+            with open(self.file(first), "wb") as f:
+                f.write(data)
             self.slots.append([first, n])
             self.size += n
             self._tail = data if n < _INLINE else None

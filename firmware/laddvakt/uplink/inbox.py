@@ -110,9 +110,10 @@ class Guard:
         self.last_refusal = None
         st = handlers.get("status")
         if st is not None:  # the status command reports the refusals beside the agent's state
-            handlers["status"] = lambda a: self._status(st(a))
+            handlers["status"] = lambda a: self.status(st(a))
 
-    def _status(self, d):
+    def status(self, d):
+        """The status command's answer d, with the refusals beside the agent's state."""
         d["auth"] = {"signed": self.mac is not None, "refused": self.refused, "last": self.last_refusal}
         return d
 

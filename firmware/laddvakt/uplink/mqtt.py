@@ -11,7 +11,7 @@ import select
 import socket
 import time
 
-import umqtt.simple as _umqtt
+import umqtt.simple
 from umqtt.simple import MQTTClient, MQTTException
 
 from laddvakt.uplink.dns import Resolver
@@ -83,14 +83,14 @@ class MQTTLink(MQTTClient):
         w = self._wire
         w.reset(s)
         self.sock = w
-        saved = _umqtt.socket
-        _umqtt.socket = w  # umqtt's connect() makes its socket from the wire (wire.py)
+        saved = umqtt.simple.socket
+        umqtt.simple.socket = w  # umqtt's connect() makes its socket from the wire (wire.py)
         try:
             super().connect(clean_session)
         except Pending:
             pass  # CONNECT is gathered; CONNACK is collected below
         finally:
-            _umqtt.socket = saved
+            umqtt.simple.socket = saved
         try:
             # Sending CONNECT also drives the TLS handshake, which a failed verification
             # ends here or at the first read.

@@ -96,11 +96,11 @@ class Wire:
         self._wo = self._wn = 0
         return True
 
-    def room(self, topic_len):
-        """The write buffer past the header room for a topic of topic_len bytes: a payload is
+    def room(self, n):
+        """The write buffer past the header room for a topic of n bytes: a payload is
         built there in place while the wire is idle (the uplink's batch; no copy into the wire),
         then framed by publish_at."""
-        return self._wmv[_HDR + topic_len:]
+        return self._wmv[_HDR + n:]
 
     def publish_at(self, topic, n, pid, dup):
         """Frame the n bytes built at room(len(topic)) as a QoS 1 PUBLISH to topic (bytes) with
