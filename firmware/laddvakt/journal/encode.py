@@ -124,10 +124,10 @@ class Encoder:
             put_zz(out, v)
         elif kind == "e":
             if type(v) is not str:
-                raise CodecError("not a word")
+                raise CodecError("not a word of WORDS")
             w = word_index(v)
             if w < 0:
-                raise CodecError("not a word")
+                raise CodecError("not a word of WORDS")
             put_uv(out, w)
         elif kind == "i":
             n = seq - int(v[len(self.install) + 1:], 16)

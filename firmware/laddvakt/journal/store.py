@@ -136,7 +136,7 @@ class Journal(Segments, Writer):
                     # ignores, or the new segment would reuse its name and seq.
                     self._list().pop()
                     self._used -= size
-                    os.rename(self._file(first), self.path + "/%010d.bad" % first)
+                    os.rename(self._file(first), self.path + "/" + "%010d%s" % (first, ".bad"))
                     self._newest = 0
                 self._start_segment()
             else:

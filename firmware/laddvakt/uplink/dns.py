@@ -152,7 +152,7 @@ class Resolver:
         self.last_error = None
         return ip
 
-    async def _ask(self, srv, host):
+    async def _ask(self, addr, host):
         buf = self.buf
         if buf is None:
             buf = self.buf = bytearray(_BUF)
@@ -163,7 +163,7 @@ class Resolver:
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             try:
                 s.setblocking(False)
-                s.connect(srv)  # only the resolver's datagrams reach this socket
+                s.connect(addr)  # only the resolver's datagrams reach this socket
                 s.send(memoryview(buf)[:n])
                 self.queries += 1
                 t0 = time.ticks_ms()

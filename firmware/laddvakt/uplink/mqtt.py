@@ -43,9 +43,10 @@ class MQTTLink(MQTTClient):
         self.rx_retained = 0  # RETAIN flag of the PUBLISH being handed to the callback
 
     # ---- connect --------------------------------------------------------------
-    async def _until(self, deadline, what, cond):
+    async def _until(self, until, what, cond):
+        # Poll cond until it holds, or raise once the ticks deadline until has passed.
         while not cond():
-            if time.ticks_diff(time.ticks_ms(), deadline) > 0:
+            if time.ticks_diff(time.ticks_ms(), until) > 0:
                 raise OSError("%s: timed out" % what)
             await asyncio.sleep_ms(_POLL_MS)
 

@@ -182,7 +182,7 @@ class Wire:
                 return r[self._r0], hl, hl + rem
             sh += 7
             if sh > 21:
-                raise OSError(errno.EPROTO)
+                raise OSError("malformed remaining length")
         return None
 
     def drop(self, n):
