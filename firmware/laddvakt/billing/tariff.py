@@ -258,19 +258,19 @@ class Tariff:
             fu = off_until
         return price, until if 0 < until < fu else fu
 
-    def periods(self, t0, t1, sched=None):
-        """[(start, end, price units per kWh)] covering [t0, t1): the price plan for a
+    def periods(self, start, end, sched=None):
+        """[(start, end, price units per kWh)] covering [start, end): the price plan for a
         scheduler (e.g. cheapest hours). Adjacent equal prices are merged."""
         out = []
-        t = t0
-        while t < t1:
+        t = start
+        while t < end:
             p, until = self.energy_price(t, sched)
-            end = until if until < t1 else t1
+            u = until if until < end else end
             if out and out[-1][2] == p and out[-1][1] == t:
-                out[-1] = (out[-1][0], end, p)
+                out[-1] = (out[-1][0], u, p)
             else:
-                out.append((t, end, p))
-            t = end
+                out.append((t, u, p))
+            t = u
         return out
 
 

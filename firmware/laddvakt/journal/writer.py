@@ -68,7 +68,14 @@ class Writer:
             self._trim()
             self._start_segment()
         f = self._f
-        c.copy_into(f)
+        buf = self._rd.buf  # the commit files' content, in order
+        for slot in c.slots:
+            with open(c.file(slot[0]), "rb") as s:
+                while True:
+                    k = s.readinto(buf)
+                    if not k:
+                        break
+                    f.write(memoryview(buf)[:k])
         for frame in held:
             f.write(frame)
         # littlefs commits file data only on flush or close.
@@ -187,17 +194,6 @@ class CommitFiles:
             self.size += n
             self._tail = data if n < _INLINE else None
             i = j
-
-    def copy_into(self, f):
-        """Write the content of every commit file to f, in order."""
-        buf = self._rd.buf
-        for slot in self.slots:
-            with open(self.file(slot[0]), "rb") as s:
-                while True:
-                    k = s.readinto(buf)
-                    if not k:
-                        break
-                    f.write(memoryview(buf)[:k])
 
     def clear(self):
         """Remove them all (a merge copied them into a segment)."""
