@@ -59,8 +59,7 @@ TYPE_NAMES = {
 }
 TYPE_NAMES[TYPE_METER_PERIODIC] = "meter"
 TYPE_NAMES[TYPE_METER_EDGE] = "meter"
-
-_HDR = "<BBHI"
+# The header is struct "<BBHI": magic, type, length, seq (the layout above).
 
 
 class FrameError(ValueError):
@@ -72,7 +71,7 @@ def encode(rtype, seq, payload):
     if n > MAX_PAYLOAD:
         raise FrameError("payload too long: %d" % n)
     frame = bytearray(HEADER_SIZE + n + TRAILER_SIZE)
-    struct.pack_into(_HDR, frame, 0, MAGIC, rtype, n, seq)
+    struct.pack_into("<BBHI", frame, 0, MAGIC, rtype, n, seq)
     frame[HEADER_SIZE:HEADER_SIZE + n] = payload
     struct.pack_into("<I", frame, HEADER_SIZE + n, crc32(memoryview(frame)[:HEADER_SIZE + n]))
     return frame
@@ -98,7 +97,7 @@ def encode_short(rtype, seq, payload):
 
 def parse_header(hdr):
     """(type, length, seq) from 8 header bytes; FrameError if not a frame start."""
-    magic, rtype, n, seq = struct.unpack_from(_HDR, hdr, 0)
+    magic, rtype, n, seq = struct.unpack_from("<BBHI", hdr, 0)
     if magic != MAGIC or n > MAX_PAYLOAD:
         raise FrameError("bad frame header")
     return rtype, n, seq
@@ -200,7 +199,7 @@ class FrameReader:
             seq = ((last + 1) & ~0xFFFF) | hdr[3] | hdr[4] << 8
             if seq <= last:
                 seq += 0x10000
-            struct.pack_into(_HDR, hdr, 0, MAGIC, rtype, n, seq)
+            struct.pack_into("<BBHI", hdr, 0, MAGIC, rtype, n, seq)
             f.seek(pos + SHORT_HEADER_SIZE)
         else:
             if got != HEADER_SIZE:

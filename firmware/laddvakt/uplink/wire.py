@@ -17,12 +17,10 @@ class Pending(Exception):
 class Wire:
     def __init__(self, wbuf, rbuf):
         self.s = None
-        self.wbuf = wbuf
-        self._wmv = memoryview(wbuf)
+        self.wbuf = memoryview(wbuf)
         self._wn = 0  # bytes gathered
         self._wo = 0  # of which already sent
-        self.rbuf = rbuf  # its size: the largest packet that can be received whole
-        self._rmv = memoryview(rbuf)
+        self.rbuf = memoryview(rbuf)  # its size: the largest packet that can be received whole
         self._r0 = 0  # next unread byte
         self._r1 = 0  # end of received data
         self.skip = 0  # bytes of an oversized packet still to discard
@@ -53,14 +51,14 @@ class Wire:
         if self._wn + n > len(self.wbuf):
             # The uplink only starts a publish on an idle wire with room to spare.
             raise OSError(errno.ENOBUFS)
-        self._wmv[self._wn:self._wn + n] = memoryview(data)[:n]
+        self.wbuf[self._wn:self._wn + n] = memoryview(data)[:n]
         self._wn += n
         return n
 
     def read(self, n):
         if self.hold or self._r1 - self._r0 < n:
             raise Pending()
-        b = bytes(self._rmv[self._r0:self._r0 + n])
+        b = bytes(self.rbuf[self._r0:self._r0 + n])
         self._r0 += n
         return b
 
@@ -89,7 +87,7 @@ class Wire:
     def send(self):
         """Write what the socket takes now; True when nothing is left to send."""
         while self._wo < self._wn:
-            w = self.s.write(self._wmv[self._wo:self._wn])
+            w = self.s.write(self.wbuf[self._wo:self._wn])
             if not w:
                 return False  # would block (or TLS handshake still in progress)
             self._wo += w
@@ -100,7 +98,7 @@ class Wire:
         """The write buffer past the header room for a topic of n bytes: a payload is
         built there in place while the wire is idle (the uplink's batch; no copy into the wire),
         then framed by publish_at."""
-        return self._wmv[_HDR + n:]
+        return self.wbuf[_HDR + n:]
 
     def publish_at(self, topic, n, pid, dup):
         """Frame the n bytes built at room(len(topic)) as a QoS 1 PUBLISH to topic (bytes) with
@@ -123,7 +121,7 @@ class Wire:
                 break
         w[i] = tl >> 8
         w[i + 1] = tl & 0xFF
-        self._wmv[i + 2:off - 2] = topic
+        self.wbuf[i + 2:off - 2] = topic
         w[off - 2] = pid >> 8
         w[off - 1] = pid & 0xFF
         self._wo = start
@@ -137,12 +135,12 @@ class Wire:
             if self._r0:
                 n = self._r1 - self._r0
                 if n:
-                    self._rmv[:n] = self._rmv[self._r0:self._r1]
+                    self.rbuf[:n] = self.rbuf[self._r0:self._r1]
                 self._r0 = 0
                 self._r1 = n
             if self._r1 == len(self.rbuf):
                 return
-            n = self.s.readinto(self._rmv[self._r1:])
+            n = self.s.readinto(self.rbuf[self._r1:])
             if n is None:
                 return
             if n == 0:
@@ -155,7 +153,7 @@ class Wire:
                 d = min(n, self.skip)
                 self.skip -= d
                 if d < n:
-                    self._rmv[self._r1:self._r1 + n - d] = self._rmv[self._r1 + d:self._r1 + n]
+                    self.rbuf[self._r1:self._r1 + n - d] = self.rbuf[self._r1 + d:self._r1 + n]
                 n -= d
             self._r1 += n
 
@@ -198,9 +196,9 @@ class Wire:
     def peek(self, off, n):
         """n bytes of the current packet from off, as a copy (received already)."""
         i = self._r0 + off
-        return bytes(self._rmv[i:i + n])
+        return bytes(self.rbuf[i:i + n])
 
     def view(self, off, n):
         """n bytes of the current packet from off, in place: valid until the next fill()."""
         i = self._r0 + off
-        return self._rmv[i:i + n]
+        return self.rbuf[i:i + n]
