@@ -182,8 +182,9 @@ class Tariff:
         return cls(d)
 
     @classmethod
-    def flat(cls, currency, minor_unit, price_minor_per_kwh, tid="config", version=0):
-        return cls({"id": tid, "version": version, "currency": currency, "minor_unit": minor_unit,
+    def flat(cls, currency, minor_unit, price_minor_per_kwh, ident="config", version=0):
+        """A tariff of one energy price; ident: its id."""
+        return cls({"id": ident, "version": version, "currency": currency, "minor_unit": minor_unit,
                     "energy": price_minor_per_kwh * PRICE_SCALE})
 
     @property

@@ -20,11 +20,6 @@ from laddvakt.uplink.wire import Pending, Wire
 _POLL_MS = 5
 
 
-def _tls_error(e):
-    a = e.args
-    return OSError("tls: %s" % (a[0].strip() if len(a) == 1 and isinstance(a[0], str) else e,))
-
-
 class MQTTLink(MQTTClient):
     """Non-blocking MQTT over umqtt.simple; see the module comment."""
 
@@ -77,7 +72,8 @@ class MQTTLink(MQTTClient):
                     s = self.tls.wrap_socket(s, server_hostname=self.tls_host,
                                               do_handshake_on_connect=False)
                 except (OSError, ValueError) as e:
-                    raise _tls_error(e)
+                    a = e.args  # the binding's text, or its error code
+                    raise OSError("tls: %s" % (a[0].strip() if len(a) == 1 and isinstance(a[0], str) else e,))
         except BaseException:
             s.close()
             raise
@@ -103,7 +99,8 @@ class MQTTLink(MQTTClient):
             self.close()
             if not self.tls or str(e).endswith("timed out"):
                 raise
-            raise _tls_error(e)
+            a = e.args
+            raise OSError("tls: %s" % (a[0].strip() if len(a) == 1 and isinstance(a[0], str) else e,))
         except BaseException:
             self.close()
             raise
