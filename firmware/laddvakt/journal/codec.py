@@ -19,7 +19,7 @@ from laddvakt.core.ids import session_id
 from laddvakt.journal.encode import Encoder
 from laddvakt.journal.codec_values import (ABSENT, ANY, DERIVED, LAYOUT, LAYOUT0, LAYOUTS, NAMES, NULL,
                                            RECEIPT, SEG, TAGGED, USUAL, CodecError, Reader, get_any,
-                                           get_uv, get_zz, same, word)
+                                           get_uv, get_zz, same, word, WORDS)
 
 
 class Codec(Encoder):
@@ -195,7 +195,7 @@ class Codec(Encoder):
         if kind == "z":
             return get_zz(r)
         if kind == "e":
-            return word(get_uv(r))
+            return word(WORDS, get_uv(r))
         if kind == "i":
             return self.sid(seq - get_uv(r))
         if kind == "r":

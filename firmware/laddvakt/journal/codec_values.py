@@ -29,20 +29,18 @@ _T_WORD = const(8)  # a word of the word table (WORDS)
 
 # _KEYS and WORDS are part of the format on flash: their indexes are stored, so entries are
 # only ever appended, never reordered or removed (a journal outlives a firmware upgrade).
-# Field names of the records (keys of a tagged dict are an index here, or a string).
+# Field names of the records (keys of a tagged dict are an index here, or a string). Both tables
+# are one text, each entry followed by a space (word(), word_index()): in place, a tuple would
+# hold a str object in RAM for each entry of more than 10 characters.
 _KEYS = (
-    "type", "t", "tq", "boot", "up", "sid", "energy_wh", "power_w", "ctx", "st", "cost_minor",
-    "meter_start_wh", "id_tag", "vehicle_id", "currency", "price_minor_per_kwh", "tariff", "tc",
-    "start_t", "start_tq", "end_t", "meter_stop_wh", "duration_s", "stop_reason", "minor_unit",
-    "energy_flags", "tariffs", "receipt", "ocmf", "sig", "code", "active", "info", "event",
-    "reason", "value_dwh", "fw", "board", "first", "last", "why", "sched", "id", "start",
-    "step_s", "prices", "parts", "need_wh", "by_t", "feasible", "shortfall_wh", "windows",
-    "segs", "start_fee", "vat_bp", "min", "max", "adj", "net", "vat", "total", "ver", "from",
-    "lines", "chg_ms", "time_fee", "idle_ms", "idle_fee", "alg", "mac", "version",
+    "type t tq boot up sid energy_wh power_w ctx st cost_minor meter_start_wh id_tag vehicle_id "
+    "currency price_minor_per_kwh tariff tc start_t start_tq end_t meter_stop_wh duration_s "
+    "stop_reason minor_unit energy_flags tariffs receipt ocmf sig code active info event reason "
+    "value_dwh fw board first last why sched id start step_s prices parts need_wh by_t feasible "
+    "shortfall_wh windows segs start_fee vat_bp min max adj net vat total ver from lines chg_ms "
+    "time_fee idle_ms idle_fee alg mac version "
 )
-# String values that recur (enums of the contract, and the config tariff's id): one text, each
-# word followed by a space (word(), word_index()). In place, a tuple of them would hold a str
-# object in RAM for each word of more than 10 characters, and intern every shorter one.
+# String values that recur (enums of the contract, and the config tariff's id).
 WORDS = (
     "synced unsynced Sample.Periodic Sample.Clock Trigger Interruption.Begin Interruption.End "
     "Transaction.Begin Transaction.End charging idle suspended EVDisconnected Other Local "
@@ -110,31 +108,31 @@ def same(a, b):
     return a == b
 
 
-def word_index(v):
-    """v's index in the word table, or -1. No allocation, and the scans are C's: it runs for
-    every meter record."""
+def word_index(t, v):
+    """v's index in the table text t (WORDS, _KEYS), or -1. No allocation, and the scans are
+    C's: it runs for every meter record."""
     if not v or " " in v:
         return -1
-    p = WORDS.find(v)
+    p = t.find(v)
     while p >= 0:
-        # A whole word: a space (or the start) before it, a space after it.
-        if (not p or WORDS.startswith(" ", p - 1)) and WORDS.startswith(" ", p + len(v)):
-            return WORDS.count(" ", 0, p)
-        p = WORDS.find(v, p + 1)
+        # A whole entry: a space (or the start) before it, a space after it.
+        if (not p or t.startswith(" ", p - 1)) and t.startswith(" ", p + len(v)):
+            return t.count(" ", 0, p)
+        p = t.find(v, p + 1)
     return -1
 
 
-def word(i):
-    """Word i of the word table."""
+def word(t, i):
+    """Entry i of the table text t."""
     p = 0
     for _ in range(i):
-        p = WORDS.find(" ", p) + 1
+        p = t.find(" ", p) + 1
         if not p:
             break
-    e = WORDS.find(" ", p) if p or not i else -1
+    e = t.find(" ", p) if p or not i else -1
     if e < 0:
         raise CodecError("word %d is not in the table" % i)
-    return WORDS[p:e]
+    return t[p:e]
 
 
 def put_uv(out, n):
@@ -185,7 +183,7 @@ def put_any(out, v):
             out.append(_T_NEG)
             put_uv(out, -v - 1)
     elif type(v) is str:
-        w = word_index(v)
+        w = word_index(WORDS, v)
         if w >= 0:
             out.append(_T_WORD)
             put_uv(out, w)
@@ -212,11 +210,12 @@ def put_any(out, v):
 def put_key(out, k):
     if type(k) is not str:
         raise CodecError("key not a string")
-    if k in _KEYS:
-        put_uv(out, _KEYS.index(k))
+    i = word_index(_KEYS, k)
+    if i >= 0:
+        put_uv(out, i)
     else:
         b = k.encode()
-        put_uv(out, len(_KEYS) + len(b))
+        put_uv(out, _KEYS.count(" ") + len(b))
         out.extend(b)
 
 
@@ -230,17 +229,17 @@ def get_any(r):
     if tag == _T_NEG:
         return -get_uv(r) - 1
     if tag == _T_WORD:
-        return word(get_uv(r))
+        return word(WORDS, get_uv(r))
     if tag == _T_LIST:
         return [get_any(r) for _ in range(get_uv(r))]
     if tag == T_DICT:
         d = {}
         for _ in range(get_uv(r)):
             k = get_uv(r)
-            if k < len(_KEYS):
-                k = _KEYS[k]
+            if k < _KEYS.count(" "):
+                k = word(_KEYS, k)
             else:
-                k -= len(_KEYS)  # a key not in the table: its k bytes follow
+                k -= _KEYS.count(" ")  # a key not in the table: its k bytes follow
                 r.i += k
                 k = bytes(r.b[r.i - k:r.i]).decode()
             d[k] = get_any(r)

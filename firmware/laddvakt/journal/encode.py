@@ -8,7 +8,7 @@ from laddvakt.billing import sign
 from laddvakt.core.calendar import days_from_civil
 from laddvakt.journal.codec_values import (ABSENT, ANY, DERIVED, LAYOUT, LAYOUT0, LAYOUTS, NAMES, NULL,
                                            RECEIPT, SEG, T_DICT, TAGGED, USUAL, CodecError,
-                                           put_any, put_key, put_uv, put_zz, same, word_index)
+                                           put_any, put_key, put_uv, put_zz, same, word_index, WORDS)
 
 
 class Encoder:
@@ -125,7 +125,7 @@ class Encoder:
         elif kind == "e":
             if type(v) is not str:
                 raise CodecError("not a word of WORDS")
-            w = word_index(v)
+            w = word_index(WORDS, v)
             if w < 0:
                 raise CodecError("not a word of WORDS")
             put_uv(out, w)
