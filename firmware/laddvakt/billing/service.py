@@ -51,8 +51,7 @@ class Pricing:
         self.clock = clock
         self.ident = ident
         self.data_dir = data_dir  # tariff.json and prices.json: what is in force
-        self.tariff = self._load("/tariff.json", Tariff.from_dict) or Tariff.flat(
-            cfg["currency"], cfg["currency_minor_unit"], cfg["price_minor_per_kwh"])
+        self.tariff = self._load("/tariff.json", Tariff.from_dict) or Tariff.from_config(cfg)
         self.sched = self._load("/prices.json", _schedule)
         self.on_schedule = None  # called with each schedule put in force (the fleet planner)
         self.on_change = None  # (wh, up, records to come) at a split of the open session's cost

@@ -187,6 +187,10 @@ class Tariff:
         return cls({"id": ident, "version": version, "currency": currency, "minor_unit": minor_unit,
                     "energy": price_minor_per_kwh * PRICE_SCALE})
 
+    @classmethod
+    def from_config(cls, cfg):
+        return cls.flat(cfg["currency"], cfg["currency_minor_unit"], cfg["price_minor_per_kwh"])
+
     @property
     def price_minor_per_kwh(self):
         """The base energy price in whole minor units (rounded half up), for display."""
