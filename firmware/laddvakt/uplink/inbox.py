@@ -18,7 +18,7 @@ class Inbox:
         self.commands = None
         self.prefix = prefix  # b"<root>cmd/": the name follows it
         self._q = []
-        self.size = 0
+        self.size = 0  # bytes of the replies queued
         self.max_bytes = cap  # bytes of replies the queue may hold
         self.dropped = 0  # commands that found the queue full; answered with one error
 
