@@ -1,4 +1,4 @@
-# The uplink's batch (laddvakt/uplink/batch.py), built in place in a write buffer: a record whose
+# The uplink's batch (laddvakt/uplink/acks.py, Batch), built in place in a write buffer: a record whose
 # JSON text finds no block of its size (MemoryError from json.dumps) is streamed into the batch
 # instead, and the batches are byte for byte the same, split at the same records.
 import json
@@ -12,7 +12,7 @@ from laddvakt.journal import frame as jf
 from laddvakt.journal import records
 from laddvakt.journal.codec import Codec
 from laddvakt.journal.store import Journal
-from laddvakt.uplink import batch as bm
+from laddvakt.uplink import acks as bm
 
 D = "/bt"
 HEAD = b'{"v":1,"recs":['

@@ -150,7 +150,7 @@ def test_hmac_sha256_rfc4231():
 
 
 def test_is_payload_says_whether_a_text_is_the_signed_one():
-    # The check decode's comparison (journal/codec.py ocmf_is): true only for the very text.
+    # The check decode's comparison (journal/codec.py, Codec._read): true only for the very text.
     d = {"sid": "95dfd14da09c-00000003", "cost_minor": 1528, "currency": "SEK", "id_tag": "T\u00c5G",
          "receipt": {"vat_bp": 2500, "vat": 306, "segs": []}, "energy_wh": 6111, "tariffs": [["config", 0]]}
     rd = [sign.reading(1763700900, "B", 1000), sign.reading(None, "E", 7111)]

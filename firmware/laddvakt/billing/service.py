@@ -26,14 +26,6 @@ def charge_state(pilot, power_w, paused=False):
     return 0 if paused else IDLE
 
 
-def _read_json(path):
-    try:
-        with open(path) as f:
-            return json.loads(f.read())
-    except (OSError, ValueError):
-        return None
-
-
 def _schedule(d):
     # Spot prices are optional: their module loads with the first schedule, not at boot.
     from laddvakt.billing.spot import PriceSchedule
@@ -52,43 +44,32 @@ class _Count(io.IOBase):
         return len(b)
 
 
-def _json_len(d):
-    # The JSON's size in bytes without building it: a record's JSON is a kilobyte, and a block
-    # that size is what a fragmented heap lacks first at a session's end (docs/bench.md).
-    c = _Count()
-    json.dump(d, c)
-    return c.n
-
-
 class Pricing:
     def __init__(self, cfg, data_dir, log, clock, ident):
         self.cfg = cfg
-        self._log = log  # (rtype, record dict) -> seq
+        self.log = log  # (rtype, record dict) -> seq
         self.clock = clock
         self.ident = ident
-        self._tpath = data_dir + "/tariff.json"
-        self._spath = data_dir + "/prices.json"
-        self.tariff = self._load(self._tpath, Tariff.from_dict) or Tariff.from_config(cfg)
-        self.sched = self._load(self._spath, _schedule)
+        self.data_dir = data_dir  # tariff.json and prices.json: what is in force
+        self.tariff = self._load("/tariff.json", Tariff.from_dict) or Tariff.from_config(cfg)
+        self.sched = self._load("/prices.json", _schedule)
         self.on_schedule = None  # called with each schedule put in force (the fleet planner)
         self.on_change = None  # (wh, up, records to come) at a split of the open session's cost
         self._pending_t = None
         self._pending_s = None
         self.cost = None
-        self.tc_seq = 0  # seq of the tariff_change record now in force
+        self.tc = 0  # seq of the tariff_change record now in force
         self.key = device_key(cfg.get("device_key", ""))  # bytes or None; the codec signs with it too
         self._start_price = 0
-        self._signed = []  # OCMF readings of the open session
+        self.signed = []  # OCMF readings of the open session
 
-    @staticmethod
-    def _load(path, from_dict):
-        d = _read_json(path)
-        if d is None:
-            return None
+    def _load(self, name, from_dict):
         try:
-            return from_dict(d)
-        except ValueError:
-            return None  # a file from an older firmware that no longer validates
+            with open(self.data_dir + name) as f:
+                return from_dict(json.loads(f.read()))
+        except (OSError, ValueError):
+            # none yet, or a file from an older firmware that no longer validates
+            return None
 
     # ---- commands: validate now, apply at the next sample --------------------------------
     def cmd_tariff_set(self, args):
@@ -135,14 +116,14 @@ class Pricing:
                 d["step_s"] = s.step_s
                 d["prices"] = prices
                 d["parts"] = parts
-                self._log(TYPE_PRICE_SCHEDULE, d)
+                self.log(TYPE_PRICE_SCHEDULE, d)
         d = base("tariff_change", self.clock, up, self.ident.boot)
         d["sid"] = sid
         d["energy_wh"] = energy_wh
         d["st"] = STATES[st] if st is not None else None
         d["tariff"] = self.tariff.to_dict()
         d["sched"] = {"id": s.id, "parts": parts} if s else None
-        self.tc_seq = self._log(TYPE_TARIFF_CHANGE, d)
+        self.tc = self.log(TYPE_TARIFF_CHANGE, d)
 
     def start(self, up):
         """At boot: the backend learns the tariff in force."""
@@ -165,16 +146,16 @@ class Pricing:
             self.sched = s_new
         if self.cost is not None:
             self.cost.change(self.tariff, self.sched, t, up, wh, st)
-            if len(self._signed) < _MAX_SIGNED_READINGS - 1:
-                self._signed.append(sign.reading(t, "T", wh))
+            if len(self.signed) < _MAX_SIGNED_READINGS - 1:
+                self.signed.append(sign.reading(t, "T", wh))
             if self.on_change:
                 # Session continuity: the split cost is on flash, announcing the record,
                 # before the tariff file and the record (docs/journal.md).
                 self.on_change(wh, up, (len(self.sched.chunks()) if self.sched else 0) + 1)
         if t_new is not None:
-            write_atomic(self._tpath, self.tariff.to_json())
+            write_atomic(self.data_dir + "/tariff.json", self.tariff.to_json())
         if s_new is not None:
-            write_atomic(self._spath, json.dumps(self.sched.to_dict()))
+            write_atomic(self.data_dir + "/prices.json", json.dumps(self.sched.to_dict()))
             if self.on_schedule:
                 self.on_schedule(self.sched)
         self.log_tariff(up, sid, wh, st)
@@ -183,15 +164,15 @@ class Pricing:
         """After a reset: put in force a tariff an open session was already split at (on_change)
         whose file or tariff_change record the cut prevented."""
         self.tariff = Tariff.from_dict(tariff)
-        write_atomic(self._tpath, self.tariff.to_json())
+        write_atomic(self.data_dir + "/tariff.json", self.tariff.to_json())
         self.log_tariff(up, sid, wh, st)
 
     # ---- the session ------------------------------------------------------------------------
     def open(self, s, t, up, wh, st):
         self.cost = SessionCost(self.tariff, self.sched, t, up, wh, st)
-        self._signed = [sign.reading(t, "B", wh)]
+        self.signed = [sign.reading(t, "B", wh)]
         self._start_price = self.price_minor(self.cost.price)
-        return {"tariff": [self.tariff.id, self.tariff.version], "tc": self.tc_seq, "st": STATES[st],
+        return {"tariff": [self.tariff.id, self.tariff.version], "tc": self.tc, "st": STATES[st],
                 "price_minor_per_kwh": self._start_price}
 
     @staticmethod
@@ -223,13 +204,20 @@ class Pricing:
         first without energy lines, then without segments (totals only). The backend
         recomputes from the readings either way; build seals each try, so the signature
         covers what is sent."""
+        # The JSON's size in bytes without building it: a record's JSON is a kilobyte, and a
+        # block that size is what a fragmented heap lacks first at a session's end (docs/bench.md).
+        c = _Count()
         d = build(bill)
-        if _json_len(d) > limit:
-            for seg in bill["receipt"]["segs"]:
-                seg["lines"] = None
-            d = build(bill)
-        if _json_len(d) > limit:
-            bill["receipt"]["segs"] = None
+        for step in (0, 1):
+            c.n = 0
+            json.dump(d, c)
+            if c.n <= limit:
+                break
+            if step:
+                bill["receipt"]["segs"] = None
+            else:
+                for seg in bill["receipt"]["segs"]:
+                    seg["lines"] = None
             d = build(bill)
         return d
 
@@ -238,13 +226,13 @@ class Pricing:
         """JSON-able state of the open session's pricing, or None; resume() takes it back."""
         if self.cost is None:
             return None
-        return {"cost": self.cost.to_dict(), "signed": self._signed, "start_price": self._start_price}
+        return {"cost": self.cost.to_dict(), "signed": self.signed, "start_price": self._start_price}
 
     def resume(self, state):
         """Continue a session priced before a restart. The tariff and schedule in force must
         be the ones the state names (they are on flash: tariff.json, prices.json)."""
         self.cost = SessionCost.from_dict(state["cost"], self.tariff, self.sched)
-        self._signed = state["signed"]
+        self.signed = state["signed"]
         self._start_price = state["start_price"]
 
     def reading_fields(self):
@@ -261,13 +249,13 @@ class Pricing:
         # price_minor_per_kwh stays the energy price at plug-in, as in session_start.
         out = {"cost_minor": total, "currency": c.currency, "minor_unit": c.minor_unit,
                "price_minor_per_kwh": self._start_price, "tariffs": c.tariffs, "receipt": receipt}
-        self._signed.append(sign.reading(t, "E", wh))
+        self.signed.append(sign.reading(t, "E", wh))
         return out
 
     def seal(self, d, dev, fw, meter_serial, pg):
         """Sign the closed session's record d, once every field is in it (fit() may drop
         receipt lines and seal again): adds ocmf and sig, returns d."""
-        text = sign.payload(pg, dev, fw, meter_serial, self._signed, d)
+        text = sign.payload(pg, dev, fw, meter_serial, self.signed, d)
         d["ocmf"] = text
         d["sig"] = sign.sign(self.key, text) if self.key else None
         return d

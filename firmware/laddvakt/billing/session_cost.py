@@ -16,12 +16,12 @@ WH_FACTOR = const(60)  # cost units per (Wh x price unit per kWh): 60000 / 1000
 MS_FACTOR = const(1)  # cost units per (ms x price unit per minute): 60000 / 60000
 FEE_FACTOR = const(60000)  # cost units per price unit
 _BP = const(10000)  # basis points in 100 %
-UNITS_PER_MINOR = const(600000000)  # FEE_FACTOR x PRICE_SCALE (10000)
+_UNITS_PER_MINOR = const(600000000)  # FEE_FACTOR x PRICE_SCALE (10000)
 
 
-def round_div_half_up(num, den):
-    # Non-negative integers only: costs and energies never go below zero.
-    return (2 * num + den) // (2 * den)
+def round_div_half_up(n, d):
+    # n / d rounded half up. Non-negative integers only: costs and energies never go below zero.
+    return (2 * n + d) // (2 * d)
 
 
 def flat_energy_cost(energy_wh, price_minor_per_kwh):
@@ -30,22 +30,23 @@ def flat_energy_cost(energy_wh, price_minor_per_kwh):
     return round_div_half_up(energy_wh * price_minor_per_kwh, 1000)
 
 
-def totals(net_units, vat_bp, min_minor, max_minor):
+def totals(units, vat_bp, lo, hi):
     """(total, vat, net, adj) in minor units from the exact net in cost units.
 
-    VAT is added to the exact net; min/max bound that gross (0 = no bound); the gross
+    VAT is added to the exact net; lo/hi, the tariff's min/max in minor units, bound that
+    gross (0 = no bound); the gross
     is rounded once, half up. The VAT shown is the rounded VAT part of that gross, and
     net = total - vat, so the receipt adds up. adj is "min", "max" or None."""
-    den = UNITS_PER_MINOR * _BP
-    g = net_units * (_BP + vat_bp)
+    den = _UNITS_PER_MINOR * _BP
+    g = units * (_BP + vat_bp)
     if g < 0:
         g = 0  # negative spot prices lower a session's cost, never below nothing
     adj = None
-    if min_minor and g < min_minor * den:
-        g = min_minor * den
+    if lo and g < lo * den:
+        g = lo * den
         adj = "min"
-    if max_minor and g > max_minor * den:
-        g = max_minor * den
+    if hi and g > hi * den:
+        g = hi * den
         adj = "max"
     total = round_div_half_up(g, den)
     vat = round_div_half_up(g * vat_bp, den * (_BP + vat_bp))
@@ -114,14 +115,10 @@ class SessionCost:
             lines.append([self.line_from, wh, p])
             self.n_lines += 1
 
-    def _seg_fees(self):
-        t = self.tariff
-        return (self.chg_ms * t.time_fee + self.idle_ms * t.idle_fee) * MS_FACTOR
-
     def _close_seg(self):
         self._close_line()
-        self.units += self._seg_fees()
         t = self.tariff
+        self.units += (self.chg_ms * t.time_fee + self.idle_ms * t.idle_fee) * MS_FACTOR
         self.segs.append({
             "tariff": t.id, "ver": t.version, "sched": self.sched.id if self.sched else None,
             "from": self.seg_from, "lines": self.lines, "chg_ms": self.chg_ms,
@@ -169,13 +166,13 @@ class SessionCost:
         self._close_seg()
         self._open_seg(tariff, sched, t)
 
-    def _net_units(self):
-        open_units = self.line_wh * self.price * WH_FACTOR + self._seg_fees()
-        return self.units + open_units + self.start_fee * FEE_FACTOR
-
     def running_minor(self):
         """The cost so far, rounded as if the session ended now."""
-        return totals(self._net_units(), self.vat_bp, self.min, self.max)[0]
+        t = self.tariff
+        open_units = (self.line_wh * self.price * WH_FACTOR
+                      + (self.chg_ms * t.time_fee + self.idle_ms * t.idle_fee) * MS_FACTOR)
+        return totals(self.units + open_units + self.start_fee * FEE_FACTOR, self.vat_bp, self.min,
+                      self.max)[0]
 
     def finish(self, t, up, wh):
         """Close the session at this sample; return the receipt (docs/tariffs.md)."""

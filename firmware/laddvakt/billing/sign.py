@@ -107,7 +107,7 @@ def sign(key, text):
     return {"alg": "HS256", "mac": hexlify(hmac_sha256(key, text)).decode()}
 
 
-# A session_end's check decode (journal/decode.py) compares its stored text with the one the
+# A session_end's check decode (journal/codec.py) compares its stored text with the one the
 # record makes: made, or encoded whole, that is ~600 bytes at once at every session's end, more
 # than a tight heap may have in one piece. Both are hashed in pieces instead.
 def _update(h, msg):

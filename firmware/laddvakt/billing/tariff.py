@@ -16,11 +16,11 @@ from laddvakt.billing.session_cost import round_div_half_up
 PRICE_SCALE = const(10000)  # price units per minor unit
 _DAY = const(86400)
 _FAR = const(1 << 40)  # "no change ahead"; never reached by Unix time
-UNSYNCED_UNTIL = const(-1)  # a price taken without wall time holds until the clock syncs
+_UNSYNCED_UNTIL = const(-1)  # a price taken without wall time holds until the clock syncs
 _MAX_WINDOWS = const(12)
 _MAX_HOLIDAYS = const(32)
 _MAX_PRICE = const(10 ** 9)  # 100 000 minor units per kWh
-MAX_JSON = const(1400)  # the tariff travels whole in a tariff_change record (frame max 2048)
+_MAX_JSON = const(1400)  # the tariff travels whole in a tariff_change record (frame max 2048)
 
 def _int_fields():
     # name, min, max, default. Rows built as they are walked (a list is never folded into a
@@ -62,7 +62,10 @@ _E_WOBJ = const(14)
 _E_DAYS = const(15)
 _E_TO = const(16)
 _E_WFIELD = const(17)
-_ERRORS = (
+
+
+def _bad(i, args=()):
+    return TariffError((
     "holiday %r is not YYYY-MM-DD\n"
     "holiday %r is not a date\n"
     "'%s' must be an integer\n"
@@ -80,34 +83,15 @@ _ERRORS = (
     "tou[%d] must be an object\n"
     "tou[%d].days must be a list of 0..7 (Mon..Sun, 7 holiday)\n"
     "tou[%d]: 'to' must be after 'from' (minutes of the local day)\n"
-    "unknown field tou[%d].%s\n")
+    "unknown field tou[%d].%s\n").split("\n")[i] % args)
 
 
-def _bad(i, args=()):
-    return TariffError(_ERRORS.split("\n")[i] % args)
-
-
-def _last_sunday_1utc(y, m, last_day):
-    d = days_from_civil(y, m, last_day)
-    d -= (weekday(d) - 6) % 7
-    return d * _DAY + 3600
-
-
-def eu_dst_span(year):
-    """(start, end) Unix s of EU summer time: last Sunday of March and of October, 01:00 UTC."""
-    return _last_sunday_1utc(year, 3, 31), _last_sunday_1utc(year, 10, 31)
-
-
-def parse_date(s):
-    if not isinstance(s, str) or len(s) != 10 or s[4] != "-" or s[7] != "-":
-        raise _bad(_E_YMD, (s,))
-    try:
-        y, m, d = int(s[:4]), int(s[5:7]), int(s[8:])
-    except ValueError:
-        raise _bad(_E_YMD, (s,))
-    if not (1 <= m <= 12 and 1 <= d <= 31):
-        raise _bad(_E_DATE, (s,))
-    return days_from_civil(y, m, d)
+def eu_dst_span(y):
+    """(start, end) Unix s of EU summer time in year y: last Sunday of March and of October,
+    01:00 UTC."""
+    a = days_from_civil(y, 3, 31)
+    b = days_from_civil(y, 10, 31)
+    return (a - (weekday(a) - 6) % 7) * _DAY + 3600, (b - (weekday(b) - 6) % 7) * _DAY + 3600
 
 
 def _int(d, name, lo, hi, default):
@@ -145,22 +129,7 @@ class Tariff:
         if dyn is not True and dyn is not False:
             raise _bad(_E_DYN)
         self.dynamic = dyn
-        self.tou = self._windows(d.get("tou", []))
-        hol = d.get("holidays", [])
-        if not isinstance(hol, list) or len(hol) > _MAX_HOLIDAYS:
-            raise _bad(_E_HOL, _MAX_HOLIDAYS)
-        self.holidays = [parse_date(h) for h in hol]
-        self._hol_text = list(hol)
-        known = ("id", "currency", "dst", "dynamic", "tou", "holidays") + tuple(f[0] for f in _int_fields())
-        for k in d:
-            if k not in known:
-                raise _bad(_E_FIELD, k)
-        if len(self.to_json()) > MAX_JSON:
-            raise _bad(_E_BIG, MAX_JSON)
-        self._dst_year = None
-
-    @staticmethod
-    def _windows(tou):
+        tou = d.get("tou", [])
         if not isinstance(tou, list) or len(tou) > _MAX_WINDOWS:
             raise _bad(_E_TOU, _MAX_WINDOWS)
         out = []
@@ -184,15 +153,38 @@ class Tariff:
                 if k not in ("days", "from", "to", "price"):
                     raise _bad(_E_WFIELD, (i, k))
             out.append((mask, a, b, p, sorted(set(days))))
-        return out
+        self.tou = out
+        hol = d.get("holidays", [])
+        if not isinstance(hol, list) or len(hol) > _MAX_HOLIDAYS:
+            raise _bad(_E_HOL, _MAX_HOLIDAYS)
+        self.holidays = []
+        for s in hol:
+            if not isinstance(s, str) or len(s) != 10 or s[4] != "-" or s[7] != "-":
+                raise _bad(_E_YMD, (s,))
+            try:
+                y, m, day = int(s[:4]), int(s[5:7]), int(s[8:])
+            except ValueError:
+                raise _bad(_E_YMD, (s,))
+            if not (1 <= m <= 12 and 1 <= day <= 31):
+                raise _bad(_E_DATE, (s,))
+            self.holidays.append(days_from_civil(y, m, day))
+        self._hol_text = list(hol)
+        known = ("id", "currency", "dst", "dynamic", "tou", "holidays") + tuple(f[0] for f in _int_fields())
+        for k in d:
+            if k not in known:
+                raise _bad(_E_FIELD, k)
+        if len(self.to_json()) > _MAX_JSON:
+            raise _bad(_E_BIG, _MAX_JSON)
+        self._dst = (None, 0, 0)  # (year, start, end) of the summer time last asked for
 
     @classmethod
     def from_dict(cls, d):
         return cls(d)
 
     @classmethod
-    def flat(cls, currency, minor_unit, price_minor_per_kwh, tid="config", version=0):
-        return cls({"id": tid, "version": version, "currency": currency, "minor_unit": minor_unit,
+    def flat(cls, currency, minor_unit, price_minor_per_kwh, ident="config", version=0):
+        """A tariff of one energy price; ident: its id."""
+        return cls({"id": ident, "version": version, "currency": currency, "minor_unit": minor_unit,
                     "energy": price_minor_per_kwh * PRICE_SCALE})
 
     @classmethod
@@ -224,10 +216,9 @@ class Tariff:
         if self.dst != "eu":
             return off, _FAR
         y = civil_from_days(t // _DAY)[0]
-        if self._dst_year != y:
-            self._dst_year = y
-            self._dst = eu_dst_span(y)
-        a, b = self._dst
+        if self._dst[0] != y:
+            self._dst = (y,) + eu_dst_span(y)
+        _, a, b = self._dst
         if t < a:
             return off, a
         if t < b:
@@ -240,18 +231,15 @@ class Tariff:
 
         t None (clock unsynced): the base price, until the clock syncs."""
         if t is None:
-            return self.energy, UNSYNCED_UNTIL
+            return self.energy, _UNSYNCED_UNTIL
+        until = 0
         if self.dynamic and sched is not None:
             p, until = sched.lookup(t)
             if p is not None:
                 return p, until
-            # Outside the schedule the tariff's own price is the fallback, until the
+            # Outside the schedule the tariff's own price (below) is the fallback, until the
             # schedule starts (if it lies ahead).
-            fp, fu = self._tou_price(t)
-            return fp, until if 0 < until < fu else fu
-        return self._tou_price(t)
-
-    def _tou_price(self, t):
+        # The time-of-use price: the first window that matches the local weekday and minute.
         off, off_until = self.offset_s(t)
         local = t + off
         day = local // _DAY
@@ -270,22 +258,24 @@ class Tariff:
                     nxt = a
                 if b > minute and b < nxt:
                     nxt = b
-        until = t + (day * _DAY + nxt * 60 - local)
-        return price, until if until < off_until else off_until
+        fu = t + (day * _DAY + nxt * 60 - local)
+        if off_until < fu:
+            fu = off_until
+        return price, until if 0 < until < fu else fu
 
-    def periods(self, t0, t1, sched=None):
-        """[(start, end, price units per kWh)] covering [t0, t1): the price plan for a
+    def periods(self, start, end, sched=None):
+        """[(start, end, price units per kWh)] covering [start, end): the price plan for a
         scheduler (e.g. cheapest hours). Adjacent equal prices are merged."""
         out = []
-        t = t0
-        while t < t1:
+        t = start
+        while t < end:
             p, until = self.energy_price(t, sched)
-            end = until if until < t1 else t1
+            u = until if until < end else end
             if out and out[-1][2] == p and out[-1][1] == t:
-                out[-1] = (out[-1][0], end, p)
+                out[-1] = (out[-1][0], u, p)
             else:
-                out.append((t, end, p))
-            t = end
+                out.append((t, u, p))
+            t = u
         return out
 
 

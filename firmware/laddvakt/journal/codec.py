@@ -5,18 +5,24 @@
 # the signed OCMF text) are not stored, and anything a layout does not expect falls back
 # to a tagged encoding with a static key table, so every record round-trips exactly.
 # A payload that starts with "{" is JSON (older journals, host tools) and renders as is.
-# Codec is the entry; encode.py and decode.py are its two halves, codec_values.py the
-# format's tables, its varints and tagged values. What both halves work
-# out the same way (sids, derived fields, the signed OCMF text) is here.
+# Codec is the entry and the decoding half (a payload back to its record, rendered to the JSON
+# of the MQTT contract); encode.py is the encoding half, codec_values.py the format's tables,
+# its varints and tagged values. What both halves work out the same way (sids, derived fields,
+# the signed OCMF text) is here too.
+import json
+import struct
+
 from laddvakt.billing import sign
+from laddvakt.billing.session_cost import FEE_FACTOR, MS_FACTOR, WH_FACTOR, totals
 from laddvakt.billing.tariff import PRICE_SCALE
 from laddvakt.core.ids import session_id
-from laddvakt.journal.decode import Decoder
 from laddvakt.journal.encode import Encoder
-from laddvakt.journal.codec_values import CodecError, is_int
+from laddvakt.journal.codec_values import (ABSENT, ANY, DERIVED, LAYOUT, LAYOUT0, LAYOUTS, NAMES, NULL,
+                                           RECEIPT, SEG, TAGGED, USUAL, CodecError, Reader, get_any,
+                                           get_uv, get_zz, same, word, WORDS)
 
 
-class Codec(Encoder, Decoder):
+class Codec(Encoder):
     """encode/render for one install. The signed OCMF text names the device, firmware and
     meter serial, and is signed with the device key: those come from here at render time."""
 
@@ -35,23 +41,23 @@ class Codec(Encoder, Decoder):
         # plug-in price; the session's last line's Wh from the energy no line before holds
         # (a flat tariff's one line then costs a few bytes).
         p = rec.get("price_minor_per_kwh")
-        return {"i": i, "ref": rec["start_t"], "p": p * PRICE_SCALE if is_int(p) else 0, "rem": rem,
+        return {"i": i, "ref": rec["start_t"], "p": p * PRICE_SCALE if type(p) is int else 0, "rem": rem,
                 "last": last}
 
     @staticmethod
     def _rem(rec):
         e = rec.get("energy_wh")
-        return [e if is_int(e) else 0]
+        return [e if type(e) is int else 0]
 
     @staticmethod
     def _gref(rec):
         d = rec.get("duration_s")
-        return d * 1000 if is_int(d) else 0
+        return d * 1000 if type(d) is int else 0
 
     @staticmethod
     def _dref(d):
         t, s = d.get("t"), d.get("start_t")
-        return t - s if is_int(t) and is_int(s) else 0
+        return t - s if type(t) is int and type(s) is int else 0
 
     def sid(self, n):
         return session_id(self.install, n)
@@ -73,7 +79,15 @@ class Codec(Encoder, Decoder):
         if kind == "k":
             return rec["tariffs"][ctx["i"]][k == "ver"]
         if kind == "x":
-            return _totals(d, k)
+            # A receipt's net, vat, total or adj, worked out from its segments and terms as
+            # SessionCost.finish does (docs/tariffs.md).
+            units = d["start_fee"] * FEE_FACTOR
+            for s in d["segs"]:
+                for _, wh, p in s["lines"]:
+                    units += wh * p * WH_FACTOR
+                units += (s["chg_ms"] * s["time_fee"] + s["idle_ms"] * s["idle_fee"]) * MS_FACTOR
+            total, vat, net, adj = totals(units, d["vat_bp"], d["min"], d["max"])
+            return {"total": total, "vat": vat, "net": net, "adj": adj}[k]
         if kind == "G":
             o = d["ocmf"]
             return sign.sign(self.key, o) if self.key and type(o) is str else None
@@ -84,10 +98,6 @@ class Codec(Encoder, Decoder):
         pricing built it when the session ended."""
         return sign.payload(*self._ocmf_args(d, seq, readings))
 
-    def ocmf_is(self, text, d, seq, readings=None):
-        """Whether text is ocmf(d, seq, readings), without making that text (the check decode)."""
-        return sign.is_payload(text, sign.fields(*self._ocmf_args(d, seq, readings)))
-
     def _ocmf_args(self, d, seq, readings):
         if readings is None:
             readings = [sign.reading(d["start_t"], "B", d["meter_start_wh"]),
@@ -95,16 +105,152 @@ class Codec(Encoder, Decoder):
         serial = self.serial() if self.serial else ""
         return "T%d" % seq, self.dev, self.fw, serial, readings, d
 
+    # ---- decoding ------------------------------------------------------------------
+    def render(self, rtype, payload, seq):
+        """The JSON text (bytes) of a journaled payload, without "seq"."""
+        if payload[0] == 0x7B:  # "{": journaled as JSON
+            return bytes(payload)
+        return json.dumps(self.decode(rtype, payload, seq)).encode()
 
-def _totals(rc, k):
-    """A receipt's net, vat, total or adj, worked out from its segments and terms as
-    SessionCost.finish does (docs/tariffs.md)."""
-    from laddvakt.billing.session_cost import FEE_FACTOR, MS_FACTOR, WH_FACTOR, totals
+    def visitor(self, visit):
+        """Wrap visit(seq, type, payload) for Journal.read_after so it gets the rendered JSON."""
+        return lambda seq, rtype, p: visit(seq, rtype, self.render(rtype, p, seq))
 
-    units = rc["start_fee"] * FEE_FACTOR
-    for s in rc["segs"]:
-        for _, wh, p in s["lines"]:
-            units += wh * p * WH_FACTOR
-        units += (s["chg_ms"] * s["time_fee"] + s["idle_ms"] * s["idle_fee"]) * MS_FACTOR
-    total, vat, net, adj = totals(units, rc["vat_bp"], rc["min"], rc["max"])
-    return {"total": total, "vat": vat, "net": net, "adj": adj}[k]
+    def decode(self, rtype, payload, seq, want=None):
+        """Record payload (seq: its own) as a dict. With want (encode's read-back), each field
+        read is checked against want's and, unless a dict or list, want's own value kept (no
+        second copy of the record's texts); CodecError where they differ."""
+        if payload[0] == 0x7B:
+            return json.loads(bytes(payload))
+        r = Reader(payload, 1)
+        if payload[0] == TAGGED:
+            return get_any(r)
+        if payload[0] not in (LAYOUT, LAYOUT0) or rtype not in LAYOUTS:
+            raise CodecError("unknown payload form %d" % payload[0])
+        d = {"type": NAMES[rtype]}
+        self._read(r, LAYOUTS[rtype], d, seq, d, None, 0 if payload[0] == LAYOUT0 else None, want)
+        return d
+
+    def _read(self, r, lay, d, seq, rec, ctx, codes=None, want=None):
+        if codes is None:
+            codes = get_uv(r)
+        keys, kinds = lay
+        i = 0
+        for k in keys:
+            kind = kinds[i]
+            c = (codes >> (2 * i)) & 3
+            i += 1
+            if c == ABSENT or c == USUAL and kind == "-":
+                continue
+            if c == NULL:
+                d[k] = None
+            elif c == ANY:
+                d[k] = get_any(r)
+            elif kind in DERIVED or kind in "no":
+                d[k] = self._usual(kind, k, d, seq, rec, ctx)
+            elif kind == "O" and want is not None and type(want.get(k)) is str:
+                # encode's check: the stored signed text compared with the one the record
+                # makes (ocmf(d, seq, readings)), without making it beside the record's
+                rd = self._readings(r, d, seq, rec, ctx)
+                if not sign.is_payload(want[k], sign.fields(*self._ocmf_args(d, seq, rd))):
+                    raise CodecError("field '%s' reads back otherwise" % k)
+                d[k] = want[k]
+            else:
+                d[k] = self._get(r, kind, d, seq, rec, ctx)
+            if want is not None:
+                _keep(d, k, want)
+        if (codes >> (2 * i)) & 3:
+            more = get_any(r)
+            d.update(more)
+            if want is not None:
+                for k in more:
+                    _keep(d, k, want)
+
+    def _readings(self, r, d, seq, rec, ctx):
+        # A session_end's stored signed readings, or None for the usual begin and end.
+        rd = None
+        n = get_uv(r)
+        if n:
+            rd = []
+            for _ in range(n):
+                tx = chr(r.b[r.i])
+                r.i += 1
+                wh = get_uv(r)
+                r.i += 1
+                t = None
+                if r.b[r.i - 1]:
+                    t = self._get(r, "t", d, seq, rec, ctx)
+                rd.append(sign.reading(t, tx, wh))
+        return rd
+
+    def _get(self, r, kind, d, seq, rec, ctx):
+        if kind == "t":
+            r.i += 4
+            return struct.unpack_from("<I", r.b, r.i - 4)[0]
+        if kind == "u":
+            return get_uv(r)
+        if kind == "y":
+            r.i += 1
+            return r.b[r.i - 1] == 1
+        if kind == "z":
+            return get_zz(r)
+        if kind == "e":
+            return word(WORDS, get_uv(r))
+        if kind == "i":
+            return self.sid(seq - get_uv(r))
+        if kind == "r":
+            return [get_any(r), get_uv(r)]
+        if kind == "a":
+            n = get_zz(r)
+            return rec["t"] - n if rec["t"] is not None else n
+        if kind == "b":
+            return seq - get_zz(r)
+        if kind == "d":
+            return get_zz(r) + self._dref(d)
+        if kind == "O":
+            return self.ocmf(d, seq, self._readings(r, d, seq, rec, ctx))
+        if kind == "f":
+            return get_zz(r) + ctx["ref"]
+        if kind == "L":
+            return [self._get(r, "r", d, seq, rec, ctx) for _ in range(get_uv(r))]
+        if kind == "R":
+            o = {}
+            self._read(r, RECEIPT, o, seq, rec, {})
+            return o
+        if kind == "S":
+            out = []
+            rem = self._rem(rec)
+            n = get_uv(r)
+            for i in range(n):
+                o = {}
+                self._read(r, SEG, o, seq, rec, self._segctx(i, rec, rem, i == n - 1))
+                out.append(o)
+            return out
+        if kind == "l":
+            out = []
+            ref = d["from"]
+            n = get_uv(r)
+            for j in range(n):
+                h = get_uv(r)
+                f = None
+                if not h & 1:
+                    f = get_zz(r) + (ref or 0)
+                    ref = f
+                wh = get_zz(r) + ctx["rem"][0] if ctx["last"] and j == n - 1 else get_uv(r)
+                ctx["rem"][0] -= wh
+                out.append([f, wh, None if h & 2 else get_zz(r) + ctx["p"]])
+            return out
+        if kind == "g":
+            return get_zz(r) + self._gref(rec)
+        raise CodecError("kind %s" % kind)
+
+
+def _keep(d, k, want):
+    # decode's read-back: the field as read must be want's; then want's own value is kept in
+    # place of a copy, but for a dict or list: its order as read back (a dict's keys) is what a
+    # render signs, so the signed text is checked against that.
+    v = d[k]
+    if k not in want or not same(v, want[k]):
+        raise CodecError("field '%s' reads back otherwise" % k)
+    if type(v) is not dict and type(v) is not list:
+        d[k] = want[k]

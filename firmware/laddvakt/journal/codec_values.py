@@ -17,44 +17,42 @@ NULL = const(2)
 ANY = const(3)
 
 # Tags of the general encoding.
-T_NULL = const(0)
-T_FALSE = const(1)
-T_TRUE = const(2)
-T_UINT = const(3)
-T_NEG = const(4)
-T_STR = const(5)
-T_LIST = const(6)
+_T_NULL = const(0)
+_T_FALSE = const(1)
+_T_TRUE = const(2)
+_T_UINT = const(3)
+_T_NEG = const(4)
+_T_STR = const(5)
+_T_LIST = const(6)
 T_DICT = const(7)
-T_WORD = const(8)  # a string of WORDS
+_T_WORD = const(8)  # a word of the word table (WORDS)
 
-# KEYS and WORDS are part of the format on flash: their indexes are stored, so entries are
+# _KEYS and WORDS are part of the format on flash: their indexes are stored, so entries are
 # only ever appended, never reordered or removed (a journal outlives a firmware upgrade).
-# Field names of the records (keys of a tagged dict are an index here, or a string).
-KEYS = (
-    "type", "t", "tq", "boot", "up", "sid", "energy_wh", "power_w", "ctx", "st", "cost_minor",
-    "meter_start_wh", "id_tag", "vehicle_id", "currency", "price_minor_per_kwh", "tariff", "tc",
-    "start_t", "start_tq", "end_t", "meter_stop_wh", "duration_s", "stop_reason", "minor_unit",
-    "energy_flags", "tariffs", "receipt", "ocmf", "sig", "code", "active", "info", "event",
-    "reason", "value_dwh", "fw", "board", "first", "last", "why", "sched", "id", "start",
-    "step_s", "prices", "parts", "need_wh", "by_t", "feasible", "shortfall_wh", "windows",
-    "segs", "start_fee", "vat_bp", "min", "max", "adj", "net", "vat", "total", "ver", "from",
-    "lines", "chg_ms", "time_fee", "idle_ms", "idle_fee", "alg", "mac", "version",
+# Field names of the records (keys of a tagged dict are an index here, or a string). Both tables
+# are one text, each entry followed by a space (word(), word_index()): in place, a tuple would
+# hold a str object in RAM for each entry of more than 10 characters.
+_KEYS = (
+    "type t tq boot up sid energy_wh power_w ctx st cost_minor meter_start_wh id_tag vehicle_id "
+    "currency price_minor_per_kwh tariff tc start_t start_tq end_t meter_stop_wh duration_s "
+    "stop_reason minor_unit energy_flags tariffs receipt ocmf sig code active info event reason "
+    "value_dwh fw board first last why sched id start step_s prices parts need_wh by_t feasible "
+    "shortfall_wh windows segs start_fee vat_bp min max adj net vat total ver from lines chg_ms "
+    "time_fee idle_ms idle_fee alg mac version "
 )
 # String values that recur (enums of the contract, and the config tariff's id).
 WORDS = (
-    "synced", "unsynced", "Sample.Periodic", "Sample.Clock", "Trigger", "Interruption.Begin",
-    "Interruption.End", "Transaction.Begin", "Transaction.End", "charging", "idle", "suspended",
-    "EVDisconnected", "Other", "Local", "Remote", "PowerLoss", "EmergencyStop", "HardReset",
-    "Reboot", "SoftReset", "UnlockCommand", "DeAuthorized", "SEK", "EUR", "NOK", "DKK", "USD",
-    "GBP", "config", "meter", "session_start", "session_end", "fault", "boot", "gap", "time_sync",
-    "tariff_change", "price_schedule", "meter_event", "plan", "corrupt", "thinned", "rejected",
-    "resync", "replaced", "nan", "backwards", "jump", "InternalError", "PowerMeterFailure",
-    "OtherError", "min", "max", "HS256", "discontinuity", "meter_replaced", "estimated",
-    "unverified_end", "journal_full", "ConnectorLockFailure", "EVCommunicationError",
-    "GroundFailure", "HighTemperature", "LocalListConflict", "OverCurrentFailure",
-    "PowerSwitchFailure", "ReaderFailure", "ResetFailure", "UnderVoltage", "OverVoltage",
-    "WeakSignal",
+    "synced unsynced Sample.Periodic Sample.Clock Trigger Interruption.Begin Interruption.End "
+    "Transaction.Begin Transaction.End charging idle suspended EVDisconnected Other Local "
+    "Remote PowerLoss EmergencyStop HardReset Reboot SoftReset UnlockCommand DeAuthorized SEK "
+    "EUR NOK DKK USD GBP config meter session_start session_end fault boot gap time_sync "
+    "tariff_change price_schedule meter_event plan corrupt thinned rejected resync replaced nan "
+    "backwards jump InternalError PowerMeterFailure OtherError min max HS256 discontinuity "
+    "meter_replaced estimated unverified_end journal_full ConnectorLockFailure "
+    "EVCommunicationError GroundFailure HighTemperature LocalListConflict OverCurrentFailure "
+    "PowerSwitchFailure ReaderFailure ResetFailure UnderVoltage OverVoltage WeakSignal "
 )
+
 
 # Layouts: (keys, kinds), a key and a one-letter kind per field, in stored order (two constants
 # per layout, not a tuple per field: run in place, each tuple would be an object in RAM). They
@@ -70,15 +68,17 @@ WORDS = (
 #   L tariffs list; R receipt; S segments; f seconds after start_t; l receipt lines;
 #   g charging ms, relative to duration_s;
 #   O ocmf (re-made; the readings stored when not the usual begin and end).
-_METER = (("t", "tq", "boot", "up", "sid", "energy_wh", "power_w", "ctx", "st", "cost_minor"), "tquuiuzeeu")
-_START = (("t", "tq", "boot", "up", "sid", "meter_start_wh", "id_tag", "vehicle_id", "currency",
-           "price_minor_per_kwh", "tariff", "tc", "st"), "tquuiunneurbe")
-_END = (("t", "tq", "boot", "up", "sid", "start_t", "start_tq", "end_t", "meter_start_wh",
-         "energy_wh", "meter_stop_wh", "duration_s", "stop_reason", "id_tag", "vehicle_id",
-         "currency", "minor_unit", "price_minor_per_kwh", "energy_flags", "tariffs", "receipt",
-         "cost_minor", "ocmf", "sig"), "tquuiaqmuuwdenneuu-LRcOG")
-_FAULT = (("t", "tq", "boot", "up", "code", "active", "info", "sid"), "tquueyni")
-LAYOUTS = {2: _START, 3: _METER, 4: _END, 5: _FAULT, 6: _METER, 7: _METER}  # 6, 7: meter values too
+LAYOUTS = {
+    2: (("t", "tq", "boot", "up", "sid", "meter_start_wh", "id_tag", "vehicle_id", "currency",
+        "price_minor_per_kwh", "tariff", "tc", "st"), "tquuiunneurbe"),
+    3: (("t", "tq", "boot", "up", "sid", "energy_wh", "power_w", "ctx", "st", "cost_minor"), "tquuiuzeeu"),
+    4: (("t", "tq", "boot", "up", "sid", "start_t", "start_tq", "end_t", "meter_start_wh",
+        "energy_wh", "meter_stop_wh", "duration_s", "stop_reason", "id_tag", "vehicle_id",
+        "currency", "minor_unit", "price_minor_per_kwh", "energy_flags", "tariffs", "receipt",
+        "cost_minor", "ocmf", "sig"), "tquuiaqmuuwdenneuu-LRcOG"),
+    5: (("t", "tq", "boot", "up", "code", "active", "info", "sid"), "tquueyni"),
+}
+LAYOUTS[6] = LAYOUTS[7] = LAYOUTS[3]  # 6, 7: meter values too
 NAMES = {2: "session_start", 3: "meter", 4: "session_end", 5: "fault", 6: "meter", 7: "meter"}
 
 RECEIPT = (("segs", "start_fee", "vat_bp", "min", "max", "net", "vat", "total", "adj"), "Souooxxxx")
@@ -95,10 +95,6 @@ class CodecError(ValueError):
     pass
 
 
-def is_int(v):
-    return type(v) is int
-
-
 def same(a, b):
     # JSON equality: true is not 1, a tuple is a list.
     ta = list if type(a) is tuple else type(a)
@@ -112,8 +108,35 @@ def same(a, b):
     return a == b
 
 
+def word_index(t, v):
+    """v's index in the table text t (WORDS, _KEYS), or -1. No allocation, and the scans are
+    C's: it runs for every meter record."""
+    if not v or " " in v:
+        return -1
+    p = t.find(v)
+    while p >= 0:
+        # A whole entry: a space (or the start) before it, a space after it.
+        if (not p or t.startswith(" ", p - 1)) and t.startswith(" ", p + len(v)):
+            return t.count(" ", 0, p)
+        p = t.find(v, p + 1)
+    return -1
+
+
+def word(t, i):
+    """Entry i of the table text t."""
+    p = 0
+    for _ in range(i):
+        p = t.find(" ", p) + 1
+        if not p:
+            break
+    e = t.find(" ", p) if p or not i else -1
+    if e < 0:
+        raise CodecError("word %d is not in the table" % i)
+    return t[p:e]
+
+
 def put_uv(out, n):
-    if not is_int(n) or n < 0:
+    if type(n) is not int or n < 0:
         raise CodecError("not an unsigned int")
     while n > 0x7F:
         out.append((n & 0x7F) | 0x80)
@@ -122,7 +145,7 @@ def put_uv(out, n):
 
 
 def put_zz(out, n):
-    if not is_int(n):
+    if type(n) is not int:
         raise CodecError("not an int")
     put_uv(out, n * 2 if n >= 0 else -n * 2 - 1)
 
@@ -144,46 +167,33 @@ def get_zz(r):
     return n >> 1 if not n & 1 else -(n >> 1) - 1
 
 
-def put_str(out, s):
-    b = s.encode()
-    put_uv(out, len(b))
-    out.extend(b)
-
-
-def _text(r, n):
-    s = bytes(r.b[r.i:r.i + n]).decode()
-    r.i += n
-    return s
-
-
-def get_str(r):
-    return _text(r, get_uv(r))
-
-
 def put_any(out, v):
     """The general tagged encoding of any JSON value but floats."""
     if v is None:
-        out.append(T_NULL)
+        out.append(_T_NULL)
     elif v is False:
-        out.append(T_FALSE)
+        out.append(_T_FALSE)
     elif v is True:
-        out.append(T_TRUE)
-    elif is_int(v):
+        out.append(_T_TRUE)
+    elif type(v) is int:
         if v >= 0:
-            out.append(T_UINT)
+            out.append(_T_UINT)
             put_uv(out, v)
         else:
-            out.append(T_NEG)
+            out.append(_T_NEG)
             put_uv(out, -v - 1)
     elif type(v) is str:
-        if v in WORDS:
-            out.append(T_WORD)
-            put_uv(out, WORDS.index(v))
+        w = word_index(WORDS, v)
+        if w >= 0:
+            out.append(_T_WORD)
+            put_uv(out, w)
         else:
-            out.append(T_STR)
-            put_str(out, v)
+            out.append(_T_STR)
+            b = v.encode()
+            put_uv(out, len(b))
+            out.extend(b)
     elif type(v) is list or type(v) is tuple:
-        out.append(T_LIST)
+        out.append(_T_LIST)
         put_uv(out, len(v))
         for x in v:
             put_any(out, x)
@@ -200,37 +210,45 @@ def put_any(out, v):
 def put_key(out, k):
     if type(k) is not str:
         raise CodecError("key not a string")
-    if k in KEYS:
-        put_uv(out, KEYS.index(k))
+    i = word_index(_KEYS, k)
+    if i >= 0:
+        put_uv(out, i)
     else:
         b = k.encode()
-        put_uv(out, len(KEYS) + len(b))
+        put_uv(out, _KEYS.count(" ") + len(b))
         out.extend(b)
 
 
 def get_any(r):
     tag = r.b[r.i]
     r.i += 1
-    if tag <= T_TRUE:
+    if tag <= _T_TRUE:
         return (None, False, True)[tag]
-    if tag == T_UINT:
+    if tag == _T_UINT:
         return get_uv(r)
-    if tag == T_NEG:
+    if tag == _T_NEG:
         return -get_uv(r) - 1
-    if tag == T_STR:
-        return get_str(r)
-    if tag == T_WORD:
-        return WORDS[get_uv(r)]
-    if tag == T_LIST:
+    if tag == _T_WORD:
+        return word(WORDS, get_uv(r))
+    if tag == _T_LIST:
         return [get_any(r) for _ in range(get_uv(r))]
     if tag == T_DICT:
         d = {}
         for _ in range(get_uv(r)):
             k = get_uv(r)
-            k = KEYS[k] if k < len(KEYS) else _text(r, k - len(KEYS))
+            if k < _KEYS.count(" "):
+                k = word(_KEYS, k)
+            else:
+                k -= _KEYS.count(" ")  # a key not in the table: its k bytes follow
+                r.i += k
+                k = bytes(r.b[r.i - k:r.i]).decode()
             d[k] = get_any(r)
         return d
-    raise CodecError("bad tag %d" % tag)
+    if tag != _T_STR:
+        raise CodecError("bad tag %d in a payload" % tag)
+    n = get_uv(r)
+    r.i += n
+    return bytes(r.b[r.i - n:r.i]).decode()
 
 
 class Reader:

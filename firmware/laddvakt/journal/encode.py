@@ -7,19 +7,8 @@ import struct
 from laddvakt.billing import sign
 from laddvakt.core.clock import days_from_civil
 from laddvakt.journal.codec_values import (ABSENT, ANY, DERIVED, LAYOUT, LAYOUT0, LAYOUTS, NAMES, NULL,
-                                           RECEIPT, SEG, T_DICT, TAGGED, USUAL, WORDS, CodecError, is_int,
-                                           put_any, put_key, put_uv, put_zz, same)
-
-
-def _ocmf_t(tm):
-    # sign.ocmf_time's text back to a Unix time (None for the U status).
-    if tm.endswith(" U"):
-        return None
-    days = days_from_civil(int(tm[0:4]), int(tm[5:7]), int(tm[8:10]))
-    return days * 86400 + int(tm[11:13]) * 3600 + int(tm[14:16]) * 60 + int(tm[17:19])
-
-
-_ROOM = bytes(10)  # a varint of up to 70 bits
+                                           RECEIPT, SEG, T_DICT, TAGGED, USUAL, CodecError,
+                                           put_any, put_key, put_uv, put_zz, same, word_index, WORDS)
 
 
 class Encoder:
@@ -113,7 +102,7 @@ class Encoder:
         while c > 0x7F:
             c >>= 7
             n += 1
-        out[at:at] = _ROOM[:n]
+        out[at:at] = bytes(n)
         while codes > 0x7F:
             out[at] = (codes & 0x7F) | 0x80
             codes >>= 7
@@ -122,7 +111,7 @@ class Encoder:
 
     def _put(self, out, kind, v, d, seq, rec, ctx):
         if kind == "t":
-            if not is_int(v) or not 0 <= v < 1 << 32:
+            if type(v) is not int or not 0 <= v < 1 << 32:
                 raise CodecError("time out of range")
             out.extend(struct.pack("<I", v))
         elif kind == "u":
@@ -135,8 +124,11 @@ class Encoder:
             put_zz(out, v)
         elif kind == "e":
             if type(v) is not str:
-                raise CodecError("not a word")
-            put_uv(out, WORDS.index(v))
+                raise CodecError("not a word of WORDS")
+            w = word_index(WORDS, v)
+            if w < 0:
+                raise CodecError("not a word of WORDS")
+            put_uv(out, w)
         elif kind == "i":
             n = seq - int(v[len(self.install) + 1:], 16)
             if type(v) is not str or v != self.sid(seq - n) or n < 0:
@@ -148,11 +140,11 @@ class Encoder:
             put_any(out, v[0])
             put_uv(out, v[1])
         elif kind == "a":
-            if not is_int(v):
+            if type(v) is not int:
                 raise CodecError("not an int")
             put_zz(out, rec["t"] - v if rec["t"] is not None else v)
         elif kind in "bdf":
-            if not is_int(v):
+            if type(v) is not int:
                 raise CodecError("not an int")
             put_zz(out, seq - v if kind == "b" else v - (self._dref(d) if kind == "d" else ctx["ref"]))
         elif kind == "L":
@@ -176,7 +168,7 @@ class Encoder:
             rem = ctx["rem"][0]
             for j, x in enumerate(v):
                 if type(x) is not list or len(x) != 3:
-                    raise CodecError("not a line")
+                    raise CodecError("not a receipt line")
                 f, wh, p = x
                 put_uv(out, (f is None) | (p is None) << 1)
                 if f is not None:
@@ -191,13 +183,13 @@ class Encoder:
                     put_zz(out, p - ctx["p"])
             ctx["rem"][0] = rem  # only once the whole list is stored, as the reader counts
         elif kind == "g":
-            if not is_int(v):
+            if type(v) is not int:
                 raise CodecError("not an int")
             put_zz(out, v - self._gref(rec))
         elif kind == "O":
             # Stored: the signed readings when they are not the usual begin and end.
             if type(v) is not str:
-                raise CodecError("not a text")
+                raise CodecError("ocmf not a text")
             # First the usual begin and end readings, which the reader makes again from the
             # record's own fields: encode's read-back proves them (making the text again here
             # too was ~600 bytes more, in pieces, at every session's end). Then, if that failed,
@@ -205,7 +197,15 @@ class Encoder:
             if not self.rd:
                 out.append(0)
                 return
-            rd = [(_ocmf_t(x["TM"]), x["TX"], x["RV"]) for x in json.loads(v)["RD"]]
+            rd = []
+            for x in json.loads(v)["RD"]:
+                # sign.ocmf_time's text back to a Unix time (None for the U status).
+                tm = x["TM"]
+                t = None
+                if not tm.endswith(" U"):
+                    t = (days_from_civil(int(tm[0:4]), int(tm[5:7]), int(tm[8:10])) * 86400
+                         + int(tm[11:13]) * 3600 + int(tm[14:16]) * 60 + int(tm[17:19]))
+                rd.append((t, x["TX"], x["RV"]))
             if v != self.ocmf(d, seq, [sign.reading(*x) for x in rd]):
                 raise CodecError("ocmf of another form")
             put_uv(out, len(rd))

@@ -5,8 +5,6 @@ from laddvakt.journal import frame as jf
 from laddvakt.core.config import ConfigError
 from laddvakt.journal.records import gap
 
-_POLICIES = ("keep_charging", "suspend")
-
 
 class JournalGuard:
     """journal: the Journal it keeps in bounds; log(rtype, record) journals its gap records;
@@ -20,7 +18,7 @@ class JournalGuard:
         self.clock = clock
         self.ident = ident
         self.policy = policy
-        if self.policy not in _POLICIES:
+        if self.policy not in ("keep_charging", "suspend"):
             raise ConfigError("key 'on_journal_full' must be keep_charging or suspend")
         self.skipped_meter = 0  # periodic meter values not journaled while full
         # Latched: raised when nothing is left to delete or thin, cleared only once the

@@ -1,10 +1,10 @@
 # Where the journal's files are and what they cost on flash: their names (part of the
-# on-flash format, docs/journal.md) and the littlefs blocks a closed file takes.
+# on-flash format, docs/journal.md) and the littlefs blocks a closed file takes. Then the
+# state file: the delivery cursor and the checkpoint (newest segment, offset and seq of its
+# data known good, flash used) and the seq mark, one line of integers; and the two mark files
+# that hold the mark again.
 from micropython import const
 
-STATE = "cursor"
-# The seq mark's own copies (the state file holds the third): docs/journal.md, Seq marks.
-MARKS = ("mark.a", "mark.b")
 SUFFIX = ".jl"
 THIN = ".jt"  # a segment already thinned: never thinned twice, even across boots
 SLOT = ".jc"  # a commit file: records committed since the last merge
@@ -27,9 +27,58 @@ def blocks(n):
     return b * _BLOCK + _META
 
 
-def seg_name(first_seq):
-    return "%010d%s" % (first_seq, SUFFIX)
+def seg_name(first):
+    return "%010d%s" % (first, SUFFIX)
 
 
-def slot_name(first_seq):
-    return "%010d%s" % (first_seq, SLOT)
+def slot_name(first):
+    return "%010d%s" % (first, SLOT)
+
+
+def _put(path, text):
+    # Rewritten in place: littlefs commits the new content at close, atomically (old or
+    # new, never torn).
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def save(path, delivered, seg, off, seq, used, mark):
+    # The mark is written twice: a copy whose two numbers differ was damaged and is ignored.
+    _put(path + "/cursor", "%d %d %d %d %d %d %d" % (delivered, seg, off, seq, used, mark, mark))
+
+
+def _ints(path):
+    try:
+        with open(path) as f:
+            return [int(x) for x in f.read().split()]
+    except (OSError, ValueError):
+        return []
+
+
+def load(path):
+    """(delivered, segment, offset, seq, used, mark) of the state file in path; (delivered, 0,
+    0, 0, -1, mark) without a checkpoint, delivered 0 without a file, mark 0 without a sound
+    copy (two equal numbers) in it."""
+    v = _ints(path + "/cursor")
+    delivered = v[0] if v else 0
+    mark = v[5] if len(v) == 7 and v[5] == v[6] else 0
+    if len(v) in (5, 7):
+        return delivered, v[1], v[2], v[3], v[4], mark
+    return delivered, 0, 0, 0, -1, mark
+
+
+def save_marks(path, mark):
+    """Write the seq mark into both mark files, its own copies (the state file holds a third):
+    docs/journal.md, Seq marks."""
+    for n in ("mark.a", "mark.b"):
+        _put(path + "/" + n, "%d %d" % (mark, mark))
+
+
+def load_marks(path):
+    """The highest sound mark of the two mark files (0: none)."""
+    best = 0
+    for n in ("mark.a", "mark.b"):
+        v = _ints(path + "/" + n)
+        if len(v) == 2 and v[0] == v[1] and v[0] > best:
+            best = v[0]
+    return best

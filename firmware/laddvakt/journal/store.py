@@ -5,20 +5,18 @@
 # A commit writes its records into small commit files (inline in littlefs' metadata:
 # no block copied, no erase), merged into a new segment in one write once they add up
 # to merge_bytes. Format, commit, merge, recovery and thinning: docs/journal.md.
-# Journal is the entry: recovery, reading and the cursor here; the segment files
-# (segments.py), the write path (writer.py) and thinning (thinning.py) are its mixins.
+# Journal is the entry: recovery, reading and the cursor here; the segment files and thinning
+# (segments.py) and the write path with its commit files (writer.py) are its mixins.
 import os
 
-from laddvakt.journal import state
-from laddvakt.journal.commit_files import CommitFiles
+from laddvakt.journal import layout
+from laddvakt.journal.frame import FrameReader
 from laddvakt.journal.layout import seg_name
-from laddvakt.journal.reader import FrameReader
 from laddvakt.journal.segments import Segments
-from laddvakt.journal.thinning import Thinning
-from laddvakt.journal.writer import Writer
+from laddvakt.journal.writer import CommitFiles, Writer
 
 
-class Journal(Segments, Writer, Thinning):
+class Journal(Segments, Writer):
     def __init__(self, path, segment_bytes=16384, max_bytes=262144):
         self.path = path
         self.segment_bytes = segment_bytes
@@ -27,7 +25,6 @@ class Journal(Segments, Writer, Thinning):
         self.delivered = 0  # last sequence number the uplink has had acknowledged
         self.corrupt = []  # (segment, offset) of each bad tail found at recovery
         self.thinned = 0  # periodic meter records dropped by thinning
-        self.recovered_from = 0  # offset recovery started scanning at (the checkpoint)
         self._segs = None  # first seq of each segment, ascending (None: not listed yet)
         self._newest = 0  # first seq of the newest segment
         self._thin_done = []  # segments already thinned (first seq)
@@ -43,7 +40,6 @@ class Journal(Segments, Writer, Thinning):
         self._prev_out = None  # seq of the frame thinning wrote last (short frames: _thin_into)
         self.no_room = False  # thinning met a full filesystem (ENOSPC): full until space frees
         self._saved_delivered = 0
-        self._cp_off = 0  # segment offset of the last checkpoint
         self.cursor_every = 16
         # Commit files are merged into a new segment once they and the commit hold this many
         # bytes (or segment_bytes, if smaller); 0: every commit is a segment of its own.
@@ -84,8 +80,10 @@ class Journal(Segments, Writer, Thinning):
                 os.mkdir(d)
             except OSError:
                 pass
-        cp_seg, cp_off, cp_seq, cp_used = self._read_state()
-        self.mark = max(self.mark, state.load_marks(self.path))  # before any state is saved
+        # The checkpoint (segment, offset, seq, used); the delivery cursor and the mark.
+        self.delivered, cp_seg, cp_off, cp_seq, cp_used, mark = layout.load(self.path)
+        self._saved_delivered = self.delivered
+        self.mark = max(mark, layout.load_marks(self.path))  # before any state is saved
         # Seqs up to here were written (the checkpoint follows every merge): if the files no
         # longer hold them, they are reported lost, never handed out again.
         cp_known = cp_seq if cp_seg else 0
@@ -107,7 +105,6 @@ class Journal(Segments, Writer, Thinning):
             self._newest = first
             if cp_seg != first:
                 cp_off, cp_seq = 0, first - 1
-            self.recovered_from = cp_off
             last_seq, end, size = self._scan(first, cp_off, cp_seq)
             if size < cp_off:
                 # Cut below what the checkpoint vouched for: read it all again; the seqs the
@@ -139,7 +136,7 @@ class Journal(Segments, Writer, Thinning):
                     # ignores, or the new segment would reuse its name and seq.
                     self._list().pop()
                     self._used -= size
-                    os.rename(self._file(first), self.path + "/%010d.bad" % first)
+                    os.rename(self._file(first), self.path + "/" + "%010d%s" % (first, ".bad"))
                     self._newest = 0
                 self._start_segment()
             else:
@@ -171,7 +168,7 @@ class Journal(Segments, Writer, Thinning):
         mark_every seqs, its three copies on flash first (docs/journal.md, Seq marks)."""
         n = self.mark_every
         self.mark = (self.seq // n + 1) * n
-        state.save_marks(self.path, self.mark)
+        layout.save_marks(self.path, self.mark)
         self._save_state(*self._cp)
 
     # ---- reading and delivery -------------------------------------------------
@@ -233,22 +230,14 @@ class Journal(Segments, Writer, Thinning):
         if seq - self._saved_delivered >= self.cursor_every:
             self._checkpoint()
 
-    # ---- the state file (state.py) ---------------------------------------------
+    # ---- the state file (layout.py) --------------------------------------------
     def _checkpoint(self):
         self._save_state(self._newest, self._size, self._seg_last)
 
     def _save_state(self, seg, off, seq):
-        state.save(self.path, self.delivered, seg, off, seq, self._used, self.mark)
+        layout.save(self.path, self.delivered, seg, off, seq, self._used, self.mark)
         self._saved_delivered = self.delivered
-        self._cp_off = off
         self._cp = (seg, off, seq)
-
-    def _read_state(self):
-        """(segment, offset, seq, used) of the checkpoint; sets self.delivered and the mark."""
-        v = state.load(self.path)
-        self.delivered = self._saved_delivered = v[0]
-        self.mark = v[5]
-        return v[1:5]
 
     def close(self):
         if self._f:
@@ -258,7 +247,7 @@ class Journal(Segments, Writer, Thinning):
                 # last, so a clean close and reopen skips none (copies first, a cut between
                 # them leaves a higher one: a skip, never a reuse).
                 self.mark = self.seq
-                state.save_marks(self.path, self.mark)
+                layout.save_marks(self.path, self.mark)
                 self._checkpoint()
             elif self.delivered != self._saved_delivered:
                 self._checkpoint()

@@ -11,8 +11,6 @@ _POLL_MS = const(10)
 _BUF = const(512)  # RFC 1035 §4.2.1: a UDP message is at most 512 bytes
 _MIN_TTL_MS = const(5000)
 _MAX_TTL_MS = const(3600000)
-# RCODEs (RFC 1035 §4.1.1) that end a query at once: the resolver has answered.
-_RCODE = ("format error", "server failure", "no such name", "not implemented", "refused")
 
 
 def is_ip(host):
@@ -72,7 +70,9 @@ def parse(buf, n, qid):
         return None  # not a standard-query response to us, or truncated (TC)
     rc = buf[3] & 0x0F
     if rc:
-        raise OSError("%s" % (_RCODE[rc - 1] if rc <= len(_RCODE) else "rcode %d" % rc))
+        # RCODEs (RFC 1035 §4.1.1) that end a query at once: the resolver has answered.
+        raise OSError(("format error", "server failure", "no such name", "not implemented",
+                       "refused")[rc - 1] if rc <= 5 else "DNS rcode %d" % rc)
     i = 12
     for _ in range((buf[4] << 8) | buf[5]):
         i = _skip_name(buf, i, n) + 4
@@ -103,24 +103,12 @@ class Resolver:
         self.min_ttl_ms = min_ttl_ms  # a TTL of 0 would mean a query per connect attempt
         self.timeout_ms = timeout_ms
         self.tries = tries
-        self._urandom = urandom
-        self._buf = None  # 512 bytes, at the first query: a broker given as an address needs none
+        self.urandom = urandom
+        self.buf = None  # 512 bytes, at the first query: a broker given as an address needs none
         self._cache = {}  # name: (address, ticks when answered, TTL ms); the broker and SNTP
         self.queries = 0
         self.blocking = 0  # lookups that fell back to getaddrinfo
         self.last_error = None
-
-    def _server(self):
-        s = self.server() if callable(self.server) else self.server
-        if not s:
-            return None
-        port = 53
-        i = s.rfind(":")
-        if i > 0:
-            s, port = s[:i], int(s[i + 1:])
-        if not is_ip(s):
-            raise OSError("dns_server must be an IPv4 address, got '%s'" % s)
-        return socket.getaddrinfo(s, port)[0][-1]  # an IP literal: no lookup, no wait
 
     async def addr(self, host, port):
         """The socket address of host:port, resolving host without blocking the loop."""
@@ -135,12 +123,23 @@ class Resolver:
         if hit and time.ticks_diff(time.ticks_ms(), hit[1]) < hit[2]:
             return hit[0]
         try:
-            srv = self._server()
-            if srv is None:
+            srv = self.server() if callable(self.server) else self.server
+            if not srv:
                 self.blocking += 1
-                ip, ttl = _addr_text(socket.getaddrinfo(host, 53)[0][-1]), 300
+                sa = socket.getaddrinfo(host, 53)[0][-1]
+                # getaddrinfo's sockaddr: ("a.b.c.d", port) on a board, a struct sockaddr_in
+                # (family, port, address) as bytes on the unix port.
+                ip = sa[0] if isinstance(sa, tuple) else "%d.%d.%d.%d" % (sa[4], sa[5], sa[6], sa[7])
+                ttl = 300
             else:
-                ip, ttl = await self._ask(srv, host)
+                port = 53
+                i = srv.rfind(":")
+                if i > 0:
+                    srv, port = srv[:i], int(srv[i + 1:])
+                if not is_ip(srv):
+                    raise OSError("dns_server must be an IPv4 address, got '%s'" % srv)
+                # an IP literal: no lookup, no wait
+                ip, ttl = await self._ask(socket.getaddrinfo(srv, port)[0][-1], host)
         except (OSError, ValueError, IndexError) as e:
             self.last_error = "dns: cannot resolve %s: %s" % (host, e)
             if hit:
@@ -153,21 +152,18 @@ class Resolver:
         self.last_error = None
         return ip
 
-    def _qid(self):
-        r = self._urandom(2) if self._urandom else None
-        return ((r[0] << 8) | r[1]) if r else time.ticks_us() & 0xFFFF
-
-    async def _ask(self, srv, host):
-        buf = self._buf
+    async def _ask(self, addr, host):
+        buf = self.buf
         if buf is None:
-            buf = self._buf = bytearray(_BUF)
+            buf = self.buf = bytearray(_BUF)
         for _ in range(self.tries):
-            qid = self._qid()
+            r = self.urandom(2) if self.urandom else None
+            qid = ((r[0] << 8) | r[1]) if r else time.ticks_us() & 0xFFFF
             n = query(buf, qid, host)
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             try:
                 s.setblocking(False)
-                s.connect(srv)  # only the resolver's datagrams reach this socket
+                s.connect(addr)  # only the resolver's datagrams reach this socket
                 s.send(memoryview(buf)[:n])
                 self.queries += 1
                 t0 = time.ticks_ms()
@@ -185,10 +181,3 @@ class Resolver:
                 s.close()
         raise OSError("no answer within %d x %d ms" % (self.tries, self.timeout_ms))
 
-
-def _addr_text(sa):
-    # getaddrinfo's sockaddr: ("a.b.c.d", port) on a board, a struct sockaddr_in (family,
-    # port, address) as bytes on the unix port.
-    if isinstance(sa, tuple):
-        return sa[0]
-    return "%d.%d.%d.%d" % (sa[4], sa[5], sa[6], sa[7])

@@ -1,5 +1,5 @@
 # Commands received between two rounds of the uplink. Each is handled as it is read, from the
-# link's receive buffer in place (mqtt.py, _publish_in), and only its reply is queued: replies
+# link's receive buffer in place (mqtt.py, MQTTLink.poll), and only its reply is queued: replies
 # are published later (publishing from inside the link's parsing would be re-entrant). The queue
 # is bounded in count and in bytes; what finds it full is counted and answered by one error.
 # The command handler (uplink/commands.py, control/commands.py) is made at the first command:
@@ -13,55 +13,55 @@ _MAX_QUEUED = const(16)
 
 
 class Inbox:
-    def __init__(self, commands, cmd_prefix, cap):
-        self._make = commands  # fn() -> the commands.CommandHandler, called at the first command
+    def __init__(self, commands, prefix, cap):
+        self.make = commands  # fn() -> the commands.CommandHandler, called at the first command
         self.commands = None
-        self._prefix = cmd_prefix  # b"<root>cmd/": the name follows it
+        self.prefix = prefix  # b"<root>cmd/": the name follows it
         self._q = []
-        self._bytes = 0
-        self._cap = cap  # bytes of replies the queue may hold
+        self.size = 0  # bytes of the replies queued
+        self.max_bytes = cap  # bytes of replies the queue may hold
         self.dropped = 0  # commands that found the queue full; answered with one error
 
-    def _c(self):
-        c = self.commands
-        if c is None:
-            c = self.commands = self._make()
-        return c
-
     def _name(self, topic):
-        if topic.startswith(self._prefix):
+        if topic.startswith(self.prefix):
             try:
-                return bytes(topic[len(self._prefix):]).decode()
+                return bytes(topic[len(self.prefix):]).decode()
             except UnicodeError:
                 return "?"  # brokers refuse such topics; never let one stop the uplink
         return None
 
     def _queue(self, reply):
         self._q.append(reply)
-        self._bytes += len(reply)
+        self.size += len(reply)
 
     def _room(self):
         # Checked before handling: a command that would find no room is not acted on (so
-        # the bytes bound may be passed by one reply, never by more).
-        if len(self._q) < _MAX_QUEUED and self._bytes < self._cap:
-            return True
+        # the bytes bound may be passed by one reply, never by more). The handler, made at the
+        # first command; None (the command dropped) when the queue is full.
+        if len(self._q) < _MAX_QUEUED and self.size < self.max_bytes:
+            if self.commands is None:
+                self.commands = self.make()
+            return self.commands
         self.dropped += 1
-        return False
+        return None
 
     def put(self, topic, msg):
         """Handle one command (msg: bytes or a memoryview, used only during this call)."""
-        if self._room():
-            self._queue(self._c().handle(msg, self._name(topic)))
+        c = self._room()
+        if c:
+            self._queue(c.handle(msg, self._name(topic)))
 
     def oversized(self, topic, size):
         """A command too big to receive: only its size is known; it still gets its reply."""
-        if self._room():
-            self._queue(self._c().oversized(self._name(topic), size))
+        c = self._room()
+        if c:
+            self._queue(c.oversized(self._name(topic), size))
 
     def refused(self, topic, why):
         """A command or ack that failed the authentication check: answered, never acted on."""
-        if self._room():
-            self._queue(self._c().refused(self._name(topic), why))
+        c = self._room()
+        if c:
+            self._queue(c.refused(self._name(topic), why))
 
     def waiting(self):
         return len(self._q)
@@ -72,24 +72,18 @@ class Inbox:
     def answer_next(self):
         """The oldest queued reply, which leaves the queue."""
         reply = self._q.pop(0)
-        self._bytes -= len(reply)
+        self.size -= len(reply)
         return reply
 
     def overflow_reply(self):
         """The one reply for the commands dropped since the last one."""
         n = self.dropped
         self.dropped = 0
-        c = self._c()
+        c = self.commands
+        if c is None:  # every command so far found the queue full
+            c = self.commands = self.make()
         c.errors += n
         return c.overflow_reply(n)
-
-
-def _load(path):
-    try:
-        with open(path) as f:
-            return int(f.read())
-    except (OSError, ValueError):
-        return 0
 
 
 class Guard:
@@ -99,21 +93,27 @@ class Guard:
     reboot does not reopen old commands to replay; the ack counter lives in RAM, because an
     authentic old ack of this install only names records the backend did store."""
 
-    def __init__(self, device_key, ctr_path, handlers):
+    def __init__(self, device_key, path, handlers):
         self.mac = None
         if device_key:  # the MAC code (mac.py) loads only where a key is provisioned
             from laddvakt.uplink.mac import Mac
 
             self.mac = Mac(device_key)
-        self._path = ctr_path
-        self._last = [_load(ctr_path), 0]  # commands, acks
+        self.path = path  # the command counter's file
+        try:
+            with open(path) as f:
+                ctr = int(f.read())
+        except (OSError, ValueError):
+            ctr = 0
+        self._last = [ctr, 0]  # commands, acks
         self.refused = 0
         self.last_refusal = None
         st = handlers.get("status")
         if st is not None:  # the status command reports the refusals beside the agent's state
-            handlers["status"] = lambda a: self._status(st(a))
+            handlers["status"] = lambda a: self.status(st(a))
 
-    def _status(self, d):
+    def status(self, d):
+        """The status command's answer d, with the refusals beside the agent's state."""
         d["auth"] = {"signed": self.mac is not None, "refused": self.refused, "last": self.last_refusal}
         return d
 
@@ -131,7 +131,7 @@ class Guard:
                 else:
                     self._last[k] = ctr
                     if not ack:
-                        write_atomic(self._path, str(ctr))
+                        write_atomic(self.path, str(ctr))
             except ValueError as e:
                 why = str(e)
         if why:

@@ -11,33 +11,13 @@ import select
 import socket
 import time
 
-import umqtt.simple as _umqtt
+import umqtt.simple
 from umqtt.simple import MQTTClient, MQTTException
 
 from laddvakt.uplink.dns import Resolver
 from laddvakt.uplink.wire import Pending, Wire
 
-# CONNACK return codes 1..5 (MQTT 3.1.1 §3.2.2.3).
-_REFUSED = ("protocol version", "identifier rejected", "server unavailable",
-            "bad user name or password", "not authorized")
 _POLL_MS = 5
-
-
-def _tls_error(e):
-    a = e.args
-    return OSError("tls: %s" % (a[0].strip() if len(a) == 1 and isinstance(a[0], str) else e,))
-
-
-class _Shim:
-    # Stands in for umqtt's `socket` module during connect(): our stream is already open.
-    def __init__(self, wire):
-        self._wire = wire
-
-    def socket(self):
-        return self._wire
-
-    def getaddrinfo(self, host, port):
-        return ((0, 0, 0, "", None),)
 
 
 class MQTTLink(MQTTClient):
@@ -49,19 +29,19 @@ class MQTTLink(MQTTClient):
         self.timeout_ms = timeout_ms
         self._wire = Wire(bytearray(wbuf_size), bytearray(rbuf_size))
         self.room = self._wire.room  # where a payload is built in place for publish_built
-        self._tls = tls  # an ssl.SSLContext set up to verify the server, or None
-        self._tls_host = tls_host or server
+        self.tls = tls  # an ssl.SSLContext set up to verify the server, or None
+        self.tls_host = tls_host or server
         self.dns = dns or Resolver()  # broker names are resolved without blocking (dns.py)
         self.on_ack = None  # fn(pid) for each PUBACK
         self.on_oversize = None  # fn(topic, size) for a PUBLISH too big to receive
         self.last_rx_ms = 0
-        self.suback_pending = 0
         self.rx_retained = 0  # RETAIN flag of the PUBLISH being handed to the callback
 
     # ---- connect --------------------------------------------------------------
-    async def _until(self, deadline, what, cond):
+    async def _until(self, until, what, cond):
+        # Poll cond until it holds, or raise once the ticks deadline until has passed.
         while not cond():
-            if time.ticks_diff(time.ticks_ms(), deadline) > 0:
+            if time.ticks_diff(time.ticks_ms(), until) > 0:
                 raise OSError("%s: timed out" % what)
             await asyncio.sleep_ms(_POLL_MS)
 
@@ -87,38 +67,40 @@ class MQTTLink(MQTTClient):
                 # The error itself surfaces on the first use of the socket.
                 s.write(b"")
                 raise OSError(errno.ECONNREFUSED)
-            if self._tls:
+            if self.tls:
                 try:
-                    s = self._tls.wrap_socket(s, server_hostname=self._tls_host,
+                    s = self.tls.wrap_socket(s, server_hostname=self.tls_host,
                                               do_handshake_on_connect=False)
                 except (OSError, ValueError) as e:
-                    raise _tls_error(e)
+                    a = e.args  # the binding's text, or its error code
+                    raise OSError("tls: %s" % (a[0].strip() if len(a) == 1 and isinstance(a[0], str) else e,))
         except BaseException:
             s.close()
             raise
         w = self._wire
         w.reset(s)
         self.sock = w
-        saved = _umqtt.socket
-        _umqtt.socket = _Shim(w)
+        saved = umqtt.simple.socket
+        umqtt.simple.socket = w  # umqtt's connect() makes its socket from the wire (wire.py)
         try:
             super().connect(clean_session)
         except Pending:
             pass  # CONNECT is gathered; CONNACK is collected below
         finally:
-            _umqtt.socket = saved
+            umqtt.simple.socket = saved
         try:
             # Sending CONNECT also drives the TLS handshake, which a failed verification
             # ends here or at the first read.
-            await self._until(deadline, "tls handshake" if self._tls else "tcp send", w.send)
+            await self._until(deadline, "tls handshake" if self.tls else "tcp send", w.send)
             await self._until(deadline, "connack",
                               lambda: w.fill() or w.avail() >= 4 or w.check_eof())
         except (OSError, ValueError) as e:
             # MicroPython's mbedTLS binding reports a failed verification as ValueError.
             self.close()
-            if not self._tls or str(e).endswith("timed out"):
+            if not self.tls or str(e).endswith("timed out"):
                 raise
-            raise _tls_error(e)
+            a = e.args
+            raise OSError("tls: %s" % (a[0].strip() if len(a) == 1 and isinstance(a[0], str) else e,))
         except BaseException:
             self.close()
             raise
@@ -126,11 +108,13 @@ class MQTTLink(MQTTClient):
         if resp[0] != 0x20 or resp[1] != 2:
             self.close()
             raise OSError("bad CONNACK")
-        if resp[3]:
+        rc = resp[3]
+        if rc:
             self.close()
-            rc = resp[3]
-            raise MQTTException("connect refused: code %d (%s)" % (
-                rc, _REFUSED[rc - 1] if rc <= len(_REFUSED) else "unknown"))
+            # CONNACK return codes 1..5 (MQTT 3.1.1 §3.2.2.3).
+            raise MQTTException("connect refused: code %d (%s)" % (rc, (
+                "protocol version", "identifier rejected", "server unavailable",
+                "bad user name or password", "not authorized", "unknown")[min(rc, 6) - 1]))
         self.last_rx_ms = time.ticks_ms()
         return resp[2] & 1
 
@@ -160,7 +144,7 @@ class MQTTLink(MQTTClient):
             w.hold = False
         sent = self.pid if qos else 0
         if pid:
-            w.set_bits(start, 0x08)
+            w.wbuf[start] |= 0x08  # DUP
             self.pid = keep
         w.send()
         return sent
@@ -183,7 +167,6 @@ class MQTTLink(MQTTClient):
             pass
         finally:
             w.hold = False
-        self.suback_pending += 1
         w.send()
 
     def ping(self):
@@ -202,24 +185,55 @@ class MQTTLink(MQTTClient):
             if h is None:
                 break
             first, hl, total = h
-            if total > w.avail():
-                if total <= w.cap() or not self._oversize(first, hl, total):
-                    break  # not all here yet (of an oversized one: its topic and id)
+            op = first & 0xF0
+            # Too big for the receive buffer: a PUBLISH is reported once its topic (and id, to
+            # PUBACK it) are in, and the rest discarded as it arrives. The broker sends an
+            # unacked command again after every reconnect: failing on one would poison the link.
+            big = total > len(w.rbuf)
+            if big and op != 0x30:
+                raise OSError("oversized packet type 0x%02x" % first)
+            if total > w.avail() and not big:
+                break  # not all here yet
+            if op == 0x30:
+                # A whole PUBLISH (MQTT 3.1.1 §3.3) to the callback as a memoryview valid during
+                # the call (no copy: umqtt's wait_msg makes one), its RETAIN flag (§3.3.1.3) in
+                # rx_retained.
+                qos = (first >> 1) & 3
+                if w.avail() < hl + 2:
+                    break  # an oversized one's topic length not here yet
+                tl = w.u16(hl)
+                start = hl + 2 + tl + (2 if qos else 0)
+                if big and w.avail() < start:
+                    if start > len(w.rbuf):
+                        raise OSError("topic of %d bytes does not fit the receive buffer" % tl)
+                    break
+                if start > total:
+                    raise OSError("malformed PUBLISH")
                 n += 1
+                pid = w.u16(hl + 2 + tl) if qos else 0
+                if big:
+                    topic = w.peek(hl + 2, tl)
+                    w.drop(total)
+                else:
+                    self.rx_retained = first & 1
+                    try:
+                        self.cb(w.peek(hl + 2, tl), w.view(start, total - start))
+                    finally:
+                        w.drop(total)
+                if qos == 1:
+                    w.write(b"\x40\x02%c%c" % (pid >> 8, pid & 0xFF))
+                if big and self.on_oversize:
+                    self.on_oversize(topic, total - start)
                 continue
             n += 1
-            op = first & 0xF0
-            if op == 0x30:
-                self._publish_in(first, hl, total)
-            elif op == 0x40:
+            if op == 0x40:
                 pid = w.u16(hl)
                 w.drop(total)
                 if self.on_ack:
                     self.on_ack(pid)
             elif op == 0x90:
-                rc = w.byte(hl + 2)
+                rc = w.peek(hl + 2, 1)[0]
                 w.drop(total)
-                self.suback_pending -= 1
                 if rc == 0x80:
                     raise MQTTException("subscription refused")
             else:
@@ -229,51 +243,6 @@ class MQTTLink(MQTTClient):
         w.check_eof()
         w.send()
         return n
-
-    def _publish_in(self, first, hl, total):
-        """A whole PUBLISH (MQTT 3.1.1 §3.3) to the callback as a memoryview valid during the call (no
-        copy: umqtt's wait_msg makes one), its RETAIN flag (§3.3.1.3) in rx_retained."""
-        w = self._wire
-        qos = (first >> 1) & 3
-        tl = w.u16(hl)
-        start = hl + 2 + tl + (2 if qos else 0)
-        if start > total:
-            raise OSError("malformed PUBLISH")
-        pid = w.u16(hl + 2 + tl) if qos else 0
-        self.rx_retained = first & 1
-        try:
-            self.cb(w.peek(hl + 2, tl), w.view(start, total - start))
-        finally:
-            w.drop(total)
-        if qos == 1:
-            w.write(b"\x40\x02%c%c" % (pid >> 8, pid & 0xFF))
-
-    def _oversize(self, first, hl, total):
-        """A PUBLISH too big for the receive buffer: once its topic (and id, to PUBACK it) are in,
-        report it and discard the rest as it arrives. False: wait for more. The broker sends an
-        unacked command again after every reconnect: failing on one would poison the link."""
-        w = self._wire
-        if first & 0xF0 != 0x30:
-            raise OSError("oversized packet type 0x%02x" % first)
-        qos = (first >> 1) & 3
-        if w.avail() < hl + 2:
-            return False
-        tl = w.u16(hl)
-        need = hl + 2 + tl + (2 if qos else 0)
-        if w.avail() < need:
-            if need > w.cap():
-                raise OSError("topic of %d bytes does not fit the receive buffer" % tl)
-            return False
-        topic = w.peek(hl + 2, tl)
-        if qos == 1:
-            pid = w.u16(hl + 2 + tl)
-            w.drop(total)
-            w.write(b"\x40\x02%c%c" % (pid >> 8, pid & 0xFF))
-        else:
-            w.drop(total)
-        if self.on_oversize:
-            self.on_oversize(topic, total - need)
-        return True
 
     def close(self):
         w = self._wire

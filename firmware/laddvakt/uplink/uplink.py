@@ -7,9 +7,8 @@ import asyncio
 import json
 import time
 
-from laddvakt.uplink.acks import BackendAcks, Keepalive
+from laddvakt.uplink.acks import BackendAcks, Batch, Keepalive
 from laddvakt.core.ident import device_key
-from laddvakt.uplink.batch import Batch
 from laddvakt.uplink.inbox import Guard, Inbox
 from micropython import const
 

@@ -17,12 +17,10 @@ class Pending(Exception):
 class Wire:
     def __init__(self, wbuf, rbuf):
         self.s = None
-        self._w = wbuf
-        self._wmv = memoryview(wbuf)
+        self.wbuf = memoryview(wbuf)
         self._wn = 0  # bytes gathered
         self._wo = 0  # of which already sent
-        self._r = rbuf
-        self._rmv = memoryview(rbuf)
+        self.rbuf = memoryview(rbuf)  # its size: the largest packet that can be received whole
         self._r0 = 0  # next unread byte
         self._r1 = 0  # end of received data
         self.skip = 0  # bytes of an oversized packet still to discard
@@ -36,23 +34,31 @@ class Wire:
         self.eof = False
 
     # ---- the socket face umqtt sees -------------------------------------------
+    # During MQTTLink.open the wire also stands in for umqtt's `socket` module: its connect()
+    # makes "a socket" (the wire) and looks up the server, but our stream is already open.
+    def socket(self):
+        return self
+
+    def getaddrinfo(self, host, port):
+        return ((0, 0, 0, "", None),)
+
     def connect(self, addr):
         pass  # already connected by MQTTLink.open
 
     def write(self, data, n=None):
         if n is None:
             n = len(data)
-        if self._wn + n > len(self._w):
+        if self._wn + n > len(self.wbuf):
             # The uplink only starts a publish on an idle wire with room to spare.
             raise OSError(errno.ENOBUFS)
-        self._wmv[self._wn:self._wn + n] = memoryview(data)[:n]
+        self.wbuf[self._wn:self._wn + n] = memoryview(data)[:n]
         self._wn += n
         return n
 
     def read(self, n):
         if self.hold or self._r1 - self._r0 < n:
             raise Pending()
-        b = bytes(self._rmv[self._r0:self._r0 + n])
+        b = bytes(self.rbuf[self._r0:self._r0 + n])
         self._r0 += n
         return b
 
@@ -74,28 +80,25 @@ class Wire:
         return self._wn == 0
 
     def gathered(self):
-        """Bytes gathered and not yet sent: where the next packet will start."""
+        """Bytes gathered and not yet sent: where the next packet will start (a resend's DUP
+        flag goes into that first byte, wbuf[pos])."""
         return self._wn
-
-    def set_bits(self, pos, bits):
-        """OR bits into gathered byte pos (a resend's DUP flag in its first byte)."""
-        self._w[pos] |= bits
 
     def send(self):
         """Write what the socket takes now; True when nothing is left to send."""
         while self._wo < self._wn:
-            w = self.s.write(self._wmv[self._wo:self._wn])
+            w = self.s.write(self.wbuf[self._wo:self._wn])
             if not w:
                 return False  # would block (or TLS handshake still in progress)
             self._wo += w
         self._wo = self._wn = 0
         return True
 
-    def room(self, topic_len):
-        """The write buffer past the header room for a topic of topic_len bytes: a payload is
+    def room(self, n):
+        """The write buffer past the header room for a topic of n bytes: a payload is
         built there in place while the wire is idle (the uplink's batch; no copy into the wire),
         then framed by publish_at."""
-        return self._wmv[_HDR + topic_len:]
+        return self.wbuf[_HDR + n:]
 
     def publish_at(self, topic, n, pid, dup):
         """Frame the n bytes built at room(len(topic)) as a QoS 1 PUBLISH to topic (bytes) with
@@ -105,9 +108,9 @@ class Wire:
         off = _HDR + tl
         rem = 4 + tl + n
         start = off - 5 - tl - (1 if rem < 0x80 else 2 if rem < 0x4000 else 3 if rem < 0x200000 else 4)
-        if self._wn or off + n > len(self._w):
+        if self._wn or off + n > len(self.wbuf):
             raise OSError(errno.ENOBUFS)
-        w = self._w
+        w = self.wbuf
         w[start] = 0x3A if dup else 0x32
         i = start + 1
         while True:
@@ -118,7 +121,7 @@ class Wire:
                 break
         w[i] = tl >> 8
         w[i + 1] = tl & 0xFF
-        self._wmv[i + 2:off - 2] = topic
+        self.wbuf[i + 2:off - 2] = topic
         w[off - 2] = pid >> 8
         w[off - 1] = pid & 0xFF
         self._wo = start
@@ -132,12 +135,12 @@ class Wire:
             if self._r0:
                 n = self._r1 - self._r0
                 if n:
-                    self._rmv[:n] = self._rmv[self._r0:self._r1]
+                    self.rbuf[:n] = self.rbuf[self._r0:self._r1]
                 self._r0 = 0
                 self._r1 = n
-            if self._r1 == len(self._r):
+            if self._r1 == len(self.rbuf):
                 return
-            n = self.s.readinto(self._rmv[self._r1:])
+            n = self.s.readinto(self.rbuf[self._r1:])
             if n is None:
                 return
             if n == 0:
@@ -150,7 +153,7 @@ class Wire:
                 d = min(n, self.skip)
                 self.skip -= d
                 if d < n:
-                    self._rmv[self._r1:self._r1 + n - d] = self._rmv[self._r1 + d:self._r1 + n]
+                    self.rbuf[self._r1:self._r1 + n - d] = self.rbuf[self._r1 + d:self._r1 + n]
                 n -= d
             self._r1 += n
 
@@ -164,7 +167,7 @@ class Wire:
     def head(self):
         """(first byte, header length, total length) of the next packet, or None
         while its fixed header is incomplete."""
-        r = self._r
+        r = self.rbuf
         i = self._r0 + 1
         rem = 0
         sh = 0
@@ -177,7 +180,7 @@ class Wire:
                 return r[self._r0], hl, hl + rem
             sh += 7
             if sh > 21:
-                raise OSError(errno.EPROTO)
+                raise OSError("malformed remaining length")
         return None
 
     def drop(self, n):
@@ -186,23 +189,16 @@ class Wire:
         self._r0 += have
         self.skip += n - have
 
-    def byte(self, off):
-        """Byte off of the current packet (received already)."""
-        return self._r[self._r0 + off]
-
     def u16(self, off):
         i = self._r0 + off
-        return self._r[i] << 8 | self._r[i + 1]
+        return self.rbuf[i] << 8 | self.rbuf[i + 1]
 
     def peek(self, off, n):
         """n bytes of the current packet from off, as a copy (received already)."""
         i = self._r0 + off
-        return bytes(self._rmv[i:i + n])
+        return bytes(self.rbuf[i:i + n])
 
     def view(self, off, n):
         """n bytes of the current packet from off, in place: valid until the next fill()."""
         i = self._r0 + off
-        return self._rmv[i:i + n]
-
-    def cap(self):
-        return len(self._r)
+        return self.rbuf[i:i + n]
