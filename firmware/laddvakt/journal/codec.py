@@ -28,6 +28,7 @@ class Codec(Encoder, Decoder):
         self.serial = serial  # () -> the meter serial text, as session_end signs it
         self.buf = bytearray(256)  # encode.py builds every payload here; it keeps its largest size
         self.rd = False  # encode.py: this try stores a session_end's signed readings
+        self.lazy = False  # decode leaves a session_end's ocmf unmade (ocmf())
 
     @staticmethod
     def _segctx(i, rec, rem, last):
@@ -76,17 +77,19 @@ class Codec(Encoder, Decoder):
             return _totals(d, k)
         if kind == "G":
             o = d["ocmf"]
-            return sign.sign(self.key, o) if self.key and type(o) is str else None
+            return sign.sign(self.key, o) if self.key and (type(o) is str or type(o) is tuple) else None
         raise CodecError("kind %s" % kind)
 
     def ocmf(self, d, seq, readings=None):
         """The signed payload of session_end d (seq: its own): sign.payload's text, as
-        pricing built it when the session ended."""
-        return sign.payload(*self._ocmf_args(d, seq, readings))
+        pricing built it when the session ended; with self.lazy, the arguments that make it
+        (sign.write streams them where they go: uplink/batch.py)."""
+        a = self._ocmf_args(d, seq, readings)
+        return a if self.lazy else sign.payload(*a)
 
     def ocmf_is(self, text, d, seq, readings=None):
         """Whether text is ocmf(d, seq, readings), without making that text (the check decode)."""
-        return sign.is_payload(text, sign.fields(*self._ocmf_args(d, seq, readings)))
+        return sign.is_payload(text, self._ocmf_args(d, seq, readings))
 
     def _ocmf_args(self, d, seq, readings):
         if readings is None:

@@ -4,6 +4,7 @@
 import io
 import json
 
+from laddvakt.billing import sign
 from laddvakt.journal import frame as jf
 
 _MAX_SKIP = 64  # records a session replay may pass over in one round
@@ -16,16 +17,33 @@ def _utf8(text):
 
 class _Into(io.IOBase):
     # json.dump's stream straight into the batch, a token at a time: for a record whose text
-    # finds no block of its size in a fragmented heap (a session's end renders to 1.5 KB). Slower
-    # than json.dumps by half or more, so only the fallback. Its first byte ("{") is dropped:
-    # the record's {"seq":N, prefix is already in the batch.
+    # finds no block of its size in a fragmented heap (a session's end renders to 1.5 KB), and
+    # for every session's end, whose signed text is never made whole here. Slower than json.dumps
+    # by half or more, so only for those. Its first byte ("{") is dropped:
+    # the record's {"seq":N, prefix is already in the batch. With esc, what is written is the
+    # inside of a JSON string (a session's signed OCMF text, sign.write): " and \ escaped, as
+    # json.dumps escapes them (the text, itself JSON, holds no control characters).
     def __init__(self, mv):
         self.mv = mv
         self.n = self.end = 0
-        self.first = self.over = False
+        self.first = self.over = self.esc = False
 
     def write(self, data):
         n = len(data)
+        if self.esc:
+            k, mv = self.n, self.mv
+            for b in data:
+                if k + 2 > self.end:
+                    self.over = True
+                    return n
+                if b == 0x22 or b == 0x5C:
+                    mv[k] = 0x5C
+                    k += 1
+                mv[k] = b
+                k += 1
+            if not self.over:
+                self.n = k
+            return n
         if self.first:
             self.first = False
             data = memoryview(data)[1:]
@@ -71,7 +89,14 @@ class Batch:
             # and in a tight heap that second block was the one that found no room. A record
             # journaled as JSON is the reader's buffer itself, valid during this call.
             if payload[0] != 0x7B:
-                rec = self.codec.decode(rtype, payload, seq)
+                c = self.codec
+                c.lazy = True  # a session's signed text is not made: _stream writes it
+                try:
+                    rec = c.decode(rtype, payload, seq)
+                finally:
+                    c.lazy = False
+                if type(rec.get("ocmf")) is tuple:
+                    return self._stream(seq, rec)
                 try:
                     payload = _utf8(json.dumps(rec))
                 except MemoryError:
@@ -111,7 +136,19 @@ class Batch:
         self._put(prefix)
         w = self._into
         w.n, w.end, w.first, w.over = self._n, len(self._bmv) - 2, True, False
-        json.dump(rec, w)
+        o = rec.get("ocmf")
+        if type(o) is tuple:
+            # The signed text, last, straight from its template and the record (sign.write).
+            del rec["ocmf"]
+            json.dump(rec, w)
+            w.n -= 1  # the record's closing "}", written again after the text
+            w.write(b', "ocmf": "')
+            w.esc = True
+            sign.write(w, *o)
+            w.esc = False
+            w.write(b'"}')
+        else:
+            json.dump(rec, w)
         if w.over:
             self._n = n0
             if not self.last:
