@@ -34,9 +34,10 @@ _LV = ("stop_reason", "vat_bp", "vat", "tariffs", "vehicle_id", "energy_flags", 
 _READING = b'{"RI":"1-0:1.8.0","RU":"Wh","ST":"G","TX":\0,"TM":\0,"RV":\0}'
 
 
-class _Sink(io.IOBase):
-    # The stream the text is written into when it is not the batch: a hash (h) to sign or
-    # compare it, else a count of its bytes (n), then those bytes (mv, n bytes long).
+class Sink(io.IOBase):
+    # A stream for json.dump and write(): into a hash (h), to sign or compare a text without
+    # making it (session/store.py hashes its billing state so), else a count of its bytes (n),
+    # then those bytes (mv, n bytes long).
     def __init__(self, h=None):
         self.h = h
         self.mv = None
@@ -59,21 +60,15 @@ def hmac_sha256(key, msg):
     k = bytearray(_BLOCK)
     k[:len(key)] = key
     inner = hashlib.sha256(bytes(b ^ 0x36 for b in k))
-    _update(inner, msg)
+    # a str is hashed as its UTF-8 bytes, which MicroPython's hash reads in place (encoded
+    # whole, the signed text was ~600 bytes at once: what a tight heap lacks first)
+    if type(msg) is tuple:
+        write(Sink(inner), *msg)
+    else:
+        inner.update(msg)
     outer = hashlib.sha256(bytes(b ^ 0x5C for b in k))
     outer.update(inner.digest())
     return outer.digest()
-
-
-def _update(h, msg):
-    if type(msg) is tuple:
-        write(_Sink(h), *msg)
-    elif type(msg) is str:
-        # 64 characters at a time: the whole text encoded is ~600 bytes at once (a tight heap)
-        for i in range(0, len(msg), 64):
-            h.update(msg[i:i + 64].encode())
-    else:
-        h.update(msg)
 
 
 def ocmf_time(t):
@@ -111,7 +106,7 @@ def receipt_digest(r):
     # order a dict read back from flash lists its keys in.
     if r is None:
         return None
-    w = _Sink(hashlib.sha256())
+    w = Sink(hashlib.sha256())
     _dump(w, b"[", _RECEIPT, r)
     segs = r.get("segs")
     if segs is None:
@@ -126,10 +121,10 @@ def receipt_digest(r):
     return hexlify(w.h.digest()[:16]).decode()
 
 
-def _put(w, tpl, i, v):
-    # tpl from i up to its next NUL, then v as compact JSON; returns where tpl goes on
-    j = tpl.find(b"\0", i)
-    w.write(tpl[i:j])
+def _put(w, text, i, v):
+    # text (a template) from i up to its next NUL, then v as compact JSON; returns where text goes on
+    j = text.find(b"\0", i)
+    w.write(text[i:j])
     json.dump(v, w, separators=_SEP)
     return j + 1
 
@@ -168,7 +163,7 @@ def write(w, pg, dev, fw, meter_serial, readings, d):
 
 def payload(*a):
     """The signed text (str) of write(w, *a): counted, then written into one buffer of its size."""
-    w = _Sink()
+    w = Sink()
     write(w, *a)
     w.mv = memoryview(bytearray(w.n))
     w.n = 0
@@ -184,8 +179,6 @@ def sign(key, text):
 
 def is_payload(text, a):
     """Whether text is payload(*a), without making it (the check decode's comparison)."""
-    h = hashlib.sha256()
-    _update(h, text)
-    g = hashlib.sha256()
-    _update(g, a)
-    return h.digest() == g.digest()
+    w = Sink(hashlib.sha256())
+    write(w, *a)
+    return hashlib.sha256(text).digest() == w.h.digest()
