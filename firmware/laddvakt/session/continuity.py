@@ -18,8 +18,9 @@ _DYN = (("cs", "st"), ("ch", "charged"), ("sr", "stretch"), ("cm", "chg_ms"), ("
 
 
 def split_bill(state):
-    """Pricing.session_state() -> (head fields, rare part)."""
-    cost = dict(state["cost"])
+    """Pricing.session_state() -> (head fields, rare part); takes state's cost dict apart (a
+    fresh one each call: a copy of it was half a kilobyte more at every meter value)."""
+    cost = state["cost"]
     head = {}
     for k, ck in _DYN:
         head[k] = cost.pop(ck)
