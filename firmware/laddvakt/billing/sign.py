@@ -71,18 +71,15 @@ def hmac_sha256(key, msg):
     return outer.digest()
 
 
-def ocmf_time(t):
-    """OCMF time: "YYYY-MM-DDThh:mm:ss,fff+0000 S" (synchronised) or the epoch with U."""
-    if t is None:
-        return "1970-01-01T00:00:00,000+0000 U"
-    days, s = divmod(t, 86400)
-    y, m, d = civil_from_days(days)
-    return "%04d-%02d-%02dT%02d:%02d:%02d,000+0000 S" % (y, m, d, s // 3600, s // 60 % 60, s % 60)
-
-
 def reading(t, tx, wh):
-    # The session keeps its readings in this form (its saved state holds them).
-    return {"TM": ocmf_time(t), "TX": tx, "RV": wh, "RI": "1-0:1.8.0", "RU": "Wh", "ST": "G"}
+    """An OCMF reading as the session keeps it (its saved state holds them). TM, the OCMF time:
+    "YYYY-MM-DDThh:mm:ss,fff+0000 S" (synchronised), or the epoch with U for an unknown t."""
+    tm = "1970-01-01T00:00:00,000+0000 U"
+    if t is not None:
+        days, s = divmod(t, 86400)
+        y, m, d = civil_from_days(days)
+        tm = "%04d-%02d-%02dT%02d:%02d:%02d,000+0000 S" % (y, m, d, s // 3600, s // 60 % 60, s % 60)
+    return {"TM": tm, "TX": tx, "RV": wh, "RI": "1-0:1.8.0", "RU": "Wh", "ST": "G"}
 
 
 _RECEIPT = ("start_fee", "vat_bp", "min", "max", "adj", "net", "vat", "total")

@@ -12,7 +12,7 @@ from laddvakt.journal.codec_values import (ABSENT, ANY, DERIVED, LAYOUT, LAYOUT0
 
 
 def _ocmf_t(tm):
-    # sign.ocmf_time's text back to a Unix time (None for the U status).
+    # sign.reading's TM text back to a Unix time (None for the U status).
     if tm.endswith(" U"):
         return None
     days = days_from_civil(int(tm[0:4]), int(tm[5:7]), int(tm[8:10]))
