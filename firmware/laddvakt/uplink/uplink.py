@@ -39,7 +39,7 @@ class Uplink:
         handlers, make = commands  # {name: fn(args)}; fn() -> its CommandHandler (inbox.py)
         self._rand = rand  # callable(n) -> 0..n-1, for backoff jitter
         self.extra = extra  # or None; HA discovery: on_connect, step, subscriptions, message
-        root = "%s/%s/" % (cfg["topic_prefix"], cfg["device_id"])
+        root = cfg["topic_prefix"] + "/" + cfg["device_id"] + "/"
         self.root = root
         self.t_status = root + "status"
         self.t_recs = (root + "recs").encode()  # bytes: batches are framed in place (wire.py)
