@@ -1,6 +1,7 @@
 # The uplink's batch (laddvakt/uplink/acks.py, Batch), built in place in a write buffer: a record whose
 # JSON text finds no block of its size (MemoryError from json.dumps) is streamed into the batch
-# instead, and the batches are byte for byte the same, split at the same records.
+# instead, and the batches are byte for byte the same, split at the same records. A session's
+# end goes in with its signed OCMF text written straight into the batch, never made whole.
 import json
 import os
 
@@ -9,6 +10,7 @@ from ramblock import mount_fresh, umount
 from laddvakt.core import ident as identity
 from laddvakt.core.clock import Clock
 from laddvakt.journal import frame as jf
+from laddvakt.billing import sign
 from laddvakt.journal import records
 from laddvakt.journal.codec import Codec
 from laddvakt.journal.store import Journal
@@ -76,6 +78,53 @@ def test_a_record_without_a_block_is_streamed_into_the_batch_byte_for_byte():
         assert len(m) <= 1024
         seqs += [r["seq"] for r in json.loads(m)["recs"]]
     assert seqs == list(range(1, 41))
+
+
+def _session_end(codec, seq, id_tag, readings):
+    d = {"type": "session_end", "t": 1763710800, "tq": "synced", "boot": 3, "up": 10800000,
+         "sid": codec.sid(seq - 1), "start_t": 1763703600, "start_tq": "synced", "end_t": 1763710800,
+         "meter_start_wh": 1200, "meter_stop_wh": 15259, "energy_wh": 14059, "duration_s": 7200,
+         "stop_reason": "EVDisconnected", "id_tag": id_tag, "vehicle_id": None, "currency": "SEK",
+         "minor_unit": 2, "price_minor_per_kwh": 250, "cost_minor": 3515, "tariffs": [["config", 0]],
+         "receipt": {"segs": [{"tariff": "config", "ver": 0, "sched": None, "from": 1763703600,
+                               "lines": [[1763703600, 14059, 2500000]], "chg_ms": 6600000,
+                               "time_fee": 0, "idle_ms": 0, "idle_fee": 0}],
+                     "start_fee": 0, "vat_bp": 0, "min": 0, "max": 0, "adj": None, "net": 3515,
+                     "vat": 0, "total": 3515}}
+    d["ocmf"] = codec.ocmf(d, seq, readings)
+    d["sig"] = sign.sign(codec.key, d["ocmf"])
+    return d
+
+
+def test_a_session_end_is_written_with_its_signed_text_byte_for_byte():
+    mount_fresh(64, D)
+    j = Journal(D + "/j", 16384, 262144).open()
+    codec = Codec("5f0c2a9e81d3", b"device-key-1", "laddvakt-1", "0.1.0", lambda: "1a2b")
+    # an id tag that JSON escapes twice inside the record (a quote and a backslash), and non-ASCII
+    ends = [_session_end(codec, 1, "RFID-1", None),
+            _session_end(codec, 2, 'T"\\\u00c5G', [sign.reading(None, "B", 1200), sign.reading(1763707000, "T", 5000),
+                                                 sign.reading(1763710800, "E", 15259)])]
+    for d in ends:
+        j.append(jf.TYPE_SESSION_END, codec.encode(jf.TYPE_SESSION_END, d, j.seq + 1))
+    made = sign.payload
+
+    def unmade(*a):
+        raise AssertionError("the batch made the signed text whole")
+
+    sign.payload = unmade
+    try:
+        got = _batches(j, codec, 4096, False)
+        starved = _batches(j, codec, 4096, True)
+    finally:
+        sign.payload = made
+        j.close()
+        umount(D)
+    assert codec.lazy is False
+    assert starved == got
+    recs = json.loads(got[0])["recs"]
+    assert [r.pop("seq") for r in recs] == [1, 2]
+    assert recs == ends
+    assert recs[1]["id_tag"] == 'T"\\\u00c5G'
 
 
 def test_the_batch_must_fit_its_room():

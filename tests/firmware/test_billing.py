@@ -154,7 +154,7 @@ def test_is_payload_says_whether_a_text_is_the_signed_one():
     d = {"sid": "95dfd14da09c-00000003", "cost_minor": 1528, "currency": "SEK", "id_tag": "T\u00c5G",
          "receipt": {"vat_bp": 2500, "vat": 306, "segs": []}, "energy_wh": 6111, "tariffs": [["config", 0]]}
     rd = [sign.reading(1763700900, "B", 1000), sign.reading(None, "E", 7111)]
-    f = sign.fields("T9", "dev-1", "0.1.0", "S1", rd, d)
+    f = ("T9", "dev-1", "0.1.0", "S1", rd, d)  # the arguments that make the text
     text = sign.payload("T9", "dev-1", "0.1.0", "S1", rd, d)
     assert len(text) > 400
     assert sign.is_payload(text, f)

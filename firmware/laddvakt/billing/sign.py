@@ -2,6 +2,8 @@
 # status) and an HMAC-SHA256 over its exact bytes with the device's provisioned key.
 # OCMF signs with ECDSA; an HMAC is the stand-in MicroPython can afford (FACTS.md).
 # HMAC per RFC 2104, built on hashlib.sha256, which the ESP32 and unix ports have.
+# The text is written in pieces into a stream (write()): into a hash to sign or compare it,
+# into the uplink's batch, and made whole only where a record must hold it (seal).
 import io
 import json
 from binascii import hexlify
@@ -12,127 +14,168 @@ from laddvakt.core.clock import civil_from_days
 from micropython import const
 
 _BLOCK = const(64)  # SHA-256 block size, bytes
+_SEP = (",", ":")  # compact JSON: the text travels inside the record, which must fit one frame
+
+# The payload's fixed text, keys and tags in the order it has always had (that of MicroPython's
+# json.dumps of the dicts it was once made from); a value goes at each NUL, as compact JSON.
+# LV is laddvakt's own block, signed with the rest: the session, its times and its bill. Its
+# version (LV.V) is 2; version 1 (no V) signed only the session id, cost, currency and tariffs,
+# and a backend still reads it (docs/tariffs.md, Signed session records).
+_OCMF = (b'{"FV":"1.0","MS":\0,"IS":\0,"ID":\0,"GS":\0,"IT":\0,"RD":[\0],"GV":\0,"PG":\0,'
+         b'"GI":"laddvakt","LV":{"SR":\0,"VR":\0,"VA":\0,"TA":\0,"VI":\0,"EF":\0,"TQ":[\0,\0],'
+         b'"TE":\0,"TS":\0,"T":\0,"V":2,"DU":\0,"SID":\0,"EN":\0,"CT":\0,"CU":\0,"RC":\0,"UP":\0,'
+         b'"MU":\0}}')
+# LV's values in the template's order: the record's field of each name, but vat_bp and vat
+# (VR, VA) are the receipt's, and receipt (RC) is the receipt's digest.
+_LV = ("stop_reason", "vat_bp", "vat", "tariffs", "vehicle_id", "energy_flags", "start_tq", "tq",
+       "end_t", "start_t", "t", "duration_s", "sid", "energy_wh", "cost_minor", "currency", "receipt",
+       "price_minor_per_kwh", "minor_unit")
+# A reading: TX (B begin, T tariff change, E end), TM, RV; RI is the OBIS id of import energy.
+_READING = b'{"RI":"1-0:1.8.0","RU":"Wh","ST":"G","TX":\0,"TM":\0,"RV":\0}'
+
+
+class Sink(io.IOBase):
+    # A stream for json.dump and write(): into a hash (h), to sign or compare a text without
+    # making it (session/store.py hashes its billing state so), else a count of its bytes (n),
+    # then those bytes (mv, n bytes long).
+    def __init__(self, h=None):
+        self.h = h
+        self.mv = None
+        self.n = 0
+
+    def write(self, b):
+        m = len(b)
+        if self.h:
+            self.h.update(b)
+        elif self.mv:
+            self.mv[self.n:self.n + m] = b
+        self.n += m
+        return m
 
 
 def hmac_sha256(key, msg):
+    """msg: bytes, a str (its UTF-8 bytes), or payload()'s arguments (the text it makes)."""
     if len(key) > _BLOCK:
         key = hashlib.sha256(key).digest()
     k = bytearray(_BLOCK)
     k[:len(key)] = key
     inner = hashlib.sha256(bytes(b ^ 0x36 for b in k))
-    _update(inner, msg)
+    # a str is hashed as its UTF-8 bytes, which MicroPython's hash reads in place (encoded
+    # whole, the signed text was ~600 bytes at once: what a tight heap lacks first)
+    if type(msg) is tuple:
+        write(Sink(inner), *msg)
+    else:
+        inner.update(msg)
     outer = hashlib.sha256(bytes(b ^ 0x5C for b in k))
     outer.update(inner.digest())
     return outer.digest()
 
 
-def ocmf_time(t):
-    """OCMF time: "YYYY-MM-DDThh:mm:ss,fff+0000 S" (synchronised) or the epoch with U."""
-    if t is None:
-        return "1970-01-01T00:00:00,000+0000 U"
-    days, s = divmod(t, 86400)
-    y, m, d = civil_from_days(days)
-    return "%04d-%02d-%02dT%02d:%02d:%02d,000+0000 S" % (y, m, d, s // 3600, s // 60 % 60, s % 60)
-
-
 def reading(t, tx, wh):
-    # TX: B begin, T tariff change, E end (OCMF); RI is the OBIS id of import energy.
-    return {"TM": ocmf_time(t), "TX": tx, "RV": wh, "RI": "1-0:1.8.0", "RU": "Wh", "ST": "G"}
+    """An OCMF reading as the session keeps it (its saved state holds them). TM, the OCMF time:
+    "YYYY-MM-DDThh:mm:ss,fff+0000 S" (synchronised), or the epoch with U for an unknown t."""
+    tm = "1970-01-01T00:00:00,000+0000 U"
+    if t is not None:
+        days, s = divmod(t, 86400)
+        y, m, d = civil_from_days(days)
+        tm = "%04d-%02d-%02dT%02d:%02d:%02d,000+0000 S" % (y, m, d, s // 3600, s // 60 % 60, s % 60)
+    return {"TM": tm, "TX": tx, "RV": wh, "RI": "1-0:1.8.0", "RU": "Wh", "ST": "G"}
 
 
-def reading_of(r):
-    return {"TM": r["TM"], "TX": r["TX"], "RV": r["RV"], "RI": r["RI"], "RU": r["RU"], "ST": r["ST"]}
-
-
-# Version of laddvakt's own block (LV.V). Version 1 (no V) signed only the session id, cost,
-# currency and tariffs; a backend still reads it (docs/tariffs.md, Signed session records).
-LV_VERSION = 2
-# The receipt is signed by its digest: inline, its segments and lines would crowd the record
-# out of its journal frame (fit() would drop them). The digest is over the receipt as arrays in
-# a fixed order, made afresh from the record, as compact JSON: the same bytes on the device and
-# on any backend, whatever order a dict read back from flash lists its keys in.
 _RECEIPT = ("start_fee", "vat_bp", "min", "max", "adj", "net", "vat", "total")
 _SEG = ("tariff", "ver", "sched", "from", "lines", "chg_ms", "time_fee", "idle_ms", "idle_fee")
 
 
-def _compact(v):
-    return json.dumps(v, separators=(",", ":"))
+def _dump(w, head, keys, o):
+    # head, then [o[k] for k in keys] as compact JSON, without the list
+    for k in keys:
+        w.write(head)
+        json.dump(o.get(k), w, separators=_SEP)
+        head = b","
 
 
 def receipt_digest(r):
     """SHA-256 (first 16 bytes, hex) of the receipt: every term and total, then each
     segment's tariff parts and energy lines; None without a receipt."""
+    # The receipt is signed by its digest: inline, its segments and lines would crowd the record
+    # out of its journal frame (fit() would drop them). The digest is over the receipt as arrays
+    # in a fixed order, as compact JSON: the same bytes on the device and on any backend, whatever
+    # order a dict read back from flash lists its keys in.
     if r is None:
         return None
+    w = Sink(hashlib.sha256())
+    _dump(w, b"[", _RECEIPT, r)
     segs = r.get("segs")
-    a = [r.get(k) for k in _RECEIPT] + [None if segs is None else [[s.get(k) for k in _SEG] for s in segs]]
-    return hexlify(hashlib.sha256(_compact(a).encode()).digest()[:16]).decode()
+    if segs is None:
+        w.write(b",null")
+    else:
+        w.write(b",[")
+        for i, s in enumerate(segs):
+            _dump(w, b"[" if i == 0 else b",[", _SEG, s)
+            w.write(b"]")
+        w.write(b"]")
+    w.write(b"]")
+    return hexlify(w.h.digest()[:16]).decode()
 
 
-def payload(pg, dev, fw, meter_serial, readings, d):
-    """The signed text of session_end record d: every field a bill is made of.
-    readings: the session's OCMF readings (begin, tariff changes, end)."""
-    # Compact separators: the text travels inside the record, which must fit one frame.
-    return _compact(fields(pg, dev, fw, meter_serial, readings, d))
+def _put(w, text, i, v):
+    # text (a template) from i up to its next NUL, then v as compact JSON; returns where text goes on
+    j = text.find(b"\0", i)
+    w.write(text[i:j])
+    json.dump(v, w, separators=_SEP)
+    return j + 1
 
 
-def fields(pg, dev, fw, meter_serial, readings, d):
-    """payload's text as the object it is the compact JSON of."""
-    # Each reading is made afresh: a dict read back from flash (the session store) may list
-    # its keys in another order, and the journal re-makes this text when the record is read
-    # (journal/codec.py), so the same readings must give the same bytes.
-    readings = [reading_of(r) for r in readings]
-    id_tag = d.get("id_tag")
+def write(w, pg, dev, fw, meter_serial, readings, d):
+    """Write the signed text of session_end record d into stream w (its write(bytes)), in
+    pieces: every field a bill is made of. readings: the session's OCMF readings (begin,
+    tariff changes, end), as reading() makes them."""
+    tag = d.get("id_tag")
     rc = d.get("receipt")
-    lv = {"V": LV_VERSION, "SID": d.get("sid"), "CT": d.get("cost_minor"), "CU": d.get("currency"),
-          "MU": d.get("minor_unit"), "TA": d.get("tariffs"), "EN": d.get("energy_wh"),
-          "TS": d.get("start_t"), "TE": d.get("end_t"), "T": d.get("t"),
-          "TQ": [d.get("start_tq"), d.get("tq")], "DU": d.get("duration_s"),
-          "SR": d.get("stop_reason"), "UP": d.get("price_minor_per_kwh"),
-          "VR": rc.get("vat_bp") if rc else None, "VA": rc.get("vat") if rc else None,
-          # The rest of the receipt: fees, totals, each segment's tariff parts and lines.
-          "RC": receipt_digest(rc), "EF": d.get("energy_flags"), "VI": d.get("vehicle_id")}
-    p = {
-        "FV": "1.0", "GI": "laddvakt", "GS": dev, "GV": fw, "PG": pg, "MS": meter_serial,
-        "IS": id_tag is not None, "IT": "ISO14443" if id_tag is not None else "NONE",
-        "ID": id_tag or "", "RD": readings,
-        # laddvakt's own fields, signed with the rest: the session, its times and its bill.
-        "LV": lv,
-    }
-    return p
+    i = _put(w, _OCMF, 0, meter_serial)
+    i = _put(w, _OCMF, i, tag is not None)
+    i = _put(w, _OCMF, i, tag or "")
+    i = _put(w, _OCMF, i, dev)
+    i = _put(w, _OCMF, i, "ISO14443" if tag is not None else "NONE")
+    j = _OCMF.find(b"\0", i)
+    w.write(_OCMF[i:j])
+    for n, r in enumerate(readings):
+        if n:
+            w.write(b",")
+        k = _put(w, _READING, 0, r["TX"])
+        k = _put(w, _READING, k, r["TM"])
+        w.write(_READING[_put(w, _READING, k, r["RV"]):])
+    i = _put(w, _OCMF, j + 1, fw)
+    i = _put(w, _OCMF, i, pg)
+    for k in _LV:
+        if k == "receipt":
+            v = receipt_digest(rc)
+        elif k == "vat_bp" or k == "vat":
+            v = rc.get(k) if rc else None
+        else:
+            v = d.get(k)
+        i = _put(w, _OCMF, i, v)
+    w.write(_OCMF[i:])
+
+
+def payload(*a):
+    """The signed text (str) of write(w, *a): counted, then written into one buffer of its size."""
+    w = Sink()
+    write(w, *a)
+    w.mv = memoryview(bytearray(w.n))
+    w.n = 0
+    write(w, *a)
+    return str(w.mv, "utf-8")
 
 
 def sign(key, text):
-    """{"alg": "HS256", "mac": hex} over the UTF-8 bytes of text."""
+    """{"alg": "HS256", "mac": hex} over the UTF-8 bytes of text, or of the text payload()'s
+    arguments (a tuple) make."""
     return {"alg": "HS256", "mac": hexlify(hmac_sha256(key, text)).decode()}
 
 
-# A session_end's check decode (journal/codec.py) compares its stored text with the one the
-# record makes: made, or encoded whole, that is ~600 bytes at once at every session's end, more
-# than a tight heap may have in one piece. Both are hashed in pieces instead.
-def _update(h, msg):
-    # msg: bytes, or a str hashed as its UTF-8 bytes, 64 characters at a time.
-    if type(msg) is str:
-        for i in range(0, len(msg), 64):
-            h.update(msg[i:i + 64].encode())
-    else:
-        h.update(msg)
-
-
-class _Digest(io.IOBase):
-    # A stream that only hashes what json.dump writes into it.
-    def __init__(self):
-        self.h = hashlib.sha256()
-
-    def write(self, b):
-        _update(self.h, b)
-        return len(b)
-
-
-def is_payload(text, p):
-    """Whether text is _compact(p) (p from fields()), without making either whole."""
-    s = _Digest()
-    json.dump(p, s, separators=(",", ":"))
-    h = hashlib.sha256()
-    _update(h, text)
-    return h.digest() == s.h.digest()
+def is_payload(text, a):
+    """Whether text is payload(*a), without making it (the check decode's comparison)."""
+    w = Sink(hashlib.sha256())
+    write(w, *a)
+    return hashlib.sha256(text).digest() == w.h.digest()

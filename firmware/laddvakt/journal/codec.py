@@ -34,6 +34,7 @@ class Codec(Encoder):
         self.serial = serial  # () -> the meter serial text, as session_end signs it
         self.buf = bytearray(256)  # encode.py builds every payload here; it keeps its largest size
         self.rd = False  # encode.py: this try stores a session_end's signed readings
+        self.lazy = False  # decode leaves a session_end's ocmf unmade (ocmf())
 
     @staticmethod
     def _segctx(i, rec, rem, last):
@@ -90,13 +91,15 @@ class Codec(Encoder):
             return {"total": total, "vat": vat, "net": net, "adj": adj}[k]
         if kind == "G":
             o = d["ocmf"]
-            return sign.sign(self.key, o) if self.key and type(o) is str else None
+            return sign.sign(self.key, o) if self.key and (type(o) is str or type(o) is tuple) else None
         raise CodecError("kind %s" % kind)
 
     def ocmf(self, d, seq, readings=None):
         """The signed payload of session_end d (seq: its own): sign.payload's text, as
-        pricing built it when the session ended."""
-        return sign.payload(*self._ocmf_args(d, seq, readings))
+        pricing built it when the session ended; with self.lazy, the arguments that make it
+        (sign.write streams them where they go: uplink/acks.py, Batch)."""
+        a = self._ocmf_args(d, seq, readings)
+        return a if self.lazy else sign.payload(*a)
 
     def _ocmf_args(self, d, seq, readings):
         if readings is None:
@@ -152,7 +155,7 @@ class Codec(Encoder):
                 # encode's check: the stored signed text compared with the one the record
                 # makes (ocmf(d, seq, readings)), without making it beside the record's
                 rd = self._readings(r, d, seq, rec, ctx)
-                if not sign.is_payload(want[k], sign.fields(*self._ocmf_args(d, seq, rd))):
+                if not sign.is_payload(want[k], self._ocmf_args(d, seq, rd)):
                     raise CodecError("field '%s' reads back otherwise" % k)
                 d[k] = want[k]
             else:

@@ -199,7 +199,7 @@ class Encoder:
                 return
             rd = []
             for x in json.loads(v)["RD"]:
-                # sign.ocmf_time's text back to a Unix time (None for the U status).
+                # sign.reading's TM text back to a Unix time (None for the U status).
                 tm = x["TM"]
                 t = None
                 if not tm.endswith(" U"):

@@ -7,6 +7,7 @@ import json
 import os
 from binascii import hexlify, unhexlify
 
+from laddvakt.billing.sign import Sink
 from laddvakt.core.ids import session_id
 
 # The head line, rewritten at every meter value: the session, its last persisted meter value,
@@ -85,12 +86,15 @@ class SessionStore:
         if "end" in d:
             text = "E %d" % d["end"]
         else:
-            rare = json.dumps(bill)
-            h = hashlib.sha256(rare).digest()
+            # Hashed as it is written, and written only when it changed: its text, made at
+            # every meter value, was a kilobyte's block at a time (docs/bench.md, heap).
+            w = Sink(hashlib.sha256())
+            json.dump(bill, w)
+            h = w.h.digest()
             if h != self.digest:
                 g = self.g + 1
                 with open("%s.%d" % (self.path, g), "w") as f:
-                    f.write(rare)
+                    json.dump(bill, f)
                 self._drop(g - 2)
                 self.g = g
                 self.digest = h

@@ -12,6 +12,7 @@ import time
 
 from micropython import const
 
+from laddvakt.billing import sign
 from laddvakt.journal import frame as jf
 
 ACK_TIMEOUT = "ack_timeout"  # the condition's name, in the status and the fault record
@@ -121,7 +122,10 @@ _MAX_SKIP = const(64)  # records a session replay may pass over in one round
 class Batch(io.IOBase):
     # Also json.dump's stream straight into the batch, a token at a time (write): for a record
     # whose text finds no block of its size in a fragmented heap (a session's end renders to
-    # 1.5 KB). Slower than json.dumps by half or more, so only the fallback.
+    # 1.5 KB), and for every session's end, whose signed text is never made whole here. Slower
+    # than json.dumps by half or more, so only for those. With esc, what is written is the
+    # inside of a JSON string (a session's signed OCMF text, sign.write): " and \ escaped, as
+    # json.dumps escapes them (the text, itself JSON, holds no control characters).
     def __init__(self, journal, codec, head, room, size):
         """room: where the batch is built, a memoryview of at least size bytes: the link's write
         buffer past a PUBLISH header's room (MQTTLink.room), so it leaves without a copy."""
@@ -133,7 +137,7 @@ class Batch(io.IOBase):
         self.room = room[:size]
         self._n = 0
         self.end = 0  # json.dump's stream: where it must stop; over: it did not fit
-        self.over = self._drop = False
+        self.over = self._drop = self.esc = False
         self.first = 0  # first seq in the batch
         self.last = 0  # last seq in it, 0 if none
         self.scan = 0  # last seq looked at
@@ -155,7 +159,14 @@ class Batch(io.IOBase):
             # and in a tight heap that second block was the one that found no room. A record
             # journaled as JSON is the reader's buffer itself, valid during this call.
             if payload[0] != 0x7B:
-                rec = self.codec.decode(rtype, payload, seq)
+                c = self.codec
+                c.lazy = True  # a session's signed text is not made: _stream writes it
+                try:
+                    rec = c.decode(rtype, payload, seq)
+                finally:
+                    c.lazy = False
+                if type(rec.get("ocmf")) is tuple:
+                    return self._stream(seq, rec)
                 try:
                     # MicroPython's str has the buffer protocol: a view of its UTF-8 bytes, not
                     # a copy.
@@ -196,7 +207,19 @@ class Batch(io.IOBase):
             return False
         self._put(prefix)
         self.end, self._drop, self.over = len(self.room) - 2, True, False
-        json.dump(rec, self)
+        o = rec.get("ocmf")
+        if type(o) is tuple:
+            # The signed text, last, straight from its template and the record (sign.write).
+            del rec["ocmf"]
+            json.dump(rec, self)
+            self._n -= 1  # the record's closing "}", written again after the text
+            self.write(b', "ocmf": "')
+            self.esc = True
+            sign.write(self, *o)
+            self.esc = False
+            self.write(b'"}')
+        else:
+            json.dump(rec, self)
         if self.over:
             self._n = n0
             if not self.last:
@@ -211,6 +234,20 @@ class Batch(io.IOBase):
         # json.dump's stream (_stream). Its first byte ("{") is dropped: the record's
         # {"seq":N, prefix is already in the batch.
         n = len(data)
+        if self.esc:
+            k, room = self._n, self.room
+            for b in data:
+                if k + 2 > self.end:
+                    self.over = True
+                    return n
+                if b == 0x22 or b == 0x5C:
+                    room[k] = 0x5C
+                    k += 1
+                room[k] = b
+                k += 1
+            if not self.over:
+                self._n = k
+            return n
         if self._drop:
             self._drop = False
             data = memoryview(data)[1:]

@@ -125,9 +125,11 @@ class MQTTLink(MQTTClient):
     def publish(self, topic, msg, retain=False, qos=0, pid=0):
         """Send one PUBLISH without waiting for its PUBACK; returns its packet id.
         pid: resend under this original id, with the DUP flag (MQTT 3.1.1 §4.4)."""
-        # umqtt takes len() of a str for its byte count: wrong for non-ASCII text.
-        msg = msg.encode() if type(msg) is str else msg
-        topic = topic.encode() if type(topic) is str else topic
+        # umqtt takes len() of a str for its byte count: wrong for non-ASCII text. A view of a
+        # str's UTF-8 bytes (MicroPython's str has the buffer protocol) counts and writes its
+        # bytes without the copy encode() made of every reply and status.
+        msg = memoryview(msg) if type(msg) is str else msg  # type: ignore[arg-type]
+        topic = memoryview(topic) if type(topic) is str else topic  # type: ignore[arg-type]
         w = self._wire
         start = w.gathered()
         keep = self.pid

@@ -38,13 +38,12 @@ class Uplink:
         handlers, make = commands  # {name: fn(args)}; fn() -> its CommandHandler (inbox.py)
         self._rand = rand  # callable(n) -> 0..n-1, for backoff jitter
         self.extra = extra  # or None; HA discovery: on_connect, step, subscriptions, message
-        root = "%s/%s/" % (cfg["topic_prefix"], cfg["device_id"])
+        root = cfg["topic_prefix"] + "/" + cfg["device_id"] + "/"
         self.root = root
         self.t_status = root + "status"
         self.t_recs = (root + "recs").encode()  # bytes: batches are framed in place (wire.py)
-        self.t_cmd = root + "cmd"
         self.t_reply = root + "reply"
-        self.t_ack = root + "ack"
+        self.t_ack = (root + "ack").encode()  # bytes: compared with each message's topic
         self.ack_backend = cfg["uplink_ack"] == "backend"
         self.window = cfg["mqtt_window"]
         self.acks = BackendAcks(self.window, cfg["ack_timeout_ms"])
@@ -87,8 +86,9 @@ class Uplink:
         self._ka.reset()
         self.link.publish(self.t_status, self.acks.status(self.online), retain=True, qos=1)
         # Resubscribe every time: a restarted broker has forgotten the session.
-        self.link.subscribe(self.t_cmd, qos=1)
-        self.link.subscribe(self.t_cmd + "/+", qos=1)
+        cmd = self.root + "cmd"
+        self.link.subscribe(cmd, qos=1)
+        self.link.subscribe(cmd + "/+", qos=1)
         if self.ack_backend:
             self.link.subscribe(self.t_ack, qos=1)
             # What the backend has not acked goes again (a restarted broker may have lost it), a window
@@ -117,7 +117,7 @@ class Uplink:
         # From the link's poll; msg is valid during this call only. Replies go out later.
         if self.extra and self.extra.message(topic, msg, self.link.rx_retained):
             return  # a Home Assistant control: no MAC; the broker's ACL confines it (mqtt.md)
-        ack = topic == self.t_ack.encode()
+        ack = topic == self.t_ack
         why = self.guard.admit(topic, msg, self.link.rx_retained, ack)
         if why:
             self._inbox.refused(topic, ("ack " if ack else "") + why)
