@@ -432,4 +432,48 @@ def test_periodic_resync_journals_only_large_steps():
     assert out == [(base, 1), (base + 61, 1), (base + 121, 1), (base + 175, 2), (base + 235, 2)], out
 
 
+@fs
+def test_end_record_out_of_memory_stops_the_step_and_the_next_boot_ends_the_session():
+    # A session's end whose record finds no heap while it is encoded (the heap locked during
+    # the encode): the MemoryError is not swallowed; it stops the step (on a board the loop
+    # ends and the watchdog resets it). Nothing was kept or journaled for the end, so the next
+    # boot ends the session as after a power cut, once, at its last persisted meter value, and
+    # gives no seq twice.
+    import micropython
+
+    box = Box()
+    a = boot(box)
+    box.pilot = "C"
+    charge(a, box, 0, 2_000_000)
+    sid = a.tracker.session.sid
+    real = a.codec.encode
+
+    def starved(rtype, d, seq):
+        if rtype != jf.TYPE_SESSION_END:
+            return real(rtype, d, seq)
+        micropython.heap_lock()
+        try:
+            return real(rtype, d, seq)
+        finally:
+            micropython.heap_unlock()
+
+    a.codec.encode = starved
+    box.pilot = "A"
+    raises(MemoryError, a.step, 2_300_000)
+    assert [x for x in recs(a) if x["type"] == "session_end"] == []
+    st = SessionStore(D + "/journal/session", a.ident.install).load()
+    assert st["sid"] == sid
+    seqs = []
+    a.journal.read_after(0, lambda q, t, p: seqs.append(q) or True)
+    a = boot(box)
+    a.step(60_000)
+    end = [x for x in recs(a) if x["type"] == "session_end"]
+    assert len(end) == 1 and end[0]["sid"] == sid and end[0]["stop_reason"] == "PowerLoss", end
+    assert end[0]["meter_stop_wh"] == st["m"]
+    after = []
+    a.journal.read_after(0, lambda q, t, p: after.append(q) or True)
+    assert after[:len(seqs)] == seqs and len(set(after)) == len(after), (seqs, after)
+    assert a.tracker.session is None and a.keeper.saved is None
+
+
 run(globals())
