@@ -5,6 +5,7 @@
 import json
 import os
 
+from endrec import session_end
 from fwtest import raises, run
 from ramblock import mount_fresh, umount
 from laddvakt.core import ident as identity
@@ -80,30 +81,14 @@ def test_a_record_without_a_block_is_streamed_into_the_batch_byte_for_byte():
     assert seqs == list(range(1, 41))
 
 
-def _session_end(codec, seq, id_tag, readings):
-    d = {"type": "session_end", "t": 1763710800, "tq": "synced", "boot": 3, "up": 10800000,
-         "sid": codec.sid(seq - 1), "start_t": 1763703600, "start_tq": "synced", "end_t": 1763710800,
-         "meter_start_wh": 1200, "meter_stop_wh": 15259, "energy_wh": 14059, "duration_s": 7200,
-         "stop_reason": "EVDisconnected", "id_tag": id_tag, "vehicle_id": None, "currency": "SEK",
-         "minor_unit": 2, "price_minor_per_kwh": 250, "cost_minor": 3515, "tariffs": [["config", 0]],
-         "receipt": {"segs": [{"tariff": "config", "ver": 0, "sched": None, "from": 1763703600,
-                               "lines": [[1763703600, 14059, 2500000]], "chg_ms": 6600000,
-                               "time_fee": 0, "idle_ms": 0, "idle_fee": 0}],
-                     "start_fee": 0, "vat_bp": 0, "min": 0, "max": 0, "adj": None, "net": 3515,
-                     "vat": 0, "total": 3515}}
-    d["ocmf"] = codec.ocmf(d, seq, readings)
-    d["sig"] = sign.sign(codec.key, d["ocmf"])
-    return d
-
-
 def test_a_session_end_is_written_with_its_signed_text_byte_for_byte():
     mount_fresh(64, D)
     j = Journal(D + "/j", 16384, 262144).open()
     codec = Codec("5f0c2a9e81d3", b"device-key-1", "laddvakt-1", "0.1.0", lambda: "1a2b")
     # an id tag that JSON escapes twice inside the record (a quote and a backslash), and non-ASCII
-    ends = [_session_end(codec, 1, "RFID-1", None),
-            _session_end(codec, 2, 'T"\\\u00c5G', [sign.reading(None, "B", 1200), sign.reading(1763707000, "T", 5000),
-                                                 sign.reading(1763710800, "E", 15259)])]
+    ends = [session_end(codec, 1, None, "RFID-1", 0),
+            session_end(codec, 2, [sign.reading(None, "B", 1200), sign.reading(1763707000, "T", 5000),
+                                   sign.reading(1763710800, "E", 15259)], 'T"\\\u00c5G', 1)]
     for d in ends:
         j.append(jf.TYPE_SESSION_END, codec.encode(jf.TYPE_SESSION_END, d, j.seq + 1))
     made = sign.payload

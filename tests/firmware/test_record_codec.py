@@ -4,6 +4,7 @@
 import json
 from binascii import hexlify
 
+from endrec import session_end
 from fwtest import run
 from laddvakt.journal import frame as jf
 from laddvakt.billing import sign
@@ -103,7 +104,7 @@ def test_bench_session_fits_its_budget():
 def test_signature_is_made_at_render_and_verifies():
     key = b"device-key-1"
     c = Codec(INSTALL, key, "laddvakt-1", "0.1.0", lambda: "1a2b")
-    d = _end(c, 17)
+    d = session_end(c, 17)
     p = c.encode(jf.TYPE_SESSION_END, d, 17)
     assert p[0] in (1, 3) and len(p) < 60, len(p)
     r = json.loads(c.render(jf.TYPE_SESSION_END, p, 17))
@@ -115,28 +116,11 @@ def test_signature_is_made_at_render_and_verifies():
     assert c.render(jf.TYPE_SESSION_END, p, 17) == c.render(jf.TYPE_SESSION_END, p, 17)
 
 
-def _end(c, seq, readings=None):
-    d = {"type": "session_end", "t": 1763710800, "tq": "synced", "boot": 3, "up": 10800000,
-         "sid": c.sid(seq - 9), "start_t": 1763703600, "start_tq": "synced", "end_t": 1763710800,
-         "meter_start_wh": 1200, "meter_stop_wh": 15259, "energy_wh": 14059, "duration_s": 7200,
-         "stop_reason": "EVDisconnected", "id_tag": "RFID-1", "vehicle_id": None, "currency": "SEK",
-         "minor_unit": 2, "price_minor_per_kwh": 250, "cost_minor": 3515,
-         "tariffs": [["config", 0]],
-         "receipt": {"segs": [{"tariff": "config", "ver": 0, "sched": None, "from": 1763703600,
-                               "lines": [[1763703600, 14059, 2500000]], "chg_ms": 6600000,
-                               "time_fee": 0, "idle_ms": 0, "idle_fee": 0}],
-                     "start_fee": 0, "vat_bp": 0, "min": 0, "max": 0, "adj": None, "net": 3515,
-                     "vat": 0, "total": 3515}}
-    d["ocmf"] = c.ocmf(d, seq, readings)
-    d["sig"] = sign.sign(c.key, d["ocmf"]) if c.key else None
-    return d
-
-
 def test_unusual_signed_readings_are_kept():
     c = Codec(INSTALL, None, "laddvakt-1", "0.1.0", None)
     rd = [sign.reading(None, "B", 1200), sign.reading(1763707000, "T", 5000),
           sign.reading(1763710800, "E", 15259)]
-    d = _end(c, 40, rd)
+    d = session_end(c, 40, rd)
     p = c.encode(jf.TYPE_SESSION_END, d, 40)
     assert p[0] in (1, 3) and len(p) < 80, len(p)
     assert json.loads(c.render(jf.TYPE_SESSION_END, p, 40)) == d
@@ -145,7 +129,7 @@ def test_unusual_signed_readings_are_kept():
 def test_a_different_key_or_device_keeps_the_text():
     # The OCMF text was signed by another device name: it is stored, not re-made.
     c = Codec(INSTALL, None, "laddvakt-1", "0.1.0", None)
-    d = _end(Codec(INSTALL, None, "other", "0.1.0", None), 12)
+    d = session_end(Codec(INSTALL, None, "other", "0.1.0", None), 12)
     p = c.encode(jf.TYPE_SESSION_END, d, 12)
     assert json.loads(c.render(jf.TYPE_SESSION_END, p, 12)) == d
     assert len(p) > len(d["ocmf"])
