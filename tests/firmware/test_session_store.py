@@ -116,6 +116,15 @@ def charge(a, box, t0, t1, step=300_000):
         t += step
 
 
+def charging():
+    """A booted agent with a session charging for 2,000 s: (box, agent, the session's id)."""
+    box = Box()
+    a = boot(box)
+    box.pilot = "C"
+    charge(a, box, 0, 2_000_000)
+    return box, a, a.tracker.session.sid
+
+
 @fs
 def test_resume_after_reboot_with_interruption_pair():
     box = Box()
@@ -152,11 +161,7 @@ def test_resume_after_reboot_with_interruption_pair():
 def test_resume_when_its_tariff_is_gone_from_flash():
     # tariff.json replaced behind the agent's back: the session still goes on and is billed
     # from the last persisted value at the tariff in force, instead of failing every boot.
-    box = Box()
-    a = boot(box)
-    box.pilot = "C"
-    charge(a, box, 0, 2_000_000)
-    sid = a.tracker.session.sid
+    box, a, sid = charging()
     m = SessionStore(D + "/journal/session", a.ident.install).load()["m"]
     with open(D + "/tariff.json", "w") as f:
         f.write(Tariff.flat("SEK", 2, 100, "other", 1).to_json())
@@ -441,11 +446,7 @@ def test_end_record_out_of_memory_stops_the_step_and_the_next_boot_ends_the_sess
     # gives no seq twice.
     import micropython
 
-    box = Box()
-    a = boot(box)
-    box.pilot = "C"
-    charge(a, box, 0, 2_000_000)
-    sid = a.tracker.session.sid
+    box, a, sid = charging()
     real = a.codec.encode
 
     def starved(rtype, d, seq):
