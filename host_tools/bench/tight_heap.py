@@ -73,6 +73,38 @@ def loaded_modules(broker_kind="auto", workdir=None):
     return _modules_of(r)
 
 
+# The same day on a Modbus meter: the poll's line traffic runs in a task (meters/service.py) and
+# the sample waits for it, so each virtual tick waits this many real ms and a poll over the pty
+# ends within a few ticks; every plug-in and leave is then sampled as on the simulated meter,
+# and the day takes about 8 s here (with 0 ms the day is over before a dozen polls).
+MODBUS_TICK_REAL_MS = 2
+
+
+def modbus_modules(broker_kind="auto", workdir=None, profile="sdm630"):
+    """Modules the agent has loaded by the end of the sim scenario's three sessions on the
+    `unix-modbus` board, its meter (profile, address 1) served by the pymodbus simulator over a
+    socat pty (host_tools/testing/meter_sim.py), from the .mpy build. The meter's load follows
+    the visits at the ticks' nominal pace; the run must store three sessions and the meter must
+    have answered, else this raises."""
+    from host_tools.sim.agent import SCENARIO, run_sim
+    from host_tools.testing.meter_sim import Load, MeterModel, agent_config, served
+
+    _write_probe_entry()
+    workdir = workdir or os.path.join(BUILD, "bench-probe-modbus")
+    os.makedirs(workdir, exist_ok=True)
+    sc = dict(SCENARIO, tick_real_ms=MODBUS_TICK_REAL_MS)
+    model = MeterModel(profile, 1, energy_dwh=sc["meter_start_wh"] * 10,
+                       load=Load(scenario=sc, speed=sc["tick_ms"] / MODBUS_TICK_REAL_MS))
+    with served(workdir, [model]) as (pair, msim):
+        r = run_sim(broker_kind, code_dir=MPY_DIR, heapsize=4 * RUNTIME_BUDGET + 512 * 1024, bench=True,
+                    workdir=workdir, quiet=True, entry=_PROBE_ENTRY, scenario=sc,
+                    config=agent_config(pair.agent_path, profile))
+    if not completes(r) or not msim.replies:
+        raise RuntimeError("the Modbus probe run failed (%d sessions, %d meter replies):\n%s" % (
+            len(r["sessions"]), msim.replies, (r["stdout"] + r["stderr"])[-3000:]))
+    return _modules_of(r)
+
+
 def full_modules(broker, cap_factory, workdir):
     """Modules the agent has loaded by the end of the floor scenario (host_tools/bench/full_floor.py):
     the sim's, the console's and the TLS link's."""
@@ -84,6 +116,13 @@ def full_modules(broker, cap_factory, workdir):
         raise RuntimeError("the probe run of the floor scenario failed: %s\n%s" % (
             full_floor.failures(r), r["stdout"][-3000:]))
     return _modules_of(r)
+
+
+def on_board(mods, staged):
+    """Those of a probe's modules that a board carries (staged: the deploy set's names,
+    coderam.stage()): the simulation's own (laddvakt_unix) and the port's built-ins are not."""
+    staged = set(staged)
+    return [m for m in mods if m in staged]
 
 
 def _modules_of(r):

@@ -89,14 +89,15 @@ def run_agent(data_dir, code_dir=None, heapsize=None, bench=False, timeout=100, 
 
 
 def run_sim(broker_kind="auto", code_dir=None, heapsize=None, bench=False, workdir=None, quiet=False,
-            broker=None, entry="unix_main.py"):
-    """Run the scenario; starts its own broker unless one is passed in."""
+            broker=None, entry="unix_main.py", scenario=SCENARIO, config=None):
+    """Run the scenario; starts its own broker unless one is passed in. config: device-config
+    keys over device_config()'s (e.g. a Modbus meter's, meter_sim.agent_config)."""
     if broker is None:
         from host_tools.testing.broker import Broker
 
         with Broker(broker_kind) as b:
             return run_sim(code_dir=code_dir, heapsize=heapsize, bench=bench, workdir=workdir,
-                           quiet=quiet, broker=b, entry=entry)
+                           quiet=quiet, broker=b, entry=entry, scenario=scenario, config=config)
     from host_tools.backend.service import Backend
 
     workdir = workdir or os.path.join(BUILD, "sim")
@@ -114,7 +115,7 @@ def run_sim(broker_kind="auto", code_dir=None, heapsize=None, bench=False, workd
 
     if not quiet:
         print("broker: %s on 127.0.0.1:%d" % (broker.kind, broker.port), flush=True)
-    prepare_device(data_dir, broker.port, ack=None)
+    prepare_device(data_dir, broker.port, scenario, config=config, ack=None)
     backend = Backend(db, "127.0.0.1", broker.port, on_receipt=on_receipt)
     backend.start()
     try:

@@ -14,6 +14,7 @@ serial: the meter replaced).
 prints the pty the agent should open (config key meter_device) and serves until killed.
 """
 import argparse
+import contextlib
 import fractions
 import math
 import os
@@ -345,6 +346,22 @@ class MeterSim:
             os.write(self.fd, frame)
         self.replies += 1
         self.log.append((req, frame))
+
+
+def agent_config(pty, profile="sdm630", timeout_ms=60):
+    """The device-config keys that put the agent on a meter this simulator serves: the
+    `unix-modbus` board (a real Modbus RTU meter, simulated EV and pilot) reading the pty `pty`
+    with `profile`'s register map."""
+    return {"board": "unix-modbus", "meter_device": pty, "meter_timeout_ms": timeout_ms,
+            "meter_profile": profile}
+
+
+@contextlib.contextmanager
+def served(workdir, meters, **kw):
+    """meters served by a MeterSim (kw: its options) on a socat pty pair made in workdir; yields
+    (the pair, the simulator). The agent opens pair.agent_path (agent_config)."""
+    with PtyPair(workdir) as pair, MeterSim(pair.sim_path, meters, **kw) as msim:
+        yield pair, msim
 
 
 def main(argv=None):

@@ -9,7 +9,7 @@ import subprocess
 import jsonschema
 
 from host_tools.sim import agent as sim
-from host_tools.testing.meter_sim import Load, MeterModel, MeterSim, PtyPair
+from host_tools.testing.meter_sim import Load, MeterModel, agent_config, served
 from host_tools.repo import ROOT
 from tests.integration.mqtt_capture import Capture, validate
 
@@ -33,9 +33,10 @@ def records(cap):
 def start_agent(tmp_path, port, pty, profile="sdm630", boards_dir=None, **extra):
     data = str(tmp_path / "dev")
     sim.prepare_device(data, port, SCENARIO)
-    cfg = dict(sim.device_config(port), board="unix-modbus", meter_device=pty,
-               meter_timeout_ms=60, meter_value_interval_s=10, meter_profile=profile,
-               uplink_ack="broker", **extra)  # no backend here to ack: a capture reads the records
+    # no backend here to ack: a capture reads the records
+    cfg = dict(sim.device_config(port), meter_value_interval_s=10, uplink_ack="broker",
+               **agent_config(pty, profile))
+    cfg.update(extra)
     with open(os.path.join(data, "config.json"), "w") as f:
         json.dump(cfg, f)
     cmd, env = sim.agent_command(data)
@@ -48,7 +49,7 @@ def run_on_meter(tmp_path, port, model, during, profile="sdm630", boards_dir=Non
     """The agent run to its end on model, served over a pty; during(cap, msim, agent) acts while
     it runs. Returns (the capture, the simulator, stdout, stderr)."""
     cap = Capture(port)
-    with PtyPair(str(tmp_path)) as pair, MeterSim(pair.sim_path, [model]) as msim:
+    with served(str(tmp_path), [model]) as (pair, msim):
         agent = start_agent(tmp_path, port, pair.agent_path, profile, boards_dir, **cfg)
         try:
             during(cap, msim, agent)

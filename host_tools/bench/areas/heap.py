@@ -5,6 +5,9 @@
 - code_ram_bytes_inplace: the same modules from a ROMFS image mounted with vfs.VfsRom and run
   in place (the stand-in for frozen code on a board without PSRAM);
 - code_ram_bytes_inplace_all: every module of the deploy set, in place;
+- code_ram_bytes_inplace_modbus: the same as code_ram_bytes_inplace for the board modules the
+  same day loads on a Modbus meter (the unix-modbus board, the pymodbus simulator on a pty; its
+  own probe run), on the same image; _extra_modules lists those the sim's meter does not load;
 - heap_floor_bytes: the smallest heap beyond the code (bisection to 1 KiB, each size run twice)
   in which the floor scenario completes with the code in place: three sessions over TLS, a
   backlog drained, a console session and the command fuzz corpus (host_tools/bench/full_floor.py).
@@ -45,9 +48,14 @@ def measure():
         floor = t.heap_floor(lambda n: t.run_romfs_full(fplan, b, _capture, n), lo=FLOOR_LO, hi=FLOOR_HI,
                              completes=full_floor.completes)
         tls, plain = full_floor.tls_gc_bytes(b, t.MPY_DIR, os.path.join(BUILD, "bench-floor"))
+    # The same day on a Modbus meter (the most common charger): its own probe run, measured
+    # below on the same image as the sim's set.
+    modbus = t.modbus_modules()
     plan = t.romfs_plan()
     board = [m for m in plan["modules"] if not m.startswith("laddvakt_unix")]
     all_ = coderam.stage()
+    mods = t.on_board(board, all_)
+    mb_mods = t.on_board(modbus, all_)
     out = {
         "heap_floor_bytes": floor,
         "heap_tls_connect_gc_bytes": tls - plain,
@@ -55,11 +63,13 @@ def measure():
         "heap_plain_connect_bytes": plain,
         "heap_floor_bytes_board_est": floor - (tls - plain),
         "code_ram_bytes_inplace_floor_scenario": fplan["inplace"],
-        "code_ram_bytes_files": t.code_heap_bytes(
-            [m for m in board if m in all_], rebuild=False),
+        "code_ram_bytes_files": t.code_heap_bytes(mods, rebuild=False),
         "code_ram_bytes_inplace": plan["inplace"],
         "code_ram_bytes_inplace_all": coderam.inplace_bytes(all_),
-        "code_ram_modules": len([m for m in board if m in all_]),
+        "code_ram_modules": len(mods),
+        "code_ram_bytes_inplace_modbus": coderam.inplace_bytes(mb_mods),
+        "code_ram_modules_modbus": len(mb_mods),
+        "code_ram_bytes_inplace_modbus_extra_modules": sorted(set(mb_mods) - set(mods)),
         "code_ram_modules_all": len(all_),
         "romfs_image_bytes": plan["image"],
         # One run a size: a figure beside the floor, not a goal (the area's time counts).
@@ -72,10 +82,10 @@ def measure():
     if why:
         out["code_ram_32bit"] = "not measured: " + why
         return out
-    mods = [m for m in board if m in all_]
     out["code_ram_bytes_files_32bit"] = coderam.files_bytes32(mods)
     out["code_ram_bytes_inplace_32bit"] = coderam.inplace_bytes32(mods)
     out["code_ram_bytes_inplace_all_32bit"] = coderam.inplace_bytes32(all_)
+    out["code_ram_bytes_inplace_modbus_32bit"] = coderam.inplace_bytes32(mb_mods)
     # The 32-bit port has no sockets, so the simulation (and its floor) runs only on the 64-bit
     # one: this scales the floor by the in-place code's own 32/64 ratio (docs/bench.md).
     out["heap_floor_bytes_32bit_est"] = (out["heap_floor_bytes"] * out["code_ram_bytes_inplace_32bit"]

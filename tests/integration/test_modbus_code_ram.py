@@ -1,0 +1,29 @@
+"""The probe behind code_ram_bytes_inplace_modbus (docs/bench.md, heap): the three-session day
+on the unix-modbus board, its meter served by the pymodbus simulator over a socat pty, lists the
+Modbus meter's modules, and what is measured of it holds board code only."""
+import shutil
+
+import pytest
+
+from host_tools.bench import tight_heap as t
+from host_tools.toolchain import coderam
+
+pytestmark = pytest.mark.skipif(shutil.which("socat") is None, reason="socat is not installed")
+
+
+def test_the_modbus_probe_lists_the_meter_driver_and_measures_board_code_only(tmp_path):
+    t.build()
+    modbus = t.modbus_modules(workdir=str(tmp_path / "modbus"))  # raises unless 3 sessions are stored
+    sim = t.loaded_modules(workdir=str(tmp_path / "sim"))
+    staged = coderam.stage(str(tmp_path / "stage"))
+    # the driver, its register map and planner, read off the run's sys.modules
+    for m in ("laddvakt.meters.registers", "laddvakt.meters.modbus", "laddvakt.meters.modbus_meter",
+              "laddvakt.meters.plan"):
+        assert m in modbus, (m, modbus)
+    # the run read the pty through the unix HAL's UART, which a board does not carry
+    assert "laddvakt_unix.uart" in modbus
+    board = t.on_board(modbus, staged)
+    assert board and not [m for m in board if m.startswith("laddvakt_unix") or m == "__main__"], board
+    extra = set(board) - set(t.on_board(sim, staged))
+    assert {"laddvakt.meters.registers", "laddvakt.meters.modbus"} <= extra, extra
+    assert not [m for m in extra if not m.startswith("laddvakt.")], extra
