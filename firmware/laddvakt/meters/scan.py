@@ -3,15 +3,21 @@
 # (console: `import laddvakt.meters.scan as s; s.board()`) and on the unix port against a
 # tty or pty (`micropython -m laddvakt_unix.meter_scan --device PATH`, which the host tool
 # `python -m host_tools.device.meter_scan` wraps).
+from micropython import const
+
 from laddvakt.meters import modbus
 from laddvakt.meters import registers as profiles
 from laddvakt.meters.modbus_meter import ModbusMeter
+
+# Modbus function codes: read holding registers, read input registers
+_FC_HOLDING = const(3)
+_FC_INPUT = const(4)
 
 
 def present(master, addr):
     """Anything that answers, even with an exception, is a device at addr."""
     try:
-        master.read(addr, modbus.FC_HOLDING, 0, 1)
+        master.read(addr, _FC_HOLDING, 0, 1)
     except modbus.ModbusError as e:
         return e.kind == modbus.EXCEPTION
     return True
@@ -37,7 +43,7 @@ def _plausible(v, e0):
 def _fcs(master, addr):
     # Which read function codes answer: data, or an exception other than "illegal function".
     out = []
-    for fc in (modbus.FC_HOLDING, modbus.FC_INPUT):
+    for fc in (_FC_HOLDING, _FC_INPUT):
         try:
             master.read(addr, fc, 0, 1)
             out.append(fc)
