@@ -32,15 +32,9 @@ def build_meter(hal, board, cfg):
             meter.profile = "%s (config map)" % cfg["meter_map"].get("name", "unnamed")
         return meter, meter.profile
     if kind == "s0":
-        from laddvakt.meters.s0 import S0Meter
+        from laddvakt.meters.s0 import build
 
-        num = mb.get("pin", pins.get("s0"))
-        try:
-            pin, trigger = hal.s0_input(num)
-        except (ValueError, OSError, AttributeError) as e:
-            raise ConfigError("meter: S0 input: %s" % e)
-        return S0Meter(pin, trigger, cfg["s0_pulses_per_kwh"], hal.data_dir + "/s0_count",
-                       cfg["s0_debounce_ms"]), None
+        return build(hal, mb, pins, cfg), None
     raise ConfigError("meter type '%s' is not supported on this build" % kind)
 
 

@@ -161,13 +161,13 @@ class RtuMaster:
                 "crc_errors": self.crc_errors, "exceptions": self.exceptions,
                 "bad_frames": self.bad_frames, "retries": self.retried}
 
-    def _silence_left_ms(self):
-        left = self.silence_us - time.ticks_diff(time.ticks_us(), self._last_us)
-        return (left + 999) // 1000 if left > 0 else 0
-
     def _begin(self, count):
-        # Send the request in self.tx and start the exchange's clock: the reply is due by
-        # self.until, the slave's turnaround plus the reply's own transmission time.
+        # Once the line has been quiet for the inter-frame silence: send the request in self.tx,
+        # start the exchange's clock (the reply is due by self.until: the slave's turnaround
+        # plus the reply's own transmission time) and return 0. Before that: the ms still to wait.
+        left = self.silence_us - time.ticks_diff(time.ticks_us(), self._last_us)
+        if left > 0:
+            return (left + 999) // 1000
         self.port.drain()  # a late reply to an earlier request must not pass for this one
         self.port.write(self.tx, _REQ_LEN)
         self.requests += 1
@@ -175,6 +175,7 @@ class RtuMaster:
         self._last = now = time.ticks_ms()
         self.until = time.ticks_add(now, self.timeout_ms + (5 + 2 * count) * 11000 // self.baud)
         self._n = 0
+        return 0
 
     def _look(self, addr, fc, count, blocking):
         # One look at the port during an exchange, the one copy of the reply logic for both
@@ -227,10 +228,10 @@ class RtuMaster:
         try:
             while True:
                 try:
-                    w = self._silence_left_ms()
-                    if w:
+                    w = self._begin(count)
+                    while w:
                         await asyncio.sleep_ms(w)
-                    self._begin(count)
+                        w = self._begin(count)
                     while True:
                         r = self._look(addr, fc, count, False)
                         if r >= 0:
@@ -254,9 +255,8 @@ class RtuMaster:
         tries = self.retries
         while True:
             try:
-                while self._silence_left_ms():
+                while self._begin(count):
                     pass
-                self._begin(count)
                 while True:
                     r = self._look(addr, fc, count, True)
                     if r >= 0:

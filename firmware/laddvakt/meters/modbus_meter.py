@@ -68,7 +68,7 @@ class ModbusMeter:
             return None
         fc, reg, n = s
         off = await self.master.aread(self.addr, fc, reg, n)
-        return self._serial_at(off, n)
+        return int.from_bytes(self.master.rx[off:off + 2 * n], "big")
 
     def serial(self):
         """The meter's serial number as an integer, or None when the profile has none."""
@@ -76,14 +76,8 @@ class ModbusMeter:
         if s is None:
             return None
         fc, reg, n = s
-        return self._serial_at(self.master.read(self.addr, fc, reg, n), n)
-
-    def _serial_at(self, off, n):
-        rx = self.master.rx
-        v = 0
-        for k in range(2 * n):
-            v = (v << 8) | rx[off + k]
-        return v
+        off = self.master.read(self.addr, fc, reg, n)
+        return int.from_bytes(self.master.rx[off:off + 2 * n], "big")
 
     def counters(self):
         return self.master.counters()

@@ -108,56 +108,17 @@ def _scale(v, exp):
     return (v + d // 2) // d if v >= 0 else -((-v + d // 2) // d)
 
 
-def _f32(hi, lo, exp):
-    # From the two words, never as one 32-bit integer: on an ESP32 a small int has 31 bits,
-    # and anything larger is a heap allocation in the hot path.
-    e2 = (hi >> 7) & 0xFF
-    if e2 == 0xFF:
-        return None  # NaN or infinity: the meter has no valid value
-    m = ((hi & 0x7F) << 16) | lo
-    if e2:
-        m |= 0x800000
-        e2 -= 150
-    else:
-        e2 = -149
-    if e2 >= 0:
-        v = _scale(m << e2, exp)  # 2**23 register units or more: the value itself is large
-    elif exp >= 0:
-        # m x 10**exp / 2**s = m x 5**exp / 2**(s - exp), rounded half up. With m split into
-        # 12-bit halves no intermediate outgrows a small int unless the result does.
-        p5 = 5 ** exp
-        t = -e2 - exp
-        a = (m >> 12) * p5
-        b = (m & 0xFFF) * p5
-        if t <= 0:
-            v = ((a << 12) + b) << -t
-        elif t <= 12:
-            v = (a << (12 - t)) + ((b + (1 << (t - 1))) >> t)
-        elif t < 40:
-            v = (a + (1 << (t - 13)) + (b >> 12)) >> (t - 12)
-        else:
-            v = 0  # below half a unit: m x 5**exp < 2**38
-    else:
-        s = -e2
-        if s >= 26:
-            v = 0  # m / 2**s < 0.25 before the division by 10**-exp
-        else:
-            den = (10 ** -exp) << s
-            v = (m + den // 2) // den
-    return -v if hi & 0x8000 else v
-
-
-def decode(b, o, typ, wo, exp):
+def decode(b, o, kind, wo, exp):
     """The register value at b[o:] as an integer in the measurand's unit, or None when
     the meter marks it invalid (float NaN/inf, or the all-ones/max "not available" code)."""
-    if typ == _U16 or typ == _I16:
+    if kind == _U16 or kind == _I16:
         v = _word(b, o)
-        if typ == _U16:
+        if kind == _U16:
             return None if v == 0xFFFF else _scale(v, exp)
         if v == 0x7FFF:
             return None
         return _scale(v - 0x10000 if v & 0x8000 else v, exp)
-    if typ == _U64:
+    if kind == _U64:
         v = 0
         ones = 0
         for k in range(4):
@@ -167,23 +128,58 @@ def decode(b, o, typ, wo, exp):
         return None if ones == 4 else _scale(v, exp)
     hi = _word(b, o + 2 if wo == _LO else o)
     lo = _word(b, o if wo == _LO else o + 2)
-    if typ == _F32:
-        return _f32(hi, lo, exp)
-    if typ == _E8U24 or typ == _E8I24:
+    if kind == _F32:
+        # From the two words, never as one 32-bit integer: on an ESP32 a small int has 31 bits,
+        # and anything larger is a heap allocation in the hot path.
+        e2 = (hi >> 7) & 0xFF
+        if e2 == 0xFF:
+            return None  # NaN or infinity: the meter has no valid value
+        m = ((hi & 0x7F) << 16) | lo
+        if e2:
+            m |= 0x800000
+            e2 -= 150
+        else:
+            e2 = -149
+        if e2 >= 0:
+            v = _scale(m << e2, exp)  # 2**23 register units or more: the value itself is large
+        elif exp >= 0:
+            # m x 10**exp / 2**s = m x 5**exp / 2**(s - exp), rounded half up. With m split into
+            # 12-bit halves no intermediate outgrows a small int unless the result does.
+            p5 = 5 ** exp
+            t = -e2 - exp
+            top = (m >> 12) * p5
+            low = (m & 0xFFF) * p5
+            if t <= 0:
+                v = ((top << 12) + low) << -t
+            elif t <= 12:
+                v = (top << (12 - t)) + ((low + (1 << (t - 1))) >> t)
+            elif t < 40:
+                v = (top + (1 << (t - 13)) + (low >> 12)) >> (t - 12)
+            else:
+                v = 0  # below half a unit: m x 5**exp < 2**38
+        else:
+            s = -e2
+            if s >= 26:
+                v = 0  # m / 2**s < 0.25 before the division by 10**-exp
+            else:
+                den = (10 ** -exp) << s
+                v = (m + den // 2) // den
+        return -v if hi & 0x8000 else v
+    if kind == _E8U24 or kind == _E8I24:
         if hi == 0xFFFF and lo == 0xFFFF:
             return None
         e = hi >> 8
         m = ((hi & 0xFF) << 16) | lo
-        if typ == _E8I24 and m & 0x800000:
+        if kind == _E8I24 and m & 0x800000:
             m -= 0x1000000
         return _scale(m, exp + (e - 0x100 if e & 0x80 else e))
-    if typ == _U32:
+    if kind == _U32:
         return None if hi == 0xFFFF and lo == 0xFFFF else _scale((hi << 16) | lo, exp)
-    if typ == _I32:
+    if kind == _I32:
         if hi == 0x7FFF and lo == 0xFFFF:
             return None
         if hi & 0x8000:
             # Two's complement by words, so a small negative value stays a small int.
             return -_scale((((hi ^ 0xFFFF) << 16) | (lo ^ 0xFFFF)) + 1, exp)
         return _scale((hi << 16) | lo, exp)
-    raise ValueError("register type %d" % typ)
+    raise ValueError("register type %d" % kind)
