@@ -83,23 +83,7 @@ class ModbusMeter:
         return self.master.counters()
 
     async def scan(self):
-        """Console `meter scan`: every device on this meter's line, one line each. It yields to
-        the event loop after each address, so sampling keeps its schedule during the ~12 s a
-        scan takes when few devices answer (each silent address costs one 50 ms probe)."""
-        import asyncio
+        """Console `meter scan` on this meter's line (meters/scan.py, loaded when asked)."""
+        from laddvakt.meters.scan import console
 
-        from laddvakt.meters.scan import describe, steps
-
-        found = []
-        m = self.master
-        it = steps(m, found)
-        while True:
-            while m.busy:  # a sampling poll is awaiting its reply: the line is its
-                await asyncio.sleep_ms(5)
-            try:
-                next(it)
-            except StopIteration:
-                break
-            await asyncio.sleep_ms(0)
-        forget_table()
-        return "".join(describe(d) for d in found) or "no device answered on addresses 1-247\n"
+        return await console(self.master)
