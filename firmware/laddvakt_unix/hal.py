@@ -103,9 +103,9 @@ class UnixHal:
             return board_station(self, board, cfg)
         meter = profile = None
         if board["meter"]["type"] != "sim":
-            from laddvakt.app.hardware import board_meter
+            from laddvakt.app.hardware import build_meter
 
-            meter, profile = board_meter(self, board, cfg)
+            meter, profile = build_meter(self, board, cfg)
         from laddvakt_unix.sim.ev import SimStation
         from laddvakt_unix.sim.plant import SimTimeSource
 

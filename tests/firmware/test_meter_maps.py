@@ -113,7 +113,7 @@ def test_building_the_meter_lets_the_map_table_go():
     import gc
     import sys
 
-    from laddvakt.meters.build import forget_table
+    from laddvakt.meters.modbus_meter import forget_table
 
     registers_get = pf.get
     gc.collect()

@@ -181,7 +181,7 @@ BOARD = {"name": "b", "pins": {"rs485_de": 4},
 
 
 def test_board_meter_is_built_from_board_and_config():
-    from laddvakt.meters.build import build_meter
+    from laddvakt.app.hardware import build_meter
 
     hal = Hal()
     m, prof = build_meter(hal, BOARD, config.merged({"meter_profile": "em340", "meter_address": 9}))
@@ -202,7 +202,7 @@ def test_board_meter_is_built_from_board_and_config():
 
 def test_the_device_configs_meter_map_is_used_over_the_boards():
     # issue 18: a map in the device config wins over the board's profile (and its own map).
-    from laddvakt.meters.build import build_meter
+    from laddvakt.app.hardware import build_meter
 
     cmap = {"name": "site", "registers": {
         "e_imp": {"fc": 3, "address": 0x700, "type": "uint32", "words": "low_first", "unit": "Wh"},

@@ -1,22 +1,39 @@
 # A Modbus RTU meter driven by a profile: one planned set of reads per poll, decoded
-# into a preallocated list of integer measurands (profiles.NAMES order, None if absent).
-from laddvakt.meters import registers as profiles
-from laddvakt.meters.plan import decode, plan
+# into a preallocated list of integer measurands (registers.NAMES order, None if absent).
+from micropython import const
+
+from laddvakt.meters.plan import decode, get, plan
+
+# registers.py's numbers, folded (tests/host/test_measurands.py checks the copies)
+_E_IMP = const(0)
+_N = const(13)
+_F32 = const(0)
+
+
+def forget_table():
+    """Let the built-in map table (meters/maps.py, ~14 KB of heap) go once the meter holds its
+    own map's tuples (about 2.2 KB stay). `meter scan` imports it again when run."""
+    import sys
+
+    sys.modules.pop("laddvakt.meters.maps", None)
+    pkg = sys.modules.get("laddvakt.meters")
+    if pkg is not None and "maps" in pkg.__dict__:
+        delattr(pkg, "maps")
 
 
 class ModbusMeter:
     def __init__(self, master, addr, profile):
         # profile: a built-in map's name, or a map dict from the board file (meters/mapdef.py)
-        entries, self.serial_spec, gap = profiles.get(profile)
+        entries, self.serial_spec, gap = get(profile)
         self.master = master
         self.addr = addr
         self.profile = profile.get("name", "board map") if isinstance(profile, dict) else profile
         self.plan = plan(entries, gap)
-        self.values = [None] * profiles.N
-        self.has_energy = any(e[0] == profiles.E_IMP for e in entries)
+        self.values = [None] * _N
+        self.has_energy = any(e[0] == _E_IMP for e in entries)
         res = 1
         for e in entries:
-            if e[0] == profiles.E_IMP and e[3] != profiles.F32 and e[5] > 0:
+            if e[0] == _E_IMP and e[3] != _F32 and e[5] > 0:
                 res = 10 ** e[5]
         self.res_dwh = res  # the energy register's step, in 0.1 Wh
 
@@ -51,7 +68,7 @@ class ModbusMeter:
             return None
         fc, reg, n = s
         off = await self.master.aread(self.addr, fc, reg, n)
-        return self._serial_at(off, n)
+        return int.from_bytes(self.master.rx[off:off + 2 * n], "big")
 
     def serial(self):
         """The meter's serial number as an integer, or None when the profile has none."""
@@ -59,37 +76,14 @@ class ModbusMeter:
         if s is None:
             return None
         fc, reg, n = s
-        return self._serial_at(self.master.read(self.addr, fc, reg, n), n)
-
-    def _serial_at(self, off, n):
-        rx = self.master.rx
-        v = 0
-        for k in range(2 * n):
-            v = (v << 8) | rx[off + k]
-        return v
+        off = self.master.read(self.addr, fc, reg, n)
+        return int.from_bytes(self.master.rx[off:off + 2 * n], "big")
 
     def counters(self):
         return self.master.counters()
 
     async def scan(self):
-        """Console `meter scan`: every device on this meter's line, one line each. It yields to
-        the event loop after each address, so sampling keeps its schedule during the ~12 s a
-        scan takes when few devices answer (each silent address costs one 50 ms probe)."""
-        import asyncio
+        """Console `meter scan` on this meter's line (meters/scan.py, loaded when asked)."""
+        from laddvakt.meters.scan import console
 
-        from laddvakt.meters.build import forget_table
-        from laddvakt.meters.scan import describe, steps
-
-        found = []
-        m = self.master
-        it = steps(m, found)
-        while True:
-            while m.busy:  # a sampling poll is awaiting its reply: the line is its
-                await asyncio.sleep_ms(5)
-            try:
-                next(it)
-            except StopIteration:
-                break
-            await asyncio.sleep_ms(0)
-        forget_table()
-        return "".join(describe(d) for d in found) or "no device answered on addresses 1-247\n"
+        return await console(self.master)

@@ -1,4 +1,4 @@
-# Meter register maps: the measurands, register types and the lookup of a map by name or as data.
+# The register maps' vocabulary: the measurands and register types, their names and units.
 #
 # Entry: (measurand, function code, register, type, word order, exponent). The decoded
 # register value times 10**exponent is the measurand in its fixed integer unit:
@@ -7,6 +7,7 @@
 #
 # The built-in maps are one table in meters/maps.py; docs/meters.md cites each maker's register
 # table. A board file can carry its own map (meters/mapdef.py, docs/schemas/meter_map.json).
+# meters/plan.py and meters/modbus_meter.py keep the numbers they use as folded const().
 from micropython import const
 
 # Measurands, in this order everywhere (values lists, the simulator, docs/meters.md).
@@ -48,29 +49,6 @@ LO = const(1)  # least significant word first
 # A map: (entries, serial (fc, register, count) or None, gap). `gap` is how many
 # undocumented registers the planner may read across to merge two requests: 0 unless
 # the maker's map defines every register in between. The built-in maps are one table in
-# meters/maps.py; a board or config map is a dict checked by meters/mapdef.py.
-
-
-def _table():
-    # meters/build.py lets the module go again once the meter is built (it costs ~14 KB).
-    from laddvakt.meters.maps import TABLE
-
-    return TABLE
-
-
-def names():
-    """The built-in maps' names, most specific first (the order `meter scan` tries them)."""
-    return tuple(r[0] for r in _table())
-
-
-def get(name):
-    """(entries, serial, gap) of a built-in map by name, or of a map given as a dict
-    (docs/schemas/meter_map.json); ValueError naming the known maps or the bad field."""
-    if isinstance(name, dict):
-        from laddvakt.meters.mapdef import parse
-
-        return parse(name)
-    for r in _table():
-        if r[0] == name:
-            return r[1], r[2], r[3]
-    raise ValueError("unknown meter profile '%s' (known: %s)" % (name, ", ".join(names())))
+# meters/maps.py; a board or config map is a dict checked by meters/mapdef.py. Looking a map
+# up is meters/plan.py's (a Modbus board loads that, not this vocabulary).
+from laddvakt.meters.plan import get, names  # noqa: E402,F401

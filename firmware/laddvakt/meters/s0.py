@@ -7,6 +7,7 @@ import time
 
 from micropython import const
 
+from laddvakt.core.config import ConfigError
 from laddvakt.core.ident import write_atomic
 
 # registers.py's measurand numbers (the values list's layout), as folded constants: an S0 board
@@ -86,3 +87,14 @@ class S0Meter:
 
     def counters(self):
         return {"pulses": self.count, "bounces": self.bounces}
+
+
+def build(hal, mb, pins, cfg):
+    """The S0 meter of a board's `meter` definition mb (app/hardware.py's build_meter: loaded only
+    on an S0 board); ConfigError if its input cannot be made."""
+    num = mb.get("pin", pins.get("s0"))
+    try:
+        pin, trigger = hal.s0_input(num)
+    except (ValueError, OSError, AttributeError) as e:
+        raise ConfigError("meter: S0 input: %s" % e)
+    return S0Meter(pin, trigger, cfg["s0_pulses_per_kwh"], hal.data_dir + "/s0_count", cfg["s0_debounce_ms"])

@@ -3,15 +3,21 @@
 # (console: `import laddvakt.meters.scan as s; s.board()`) and on the unix port against a
 # tty or pty (`micropython -m laddvakt_unix.meter_scan --device PATH`, which the host tool
 # `python -m host_tools.device.meter_scan` wraps).
+from micropython import const
+
 from laddvakt.meters import modbus
 from laddvakt.meters import registers as profiles
-from laddvakt.meters.modbus_meter import ModbusMeter
+from laddvakt.meters.modbus_meter import ModbusMeter, forget_table
+
+# Modbus function codes: read holding registers, read input registers
+_FC_HOLDING = const(3)
+_FC_INPUT = const(4)
 
 
 def present(master, addr):
     """Anything that answers, even with an exception, is a device at addr."""
     try:
-        master.read(addr, modbus.FC_HOLDING, 0, 1)
+        master.read(addr, _FC_HOLDING, 0, 1)
     except modbus.ModbusError as e:
         return e.kind == modbus.EXCEPTION
     return True
@@ -37,7 +43,7 @@ def _plausible(v, e0):
 def _fcs(master, addr):
     # Which read function codes answer: data, or an exception other than "illegal function".
     out = []
-    for fc in (modbus.FC_HOLDING, modbus.FC_INPUT):
+    for fc in (_FC_HOLDING, _FC_INPUT):
         try:
             master.read(addr, fc, 0, 1)
             out.append(fc)
@@ -173,6 +179,26 @@ def scan(master, first=1, last=247, probe_timeout_ms=50, log=None):
     for _ in steps(master, found, first, last, probe_timeout_ms, log):
         pass
     return found
+
+
+async def console(master):
+    """Console `meter scan` (ModbusMeter.scan): every device on the agent's meter line, one line
+    each. It yields to the event loop after each address, so sampling keeps its schedule during
+    the ~12 s a scan takes when few devices answer (each silent address costs one 50 ms probe)."""
+    import asyncio
+
+    found = []
+    it = steps(master, found)
+    while True:
+        while master.busy:  # a sampling poll is awaiting its reply: the line is its
+            await asyncio.sleep_ms(5)
+        try:
+            next(it)
+        except StopIteration:
+            break
+        await asyncio.sleep_ms(0)
+    forget_table()
+    return "".join(describe(d) for d in found) or "no device answered on addresses 1-247\n"
 
 
 def board():

@@ -9,7 +9,7 @@ from laddvakt.meters import integrity
 from micropython import const
 from laddvakt.core.clock import tdiff
 
-_FAULT = "PowerMeterFailure"
+_FAULT = const("PowerMeterFailure")
 _EXCEPTION = const(3)  # meters/modbus.py EXCEPTION, without importing the Modbus code on an S0 board
 # registers.py's measurand numbers (the values list's layout), as folded constants: the register
 # vocabulary loads only with a meter that has a register map (tests/host/test_measurands.py).
