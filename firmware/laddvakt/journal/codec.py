@@ -151,7 +151,7 @@ class Codec(Encoder):
                 d[k] = get_any(r)
             elif kind in DERIVED or kind in "no":
                 d[k] = self._usual(kind, k, d, seq, rec, ctx)
-            elif kind == "O" and want is not None and type(want.get(k)) is str:
+            elif kind == "O" and want is not None and type(want.get(k)) in (str, tuple):
                 # encode's check: the stored signed text compared with the one the record
                 # makes (ocmf(d, seq, readings)), without making it beside the record's
                 rd = self._readings(r, d, seq, rec, ctx)
