@@ -44,6 +44,22 @@ def test_ping_and_status():
     assert h.errors == 0
 
 
+def test_replies_are_the_bytes_json_dumps_made_of_their_dict():
+    # Replies are written straight into a buffer of their size; their bytes are those that
+    # json.dumps made of the reply's dict, key order included.
+    h = _handler()
+    for payload, cid, ok, body in (
+            ('{"id": "a1", "cmd": "ping"}', "a1", True, {"pong": True}),
+            ('{"id": "b\\u00e9\\"", "cmd": "picky", "n": 3}', 'b\u00e9"', True, {"n2": 6}),
+            ('{"id": "c", "cmd": "picky"}', "c", False, "'n' is required"),
+            ("[1]", None, False, "command must be a JSON object")):
+        d = {"v": 1, "id": cid, "ok": ok}
+        d["result" if ok else "error"] = body
+        assert bytes(h.handle(payload)) == json.dumps(d).encode(), (payload, h.handle(payload))
+    big = h.oversized("ping", 5000)
+    assert json.loads(big)["id"] is None and bytes(big) == json.dumps(json.loads(big)).encode()
+
+
 def test_args_reach_handler():
     h = _handler()
     r = _reply(h, '{"id": "p", "cmd": "picky", "n": 21}')

@@ -5,6 +5,7 @@
 # against docs/schemas/cmd-<name>.json (the same schemas are at the end of this file).
 import json
 
+from laddvakt.billing.sign import Sink
 from laddvakt.uplink.schema import check
 from micropython import const
 
@@ -23,12 +24,23 @@ class CommandError(ValueError):
 
 
 def _reply(cid, ok, body):
-    d = {"v": 1, "id": cid, "ok": ok}
-    if ok:
-        d["result"] = body
-    else:
-        d["error"] = body
-    return json.dumps(d)
+    # The reply's JSON (a bytearray), written into one buffer of its size: counted, then written
+    # (sign.Sink). json.dumps grew its text a few bytes at a time and copied it, after a dict made
+    # for it: the 200-300-byte blocks a tight heap failed first at a command (docs/bench.md,
+    # heap). The keys in the order json.dumps wrote that dict's: the same bytes.
+    w = Sink()
+    b = None
+    while True:
+        w.write(b'{"id": ')
+        json.dump(cid, w)
+        w.write(b', "ok": true, "result": ' if ok else b', "ok": false, "error": ')
+        json.dump(body, w)
+        w.write(b', "v": 1}')
+        if b is not None:
+            return b
+        b = bytearray(w.n)
+        w.mv = memoryview(b)
+        w.n = 0
 
 
 def _object_with_id(payload):
