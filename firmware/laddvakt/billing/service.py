@@ -219,11 +219,12 @@ class Pricing:
         return d
 
     # ---- a seam for session continuity (journal): the open session's pricing state ----------
-    def session_state(self):
-        """JSON-able state of the open session's pricing, or None; resume() takes it back."""
+    def session_state(self, keys=None):
+        """JSON-able state of the open session's pricing, or None; resume() takes it back.
+        keys: of the cost's state, only these (SessionCost.to_dict)."""
         if self.cost is None:
             return None
-        return {"cost": self.cost.to_dict(), "signed": self.signed, "start_price": self._start_price}
+        return {"cost": self.cost.to_dict(keys), "signed": self.signed, "start_price": self._start_price}
 
     def resume(self, state):
         """Continue a session priced before a restart. The tariff and schedule in force must

@@ -199,11 +199,13 @@ class SessionCost:
               "units", "n_lines", "last_wh", "last_up", "st", "charged", "stretch", "seg_from",
               "lines", "chg_ms", "idle_ms", "price", "until", "line_from", "line_wh")
 
-    def to_dict(self):
+    def to_dict(self, keys=None):
+        """The state (keys: only these of _STATE), with the tariff and schedule it names."""
         # Made at its size: grown key by key its table went through 23 slots to 29, two blocks
         # of ~400 bytes at once at every meter value (docs/bench.md, heap).
-        d = sized(len(self._STATE) + 2)
-        for k in self._STATE:
+        keys = keys or self._STATE
+        d = sized(len(keys) + 2)
+        for k in keys:
             d[k] = getattr(self, k)
         d["tariff"] = [self.tariff.id, self.tariff.version]
         d["sched_id"] = self.sched.id if self.sched else None
