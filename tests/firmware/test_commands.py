@@ -1,7 +1,7 @@
 # Commands: every payload gets exactly one reply; nothing raises into the agent.
 import json
 
-from fwtest import run
+from fwtest import raises, run
 from laddvakt.uplink.commands import CommandError, CommandHandler, parse, shape_error
 from laddvakt.uplink.inbox import Inbox
 
@@ -42,6 +42,33 @@ def test_ping_and_status():
     assert r["ok"] and r["id"] == "s-2"
     assert r["result"] == {"session": None, "journal_seq": 7, "delivered_seq": 5, "uptime_ms": 1234}
     assert h.errors == 0
+
+
+def test_replies_are_the_bytes_json_dumps_made_of_their_dict():
+    # Replies are written straight into a buffer of their size; their bytes are those that
+    # json.dumps made of the reply's dict, key order included.
+    h = _handler()
+    for payload, cid, ok, body in (
+            ('{"id": "a1", "cmd": "ping"}', "a1", True, {"pong": True}),
+            ('{"id": "b\\u00e9\\"", "cmd": "picky", "n": 3}', 'b\u00e9"', True, {"n2": 6}),
+            ('{"id": "c", "cmd": "picky"}', "c", False, "'n' is required"),
+            ("[1]", None, False, "command must be a JSON object")):
+        d = {"v": 1, "id": cid, "ok": ok}
+        d["result" if ok else "error"] = body
+        assert bytes(h.handle(payload)) == json.dumps(d).encode(), (payload, h.handle(payload))
+    # An unknown command's error is written in pieces: the same bytes as its text was.
+    for name in ("zap", 'r\u00e9"\\\n' + "x" * 70):
+        d = {"v": 1, "id": "u", "ok": False}
+        d["error"] = "unknown command '%s' (known: %s)" % (name[:64], ", ".join(sorted(h.handlers)))
+        assert bytes(h.handle('{"id": "u"}', name)) == json.dumps(d).encode(), name
+        # and the same bytes where the inbox writes it: the link's write buffer
+        box = Inbox(lambda: h, b"d/cmd/", 4096)
+        box.put(b"d/cmd/" + name.encode(), b'{"id": "u"}')
+        room = memoryview(bytearray(600))
+        n = box.answer_next(room)
+        assert bytes(room[:n]) == json.dumps(d).encode() and box.size == 0
+    box.put(b"d/cmd/ping", b'{"id": "a1"}')
+    raises(ValueError, box.answer_next, memoryview(bytearray(10)))  # never past the room it is given
 
 
 def test_args_reach_handler():

@@ -1,6 +1,6 @@
 # Flat energy cost: integers only, rounded once, half up, to the minor unit.
 from fwtest import run
-from laddvakt.billing.session_cost import flat_energy_cost, round_div_half_up
+from laddvakt.billing.session_cost import flat_energy_cost, round_div_half_up, sized
 
 
 def test_half_up_at_exact_halves():
@@ -56,6 +56,18 @@ def test_round_div_half_up():
         for num in range(0, 3 * den + 1):
             want = num // den + (1 if 2 * (num % den) >= den else 0)
             assert round_div_half_up(num, den) == want, (num, den)
+
+
+def test_a_sized_dict_starts_empty_and_holds_its_keys():
+    # sized(n): room for n keys made at once (the decoded records, the cost's state), no trace
+    # of how it was made.
+    for n in (0, 1, 5, 29):
+        d = sized(n)
+        assert d == {} and len(d) == 0 and list(d) == []
+        for i in range(n):
+            d["k%d" % i] = i
+        assert len(d) == n and sorted(d.items()) == sorted(("k%d" % i, i) for i in range(n))
+        assert 0 not in d and "k%d" % n not in d
 
 
 run(globals())

@@ -5,6 +5,7 @@ import os
 
 from fwtest import raises, run
 from laddvakt.core import config
+from laddvakt.billing import sign
 from laddvakt.billing.session_cost import CHARGING, IDLE
 from laddvakt.core.clock import Clock
 from laddvakt.uplink.commands import CommandError, CommandHandler
@@ -154,6 +155,27 @@ def test_receipt_shrinks_to_fit_a_frame():
     assert d["receipt"]["segs"] == [{"lines": None}, {"lines": None}]
     d = Pricing.fit(build, bill, 30)
     assert d["receipt"]["segs"] is None
+
+
+def test_seal_with_the_texts_arguments_fits_and_signs_as_the_text():
+    # seal(whole=False) (the session flow's) leaves ocmf as the arguments of its text: the
+    # signature is the text's, and fit() counts the record's JSON as if the text were in it.
+    fresh()
+    pr, _ = make(key="00112233445566778899aabbccddeeff")
+    pr.start(0)
+    s = Session("5f0c2a9e81d3-00000002", 1000, T0 + 1, "synced", 100, 'TAG"\\1')
+    pr.open(s, T0 + 1, 1000, 100, CHARGING)
+    pr.sample(61000, T0 + 61, s.sid, 200, IDLE)
+    s.end_up, s.end_t, s.meter_stop_wh = 121000, T0 + 121, 300
+    bill = dict(pr.close(s, T0 + 121, 121000, 300), sid=s.sid, id_tag=s.id_tag)
+    whole = pr.seal(dict(bill), "dev-1", "0.1", "LGZ-1", "T9")
+    a = pr.seal(dict(bill), "dev-1", "0.1", "LGZ-1", "T9", False)
+    assert type(a["ocmf"]) is tuple and sign.payload(*a["ocmf"]) == whole["ocmf"]
+    assert a["sig"] == whole["sig"]
+    n = len(json.dumps(whole))
+    for limit, kept in ((n, True), (n - 1, False)):
+        d = Pricing.fit(lambda b: pr.seal(dict(b), "dev-1", "0.1", "LGZ-1", "T9", False), bill, limit)
+        assert (d["receipt"]["segs"] is not None and d["receipt"]["segs"][0]["lines"] is not None) == kept
 
 
 def test_signing_key_is_a_secret():

@@ -17,6 +17,9 @@ COMPACT = (jf.TYPE_SESSION_START, jf.TYPE_METER, jf.TYPE_SESSION_END, jf.TYPE_FA
 
 
 def _norm(d):
+    o = d.get("ocmf")
+    if type(o) is tuple:  # the session's end holds its signed text's arguments (Pricing.seal)
+        d = dict(d, ocmf=sign.payload(*o))
     return json.loads(json.dumps(d))  # what the record is on the wire (tuples are lists)
 
 

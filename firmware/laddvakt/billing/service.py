@@ -1,7 +1,6 @@
 # Pricing on the agent: the active tariff and price schedule, their updates over
 # MQTT (validated at once, applied at the next sample), persistence on flash, the
 # open session's cost, and the billing records (docs/tariffs.md, docs/mqtt.md).
-import io
 import json
 
 from micropython import const
@@ -31,17 +30,6 @@ def _schedule(d):
     from laddvakt.billing.spot import PriceSchedule
 
     return PriceSchedule.from_dict(d)
-
-
-class _Count(io.IOBase):
-    """A stream that only counts what json.dump writes to it."""
-
-    def __init__(self):
-        self.n = 0
-
-    def write(self, b):
-        self.n += len(b)
-        return len(b)
 
 
 class Pricing:
@@ -206,11 +194,20 @@ class Pricing:
         covers what is sent."""
         # The JSON's size in bytes without building it: a record's JSON is a kilobyte, and a
         # block that size is what a fragmented heap lacks first at a session's end (docs/bench.md).
-        c = _Count()
+        c = sign.Sink()  # counts what json.dump writes
         d = build(bill)
         for step in (0, 1):
             c.n = 0
-            json.dump(d, c)
+            o = d.get("ocmf")
+            if type(o) is tuple:
+                # seal(whole=False): the text's arguments; counted as json.dumps would write the
+                # text, escaped, last: the same length wherever it stands.
+                del d["ocmf"]
+                json.dump(d, c)
+                c.n += 12 + sign.count(o)  # , "ocmf": "" around it
+                d["ocmf"] = o
+            else:
+                json.dump(d, c)
             if c.n <= limit:
                 break
             if step:
@@ -222,11 +219,12 @@ class Pricing:
         return d
 
     # ---- a seam for session continuity (journal): the open session's pricing state ----------
-    def session_state(self):
-        """JSON-able state of the open session's pricing, or None; resume() takes it back."""
+    def session_state(self, keys=None):
+        """JSON-able state of the open session's pricing, or None; resume() takes it back.
+        keys: of the cost's state, only these (SessionCost.to_dict)."""
         if self.cost is None:
             return None
-        return {"cost": self.cost.to_dict(), "signed": self.signed, "start_price": self._start_price}
+        return {"cost": self.cost.to_dict(keys), "signed": self.signed, "start_price": self._start_price}
 
     def resume(self, state):
         """Continue a session priced before a restart. The tariff and schedule in force must
@@ -252,10 +250,12 @@ class Pricing:
         self.signed.append(sign.reading(t, "E", wh))
         return out
 
-    def seal(self, d, dev, fw, meter_serial, pg):
+    def seal(self, d, dev, fw, meter_serial, pg, whole=True):
         """Sign the closed session's record d, once every field is in it (fit() may drop
-        receipt lines and seal again): adds ocmf and sig, returns d."""
-        text = sign.payload(pg, dev, fw, meter_serial, self.signed, d)
-        d["ocmf"] = text
-        d["sig"] = sign.sign(self.key, text) if self.key else None
+        receipt lines and seal again): adds ocmf and sig, returns d. whole=False: ocmf holds
+        the arguments that make the text (sign.write), which fit() and the encoder take as
+        they are: the text, ~600 bytes, is never made whole at a session's end."""
+        a = (pg, dev, fw, meter_serial, self.signed, d)
+        d["ocmf"] = sign.payload(*a) if whole else a
+        d["sig"] = sign.sign(self.key, a) if self.key else None
         return d

@@ -24,6 +24,14 @@ def round_div_half_up(n, d):
     return (2 * n + d) // (2 * d)
 
 
+def sized(n):
+    """An empty dict with room for n keys: it never grows (rehashes) while they are put in."""
+    d = dict.fromkeys(range(n))  # sized to its argument's length
+    for i in range(n):
+        del d[i]
+    return d
+
+
 def flat_energy_cost(energy_wh, price_minor_per_kwh):
     if energy_wh <= 0:
         return 0
@@ -191,9 +199,13 @@ class SessionCost:
               "units", "n_lines", "last_wh", "last_up", "st", "charged", "stretch", "seg_from",
               "lines", "chg_ms", "idle_ms", "price", "until", "line_from", "line_wh")
 
-    def to_dict(self):
-        d = {}
-        for k in self._STATE:
+    def to_dict(self, keys=None):
+        """The state (keys: only these of _STATE), with the tariff and schedule it names."""
+        # Made at its size: grown key by key its table went through 23 slots to 29, two blocks
+        # of ~400 bytes at once at every meter value (docs/bench.md, heap).
+        keys = keys or self._STATE
+        d = sized(len(keys) + 2)
+        for k in keys:
             d[k] = getattr(self, k)
         d["tariff"] = [self.tariff.id, self.tariff.version]
         d["sched_id"] = self.sched.id if self.sched else None

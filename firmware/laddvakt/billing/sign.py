@@ -37,11 +37,14 @@ _READING = b'{"RI":"1-0:1.8.0","RU":"Wh","ST":"G","TX":\0,"TM":\0,"RV":\0}'
 class Sink(io.IOBase):
     # A stream for json.dump and write(): into a hash (h), to sign or compare a text without
     # making it (session/store.py hashes its billing state so), else a count of its bytes (n),
-    # then those bytes (mv, n bytes long).
-    def __init__(self, h=None):
+    # then those bytes (mv, n bytes long); with e, the count is of those bytes escaped inside
+    # a JSON string, as json.dumps writes them (" and \ escaped; the text, itself compact JSON,
+    # holds no control characters).
+    def __init__(self, h=None, e=False):
         self.h = h
         self.mv = None
         self.n = 0
+        self.e = e
 
     def write(self, b):
         m = len(b)
@@ -49,6 +52,8 @@ class Sink(io.IOBase):
             self.h.update(b)
         elif self.mv:
             self.mv[self.n:self.n + m] = b
+        elif self.e:
+            self.n += b.count(b'"') + b.count(b"\\")
         self.n += m
         return m
 
@@ -168,14 +173,26 @@ def payload(*a):
     return str(w.mv, "utf-8")
 
 
+def count(a):
+    """The length of the JSON string inside that holds payload(*a)'s text, without making it."""
+    w = Sink(None, True)
+    write(w, *a)
+    return w.n
+
+
 def sign(key, text):
     """{"alg": "HS256", "mac": hex} over the UTF-8 bytes of text, or of the text payload()'s
     arguments (a tuple) make."""
     return {"alg": "HS256", "mac": hexlify(hmac_sha256(key, text)).decode()}
 
 
-def is_payload(text, a):
-    """Whether text is payload(*a), without making it (the check decode's comparison)."""
+def _digest(a):
     w = Sink(hashlib.sha256())
     write(w, *a)
-    return hashlib.sha256(text).digest() == w.h.digest()
+    return w.h.digest()
+
+
+def is_payload(text, a):
+    """Whether text (or the text of arguments, a tuple) is payload(*a), without making either
+    (the check decode's comparison)."""
+    return (_digest(text) if type(text) is tuple else hashlib.sha256(text).digest()) == _digest(a)

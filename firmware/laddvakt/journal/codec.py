@@ -13,7 +13,7 @@ import json
 import struct
 
 from laddvakt.billing import sign
-from laddvakt.billing.session_cost import FEE_FACTOR, MS_FACTOR, WH_FACTOR, totals
+from laddvakt.billing.session_cost import FEE_FACTOR, MS_FACTOR, WH_FACTOR, sized, totals
 from laddvakt.billing.tariff import PRICE_SCALE
 from laddvakt.core.ids import session_id
 from laddvakt.journal.encode import Encoder
@@ -130,14 +130,19 @@ class Codec(Encoder):
             return get_any(r)
         if payload[0] not in (LAYOUT, LAYOUT0) or rtype not in LAYOUTS:
             raise CodecError("unknown payload form %d" % payload[0])
-        d = {"type": NAMES[rtype]}
-        self._read(r, LAYOUTS[rtype], d, seq, d, None, 0 if payload[0] == LAYOUT0 else None, want)
+        lay = LAYOUTS[rtype]
+        codes = 0 if payload[0] == LAYOUT0 else get_uv(r)
+        d = _sized(lay, codes, 1)
+        d["type"] = NAMES[rtype]
+        self._read(r, lay, d, seq, d, None, codes, want)
         return d
 
     def _read(self, r, lay, d, seq, rec, ctx, codes=None, want=None):
         if codes is None:
             codes = get_uv(r)
         keys, kinds = lay
+        if d is None:
+            d = _sized(lay, codes, 0)
         i = 0
         for k in keys:
             kind = kinds[i]
@@ -151,7 +156,7 @@ class Codec(Encoder):
                 d[k] = get_any(r)
             elif kind in DERIVED or kind in "no":
                 d[k] = self._usual(kind, k, d, seq, rec, ctx)
-            elif kind == "O" and want is not None and type(want.get(k)) is str:
+            elif kind == "O" and want is not None and type(want.get(k)) in (str, tuple):
                 # encode's check: the stored signed text compared with the one the record
                 # makes (ocmf(d, seq, readings)), without making it beside the record's
                 rd = self._readings(r, d, seq, rec, ctx)
@@ -168,6 +173,7 @@ class Codec(Encoder):
             if want is not None:
                 for k in more:
                     _keep(d, k, want)
+        return d
 
     def _readings(self, r, d, seq, rec, ctx):
         # A session_end's stored signed readings, or None for the usual begin and end.
@@ -217,17 +223,13 @@ class Codec(Encoder):
         if kind == "L":
             return [self._get(r, "r", d, seq, rec, ctx) for _ in range(get_uv(r))]
         if kind == "R":
-            o = {}
-            self._read(r, RECEIPT, o, seq, rec, {})
-            return o
+            return self._read(r, RECEIPT, None, seq, rec, {})
         if kind == "S":
             out = []
             rem = self._rem(rec)
             n = get_uv(r)
             for i in range(n):
-                o = {}
-                self._read(r, SEG, o, seq, rec, self._segctx(i, rec, rem, i == n - 1))
-                out.append(o)
+                out.append(self._read(r, SEG, None, seq, rec, self._segctx(i, rec, rem, i == n - 1)))
             return out
         if kind == "l":
             out = []
@@ -246,6 +248,19 @@ class Codec(Encoder):
         if kind == "g":
             return get_zz(r) + self._gref(rec)
         raise CodecError("kind %s" % kind)
+
+
+def _sized(lay, codes, n):
+    # An empty dict with room for the n keys plus the fields codes says are there, made at that
+    # size: grown by rehashing, a session_end's table went through 23 slots to 29, two blocks
+    # of ~400 bytes at once, and decoding a session's end was what a tight heap failed first
+    # (docs/bench.md, heap). Fields past the layout's (rare) grow it as before.
+    kinds = lay[1]
+    for i in range(len(kinds)):
+        c = (codes >> (2 * i)) & 3
+        if c != ABSENT and (c != USUAL or kinds[i] != "-"):
+            n += 1
+    return sized(n)
 
 
 def _keep(d, k, want):

@@ -42,6 +42,9 @@ class Encoder:
                     pass
                 if "O" not in lay[1]:
                     break
+        o = d.get("ocmf")
+        if type(o) is tuple:
+            d["ocmf"] = sign.payload(*o)  # the general forms hold the text itself
         try:
             out[:] = b""
             out.append(TAGGED)
@@ -187,8 +190,9 @@ class Encoder:
                 raise CodecError("not an int")
             put_zz(out, v - self._gref(rec))
         elif kind == "O":
-            # Stored: the signed readings when they are not the usual begin and end.
-            if type(v) is not str:
+            # Stored: the signed readings when they are not the usual begin and end. v: the
+            # text, or the arguments that make it (Pricing.seal(whole=False)).
+            if type(v) is not str and type(v) is not tuple:
                 raise CodecError("ocmf not a text")
             # First the usual begin and end readings, which the reader makes again from the
             # record's own fields: encode's read-back proves them (making the text again here
@@ -198,7 +202,7 @@ class Encoder:
                 out.append(0)
                 return
             rd = []
-            for x in json.loads(v)["RD"]:
+            for x in v[4] if type(v) is tuple else json.loads(v)["RD"]:
                 # sign.reading's TM text back to a Unix time (None for the U status).
                 tm = x["TM"]
                 t = None
@@ -206,7 +210,7 @@ class Encoder:
                     t = (days_from_civil(int(tm[0:4]), int(tm[5:7]), int(tm[8:10])) * 86400
                          + int(tm[11:13]) * 3600 + int(tm[14:16]) * 60 + int(tm[17:19]))
                 rd.append((t, x["TX"], x["RV"]))
-            if v != self.ocmf(d, seq, [sign.reading(*x) for x in rd]):
+            if not sign.is_payload(v, self._ocmf_args(d, seq, [sign.reading(*x) for x in rd])):
                 raise CodecError("ocmf of another form")
             put_uv(out, len(rd))
             for t, tx, wh in rd:

@@ -1,6 +1,7 @@
 # Builders for journal records, as dicts: Agent.log encodes them (codec.py), a reader
 # renders them back to JSON. The field names are the MQTT contract: docs/mqtt.md,
 # docs/records.md and docs/schemas/record.json.
+from laddvakt.billing.session_cost import sized
 
 
 def base(rtype, clock, up_ms, boot):
@@ -42,7 +43,10 @@ def meter(clock, up_ms, ident, sid, energy_wh, power_w, ctx="Sample.Periodic", e
 
 
 def session_end(clock, ident, s, tariff, cost_minor, energy_flags=None, extra=None):
-    d = base("session_end", clock, s.end_up, ident.boot)
+    # Made at its size, 25 keys with the billing fields, ocmf and sig (Pricing.seal): grown key
+    # by key, its table went through 23 slots to 29 at once (docs/bench.md, heap).
+    d = sized(25)
+    d.update(base("session_end", clock, s.end_up, ident.boot))
     # A session that began before the clock synced gets its start time now, from
     # uptime, if the clock has synced since; the quality says which it is.
     start_t = s.start_t

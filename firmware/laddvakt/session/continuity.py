@@ -7,13 +7,16 @@
 # recovery compares it with the journal's seq to tell whether the record made it.
 from laddvakt.journal import frame as jf
 from laddvakt.journal import records
-from laddvakt.billing.session_cost import IDLE
+from laddvakt.billing.session_cost import IDLE, sized
 from laddvakt.session.flow import Session
 from laddvakt.core.clock import age_ms, before
 
 # The store's billing fields in the head line, and the SessionCost state each one holds.
 _DYN = (("cs", "st"), ("ch", "charged"), ("sr", "stretch"), ("cm", "chg_ms"), ("im", "idle_ms"),
         ("lw", "line_wh"), ("pr", "price"), ("un", "until"))
+# What the rare part keeps of SessionCost's state (_STATE): all but _DYN's, last_wh and last_up.
+_RARE = ("currency", "minor_unit", "start_fee", "vat_bp", "min", "max", "segs", "tariffs", "units",
+         "n_lines", "seg_from", "lines", "line_from")
 
 
 def _at(d, st):
@@ -48,8 +51,11 @@ class Continuity:
     # ---- the tracker's events ---------------------------------------------------
     def opened(self, s, payload):
         """After Pricing.open, before the start record: on flash with the record's payload."""
-        st = {"sid": s.sid, "seq0": self.journal.seq + 1, "st": s.start_t, "stq": s.start_tq,
-              "m0": s.meter_start_wh, "tag": s.id_tag}
+        # Made at its size: these, rec, progress's 13 and the store's g (grown key by key, its
+        # table went through 17 slots to 23 at the first meter value; docs/bench.md, heap).
+        st = sized(21)
+        st.update({"sid": s.sid, "seq0": self.journal.seq + 1, "st": s.start_t, "stq": s.start_tq,
+                   "m0": s.meter_start_wh, "tag": s.id_tag})
         self.st = st
         st["rec"] = payload  # the start record, in case the cut comes before it is journaled
         self.progress(s, s.meter_start_wh, s.start_up)
@@ -67,16 +73,14 @@ class Continuity:
         st["b"] = self.ident.boot
         st["u"] = self.clock.up(up_ms)  # this boot's uptime, for records dated then (_at)
         st["t"] = self.clock.wall_s(up_ms)
-        # Pricing.session_state() -> the head's billing fields, and the rare part.
-        # A fresh cost dict each call, taken apart (a copy was half a kilobyte more at every
-        # meter value).
-        state = self.pricing.session_state()
-        cost = state["cost"]
+        # The head's billing fields from the open cost itself, and Pricing.session_state() of
+        # the rest, the rare part: the whole cost's dict, taken apart, was a 400-byte block at
+        # every meter value. Not kept: last_wh (the head's m), last_up (uptime restarts at a boot).
+        c = self.pricing.cost
         for k, ck in _DYN:
-            st[k] = cost.pop(ck)
-        for k in ("last_wh", "last_up"):
-            del cost[k]  # the head's m; and uptime restarts at a boot
-        rare = {"c": cost, "sg": state["signed"], "sp": state["start_price"]}
+            st[k] = getattr(c, ck)
+        state = self.pricing.session_state(_RARE)
+        rare = {"c": state["cost"], "sg": state["signed"], "sp": state["start_price"]}
         if tc is not None:
             rare["tc"] = tc
         self.store.save(st, rare)

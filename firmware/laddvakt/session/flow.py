@@ -102,7 +102,7 @@ class SessionFlow:
 
         def build(b):
             d = records.session_end(self.clock, self.ident, s, pr.tariff, b["cost_minor"], flags, b)
-            return pr.seal(lost(d) if lost else d, self.cfg["device_id"], VERSION, serial, pg)
+            return pr.seal(lost(d) if lost else d, self.cfg["device_id"], VERSION, serial, pg, False)
 
         rec = self.encode(jf.TYPE_SESSION_END, pr.fit(build, bill, jf.MAX_PAYLOAD))
         self.keeper.ending(rec)  # on flash with its seq before the record: docs/journal.md

@@ -100,8 +100,12 @@ class SessionStore:
                 self.digest = h
             d["g"] = self.g
             tag = d["tag"]
-            text = "O %s %s" % (" ".join(_enc(d[k]) for k in _FIELDS),
-                                "-" if tag is None else "=" + tag)
+            # The fields' texts in a list of their number: joined from a generator, the list
+            # grew to 32 slots (256 bytes) at every meter value.
+            parts = [None] * len(_FIELDS)
+            for i in range(len(_FIELDS)):
+                parts[i] = _enc(d[_FIELDS[i]])
+            text = "O %s %s" % (" ".join(parts), "-" if tag is None else "=" + tag)
         # Written in place: littlefs commits a file's new content at close, in one atomic
         # metadata commit (the old content stays until then), which costs under half of
         # a temporary file and a rename. The power-cut sweep checks it. The record is its

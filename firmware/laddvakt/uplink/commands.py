@@ -5,6 +5,7 @@
 # against docs/schemas/cmd-<name>.json (the same schemas are at the end of this file).
 import json
 
+from laddvakt.billing.sign import Sink
 from laddvakt.uplink.schema import check
 from micropython import const
 
@@ -22,13 +23,47 @@ class CommandError(ValueError):
     pass
 
 
-def _reply(cid, ok, body):
-    d = {"v": 1, "id": cid, "ok": ok}
-    if ok:
-        d["result"] = body
+def write(w, r):
+    """Write reply r (id, ok, result or error) as JSON into stream w: the bytes json.dumps made
+    of the reply's dict. A reply waits as its parts and is written where it goes (the link's
+    write buffer: Inbox.answer_next), or into a buffer of its size (text()). An unknown
+    command's error (a tuple: its name, the known names) is written in pieces."""
+    cid, ok, body = r
+    w.write(b'{"id": ')
+    json.dump(cid, w)
+    w.write(b', "ok": true, "result": ' if ok else b', "ok": false, "error": ')
+    if type(body) is tuple:
+        w.write(b"\"unknown command '")
+        n = w.n  # the name as json.dumps escapes it, less its quotes:
+        json.dump(body[0], w)
+        if w.mv:
+            w.mv[n:w.n - 2] = bytes(w.mv[n + 1:w.n - 1])
+        w.n -= 2
+        w.write(b"' (known: ")
+        k = ""
+        for i in range(len(body[1])):  # sorted, without a list of them (~200 bytes)
+            k = min(x for x in body[1] if x > k)
+            w.write(b", " if i else b"")
+            w.write(k.encode())
+        w.write(b')"')
     else:
-        d["error"] = body
-    return json.dumps(d)
+        json.dump(body, w)
+    w.write(b', "v": 1}')
+
+
+def size(r):  # the bytes of reply r's JSON
+    w = Sink()
+    write(w, r)
+    return w.n
+
+
+def text(r):
+    """Reply r's JSON, in a bytearray of its size."""
+    b = bytearray(size(r))
+    w = Sink()
+    w.mv = memoryview(b)
+    write(w, r)
+    return b
 
 
 def _object_with_id(payload):
@@ -98,21 +133,25 @@ class CommandHandler:
     def oversized(self, name, size):
         # Never parsed (that is the point of the limit), so its id is unknown.
         self.errors += 1
-        return _reply(None, False, "payload of %d bytes exceeds the %d-byte limit%s"
-                      % (size, self.max_bytes, " (command '%s')" % name[:64] if name else ""))
+        return (None, False, "payload of %d bytes exceeds the %d-byte limit%s"
+                % (size, self.max_bytes, " (command '%s')" % name[:64] if name else ""))
 
     def refused(self, name, why):
         # Not authenticated, so never parsed: its id is not to be trusted, and is left out.
         self.errors += 1
-        return _reply(None, False, "refused%s: %s" % (" (command '%s')" % name[:64] if name else "", why))
+        return (None, False, "refused%s: %s" % (" (command '%s')" % name[:64] if name else "", why))
 
     def overflow_reply(self, n):
         # The dropped commands' ids were never parsed (that would need memory we
         # refused them); the sender sees no reply with its id and this error.
-        return _reply(None, False, "command queue full: %d command(s) dropped, resend" % n)
+        return (None, False, "command queue full: %d command(s) dropped, resend" % n)
 
     def handle(self, payload, name=None):
-        """One reply for one payload. name: from the topic; None means .../cmd."""
+        """The reply's JSON (a bytearray) for one payload. name: from the topic; None means .../cmd."""
+        return text(self.reply(payload, name))
+
+    def reply(self, payload, name=None):
+        """One reply (write() writes it) for one payload, as handle()."""
         if len(payload) > self.max_bytes:
             return self.oversized(name, len(payload))
         cid = None
@@ -134,22 +173,22 @@ class CommandHandler:
             args.pop("mac", None)
             fn = self.handlers.get(cmd)
             if fn is None:
-                raise CommandError(
-                    # Truncated: the reply must fit the uplink's send buffer whatever was sent.
-                    "unknown command '%s' (known: %s)" % (cmd[:64], ", ".join(sorted(self.handlers)))
-                )
+                # "unknown command '<name>' (known: <names, sorted>)", written by write();
+                # truncated: the reply must fit the uplink's send buffer whatever was sent.
+                self.errors += 1
+                return (cid, False, (cmd[:64], self.handlers))
             sch = schema(cmd)
             if sch is not None:
                 err = check(sch, args)
                 if err:
                     raise CommandError(err)
-            return _reply(cid, True, fn(args))
+            return (cid, True, fn(args))
         except CommandError as e:
             self.errors += 1
-            return _reply(cid, False, str(e))
+            return (cid, False, str(e))
         except Exception as e:  # a handler bug must not take the agent down
             self.errors += 1
-            return _reply(cid, False, "internal error: %r" % (e,))
+            return (cid, False, "internal error: %r" % (e,))
 
 # The command payload schemas, docs/schemas/cmd-<name>.json (tests/host/test_cmd_schemas.py keeps
 # the two equal), as one bytes constant of lines "<name> <schema JSON>": in place it stays in flash as a

@@ -31,8 +31,13 @@ class Inbox:
         return None
 
     def _queue(self, reply):
-        self._q.append(reply)
-        self.size += len(reply)
+        # reply: as commands.write writes it (the handler's module is loaded by then), with its
+        # size; its JSON is made only when it goes (answer_next).
+        from laddvakt.uplink.commands import size
+
+        n = size(reply)
+        self._q.append((reply, n))
+        self.size += n
 
     def _room(self):
         # Checked before handling: a command that would find no room is not acted on (so
@@ -49,7 +54,7 @@ class Inbox:
         """Handle one command (msg: bytes or a memoryview, used only during this call)."""
         c = self._room()
         if c:
-            self._queue(c.handle(msg, self._name(topic)))
+            self._queue(c.reply(msg, self._name(topic)))
 
     def oversized(self, topic, size):
         """A command too big to receive: only its size is known; it still gets its reply."""
@@ -69,11 +74,21 @@ class Inbox:
     def empty(self):
         return not self._q and not self.dropped
 
-    def answer_next(self):
-        """The oldest queued reply, which leaves the queue."""
-        reply = self._q.pop(0)
-        self.size -= len(reply)
-        return reply
+    def answer_next(self, room=None):
+        """The oldest queued reply, which leaves the queue: its JSON (bytes), or, given room (a
+        memoryview: the link's write buffer, MQTTLink.room), written there, and its length."""
+        from laddvakt.uplink import commands
+
+        reply, n = self._q.pop(0)
+        self.size -= n
+        if room is None:
+            return commands.text(reply)
+        if n > len(room):
+            raise ValueError("reply of %d bytes: the link's write buffer has room for %d" % (n, len(room)))
+        w = commands.Sink()
+        w.mv = room
+        commands.write(w, reply)
+        return n
 
     def overflow_reply(self):
         """The one reply for the commands dropped since the last one."""
@@ -83,7 +98,9 @@ class Inbox:
         if c is None:  # every command so far found the queue full
             c = self.commands = self.make()
         c.errors += n
-        return c.overflow_reply(n)
+        from laddvakt.uplink.commands import text
+
+        return text(c.overflow_reply(n))
 
 
 class Guard:

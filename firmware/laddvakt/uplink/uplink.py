@@ -42,7 +42,7 @@ class Uplink:
         self.root = root
         self.t_status = root + "status"
         self.t_recs = (root + "recs").encode()  # bytes: batches are framed in place (wire.py)
-        self.t_reply = root + "reply"
+        self.t_reply = (root + "reply").encode()  # bytes: replies are framed in place too
         self.t_ack = (root + "ack").encode()  # bytes: compared with each message's topic
         self.ack_backend = cfg["uplink_ack"] == "backend"
         self.window = cfg["mqtt_window"]
@@ -190,7 +190,7 @@ class Uplink:
             self._status_due = False
         inbox = self._inbox
         while inbox.waiting() and link.idle():
-            link.publish(self.t_reply, inbox.answer_next(), qos=1)
+            link.publish_built(self.t_reply, inbox.answer_next(link.room(len(self.t_reply))))
             busy = True
         if inbox.dropped and link.idle():
             link.publish(self.t_reply, inbox.overflow_reply(), qos=1)
