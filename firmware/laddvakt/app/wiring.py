@@ -30,6 +30,7 @@ def build(hal, at=None, bufs=None):
     at[0] = hal.data_dir + "/ident.json"
     ident = load_and_count_boot(hal.data_dir + "/ident.json", hal.urandom)
     at[0] = hal.data_dir + "/journal"
+    gc.collect()  # the board and ident files' garbage: the journal's frame buffers go next to the link's
     journal = Journal(hal.data_dir + "/journal", cfg["journal_segment_bytes"], cfg["journal_max_bytes"]).open()
     at[0] = "board %s: station (meter, pilot)" % cfg["board"]
     # The HAL builds the platform's hardware: the board's meter and CP front end, or (unix-sim)
