@@ -11,6 +11,10 @@ from laddvakt.core import config
 from laddvakt.core.ident import load_and_count_boot
 from laddvakt.journal.store import Journal
 from laddvakt.app.agent import Agent
+from micropython import const
+
+_TIGHT = const(131072)  # free heap (bytes) at the start of the run below which it is tight
+_GC_EVERY = const(2048)  # bytes allocated between collections in a tight heap
 
 
 def build(hal, at=None, bufs=None):
@@ -99,6 +103,11 @@ def make_uplink(agent, bufs):
 
 async def _run(agent, uplink, console=None):
     agent.start()
+    if gc.mem_free() < _TIGHT:
+        # A tight heap (a board without PSRAM): a collection every _GC_EVERY bytes allocated,
+        # so what the run allocates between them reuses the lowest holes, and the free space
+        # above stays whole for a session end's larger blocks (docs/architecture.md, Memory).
+        gc.threshold(_GC_EVERY)
     agent.watchdog.start(agent.hal.wdt, agent.hal.reset_cause())
     up_task = asyncio.create_task(uplink.run())
     # SNTP (and its DNS lookup) runs beside the uplink, never in sampling (docs/architecture.md).
