@@ -36,10 +36,7 @@ class Agent:
                  meter_profile=None, up0=0):
         self.hal = hal
         self.cfg = cfg
-        # What the boot record and the console name of the board; its pins and texts served
-        # only to build the station, and are not held for the agent's lifetime.
-        self.board = {"name": board["name"], "meter": {"type": board["meter"]["type"]},
-                      "pilot": {"type": board["pilot"]["type"]}}
+        self.board = board
         self.ident = ident
         self.journal = journal
         self.meter = meter

@@ -40,6 +40,10 @@ def build(hal, at=None, bufs=None):
     # The HAL builds the platform's hardware: the board's meter and CP front end, or (unix-sim)
     # the simulated station, which is then the plant the loop steps.
     meter, pilot, tsrc, plant, profile = hal.station(board, cfg)
+    # The agent keeps what its boot record and the console name of the board; the pins and
+    # texts served only to build the station, and are not held for the run.
+    board = {"name": board["name"], "meter": {"type": board["meter"]["type"]},
+             "pilot": {"type": board["pilot"]["type"]}}
     at[0] = hal.data_dir + "/tariff.json, prices.json, journal/session (or config)"
     return Agent(hal, cfg, board, ident, journal, meter=meter, pilot=pilot, time_source=tsrc,
                  ticker=hal.ticker(cfg["control_tick_ms"]), plant=plant, meter_profile=profile)
