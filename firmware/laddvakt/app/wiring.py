@@ -11,29 +11,45 @@ from laddvakt.core import config
 from laddvakt.core.ident import load_and_count_boot
 from laddvakt.journal.store import Journal
 from laddvakt.app.agent import Agent
+from micropython import const
+
+_TIGHT = const(131072)  # free heap (bytes) at the start of the run below which it is tight
+_GC_EVERY = const(2048)  # bytes allocated between collections in a tight heap
 
 
-def build(hal, at=None):
-    """The agent; at[0] names the file being loaded, for safe mode's status if one is bad."""
+def build(hal, at=None, bufs=None):
+    """The agent; at[0] names the file being loaded, for safe mode's status if one is bad.
+    bufs, a list, gets the link's write and receive buffers (make_uplink takes them)."""
     at = at or [""]
     at[0] = hal.data_dir + "/config.json"
     cfg = config.load(hal.data_dir + "/config.json")
+    if bufs is not None:
+        # The link's buffers, the largest objects the agent holds for good, are made before
+        # anything else is: together at the start of the heap, not splitting what is left
+        # (docs/architecture.md, Memory). The config's text and parse collected first.
+        gc.collect()
+        bufs += (bytearray(cfg["batch_max_bytes"] + 1024), bytearray(cfg["cmd_max_bytes"] + 320))
     at[0] = "%s/%s.json" % (hal.boards_dir, cfg["board"])
     board = boards.load(hal.boards_dir, cfg["board"])
     at[0] = hal.data_dir + "/ident.json"
     ident = load_and_count_boot(hal.data_dir + "/ident.json", hal.urandom)
     at[0] = hal.data_dir + "/journal"
+    gc.collect()  # the board and ident files' garbage: the journal's frame buffers go next to the link's
     journal = Journal(hal.data_dir + "/journal", cfg["journal_segment_bytes"], cfg["journal_max_bytes"]).open()
     at[0] = "board %s: station (meter, pilot)" % cfg["board"]
     # The HAL builds the platform's hardware: the board's meter and CP front end, or (unix-sim)
     # the simulated station, which is then the plant the loop steps.
     meter, pilot, tsrc, plant, profile = hal.station(board, cfg)
+    # The agent keeps what its boot record and the console name of the board; the pins and
+    # texts served only to build the station, and are not held for the run.
+    board = {"name": board["name"], "meter": {"type": board["meter"]["type"]},
+             "pilot": {"type": board["pilot"]["type"]}}
     at[0] = hal.data_dir + "/tariff.json, prices.json, journal/session (or config)"
     return Agent(hal, cfg, board, ident, journal, meter=meter, pilot=pilot, time_source=tsrc,
                  ticker=hal.ticker(cfg["control_tick_ms"]), plant=plant, meter_profile=profile)
 
 
-def make_uplink(agent):
+def make_uplink(agent, bufs):
     from laddvakt.uplink.mqtt import MQTTLink
     from laddvakt.uplink.uplink import Uplink
 
@@ -45,7 +61,7 @@ def make_uplink(agent):
         tls = context(cfg)
     link = MQTTLink(
         "laddvakt-" + agent.ident.install, cfg["mqtt_host"], cfg["mqtt_port"],
-        cfg["mqtt_timeout_ms"], cfg["batch_max_bytes"] + 1024, cfg["cmd_max_bytes"] + 320,
+        cfg["mqtt_timeout_ms"], bufs[0], bufs[1],
         tls=tls, tls_host=cfg["mqtt_tls_host"] or None,
         user=cfg["mqtt_user"] or None, password=cfg["mqtt_password"] or None,
         keepalive=cfg["mqtt_keepalive_s"], dns=agent.hal.dns(cfg) if hasattr(agent.hal, "dns") else None,
@@ -91,6 +107,11 @@ def make_uplink(agent):
 
 async def _run(agent, uplink, console=None):
     agent.start()
+    if gc.mem_free() < _TIGHT:
+        # A tight heap (a board without PSRAM): a collection every _GC_EVERY bytes allocated,
+        # so what the run allocates between them reuses the lowest holes, and the free space
+        # above stays whole for a session end's larger blocks (docs/architecture.md, Memory).
+        gc.threshold(_GC_EVERY)
     agent.watchdog.start(agent.hal.wdt, agent.hal.reset_cause())
     up_task = asyncio.create_task(uplink.run())
     # SNTP (and its DNS lookup) runs beside the uplink, never in sampling (docs/architecture.md).
@@ -120,25 +141,28 @@ async def _run(agent, uplink, console=None):
 def main(hal):
     """Run the agent on `hal` (main.py passes the board's, unix_main.py the unix port's)."""
     at = [""]
+    bufs = []
     try:
-        agent = build(hal, at)
+        agent = build(hal, at, bufs)
     except Exception as e:
+        bufs.clear()  # safe mode's link has small buffers of its own
         from laddvakt.app.safe_link import safe_mode
 
         return safe_mode(hal, e, at[0])
-    # A quiet point: build's garbage (config text, parsed JSON) collected before the uplink's
-    # buffers are allocated, so they find contiguous room instead of a fragmented heap.
+    # A quiet point: build's garbage (board and ident text, parsed JSON) collected before the
+    # network comes up and the uplink is made.
     gc.collect()
     hal.net_up(agent.cfg)
-    # Building left garbage between the modules it loaded: collect before the uplink asks for
-    # its large buffers, so they find room in a tight heap.
+    # Building left garbage between the modules it loaded: collect before the uplink reads
+    # its TLS files and makes its parts, so they find room in a tight heap.
     gc.collect()
     try:
-        uplink = make_uplink(agent)
+        uplink = make_uplink(agent, bufs)
     except Exception as e:
         # A TLS file named in config is missing, unreadable or not a certificate/key.
         agent.metering.close()
         agent.journal.close()
+        bufs.clear()
         from laddvakt.app.safe_link import safe_mode
 
         return safe_mode(hal, e, "tls files (mqtt_ca_file, mqtt_cert, mqtt_key)")

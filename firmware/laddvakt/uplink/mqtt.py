@@ -23,11 +23,14 @@ _POLL_MS = 5
 class MQTTLink(MQTTClient):
     """Non-blocking MQTT over umqtt.simple; see the module comment."""
 
-    def __init__(self, client_id, server, port, timeout_ms, wbuf_size, rbuf_size, tls=None,
+    def __init__(self, client_id, server, port, timeout_ms, wbuf, rbuf, tls=None,
                  tls_host=None, dns=None, **kw):
+        # wbuf, rbuf: the write and receive buffers (bytearrays made early: app/wiring.py's
+        # build), or their sizes.
         super().__init__(client_id, server, port, **kw)
         self.timeout_ms = timeout_ms
-        self._wire = Wire(bytearray(wbuf_size), bytearray(rbuf_size))
+        self._wire = Wire(wbuf if type(wbuf) is bytearray else bytearray(wbuf),
+                          rbuf if type(rbuf) is bytearray else bytearray(rbuf))
         self.room = self._wire.room  # where a payload is built in place for publish_built
         self.tls = tls  # an ssl.SSLContext set up to verify the server, or None
         self.tls_host = tls_host or server
