@@ -80,10 +80,10 @@ class Journal(Segments, Writer):
                 os.mkdir(d)
             except OSError:
                 pass
-        # The checkpoint (segment, offset, seq, used); the delivery cursor and the mark.
-        self.delivered, cp_seg, cp_off, cp_seq, cp_used, mark = layout.load(self.path)
+        # The checkpoint (segment, offset, seq, used); the delivery cursor and the mark (the
+        # highest of its copies), read before any state is saved.
+        self.delivered, cp_seg, cp_off, cp_seq, cp_used, self.mark = layout.load(self.path)
         self._saved_delivered = self.delivered
-        self.mark = max(mark, layout.load_marks(self.path))  # before any state is saved
         # Seqs up to here were written (the checkpoint follows every merge): if the files no
         # longer hold them, they are reported lost, never handed out again.
         cp_known = cp_seq if cp_seg else 0
