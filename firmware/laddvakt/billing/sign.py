@@ -184,13 +184,15 @@ def sign(key, text):
     return {"alg": "HS256", "mac": hexlify(hmac_sha256(key, text)).decode()}
 
 
-def _digest(a):
-    w = Sink(hashlib.sha256())
-    write(w, *a)
-    return w.h.digest()
-
-
 def is_payload(text, a):
     """Whether text (or the text of arguments, a tuple) is payload(*a), without making either
-    (the check decode's comparison)."""
-    return (_digest(text) if type(text) is tuple else hashlib.sha256(text).digest()) == _digest(a)
+    (the check decode's comparison): their SHA-256 digests compared."""
+    h = []
+    for x in (text, a):
+        w = Sink(hashlib.sha256())
+        if type(x) is tuple:
+            write(w, *x)
+        else:
+            w.write(x)
+        h.append(w.h.digest())
+    return h[0] == h[1]
