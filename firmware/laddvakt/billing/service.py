@@ -48,7 +48,7 @@ class Pricing:
         self.cost = None
         self.tc = 0  # seq of the tariff_change record now in force
         self.key = device_key(cfg.get("device_key", ""))  # bytes or None; the codec signs with it too
-        self._start_price = 0
+        self.start_price = 0
         self.signed = []  # OCMF readings of the open session
 
     def _load(self, name, from_dict):
@@ -159,9 +159,9 @@ class Pricing:
     def open(self, s, t, up, wh, st):
         self.cost = SessionCost(self.tariff, self.sched, t, up, wh, st)
         self.signed = [sign.reading(t, "B", wh)]
-        self._start_price = self.price_minor(self.cost.price)
+        self.start_price = self.price_minor(self.cost.price)
         return {"tariff": [self.tariff.id, self.tariff.version], "tc": self.tc, "st": STATES[st],
-                "price_minor_per_kwh": self._start_price}
+                "price_minor_per_kwh": self.start_price}
 
     @staticmethod
     def price_minor(p):
@@ -224,14 +224,14 @@ class Pricing:
         keys: of the cost's state, only these (SessionCost.to_dict)."""
         if self.cost is None:
             return None
-        return {"cost": self.cost.to_dict(keys), "signed": self.signed, "start_price": self._start_price}
+        return {"cost": self.cost.to_dict(keys), "signed": self.signed, "start_price": self.start_price}
 
     def resume(self, state):
         """Continue a session priced before a restart. The tariff and schedule in force must
         be the ones the state names (they are on flash: tariff.json, prices.json)."""
         self.cost = SessionCost.from_dict(state["cost"], self.tariff, self.sched)
         self.signed = state["signed"]
-        self._start_price = state["start_price"]
+        self.start_price = state["start_price"]
 
     def reading_fields(self):
         """Fields a periodic meter record of the open session carries: state and running cost."""
@@ -246,7 +246,7 @@ class Pricing:
         total = receipt["total"]
         # price_minor_per_kwh stays the energy price at plug-in, as in session_start.
         out = {"cost_minor": total, "currency": c.currency, "minor_unit": c.minor_unit,
-               "price_minor_per_kwh": self._start_price, "tariffs": c.tariffs, "receipt": receipt}
+               "price_minor_per_kwh": self.start_price, "tariffs": c.tariffs, "receipt": receipt}
         self.signed.append(sign.reading(t, "E", wh))
         return out
 

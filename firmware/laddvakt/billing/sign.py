@@ -16,23 +16,6 @@ from micropython import const
 _BLOCK = const(64)  # SHA-256 block size, bytes
 _SEP = (",", ":")  # compact JSON: the text travels inside the record, which must fit one frame
 
-# The payload's fixed text, keys and tags in the order it has always had (that of MicroPython's
-# json.dumps of the dicts it was once made from); a value goes at each NUL, as compact JSON.
-# LV is laddvakt's own block, signed with the rest: the session, its times and its bill. Its
-# version (LV.V) is 2; version 1 (no V) signed only the session id, cost, currency and tariffs,
-# and a backend still reads it (docs/tariffs.md, Signed session records).
-_OCMF = (b'{"FV":"1.0","MS":\0,"IS":\0,"ID":\0,"GS":\0,"IT":\0,"RD":[\0],"GV":\0,"PG":\0,'
-         b'"GI":"laddvakt","LV":{"SR":\0,"VR":\0,"VA":\0,"TA":\0,"VI":\0,"EF":\0,"TQ":[\0,\0],'
-         b'"TE":\0,"TS":\0,"T":\0,"V":2,"DU":\0,"SID":\0,"EN":\0,"CT":\0,"CU":\0,"RC":\0,"UP":\0,'
-         b'"MU":\0}}')
-# LV's values in the template's order: the record's field of each name, but vat_bp and vat
-# (VR, VA) are the receipt's, and receipt (RC) is the receipt's digest.
-_LV = ("stop_reason", "vat_bp", "vat", "tariffs", "vehicle_id", "energy_flags", "start_tq", "tq",
-       "end_t", "start_t", "t", "duration_s", "sid", "energy_wh", "cost_minor", "currency", "receipt",
-       "price_minor_per_kwh", "minor_unit")
-# A reading: TX (B begin, T tariff change, E end), TM, RV; RI is the OBIS id of import energy.
-_READING = b'{"RI":"1-0:1.8.0","RU":"Wh","ST":"G","TX":\0,"TM":\0,"RV":\0}'
-
 
 class Sink(io.IOBase):
     # A stream for json.dump and write(): into a hash (h), to sign or compare a text without
@@ -87,10 +70,6 @@ def reading(t, tx, wh):
     return {"TM": tm, "TX": tx, "RV": wh, "RI": "1-0:1.8.0", "RU": "Wh", "ST": "G"}
 
 
-_RECEIPT = ("start_fee", "vat_bp", "min", "max", "adj", "net", "vat", "total")
-_SEG = ("tariff", "ver", "sched", "from", "lines", "chg_ms", "time_fee", "idle_ms", "idle_fee")
-
-
 def _dump(w, head, keys, o):
     # head, then [o[k] for k in keys] as compact JSON, without the list
     for k in keys:
@@ -109,14 +88,16 @@ def receipt_digest(r):
     if r is None:
         return None
     w = Sink(hashlib.sha256())
-    _dump(w, b"[", _RECEIPT, r)
+    # the terms, then each segment's parts: the order host_tools/backend/billing.py checks them in
+    _dump(w, b"[", ("start_fee", "vat_bp", "min", "max", "adj", "net", "vat", "total"), r)
     segs = r.get("segs")
     if segs is None:
         w.write(b",null")
     else:
         w.write(b",[")
         for i, s in enumerate(segs):
-            _dump(w, b"[" if i == 0 else b",[", _SEG, s)
+            _dump(w, b"[" if i == 0 else b",[",
+                  ("tariff", "ver", "sched", "from", "lines", "chg_ms", "time_fee", "idle_ms", "idle_fee"), s)
             w.write(b"]")
         w.write(b"]")
     w.write(b"]")
@@ -135,32 +116,49 @@ def write(w, pg, dev, fw, meter_serial, readings, d):
     """Write the signed text of session_end record d into stream w (its write(bytes)), in
     pieces: every field a bill is made of. readings: the session's OCMF readings (begin,
     tariff changes, end), as reading() makes them."""
+    # The payload's fixed text, keys and tags in the order it has always had (that of MicroPython's
+    # json.dumps of the dicts it was once made from); a value goes at each NUL, as compact JSON.
+    # LV is laddvakt's own block, signed with the rest: the session, its times and its bill. Its
+    # version (LV.V) is 2; version 1 (no V) signed only the session id, cost, currency and tariffs,
+    # and a backend still reads it (docs/tariffs.md, Signed session records).
+    ocmf = (b'{"FV":"1.0","MS":\0,"IS":\0,"ID":\0,"GS":\0,"IT":\0,"RD":[\0],"GV":\0,"PG":\0,'
+            b'"GI":"laddvakt","LV":{"SR":\0,"VR":\0,"VA":\0,"TA":\0,"VI":\0,"EF":\0,"TQ":[\0,\0],'
+            b'"TE":\0,"TS":\0,"T":\0,"V":2,"DU":\0,"SID":\0,"EN":\0,"CT":\0,"CU":\0,"RC":\0,"UP":\0,'
+            b'"MU":\0}}')
+    # LV's values in the template's order: the record's field of each name, but vat_bp and vat
+    # (VR, VA) are the receipt's, and receipt (RC) is the receipt's digest.
+    lv = ("stop_reason", "vat_bp", "vat", "tariffs", "vehicle_id", "energy_flags", "start_tq", "tq",
+          "end_t", "start_t", "t", "duration_s", "sid", "energy_wh", "cost_minor", "currency", "receipt",
+          "price_minor_per_kwh", "minor_unit")
+    # A reading: TX (B begin, T tariff change, E end), TM, RV; RI is the OBIS id of import energy.
+    rd = b'{"RI":"1-0:1.8.0","RU":"Wh","ST":"G","TX":\0,"TM":\0,"RV":\0}'
+
     tag = d.get("id_tag")
     rc = d.get("receipt")
-    i = _put(w, _OCMF, 0, meter_serial)
-    i = _put(w, _OCMF, i, tag is not None)
-    i = _put(w, _OCMF, i, tag or "")
-    i = _put(w, _OCMF, i, dev)
-    i = _put(w, _OCMF, i, "ISO14443" if tag is not None else "NONE")
-    j = _OCMF.find(b"\0", i)
-    w.write(_OCMF[i:j])
+    i = _put(w, ocmf, 0, meter_serial)
+    i = _put(w, ocmf, i, tag is not None)
+    i = _put(w, ocmf, i, tag or "")
+    i = _put(w, ocmf, i, dev)
+    i = _put(w, ocmf, i, "ISO14443" if tag is not None else "NONE")
+    j = ocmf.find(b"\0", i)
+    w.write(ocmf[i:j])
     for n, r in enumerate(readings):
         if n:
             w.write(b",")
-        k = _put(w, _READING, 0, r["TX"])
-        k = _put(w, _READING, k, r["TM"])
-        w.write(_READING[_put(w, _READING, k, r["RV"]):])
-    i = _put(w, _OCMF, j + 1, fw)
-    i = _put(w, _OCMF, i, pg)
-    for k in _LV:
+        k = _put(w, rd, 0, r["TX"])
+        k = _put(w, rd, k, r["TM"])
+        w.write(rd[_put(w, rd, k, r["RV"]):])
+    i = _put(w, ocmf, j + 1, fw)
+    i = _put(w, ocmf, i, pg)
+    for k in lv:
         if k == "receipt":
             v = receipt_digest(rc)
         elif k == "vat_bp" or k == "vat":
             v = rc.get(k) if rc else None
         else:
             v = d.get(k)
-        i = _put(w, _OCMF, i, v)
-    w.write(_OCMF[i:])
+        i = _put(w, ocmf, i, v)
+    w.write(ocmf[i:])
 
 
 def payload(*a):
@@ -186,13 +184,15 @@ def sign(key, text):
     return {"alg": "HS256", "mac": hexlify(hmac_sha256(key, text)).decode()}
 
 
-def _digest(a):
-    w = Sink(hashlib.sha256())
-    write(w, *a)
-    return w.h.digest()
-
-
 def is_payload(text, a):
     """Whether text (or the text of arguments, a tuple) is payload(*a), without making either
-    (the check decode's comparison)."""
-    return (_digest(text) if type(text) is tuple else hashlib.sha256(text).digest()) == _digest(a)
+    (the check decode's comparison): their SHA-256 digests compared."""
+    h = []
+    for x in (text, a):
+        w = Sink(hashlib.sha256())
+        if type(x) is tuple:
+            write(w, *x)
+        else:
+            w.write(x)
+        h.append(w.h.digest())
+    return h[0] == h[1]

@@ -209,22 +209,6 @@ class Tariff:
     def to_json(self):
         return json.dumps(self.to_dict())
 
-    # ---- local time ------------------------------------------------------------
-    def offset_s(self, t):
-        """(local - UTC) seconds at t, and the next t where it changes (or _FAR)."""
-        off = self.tz_min * 60
-        if self.dst != "eu":
-            return off, _FAR
-        y = civil_from_days(t // _DAY)[0]
-        if self._dst[0] != y:
-            self._dst = (y,) + eu_dst_span(y)
-        _, a, b = self._dst
-        if t < a:
-            return off, a
-        if t < b:
-            return off + 3600, b
-        return off, eu_dst_span(y + 1)[0]
-
     # ---- prices ------------------------------------------------------------------
     def energy_price(self, t, sched=None):
         """(price units per kWh at wall time t, the first t at which it may change).
@@ -239,8 +223,22 @@ class Tariff:
                 return p, until
             # Outside the schedule the tariff's own price (below) is the fallback, until the
             # schedule starts (if it lies ahead).
+        # Local time: (local - UTC) seconds at t, and the next t where that changes.
+        off = self.tz_min * 60
+        off_until = _FAR
+        if self.dst == "eu":
+            y = civil_from_days(t // _DAY)[0]
+            if self._dst[0] != y:
+                self._dst = (y,) + eu_dst_span(y)
+            _, a, b = self._dst
+            if t < a:
+                off_until = a
+            elif t < b:
+                off += 3600
+                off_until = b
+            else:
+                off_until = eu_dst_span(y + 1)[0]
         # The time-of-use price: the first window that matches the local weekday and minute.
-        off, off_until = self.offset_s(t)
         local = t + off
         day = local // _DAY
         minute = (local - day * _DAY) // 60

@@ -44,21 +44,6 @@ TYPE_TIME_SYNC = const(22)
 TYPE_TARIFF_CHANGE = const(60)  # billing: 60-69
 TYPE_PRICE_SCHEDULE = const(61)
 
-TYPE_NAMES = {
-    TYPE_BOOT: "boot",
-    TYPE_SESSION_START: "session_start",
-    TYPE_METER: "meter",
-    TYPE_SESSION_END: "session_end",
-    TYPE_FAULT: "fault",
-    TYPE_METER_EVENT: "meter_event",
-    TYPE_PLAN: "plan",
-    TYPE_GAP: "gap",
-    TYPE_TIME_SYNC: "time_sync",
-    TYPE_TARIFF_CHANGE: "tariff_change",
-    TYPE_PRICE_SCHEDULE: "price_schedule",
-}
-TYPE_NAMES[TYPE_METER_PERIODIC] = "meter"
-TYPE_NAMES[TYPE_METER_EDGE] = "meter"
 # The header is struct "<BBHI": magic, type, length, seq (the layout above).
 
 

@@ -57,11 +57,15 @@ def _ints(path):
 
 def load(path):
     """(delivered, segment, offset, seq, used, mark) of the state file in path; (delivered, 0,
-    0, 0, -1, mark) without a checkpoint, delivered 0 without a file, mark 0 without a sound
-    copy (two equal numbers) in it."""
+    0, 0, -1, mark) without a checkpoint, delivered 0 without a file. mark: the highest sound
+    copy (two equal numbers) of the state file's and the two mark files', 0 without one."""
     v = _ints(path + "/cursor")
     delivered = v[0] if v else 0
     mark = v[5] if len(v) == 7 and v[5] == v[6] else 0
+    for n in ("mark.a", "mark.b"):
+        m = _ints(path + "/" + n)
+        if len(m) == 2 and m[0] == m[1] and m[0] > mark:
+            mark = m[0]
     if len(v) in (5, 7):
         return delivered, v[1], v[2], v[3], v[4], mark
     return delivered, 0, 0, 0, -1, mark
@@ -72,13 +76,3 @@ def save_marks(path, mark):
     docs/journal.md, Seq marks."""
     for n in ("mark.a", "mark.b"):
         _put(path + "/" + n, "%d %d" % (mark, mark))
-
-
-def load_marks(path):
-    """The highest sound mark of the two mark files (0: none)."""
-    best = 0
-    for n in ("mark.a", "mark.b"):
-        v = _ints(path + "/" + n)
-        if len(v) == 2 and v[0] == v[1] and v[0] > best:
-            best = v[0]
-    return best

@@ -79,10 +79,10 @@ class Segments:
         return len(self._list())
 
     def _stat_used(self):
-        self._used = 0
+        self.used = 0
         for first in self._list():
             n = os.stat(self._file(first))[6]
-            self._used += n if first == self._newest else blocks(n)
+            self.used += n if first == self._newest else blocks(n)
 
     def _scan(self, first, off, seq):
         """(last valid seq, end offset of valid data, file size) of one segment, from a
@@ -111,7 +111,7 @@ class Segments:
         segs = self._list()
         prev = self._newest
         if prev and prev != first:
-            self._used += blocks(self._size) - self._size  # it is closed now
+            self.used += blocks(self._size) - self._size  # it is closed now
         # Checkpoint first: at boot, the segment it names is the newest there is.
         self._save_state(first, 0, self._seg_last)
         if prev and prev != first:
@@ -126,24 +126,24 @@ class Segments:
         # Delete the oldest segments while over budget, but only fully delivered ones:
         # delivered records stay as history until their space is needed.
         segs = self._list()
-        while len(segs) > 1 and self._used > self.max_bytes:
+        while len(segs) > 1 and self.used > self.max_bytes:
             if segs[1] - 1 > self.delivered:
                 break
             first = segs.pop(0)
-            self._used -= blocks(os.stat(self._file(first))[6])
+            self.used -= blocks(os.stat(self._file(first))[6])
             os.remove(self._file(first))
             self.no_room = False
 
     def make_room(self):
         """Delete delivered history while over the size limit."""
-        if self._used > self.max_bytes:
+        if self.used > self.max_bytes:
             n = len(self._list())
             self._trim()
             if len(self._segs) != n:
                 self._checkpoint()
 
     def bytes_used(self):
-        return self._used
+        return self.used
 
     # ---- thinning --------------------------------------------------------------------
     def _unthinned(self):
@@ -157,7 +157,7 @@ class Segments:
     @property
     def full(self):
         """Over the size limit with nothing left to delete or thin."""
-        return self._used > self.max_bytes and (self.no_room or self._unthinned() is None)
+        return self.used > self.max_bytes and (self.no_room or self._unthinned() is None)
 
     def thin_candidate(self):
         """(first, last) seq range of the oldest closed segments not yet thinned, when the
@@ -165,7 +165,7 @@ class Segments:
         the thinned file before them still has room for (up to _PACK bytes after
         thinning), or as fill a new one: packed files then end close to _PACK, not a
         range's size short of it. One gap record reports the whole range."""
-        if self._used <= self.max_bytes or self.no_room:
+        if self.used <= self.max_bytes or self.no_room:
             return None
         i = self._unthinned()
         if i is None:
@@ -254,7 +254,7 @@ class Segments:
         for s in srcs:
             os.remove(self.path + "/old/" + seg_name(s))
         del segs[i + (0 if into else 1):k]
-        self._used += blocks(new) - old
+        self.used += blocks(new) - old
         self.thinned += dropped
         self._hint = (0, 0, 0)
         self._checkpoint()

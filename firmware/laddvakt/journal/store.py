@@ -30,7 +30,7 @@ class Journal(Segments, Writer):
         self._thin_done = []  # segments already thinned (first seq)
         # Flash taken by segments: closed ones in whole littlefs blocks (a file's last
         # block is its own), the newest in bytes.
-        self._used = 0
+        self.used = 0
         self._f = None  # open append handle of the newest segment
         self._size = 0  # its size
         self._rd = FrameReader()  # its buffers serve every read and copy
@@ -80,10 +80,10 @@ class Journal(Segments, Writer):
                 os.mkdir(d)
             except OSError:
                 pass
-        # The checkpoint (segment, offset, seq, used); the delivery cursor and the mark.
-        self.delivered, cp_seg, cp_off, cp_seq, cp_used, mark = layout.load(self.path)
+        # The checkpoint (segment, offset, seq, used); the delivery cursor and the mark (the
+        # highest of its copies), read before any state is saved.
+        self.delivered, cp_seg, cp_off, cp_seq, cp_used, self.mark = layout.load(self.path)
         self._saved_delivered = self.delivered
-        self.mark = max(mark, layout.load_marks(self.path))  # before any state is saved
         # Seqs up to here were written (the checkpoint follows every merge): if the files no
         # longer hold them, they are reported lost, never handed out again.
         cp_known = cp_seq if cp_seg else 0
@@ -115,7 +115,7 @@ class Journal(Segments, Writer):
             else:
                 # The checkpoint knows the size of all but the newest segment's tail,
                 # so boot never visits every segment.
-                self._used = cp_used - cp_off + size
+                self.used = cp_used - cp_off + size
             self.seq = max(self.seq, last_seq, first - 1)
             self._seg_last = max(last_seq, first - 1)
             self._size = size
@@ -135,7 +135,7 @@ class Journal(Segments, Writer):
                     # Nothing valid in it: set it aside under a name the listing
                     # ignores, or the new segment would reuse its name and seq.
                     self._list().pop()
-                    self._used -= size
+                    self.used -= size
                     os.rename(self._file(first), self.path + "/" + "%010d%s" % (first, ".bad"))
                     self._newest = 0
                 self._start_segment()
@@ -235,7 +235,7 @@ class Journal(Segments, Writer):
         self._save_state(self._newest, self._size, self._seg_last)
 
     def _save_state(self, seg, off, seq):
-        layout.save(self.path, self.delivered, seg, off, seq, self._used, self.mark)
+        layout.save(self.path, self.delivered, seg, off, seq, self.used, self.mark)
         self._saved_delivered = self.delivered
         self._cp = (seg, off, seq)
 

@@ -81,7 +81,7 @@ class Writer:
         # littlefs commits file data only on flush or close.
         f.flush()
         self._size += n
-        self._used += n
+        self.used += n
         self._seg_last = self.seq if held else self.committed
         c.clear()
         # After every merge: boot scans only what came after it, and its seq names every

@@ -150,7 +150,7 @@ class Batch(io.IOBase):
         self.room[self._n:self._n + n] = data
         self._n += n
 
-    def _visit(self, seq, rtype, payload):
+    def visit(self, seq, rtype, payload):
         if seq > self.upto:
             return False
         if self.sid is None:
@@ -200,7 +200,7 @@ class Batch(io.IOBase):
         return True
 
     def _stream(self, seq, rec):
-        """_visit's splice of rec, with json.dump into the batch (write) for want of a block."""
+        """visit's splice of rec, with json.dump into the batch (write) for want of a block."""
         n0 = self._n
         prefix = (b',{"seq":%d,' if self.last else b'{"seq":%d,') % seq
         if self.last and n0 + len(prefix) + 3 > len(self.room):
@@ -269,7 +269,7 @@ class Batch(io.IOBase):
         self.sid = sid
         self.skipped = 0
         self._put(self._head)
-        self.journal.read_after(after, self._visit)
+        self.journal.read_after(after, self.visit)
         if not self.last:
             return 0
         self._put(b"]}")

@@ -139,7 +139,38 @@ class Resolver:
                 if not is_ip(srv):
                     raise OSError("dns_server must be an IPv4 address, got '%s'" % srv)
                 # an IP literal: no lookup, no wait
-                ip, ttl = await self._ask(socket.getaddrinfo(srv, port)[0][-1], host)
+                addr = socket.getaddrinfo(srv, port)[0][-1]
+                buf = self.buf
+                if buf is None:
+                    buf = self.buf = bytearray(_BUF)
+                a = None
+                for _ in range(self.tries):
+                    r = self.urandom(2) if self.urandom else None
+                    qid = ((r[0] << 8) | r[1]) if r else time.ticks_us() & 0xFFFF
+                    n = query(buf, qid, host)
+                    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                    try:
+                        s.setblocking(False)
+                        s.connect(addr)  # only the resolver's datagrams reach this socket
+                        s.send(memoryview(buf)[:n])
+                        self.queries += 1
+                        t0 = time.ticks_ms()
+                        while a is None and time.ticks_diff(time.ticks_ms(), t0) < self.timeout_ms:
+                            try:
+                                got = s.readinto(buf)
+                            except OSError:
+                                got = None  # EAGAIN: nothing yet
+                            if got:
+                                a = parse(buf, got, qid)
+                            if a is None:
+                                await asyncio.sleep_ms(_POLL_MS)
+                    finally:
+                        s.close()
+                    if a is not None:
+                        break
+                else:
+                    raise OSError("no answer within %d x %d ms" % (self.tries, self.timeout_ms))
+                ip, ttl = a
         except (OSError, ValueError, IndexError) as e:
             self.last_error = "dns: cannot resolve %s: %s" % (host, e)
             if hit:
@@ -151,33 +182,3 @@ class Resolver:
         self._cache[host] = (ip, time.ticks_ms(), ttl)
         self.last_error = None
         return ip
-
-    async def _ask(self, addr, host):
-        buf = self.buf
-        if buf is None:
-            buf = self.buf = bytearray(_BUF)
-        for _ in range(self.tries):
-            r = self.urandom(2) if self.urandom else None
-            qid = ((r[0] << 8) | r[1]) if r else time.ticks_us() & 0xFFFF
-            n = query(buf, qid, host)
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            try:
-                s.setblocking(False)
-                s.connect(addr)  # only the resolver's datagrams reach this socket
-                s.send(memoryview(buf)[:n])
-                self.queries += 1
-                t0 = time.ticks_ms()
-                while time.ticks_diff(time.ticks_ms(), t0) < self.timeout_ms:
-                    try:
-                        got = s.readinto(buf)
-                    except OSError:
-                        got = None  # EAGAIN: nothing yet
-                    if got:
-                        a = parse(buf, got, qid)
-                        if a is not None:
-                            return a
-                    await asyncio.sleep_ms(_POLL_MS)
-            finally:
-                s.close()
-        raise OSError("no answer within %d x %d ms" % (self.tries, self.timeout_ms))
-

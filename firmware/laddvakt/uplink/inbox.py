@@ -17,7 +17,7 @@ class Inbox:
         self.make = commands  # fn() -> the commands.CommandHandler, called at the first command
         self.commands = None
         self.prefix = prefix  # b"<root>cmd/": the name follows it
-        self._q = []
+        self.q = []
         self.size = 0  # bytes of the replies queued
         self.max_bytes = cap  # bytes of replies the queue may hold
         self.dropped = 0  # commands that found the queue full; answered with one error
@@ -36,14 +36,14 @@ class Inbox:
         from laddvakt.uplink.commands import size
 
         n = size(reply)
-        self._q.append((reply, n))
+        self.q.append((reply, n))
         self.size += n
 
     def _room(self):
         # Checked before handling: a command that would find no room is not acted on (so
         # the bytes bound may be passed by one reply, never by more). The handler, made at the
         # first command; None (the command dropped) when the queue is full.
-        if len(self._q) < _MAX_QUEUED and self.size < self.max_bytes:
+        if len(self.q) < _MAX_QUEUED and self.size < self.max_bytes:
             if self.commands is None:
                 self.commands = self.make()
             return self.commands
@@ -69,17 +69,17 @@ class Inbox:
             self._queue(c.refused(self._name(topic), why))
 
     def waiting(self):
-        return len(self._q)
+        return len(self.q)
 
     def empty(self):
-        return not self._q and not self.dropped
+        return not self.q and not self.dropped
 
     def answer_next(self, room=None):
         """The oldest queued reply, which leaves the queue: its JSON (bytes), or, given room (a
         memoryview: the link's write buffer, MQTTLink.room), written there, and its length."""
         from laddvakt.uplink import commands
 
-        reply, n = self._q.pop(0)
+        reply, n = self.q.pop(0)
         self.size -= n
         if room is None:
             return commands.text(reply)

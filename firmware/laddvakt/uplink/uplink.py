@@ -36,7 +36,7 @@ class Uplink:
             codec = Codec(ident.install, device_key(cfg["device_key"]), cfg["device_id"], fw,
                           lambda: cfg["meter_serial"])
         handlers, make = commands  # {name: fn(args)}; fn() -> its CommandHandler (inbox.py)
-        self._rand = rand  # callable(n) -> 0..n-1, for backoff jitter
+        self.rand = rand  # callable(n) -> 0..n-1, for backoff jitter
         self.extra = extra  # or None; HA discovery: on_connect, step, subscriptions, message
         root = cfg["topic_prefix"] + "/" + cfg["device_id"] + "/"
         self.root = root
@@ -54,15 +54,15 @@ class Uplink:
         head = ('{"v":1,"dev":%s,"install":%s,"recs":[' % (
             json.dumps(cfg["device_id"]), json.dumps(ident.install))).encode()
         self._batch = Batch(journal, codec, head, link.room(len(self.t_recs)), cfg["batch_max_bytes"])
-        self._fl = []  # in flight, in send order
-        self._resend = 0  # how many of _fl still need resending after a reconnect
-        self._sent = journal.delivered  # main stream: last seq handed to the broker
+        self.in_flight = []  # in flight, in send order
+        self._resend = 0  # how many of in_flight still need resending after a reconnect
+        self.sent = journal.delivered  # main stream: last seq handed to the broker
         self.replays = None  # a replay.Replayer, made at the first replay (_replays)
-        self._inbox = Inbox(make, (root + "cmd/").encode(), 2 * cfg["cmd_max_bytes"])
+        self.inbox = Inbox(make, (root + "cmd/").encode(), 2 * cfg["cmd_max_bytes"])
         self.guard = Guard(device_key(cfg["device_key"]), journal.path + ".ctr", handlers)  # mqtt.md, Authentication
         self.retained = []  # (suffix, fn() -> payload): sent retained unless last sent on this connection
         self._sent_retained = {}
-        self._ka = Keepalive(cfg["mqtt_keepalive_s"] * 1000, cfg["mqtt_timeout_ms"])
+        self.keepalive = Keepalive(cfg["mqtt_keepalive_s"] * 1000, cfg["mqtt_timeout_ms"])
         self.connected = False
         self.connects = self.failures = self.published = self.resent = 0  # counters for status
         self.last_error = None
@@ -70,38 +70,12 @@ class Uplink:
         self.drain_ms = None  # first time the backlog was fully delivered, from t_start
         self.first_batch_ms = None  # when the first recs batch went out, from t_start (bench)
         link.set_callback(self._on_msg)
-        link.on_ack = self._on_puback
-        link.on_oversize = self._inbox.oversized
+        link.on_ack = self.on_ack
+        link.on_oversize = self.inbox.oversized
         link.set_last_will(self.t_status, self.offline, retain=True, qos=1)
         handlers["replay"] = lambda a: self._replays().cmd(a)
 
     # ---- connection -----------------------------------------------------------
-    async def _connect(self):
-        # Clean session off: the broker keeps our subscriptions and queued commands,
-        # and MQTT 3.1.1 §4.4 has us resend unacked publishes with their ids.
-        await self.link.open(clean_session=False)
-        self._sent_retained = {}
-        self.connected = True
-        self.connects += 1
-        self._ka.reset()
-        self.link.publish(self.t_status, self.acks.status(self.online), retain=True, qos=1)
-        # Resubscribe every time: a restarted broker has forgotten the session.
-        cmd = self.root + "cmd"
-        self.link.subscribe(cmd, qos=1)
-        self.link.subscribe(cmd + "/+", qos=1)
-        if self.ack_backend:
-            self.link.subscribe(self.t_ack, qos=1)
-            # What the backend has not acked goes again (a restarted broker may have lost it), a window
-            # of it, then as its acks say (it drops the repeats). PUBACKs no longer matter.
-            self._sent = self.journal.delivered
-            self.acks.reset(time.ticks_ms())
-            self._fl = [e for e in self._fl if e[_KIND]]
-        self._resend = len(self._fl)
-        if self.extra:
-            for t in self.extra.subscriptions():
-                self.link.subscribe(t, qos=1)
-            self.extra.on_connect(self)
-
     def _drop(self, err):
         self.connected = False
         self.failures += 1
@@ -120,15 +94,31 @@ class Uplink:
         ack = topic == self.t_ack
         why = self.guard.admit(topic, msg, self.link.rx_retained, ack)
         if why:
-            self._inbox.refused(topic, ("ack " if ack else "") + why)
-        elif ack:
-            self._on_backend_ack(msg)
-        else:
-            self._inbox.put(topic, msg)
+            self.inbox.refused(topic, ("ack " if ack else "") + why)
+        elif not ack:
+            self.inbox.put(topic, msg)
+        else:  # the backend's cumulative ack
+            try:
+                d = json.loads(msg)
+                seq = d["seq"]
+            except (ValueError, KeyError, TypeError):
+                return  # not ours to answer: the ack topic is the backend's, not a command
+            if type(seq) is not int or d.get("install", self.install) != self.install:
+                return  # an ack of another install (a wiped device) names other records
+            seq = min(seq, self.journal.seq)
+            moved = seq > self.journal.delivered
+            if moved:
+                self.journal.set_delivered(seq)
+                self.sent = max(self.sent, seq)
+                self._status_due |= self.acks.hold(False)
+            now = time.ticks_ms()
+            if self.acks.on_ack(now, seq, moved) and not self._main_in_flight():
+                self.sent = self.journal.delivered  # the backend is there without them: again
+                self.acks.reset(now)
 
     # ---- acknowledgements -----------------------------------------------------
-    def _on_puback(self, pid):
-        fl = self._fl
+    def on_ack(self, pid):  # the link's on_ack: a PUBACK
+        fl = self.in_flight
         for e in fl:
             if e[_PID] == pid:
                 e[_ACKED] = True
@@ -141,27 +131,8 @@ class Uplink:
             if e[_KIND] == 0 and not self.ack_backend:
                 self.journal.set_delivered(e[_LAST])
 
-    def _on_backend_ack(self, msg):
-        try:
-            d = json.loads(msg)
-            seq = d["seq"]
-        except (ValueError, KeyError, TypeError):
-            return  # not ours to answer: the ack topic is the backend's, not a command
-        if type(seq) is not int or d.get("install", self.install) != self.install:
-            return  # an ack of another install (a wiped device) names other records
-        seq = min(seq, self.journal.seq)
-        moved = seq > self.journal.delivered
-        if moved:
-            self.journal.set_delivered(seq)
-            self._sent = max(self._sent, seq)
-            self._status_due |= self.acks.hold(False)
-        now = time.ticks_ms()
-        if self.acks.on_ack(now, seq, moved) and not self._main_in_flight():
-            self._sent = self.journal.delivered  # the backend is there without them: again
-            self.acks.reset(now)
-
     def _main_in_flight(self):
-        for e in self._fl:  # a loop, not any(): no generator allocated each round
+        for e in self.in_flight:  # a loop, not any(): no generator allocated each round
             if not e[_KIND]:
                 return True
         return False
@@ -171,7 +142,7 @@ class Uplink:
         b = self._batch
         p = self.link.publish_built(self.t_recs, b.size(), pid)
         if not pid:
-            self._fl.append([p, b.first, b.last, False, sid, kind])
+            self.in_flight.append([p, b.first, b.last, False, sid, kind])
             if not kind and self.ack_backend:
                 self.acks.sent(b.last)
         if self.first_batch_ms is None:
@@ -179,16 +150,16 @@ class Uplink:
         self.published += 1
 
     # ---- work -----------------------------------------------------------------
-    def _service(self, now):
+    def service(self, now):
         """One round on a live link. Returns True if there was work."""
         link = self.link
         busy = link.poll() > 0
-        if self._ka.ping_due(now, link.last_rx_ms, bool(self._fl)):
+        if self.keepalive.ping_due(now, link.last_rx_ms, bool(self.in_flight)):
             link.ping()
         if self._status_due and link.idle():
             link.publish(self.t_status, self.acks.status(self.online), retain=True, qos=1)
             self._status_due = False
-        inbox = self._inbox
+        inbox = self.inbox
         while inbox.waiting() and link.idle():
             link.publish_built(self.t_reply, inbox.answer_next(link.room(len(self.t_reply))))
             busy = True
@@ -205,21 +176,21 @@ class Uplink:
             busy = self.extra.step(self, now) or busy
         # Resend after a reconnect first, in the original order with the original ids.
         while self._resend and link.idle():
-            e = self._fl[len(self._fl) - self._resend]
+            e = self.in_flight[len(self.in_flight) - self._resend]
             self._resend -= 1
             if self._batch.build(e[_FIRST] - 1, e[_LAST], e[_SID]):
                 self._send_batch(e[_KIND], e[_SID], e[_PID])
             else:
-                self._on_puback(e[_PID])  # history trimmed meanwhile: nothing to resend
+                self.on_ack(e[_PID])  # history trimmed meanwhile: nothing to resend
             self.resent += 1
             busy = True
         # Taken by the broker, never acked by the backend: a named condition, and send again.
-        if self.ack_backend and self.acks.expired(now, self._sent > self.journal.delivered and not self._main_in_flight()):
+        if self.ack_backend and self.acks.expired(now, self.sent > self.journal.delivered and not self._main_in_flight()):
             self._status_due |= self.acks.hold(True)
-            self._sent = self.journal.delivered
+            self.sent = self.journal.delivered
             self.acks.reset(now)
         b = self._batch
-        while not self._resend and len(self._fl) < self.window and link.idle():
+        while not self._resend and len(self.in_flight) < self.window and link.idle():
             rp = self.replays
             r = rp and rp.r
             if r:
@@ -229,9 +200,9 @@ class Uplink:
                 continue
             if self.ack_backend and not self.acks.may_send():
                 break
-            if self._sent < self.journal.seq and b.build(self._sent, self.journal.seq, None):
+            if self.sent < self.journal.seq and b.build(self.sent, self.journal.seq, None):
                 self._send_batch(0, None)
-                self._sent = b.last
+                self.sent = b.last
                 busy = True
                 continue
             break
@@ -255,35 +226,58 @@ class Uplink:
         while True:
             if not self.connected:
                 try:
-                    await self._connect()
+                    # Clean session off: the broker keeps our subscriptions and queued commands,
+                    # and MQTT 3.1.1 §4.4 has us resend unacked publishes with their ids.
+                    await self.link.open(clean_session=False)
+                    self._sent_retained = {}
+                    self.connected = True
+                    self.connects += 1
+                    self.keepalive.reset()
+                    self.link.publish(self.t_status, self.acks.status(self.online), retain=True, qos=1)
+                    # Resubscribe every time: a restarted broker has forgotten the session.
+                    cmd = self.root + "cmd"
+                    self.link.subscribe(cmd, qos=1)
+                    self.link.subscribe(cmd + "/+", qos=1)
+                    if self.ack_backend:
+                        self.link.subscribe(self.t_ack, qos=1)
+                        # What the backend has not acked goes again (a restarted broker may have lost it), a window
+                        # of it, then as its acks say (it drops the repeats). PUBACKs no longer matter.
+                        self.sent = self.journal.delivered
+                        self.acks.reset(time.ticks_ms())
+                        self.in_flight = [e for e in self.in_flight if e[_KIND]]
+                    self._resend = len(self.in_flight)
+                    if self.extra:
+                        for t in self.extra.subscriptions():
+                            self.link.subscribe(t, qos=1)
+                        self.extra.on_connect(self)
                     backoff = _BACKOFF_MIN_MS
                 except Exception as e:
                     # OSError from the network, MQTTException for a refused CONNECT, anything odd from
                     # umqtt on a malformed reply: retry (CancelledError is a BaseException: it ends the task).
                     self._drop(e)
                     # Exponential backoff with jitter, so a fleet does not reconnect in step.
-                    await asyncio.sleep_ms(backoff // 2 + self._rand(backoff // 2 + 1))
+                    await asyncio.sleep_ms(backoff // 2 + self.rand(backoff // 2 + 1))
                     backoff = min(backoff * 2, _BACKOFF_MAX_MS)
                     continue
             try:
-                busy = self._service(time.ticks_ms())
+                busy = self.service(time.ticks_ms())
             except Exception as e:
                 self._drop(e)
                 # A link that was up: retry within a second, at random (a restarted broker meets no fleet).
-                await asyncio.sleep_ms(self._rand(_BACKOFF_MIN_MS))
+                await asyncio.sleep_ms(self.rand(_BACKOFF_MIN_MS))
                 continue
             if busy:
                 await asyncio.sleep_ms(0)
             else:
-                await asyncio.sleep_ms(_ACK_WAIT_MS if self._fl or not self.link.idle() else _IDLE_POLL_MS)
+                await asyncio.sleep_ms(_ACK_WAIT_MS if self.in_flight or not self.link.idle() else _IDLE_POLL_MS)
 
     def drained(self):
-        return (self.connected and not self.journal.pending() and self._inbox.empty()
+        return (self.connected and not self.journal.pending() and self.inbox.empty()
                 and not (self.replays and self.replays.r) and self.link.idle())
 
     def stats(self):
         return {"connects": self.connects, "failures": self.failures, "published": self.published, "resent": self.resent,
-                "in_flight": len(self._fl), "error": self.last_error, "cond": self.acks.condition,
+                "in_flight": len(self.in_flight), "error": self.last_error, "cond": self.acks.condition,
                 "ack_timeouts": self.acks.timeouts, "auth_refused": self.guard.refused, "first_batch_ms": self.first_batch_ms}
 
     def shutdown(self):
