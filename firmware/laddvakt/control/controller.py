@@ -6,8 +6,7 @@
 # has the rules. No properties on Controller: MicroPython would search the class at every store.
 from micropython import const
 
-from laddvakt.control import faults as fr
-from laddvakt.control.faults import connector_status, status_payload
+from laddvakt.control.faults import RESET, RULES, connector_status, status_payload, stopping
 from laddvakt.control.detect import FOLLOW_MS, Detectors, may_close
 from laddvakt.control.offer import Authorizer, DemandResponse
 from laddvakt.control.pilot import DUTY_F, DUTY_OFF, PilotDecoder, duty_for_current
@@ -163,12 +162,12 @@ class Controller:
         if p and not p.allows(now, wall, self.vehicle if self.in_session else None, self.session_wh, self.tx_start):
             lim = 0
         self.offer_da = lim
-        stop = fr.stopping(self.faults.active)
+        stop = stopping(self.faults.active)
         duty = DUTY_OFF
         if stop is not None:
             if self._f_since is None:
                 self._f_since = now
-            if tdiff(now, self._f_since) < F_HOLD_MS or fr.RULES[stop][2] == fr.RESET:
+            if tdiff(now, self._f_since) < F_HOLD_MS or RULES[stop][2] == RESET:
                 duty = DUTY_F
         else:
             self._f_since = None
@@ -223,12 +222,12 @@ class Controller:
                 self.present_tag(tag, self.hw.vehicle_id())
             except ValueError:
                 pass  # a tap while unavailable, or someone else's card during a session
-        stop = fr.stopping(self.faults.active)
+        stop = stopping(self.faults.active)
         self.stopping = stop
         reason = None
         if session is not None:
             if stop is not None:
-                reason = fr.RULES[stop][1]
+                reason = RULES[stop][1]
             elif self.stop_reason:
                 reason = self.stop_reason
             elif (self.session_max_wh and session.energy_wh >= self.session_max_wh) or (

@@ -230,13 +230,13 @@ class MeterService:
         self._check_serial = False
         return serial
 
-    def split(self, tracker, up_ms, wall_t):
+    def split(self, tracker, up_ms, wall):
         """After a meter replacement, end the open session ("Other"); None otherwise."""
         wh = self._split_wh
         if wh is None:
             return None
         self._split_wh = None
-        return tracker.stop(up_ms, wall_t, wh, "Other")
+        return tracker.stop(up_ms, wall, wh, "Other")
 
     def mark(self):
         self.guard.mark()
