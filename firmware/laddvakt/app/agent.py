@@ -233,9 +233,9 @@ class Agent:
         self.log(jf.TYPE_PLAN, records.plan(self.clock, self.up_ms, self.ident, s.sid if s else None,
                                             vehicle, need_wh, by_t, p))
 
-    async def sample_loop(self, until_ms=None):
+    async def sample_loop(self, until=None):
         wd = self.watchdog
-        while until_ms is None or self.clock.up(self.up_ms) < until_ms:  # uptime: no wrap
+        while until is None or self.clock.up(self.up_ms) < until:  # uptime ms: no wrap
             self.step(await self.ticker.next())
             wd.feed(self.up_ms)  # only after a whole step: a stuck step resets the board
 
