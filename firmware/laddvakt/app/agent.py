@@ -7,7 +7,7 @@ import gc
 from laddvakt import VERSION
 from laddvakt.journal import records
 from laddvakt.journal import frame as jf
-from laddvakt.core.clock import Clock, tadd, tdiff
+from laddvakt.core.clock import Clock, session_id, tadd, tdiff
 from laddvakt.core.config import ConfigError
 from laddvakt.control.controller import Controller
 from laddvakt.control.faults import Faults
@@ -19,7 +19,6 @@ from laddvakt.journal.codec import Codec
 from laddvakt.session.continuity import Continuity
 from laddvakt.session.flow import SessionFlow, SessionTracker
 from laddvakt.session.store import SessionStore
-from laddvakt.core.ids import session_id
 from micropython import const
 
 _STEP_S = const(2)  # a resync that moves the clock this far (s) is journaled

@@ -8,7 +8,7 @@ import os
 from binascii import hexlify, unhexlify
 
 from laddvakt.billing.sign import Sink
-from laddvakt.core.ids import session_id
+from laddvakt.core.clock import session_id
 
 # The head line, rewritten at every meter value: the session, its last persisted meter value,
 # and the billing state that moves sample by sample (SessionCost: charge state, charged, idle
