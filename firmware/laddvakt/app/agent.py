@@ -256,7 +256,7 @@ class Agent:
 class Watchdog:
     def __init__(self, cfg, set_fault, bench=False):
         self.timeout_ms = cfg["watchdog_s"] * 1000
-        self.clear_ms = cfg["watchdog_clear_s"] * 1000
+        self.watchdog_clear_s = cfg["watchdog_clear_s"]
         if self.timeout_ms and self.timeout_ms < 2 * cfg["sample_interval_ms"]:
             # One late step would reset the board: a boot loop, not a safety net.
             raise ConfigError("key 'watchdog_s' must be 0 (off) or at least twice sample_interval_ms")
@@ -282,7 +282,7 @@ class Watchdog:
         if w is not None:
             w.feed()
             self.feeds += 1
-        if self.held and tdiff(up_ms, self.clear_ms) >= 0:
+        if self.held and tdiff(up_ms, self.watchdog_clear_s * 1000) >= 0:
             self.held = False
             self._set_fault("InternalError", False, None, "watchdog")
 

@@ -59,7 +59,7 @@ class Controller:
         self.sid = None
         self.vehicle = None  # the session's vehicle id: fleet schedules are by vehicle
         self.tx_start = None  # the session's start in wall seconds, for Relative profiles
-        self.session_wh = 0
+        self.energy_wh = 0  # the open session's (its Session.energy_wh at the last tick)
         self._plugged = False
         self._settle = 0
         self.stop_reason = None  # a stop asked for (a command, the same tag again), taken at the tick
@@ -159,7 +159,7 @@ class Controller:
                 f.held_by("InternalError", "watchdog") or self.suspend_check is None or self.suspend_check()):
             lim = 0
         p = self.planner
-        if p and not p.allows(now, wall, self.vehicle if self.in_session else None, self.session_wh, self.tx_start):
+        if p and not p.allows(now, wall, self.vehicle if self.in_session else None, self.energy_wh, self.tx_start):
             lim = 0
         self.offer_da = lim
         stop = stopping(self.faults.active)
@@ -192,7 +192,7 @@ class Controller:
         self.wall = wall
         self.in_session = session is not None
         if session is not None:
-            self.session_wh = session.energy_wh
+            self.energy_wh = session.energy_wh
         # Pilot: not read while we drive -12 V ourselves (it would only see that).
         reading = False
         if self.duty != DUTY_F:
@@ -261,7 +261,7 @@ class Controller:
         self.sid = s.sid
         self.vehicle = s.vehicle_id
         self.tx_start = wall
-        self.session_wh = 0
+        self.energy_wh = 0
         if self.planner is not None:
             self.planner.session_started()
 
