@@ -60,7 +60,6 @@ class Controller:
         self.vehicle = None  # the session's vehicle id: fleet schedules are by vehicle
         self.tx_start = None  # the session's start in wall seconds, for Relative profiles
         self.energy_wh = 0  # the open session's (its Session.energy_wh at the last tick)
-        self._plugged = False
         self._settle = 0
         self.stop_reason = None  # a stop asked for (a command, the same tag again), taken at the tick
         self.stopping = None  # the stopping fault at the last tick
@@ -202,6 +201,7 @@ class Controller:
             if self._settle:
                 self._settle -= 1
             reading = not self._settle
+        was = self.state in "BCD"  # plugged at the last tick (state changes only here)
         st = self.pilot.state
         if reading:
             self.state = st
@@ -209,13 +209,12 @@ class Controller:
         self.detect.run(now_ms, st, reading, current_da, self.pilot_da, self.drop_ms)
         # Plug and unplug edges drive authorization and end Finishing.
         plugged = st in "BCD"
-        if plugged and not self._plugged and not self.finishing:
+        if plugged and not was and not self.finishing:
             if not self.unavailable:
                 self.auth.on_plugged(now_ms)
         if not plugged and reading:
             self.finishing = False
             self.auth.expire(now_ms)
-        self._plugged = plugged
         tag = self.hw.read_tag()
         if tag is not None:
             try:
