@@ -219,7 +219,7 @@ def test_start_record_finished_after_cut():
     box = Box()
     a = boot(box)
     box.pilot = "C"
-    from laddvakt.core.ids import session_id
+    from laddvakt.core.clock import session_id
     from laddvakt.journal import records
     from laddvakt.session.flow import Session
 

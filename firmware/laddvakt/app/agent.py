@@ -7,7 +7,8 @@ import gc
 from laddvakt import VERSION
 from laddvakt.journal import records
 from laddvakt.journal import frame as jf
-from laddvakt.core.clock import Clock, tadd, tdiff
+from laddvakt.core.clock import Clock, session_id, tadd, tdiff
+from laddvakt.core.config import ConfigError
 from laddvakt.control.controller import Controller
 from laddvakt.control.faults import Faults
 from laddvakt.journal.guard import JournalGuard
@@ -18,8 +19,6 @@ from laddvakt.journal.codec import Codec
 from laddvakt.session.continuity import Continuity
 from laddvakt.session.flow import SessionFlow, SessionTracker
 from laddvakt.session.store import SessionStore
-from laddvakt.app.watchdog import Watchdog
-from laddvakt.core.ids import session_id
 from micropython import const
 
 _STEP_S = const(2)  # a resync that moves the clock this far (s) is journaled
@@ -233,9 +232,9 @@ class Agent:
         self.log(jf.TYPE_PLAN, records.plan(self.clock, self.up_ms, self.ident, s.sid if s else None,
                                             vehicle, need_wh, by_t, p))
 
-    async def sample_loop(self, until_ms=None):
+    async def sample_loop(self, until=None):
         wd = self.watchdog
-        while until_ms is None or self.clock.up(self.up_ms) < until_ms:  # uptime: no wrap
+        while until is None or self.clock.up(self.up_ms) < until:  # uptime ms: no wrap
             self.step(await self.ticker.next())
             wd.feed(self.up_ms)  # only after a whole step: a stuck step resets the board
 
@@ -247,3 +246,52 @@ class Agent:
     def wall_s(self):
         """Wall time now in Unix seconds, None before the clock is synced."""
         return self.clock.wall_s(self.up_ms)
+
+
+# The watchdog (issue 7, docs/control.md): fed after each whole sampling step, so a step that
+# hangs stops the feeding and the hardware resets the board; after such a reset, InternalError
+# "watchdog reset" (source "watchdog", what hal.reset_cause() then says; the journal's guard is
+# the other source) until watchdog_clear_s of stable uptime. The hardware comes from the HAL at
+# start, never at import. It also notes the agent's heap use, for the benchmark.
+class Watchdog:
+    def __init__(self, cfg, set_fault, bench=False):
+        self.timeout_ms = cfg["watchdog_s"] * 1000
+        self.watchdog_clear_s = cfg["watchdog_clear_s"]
+        if self.timeout_ms and self.timeout_ms < 2 * cfg["sample_interval_ms"]:
+            # One late step would reset the board: a boot loop, not a safety net.
+            raise ConfigError("key 'watchdog_s' must be 0 (off) or at least twice sample_interval_ms")
+        self._set_fault = set_fault
+        self.wdt = None  # the hardware watchdog, once started
+        self.held = False  # InternalError "watchdog reset" raised and not yet cleared
+        self.feeds = 0
+        self.bench = bench  # note_heap collects
+        self.heap_peak = 0
+
+    def start(self, make, reset_cause):
+        """Once, as the loop starts: `make(timeout_ms)` is hal.wdt; `reset_cause` is
+        hal.reset_cause(). A watchdog reset is reported even with the watchdog now off."""
+        if reset_cause == "watchdog":
+            self.held = True
+            self._set_fault("InternalError", True, "watchdog reset", "watchdog")
+        if self.timeout_ms:
+            self.wdt = make(self.timeout_ms)
+
+    def feed(self, up_ms):
+        """After each sampling step, with the uptime it sampled at."""
+        w = self.wdt
+        if w is not None:
+            w.feed()
+            self.feeds += 1
+        if self.held and tdiff(up_ms, self.watchdog_clear_s * 1000) >= 0:
+            self.held = False
+            self._set_fault("InternalError", False, None, "watchdog")
+
+    def note_heap(self):
+        """The heap in use at a quiet point, its peak kept in heap_peak for the benchmark. In
+        bench mode the heap is then collected, so the peak seen is live data plus one step's
+        garbage: the most the agent needs at once."""
+        a = gc.mem_alloc()
+        if a > self.heap_peak:
+            self.heap_peak = a
+        if self.bench:
+            gc.collect()

@@ -6,7 +6,7 @@ import gc
 import json
 
 from laddvakt import VERSION
-from laddvakt.core import board as boards
+import laddvakt.core.board
 from laddvakt.core import config
 from laddvakt.core.ident import load_and_count_boot
 from laddvakt.journal.store import Journal
@@ -30,7 +30,7 @@ def build(hal, at=None, bufs=None):
         gc.collect()
         bufs += (bytearray(cfg["batch_max_bytes"] + 1024), bytearray(cfg["cmd_max_bytes"] + 320))
     at[0] = "%s/%s.json" % (hal.boards_dir, cfg["board"])
-    board = boards.load(hal.boards_dir, cfg["board"])
+    board = laddvakt.core.board.load(hal.boards_dir, cfg["board"])
     at[0] = hal.data_dir + "/ident.json"
     ident = load_and_count_boot(hal.data_dir + "/ident.json", hal.urandom)
     at[0] = hal.data_dir + "/journal"

@@ -3,8 +3,7 @@
 import asyncio
 
 from laddvakt.console.text import UsageError, int_arg, kv, money, no_args, uplink_state
-from laddvakt.core.clock import iso_utc
-from laddvakt.core.ids import session_seq
+from laddvakt.core.clock import iso_utc, session_seq
 from laddvakt.journal import frame as jf
 
 _SLICE = 32  # journal records read per step of a scan, between yields

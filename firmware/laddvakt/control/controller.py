@@ -6,8 +6,7 @@
 # has the rules. No properties on Controller: MicroPython would search the class at every store.
 from micropython import const
 
-from laddvakt.control import faults as fr
-from laddvakt.control.faults import connector_status, status_payload
+from laddvakt.control.faults import RESET, RULES, connector_status, status_payload, stopping
 from laddvakt.control.detect import FOLLOW_MS, Detectors, may_close
 from laddvakt.control.offer import Authorizer, DemandResponse
 from laddvakt.control.pilot import DUTY_F, DUTY_OFF, PilotDecoder, duty_for_current
@@ -60,8 +59,7 @@ class Controller:
         self.sid = None
         self.vehicle = None  # the session's vehicle id: fleet schedules are by vehicle
         self.tx_start = None  # the session's start in wall seconds, for Relative profiles
-        self.session_wh = 0
-        self._plugged = False
+        self.energy_wh = 0  # the open session's (its Session.energy_wh at the last tick)
         self._settle = 0
         self.stop_reason = None  # a stop asked for (a command, the same tag again), taken at the tick
         self.stopping = None  # the stopping fault at the last tick
@@ -160,15 +158,15 @@ class Controller:
                 f.held_by("InternalError", "watchdog") or self.suspend_check is None or self.suspend_check()):
             lim = 0
         p = self.planner
-        if p and not p.allows(now, wall, self.vehicle if self.in_session else None, self.session_wh, self.tx_start):
+        if p and not p.allows(now, wall, self.vehicle if self.in_session else None, self.energy_wh, self.tx_start):
             lim = 0
         self.offer_da = lim
-        stop = fr.stopping(self.faults.active)
+        stop = stopping(self.faults.active)
         duty = DUTY_OFF
         if stop is not None:
             if self._f_since is None:
                 self._f_since = now
-            if tdiff(now, self._f_since) < F_HOLD_MS or fr.RULES[stop][2] == fr.RESET:
+            if tdiff(now, self._f_since) < F_HOLD_MS or RULES[stop][2] == RESET:
                 duty = DUTY_F
         else:
             self._f_since = None
@@ -193,7 +191,7 @@ class Controller:
         self.wall = wall
         self.in_session = session is not None
         if session is not None:
-            self.session_wh = session.energy_wh
+            self.energy_wh = session.energy_wh
         # Pilot: not read while we drive -12 V ourselves (it would only see that).
         reading = False
         if self.duty != DUTY_F:
@@ -203,6 +201,7 @@ class Controller:
             if self._settle:
                 self._settle -= 1
             reading = not self._settle
+        was = self.state in "BCD"  # plugged at the last tick (state changes only here)
         st = self.pilot.state
         if reading:
             self.state = st
@@ -210,25 +209,24 @@ class Controller:
         self.detect.run(now_ms, st, reading, current_da, self.pilot_da, self.drop_ms)
         # Plug and unplug edges drive authorization and end Finishing.
         plugged = st in "BCD"
-        if plugged and not self._plugged and not self.finishing:
+        if plugged and not was and not self.finishing:
             if not self.unavailable:
                 self.auth.on_plugged(now_ms)
         if not plugged and reading:
             self.finishing = False
             self.auth.expire(now_ms)
-        self._plugged = plugged
         tag = self.hw.read_tag()
         if tag is not None:
             try:
                 self.present_tag(tag, self.hw.vehicle_id())
             except ValueError:
                 pass  # a tap while unavailable, or someone else's card during a session
-        stop = fr.stopping(self.faults.active)
+        stop = stopping(self.faults.active)
         self.stopping = stop
         reason = None
         if session is not None:
             if stop is not None:
-                reason = fr.RULES[stop][1]
+                reason = RULES[stop][1]
             elif self.stop_reason:
                 reason = self.stop_reason
             elif (self.session_max_wh and session.energy_wh >= self.session_max_wh) or (
@@ -262,7 +260,7 @@ class Controller:
         self.sid = s.sid
         self.vehicle = s.vehicle_id
         self.tx_start = wall
-        self.session_wh = 0
+        self.energy_wh = 0
         if self.planner is not None:
             self.planner.session_started()
 

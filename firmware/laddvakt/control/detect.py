@@ -5,7 +5,7 @@
 # in docs/control.md, Faults.
 from micropython import const
 
-from laddvakt.control import faults as fr
+from laddvakt.control.faults import RESET, RULES
 from laddvakt.control.pilot import MIN_DA
 from laddvakt.core.clock import tdiff
 
@@ -113,8 +113,8 @@ class Detectors:
         """Service reset of a fault that clears only on command (a welded contactor)."""
         if not self.faults.is_active(code):
             raise ValueError("%s is not active" % code)
-        rule = fr.RULES.get(code)
-        if rule is None or rule[2] != fr.RESET:
+        rule = RULES.get(code)
+        if rule is None or rule[2] != RESET:
             raise ValueError("%s clears by itself; it cannot be reset by command" % code)
         if self.welded:
             raise ValueError("%s: the contactor feedback still reads closed" % code)

@@ -9,7 +9,7 @@
 # At the end, the calendar: the proleptic Gregorian calendar in integers, the one copy every part
 # uses (tariffs, profiles, signed records, the console): day counts since 1970-01-01 to dates and
 # back, after Howard Hinnant's public-domain date algorithms, and ISO 8601 UTC text both ways. No
-# floats, no epoch differences between ports.
+# floats, no epoch differences between ports. Last, the session ids.
 from micropython import const
 
 # Earliest wall time we accept as a real sync (2024-01-01); an RTC that reset to
@@ -174,3 +174,18 @@ def iso_seconds(v):
         return t - off if rest[0] == "+" else t + off
     except IndexError:
         raise ValueError("cannot read date-time %r" % v)
+
+
+# Session ids, built and parsed in one place (here, with the other small pure helpers every part
+# shares): the install id and the journal seq of the session's start record, "<install>-<seq as 8
+# hex digits>" (21 characters; OCPP 2.0.1 allows 36). Unique for the install's lifetime, and the
+# seq says where the session begins.
+def session_id(install, seq):
+    return "%s-%08x" % (install, seq)
+
+
+def session_seq(sid, install):
+    """The journal seq that install's session id names; ValueError if it is not one."""
+    if len(sid) != len(install) + 9 or not sid.startswith(install + "-"):
+        raise ValueError("not a session of %s: %r" % (install, sid))
+    return int(sid[-8:], 16)  # ValueError on anything but hex digits

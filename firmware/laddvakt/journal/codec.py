@@ -15,7 +15,7 @@ import struct
 from laddvakt.billing import sign
 from laddvakt.billing.session_cost import FEE_FACTOR, MS_FACTOR, WH_FACTOR, sized, totals
 from laddvakt.billing.tariff import PRICE_SCALE
-from laddvakt.core.ids import session_id
+from laddvakt.core.clock import session_id
 from laddvakt.journal.encode import Encoder
 from laddvakt.journal.codec_values import (ABSENT, ANY, DERIVED, LAYOUT, LAYOUT0, LAYOUTS, NAMES, NULL,
                                            RECEIPT, SEG, TAGGED, USUAL, CodecError, Reader, get_any,

@@ -29,8 +29,8 @@ def flag_names(flags):
 
 
 class EnergyGuard:
-    def __init__(self, max_power_w, res_dwh=1):
-        self.max_power_w = max_power_w
+    def __init__(self, meter_max_power_w, res_dwh=1):
+        self.meter_max_power_w = meter_max_power_w
         self.res_dwh = res_dwh
         self.booked = None  # 0.1 Wh; starts at the first reading, grows by accepted deltas
         self.anchor = None  # last accepted reading
@@ -52,7 +52,7 @@ class EnergyGuard:
         # W x ms / 360000 = 0.1 Wh; x 1.5 -> / 240000. One resolution step of slack: a
         # coarse register (EM340: 100 Wh) moves a whole step at once. A float register's
         # spacing grows with its value (2**-23 relative).
-        return self.max_power_w * ms // 240000 + self.res_dwh + (value >> 22)
+        return self.meter_max_power_w * ms // 240000 + self.res_dwh + (value >> 22)
 
     def feed(self, now_ms, r):
         """One reading (None for NaN). Returns a verdict; only OK and RESYNC move `booked`."""

@@ -42,9 +42,9 @@ class _ReadMeter:
 
 
 class MeterHealth:
-    def __init__(self, grace_polls=3, grace_ms=10000):
-        self.grace_polls = grace_polls
-        self.grace_ms = grace_ms
+    def __init__(self, meter_grace_polls=3, meter_grace_ms=10000):
+        self.meter_grace_polls = meter_grace_polls
+        self.meter_grace_ms = meter_grace_ms
         self.polls = 0
         self.failed_polls = 0
         self.in_a_row = 0
@@ -65,7 +65,7 @@ class MeterHealth:
         self.in_a_row += 1
         self.last_error = error
         since = self.last_ok_ms if self.last_ok_ms is not None else self.since_ms
-        return self.in_a_row >= self.grace_polls or tdiff(now_ms, since) >= self.grace_ms
+        return self.in_a_row >= self.meter_grace_polls or tdiff(now_ms, since) >= self.meter_grace_ms
 
 
 class MeterService:
@@ -76,8 +76,8 @@ class MeterService:
         self.profile = profile
         self.guard = integrity.EnergyGuard(cfg["meter_max_power_w"], meter.res_dwh)
         self.health = MeterHealth(cfg["meter_grace_polls"], cfg["meter_grace_ms"])
-        self.serial_every = cfg["meter_serial_check_polls"]
-        self.retry_ms = cfg["meter_retry_ms"]
+        self.meter_serial_check_polls = cfg["meter_serial_check_polls"]
+        self.meter_retry_ms = cfg["meter_retry_ms"]
         self.failing = False  # PowerMeterFailure raised by us, cleared at the next good poll
         self._tried_ms = 0
         self._set_fault = set_fault
@@ -99,7 +99,7 @@ class MeterService:
     def _skip(self, up_ms):
         # A dead meter costs one timeout per retry interval, not one per sample, so the
         # pilot and the session keep being sampled on time.
-        return self.failing and tdiff(up_ms, self._tried_ms) < self.retry_ms
+        return self.failing and tdiff(up_ms, self._tried_ms) < self.meter_retry_ms
 
     def ready(self, up_ms, want, reason):
         """Each tick, after control: True when sampling runs now, ending any session for
@@ -218,7 +218,8 @@ class MeterService:
         if self.meter.serial_spec is None or self.serial_off is not None:
             return False
         self._since_serial += 1
-        return self._check_serial or (self.serial_every and self._since_serial >= self.serial_every)
+        every = self.meter_serial_check_polls
+        return self._check_serial or (every and self._since_serial >= every)
 
     def _took_serial(self, serial):
         """serial: the serial read's value or its OSError; the serial to compare, or None."""
@@ -230,13 +231,13 @@ class MeterService:
         self._check_serial = False
         return serial
 
-    def split(self, tracker, up_ms, wall_t):
+    def split(self, tracker, up_ms, wall):
         """After a meter replacement, end the open session ("Other"); None otherwise."""
         wh = self._split_wh
         if wh is None:
             return None
         self._split_wh = None
-        return tracker.stop(up_ms, wall_t, wh, "Other")
+        return tracker.stop(up_ms, wall, wh, "Other")
 
     def mark(self):
         self.guard.mark()

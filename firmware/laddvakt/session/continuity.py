@@ -14,9 +14,6 @@ from laddvakt.core.clock import age_ms, before
 # The store's billing fields in the head line, and the SessionCost state each one holds.
 _DYN = (("cs", "st"), ("ch", "charged"), ("sr", "stretch"), ("cm", "chg_ms"), ("im", "idle_ms"),
         ("lw", "line_wh"), ("pr", "price"), ("un", "until"))
-# What the rare part keeps of SessionCost's state (_STATE): all but _DYN's, last_wh and last_up.
-_RARE = ("currency", "minor_unit", "start_fee", "vat_bp", "min", "max", "segs", "tariffs", "units",
-         "n_lines", "seg_from", "lines", "line_from")
 
 
 def _at(d, st):
@@ -79,7 +76,9 @@ class Continuity:
         c = self.pricing.cost
         for k, ck in _DYN:
             st[k] = getattr(c, ck)
-        state = self.pricing.session_state(_RARE)
+        # The rare part keeps of SessionCost's state (_STATE): all but _DYN's, last_wh and last_up.
+        state = self.pricing.session_state(("currency", "minor_unit", "start_fee", "vat_bp", "min", "max", "segs",
+                                            "tariffs", "units", "n_lines", "seg_from", "lines", "line_from"))
         rare = {"c": state["cost"], "sg": state["signed"], "sp": state["start_price"]}
         if tc is not None:
             rare["tc"] = tc

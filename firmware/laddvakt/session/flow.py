@@ -121,10 +121,10 @@ class SessionFlow:
 
 
 class Session:
-    def __init__(self, sid, up_ms, wall_t, tq, energy_wh, id_tag):
+    def __init__(self, sid, up_ms, wall, tq, energy_wh, id_tag):
         self.sid = sid
         self.start_up = up_ms
-        self.start_t = wall_t
+        self.start_t = wall
         self.start_tq = tq
         self.meter_start_wh = energy_wh
         self.meter_last_wh = energy_wh
@@ -155,29 +155,29 @@ class SessionTracker:
         self.session = None
         self.pilot = "A"
 
-    def on_sample(self, up_ms, wall_t, tq, pilot, energy_wh, id_tag=None):
+    def on_sample(self, up_ms, wall, tq, pilot, energy_wh, id_tag=None):
         self.pilot = pilot
         s = self.session
         if s is None:
             if pilot in "BCD":
-                s = Session(self._new_sid(), up_ms, wall_t, tq, energy_wh, id_tag)
+                s = Session(self._new_sid(), up_ms, wall, tq, energy_wh, id_tag)
                 self.session = s
                 return ("start", s)
             return None
         s.meter_last_wh = energy_wh
         if pilot == "A":
-            return self.stop(up_ms, wall_t, energy_wh, "EVDisconnected")
+            return self.stop(up_ms, wall, energy_wh, "EVDisconnected")
         if pilot in "EF":
-            return self.stop(up_ms, wall_t, energy_wh, "Other")
+            return self.stop(up_ms, wall, energy_wh, "Other")
         return None
 
-    def stop(self, up_ms, wall_t, energy_wh, reason):
+    def stop(self, up_ms, wall, energy_wh, reason):
         """End the open session (OCPP 1.6 Reason vocabulary); None if there is none."""
         s = self.session
         if s is None:
             return None
         s.end_up = up_ms
-        s.end_t = wall_t
+        s.end_t = wall
         s.meter_stop_wh = energy_wh
         s.stop_reason = reason
         self.session = None

@@ -8,7 +8,7 @@ import os
 from binascii import hexlify, unhexlify
 
 from laddvakt.billing.sign import Sink
-from laddvakt.core.ids import session_id
+from laddvakt.core.clock import session_id
 
 # The head line, rewritten at every meter value: the session, its last persisted meter value,
 # and the billing state that moves sample by sample (SessionCost: charge state, charged, idle
@@ -48,7 +48,6 @@ class SessionStore:
     def __init__(self, path, install):
         self.path = path
         self.install = install
-        self.writes = 0
         self.g = 0  # the generation of the rare part's file, <path>.<g> (the head's field g)
         self.digest = None  # SHA-256 of the text of file g: the text itself stays on flash
 
@@ -119,7 +118,6 @@ class SessionStore:
                 rec = memoryview(d["rec"])
                 for i in range(0, len(rec), 128):
                     f.write(hexlify(rec[i:i + 128]).decode())
-        self.writes += 1
         if "end" not in d:
             self._drop(self.g - 1)  # the head names g now
 

@@ -1,6 +1,6 @@
 # Replays (docs/mqtt.md, Replay): the retained range a `replay` asks for, checked against the
 # journal before the uplink queues it. Asked by the MQTT command and by the serial console.
-from laddvakt.core.ids import session_seq
+from laddvakt.core.clock import session_seq
 
 
 def plan(journal, install, frm, to, sid):
