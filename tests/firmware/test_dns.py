@@ -45,17 +45,9 @@ def lookups(answer, names, timeout_ms=200, tries=2, res=None):
     gaps = [0]
     done = []
 
-    async def ticks():
-        last = time.ticks_ms()
-        while not done:
-            await asyncio.sleep_ms(10)
-            now = time.ticks_ms()
-            gaps[0] = max(gaps[0], time.ticks_diff(now, last))
-            last = now
-
     async def main():
         srv = asyncio.create_task(udpserve.serve(s, answer, seen))
-        tk = asyncio.create_task(ticks())
+        tk = asyncio.create_task(udpserve.ticks(gaps, done))
         for name in names:
             try:
                 out.append(await res.resolve(name))

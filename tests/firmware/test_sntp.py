@@ -45,17 +45,9 @@ def exchange(mangle=None, answer=True, timeout_ms=300):
     gaps = [0]
     out = []
 
-    async def ticks():
-        last = time.ticks_ms()
-        while not out:
-            await asyncio.sleep_ms(10)
-            now = time.ticks_ms()
-            gaps[0] = max(gaps[0], time.ticks_diff(now, last))
-            last = now
-
     async def main():
         srv = asyncio.create_task(serve(s, T2026, mangle)) if answer else None
-        tk = asyncio.create_task(ticks())
+        tk = asyncio.create_task(udpserve.ticks(gaps, out))
         t0 = time.ticks_ms()
         try:
             out.append(await st.query(lambda: up[0]))

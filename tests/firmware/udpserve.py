@@ -1,7 +1,9 @@
 # A UDP responder on loopback inside the test's own asyncio loop (the SNTP and DNS client tests):
-# bound() takes a free port from a range, serve() answers each datagram with answer(req).
+# bound() takes a free port from a range, serve() answers each datagram with answer(req), and
+# ticks() measures how long the client held the loop meanwhile.
 import asyncio
 import socket
+import time
 
 
 def bound(first):
@@ -31,3 +33,14 @@ async def serve(s, answer, seen=None):
         r = answer(req)
         if r is not None:
             s.sendto(r, addr)
+
+
+async def ticks(gaps, stop):
+    """Sleep 10 ms at a time until stop (a list) is non-empty, keeping in gaps[0] the longest
+    gap between two ticks: how long the code under test held the loop."""
+    last = time.ticks_ms()
+    while not stop:
+        await asyncio.sleep_ms(10)
+        now = time.ticks_ms()
+        gaps[0] = max(gaps[0], time.ticks_diff(now, last))
+        last = now
