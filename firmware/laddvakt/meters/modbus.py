@@ -24,10 +24,11 @@ EXCEPTION = const(3)  # the slave answered with an exception code
 BAD_FRAME = const(4)  # bytes came back, but no frame of ours: garbage, truncated, another address
 
 _KIND_NAMES = const(("", "timeout", "crc", "exception", "bad_frame"))
-# Exception codes 0-11 (§7); "" where the spec defines none
-_EXC_NAMES = const(("", "illegal function", "illegal data address", "illegal data value",
-                    "slave device failure", "acknowledge", "slave device busy", "", "", "",
-                    "gateway path unavailable", "gateway target failed to respond"))
+# Exception codes 0-11 (§7), one line each ("" where the spec defines none): one string constant,
+# not a str object per name (docs/bench.md, heap)
+_EXC_NAMES = const("\nillegal function\nillegal data address\nillegal data value\nslave device failure"
+                   "\nacknowledge\nslave device busy\n\n\n\ngateway path unavailable"
+                   "\ngateway target failed to respond")
 
 
 class ModbusError(OSError):
@@ -40,7 +41,8 @@ class ModbusError(OSError):
     def __str__(self):
         if self.kind == EXCEPTION:
             c = self.code
-            return "modbus exception %d (%s)" % (c, (c < len(_EXC_NAMES) and _EXC_NAMES[c]) or "?")
+            names = _EXC_NAMES.split("\n")
+            return "modbus exception %d (%s)" % (c, (c < len(names) and names[c]) or "?")
         return "modbus " + _KIND_NAMES[self.kind]
 
 
