@@ -3,7 +3,7 @@
 from ctlrig import Rig
 from fwtest import raises, run
 from laddvakt.uplink.commands import CommandError
-from laddvakt.control.offer import Authorizer
+from laddvakt.control.pilot import Authorizer
 
 EV = {"arrive_s": 10, "leave_s": 300, "need_wh": 100000, "max_w": 7360}
 

@@ -184,7 +184,7 @@ def test_real_ticker_wraps_the_loops_time():
 
 
 def test_demand_cap_of_a_week_across_the_wrap():
-    from laddvakt.control.offer import DemandResponse
+    from laddvakt.control.pilot import DemandResponse
 
     t = before(0, 3600000)  # an hour before the wrap
     dr = DemandResponse(60, 86400000)  # fail-safe after a silent day

@@ -1,6 +1,6 @@
 # Charging control, the public entry point: one tick reads the pilot, runs the fault detectors
 # (detect.py), handles plug edges and tags, decides whether the open session must end, works out
-# the offer (here, with offer.py's caps and planner.py), drives the PWM and applies the contactor
+# the offer (here, with pilot.py's caps and planner.py), drives the PWM and applies the contactor
 # rule (detect.may_close). Pure apart from `hw`, passed in (laddvakt_unix/sim/ev.py on unix,
 # drivers/cp_board.py on a board); time and the measured current are passed in. docs/control.md
 # has the rules. No properties on Controller: MicroPython would search the class at every store.
@@ -8,8 +8,7 @@ from micropython import const
 
 from laddvakt.control.faults import RESET, RULES, connector_status, status_payload, stopping
 from laddvakt.control.detect import FOLLOW_MS, Detectors, may_close
-from laddvakt.control.offer import Authorizer, DemandResponse
-from laddvakt.control.pilot import DUTY_F, DUTY_OFF, PilotDecoder, duty_for_current
+from laddvakt.control.pilot import DUTY_F, DUTY_OFF, Authorizer, DemandResponse, PilotDecoder, duty_for_current
 from laddvakt.core.config import ConfigError
 from laddvakt.core.clock import age_ms, tdiff
 
