@@ -3,18 +3,18 @@
 # in the file is a clear error at boot instead of a surprise in the field.
 import json
 
+from micropython import const
+
 
 def _row(**kw):
     return kw.popitem()
 
 
-# (key, (type, default, min, max)) rows; for str the range bounds the length. The table is a
-# generator, not a dict built at import: on a board its rows stay in flash with the bytecode
-# and cost RAM only while a caller walks them (boot, `config set`), one row at a time. Each key
-# is a keyword, so mpy-cross stores it as an interned name (qstr), which costs less RAM in place
-# than a string constant (docs/bench.md, heap: a name counts only past a pool threshold; other
-# modules' cfg["key"] strings share it when they are 10 characters or fewer). Add a key as one more
-# `yield _row(key=(type, default, min, max))` line, in a block at the end naming its issue.
+# (key, (type, default, min, max)) rows; for str the range bounds the length. A generator, not
+# a dict built at import: its rows stay in flash with the bytecode and cost RAM only while a
+# caller walks them (boot, `config set`). Each key is a keyword, so mpy-cross stores it as an
+# interned name (qstr), which costs less RAM in place than a string constant (docs/bench.md,
+# heap). Add a key as one `yield _row(key=(type, default, min, max))` line, at the end.
 def rows():
     yield _row(device_id=(str, "laddvakt-1", 1, 64))
     yield _row(board=(str, "unix-sim", 1, 32))
@@ -119,6 +119,47 @@ class ConfigError(ValueError):
     pass
 
 
+# The error texts, one per line of one constant, _bad(i, args) making line i's error (as tariff.py's):
+# in place each string of more than 10 characters would be an object in RAM for good (docs/bench.md).
+_E_OBJECT = const(0)
+_E_UNKNOWN = const(1)
+_E_TYPE = const(2)
+_E_RANGE = const(3)
+_E_WORD = const(4)
+_E_CURRENCY = const(5)
+_E_LEVEL = const(6)
+_E_MAP = const(7)
+_E_BOOL = const(8)
+_E_INT = const(9)
+_E_JSON = const(10)
+_E_CA = const(11)
+_E_KEY = const(12)
+_E_TEMP = const(13)
+_E_WATCHDOG = const(14)
+_E_BOTH = const(15)
+_E_UTF8 = const(16)
+
+
+def _bad(i, args=()):
+    return ConfigError(("config must be a JSON object\n"
+            "unknown key '%s'\n"
+            "key '%s' must be %s, got %s\n"
+            "key '%s' %s %d out of range %d..%d\n"
+            "key '%s' must be %s, got '%s'\n"
+            "key 'currency' must be an ISO 4217 code like 'SEK', got '%s'\n"
+            "key '%s' must not hold '+', '#', NUL or an empty level, got '%s'\n"
+            "key '%s': %s\n"
+            "key '%s' must be true or false, got '%s'\n"
+            "key '%s' must be a whole number, got '%s'\n"
+            "key '%s' must be a JSON object, got '%s'\n"
+            "key 'mqtt_ca_file' is required when mqtt_tls is 1\n"
+            "key 'device_key' is required on a board: provision one (python -m host_tools.device.provision)\n"
+            "key 'temp_stop_c' must not be under 'temp_derate_c'\n"
+            "key 'watchdog_s' must be 0 (off) or at least twice sample_interval_ms\n"
+            "keys 'meter_map' and 'meter_profile' both choose the meter's registers: set one\n"
+            "%s is not valid UTF-8 JSON").split("\n")[i] % args)
+
+
 def spec(key):
     """(type, default, min, max) of key, or None for a key the schema does not have."""
     for k, s in rows():
@@ -136,7 +177,7 @@ def _walk(values, cfg):
     """Check values against the schema, one walk of the table; with cfg (a dict), also fill it
     with the defaults overlaid by values. Unknown keys are reported first, then values."""
     if not isinstance(values, dict):
-        raise ConfigError("config must be a JSON object")
+        raise _bad(_E_OBJECT)
     known = 0
     bad = None
     for key, (kind, default, lo, hi) in rows():
@@ -148,47 +189,42 @@ def _walk(values, cfg):
         val = values[key]
         if cfg is not None:
             cfg[key] = val
-        if bad is None:
-            bad = _bad(key, val, kind, lo, hi)
+        if bad is not None:
+            continue
+        # bool is an int subclass in Python; a true/false for a number is a mistake.
+        if type(val) is not kind:
+            bad = _bad(_E_TYPE, (key, kind.__name__, type(val).__name__))
+            continue
+        n = len(val) if kind is str or kind is dict else val
+        if n < lo or n > hi:
+            bad = _bad(_E_RANGE, (key, "length" if kind is str else "value", n, lo, hi))
+        elif kind is str:
+            # robust (issue 17): keys whose value is one of a few words, and identifiers that
+            # become MQTT topic levels. Checked here, by the one walk boot and `config set` use.
+            words = {"auth_mode": ("free", "list"), "uplink_ack": ("broker", "backend"),
+                     "on_journal_full": ("keep_charging", "suspend")}.get(key)
+            if words is not None and val not in words:
+                bad = _bad(_E_WORD, (key, " or ".join(words), val))
+            elif key == "currency" and [c for c in val if not "A" <= c <= "Z"]:
+                bad = _bad(_E_CURRENCY, val)
+            # A wildcard or an empty level in a topic: the broker drops the link (MQTT 3.1.1 §4.7).
+            elif key in ("device_id", "topic_prefix") and (
+                    "+" in val or "#" in val or "\x00" in val or "" in val.split("/")):
+                bad = _bad(_E_LEVEL, (key, val))
+        elif kind is dict and val:
+            # issue 18: the board file's map rules, so a bad map is refused where it is written.
+            from laddvakt.meters.mapdef import MapError, parse as parse_map
+
+            try:
+                parse_map(val)
+            except MapError as e:
+                bad = _bad(_E_MAP, (key, str(e).replace("meter map: ", "", 1)))
     if known < len(values):
         for key in values:
             if spec(key) is None:
-                raise ConfigError("unknown key '%s'" % key)
+                raise _bad(_E_UNKNOWN, key)
     if bad is not None:
-        raise ConfigError(bad)
-
-
-def _bad(key, val, kind, lo, hi):
-    # What is wrong with val for key, or None.
-    # bool is an int subclass in Python; a true/false for a number is a mistake.
-    if type(val) is not kind:
-        return "key '%s' must be %s, got %s" % (key, kind.__name__, type(val).__name__)
-    n = len(val) if kind is str or kind is dict else val
-    if n < lo or n > hi:
-        what = "length" if kind is str else "value"
-        return "key '%s' %s %d out of range %d..%d" % (key, what, n, lo, hi)
-    if kind is str:
-        # robust (issue 17): keys whose value is one of a few words, and identifiers that become
-        # MQTT topic levels. Checked here, by the one walk boot and the console's `config set` use.
-        words = {"auth_mode": ("free", "list"), "uplink_ack": ("broker", "backend"),
-                 "on_journal_full": ("keep_charging", "suspend")}.get(key)
-        if words is not None and val not in words:
-            return "key '%s' must be %s, got '%s'" % (key, " or ".join(words), val)
-        if key == "currency" and [c for c in val if not "A" <= c <= "Z"]:
-            return "key 'currency' must be an ISO 4217 code like 'SEK', got '%s'" % val
-        # A wildcard or an empty level in a topic: the broker drops the link (MQTT 3.1.1 §4.7).
-        if key in ("device_id", "topic_prefix") and (
-                "+" in val or "#" in val or "\x00" in val or "" in val.split("/")):
-            return "key '%s' must not hold '+', '#', NUL or an empty level, got '%s'" % (key, val)
-    elif kind is dict and val:
-        # issue 18: the board file's map rules, so a bad map is refused where it is written.
-        from laddvakt.meters.mapdef import MapError, parse as parse_map
-
-        try:
-            parse_map(val)
-        except MapError as e:
-            return "key '%s': %s" % (key, str(e).replace("meter map: ", "", 1))
-    return None
+        raise bad
 
 
 def validate(values):
@@ -201,7 +237,7 @@ def parse(key, text):
     ConfigError naming the key when it is none of these."""
     s = spec(key)
     if s is None:
-        raise ConfigError("unknown key '%s'" % key)
+        raise _bad(_E_UNKNOWN, key)
     kind = s[0]
     if kind is bool:
         t = text.strip().lower()
@@ -209,46 +245,35 @@ def parse(key, text):
             return True
         if t in ("false", "0", "off", "no"):
             return False
-        raise ConfigError("key '%s' must be true or false, got '%s'" % (key, text))
-    if kind is int:
-        try:
-            return int(text.strip())
-        except ValueError:
-            raise ConfigError("key '%s' must be a whole number, got '%s'" % (key, text))
-    if kind is dict:
-        try:
-            return json.loads(text)
-        except ValueError:
-            raise ConfigError("key '%s' must be a JSON object, got '%s'" % (key, text))
-    return text
+        raise _bad(_E_BOOL, (key, text))
+    try:
+        return int(text.strip()) if kind is int else json.loads(text) if kind is dict else text
+    except ValueError:
+        raise _bad(_E_INT if kind is int else _E_JSON, (key, text))
 
 
 def defaults():
-    cfg = {}
-    _walk({}, cfg)
-    return cfg
+    return merged({})
 
 
 def merged(values):
-    # At boot: one walk of the table both checks and builds (each walk leaves a few KB of
-    # small garbage in a heap that has 64 KiB for everything).
+    # At boot: one walk of the table both checks and builds (each walk leaves garbage).
     cfg = {}
     _walk(values, cfg)
     # Rules over more than one key, on the merged config.
     if cfg["mqtt_tls"] and not cfg["mqtt_ca_file"]:
-        raise ConfigError("key 'mqtt_ca_file' is required when mqtt_tls is 1")
+        raise _bad(_E_CA)
     if not cfg["device_key"] and not cfg["board"].startswith("unix"):
         # Commands and acks are authenticated with it (docs/mqtt.md): without one, anyone on
         # the broker could command a real charger. Only the unix simulation boards run keyless.
-        raise ConfigError("key 'device_key' is required on a board: provision one "
-                          "(python -m host_tools.device.provision)")
+        raise _bad(_E_KEY)
     if cfg["temp_stop_c"] < cfg["temp_derate_c"]:
-        raise ConfigError("key 'temp_stop_c' must not be under 'temp_derate_c'")
+        raise _bad(_E_TEMP)
     if cfg["watchdog_s"] and cfg["watchdog_s"] * 1000 < 2 * cfg["sample_interval_ms"]:
         # One late step would reset the board: a boot loop, not a safety net.
-        raise ConfigError("key 'watchdog_s' must be 0 (off) or at least twice sample_interval_ms")
+        raise _bad(_E_WATCHDOG)
     if cfg["meter_map"] and cfg["meter_profile"]:
-        raise ConfigError("keys 'meter_map' and 'meter_profile' both choose the meter's registers: set one")
+        raise _bad(_E_BOTH)
     return cfg
 
 
@@ -262,7 +287,7 @@ def load(path):
     try:
         overrides = json.loads(raw.decode())
     except ValueError:  # UnicodeError is a ValueError: bytes that are not UTF-8
-        raise ConfigError("%s is not valid UTF-8 JSON" % path)
+        raise _bad(_E_UTF8, path)
     return merged(overrides)
 
 
