@@ -9,7 +9,6 @@ from micropython import const
 from laddvakt.control.faults import RESET, RULES, connector_status, status_payload, stopping
 from laddvakt.control.detect import FOLLOW_MS, Detectors, may_close
 from laddvakt.control.pilot import DUTY_F, DUTY_OFF, Authorizer, DemandResponse, PilotDecoder, duty_for_current
-from laddvakt.core.config import ConfigError
 from laddvakt.core.clock import age_ms, tdiff
 
 F_HOLD_MS = const(3000)  # state F shown this long after a stopping fault, then steady +12 V
@@ -29,11 +28,8 @@ class Controller:
         self.profiles = None  # charging_profiles(), made when a command needs them; until then
         self.planner = None  # (fleet_planner() too) the offer is the station's own, unplanned
         self.dr = DemandResponse(cfg["failsafe_current_a"] * 10, cfg["failsafe_timeout_s"] * 1000)
+        # cfg is config.merged's, which checked auth_mode's words and temp_stop_c >= temp_derate_c
         allow = set(t for t in cfg["auth_list"].split(",") if t)
-        if cfg["auth_mode"] not in ("free", "list"):
-            raise ConfigError("key 'auth_mode' must be free or list, got '%s'" % cfg["auth_mode"])
-        if cfg["temp_stop_c"] < cfg["temp_derate_c"]:
-            raise ConfigError("key 'temp_stop_c' must not be under 'temp_derate_c'")
         self.auth = Authorizer(cfg["auth_mode"], allow, cfg["auth_timeout_s"] * 1000)
         self.detect = Detectors(hw, faults, set_fault, self.pilot, cfg["overcurrent_margin_a"] * 10,
                                 cfg["temp_derate_c"])  # the fault detectors and the contactor's watch
