@@ -12,7 +12,7 @@ import laddvakt.control.controller as C
 from ctlrig import Rig
 from laddvakt.control import faults as fault_table
 from laddvakt.uplink.commands import CommandError
-from laddvakt.control.detect import may_close
+from laddvakt.control.faults import may_close
 from laddvakt.control.pilot import MIN_DA, current_for_duty
 
 if not hasattr(C, "may_close"):

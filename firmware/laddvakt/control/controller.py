@@ -1,13 +1,13 @@
 # Charging control, the public entry point: one tick reads the pilot, runs the fault detectors
-# (detect.py), handles plug edges and tags, decides whether the open session must end, works out
+# (faults.py), handles plug edges and tags, decides whether the open session must end, works out
 # the offer (here, with pilot.py's caps and planner.py), drives the PWM and applies the contactor
-# rule (detect.may_close). Pure apart from `hw`, passed in (laddvakt_unix/sim/ev.py on unix,
+# rule (faults.may_close). Pure apart from `hw`, passed in (laddvakt_unix/sim/ev.py on unix,
 # drivers/cp_board.py on a board); time and the measured current are passed in. docs/control.md
 # has the rules. No properties on Controller: MicroPython would search the class at every store.
 from micropython import const
 
-from laddvakt.control.faults import RESET, RULES, connector_status, status_payload, stopping
-from laddvakt.control.detect import FOLLOW_MS, Detectors, may_close
+from laddvakt.control.faults import (FOLLOW_MS, RESET, RULES, Detectors, connector_status, may_close, status_payload,
+                                     stopping)
 from laddvakt.control.pilot import DUTY_F, DUTY_OFF, Authorizer, DemandResponse, PilotDecoder, duty_for_current
 from laddvakt.core.clock import age_ms, tdiff
 
@@ -229,7 +229,7 @@ class Controller:
                 reason = "Local"
         self.stop_reason = None  # a stop asked for (a command, the same tag again), taken at the tick
         self.refresh(now_ms)
-        # The one rule (detect.may_close); a session that ends at this tick is no longer open.
+        # The one rule (faults.may_close); a session that ends at this tick is no longer open.
         close = may_close(st, self.pilot_da, session is not None and reason is None,
                           not self.unavailable, stop is not None)
         if self.detect.command(now_ms, close):
@@ -281,7 +281,7 @@ class Controller:
             self.finishing = True
         self.offer_da = 0
         self._drive(self.now_ms, DUTY_OFF if self.duty != DUTY_F else DUTY_F)
-        # No session, no energy: open now, whatever ended it (detect.may_close).
+        # No session, no energy: open now, whatever ended it (faults.may_close).
         if self.detect.command(self.now_ms, False):
             self.hw.set_contactor(False)
 
