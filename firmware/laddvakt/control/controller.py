@@ -11,7 +11,7 @@ from laddvakt.control.faults import (FOLLOW_MS, RESET, RULES, Detectors, connect
 from laddvakt.control.pilot import DUTY_F, DUTY_OFF, Authorizer, DemandResponse, PilotDecoder, duty_for_current
 from laddvakt.core.clock import age_ms, tdiff
 
-F_HOLD_MS = const(3000)  # state F shown this long after a stopping fault, then steady +12 V
+_F_HOLD_MS = const(3000)  # state F shown this long after a stopping fault, then steady +12 V
 
 
 class Controller:
@@ -161,7 +161,7 @@ class Controller:
         if stop is not None:
             if self._f_since is None:
                 self._f_since = now
-            if tdiff(now, self._f_since) < F_HOLD_MS or RULES[stop][2] == RESET:
+            if tdiff(now, self._f_since) < _F_HOLD_MS or RULES[stop][2] == RESET:
                 duty = DUTY_F
         else:
             self._f_since = None
