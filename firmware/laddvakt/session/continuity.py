@@ -5,15 +5,18 @@
 #
 # Every store write that announces a journal record names the seq that record will get;
 # recovery compares it with the journal's seq to tell whether the record made it.
+from micropython import const
+
 from laddvakt.journal import frame as jf
 from laddvakt.journal import records
 from laddvakt.billing.session_cost import IDLE, sized
 from laddvakt.session.flow import Session
 from laddvakt.core.clock import age_ms, before
 
-# The store's billing fields in the head line, and the SessionCost state each one holds.
-_DYN = (("cs", "st"), ("ch", "charged"), ("sr", "stretch"), ("cm", "chg_ms"), ("im", "idle_ms"),
-        ("lw", "line_wh"), ("pr", "price"), ("un", "until"))
+# The store's billing fields in the head line, each followed by the SessionCost state it holds:
+# one flat tuple, one object (a tuple of pairs is an object per pair in RAM, docs/bench.md).
+_DYN = const(("cs", "st", "ch", "charged", "sr", "stretch", "cm", "chg_ms", "im", "idle_ms",
+               "lw", "line_wh", "pr", "price", "un", "until"))
 
 
 def _at(d, st):
@@ -74,8 +77,8 @@ class Continuity:
         # the rest, the rare part: the whole cost's dict, taken apart, was a 400-byte block at
         # every meter value. Not kept: last_wh (the head's m), last_up (uptime restarts at a boot).
         c = self.pricing.cost
-        for k, ck in _DYN:
-            st[k] = getattr(c, ck)
+        for i in range(0, 16, 2):
+            st[_DYN[i]] = getattr(c, _DYN[i + 1])
         # The rare part keeps of SessionCost's state (_STATE): all but _DYN's, last_wh and last_up.
         state = self.pricing.session_state(("currency", "minor_unit", "start_fee", "vat_bp", "min", "max", "segs",
                                             "tariffs", "units", "n_lines", "seg_from", "lines", "line_from"))
@@ -149,8 +152,8 @@ class Continuity:
             # up_ms from the last persisted meter value.
             rare = st["bill"]
             cost = dict(rare["c"])
-            for k, ck in _DYN:
-                cost[ck] = st[k]
+            for i in range(0, 16, 2):
+                cost[_DYN[i + 1]] = st[_DYN[i]]
             cost["charged"] = bool(cost["charged"])
             cost["last_wh"] = st["m"]
             cost["last_up"] = up_ms
