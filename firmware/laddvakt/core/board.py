@@ -3,7 +3,7 @@ import json
 
 from micropython import const
 
-_REQUIRED = ("name", "mcu", "psram", "description", "pins", "meter", "pilot")
+_REQUIRED = const(("name", "mcu", "psram", "description", "pins", "meter", "pilot"))
 # Every board names each of these signals: a GPIO number, or null where it has none.
 # docs/schemas/board.json requires the same list; tests/host/test_boards.py keeps them equal.
 PINS = ("cp_adc", "cp_pwm", "contactor", "contactor_fb", "rcd", "rs485_tx", "rs485_rx",

@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 from binascii import hexlify, unhexlify
+from micropython import const
 
 from laddvakt.billing.sign import Sink
 from laddvakt.core.clock import session_id
@@ -16,8 +17,8 @@ from laddvakt.core.clock import session_id
 # holds the rest of the billing state (segments, lines, tariffs, signed readings), which
 # changes only at a tariff change or a price edge and is then written under a new name.
 # continuity.py maps the billing fields (cs...un) to and from Pricing's state.
-_FIELDS = ("seq0", "st", "stq", "m0", "m", "d", "b", "u", "t", "g",
-           "cs", "ch", "sr", "cm", "im", "lw", "pr", "un")
+_FIELDS = const(("seq0", "st", "stq", "m0", "m", "d", "b", "u", "t", "g",
+                 "cs", "ch", "sr", "cm", "im", "lw", "pr", "un"))
 
 
 def _enc(v):
