@@ -173,9 +173,10 @@ def schema():
     return dict(rows())
 
 
-def _walk(values, cfg):
-    """Check values against the schema, one walk of the table; with cfg (a dict), also fill it
-    with the defaults overlaid by values. Unknown keys are reported first, then values."""
+def validate(values, cfg=None):
+    """Check a dict of overrides against the schema, one walk of the table; raise ConfigError
+    naming the key, unknown keys first. With cfg (a dict), also fill it with the defaults
+    overlaid by values (merged)."""
     if not isinstance(values, dict):
         raise _bad(_E_OBJECT)
     known = 0
@@ -227,11 +228,6 @@ def _walk(values, cfg):
         raise bad
 
 
-def validate(values):
-    """Check a dict of overrides against the schema; raise ConfigError naming the key."""
-    _walk(values, None)
-
-
 def parse(key, text):
     """The value of key from console text: a whole number, true/false, or the text itself;
     ConfigError naming the key when it is none of these."""
@@ -259,7 +255,7 @@ def defaults():
 def merged(values):
     # At boot: one walk of the table both checks and builds (each walk leaves garbage).
     cfg = {}
-    _walk(values, cfg)
+    validate(values, cfg)
     # Rules over more than one key, on the merged config.
     if cfg["mqtt_tls"] and not cfg["mqtt_ca_file"]:
         raise _bad(_E_CA)
