@@ -168,16 +168,24 @@ class MeterService:
         self.health.note(up_ms, True)
         self.failing = False
         self._set_fault(_FAULT, False)
-        if got is None:
-            new_serial = None
-            if self._want_serial():
+        if got is None:  # the serial read, as fetch() makes it: its value or its OSError
+            sn = None
+            read = self._want_serial()
+            if read:
                 try:
                     sn = m.serial()
                 except OSError as e:
                     sn = e
-                new_serial = self._took_serial(sn)
         else:
-            new_serial = self._took_serial(got[2]) if got[1] else None
+            read, sn = got[1], got[2]
+        new_serial = None  # the serial to compare
+        if read:
+            if not isinstance(sn, OSError):
+                self._since_serial = 0
+                self._check_serial = False
+                new_serial = sn
+            elif getattr(sn, "kind", 0) == _EXCEPTION:
+                self.serial_off = "serial read answered %s" % sn
         g = self.guard
         p = vals[_P]
         self.power_w = p if p is not None else 0
@@ -220,16 +228,6 @@ class MeterService:
         self._since_serial += 1
         every = self.meter_serial_check_polls
         return self._check_serial or (every and self._since_serial >= every)
-
-    def _took_serial(self, serial):
-        """serial: the serial read's value or its OSError; the serial to compare, or None."""
-        if isinstance(serial, OSError):
-            if getattr(serial, "kind", 0) == _EXCEPTION:
-                self.serial_off = "serial read answered %s" % serial
-            return None
-        self._since_serial = 0
-        self._check_serial = False
-        return serial
 
     def split(self, tracker, up_ms, wall):
         """After a meter replacement, end the open session ("Other"); None otherwise."""
