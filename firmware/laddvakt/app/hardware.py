@@ -2,7 +2,12 @@
 # meter and the CP front end (contactor, RCD, card reader). The HAL calls this once at start-up
 # and makes the hardware objects; everything else is the same on every port. The unix port's
 # HAL builds the simulated station instead (laddvakt_unix.hal), and a real meter with it.
+from micropython import const
+
 from laddvakt.core.config import ConfigError
+
+# one text for both parts, not a str object each in RAM (docs/bench.md, heap)
+_UNSUPPORTED = const("%s type '%s' is not supported on this build")
 
 
 def build_meter(hal, board, cfg):
@@ -35,14 +40,14 @@ def build_meter(hal, board, cfg):
         from laddvakt.meters.s0 import build
 
         return build(hal, mb, pins, cfg), None
-    raise ConfigError("meter type '%s' is not supported on this build" % kind)
+    raise ConfigError(_UNSUPPORTED % ("meter", kind))
 
 
 def board_station(hal, board, cfg):
     meter, profile = build_meter(hal, board, cfg)
     kind = board["pilot"]["type"]
     if kind != "adc":
-        raise ConfigError("pilot type '%s' is not supported on this build" % kind)
+        raise ConfigError(_UNSUPPORTED % ("pilot", kind))
     from laddvakt.drivers.cp_board import BoardControl
 
     return meter, BoardControl(hal, board), hal.time_source(cfg), None, profile
