@@ -15,20 +15,18 @@ class RealTicker:
         self._last = time.ticks_ms()
         self._due = self._last
 
-    def _advance(self):
-        now = time.ticks_ms()
-        self.up_ms = tadd(self.up_ms, time.ticks_diff(now, self._last))
-        self._last = now
-        return now
-
     async def next(self):
         self._due = time.ticks_add(self._due, self.period_ms)
-        wait = time.ticks_diff(self._due, self._advance())
+        now = time.ticks_ms()
+        wait = time.ticks_diff(self._due, now)
         if wait > 0:
             await asyncio.sleep_ms(wait)
         else:
             # Late (a stall elsewhere): resynchronise instead of bursting to catch up.
-            self._due = self._last
+            self._due = now
             await asyncio.sleep_ms(0)
-        self._advance()
+        # The loop's time moves on by the hardware clock's, waits and stalls included.
+        now = time.ticks_ms()
+        self.up_ms = tadd(self.up_ms, time.ticks_diff(now, self._last))
+        self._last = now
         return self.up_ms
