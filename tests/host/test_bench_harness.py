@@ -46,3 +46,15 @@ def test_cpu_of_a_process_tree_counts_its_children_not_the_parent():
             os.kill(pid, signal.SIGKILL)
         sh.kill()
         sh.wait()
+
+
+def test_heap_goals_fail_each_key_over_its_goal_and_pass_at_it():
+    from host_tools.bench.areas import heap
+
+    ok = {"code_ram_bytes_inplace": heap.GOAL_INPLACE, "code_ram_bytes_inplace_modbus": heap.GOAL_INPLACE,
+          "heap_floor_bytes_board_est": heap.GOAL_FLOOR}
+    assert list(heap.check(ok)) == []
+    for key in ok:
+        over = dict(ok, **{key: ok[key] + 1})
+        (why,) = heap.check(over)
+        assert str(ok[key]) in why and str(ok[key] + 1) in why
