@@ -11,7 +11,7 @@ from laddvakt.core.clock import Clock, session_id, tadd, tdiff
 from laddvakt.core.config import ConfigError
 from laddvakt.control.controller import Controller
 from laddvakt.control.faults import Faults
-from laddvakt.journal.guard import JournalGuard
+from laddvakt.journal.layout import JournalGuard
 from laddvakt.journal.records import time_sync
 from laddvakt.meters.service import MeterService
 from laddvakt.billing.service import Pricing, charge_state
