@@ -72,7 +72,7 @@ class Codec(Encoder):
         if kind == "o":
             return 0
         if kind == "q":
-            return "synced" if d[("t", "start_t")[k == "start_tq"]] is not None else "unsynced"
+            return "synced" if d["start_t" if k == "start_tq" else "t"] is not None else "unsynced"
         if kind == "m":
             return d["t"]
         if kind == "w":

@@ -68,8 +68,8 @@ def load(path):
     v = _ints(path + "/cursor")
     delivered = v[0] if v else 0
     mark = v[5] if len(v) == 7 and v[5] == v[6] else 0
-    for n in ("mark.a", "mark.b"):
-        m = _ints(path + "/" + n)
+    for n in "ab":  # mark.a, mark.b (a loop over a text: a tuple of names is an object in RAM)
+        m = _ints(path + "/mark." + n)
         if len(m) == 2 and m[0] == m[1] and m[0] > mark:
             mark = m[0]
     if len(v) in (5, 7):
@@ -80,8 +80,8 @@ def load(path):
 def save_marks(path, mark):
     """Write the seq mark into both mark files, its own copies (the state file holds a third):
     docs/journal.md, Seq marks."""
-    for n in ("mark.a", "mark.b"):
-        _put(path + "/" + n, "%d %d" % (mark, mark))
+    for n in "ab":
+        _put(path + "/mark." + n, "%d %d" % (mark, mark))
 
 
 class JournalGuard:
@@ -96,7 +96,7 @@ class JournalGuard:
         self.clock = clock
         self.ident = ident
         self.policy = policy
-        if self.policy not in ("keep_charging", "suspend"):
+        if policy != "keep_charging" and policy != "suspend":
             raise ConfigError("key 'on_journal_full' must be keep_charging or suspend")
         self.skipped_meter = 0  # periodic meter values not journaled while full
         # Latched: raised when nothing is left to delete or thin, cleared only once the

@@ -114,10 +114,11 @@ class MQTTLink(MQTTClient):
         rc = resp[3]
         if rc:
             self.close()
-            # CONNACK return codes 1..5 (MQTT 3.1.1 §3.2.2.3).
+            # CONNACK return codes 1..5 (MQTT 3.1.1 §3.2.2.3), as one text: a tuple of them
+            # would be an object per text in RAM, for an error path.
             raise MQTTException("connect refused: code %d (%s)" % (rc, (
-                "protocol version", "identifier rejected", "server unavailable",
-                "bad user name or password", "not authorized", "unknown")[min(rc, 6) - 1]))
+                "protocol version,identifier rejected,server unavailable,"
+                "bad user name or password,not authorized,unknown").split(",")[min(rc, 6) - 1]))
         self.last_rx_ms = time.ticks_ms()
         return resp[2] & 1
 
