@@ -133,7 +133,7 @@ class Codec(Encoder):
         try:
             if payload[0] == TAGGED:
                 return get_any(r)
-            if payload[0] not in (LAYOUT, LAYOUT0) or rtype not in LAYOUTS:
+            if payload[0] != LAYOUT and payload[0] != LAYOUT0 or rtype not in LAYOUTS:
                 raise CodecError("unknown payload form %d" % payload[0])
             lay = LAYOUTS[rtype]
             codes = 0 if payload[0] == LAYOUT0 else get_uv(r)

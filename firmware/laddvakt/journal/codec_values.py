@@ -238,7 +238,7 @@ def get_any(r):
     tag = r.b[r.i]
     r.i += 1
     if tag <= _T_TRUE:
-        return (None, False, True)[tag]
+        return None if tag == _T_NULL else tag == _T_TRUE
     if tag == _T_UINT:
         return get_uv(r)
     if tag == _T_NEG:

@@ -72,7 +72,7 @@ def load(path):
         m = _ints(path + "/mark." + n)
         if len(m) == 2 and m[0] == m[1] and m[0] > mark:
             mark = m[0]
-    if len(v) in (5, 7):
+    if len(v) == 5 or len(v) == 7:
         return delivered, v[1], v[2], v[3], v[4], mark
     return delivered, 0, 0, 0, -1, mark
 

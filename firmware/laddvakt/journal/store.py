@@ -150,18 +150,15 @@ class Journal(Segments, Writer):
             self._start_segment()
         self.seq = self.committed = max(self.seq, self._commits.recover(self._seg_last))
         if self.mark > self.seq:
-            self._skip(self.mark)
+            # Go on above the seq mark: the seqs after the last one found up to it are skipped
+            # and reported (`gap`, why `reserved`): most were never used, but records whose
+            # files were lost without a trace would be among them. Nothing is written: the next
+            # commit file is named by the first seq after the last one found (`committed` + 1),
+            # so the skip lies inside a file, where no reader takes it for a lost file
+            # (docs/journal.md, Seq marks).
+            self._rd.gaps.append((self.seq + 1, self.mark, "reserved"))
+            self.seq = self.mark
         return self
-
-    def _skip(self, mark):
-        """Go on above the seq mark: the seqs after the last one found up to it are skipped
-        and reported (`gap`, why `reserved`): most were never used, but records whose files
-        were lost without a trace would be among them. Nothing is written: the next commit
-        file is named by the first seq after the last one found (`committed` + 1), so the
-        skip lies inside a file, where no reader takes it for a lost file (docs/journal.md,
-        Seq marks)."""
-        self._rd.gaps.append((self.seq + 1, mark, "reserved"))
-        self.seq = mark
 
     def _raise_mark(self):
         """Before a commit passes the mark: raise it to the end of the next block of

@@ -124,7 +124,7 @@ class MQTTLink(MQTTClient):
 
     # ---- sending --------------------------------------------------------------
     def idle(self):
-        return self._wire.idle()
+        return not self._wire.gathered
 
     def publish(self, topic, msg, retain=False, qos=0, pid=0):
         """Send one PUBLISH without waiting for its PUBACK; returns its packet id.
@@ -135,7 +135,7 @@ class MQTTLink(MQTTClient):
         msg = memoryview(msg) if type(msg) is str else msg  # type: ignore[arg-type]
         topic = memoryview(topic) if type(topic) is str else topic  # type: ignore[arg-type]
         w = self._wire
-        start = w.gathered()
+        start = w.gathered
         keep = self.pid
         if pid:
             self.pid = pid - 1
