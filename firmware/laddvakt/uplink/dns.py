@@ -111,10 +111,6 @@ class Resolver:
         self.blocking = 0  # lookups that fell back to getaddrinfo
         self.last_error = None
 
-    async def addr(self, host, port):
-        """The socket address of host:port, resolving host without blocking the loop."""
-        return socket.getaddrinfo(await self.resolve(host), port)[0][-1]
-
     async def resolve(self, host):
         """host's address as dotted text. Raises OSError saying why when no answer came and
         none is cached; an expired answer is used (and last_error set) if the resolver fails."""

@@ -52,7 +52,8 @@ class MQTTLink(MQTTClient):
         """Connect, yielding to the loop while the network is slow; returns the
         CONNACK session-present flag. Raises OSError/MQTTException on failure."""
         self.close()
-        addr = await self.dns.addr(self.server, self.port)
+        # The name resolved without blocking the loop (dns.py); getaddrinfo then only wraps the IP.
+        addr = socket.getaddrinfo(await self.dns.resolve(self.server), self.port)[0][-1]
         deadline = time.ticks_add(time.ticks_ms(), self.timeout_ms)
         s = socket.socket()
         try:

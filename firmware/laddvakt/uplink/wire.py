@@ -38,11 +38,12 @@ class Wire:
     # ---- the socket face umqtt sees -------------------------------------------
     # During MQTTLink.open the wire also stands in for umqtt's `socket` module: its connect()
     # makes "a socket" (the wire) and looks up the server, but our stream is already open.
+    # umqtt's check_msg and wait_msg (blocking reads) are never called: MQTTLink.poll reads.
     def socket(self):
         return self
 
     def getaddrinfo(self, host, port):
-        return ((0, 0, 0, "", None),)
+        return ((None,),)  # umqtt passes [0][-1], the address, to connect() below
 
     def connect(self, addr):
         pass  # already connected by MQTTLink.open
@@ -63,9 +64,6 @@ class Wire:
         b = bytes(self.rbuf[self._r0:self._r0 + n])
         self._r0 += n
         return b
-
-    def setblocking(self, flag):
-        pass  # always non-blocking; completeness is checked before umqtt reads
 
     def close(self):
         s = self.s
