@@ -10,7 +10,7 @@ from laddvakt.journal import frame as jf
 from laddvakt.core.clock import Clock, session_id, tadd, tdiff
 from laddvakt.control.controller import Controller
 from laddvakt.control.faults import Faults
-from laddvakt.journal.guard import JournalGuard
+from laddvakt.journal.layout import JournalGuard
 from laddvakt.journal.records import time_sync
 from laddvakt.meters.service import MeterService
 from laddvakt.billing.service import Pricing, charge_state

@@ -73,7 +73,7 @@ def rows():
     yield _row(session_max_wh=(int, 0, 0, 1000000))
     yield _row(session_max_s=(int, 0, 0, 604800))
     # journal (issue 4): what to do when the journal is full even after thinning;
-    # keep_charging or suspend (checked in journal/guard.py).
+    # keep_charging or suspend (checked in journal/layout.py, JournalGuard).
     yield _row(on_journal_full=(str, "keep_charging", 7, 13))
     # billing (issue 6): device_key (above) signs session_end records (docs/tariffs.md); the
     # meter's serial for the signed payload when the meter cannot tell its own (S0, sim).

@@ -18,7 +18,7 @@ from laddvakt.billing.tariff import PRICE_SCALE
 from laddvakt.core.clock import session_id
 from laddvakt.journal.encode import Encoder
 from laddvakt.journal.codec_values import (ABSENT, ANY, DERIVED, LAYOUT, LAYOUT0, LAYOUTS, NAMES, NULL,
-                                           RECEIPT, SEG, TAGGED, USUAL, CodecError, Reader, get_any,
+                                           RECEIPT, SEG, TAGGED, USUAL, CodecError, get_any,
                                            get_uv, get_zz, same, word, WORDS)
 
 
@@ -35,6 +35,8 @@ class Codec(Encoder):
         self.buf = bytearray(256)  # encode.py builds every payload here; it keeps its largest size
         self.rd = False  # encode.py: this try stores a session_end's signed readings
         self.lazy = False  # decode leaves a session_end's ocmf unmade (ocmf())
+        self.b = None  # decode: the payload being read, as codec_values' get_* read it (r.b)
+        self.i = 0  # and the position of its next byte (r.i)
 
     @staticmethod
     def _segctx(i, rec, rem, last):
@@ -70,7 +72,7 @@ class Codec(Encoder):
         if kind == "o":
             return 0
         if kind == "q":
-            return "synced" if d[("t", "start_t")[k == "start_tq"]] is not None else "unsynced"
+            return "synced" if d["start_t" if k == "start_tq" else "t"] is not None else "unsynced"
         if kind == "m":
             return d["t"]
         if kind == "w":
@@ -125,17 +127,22 @@ class Codec(Encoder):
         second copy of the record's texts); CodecError where they differ."""
         if payload[0] == 0x7B:
             return json.loads(bytes(payload))
-        r = Reader(payload, 1)
-        if payload[0] == TAGGED:
-            return get_any(r)
-        if payload[0] not in (LAYOUT, LAYOUT0) or rtype not in LAYOUTS:
-            raise CodecError("unknown payload form %d" % payload[0])
-        lay = LAYOUTS[rtype]
-        codes = 0 if payload[0] == LAYOUT0 else get_uv(r)
-        d = _sized(lay, codes, 1)
-        d["type"] = NAMES[rtype]
-        self._read(r, lay, d, seq, d, None, codes, want)
-        return d
+        r = self  # the reader (codec_values' get_*): no object of its own per record
+        r.b = payload
+        r.i = 1
+        try:
+            if payload[0] == TAGGED:
+                return get_any(r)
+            if payload[0] != LAYOUT and payload[0] != LAYOUT0 or rtype not in LAYOUTS:
+                raise CodecError("unknown payload form %d" % payload[0])
+            lay = LAYOUTS[rtype]
+            codes = 0 if payload[0] == LAYOUT0 else get_uv(r)
+            d = _sized(lay, codes, 1)
+            d["type"] = NAMES[rtype]
+            self._read(r, lay, d, seq, d, None, codes, want)
+            return d
+        finally:
+            r.b = None  # the payload is not held past the call
 
     def _read(self, r, lay, d, seq, rec, ctx, codes=None, want=None):
         if codes is None:

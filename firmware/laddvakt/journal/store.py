@@ -34,6 +34,10 @@ class Journal(Segments, Writer):
         self._f = None  # open append handle of the newest segment
         self._size = 0  # its size
         self._rd = FrameReader()  # its buffers serve every read and copy
+        # (first, last) seq ranges lost to corruption, and (first, last, "reserved") for the seqs
+        # a boot skipped up to the seq mark, not yet reported: the guard takes them from this
+        # list, the reader's own (it is only ever changed in place).
+        self.gaps = self._rd.gaps
         # The commit files: their own directory (docs/journal.md).
         self._commits = CommitFiles(path + "/c", self._rd)
         self._hint = (0, 0, 0)  # (segment first seq, offset, seq before offset)
@@ -65,13 +69,6 @@ class Journal(Segments, Writer):
     def skipped(self):
         """Corrupt frames stepped over (reported in status)."""
         return self._rd.skipped
-
-    @property
-    def gaps(self):
-        """(first, last) seq ranges lost to corruption, and (first, last, "reserved") for the
-        seqs a boot skipped up to the seq mark, not yet reported: the guard takes them from
-        this list."""
-        return self._rd.gaps
 
     # ---- recovery -------------------------------------------------------------
     def open(self):
@@ -150,18 +147,15 @@ class Journal(Segments, Writer):
             self._start_segment()
         self.seq = self.committed = max(self.seq, self._commits.recover(self._seg_last))
         if self.mark > self.seq:
-            self._skip(self.mark)
+            # Go on above the seq mark: the seqs after the last one found up to it are skipped
+            # and reported (`gap`, why `reserved`): most were never used, but records whose
+            # files were lost without a trace would be among them. Nothing is written: the next
+            # commit file is named by the first seq after the last one found (`committed` + 1),
+            # so the skip lies inside a file, where no reader takes it for a lost file
+            # (docs/journal.md, Seq marks).
+            self.gaps.append((self.seq + 1, self.mark, "reserved"))
+            self.seq = self.mark
         return self
-
-    def _skip(self, mark):
-        """Go on above the seq mark: the seqs after the last one found up to it are skipped
-        and reported (`gap`, why `reserved`): most were never used, but records whose files
-        were lost without a trace would be among them. Nothing is written: the next commit
-        file is named by the first seq after the last one found (`committed` + 1), so the
-        skip lies inside a file, where no reader takes it for a lost file (docs/journal.md,
-        Seq marks)."""
-        self._rd.gaps.append((self.seq + 1, mark, "reserved"))
-        self.seq = mark
 
     def _raise_mark(self):
         """Before a commit passes the mark: raise it to the end of the next block of

@@ -70,9 +70,10 @@ def parse(buf, n, qid):
         return None  # not a standard-query response to us, or truncated (TC)
     rc = buf[3] & 0x0F
     if rc:
-        # RCODEs (RFC 1035 §4.1.1) that end a query at once: the resolver has answered.
-        raise OSError(("format error", "server failure", "no such name", "not implemented",
-                       "refused")[rc - 1] if rc <= 5 else "DNS rcode %d" % rc)
+        # RCODEs (RFC 1035 §4.1.1) that end a query at once: the resolver has answered. One
+        # text, not a tuple of them (an object per text in RAM, for an error path).
+        raise OSError("format error,server failure,no such name,not implemented,refused".split(",")[rc - 1]
+                      if rc <= 5 else "DNS rcode %d" % rc)
     i = 12
     for _ in range((buf[4] << 8) | buf[5]):
         i = _skip_name(buf, i, n) + 4
@@ -109,10 +110,6 @@ class Resolver:
         self.queries = 0
         self.blocking = 0  # lookups that fell back to getaddrinfo
         self.last_error = None
-
-    async def addr(self, host, port):
-        """The socket address of host:port, resolving host without blocking the loop."""
-        return socket.getaddrinfo(await self.resolve(host), port)[0][-1]
 
     async def resolve(self, host):
         """host's address as dotted text. Raises OSError saying why when no answer came and

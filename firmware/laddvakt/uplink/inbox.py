@@ -10,6 +10,10 @@ from micropython import const
 from laddvakt.core.ident import write_atomic
 
 _MAX_QUEUED = const(16)
+# How a command came in (Inbox._take): x is its payload, its size, or why it was refused.
+_COMMAND = const(0)
+_OVERSIZED = const(1)
+_REFUSED = const(2)
 
 
 class Inbox:
@@ -22,51 +26,46 @@ class Inbox:
         self.max_bytes = cap  # bytes of replies the queue may hold
         self.dropped = 0  # commands that found the queue full; answered with one error
 
-    def _name(self, topic):
+    def put(self, topic, msg):
+        """Handle one command (msg: bytes or a memoryview, used only during this call)."""
+        self._take(topic, msg, _COMMAND)
+
+    def oversized(self, topic, size):
+        """A command too big to receive: only its size is known; it still gets its reply."""
+        self._take(topic, size, _OVERSIZED)
+
+    def refused(self, topic, why):
+        """A command or ack that failed the authentication check: answered, never acted on."""
+        self._take(topic, why, _REFUSED)
+
+    def _take(self, topic, x, kind):
+        # Room is checked before handling: a command that would find no room is not acted on
+        # (so the bytes bound may be passed by one reply, never by more), only counted.
+        if len(self.q) >= _MAX_QUEUED or self.size >= self.max_bytes:
+            self.dropped += 1
+            return
+        c = self.commands
+        if c is None:  # the handler, made at the first command
+            c = self.commands = self.make()
+        name = None
         if topic.startswith(self.prefix):
             try:
-                return bytes(topic[len(self.prefix):]).decode()
+                name = bytes(topic[len(self.prefix):]).decode()
             except UnicodeError:
-                return "?"  # brokers refuse such topics; never let one stop the uplink
-        return None
-
-    def _queue(self, reply):
-        # reply: as commands.write writes it (the handler's module is loaded by then), with its
-        # size; its JSON is made only when it goes (answer_next).
+                name = "?"  # brokers refuse such topics; never let one stop the uplink
+        if kind == _COMMAND:
+            reply = c.reply(x, name)
+        elif kind == _OVERSIZED:
+            reply = c.oversized(name, x)
+        else:
+            reply = c.refused(name, x)
+        # The reply as commands.write writes it (the handler's module is loaded by now), queued
+        # with its size; its JSON is made only when it goes (answer_next).
         from laddvakt.uplink.commands import size
 
         n = size(reply)
         self.q.append((reply, n))
         self.size += n
-
-    def _room(self):
-        # Checked before handling: a command that would find no room is not acted on (so
-        # the bytes bound may be passed by one reply, never by more). The handler, made at the
-        # first command; None (the command dropped) when the queue is full.
-        if len(self.q) < _MAX_QUEUED and self.size < self.max_bytes:
-            if self.commands is None:
-                self.commands = self.make()
-            return self.commands
-        self.dropped += 1
-        return None
-
-    def put(self, topic, msg):
-        """Handle one command (msg: bytes or a memoryview, used only during this call)."""
-        c = self._room()
-        if c:
-            self._queue(c.reply(msg, self._name(topic)))
-
-    def oversized(self, topic, size):
-        """A command too big to receive: only its size is known; it still gets its reply."""
-        c = self._room()
-        if c:
-            self._queue(c.oversized(self._name(topic), size))
-
-    def refused(self, topic, why):
-        """A command or ack that failed the authentication check: answered, never acted on."""
-        c = self._room()
-        if c:
-            self._queue(c.refused(self._name(topic), why))
 
     def waiting(self):
         return len(self.q)

@@ -52,7 +52,8 @@ class MQTTLink(MQTTClient):
         """Connect, yielding to the loop while the network is slow; returns the
         CONNACK session-present flag. Raises OSError/MQTTException on failure."""
         self.close()
-        addr = await self.dns.addr(self.server, self.port)
+        # The name resolved without blocking the loop (dns.py); getaddrinfo then only wraps the IP.
+        addr = socket.getaddrinfo(await self.dns.resolve(self.server), self.port)[0][-1]
         deadline = time.ticks_add(time.ticks_ms(), self.timeout_ms)
         s = socket.socket()
         try:
@@ -114,16 +115,17 @@ class MQTTLink(MQTTClient):
         rc = resp[3]
         if rc:
             self.close()
-            # CONNACK return codes 1..5 (MQTT 3.1.1 §3.2.2.3).
+            # CONNACK return codes 1..5 (MQTT 3.1.1 §3.2.2.3), as one text: a tuple of them
+            # would be an object per text in RAM, for an error path.
             raise MQTTException("connect refused: code %d (%s)" % (rc, (
-                "protocol version", "identifier rejected", "server unavailable",
-                "bad user name or password", "not authorized", "unknown")[min(rc, 6) - 1]))
+                "protocol version,identifier rejected,server unavailable,"
+                "bad user name or password,not authorized,unknown").split(",")[min(rc, 6) - 1]))
         self.last_rx_ms = time.ticks_ms()
         return resp[2] & 1
 
     # ---- sending --------------------------------------------------------------
     def idle(self):
-        return self._wire.idle()
+        return not self._wire.gathered
 
     def publish(self, topic, msg, retain=False, qos=0, pid=0):
         """Send one PUBLISH without waiting for its PUBACK; returns its packet id.
@@ -134,7 +136,7 @@ class MQTTLink(MQTTClient):
         msg = memoryview(msg) if type(msg) is str else msg  # type: ignore[arg-type]
         topic = memoryview(topic) if type(topic) is str else topic  # type: ignore[arg-type]
         w = self._wire
-        start = w.gathered()
+        start = w.gathered
         keep = self.pid
         if pid:
             self.pid = pid - 1

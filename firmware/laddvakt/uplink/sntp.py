@@ -99,7 +99,7 @@ class SntpTime:
     async def query(self, now_ms):
         """One exchange. Returns (wall ms, the loop time now_ms() then), or raises OSError."""
         if self._addr is None:
-            self._addr = await self.dns.addr(self.host, self.port)
+            self._addr = socket.getaddrinfo(await self.dns.resolve(self.host), self.port)[0][-1]
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
             s.setblocking(False)

@@ -217,9 +217,9 @@ class Uplink:
             self.replays = Replayer(self.journal, self.install)
         return self.replays
 
-    def replay(self, frm, to=None, sid=None):
+    def replay(self, first, to=None, sid=None):
         """Queue a replay (the console's; uplink/replay.py)."""
-        return self._replays().start(frm, to, sid)
+        return self._replays().start(first, to, sid)
 
     async def run(self):
         backoff = _BACKOFF_MIN_MS

@@ -18,7 +18,9 @@ class Wire:
     def __init__(self, wbuf, rbuf):
         self.s = None
         self.wbuf = memoryview(wbuf)
-        self._wn = 0  # bytes gathered
+        # Bytes gathered and not yet sent: where the next packet will start (a resend's DUP
+        # flag goes into that first byte); 0 when the wire is idle.
+        self.gathered = 0
         self._wo = 0  # of which already sent
         self.rbuf = memoryview(rbuf)  # its size: the largest packet that can be received whole
         self._r0 = 0  # next unread byte
@@ -29,18 +31,19 @@ class Wire:
 
     def reset(self, sock):
         self.s = sock
-        self._wn = self._wo = self._r0 = self._r1 = self.skip = 0
+        self.gathered = self._wo = self._r0 = self._r1 = self.skip = 0
         self.hold = False
         self.eof = False
 
     # ---- the socket face umqtt sees -------------------------------------------
     # During MQTTLink.open the wire also stands in for umqtt's `socket` module: its connect()
     # makes "a socket" (the wire) and looks up the server, but our stream is already open.
+    # umqtt's check_msg and wait_msg (blocking reads) are never called: MQTTLink.poll reads.
     def socket(self):
         return self
 
     def getaddrinfo(self, host, port):
-        return ((0, 0, 0, "", None),)
+        return ((None,),)  # umqtt passes [0][-1], the address, to connect() below
 
     def connect(self, addr):
         pass  # already connected by MQTTLink.open
@@ -48,11 +51,11 @@ class Wire:
     def write(self, data, n=None):
         if n is None:
             n = len(data)
-        if self._wn + n > len(self.wbuf):
+        if self.gathered + n > len(self.wbuf):
             # The uplink only starts a publish on an idle wire with room to spare.
             raise OSError(errno.ENOBUFS)
-        self.wbuf[self._wn:self._wn + n] = memoryview(data)[:n]
-        self._wn += n
+        self.wbuf[self.gathered:self.gathered + n] = memoryview(data)[:n]
+        self.gathered += n
         return n
 
     def read(self, n):
@@ -61,9 +64,6 @@ class Wire:
         b = bytes(self.rbuf[self._r0:self._r0 + n])
         self._r0 += n
         return b
-
-    def setblocking(self, flag):
-        pass  # always non-blocking; completeness is checked before umqtt reads
 
     def close(self):
         s = self.s
@@ -76,22 +76,14 @@ class Wire:
             s.close()
 
     # ---- the link's side: sending ---------------------------------------------
-    def idle(self):
-        return self._wn == 0
-
-    def gathered(self):
-        """Bytes gathered and not yet sent: where the next packet will start (a resend's DUP
-        flag goes into that first byte, wbuf[pos])."""
-        return self._wn
-
     def send(self):
         """Write what the socket takes now; True when nothing is left to send."""
-        while self._wo < self._wn:
-            w = self.s.write(self.wbuf[self._wo:self._wn])
+        while self._wo < self.gathered:
+            w = self.s.write(self.wbuf[self._wo:self.gathered])
             if not w:
                 return False  # would block (or TLS handshake still in progress)
             self._wo += w
-        self._wo = self._wn = 0
+        self._wo = self.gathered = 0
         return True
 
     def room(self, n):
@@ -108,7 +100,7 @@ class Wire:
         off = _HDR + tl
         rem = 4 + tl + n
         start = off - 5 - tl - (1 if rem < 0x80 else 2 if rem < 0x4000 else 3 if rem < 0x200000 else 4)
-        if self._wn or off + n > len(self.wbuf):
+        if self.gathered or off + n > len(self.wbuf):
             raise OSError(errno.ENOBUFS)
         w = self.wbuf
         w[start] = 0x3A if dup else 0x32
@@ -125,7 +117,7 @@ class Wire:
         w[off - 2] = pid >> 8
         w[off - 1] = pid & 0xFF
         self._wo = start
-        self._wn = off + n
+        self.gathered = off + n
         return self.send()
 
     # ---- the link's side: receiving -------------------------------------------
