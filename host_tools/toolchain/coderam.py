@@ -63,6 +63,8 @@ for _m in %r:
     __import__(_m)
 gc.collect()
 print("code-ram", gc.mem_alloc() - _a0)
+import micropython
+micropython.qstr_info()
 """
 
 _ROM = """
@@ -74,13 +76,13 @@ sys.path[:] = ["/rom", ".frozen"]
 """
 
 
-def _run(script, env_path):
+def _run(script, env_path, names=False):
     env = dict(os.environ, MICROPYPATH=env_path)
     p = subprocess.run([MICROPYTHON, "-X", "heapsize=8M", "-c", script], capture_output=True,
                        text=True, timeout=120, env=env, cwd="/")
     if p.returncode:
         raise RuntimeError("importing the board set failed:\n" + p.stdout + p.stderr)
-    return _parse(p.stdout)
+    return _parse(p.stdout, names)
 
 
 def files_bytes(modules, src=STAGE):
@@ -88,9 +90,10 @@ def files_bytes(modules, src=STAGE):
     return _run(_IMPORTS % ("sys.path[:] = [%r, \".frozen\"]" % src, list(modules)), src)
 
 
-def inplace_bytes(modules, image=IMAGE):
-    """Heap taken by importing modules from the ROMFS image, executed in place."""
-    return _run(_IMPORTS % (_ROM % image, list(modules)), "/nonexistent")
+def inplace_bytes(modules, image=IMAGE, names=False):
+    """Heap taken by importing modules from the ROMFS image, executed in place; with names,
+    (it, the interned names after the imports, their pools)."""
+    return _run(_IMPORTS % (_ROM % image, list(modules)), "/nonexistent", names)
 
 
 def _walk(src, top):
@@ -129,21 +132,28 @@ def files_bytes32(modules, src=STAGE):
     return _parse(out)
 
 
-def inplace_bytes32(modules, image=IMAGE):
+def inplace_bytes32(modules, image=IMAGE, names=False):
     """inplace_bytes on the 32-bit WebAssembly port."""
     from host_tools.toolchain import wasm32
 
     head = _SHIM + (_ROM % "/image.romfs").replace('sys.path[:] = ["/rom", ".frozen"]',
                                                    'sys.path[:0] = ["/rom"]')
     out = wasm32.run(_IMPORTS % (head, list(modules)), dict({"/image.romfs": image}, **_shims()))
-    return _parse(out)
+    return _parse(out, names)
 
 
-def _parse(out):
+def _parse(out, names=False):
+    """The code-ram figure; with names, (it, interned names, their pools) from the line
+    `qstr pool: n_pool=6, n_qstr=1233, ...` that `micropython.qstr_info()` prints after it."""
+    got = {}
     for line in out.splitlines():
         if line.startswith("code-ram "):
-            return int(line.split()[1])
-    raise RuntimeError("no figure in:\n" + out)
+            got["ram"] = int(line.split()[1])
+        elif line.startswith("qstr pool:"):
+            got.update((k.strip(), int(v)) for k, v in (kv.split("=") for kv in line[10:].split(",")))
+    if "ram" not in got or (names and "n_qstr" not in got):
+        raise RuntimeError("no figure in:\n" + out)
+    return (got["ram"], got["n_qstr"], got["n_pool"]) if names else got["ram"]
 
 
 def measure(modules=None):

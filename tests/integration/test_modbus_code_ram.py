@@ -28,3 +28,9 @@ def test_the_modbus_probe_lists_the_meter_driver_and_measures_board_code_only(tm
     extra = set(board) - set(t.on_board(sim, staged))
     assert {"laddvakt.meters.plan", "laddvakt.meters.modbus"} <= extra, extra
     assert not [m for m in extra if not m.startswith("laddvakt.")], extra
+    # the names it leaves, and the pools that hold them: on this port pools made at run time
+    # are 20, 40, 80, ... names (docs/bench.md, heap), so p pools hold 20 * (2**p - 1)
+    image = coderam.build_image(str(tmp_path / "stage"), str(tmp_path / "image.romfs"))
+    ram, names, pools = coderam.inplace_bytes(board, image, names=True)
+    assert ram == coderam.inplace_bytes(board, image) and ram > 0
+    assert 20 * (2 ** (pools - 1) - 1) < names <= 20 * (2 ** pools - 1), (names, pools)

@@ -8,6 +8,8 @@
 - code_ram_bytes_inplace_modbus: the same as code_ram_bytes_inplace for the board modules the
   same day loads on a Modbus meter (the unix-modbus board, the pymodbus simulator on a pty; its
   own probe run), on the same image; _extra_modules lists those the sim's meter does not load;
+- code_ram_names_inplace(_modbus) and code_ram_name_pools_inplace(_modbus): the interned names
+  left after importing each set that way, and the pools that hold them (micropython.qstr_info());
 - heap_floor_bytes: the smallest heap beyond the code (bisection to 1 KiB, each size run twice)
   in which the floor scenario completes with the code in place: three sessions over TLS, a
   backlog drained, a console session and the command fuzz corpus (host_tools/bench/full_floor.py).
@@ -56,6 +58,8 @@ def measure():
     all_ = coderam.stage()
     mods = t.on_board(board, all_)
     mb_mods = t.on_board(modbus, all_)
+    _, names, pools = coderam.inplace_bytes(mods, names=True)
+    mb_bytes, mb_names, mb_pools = coderam.inplace_bytes(mb_mods, names=True)
     out = {
         "heap_floor_bytes": floor,
         "heap_tls_connect_gc_bytes": tls - plain,
@@ -67,7 +71,11 @@ def measure():
         "code_ram_bytes_inplace": plan["inplace"],
         "code_ram_bytes_inplace_all": coderam.inplace_bytes(all_),
         "code_ram_modules": len(mods),
-        "code_ram_bytes_inplace_modbus": coderam.inplace_bytes(mb_mods),
+        "code_ram_bytes_inplace_modbus": mb_bytes,
+        "code_ram_names_inplace": names,
+        "code_ram_name_pools_inplace": pools,
+        "code_ram_names_inplace_modbus": mb_names,
+        "code_ram_name_pools_inplace_modbus": mb_pools,
         "code_ram_modules_modbus": len(mb_mods),
         "code_ram_bytes_inplace_modbus_extra_modules": sorted(set(mb_mods) - set(mods)),
         "code_ram_modules_all": len(all_),
@@ -83,9 +91,11 @@ def measure():
         out["code_ram_32bit"] = "not measured: " + why
         return out
     out["code_ram_bytes_files_32bit"] = coderam.files_bytes32(mods)
-    out["code_ram_bytes_inplace_32bit"] = coderam.inplace_bytes32(mods)
+    (out["code_ram_bytes_inplace_32bit"], out["code_ram_names_inplace_32bit"],
+     out["code_ram_name_pools_inplace_32bit"]) = coderam.inplace_bytes32(mods, names=True)
     out["code_ram_bytes_inplace_all_32bit"] = coderam.inplace_bytes32(all_)
-    out["code_ram_bytes_inplace_modbus_32bit"] = coderam.inplace_bytes32(mb_mods)
+    (out["code_ram_bytes_inplace_modbus_32bit"], out["code_ram_names_inplace_modbus_32bit"],
+     out["code_ram_name_pools_inplace_modbus_32bit"]) = coderam.inplace_bytes32(mb_mods, names=True)
     # The 32-bit port has no sockets, so the simulation (and its floor) runs only on the 64-bit
     # one: this scales the floor by the in-place code's own 32/64 ratio (docs/bench.md).
     out["heap_floor_bytes_32bit_est"] = (out["heap_floor_bytes"] * out["code_ram_bytes_inplace_32bit"]
