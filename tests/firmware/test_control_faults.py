@@ -4,9 +4,9 @@
 from ctlrig import Rig
 from fwtest import raises, run
 from laddvakt.uplink.commands import CommandError
-from laddvakt.control.controller import F_HOLD_MS
 from laddvakt.control.pilot import DUTY_F, DUTY_OFF, duty_for_current
 
+F_HOLD_MS = 3000  # docs/control.md: state F is held 3 s after a stopping fault
 EV = {"arrive_s": 10, "leave_s": 300, "need_wh": 100000, "max_w": 11000, "phases": 3}
 
 
