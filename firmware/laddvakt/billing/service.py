@@ -122,7 +122,7 @@ class Pricing:
             return
         c = self.cost
         t_new = self._pending_t
-        if c is not None and t_new is not None and (t_new.currency, t_new.minor_unit) != (c.currency, c.minor_unit):
+        if c is not None and t_new is not None and (t_new.currency, t_new.minor_unit) != (c.tariff.currency, c.tariff.minor_unit):
             return  # a session is billed in one currency: a new currency waits for its end
         if c is not None and len(c.segs) + 1 >= _MAX_SEGS:
             return  # the session_end record must fit one journal frame
@@ -245,7 +245,7 @@ class Pricing:
         self.cost = None
         total = receipt["total"]
         # price_minor_per_kwh stays the energy price at plug-in, as in session_start.
-        out = {"cost_minor": total, "currency": c.currency, "minor_unit": c.minor_unit,
+        out = {"cost_minor": total, "currency": c.tariff.currency, "minor_unit": c.tariff.minor_unit,
                "price_minor_per_kwh": self.start_price, "tariffs": c.tariffs, "receipt": receipt}
         self.signed.append(sign.reading(t, "E", wh))
         return out

@@ -72,9 +72,11 @@ _MAX_LINES = const(16)  # energy lines per receipt; later periods fold into the 
 
 
 class SessionCost:
+    # Its attributes are a table made at plug-in and held the whole session: 23 of them fill a
+    # 23-slot table (368 bytes), a 24th would make it 29 (464). So the currency and minor unit
+    # are the tariff's (a session is billed in one currency: Pricing keeps a tariff of another
+    # waiting), and the idle grace is the tariff's, not copies (docs/bench.md, heap).
     def __init__(self, tariff, sched, t, up, wh, st):
-        self.currency = tariff.currency
-        self.minor_unit = tariff.minor_unit
         # Session-wide terms are fixed at plug-in: the start fee, VAT and the bounds.
         self.start_fee = tariff.start_fee
         self.vat_bp = tariff.vat_bp
@@ -95,7 +97,6 @@ class SessionCost:
     def _open_seg(self, tariff, sched, t):
         self.tariff = tariff
         self.sched = sched if tariff.dynamic else None
-        self.grace_ms = tariff.idle_grace_s * 1000
         self.seg_from = t
         self.lines = []
         self.chg_ms = 0
@@ -147,7 +148,7 @@ class SessionCost:
         elif st0 == IDLE and self.charged:
             before = self.stretch
             self.stretch = after = before + dt
-            g = self.grace_ms
+            g = self.tariff.idle_grace_s * 1000
             if after > g:
                 self.idle_ms += after - (before if before > g else g)
         why = 0
@@ -206,7 +207,7 @@ class SessionCost:
         keys = keys or self._STATE
         d = sized(len(keys) + 2)
         for k in keys:
-            d[k] = getattr(self, k)
+            d[k] = getattr(self.tariff if k == "currency" or k == "minor_unit" else self, k)
         d["tariff"] = [self.tariff.id, self.tariff.version]
         d["sched_id"] = self.sched.id if self.sched else None
         return d
@@ -217,9 +218,8 @@ class SessionCost:
         if [tariff.id, tariff.version] != d["tariff"]:
             raise ValueError("state was priced with tariff %s, not %s/%d" % (d["tariff"], tariff.id, tariff.version))
         self = cls(tariff, sched, d["seg_from"], d["last_up"], d["last_wh"], d["st"])
-        for k in cls._STATE:
+        for k in cls._STATE[2:]:  # not currency and minor_unit: the tariff's, which d names
             setattr(self, k, d[k])
         self.tariff = tariff
         self.sched = sched if tariff.dynamic and d["sched_id"] else None
-        self.grace_ms = tariff.idle_grace_s * 1000
         return self
