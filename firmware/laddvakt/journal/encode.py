@@ -33,9 +33,10 @@ class Encoder:
                         out[1] = LAYOUT0  # the most common case saves the byte of codes
                         p = p[1:]
                     # The record is billing data: keep the compact form only if it reads back,
-                    # read from the buffer: its copy is made only once it is kept.
-                    if same(self.decode(rtype, p, seq, d), d):
-                        return bytes(p)
+                    # read from the buffer and compared with d field by field as it is read
+                    # (CodecError if not); its copy is made only once it is kept.
+                    self.decode(rtype, p, seq, d)
+                    return bytes(p)
                 except MemoryError:
                     raise
                 except Exception:  # any other surprise in a record: the general form below keeps it
