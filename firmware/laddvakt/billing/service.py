@@ -122,7 +122,8 @@ class Pricing:
             return
         c = self.cost
         t_new = self._pending_t
-        if c is not None and t_new is not None and (t_new.currency, t_new.minor_unit) != (c.tariff.currency, c.tariff.minor_unit):
+        if c is not None and t_new is not None and (t_new.currency != c.tariff.currency
+                                                    or t_new.minor_unit != c.tariff.minor_unit):
             return  # a session is billed in one currency: a new currency waits for its end
         if c is not None and len(c.segs) + 1 >= _MAX_SEGS:
             return  # the session_end record must fit one journal frame
@@ -204,7 +205,10 @@ class Pricing:
                 # text, escaped, last: the same length wherever it stands.
                 del d["ocmf"]
                 json.dump(d, c)
-                c.n += 12 + sign.count(o)  # , "ocmf": "" around it
+                c.e = True  # the text's bytes, counted escaped inside its JSON string
+                sign.write(c, *o)
+                c.e = False
+                c.n += 12  # , "ocmf": "" around it
                 d["ocmf"] = o
             else:
                 json.dump(d, c)
