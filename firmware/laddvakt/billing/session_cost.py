@@ -69,6 +69,11 @@ STATES = ("suspended", "charging", "idle")
 EDGE = const(1)  # on_sample: the charge state changed here
 PRICE = const(2)  # on_sample: the energy price changed here
 _MAX_LINES = const(16)  # energy lines per receipt; later periods fold into the last
+# The names of the state to_dict() gives (below), one text: a tuple of them was an object in
+# RAM for good; split where used, at a restart, or for the whole state (continuity.py asks for
+# some by name).
+_STATE = ("currency minor_unit start_fee vat_bp min max segs tariffs units n_lines last_wh last_up st "
+          "charged stretch seg_from lines chg_ms idle_ms price until line_from line_wh")
 
 
 class SessionCost:
@@ -93,7 +98,7 @@ class SessionCost:
         self.stretch = 0  # ms of the current idle stretch
         self._open_seg(tariff, sched, t)
 
-    # ---- segments and lines --------------------------------------------------------
+    # ---- segments and lines (a segment closes in change()) ----------------------------
     def _open_seg(self, tariff, sched, t):
         self.tariff = tariff
         self.sched = sched if tariff.dynamic else None
@@ -123,16 +128,6 @@ class SessionCost:
         else:
             lines.append([self.line_from, wh, p])
             self.n_lines += 1
-
-    def _close_seg(self):
-        self._close_line()
-        t = self.tariff
-        self.units += (self.chg_ms * t.time_fee + self.idle_ms * t.idle_fee) * MS_FACTOR
-        self.segs.append({
-            "tariff": t.id, "ver": t.version, "sched": self.sched.id if self.sched else None,
-            "from": self.seg_from, "lines": self.lines, "chg_ms": self.chg_ms,
-            "time_fee": t.time_fee, "idle_ms": self.idle_ms, "idle_fee": t.idle_fee,
-        })
 
     # ---- the hot path ---------------------------------------------------------------
     def on_sample(self, t, up, wh, st):
@@ -170,10 +165,19 @@ class SessionCost:
 
     # ---- changes and the end ----------------------------------------------------------
     def change(self, tariff, sched, t, up, wh, st):
-        """A new tariff or schedule from this sample on: the cost splits here."""
+        """A new tariff or schedule from this sample on: the cost splits here (tariff None:
+        the last segment closes, finish())."""
         self.on_sample(t, up, wh, st)
-        self._close_seg()
-        self._open_seg(tariff, sched, t)
+        self._close_line()
+        tf = self.tariff
+        self.units += (self.chg_ms * tf.time_fee + self.idle_ms * tf.idle_fee) * MS_FACTOR
+        self.segs.append({
+            "tariff": tf.id, "ver": tf.version, "sched": self.sched.id if self.sched else None,
+            "from": self.seg_from, "lines": self.lines, "chg_ms": self.chg_ms,
+            "time_fee": tf.time_fee, "idle_ms": self.idle_ms, "idle_fee": tf.idle_fee,
+        })
+        if tariff is not None:
+            self._open_seg(tariff, sched, t)
 
     def running_minor(self):
         """The cost so far, rounded as if the session ended now."""
@@ -185,8 +189,7 @@ class SessionCost:
 
     def finish(self, t, up, wh):
         """Close the session at this sample; return the receipt (docs/tariffs.md)."""
-        self.on_sample(t, up, wh, self.st)
-        self._close_seg()
+        self.change(None, None, t, up, wh, self.st)
         total, vat, net, adj = totals(self.units + self.start_fee * FEE_FACTOR, self.vat_bp,
                                       self.min, self.max)
         return {
@@ -196,15 +199,11 @@ class SessionCost:
         }
 
     # ---- a seam for session continuity (journal): small, JSON-able state ------------------
-    _STATE = ("currency", "minor_unit", "start_fee", "vat_bp", "min", "max", "segs", "tariffs",
-              "units", "n_lines", "last_wh", "last_up", "st", "charged", "stretch", "seg_from",
-              "lines", "chg_ms", "idle_ms", "price", "until", "line_from", "line_wh")
-
     def to_dict(self, keys=None):
-        """The state (keys: only these of _STATE), with the tariff and schedule it names."""
+        """The state (keys: only these of _STATE's), with the tariff and schedule it names."""
         # Made at its size: grown key by key its table went through 23 slots to 29, two blocks
         # of ~400 bytes at once at every meter value (docs/bench.md, heap).
-        keys = keys or self._STATE
+        keys = keys or _STATE.split()
         d = sized(len(keys) + 2)
         for k in keys:
             d[k] = getattr(self.tariff if k == "currency" or k == "minor_unit" else self, k)
@@ -218,7 +217,7 @@ class SessionCost:
         if [tariff.id, tariff.version] != d["tariff"]:
             raise ValueError("state was priced with tariff %s, not %s/%d" % (d["tariff"], tariff.id, tariff.version))
         self = cls(tariff, sched, d["seg_from"], d["last_up"], d["last_wh"], d["st"])
-        for k in cls._STATE[2:]:  # not currency and minor_unit: the tariff's, which d names
+        for k in _STATE.split()[2:]:  # not currency and minor_unit: the tariff's, which d names
             setattr(self, k, d[k])
         self.tariff = tariff
         self.sched = sched if tariff.dynamic and d["sched_id"] else None
