@@ -34,7 +34,6 @@ def _schedule(d):
 
 class Pricing:
     def __init__(self, cfg, data_dir, log, clock, ident):
-        self.cfg = cfg
         self.log = log  # (rtype, record dict) -> seq
         self.clock = clock
         self.ident = ident
@@ -197,7 +196,7 @@ class Pricing:
         # block that size is what a fragmented heap lacks first at a session's end (docs/bench.md).
         c = sign.Sink()  # counts what json.dump writes
         d = build(bill)
-        for step in (0, 1):
+        for step in range(2):
             c.n = 0
             o = d.get("ocmf")
             if type(o) is tuple:

@@ -20,14 +20,14 @@ _SEP = (",", ":")  # compact JSON: the text travels inside the record, which mus
 class Sink(io.IOBase):
     # A stream for json.dump and write(): into a hash (h), to sign or compare a text without
     # making it (session/store.py hashes its billing state so), else a count of its bytes (n),
-    # then those bytes (mv, n bytes long); with e, the count is of those bytes escaped inside
-    # a JSON string, as json.dumps writes them (" and \ escaped; the text, itself compact JSON,
-    # holds no control characters).
-    def __init__(self, h=None, e=False):
+    # then those bytes (mv, n bytes long); with e set, the count is of those bytes escaped
+    # inside a JSON string, as json.dumps writes them (" and \ escaped; the text, itself compact
+    # JSON, holds no control characters: Pricing.fit).
+    def __init__(self, h=None):
         self.h = h
         self.mv = None
         self.n = 0
-        self.e = e
+        self.e = False
 
     def write(self, b):
         m = len(b)

@@ -126,7 +126,7 @@ class Tariff:
         if self.max and self.max < self.min:
             raise _bad(_E_MAX, (self.max, self.min))
         dst = d.get("dst", "none")
-        if dst not in ("none", "eu"):
+        if dst != "none" and dst != "eu":
             raise _bad(_E_DST)
         self.dst = dst
         dyn = d.get("dynamic", False)
