@@ -134,9 +134,9 @@ class Codec(Encoder):
         codes = 0 if payload[0] == LAYOUT0 else get_uv(r)
         if want is not None:
             # encode's check: each field read is compared with the record's, and derived ones
-            # are worked out from the record's fields as read so far; no dict is made (a
-            # session_end's, its receipt's and segments' were the blocks a tight heap lacked at
-            # a session's end, docs/bench.md, heap). Every field of the record must be read.
+            # are worked out from the record's own fields (each compared as it is read); no dict
+            # is made (a session_end's, its receipt's and segments' were the blocks a tight heap
+            # lacked at a session's end, docs/bench.md, heap). Every field must have been read.
             _check(self._read(r, lay, want, seq, want, None, codes, want) + 1, want)
             return want
         d = _sized(lay, codes, 1)
