@@ -34,7 +34,7 @@ UNSIGNED_FIELDS = ("seq", "type", "boot", "up", "ocmf", "sig")
 
 
 def _receipt_digest(r):
-    # The firmware's receipt_digest: the receipt as arrays in a fixed order, compact JSON.
+    # The firmware's receipt digest (RC, billing/sign.py write): the receipt as arrays in a fixed order, compact JSON.
     if not isinstance(r, dict):
         return None
     segs = r.get("segs")

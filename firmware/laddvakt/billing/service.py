@@ -34,7 +34,6 @@ def _schedule(d):
 
 class Pricing:
     def __init__(self, cfg, data_dir, log, clock, ident):
-        self.cfg = cfg
         self.log = log  # (rtype, record dict) -> seq
         self.clock = clock
         self.ident = ident
@@ -122,7 +121,8 @@ class Pricing:
             return
         c = self.cost
         t_new = self._pending_t
-        if c is not None and t_new is not None and (t_new.currency, t_new.minor_unit) != (c.currency, c.minor_unit):
+        if c is not None and t_new is not None and (t_new.currency != c.tariff.currency
+                                                    or t_new.minor_unit != c.tariff.minor_unit):
             return  # a session is billed in one currency: a new currency waits for its end
         if c is not None and len(c.segs) + 1 >= _MAX_SEGS:
             return  # the session_end record must fit one journal frame
@@ -196,7 +196,7 @@ class Pricing:
         # block that size is what a fragmented heap lacks first at a session's end (docs/bench.md).
         c = sign.Sink()  # counts what json.dump writes
         d = build(bill)
-        for step in (0, 1):
+        for step in range(2):
             c.n = 0
             o = d.get("ocmf")
             if type(o) is tuple:
@@ -204,7 +204,10 @@ class Pricing:
                 # text, escaped, last: the same length wherever it stands.
                 del d["ocmf"]
                 json.dump(d, c)
-                c.n += 12 + sign.count(o)  # , "ocmf": "" around it
+                c.e = True  # the text's bytes, counted escaped inside its JSON string
+                sign.write(c, *o)
+                c.e = False
+                c.n += 12  # , "ocmf": "" around it
                 d["ocmf"] = o
             else:
                 json.dump(d, c)
@@ -245,7 +248,7 @@ class Pricing:
         self.cost = None
         total = receipt["total"]
         # price_minor_per_kwh stays the energy price at plug-in, as in session_start.
-        out = {"cost_minor": total, "currency": c.currency, "minor_unit": c.minor_unit,
+        out = {"cost_minor": total, "currency": c.tariff.currency, "minor_unit": c.tariff.minor_unit,
                "price_minor_per_kwh": self.start_price, "tariffs": c.tariffs, "receipt": receipt}
         self.signed.append(sign.reading(t, "E", wh))
         return out

@@ -69,12 +69,19 @@ STATES = ("suspended", "charging", "idle")
 EDGE = const(1)  # on_sample: the charge state changed here
 PRICE = const(2)  # on_sample: the energy price changed here
 _MAX_LINES = const(16)  # energy lines per receipt; later periods fold into the last
+# The names of the state to_dict() gives (below), one text: a tuple of them was an object in
+# RAM for good; split where used, at a restart, or for the whole state (continuity.py asks for
+# some by name).
+_STATE = ("currency minor_unit start_fee vat_bp min max segs tariffs units n_lines last_wh last_up st "
+          "charged stretch seg_from lines chg_ms idle_ms price until line_from line_wh")
 
 
 class SessionCost:
+    # Its attributes are a table made at plug-in and held the whole session: 23 of them fill a
+    # 23-slot table (368 bytes), a 24th would make it 29 (464). So the currency and minor unit
+    # are the tariff's (a session is billed in one currency: Pricing keeps a tariff of another
+    # waiting), and the idle grace is the tariff's, not copies (docs/bench.md, heap).
     def __init__(self, tariff, sched, t, up, wh, st):
-        self.currency = tariff.currency
-        self.minor_unit = tariff.minor_unit
         # Session-wide terms are fixed at plug-in: the start fee, VAT and the bounds.
         self.start_fee = tariff.start_fee
         self.vat_bp = tariff.vat_bp
@@ -91,11 +98,10 @@ class SessionCost:
         self.stretch = 0  # ms of the current idle stretch
         self._open_seg(tariff, sched, t)
 
-    # ---- segments and lines --------------------------------------------------------
+    # ---- segments and lines (a segment closes in change()) ----------------------------
     def _open_seg(self, tariff, sched, t):
         self.tariff = tariff
         self.sched = sched if tariff.dynamic else None
-        self.grace_ms = tariff.idle_grace_s * 1000
         self.seg_from = t
         self.lines = []
         self.chg_ms = 0
@@ -123,16 +129,6 @@ class SessionCost:
             lines.append([self.line_from, wh, p])
             self.n_lines += 1
 
-    def _close_seg(self):
-        self._close_line()
-        t = self.tariff
-        self.units += (self.chg_ms * t.time_fee + self.idle_ms * t.idle_fee) * MS_FACTOR
-        self.segs.append({
-            "tariff": t.id, "ver": t.version, "sched": self.sched.id if self.sched else None,
-            "from": self.seg_from, "lines": self.lines, "chg_ms": self.chg_ms,
-            "time_fee": t.time_fee, "idle_ms": self.idle_ms, "idle_fee": t.idle_fee,
-        })
-
     # ---- the hot path ---------------------------------------------------------------
     def on_sample(self, t, up, wh, st):
         """Book the interval since the last sample; return 0, or EDGE | PRICE when a
@@ -147,7 +143,7 @@ class SessionCost:
         elif st0 == IDLE and self.charged:
             before = self.stretch
             self.stretch = after = before + dt
-            g = self.grace_ms
+            g = self.tariff.idle_grace_s * 1000
             if after > g:
                 self.idle_ms += after - (before if before > g else g)
         why = 0
@@ -169,10 +165,19 @@ class SessionCost:
 
     # ---- changes and the end ----------------------------------------------------------
     def change(self, tariff, sched, t, up, wh, st):
-        """A new tariff or schedule from this sample on: the cost splits here."""
+        """A new tariff or schedule from this sample on: the cost splits here (tariff None:
+        the last segment closes, finish())."""
         self.on_sample(t, up, wh, st)
-        self._close_seg()
-        self._open_seg(tariff, sched, t)
+        self._close_line()
+        tf = self.tariff
+        self.units += (self.chg_ms * tf.time_fee + self.idle_ms * tf.idle_fee) * MS_FACTOR
+        self.segs.append({
+            "tariff": tf.id, "ver": tf.version, "sched": self.sched.id if self.sched else None,
+            "from": self.seg_from, "lines": self.lines, "chg_ms": self.chg_ms,
+            "time_fee": tf.time_fee, "idle_ms": self.idle_ms, "idle_fee": tf.idle_fee,
+        })
+        if tariff is not None:
+            self._open_seg(tariff, sched, t)
 
     def running_minor(self):
         """The cost so far, rounded as if the session ended now."""
@@ -184,8 +189,7 @@ class SessionCost:
 
     def finish(self, t, up, wh):
         """Close the session at this sample; return the receipt (docs/tariffs.md)."""
-        self.on_sample(t, up, wh, self.st)
-        self._close_seg()
+        self.change(None, None, t, up, wh, self.st)
         total, vat, net, adj = totals(self.units + self.start_fee * FEE_FACTOR, self.vat_bp,
                                       self.min, self.max)
         return {
@@ -195,18 +199,14 @@ class SessionCost:
         }
 
     # ---- a seam for session continuity (journal): small, JSON-able state ------------------
-    _STATE = ("currency", "minor_unit", "start_fee", "vat_bp", "min", "max", "segs", "tariffs",
-              "units", "n_lines", "last_wh", "last_up", "st", "charged", "stretch", "seg_from",
-              "lines", "chg_ms", "idle_ms", "price", "until", "line_from", "line_wh")
-
     def to_dict(self, keys=None):
-        """The state (keys: only these of _STATE), with the tariff and schedule it names."""
+        """The state (keys: only these of _STATE's), with the tariff and schedule it names."""
         # Made at its size: grown key by key its table went through 23 slots to 29, two blocks
         # of ~400 bytes at once at every meter value (docs/bench.md, heap).
-        keys = keys or self._STATE
+        keys = keys or _STATE.split()
         d = sized(len(keys) + 2)
         for k in keys:
-            d[k] = getattr(self, k)
+            d[k] = getattr(self.tariff if k == "currency" or k == "minor_unit" else self, k)
         d["tariff"] = [self.tariff.id, self.tariff.version]
         d["sched_id"] = self.sched.id if self.sched else None
         return d
@@ -217,9 +217,8 @@ class SessionCost:
         if [tariff.id, tariff.version] != d["tariff"]:
             raise ValueError("state was priced with tariff %s, not %s/%d" % (d["tariff"], tariff.id, tariff.version))
         self = cls(tariff, sched, d["seg_from"], d["last_up"], d["last_wh"], d["st"])
-        for k in cls._STATE:
+        for k in _STATE.split()[2:]:  # not currency and minor_unit: the tariff's, which d names
             setattr(self, k, d[k])
         self.tariff = tariff
         self.sched = sched if tariff.dynamic and d["sched_id"] else None
-        self.grace_ms = tariff.idle_grace_s * 1000
         return self

@@ -38,8 +38,9 @@ def _int_fields():
     yield ["max", 0, 10 ** 9, 0]
 
 
-class TariffError(ValueError):
-    pass
+# A tariff that does not validate raises ValueError with the reason; a class of its own was a
+# type object and its dict in RAM for good, for a name only service.py and the tests catch.
+TariffError = ValueError
 
 
 # The error texts, one per line of one constant, _bad(i, args) raising line i: in place each
@@ -113,8 +114,11 @@ class Tariff:
         if not isinstance(tid, str) or not 1 <= len(tid) <= 32:
             raise _bad(_E_ID)
         cur = d.get("currency")
-        if not isinstance(cur, str) or len(cur) != 3 or [c for c in cur if not "A" <= c <= "Z"]:
+        if not isinstance(cur, str) or len(cur) != 3:
             raise _bad(_E_CUR)
+        for c in cur:  # loops, not comprehensions: each is a code object in RAM for good
+            if not "A" <= c <= "Z":
+                raise _bad(_E_CUR)
         self.id = tid
         self.currency = cur
         for name, lo, hi, default in _int_fields():
@@ -122,7 +126,7 @@ class Tariff:
         if self.max and self.max < self.min:
             raise _bad(_E_MAX, (self.max, self.min))
         dst = d.get("dst", "none")
-        if dst not in ("none", "eu"):
+        if dst != "none" and dst != "eu":
             raise _bad(_E_DST)
         self.dst = dst
         dyn = d.get("dynamic", False)
@@ -169,10 +173,13 @@ class Tariff:
                 raise _bad(_E_DATE, (s,))
             self.holidays.append(days_from_civil(y, m, day))
         self._hol_text = list(hol)
-        known = ("id", "currency", "dst", "dynamic", "tou", "holidays") + tuple(f[0] for f in _int_fields())
         for k in d:
-            if k not in known:
-                raise _bad(_E_FIELD, k)
+            if k not in ("id", "currency", "dst", "dynamic", "tou", "holidays"):
+                for f in _int_fields():
+                    if f[0] == k:
+                        break
+                else:
+                    raise _bad(_E_FIELD, k)
         if len(self.to_json()) > _MAX_JSON:
             raise _bad(_E_BIG, _MAX_JSON)
         self._dst = (None, 0, 0)  # (year, start, end) of the summer time last asked for
@@ -202,7 +209,9 @@ class Tariff:
             d[name] = getattr(self, name)
         d["dst"] = self.dst
         d["dynamic"] = self.dynamic
-        d["tou"] = [{"days": w[4], "from": w[1], "to": w[2], "price": w[3]} for w in self.tou]
+        tou = d["tou"] = []
+        for w in self.tou:
+            tou.append({"days": w[4], "from": w[1], "to": w[2], "price": w[3]})
         d["holidays"] = self._hol_text
         return d
 

@@ -1,14 +1,11 @@
 # Compact binary journal payloads, rendered to the JSON records of the MQTT contract when
 # read (docs/journal.md, Record encoding). Flash pays for what a record says, not for its
-# field names: the frequent types have a field layout (a 2-bit code per field, then the
-# values as varints), values the agent can work out again (sid, end_t, energy, totals,
-# the signed OCMF text) are not stored, and anything a layout does not expect falls back
-# to a tagged encoding with a static key table, so every record round-trips exactly.
-# A payload that starts with "{" is JSON (older journals, host tools) and renders as is.
-# Codec is the entry and the decoding half (a payload back to its record, rendered to the JSON
-# of the MQTT contract); encode.py is the encoding half, codec_values.py the format's tables,
-# its varints and tagged values. What both halves work out the same way (sids, derived fields,
-# the signed OCMF text) is here too.
+# field names: the frequent types have a field layout (a 2-bit code per field, then varints),
+# values the agent can work out again (sid, end_t, energy, totals, the signed OCMF text) are
+# not stored, and anything else falls back to a tagged encoding with a static key table, so
+# every record round-trips exactly; a payload that starts with "{" is JSON and renders as is.
+# Codec is the entry and the decoding half, with what both halves work out alike (sids, derived
+# fields, the OCMF text); encode.py encodes; codec_values.py holds the tables and primitives.
 import json
 import struct
 
@@ -35,8 +32,8 @@ class Codec(Encoder):
         self.buf = bytearray(256)  # encode.py builds every payload here; it keeps its largest size
         self.rd = False  # encode.py: this try stores a session_end's signed readings
         self.lazy = False  # decode leaves a session_end's ocmf unmade (ocmf())
-        self.b = None  # decode: the payload being read, as codec_values' get_* read it (r.b)
-        self.i = 0  # and the position of its next byte (r.i)
+        self.b = None  # decode: the payload being read and its next byte (get_*'s r.b, r.i)
+        self.i = 0
 
     @staticmethod
     def _segctx(i, rec, rem, last):
@@ -123,8 +120,8 @@ class Codec(Encoder):
 
     def decode(self, rtype, payload, seq, want=None):
         """Record payload (seq: its own) as a dict. With want (encode's read-back), each field
-        read is checked against want's and, unless a dict or list, want's own value kept (no
-        second copy of the record's texts); CodecError where they differ."""
+        read is compared with want's in place and nothing decoded is kept: want itself is
+        returned; CodecError where they differ."""
         if payload[0] == 0x7B:
             return json.loads(bytes(payload))
         r = self  # the reader (codec_values' get_*): no object of its own per record
@@ -137,20 +134,28 @@ class Codec(Encoder):
                 raise CodecError("unknown payload form %d" % payload[0])
             lay = LAYOUTS[rtype]
             codes = 0 if payload[0] == LAYOUT0 else get_uv(r)
+            if want is not None:
+                # encode's check: no dict made (a session_end's were the blocks a tight heap
+                # lacked, docs/bench.md, heap); every field must have been read.
+                _check(self._read(r, lay, want, seq, want, None, codes, want) + 1, want)
+                return want
             d = _sized(lay, codes, 1)
             d["type"] = NAMES[rtype]
-            self._read(r, lay, d, seq, d, None, codes, want)
+            self._read(r, lay, d, seq, d, None, codes)
             return d
         finally:
             r.b = None  # the payload is not held past the call
 
     def _read(self, r, lay, d, seq, rec, ctx, codes=None, want=None):
+        # The fields of d read; with want (d is want, encode's check): compared, and the number
+        # of fields read returned.
         if codes is None:
             codes = get_uv(r)
         keys, kinds = lay
         if d is None:
             d = _sized(lay, codes, 0)
         i = 0
+        n = 0
         for k in keys:
             kind = kinds[i]
             c = (codes >> (2 * i)) & 3
@@ -158,45 +163,62 @@ class Codec(Encoder):
             if c == ABSENT or c == USUAL and kind == "-":
                 continue
             if c == NULL:
-                d[k] = None
+                v = None
             elif c == ANY:
-                d[k] = get_any(r)
+                v = get_any(r)
             elif kind in DERIVED or kind in "no":
-                d[k] = self._usual(kind, k, d, seq, rec, ctx)
-            elif kind == "O" and want is not None and type(want.get(k)) in (str, tuple):
-                # encode's check: the stored signed text compared with the one the record
-                # makes (ocmf(d, seq, readings)), without making it beside the record's
-                rd = self._readings(r, d, seq, rec, ctx)
-                if not sign.is_payload(want[k], self._ocmf_args(d, seq, rd)):
+                v = self._usual(kind, k, d, seq, rec, ctx)
+            elif want is None:
+                v = self._get(r, kind, d, seq, rec, ctx)
+            elif kind == "O" and type(want.get(k)) in (str, tuple):
+                # the stored signed text compared with the one the record makes
+                # (ocmf(d, seq, readings)), without making either
+                if not sign.is_payload(want[k], self._ocmf_args(d, seq, self._readings(r, d, seq, rec, ctx))):
                     raise CodecError("field '%s' reads back otherwise" % k)
-                d[k] = want[k]
+                v = want[k]
+            elif kind == "R":
+                v = want.get(k)
+                _check(self._read(r, RECEIPT, v, seq, rec, {}, None, v), v)
+            elif kind == "S":
+                v = want.get(k)
+                m = get_uv(r)
+                if type(v) is not list or len(v) != m:
+                    raise CodecError("field '%s' reads back otherwise" % k)
+                rem = self._rem(rec)
+                for j in range(m):
+                    s = v[j]
+                    _check(self._read(r, SEG, s, seq, rec, self._segctx(j, rec, rem, j == m - 1), None, s), s)
             else:
-                d[k] = self._get(r, kind, d, seq, rec, ctx)
-            if want is not None:
-                _keep(d, k, want)
+                v = self._get(r, kind, d, seq, rec, ctx)
+            if want is None:
+                d[k] = v
+            elif k not in want or not same(v, want[k]):
+                raise CodecError("field '%s' reads back otherwise" % k)
+            n += 1
         if (codes >> (2 * i)) & 3:
             more = get_any(r)
-            d.update(more)
-            if want is not None:
+            if want is None:
+                d.update(more)
+            else:
                 for k in more:
-                    _keep(d, k, want)
-        return d
+                    if k in keys or k not in want or not same(more[k], want[k]):
+                        raise CodecError("field '%s' reads back otherwise" % k)
+                    n += 1
+        return d if want is None else n
 
     def _readings(self, r, d, seq, rec, ctx):
         # A session_end's stored signed readings, or None for the usual begin and end.
-        rd = None
         n = get_uv(r)
-        if n:
-            rd = []
-            for _ in range(n):
-                tx = chr(r.b[r.i])
-                r.i += 1
-                wh = get_uv(r)
-                r.i += 1
-                t = None
-                if r.b[r.i - 1]:
-                    t = self._get(r, "t", d, seq, rec, ctx)
-                rd.append(sign.reading(t, tx, wh))
+        if not n:
+            return None
+        rd = []
+        for _ in range(n):
+            tx = chr(r.b[r.i])
+            r.i += 1
+            wh = get_uv(r)
+            r.i += 1
+            t = self._get(r, "t", d, seq, rec, ctx) if r.b[r.i - 1] else None
+            rd.append(sign.reading(t, tx, wh))
         return rd
 
     def _get(self, r, kind, d, seq, rec, ctx):
@@ -270,12 +292,7 @@ def _sized(lay, codes, n):
     return sized(n)
 
 
-def _keep(d, k, want):
-    # decode's read-back: the field as read must be want's; then want's own value is kept in
-    # place of a copy, but for a dict or list: its order as read back (a dict's keys) is what a
-    # render signs, so the signed text is checked against that.
-    v = d[k]
-    if k not in want or not same(v, want[k]):
-        raise CodecError("field '%s' reads back otherwise" % k)
-    if type(v) is not dict and type(v) is not list:
-        d[k] = want[k]
+def _check(n, want):
+    # encode's check of a dict read in place: every one of its fields was read (n of them).
+    if type(want) is not dict or n != len(want):
+        raise CodecError("fields read back otherwise")

@@ -22,20 +22,21 @@ class Encoder:
         out = self.buf
         lay = LAYOUTS.get(rtype)
         if lay is not None and d.get("type") == NAMES[rtype]:
-            for rd in (False, True):
-                self.rd = rd  # the signed readings stored (kind "O", _put)
+            for rd in range(2):
+                self.rd = rd  # 1: the signed readings stored (kind "O", _put)
                 try:
                     out[:] = b""
                     out.append(LAYOUT)
-                    self._fields(out, lay, d, seq, d, "type")
+                    self._fields(out, lay, d, seq, d, "type", None)
                     p = memoryview(out)
                     if out[1] == 0:
                         out[1] = LAYOUT0  # the most common case saves the byte of codes
                         p = p[1:]
                     # The record is billing data: keep the compact form only if it reads back,
-                    # read from the buffer: its copy is made only once it is kept.
-                    if same(self.decode(rtype, p, seq, d), d):
-                        return bytes(p)
+                    # read from the buffer and compared with d field by field as it is read
+                    # (CodecError if not); its copy is made only once it is kept.
+                    self.decode(rtype, p, seq, d)
+                    return bytes(p)
                 except MemoryError:
                     raise
                 except Exception:  # any other surprise in a record: the general form below keeps it
@@ -53,7 +54,7 @@ class Encoder:
         except CodecError:
             return json.dumps(d).encode()
 
-    def _fields(self, out, lay, d, seq, rec, skip=None, ctx=None):
+    def _fields(self, out, lay, d, seq, rec, skip, ctx):
         # The values go straight into out; their codes are put in front of them at the end.
         at = len(out)
         codes = 0
@@ -201,7 +202,8 @@ class Encoder:
             if not self.rd:
                 out.append(0)
                 return
-            rd = []
+            rd = []  # (t, TX, RV) of each, as stored
+            made = []  # the readings made again from them, as the reader does
             for x in v[4] if type(v) is tuple else json.loads(v)["RD"]:
                 # sign.reading's TM text back to a Unix time (None for the U status).
                 tm = x["TM"]
@@ -210,7 +212,8 @@ class Encoder:
                     t = (days_from_civil(int(tm[0:4]), int(tm[5:7]), int(tm[8:10])) * 86400
                          + int(tm[11:13]) * 3600 + int(tm[14:16]) * 60 + int(tm[17:19]))
                 rd.append((t, x["TX"], x["RV"]))
-            if not sign.is_payload(v, self._ocmf_args(d, seq, [sign.reading(*x) for x in rd])):
+                made.append(sign.reading(t, x["TX"], x["RV"]))
+            if not sign.is_payload(v, self._ocmf_args(d, seq, made)):
                 raise CodecError("ocmf of another form")
             put_uv(out, len(rd))
             for t, tx, wh in rd:
