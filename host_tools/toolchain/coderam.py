@@ -105,22 +105,11 @@ def _walk(src, top):
     return out
 
 
-# The WebAssembly port has no socket or tls module: empty stand-ins, imported before the
-# baseline is taken, so the board modules that import them at the top load and nothing of
-# theirs is counted.
-_SHIM = "import sys\nsys.path.append('/shim')\nimport socket, usocket, tls\n"
-
-
-def _shims():
-    d = os.path.join(BUILD, "wasm32", "shim")
-    os.makedirs(d, exist_ok=True)
-    files = {}
-    for name in ("socket", "usocket", "tls"):
-        path = os.path.join(d, name + ".py")
-        with open(path, "w") as f:
-            f.write("# stand-in for the 32-bit RAM measurement; never run\n")
-        files["/shim/%s.py" % name] = path
-    return files
+# The WebAssembly port has no socket or tls module: the board modules that import them at the
+# top get an existing module object in their place (they use them only when connecting, which
+# this never does), set before the baseline is taken. Stand-in files would leave names a board
+# does not have (their paths) in the pools the count reports.
+_SHIM = "import sys\nsys.modules['socket'] = sys.modules['usocket'] = sys.modules['tls'] = sys\n"
 
 
 def files_bytes32(modules, src=STAGE):
@@ -128,7 +117,7 @@ def files_bytes32(modules, src=STAGE):
     from host_tools.toolchain import wasm32
 
     head = _SHIM + "sys.path[:0] = ['/code']"
-    out = wasm32.run(_IMPORTS % (head, list(modules)), dict(_walk(src, "/code"), **_shims()))
+    out = wasm32.run(_IMPORTS % (head, list(modules)), _walk(src, "/code"))
     return _parse(out)
 
 
@@ -138,7 +127,7 @@ def inplace_bytes32(modules, image=IMAGE, names=False):
 
     head = _SHIM + (_ROM % "/image.romfs").replace('sys.path[:] = ["/rom", ".frozen"]',
                                                    'sys.path[:0] = ["/rom"]')
-    out = wasm32.run(_IMPORTS % (head, list(modules)), dict({"/image.romfs": image}, **_shims()))
+    out = wasm32.run(_IMPORTS % (head, list(modules)), {"/image.romfs": image})
     return _parse(out, names)
 
 
