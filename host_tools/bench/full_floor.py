@@ -117,6 +117,30 @@ def _said(f, text):
         return text in g.read()
 
 
+def drop_session(port, data):
+    """Drop the broker's session of the agent whose device directory is data: its client id
+    connects once with a clean session. The runs of a bisection share a broker and an install
+    id, and the agent keeps its session (clean_session off), so commands a failed run left
+    queued would otherwise reach the next run: each run must start alike."""
+    import paho.mqtt.client as mqtt
+
+    with open(os.path.join(data, "ident.json")) as f:
+        cid = "laddvakt-" + json.load(f)["install"]
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=cid, clean_session=True,
+                    protocol=mqtt.MQTTv311)
+    c.connect("127.0.0.1", port, keepalive=10)
+    c.loop_start()
+    try:
+        deadline = time.monotonic() + 10
+        while not c.is_connected():
+            if time.monotonic() > deadline:
+                raise RuntimeError("no CONNACK from the broker for " + cid)
+            time.sleep(0.01)
+    finally:
+        c.disconnect()
+        c.loop_stop()
+
+
 def run(broker, cap_factory, code_dir, entry, heapsize, workdir):
     """One run of the scenario with `micropython -X heapsize=heapsize code_dir/entry`."""
     from host_tools.backend.service import Backend
@@ -124,6 +148,7 @@ def run(broker, cap_factory, code_dir, entry, heapsize, workdir):
     os.makedirs(workdir, exist_ok=True)
     data = os.path.join(workdir, "device")
     prepare(data, broker, os.path.join(os.path.dirname(os.path.abspath(workdir)), "backlog-cache"))
+    drop_session(broker.port, data)
     db = os.path.join(workdir, "backend.db")
     if os.path.exists(db):
         os.remove(db)

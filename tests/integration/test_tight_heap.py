@@ -51,3 +51,54 @@ def test_command_fuzz_within_64k_runtime_heap(mosquitto, tmp_path):
     assert r["memory_errors"] == 0 and r["link_drops"] == 0 and r["uplink_memory_lines"] == 0, (
         r["uplink_lines"], r)
     assert r["oversized_answered"] > 100 and not r["traceback"], r
+
+
+
+def test_each_floor_run_starts_without_the_commands_an_earlier_run_left_queued(mosquitto, tmp_path):
+    # The bisection's runs share a broker and an install id, and the agent keeps its session:
+    # what a failed run left queued for it must not reach the next run (full_floor.drop_session).
+    import json
+    import time
+
+    import paho.mqtt.client as mqtt
+
+    data = tmp_path / "device"
+    data.mkdir()
+    (data / "ident.json").write_text(json.dumps({"install": "00c0ffee", "boot": 3}))
+    cid, topic = "laddvakt-00c0ffee", "laddvakt/sim-1/cmd"
+
+    def client(**kw):
+        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311, **kw)
+        c.connect("127.0.0.1", mosquitto.port)
+        c.loop_start()
+        return c
+
+    def close(c):
+        c.disconnect()
+        c.loop_stop()
+
+    def agent_session():
+        # the agent's client: (whether the broker kept its session, what it was sent)
+        got, flags = [], {}
+        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=cid, clean_session=False,
+                        protocol=mqtt.MQTTv311)
+        c.on_connect = lambda cl, ud, fl, rc, pr: flags.update(present=fl.session_present)
+        c.on_message = lambda cl, ud, m: got.append(m.payload)
+        c.connect("127.0.0.1", mosquitto.port)
+        c.loop_start()
+        c.subscribe(topic, qos=1)
+        time.sleep(0.5)
+        close(c)
+        return flags.get("present"), got
+
+    def command_while_away():
+        pub = client()
+        pub.publish(topic, b'{"cmd": "ping"}', qos=1).wait_for_publish(5)
+        close(pub)
+
+    assert agent_session() == (False, [])  # a run that failed: it leaves its session behind
+    command_while_away()
+    assert agent_session() == (True, [b'{"cmd": "ping"}'])  # the broker queues for that session
+    command_while_away()
+    full_floor.drop_session(mosquitto.port, str(data))
+    assert agent_session() == (False, [])
