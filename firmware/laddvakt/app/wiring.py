@@ -159,13 +159,15 @@ def main(hal):
     try:
         uplink = make_uplink(agent, bufs)
     except Exception as e:
-        # A TLS file named in config is missing, unreadable or not a certificate/key.
+        # A TLS file named in config is missing, unreadable or not a certificate/key; or
+        # no room for the uplink's parts (a MemoryError, with or without TLS).
         agent.metering.close()
         agent.journal.close()
         bufs.clear()
         from laddvakt.app.safe_link import safe_mode
 
-        return safe_mode(hal, e, "tls files (mqtt_ca_file, mqtt_cert, mqtt_key)")
+        tls = agent.cfg["mqtt_tls"] and not isinstance(e, MemoryError)
+        return safe_mode(hal, e, "tls files (mqtt_ca_file, mqtt_cert, mqtt_key)" if tls else "uplink")
     agent.uplink = uplink
     asyncio.run(_run(agent, uplink, hal.console()))
     summary = {
