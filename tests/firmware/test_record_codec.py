@@ -170,6 +170,21 @@ def test_unexpected_fields_values_and_types_round_trip():
         assert json.loads(c.render(rtype, p, 100)) == d, (d, c.render(rtype, p, 100))
 
 
+def test_a_signed_text_that_holds_a_dict_reads_back_as_it_was_signed():
+    # The signed text holds the record's fields as JSON; a dict among them may list its keys in
+    # another order once read back (MicroPython's dicts), so the text made again would differ:
+    # such a record keeps its text whole (found by tests/host/test_codec_property.py).
+    c = Codec(INSTALL, dev="laddvakt-1")
+    for odd in ({"": None, "0": None}, [1, {"b": 2, "a": 1, "": 0}]):
+        d = session_end(c, 20)
+        d["cost_minor"] = odd
+        d["ocmf"] = c.ocmf(d, 20)
+        p = c.encode(jf.TYPE_SESSION_END, d, 20)
+        got = json.loads(c.render(jf.TYPE_SESSION_END, p, 20))
+        assert got["ocmf"] == d["ocmf"], (got["ocmf"], d["ocmf"])
+        assert got == json.loads(json.dumps(d))
+
+
 def test_visitor_hands_rendered_json_to_read_after_visits():
     c = Codec(INSTALL)
     d = {"type": "meter", "t": 1763708100, "tq": "synced", "boot": 1, "up": 9, "sid": c.sid(4),

@@ -15,7 +15,7 @@ from laddvakt.billing.tariff import PRICE_SCALE
 from laddvakt.core.clock import session_id
 from laddvakt.journal.encode import Encoder
 from laddvakt.journal.codec_values import (ABSENT, ANY, DERIVED, LAYOUT, LAYOUT0, LAYOUTS, NAMES, NULL,
-                                           RECEIPT, SEG, TAGGED, USUAL, CodecError, get_any,
+                                           RECEIPT, SEG, TAGGED, USUAL, CodecError, flat, get_any,
                                            get_uv, get_zz, same, word, WORDS)
 
 
@@ -172,8 +172,8 @@ class Codec(Encoder):
                 v = self._get(r, kind, d, seq, rec, ctx)
             elif kind == "O" and type(want.get(k)) in (str, tuple):
                 # the stored signed text compared with the one the record makes
-                # (ocmf(d, seq, readings)), without making either
-                if not sign.is_payload(want[k], self._ocmf_args(d, seq, self._readings(r, d, seq, rec, ctx))):
+                # (ocmf(d, seq, readings)), without making either; not if a dict is in it
+                if not flat(want, k) or not sign.is_payload(want[k], self._ocmf_args(d, seq, self._readings(r, d, seq, rec, ctx))):
                     raise CodecError("field '%s' reads back otherwise" % k)
                 v = want[k]
             elif kind == "R":

@@ -123,6 +123,26 @@ def same(a, b):
     return a == b
 
 
+def flat(rec, ocmf):
+    """Whether no field of session_end rec that its signed text holds (all but receipt, sig and
+    the text itself, field ocmf) is or holds a dict: a dict read back may list its keys in
+    another order (MicroPython's dicts), and the text made again from it would differ."""
+    for f in rec:
+        if f != "receipt" and f != "sig" and f != ocmf and _holds_dict(rec[f]):
+            return False
+    return True
+
+
+def _holds_dict(v):
+    if type(v) is dict:
+        return True
+    if type(v) is list or type(v) is tuple:
+        for x in v:
+            if _holds_dict(x):
+                return True
+    return False
+
+
 def word_index(t, v):
     """v's index in the table text t (WORDS, _KEYS), or -1. No allocation, and the scans are
     C's: it runs for every meter record."""
