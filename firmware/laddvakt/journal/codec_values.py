@@ -123,24 +123,22 @@ def same(a, b):
     return a == b
 
 
-def flat(rec, ocmf):
-    """Whether no field of session_end rec that its signed text holds (all but receipt, sig and
-    the text itself, field ocmf) is or holds a dict: a dict read back may list its keys in
-    another order (MicroPython's dicts), and the text made again from it would differ."""
-    for f in rec:
-        if f != "receipt" and f != "sig" and f != ocmf and _holds_dict(rec[f]):
-            return False
-    return True
-
-
-def _holds_dict(v):
+def flat(v, ocmf=None):
+    """Whether v is or holds no dict; given ocmf, v is a session_end and its fields that its
+    signed text holds (all but receipt, sig and the text itself, field ocmf) are looked at: a
+    dict read back may list its keys in another order (MicroPython's dicts), and the text made
+    again from it would differ."""
     if type(v) is dict:
-        return True
-    if type(v) is list or type(v) is tuple:
+        if ocmf is None:
+            return False
+        for f in v:
+            if f != "receipt" and f != "sig" and f != ocmf and not flat(v[f]):
+                return False
+    elif type(v) is list or type(v) is tuple:
         for x in v:
-            if _holds_dict(x):
-                return True
-    return False
+            if not flat(x):
+                return False
+    return True
 
 
 def word_index(t, v):
