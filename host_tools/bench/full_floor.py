@@ -41,12 +41,13 @@ def tls_config(data):
             "mqtt_key": os.path.join(data, "client.key")}
 
 
-def prepare(data, broker, cache_dir):
-    """The device directory: sim config with TLS to broker.tls_port, the backend's acks, the
-    sim's own journal geometry, and BACKLOG records already journaled."""
-    backlog.prepare(data, broker.tls_port, BACKLOG, scenario=SCENARIO, cache_dir=cache_dir,
-                    journal_segment_bytes=16384, journal_max_bytes=262144, mqtt_timeout_ms=5000,
-                    mqtt_keepalive_s=60, **tls_config(data))
+def prepare(data, broker, cache_dir, tls=True):
+    """The device directory: sim config with TLS to broker.tls_port (plain TCP to broker.port
+    without tls), the backend's acks, the sim's own journal geometry, and BACKLOG records
+    already journaled."""
+    backlog.prepare(data, broker.tls_port if tls else broker.port, BACKLOG, scenario=SCENARIO,
+                    cache_dir=cache_dir, journal_segment_bytes=16384, journal_max_bytes=262144,
+                    mqtt_timeout_ms=5000, mqtt_keepalive_s=60, **(tls_config(data) if tls else {}))
     for name in ("ca.pem", "client.pem", "client.key"):
         with open(os.path.join(data, name), "w") as f:
             f.write(broker.certs[name])
@@ -77,8 +78,9 @@ def _uptime_s(status):
     return int(m.group(1)) if m else 0
 
 
-def _console(path):
-    """The technician's session: every command answered with what it must hold."""
+def _console(path, alive):
+    """The technician's session: every command answered with what it must hold; alive() says
+    whether the agent still runs (a run that died is not waited on, command after command)."""
     from host_tools.device.console import ConsoleError, DeviceConsole
 
     answered = 0
@@ -88,12 +90,17 @@ def _console(path):
     except ConsoleError as e:
         return 0, [str(e)]
     try:
+        if not alive():
+            return 0, ["the agent stopped"]
         dev.sync()
         # The technician comes while a session is open: wait until the run is at the gate.
         deadline = time.monotonic() + 20
-        while _uptime_s(dev.command("status")) < GATE_S and time.monotonic() < deadline:
+        while alive() and _uptime_s(dev.command("status")) < GATE_S and time.monotonic() < deadline:
             time.sleep(0.05)
         for line, want in CONSOLE:
+            if not alive():
+                bad.append("the agent stopped")
+                break
             out = dev.command(line)
             if want in out and not out.startswith("error"):
                 answered += 1
@@ -141,13 +148,14 @@ def drop_session(port, data):
         c.loop_stop()
 
 
-def run(broker, cap_factory, code_dir, entry, heapsize, workdir):
-    """One run of the scenario with `micropython -X heapsize=heapsize code_dir/entry`."""
+def run(broker, cap_factory, code_dir, entry, heapsize, workdir, tls=True):
+    """One run of the scenario with `micropython -X heapsize=heapsize code_dir/entry`; without
+    tls, its link is plain TCP (heap_floor_bytes_plain, docs/bench.md)."""
     from host_tools.backend.service import Backend
 
     os.makedirs(workdir, exist_ok=True)
     data = os.path.join(workdir, "device")
-    prepare(data, broker, os.path.join(os.path.dirname(os.path.abspath(workdir)), "backlog-cache"))
+    prepare(data, broker, os.path.join(os.path.dirname(os.path.abspath(workdir)), "backlog-cache"), tls)
     drop_session(broker.port, data)
     db = os.path.join(workdir, "backend.db")
     if os.path.exists(db):
@@ -166,9 +174,10 @@ def run(broker, cap_factory, code_dir, entry, heapsize, workdir):
                 # A run that fails fails fast: the agent gone, or in safe mode (it says so).
                 cap.wait(lambda: _statuses(cap) or agent.poll() is not None or _said(out_f, "cannot start"), 30)
                 r["online"] = "online" in _statuses(cap)
-                r["console_answered"], r["console_bad"] = _console(host_tty) if r["online"] else (0, [])
+                r["console_answered"], r["console_bad"] = _console(host_tty, lambda: agent.poll() is None) if r["online"] else (0, [])
                 r["fuzz_alive"] = (r["console_answered"] == len(CONSOLE) and agent.poll() is None
-                                   and cmd_fuzz.feed(cap, agent, cmd_fuzz.corpus(FUZZ_SEED, FUZZ_N, near=True)))
+                                   and cmd_fuzz.feed(cap, agent, cmd_fuzz.corpus(FUZZ_SEED, FUZZ_N, near=True),
+                                                 failed=lambda: _said(out_f, "memory allocation failed")))
                 with open(os.path.join(data, "go"), "w"):
                     pass
                 try:

@@ -105,13 +105,14 @@ def modbus_modules(broker_kind="auto", workdir=None, profile="sdm630"):
     return _modules_of(r)
 
 
-def full_modules(broker, cap_factory, workdir):
+def full_modules(broker, cap_factory, workdir, tls=True):
     """Modules the agent has loaded by the end of the floor scenario (host_tools/bench/full_floor.py):
-    the sim's, the console's and the TLS link's."""
+    the sim's, the console's and (with tls) the TLS link's."""
     from host_tools.bench import full_floor
 
     _write_probe_entry()
-    r = full_floor.run(broker, cap_factory, MPY_DIR, _PROBE_ENTRY, 4 * RUNTIME_BUDGET + 512 * 1024, workdir)
+    r = full_floor.run(broker, cap_factory, MPY_DIR, _PROBE_ENTRY, 4 * RUNTIME_BUDGET + 512 * 1024, workdir,
+                       tls)
     if not full_floor.completes(r):
         raise RuntimeError("the probe run of the floor scenario failed: %s\n%s" % (
             full_floor.failures(r), r["stdout"][-3000:]))
@@ -213,7 +214,7 @@ def run_romfs(plan, runtime=RUNTIME_BUDGET, broker_kind="auto", workdir=None):
     return r
 
 
-def run_romfs_full(plan, broker, cap_factory, runtime=RUNTIME_BUDGET, workdir=None):
+def run_romfs_full(plan, broker, cap_factory, runtime=RUNTIME_BUDGET, workdir=None, tls=True):
     """The floor scenario (full_floor.py) with the board's code from the ROMFS image, in a heap
     of the image + the in-place code + the unix-only modules + runtime; plan from
     romfs_plan(mods=full_modules(...))."""
@@ -221,7 +222,7 @@ def run_romfs_full(plan, broker, cap_factory, runtime=RUNTIME_BUDGET, workdir=No
 
     workdir = workdir or os.path.join(BUILD, "bench-rom-full")
     return full_floor.run(broker, cap_factory, _rom_code(workdir), "rom_main.py", rom_heap(plan, runtime),
-                          workdir)
+                          workdir, tls)
 
 
 def run_files_full(mods, broker, cap_factory, runtime=RUNTIME_BUDGET, workdir=None, code=None):

@@ -75,8 +75,9 @@ def corpus(seed, n, near=False):
     return msgs
 
 
-def feed(cap, agent, msgs, pace=200):
-    """Publish msgs, letting the agent keep up every `pace`; then wait until it answers a ping."""
+def feed(cap, agent, msgs, pace=200, failed=None):
+    """Publish msgs, letting the agent keep up every `pace`; then wait until it answers a ping.
+    failed(): whether the run has failed already (the ping is then not waited for)."""
     infos = []
     for i, (topic, p) in enumerate(msgs):
         infos.append(cap.c.publish(topic, p, qos=1))
@@ -90,6 +91,8 @@ def feed(cap, agent, msgs, pace=200):
     # mosquitto drops what exceeds its queue for a busy client (1000 messages), so ask
     # again until the agent has worked through the flood.
     for k in range(15):
+        if agent.poll() is not None or failed and failed():
+            return False
         tag = b'"alive-%d"' % k
         cap.c.publish(BASE + "/ping", b'{"id":' + tag + b"}", qos=1).wait_for_publish(10)
         if cap.wait(lambda t=tag: any(t in p for _, p in cap.on("/reply")), 3):

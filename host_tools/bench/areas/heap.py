@@ -18,6 +18,9 @@
   the same run against the same broker (the smallest heap for a TLS connect less that for a plain
   one); heap_floor_bytes_board_est is heap_floor_bytes less it, the estimate for a board whose
   mbedTLS uses the IDF heap outside the GC heap (an ESP32);
+- heap_floor_bytes_plain: the same bisection for the same scenario with its MQTT link over plain
+  TCP (its own probe and plan, so the TLS module's code is not counted): the GC heap's need
+  where TLS lives outside it, as on an ESP32, measured beside the estimate above;
 - heap_floor_bytes_files: the same bisection (one run a size) for the plain three-session
   simulation with the code from .mpy files. The budget the tight-heap test holds is 64 KiB.
 On the 64-bit unix port, and the code figures again (`_32bit`) on the 32-bit WebAssembly port
@@ -50,6 +53,13 @@ def measure():
         floor = t.heap_floor(lambda n: t.run_romfs_full(fplan, b, _capture, n), lo=FLOOR_LO, hi=FLOOR_HI,
                              completes=full_floor.completes)
         tls, plain = full_floor.tls_gc_bytes(b, t.MPY_DIR, os.path.join(BUILD, "bench-floor"))
+        # The same scenario with the link over plain TCP, its own probe and plan (no TLS module):
+        # the GC heap's need where TLS lives outside it, as on an ESP32, measured.
+        pplan = t.romfs_plan(mods=t.full_modules(b, _capture, os.path.join(BUILD, "bench-floor", "probe-plain"),
+                                                 False))
+        floor_plain = t.heap_floor(
+            lambda n: t.run_romfs_full(pplan, b, _capture, n, os.path.join(BUILD, "bench-rom-plain"), False),
+            lo=FLOOR_LO, hi=FLOOR_HI, completes=full_floor.completes)
     # The same day on a Modbus meter (the most common charger): its own probe run, measured
     # below on the same image as the sim's set.
     modbus = t.modbus_modules()
@@ -66,6 +76,8 @@ def measure():
         "heap_tls_connect_bytes": tls,
         "heap_plain_connect_bytes": plain,
         "heap_floor_bytes_board_est": floor - (tls - plain),
+        "heap_floor_bytes_plain": floor_plain,
+        "code_ram_bytes_inplace_floor_scenario_plain": pplan["inplace"],
         "code_ram_bytes_inplace_floor_scenario": fplan["inplace"],
         "code_ram_bytes_files": t.code_heap_bytes(mods, rebuild=False),
         "code_ram_bytes_inplace": plan["inplace"],
