@@ -110,6 +110,16 @@ class FrameReader:
         self.skipped = 0
         self.gaps = []
 
+    def copy(self, path, out):
+        """Append the file at path to the open file out, through buf."""
+        buf = self.buf
+        with open(path, "rb") as f:
+            while True:
+                n = f.readinto(buf)
+                if not n:
+                    return
+                out.write(memoryview(buf)[:n])
+
     def frames(self, f, off, last):
         """Yield (type, seq, length) of each valid frame of file f from offset off on, in
         order; `last` is the seq before off. The payload is in buf until the next step,

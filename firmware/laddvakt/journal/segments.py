@@ -220,13 +220,7 @@ class Segments:
         try:
             with open(tmp, "wb") as out:
                 if into:
-                    buf = rd.buf
-                    with open(self._file(into), "rb") as p:
-                        while True:
-                            n = p.readinto(buf)
-                            if not n:
-                                break
-                            out.write(memoryview(buf)[:n])
+                    rd.copy(self._file(into), out)
                 for s in srcs:
                     dropped += self._thin_into(s, out)[0]
                     old += blocks(os.stat(self._file(s))[6])

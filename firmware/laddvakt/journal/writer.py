@@ -68,14 +68,8 @@ class Writer:
             self._trim()
             self._start_segment()
         f = self._f
-        buf = self._rd.buf  # the commit files' content, in order
-        for slot in c.slots:
-            with open(c.file(slot[0]), "rb") as s:
-                while True:
-                    k = s.readinto(buf)
-                    if not k:
-                        break
-                    f.write(memoryview(buf)[:k])
+        for slot in c.slots:  # the commit files' content, in order
+            self._rd.copy(c.file(slot[0]), f)
         for frame in held:
             f.write(frame)
         # littlefs commits file data only on flush or close.
