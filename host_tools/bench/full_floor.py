@@ -22,7 +22,7 @@ import time
 
 from host_tools.sim import agent as sim, backlog
 from host_tools.testing import cmd_fuzz
-from host_tools.toolchain.unix_port import MICROPYTHON, micropython_env
+from host_tools.toolchain.unix_port import MICROPYTHON, arena, micropython_env
 
 GATE_S = 2400  # the first EV arrives at 1800 s and stays to 12600 s
 SCENARIO = dict(sim.SCENARIO, gate={"at_s": GATE_S, "tick_real_ms": 20}, drain_timeout_ms=20000)
@@ -259,7 +259,7 @@ def _connect_ok(broker, data, code_dir, heap, tls):
     script = _TLS_PROBE % {"tls": tls, "ca": os.path.join(data, "ca.pem"), "cert": os.path.join(data, "client.pem"),
                            "key": os.path.join(data, "client.key"),
                            "port": broker.tls_port if tls else broker.port}
-    p = subprocess.run([MICROPYTHON, "-X", "heapsize=%d" % heap, "-c", script], env=micropython_env(code_dir),
+    p = subprocess.run([MICROPYTHON, "-X", "heapsize=%d" % arena(heap), "-c", script], env=micropython_env(code_dir),
                        capture_output=True, text=True, timeout=30)
     return p.returncode == 0 and "connack True" in p.stdout
 

@@ -20,7 +20,7 @@ import sys
 
 from host_tools.repo import BUILD, ROOT
 from host_tools.toolchain import build_mpy
-from host_tools.toolchain.unix_port import MICROPYTHON, micropython_env
+from host_tools.toolchain.unix_port import MICROPYTHON, arena, micropython_env
 
 RUNTIME_BUDGET = 65536
 MPY_DIR = os.path.join(BUILD, "mpy")
@@ -141,7 +141,7 @@ def run_tight(broker_kind="auto", workdir=None, runtime=RUNTIME_BUDGET, mods=Non
     workdir = workdir or os.path.join(BUILD, "bench")
     mods = mods or loaded_modules(broker_kind, os.path.join(workdir, "probe"))
     code = code_heap_bytes(mods, rebuild=False)
-    r = run_sim(broker_kind, code_dir=MPY_DIR, heapsize=code + runtime, bench=True,
+    r = run_sim(broker_kind, code_dir=MPY_DIR, heapsize=arena(code + runtime), bench=True,
                 workdir=workdir, quiet=True)
     r["heap_code_bytes"] = code
     r["modules"] = mods
@@ -197,7 +197,9 @@ def _rom_code(workdir):
 
 
 def rom_heap(plan, runtime):
-    return plan["image"] + plan["inplace"] + plan["unix_modules"] + runtime
+    """The -X heapsize of a ROMFS run: a GC heap of the image + the in-place code + the unix-only
+    modules + runtime usable bytes (unix_port.arena: the GC's own tables on top)."""
+    return arena(plan["image"] + plan["inplace"] + plan["unix_modules"] + runtime)
 
 
 def run_romfs(plan, runtime=RUNTIME_BUDGET, broker_kind="auto", workdir=None):
@@ -231,7 +233,7 @@ def run_files_full(mods, broker, cap_factory, runtime=RUNTIME_BUDGET, workdir=No
     from host_tools.bench import full_floor
 
     code = code or code_heap_bytes(mods, rebuild=False)
-    r = full_floor.run(broker, cap_factory, MPY_DIR, "unix_main.py", code + runtime,
+    r = full_floor.run(broker, cap_factory, MPY_DIR, "unix_main.py", arena(code + runtime),
                        workdir or os.path.join(BUILD, "bench-files-full"))
     r["heap_code_bytes"] = code
     return r

@@ -104,6 +104,7 @@ def fuzz_tight(cap_factory, broker, workdir, n=2000, seed=17):
     """The corpus (near-limit share included) against the agent from .mpy with code + 64 KiB of heap.
     cap_factory(port) -> a capture (tests/integration/mqtt_capture.Capture or alike)."""
     from host_tools.bench import tight_heap
+    from host_tools.toolchain.unix_port import arena
 
     tight_heap.build()
     mods = tight_heap.loaded_modules(broker.kind, workdir + "/probe")
@@ -113,7 +114,7 @@ def fuzz_tight(cap_factory, broker, workdir, n=2000, seed=17):
     code = tight_heap.code_heap_bytes(mods, rebuild=False)
     data = workdir + "/fuzzdev"
     sim.prepare_device(data, broker.port, LONG)
-    cmd, env = sim.agent_command(data, tight_heap.MPY_DIR, code + tight_heap.RUNTIME_BUDGET, bench=True)
+    cmd, env = sim.agent_command(data, tight_heap.MPY_DIR, arena(code + tight_heap.RUNTIME_BUDGET), bench=True)
     cap = cap_factory(broker.port)
     agent = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

@@ -180,6 +180,21 @@ def test_inbox_is_bounded_and_answers_every_command():
 
 
 
+def test_a_reply_larger_than_the_write_buffers_room_is_answered_by_an_error_that_fits():
+    # A reply is written into the link's write buffer when it goes (answer_next(room)); one
+    # that cannot fit (a long profile list, say) must not reach it, or the uplink's round fails.
+    h = CommandHandler({"big": lambda a: {"list": ["x" * 50] * 40}, "ping": lambda a: {"pong": True}})
+    box = Inbox(lambda: h, b"d/cmd/", 8192, room=600)
+    box.put(b"d/cmd/big", b'{"id": "b1"}')
+    box.put(b"d/cmd/ping", b'{"id": "p1"}')
+    room = memoryview(bytearray(600))
+    n = box.answer_next(room)
+    r = json.loads(bytes(room[:n]))
+    assert r["id"] == "b1" and not r["ok"] and "exceeds the 600 bytes" in r["error"], r
+    assert json.loads(box.answer_next())["result"] == {"pong": True}
+    assert h.errors == 1
+
+
 def test_shapes_no_command_has_are_refused_before_parsing():
     h = _handler()
     assert shape_error(b'{"id":"a","s":"' + b"x" * 1024 + b'"}') is None

@@ -3,6 +3,7 @@
 from fwtest import raises, run
 from laddvakt.uplink.acks import Keepalive
 from laddvakt.uplink.mqtt import MQTTLink
+from laddvakt.uplink.wire import wbuf_bytes
 from umqtt.simple import MQTTException
 
 
@@ -106,6 +107,35 @@ def test_payload_built_in_place_needs_an_idle_wire_and_room():
     link.poll()
     assert link.idle()
     raises(OSError, link.publish_built, b"t", 512)  # more than the write buffer holds
+
+
+def test_commands_wait_in_the_receive_buffer_while_the_write_buffer_has_no_room_for_their_pubacks():
+    # The write buffer is a payload's size plus its header and a small room for the control
+    # packets gathered behind a packet not yet sent (wire.wbuf_bytes). Commands that keep coming
+    # while a full batch waits on a blocked socket are PUBACKed into that room until it is used
+    # up; then they wait, whole, in the receive buffer (no ENOBUFS, no link drop, none lost),
+    # and a keepalive ping still fits.
+    s = WireSock()
+    link = MQTTLink("dev", "127.0.0.1", 1883, 1000, wbuf_bytes(100, 3), 512)
+    link._wire.reset(s)
+    link.sock = link._wire
+    got = []
+    link.set_callback(lambda t, m: got.append(bytes(m)))
+    room = link.room(3)
+    assert len(room) == 100  # the payload's bytes; the control room is not the payload's
+    s.blocked = True
+    link.publish_built(b"t/x", 100)
+    s.rx = [b"".join(b"\x32\x07\x00\x01c\x00%c{}" % (i + 1) for i in range(30))]
+    link.poll()
+    assert 0 < len(got) < 30 and not link.idle()
+    link.ping()  # PINGREQ: 2 bytes, kept free
+    s.blocked = False
+    for _ in range(5):
+        link.poll()
+    assert len(got) == 30 and link.idle()
+    sent = b"".join(s.writes)
+    assert sent.count(b"\x40\x02\x00") == 30 and b"\xc0\x00" in sent
+    raises(OSError, link.publish_built, b"t/x", 101)
 
 
 def test_text_is_counted_in_bytes():

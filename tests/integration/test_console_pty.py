@@ -291,10 +291,11 @@ def test_console_within_the_tight_heap(tmp_path, pty_pair, mosquitto):
     # The .mpy build in a heap of the code's size plus the 64 KiB runtime budget, as on a
     # board without PSRAM: every command answers, none runs out of memory.
     from host_tools.bench.tight_heap import MPY_DIR, RUNTIME_BUDGET, code_heap_bytes
+    from host_tools.toolchain.unix_port import arena
 
     data = str(tmp_path / "device")
     prepare_device(data, mosquitto.port, SCENARIO)
-    cmd, env = agent_command(data, code_dir=MPY_DIR, heapsize=code_heap_bytes() + RUNTIME_BUDGET)
+    cmd, env = agent_command(data, code_dir=MPY_DIR, heapsize=arena(code_heap_bytes() + RUNTIME_BUDGET))
     p = subprocess.Popen(cmd + ["--console", pty_pair[0]], env=env, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, text=True)
     dev = hc.DeviceConsole(pty_pair[1], timeout_s=10)

@@ -11,6 +11,7 @@ from host_tools.bench import full_floor
 from host_tools.bench.tight_heap import (MPY_DIR, RUNTIME_BUDGET, completes, full_modules, rom_heap, romfs_plan,
                                          run_romfs_full, run_tight)
 from host_tools.testing.broker import tls_broker
+from host_tools.toolchain.unix_port import arena
 from tests.integration.mqtt_capture import Capture
 
 
@@ -34,7 +35,7 @@ def test_floor_scenario_runs_from_romfs_in_image_plus_inplace_code_plus_64k_plus
         runtime = RUNTIME_BUDGET + tls - plain
         r = run_romfs_full(plan, b, Capture, runtime, workdir=str(tmp_path / "rom"))
         assert full_floor.completes(r), (full_floor.failures(r), r["stdout"][-2000:])
-        assert r["heapsize"] == rom_heap(plan, runtime) == (
+        assert r["heapsize"] == rom_heap(plan, runtime) == arena(
             plan["image"] + plan["inplace"] + plan["unix_modules"] + RUNTIME_BUDGET + tls - plain)
         assert r["replies"] >= full_floor.FUZZ_N // 2 and r["summary"]["journal_seq"] > full_floor.BACKLOG
         # and the heap is what limits it: a quarter of the budget is not enough

@@ -11,6 +11,7 @@ from laddvakt.core import config
 from laddvakt.core.ident import load_and_count_boot
 from laddvakt.journal.store import Journal
 from laddvakt.app.agent import Agent
+from laddvakt.uplink.wire import wbuf_bytes
 from micropython import const
 
 _TIGHT = const(131072)  # free heap (bytes) at the start of the run below which it is tight
@@ -28,7 +29,10 @@ def build(hal, at=None, bufs=None):
         # anything else is: together at the start of the heap, not splitting what is left
         # (docs/architecture.md, Memory). The config's text and parse collected first.
         gc.collect()
-        bufs += (bytearray(cfg["batch_max_bytes"] + 1024), bytearray(cfg["cmd_max_bytes"] + 320))
+        # Write: a batch or reply built in place under the longest such topic, <root>reply.
+        reply = cfg["topic_prefix"] + "/" + cfg["device_id"] + "/reply"
+        bufs += (bytearray(wbuf_bytes(cfg["batch_max_bytes"], len(reply.encode()))),
+                 bytearray(cfg["cmd_max_bytes"] + 320))
     at[0] = "%s/%s.json" % (hal.boards_dir, cfg["board"])
     board = laddvakt.core.board.load(hal.boards_dir, cfg["board"])
     at[0] = hal.data_dir + "/ident.json"

@@ -17,13 +17,14 @@ _REFUSED = const(2)
 
 
 class Inbox:
-    def __init__(self, commands, prefix, cap):
+    def __init__(self, commands, prefix, cap, room=1 << 20):
         self.make = commands  # fn() -> the commands.CommandHandler, called at the first command
         self.commands = None
         self.prefix = prefix  # b"<root>cmd/": the name follows it
         self.q = []
         self.size = 0  # bytes of the replies queued
         self.max_bytes = cap  # bytes of replies the queue may hold
+        self.room = room  # bytes one reply may take: the link's write buffer past its header
         self.dropped = 0  # commands that found the queue full; answered with one error
 
     def put(self, topic, msg):
@@ -64,6 +65,11 @@ class Inbox:
         from laddvakt.uplink.commands import size
 
         n = size(reply)
+        if n > self.room:
+            # It could not be written where it goes (answer_next): its sender gets this instead.
+            c.errors += 1
+            reply = (reply[0], False, "reply of %d bytes exceeds the %d bytes a message may carry" % (n, self.room))
+            n = size(reply)
         self.q.append((reply, n))
         self.size += n
 

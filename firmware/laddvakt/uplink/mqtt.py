@@ -206,6 +206,8 @@ class MQTTLink(MQTTClient):
                 # the call (no copy: umqtt's wait_msg makes one), its RETAIN flag (§3.3.1.3) in
                 # rx_retained.
                 qos = (first >> 1) & 3
+                if qos and w.busy():
+                    break  # no room for its PUBACK until what is gathered has gone
                 if w.avail() < hl + 2:
                     break  # an oversized one's topic length not here yet
                 tl = w.u16(hl)

@@ -58,7 +58,7 @@ class Uplink:
         self._resend = 0  # how many of in_flight still need resending after a reconnect
         self.sent = journal.delivered  # main stream: last seq handed to the broker
         self.replays = None  # a replay.Replayer, made at the first replay (_replays)
-        self.inbox = Inbox(make, (root + "cmd/").encode(), 2 * cfg["cmd_max_bytes"])
+        self.inbox = Inbox(make, (root + "cmd/").encode(), 2 * cfg["cmd_max_bytes"], len(link.room(len(self.t_reply))))
         self.guard = Guard(device_key(cfg["device_key"]), journal.path + ".ctr", handlers)  # mqtt.md, Authentication
         self.retained = []  # (suffix, fn() -> payload): sent retained unless last sent on this connection
         self._sent_retained = {}

@@ -8,6 +8,18 @@ from micropython import const
 # Room before a payload built in place for its PUBLISH header (MQTT 3.1.1 §3.3): type byte,
 # remaining length (up to 4 bytes), topic length and packet id; the topic's bytes come on top.
 _HDR = const(9)
+# Room kept at the write buffer's end, never a payload's: the control packets gathered behind a
+# packet not yet sent (a PUBACK is 4 bytes, PINGREQ and DISCONNECT 2 each). poll() takes no QoS 1
+# PUBLISH (it needs a PUBACK) while fewer than _KEEP bytes are free, so PINGREQ and DISCONNECT
+# always fit.
+_CTRL = const(64)
+_KEEP = const(8)
+
+
+def wbuf_bytes(payload, topic):
+    """The write buffer for payloads of up to `payload` bytes built in place under topics of up
+    to `topic` bytes (room()), with the control packets' room."""
+    return _HDR + topic + payload + _CTRL
 
 
 class Pending(Exception):
@@ -52,7 +64,8 @@ class Wire:
         if n is None:
             n = len(data)
         if self.gathered + n > len(self.wbuf):
-            # The uplink only starts a publish on an idle wire with room to spare.
+            # The uplink only starts a publish on an idle wire, and poll() keeps room for a
+            # PINGREQ (busy() below).
             raise OSError(errno.ENOBUFS)
         self.wbuf[self.gathered:self.gathered + n] = memoryview(data)[:n]
         self.gathered += n
@@ -90,7 +103,12 @@ class Wire:
         """The write buffer past the header room for a topic of n bytes: a payload is
         built there in place while the wire is idle (the uplink's batch; no copy into the wire),
         then framed by publish_at."""
-        return self.wbuf[_HDR + n:]
+        return self.wbuf[_HDR + n:len(self.wbuf) - _CTRL]
+
+    def busy(self):
+        """Too little free in the write buffer for a PUBACK beside what a PINGREQ and a
+        DISCONNECT need: poll() leaves the next PUBLISH in the receive buffer for now."""
+        return len(self.wbuf) - self.gathered < _KEEP
 
     def publish_at(self, topic, n, pid, dup):
         """Frame the n bytes built at room(len(topic)) as a QoS 1 PUBLISH to topic (bytes) with
@@ -100,7 +118,7 @@ class Wire:
         off = _HDR + tl
         rem = 4 + tl + n
         start = off - 5 - tl - (1 if rem < 0x80 else 2 if rem < 0x4000 else 3 if rem < 0x200000 else 4)
-        if self.gathered or off + n > len(self.wbuf):
+        if self.gathered or off + n > len(self.wbuf) - _CTRL:
             raise OSError(errno.ENOBUFS)
         w = self.wbuf
         w[start] = 0x3A if dup else 0x32
