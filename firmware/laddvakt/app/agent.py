@@ -43,10 +43,12 @@ class Agent:
         self.ticker = ticker
         self.plant = plant
         self.clock = Clock(up0)  # the loop's time starts at up0 (a ticks value: core/clock.py)
-        self.pricing = pr = Pricing(cfg, hal.data_dir, self.log, self.clock, ident)
+        # One bound method each, shared by the parts (each read of self.log makes a new one).
+        log, set_fault, encode = self.log, self.set_fault, self.encode
+        self.pricing = pr = Pricing(cfg, hal.data_dir, log, self.clock, ident)
         self.tracker = SessionTracker(self._new_sid)
         self.faults = Faults()
-        self.control = ctl = Controller(cfg, pilot, self.faults, self.set_fault)
+        self.control = ctl = Controller(cfg, pilot, self.faults, set_fault)
         ctl.on_plan = self._log_plan
         self.limits = ctl  # the console's `limit [amps]`
         # One dynamic price schedule: the one billing prices sessions with also steers fleet
@@ -54,8 +56,8 @@ class Agent:
         pr.on_schedule = self._plan_prices
         if pr.sched is not None:
             self._plan_prices(pr.sched)
-        self.watchdog = Watchdog(cfg, self.set_fault, hal.bench)
-        self.metering = MeterService(meter, cfg, self.set_fault, self._meter_event, meter_profile)
+        self.watchdog = Watchdog(cfg, set_fault, hal.bench)
+        self.metering = MeterService(meter, cfg, set_fault, self._meter_event, meter_profile)
         self.uplink = None  # wiring.py's, once built
         self.up_ms = up0
         self._next_sample_ms = up0
@@ -67,12 +69,12 @@ class Agent:
         # Journal area: the open session on flash, and the journal's capacity policy, which
         # decides whether control pauses on the journal's InternalError (docs/journal.md).
         self.keeper = Continuity(SessionStore(journal.path + "/session", ident.install), journal, pr,
-                                 self.clock, ident, self.log, self.encode, self.codec.decode)
+                                 self.clock, ident, log, encode, self.codec.decode)
         self.flow = SessionFlow(cfg, tracker=self.tracker, pricing=pr, metering=self.metering, control=ctl,
                                 keeper=self.keeper, journal=journal, clock=self.clock, ident=ident,
-                                log=self.log, encode=self.encode, vehicle_id=pilot.vehicle_id,
+                                log=log, encode=encode, vehicle_id=pilot.vehicle_id,
                                 meter_serial=self.meter_serial)
-        self.guard = JournalGuard(journal, self.log, self.set_fault, self.clock, ident, cfg["on_journal_full"])
+        self.guard = JournalGuard(journal, log, set_fault, self.clock, ident, cfg["on_journal_full"])
         ctl.suspend_check, ctl.uptime = self.guard.suspended, self.clock.up
         pr.on_change = self.flow.cost_split
 

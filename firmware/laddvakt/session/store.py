@@ -100,18 +100,28 @@ class SessionStore:
                 self.digest = h
             d["g"] = self.g
             tag = d["tag"]
-            # The fields' texts in a list of their number: joined from a generator, the list
-            # grew to 32 slots (256 bytes) at every meter value.
-            parts = [None] * len(_FIELDS)
+            # The fields' texts in a list of their number (joined from a generator, the list
+            # grew to 32 slots, 256 bytes), all made before the file is opened; then written
+            # one by one, with no line of them made whole (two 200-byte blocks, the line and
+            # its format, were what a tight heap had no room for at a meter value).
+            text = [None] * len(_FIELDS)
             for i in range(len(_FIELDS)):
-                parts[i] = _enc(d[_FIELDS[i]])
-            text = "O %s %s" % (" ".join(parts), "-" if tag is None else "=" + tag)
+                text[i] = _enc(d[_FIELDS[i]])
         # Written in place: littlefs commits a file's new content at close, in one atomic
         # metadata commit (the old content stays until then), which costs under half of
         # a temporary file and a rename. The power-cut sweep checks it. The record is its
         # journal payload (compact, journal/codec.py) in hex, so the file stays text.
         with open(self.path, "w") as f:
-            f.write(text)
+            if type(text) is str:
+                f.write(text)
+            else:
+                f.write("O")
+                for p in text:
+                    f.write(" ")
+                    f.write(p)
+                f.write(" -" if tag is None else " =")
+                if tag is not None:
+                    f.write(tag)
             if "rec" in d:
                 f.write("\n")
                 # In pieces: a session's end record is up to a kilobyte, and its hex text in one
