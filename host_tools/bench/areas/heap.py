@@ -120,11 +120,15 @@ def measure():
 
 def check(fig):
     """Issue 15's goals; each miss is a sentence (the run still writes its figures): the board
-    set's code in place, the sim's and the Modbus meter's day alike, and the runtime floor on a
-    board (TLS outside the GC heap), estimated and measured over plain TCP."""
+    set's code in place, the sim's and the Modbus meter's day alike; the runtime floor as the
+    issue names it (TLS in the GC heap, as on this port); and on a board (TLS outside the GC
+    heap), estimated and measured over plain TCP."""
     for key in ("code_ram_bytes_inplace", "code_ram_bytes_inplace_modbus"):
         if fig[key] > GOAL_INPLACE:
             yield "%s %d over the goal %d" % (key, fig[key], GOAL_INPLACE)
+    if fig["heap_floor_bytes"] > GOAL_FLOOR:
+        yield "runtime heap floor heap_floor_bytes %d (TLS in the GC heap) over the goal %d" % (
+            fig["heap_floor_bytes"], GOAL_FLOOR)
     for key in ("heap_floor_bytes_board_est", "heap_floor_bytes_plain"):
         if fig[key] > GOAL_FLOOR:
             yield "runtime heap floor %s %d (TLS outside the GC heap) over the goal %d" % (
