@@ -130,6 +130,17 @@ def test_handler_exception_becomes_reply():
     assert r["error"].startswith("internal error") and "oops" in r["error"]
 
 
+def test_a_handlers_value_error_is_answered_with_its_reason():
+    # The control commands reject a bad argument with ValueError (control/commands.py has no
+    # wrapper per command): the reply carries the reason, not "internal error".
+    def bad(a):
+        raise ValueError("'current_a' must be 6 to 32")
+
+    h = CommandHandler({"limit": bad})
+    r = json.loads(h.handle('{"id": "v1", "cmd": "limit"}'))
+    assert (r["ok"], r["id"], r["error"]) == (False, "v1", "'current_a' must be 6 to 32") and h.errors == 1
+
+
 def test_errors_counter():
     h = _handler()
     payloads = ['{"id": "a", "cmd": "ping"}', "nope", "[]", '{"cmd": "ping"}', '{"id": "b"}',

@@ -183,7 +183,7 @@ class CommandHandler:
                 if err:
                     raise CommandError(err)
             return (cid, True, fn(args))
-        except CommandError as e:
+        except ValueError as e:  # CommandError, and a handler's bad argument
             self.errors += 1
             return (cid, False, str(e))
         except Exception as e:  # a handler bug must not take the agent down
