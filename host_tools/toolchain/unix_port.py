@@ -12,7 +12,7 @@ def micropython_env(*dirs):
     return dict(os.environ, MICROPYPATH=os.pathsep.join((".frozen",) + dirs))
 
 
-_ARENA = {}
+_ARENA: dict[int, int] = {}  # usable bytes -> heapsize
 
 
 def _gc_heap(heapsize):
