@@ -11,7 +11,6 @@ import sys
 import laddvakt.control.controller as C
 from ctlrig import Rig
 from laddvakt.control import faults as fault_table
-from laddvakt.uplink.commands import CommandError
 from laddvakt.control.faults import may_close
 from laddvakt.control.pilot import MIN_DA, current_for_duty
 
@@ -75,7 +74,7 @@ def _run(r, c):
             i += 1
             try:
                 cmds[name](args)
-            except CommandError:
+            except ValueError:  # a rejected command (CommandHandler answers it as an error)
                 rejected += 1
         mwh = st.register_mwh
         open_before = agent.tracker.session is not None
