@@ -1,5 +1,6 @@
 # Home Assistant's wiring (app/wiring.py's make_uplink calls it): discovery, its state values and
 # its controls, made from the agent. Loaded only when ha_discovery is on.
+from laddvakt.core import config
 from laddvakt.meters.report import currents_a
 
 
@@ -12,7 +13,7 @@ def make(agent, cfg, handlers, commands):
         commands()  # the controls call the control commands' handlers
         from laddvakt.uplink.ha_controls import HaControls
 
-        controls = HaControls(handlers, "%s/%s/ha/set/" % (cfg["topic_prefix"], cfg["device_id"]),
+        controls = HaControls(handlers, config.root(cfg) + "ha/set/",
                               cfg["max_current_a"], cfg["ha_id_tag"])
     d = Discovery(cfg, _state(agent), "laddvakt " + cfg["board"], controls)
     if d.error:

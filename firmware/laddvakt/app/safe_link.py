@@ -89,7 +89,7 @@ def make(cfg, ident, reason, where, dns=None):
     link = MQTTLink(cid, cfg["mqtt_host"], cfg["mqtt_port"], cfg["mqtt_timeout_ms"], 1024, 128,
                     tls=tls, tls_host=cfg["mqtt_tls_host"] or None, user=cfg["mqtt_user"] or None,
                     password=cfg["mqtt_password"] or None, keepalive=cfg["mqtt_keepalive_s"], dns=dns)
-    topic = "%s/%s/status" % (cfg["topic_prefix"], cfg["device_id"])
+    topic = config.root(cfg) + "status"
     online, will = status(cfg, ident, reason, where)
     link.set_last_will(topic, will, retain=True, qos=1)
     return link, topic, online

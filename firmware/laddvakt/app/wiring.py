@@ -30,7 +30,7 @@ def build(hal, at=None, bufs=None):
         # (docs/architecture.md, Memory). The config's text and parse collected first.
         gc.collect()
         # Write: a batch or reply built in place under the longest such topic, <root>reply.
-        reply = cfg["topic_prefix"] + "/" + cfg["device_id"] + "/reply"
+        reply = config.root(cfg) + "reply"
         bufs += (bytearray(wbuf_bytes(cfg["batch_max_bytes"], len(reply.encode()))),
                  bytearray(cfg["cmd_max_bytes"] + 320))
     at[0] = "%s/%s.json" % (hal.boards_dir, cfg["board"])

@@ -287,6 +287,11 @@ def load(path):
     return merged(overrides)
 
 
+def root(cfg):
+    """The device's MQTT topics' common start, `<topic_prefix>/<device_id>/` (docs/mqtt.md)."""
+    return "%s/%s/" % (cfg["topic_prefix"], cfg["device_id"])
+
+
 def masked(cfg):
     out = dict(cfg)
     for k in SECRETS:

@@ -7,6 +7,8 @@
 import json
 import time
 
+from laddvakt.core import config
+
 _SENSOR, _BINARY, _NUMBER, _BUTTON, _SELECT = "sensor", "binary_sensor", "number", "button", "select"
 STATUSES = ("Available", "Preparing", "Charging", "SuspendedEV", "SuspendedEVSE", "Finishing",
             "Reserved", "Unavailable", "Faulted")
@@ -57,7 +59,7 @@ class Discovery:
             self.error = "ha_discovery off: device_id %r is not a Home Assistant node id " \
                 "(letters, digits, '_' and '-' only)" % cfg["device_id"]
         self.prefix = cfg["ha_prefix"]
-        root = "%s/%s/" % (cfg["topic_prefix"], cfg["device_id"])
+        root = config.root(cfg)
         self.state_topic = root + "state"
         self.set_prefix = root + "ha/set/"
         self.interval_ms = cfg["ha_interval_s"] * 1000

@@ -8,6 +8,7 @@ import json
 import time
 
 from laddvakt.uplink.acks import BackendAcks, Batch, Keepalive
+from laddvakt.core import config
 from laddvakt.core.ident import device_key
 from laddvakt.uplink.inbox import Guard, Inbox
 from micropython import const
@@ -38,7 +39,7 @@ class Uplink:
         handlers, make = commands  # {name: fn(args)}; fn() -> its CommandHandler (inbox.py)
         self.rand = rand  # callable(n) -> 0..n-1, for backoff jitter
         self.extra = extra  # or None; HA discovery: on_connect, step, subscriptions, message
-        root = cfg["topic_prefix"] + "/" + cfg["device_id"] + "/"
+        root = config.root(cfg)
         self.root = root
         self.t_status = root + "status"
         self.t_recs = (root + "recs").encode()  # bytes: batches are framed in place (wire.py)
