@@ -84,7 +84,7 @@ class SessionStore:
         """d: the head fields; bill: the rarely changing billing state (JSON-able), written
         to a new file only when it differs from the last one."""
         if "end" in d:
-            text = "E %d" % d["end"]
+            kind, parts = "E", [str(d["end"])]
         else:
             # Hashed as it is written, and written only when it changed: its text, made at
             # every meter value, was a kilobyte's block at a time (docs/bench.md, heap).
@@ -100,28 +100,24 @@ class SessionStore:
                 self.digest = h
             d["g"] = self.g
             tag = d["tag"]
-            # The fields' texts in a list of their number (joined from a generator, the list
-            # grew to 32 slots, 256 bytes), all made before the file is opened; then written
-            # one by one, with no line of them made whole (two 200-byte blocks, the line and
-            # its format, were what a tight heap had no room for at a meter value).
-            text = [None] * len(_FIELDS)
+            # The fields' texts and the tag's in a list of their number (joined from a
+            # generator, the list grew to 32 slots, 256 bytes), all made before the file is
+            # opened, then written one by one: no line of them is made whole (two 200-byte
+            # blocks, the line and its format, were what a tight heap had no room for at a
+            # meter value).
+            kind, parts = "O", [None] * (len(_FIELDS) + 1)
             for i in range(len(_FIELDS)):
-                text[i] = _enc(d[_FIELDS[i]])
+                parts[i] = _enc(d[_FIELDS[i]])
+            parts[-1] = "-" if tag is None else "=" + tag
         # Written in place: littlefs commits a file's new content at close, in one atomic
         # metadata commit (the old content stays until then), which costs under half of
         # a temporary file and a rename. The power-cut sweep checks it. The record is its
         # journal payload (compact, journal/codec.py) in hex, so the file stays text.
         with open(self.path, "w") as f:
-            if type(text) is str:
-                f.write(text)
-            else:
-                f.write("O")
-                for p in text:
-                    f.write(" ")
-                    f.write(p)
-                f.write(" -" if tag is None else " =")
-                if tag is not None:
-                    f.write(tag)
+            f.write(kind)
+            for p in parts:
+                f.write(" ")
+                f.write(p)
             if "rec" in d:
                 f.write("\n")
                 # In pieces: a session's end record is up to a kilobyte, and its hex text in one
