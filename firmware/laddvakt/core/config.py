@@ -287,8 +287,7 @@ def load(path):
     return merged(overrides)
 
 
-def root(cfg):
-    """The device's MQTT topics' common start, `<topic_prefix>/<device_id>/` (docs/mqtt.md)."""
+def root(cfg):  # the device's MQTT topics' common start (docs/mqtt.md)
     return "%s/%s/" % (cfg["topic_prefix"], cfg["device_id"])
 
 
